@@ -1,0 +1,145 @@
+"""Every setting, declared once.
+
+A setting is read, in order of precedence, from the environment (``BENHAN_<NAME>``), from the
+config file (TOML; ``BENHAN_CONFIG`` or ``<data_dir>/benhan.toml``) and from its default.
+docs/configuration.md is generated from this table (``benhan config docs``) and a test keeps the
+two equal, so the docs cannot drift from the code.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benhan.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", Path, Path("data"),
+            "Folder holding the SQLite database, backups and the config file."),
+    Setting("database_url", str, "",
+            "SQLAlchemy URL of the database. Empty: SQLite at <data_dir>/benhan.sqlite. "
+            "PostgreSQL: postgresql+psycopg://user@host/dbname."),
+    Setting("host", str, "127.0.0.1", "Address the server listens on (0.0.0.0 for the whole LAN)."),
+    Setting("port", int, 8080, "TCP port of the server."),
+    Setting("base_url", str, "",
+            "Public base URL used in Location headers and Bundle links. Empty: taken from each request."),
+    Setting("max_body_bytes", int, 32 * 1024 * 1024,
+            "Largest request body accepted, in bytes; larger bodies get 413."),
+    Setting("default_page_size", int, 20, "Page size of searches and histories without _count."),
+    Setting("max_page_size", int, 1000, "Largest _count honoured; larger values are capped."),
+    Setting("node_id", str, "",
+            "Name of this node in the change log (sync origin). Empty: generated once and kept in the database."),
+    Setting("backup_dir", Path, Path(""),
+            "Folder for backups, including the automatic one taken before a migration. Empty: <data_dir>/backups."),
+    Setting("backup_keep", int, 10, "How many automatic pre-migration backups to keep."),
+    Setting("log_level", str, "info", "Server log level: debug, info, warning, error."),
+    Setting("sqlite_busy_timeout_ms", int, 30000,
+            "How long a SQLite connection waits for the write lock before giving up."),
+    Setting("pool_size", int, 5, "Database connections kept open per server process (PostgreSQL)."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _coerce(setting: Setting, raw: Any, source: str) -> Any:
+    try:
+        if setting.type is bool:
+            if isinstance(raw, bool):
+                return raw
+            return str(raw).strip().lower() in ("1", "true", "yes", "on")
+        if setting.type is Path:
+            return Path(str(raw)).expanduser()
+        return setting.type(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: {setting.name} must be {setting.type.__name__}, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Config:
+    values: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.values["database_url"]:
+            return self.values["database_url"]
+        return f"sqlite:///{(self.values['data_dir'] / 'benhan.sqlite').resolve()}"
+
+    @property
+    def backups(self) -> Path:
+        b = self.values["backup_dir"]
+        return b if str(b) not in ("", ".") else self.values["data_dir"] / "backups"
+
+    def replace(self, **changes: Any) -> "Config":
+        unknown = set(changes) - set(_BY_NAME)
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        merged = dict(self.values)
+        for k, v in changes.items():
+            merged[k] = _coerce(_BY_NAME[k], v, "argument")
+        return Config(merged)
+
+
+def load(env: dict[str, str] | None = None, **overrides: Any) -> Config:
+    """Build the configuration: overrides > environment > config file > defaults."""
+    env = dict(os.environ if env is None else env)
+    values = {s.name: s.default for s in SETTINGS}
+    data_dir = Path(overrides.get("data_dir") or env.get("BENHAN_DATA_DIR") or values["data_dir"])
+    file = Path(env["BENHAN_CONFIG"]) if env.get("BENHAN_CONFIG") else data_dir / "benhan.toml"
+    if file.is_file():
+        try:
+            from_file = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+        for key, raw in from_file.items():
+            if key not in _BY_NAME:
+                raise ConfigError(f"{file}: unknown setting {key!r}")
+            values[key] = _coerce(_BY_NAME[key], raw, str(file))
+    elif env.get("BENHAN_CONFIG"):
+        raise ConfigError(f"config file {file} does not exist")
+    for s in SETTINGS:
+        raw = env.get("BENHAN_" + s.name.upper())
+        if raw is not None and raw != "":
+            values[s.name] = _coerce(s, raw, "BENHAN_" + s.name.upper())
+    for k, v in overrides.items():
+        if v is None:
+            continue
+        if k not in _BY_NAME:
+            raise ConfigError(f"unknown setting {k!r}")
+        values[k] = _coerce(_BY_NAME[k], v, "argument")
+    return Config(values)
+
+
+def docs_markdown() -> str:
+    """The text of docs/configuration.md."""
+    lines = [
+        "# Configuration",
+        "",
+        "Generated from `benhan/config.py` by `benhan config docs`; a test keeps it in step.",
+        "",
+        "Each setting is read from the environment variable `BENHAN_<NAME>`, else from the TOML config",
+        "file (`BENHAN_CONFIG`, or `benhan.toml` in the data folder), else its default.",
+        "",
+        "| setting | environment | type | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for s in SETTINGS:
+        default = str(s.default) if str(s.default) not in ("", ".") else "(empty)"
+        lines.append(f"| `{s.name}` | `BENHAN_{s.name.upper()}` | {s.type.__name__} | `{default}` | {s.help} |")
+    return "\n".join(lines) + "\n"

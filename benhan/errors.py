@@ -1,0 +1,96 @@
+"""The error tree. Each error has a stable code (BENHAN-NNNN), an HTTP status and an
+OperationOutcome issue type (http://hl7.org/fhir/R4/valueset-issue-type.html).
+
+The web layer turns any BenhanError into an OperationOutcome, the CLI into one line and a
+non-zero exit. docs/errors.md is generated from ALL_ERRORS (``benhan errors docs``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Detail:
+    """One OperationOutcome issue beyond the headline (e.g. one validation problem)."""
+
+    message: str
+    expression: str | None = None
+    severity: str = "error"
+    code: str = "invalid"
+
+
+class BenhanError(Exception):
+    code = "BENHAN-0000"
+    status = 500
+    issue_type = "exception"
+    title = "Unexpected error"
+
+    def __init__(self, message: str | None = None, *, expression: str | None = None,
+                 details: list[Detail] | None = None):
+        self.message = message or self.title
+        self.expression = expression
+        self.details = details or []
+        super().__init__(self.message)
+
+
+def _error(code: str, status: int, issue_type: str, title: str, name: str) -> type[BenhanError]:
+    return type(name, (BenhanError,), {"code": code, "status": status,
+                                       "issue_type": issue_type, "title": title})
+
+
+# --- the request itself is wrong (1xxx)
+MalformedJson = _error("BENHAN-1001", 400, "structure", "The body is not valid JSON", "MalformedJson")
+NotAResource = _error("BENHAN-1002", 400, "structure", "The body is not a FHIR resource (no resourceType)", "NotAResource")
+ResourceTypeMismatch = _error("BENHAN-1003", 400, "invalid", "The resource type in the body does not match the URL", "ResourceTypeMismatch")
+IdMismatch = _error("BENHAN-1004", 400, "invalid", "The id in the body does not match the URL", "IdMismatch")
+MissingId = _error("BENHAN-1005", 400, "required", "An update needs the resource id in the body", "MissingId")
+UnknownResourceType = _error("BENHAN-1006", 404, "not-supported", "Unknown resource type", "UnknownResourceType")
+InvalidId = _error("BENHAN-1007", 400, "value", "Invalid resource id", "InvalidId")
+UnsupportedMediaType = _error("BENHAN-1008", 415, "not-supported", "Unsupported content type", "UnsupportedMediaType")
+PayloadTooLarge = _error("BENHAN-1009", 413, "too-costly", "The request body is too large", "PayloadTooLarge")
+MethodNotAllowed = _error("BENHAN-1010", 405, "not-supported", "This method is not allowed here", "MethodNotAllowed")
+NotAcceptable = _error("BENHAN-1011", 406, "not-supported", "The requested format is not supported", "NotAcceptable")
+InvalidSearchParameter = _error("BENHAN-1012", 400, "value", "Invalid search parameter value", "InvalidSearchParameter")
+UnknownSearchParameter = _error("BENHAN-1013", 400, "not-supported", "Unknown or unsupported search parameter", "UnknownSearchParameter")
+InvalidPatch = _error("BENHAN-1014", 400, "invalid", "The patch cannot be applied", "InvalidPatch")
+InvalidBundle = _error("BENHAN-1015", 400, "invalid", "The Bundle cannot be processed", "InvalidBundle")
+InvalidVersion = _error("BENHAN-1016", 400, "value", "Invalid version id", "InvalidVersion")
+InvalidHeader = _error("BENHAN-1017", 400, "value", "Invalid request header", "InvalidHeader")
+RouteNotFound = _error("BENHAN-1018", 404, "not-found", "No such endpoint", "RouteNotFound")
+
+# --- the state of stored resources (2xxx)
+NotFound = _error("BENHAN-2001", 404, "not-found", "Resource not found", "NotFound")
+Gone = _error("BENHAN-2002", 410, "deleted", "Resource deleted", "Gone")
+VersionNotFound = _error("BENHAN-2003", 404, "not-found", "Version not found", "VersionNotFound")
+VersionConflict = _error("BENHAN-2004", 412, "conflict", "The resource has changed since the version given in If-Match", "VersionConflict")
+MultipleMatches = _error("BENHAN-2005", 412, "multiple-matches", "The condition matches more than one resource", "MultipleMatches")
+Conflict = _error("BENHAN-2006", 409, "conflict", "The request conflicts with the stored resource", "Conflict")
+ConditionalReferenceUnresolved = _error("BENHAN-2007", 400, "not-found", "A conditional reference matches no resource", "ConditionalReferenceUnresolved")
+ReferenceUnresolved = _error("BENHAN-2008", 400, "not-found", "A reference in the Bundle cannot be resolved", "ReferenceUnresolved")
+
+# --- the content is not valid FHIR (3xxx)
+ValidationFailed = _error("BENHAN-3001", 422, "invalid", "The resource is not valid FHIR R4", "ValidationFailed")
+
+# --- the installation (4xxx)
+ConfigError = _error("BENHAN-4001", 500, "exception", "Invalid configuration", "ConfigError")
+SchemaUnknown = _error("BENHAN-4002", 503, "exception", "The database schema is not one this version knows", "SchemaUnknown")
+BackupFailed = _error("BENHAN-4003", 500, "exception", "The backup failed", "BackupFailed")
+RestoreRefused = _error("BENHAN-4004", 500, "exception", "The restore was refused", "RestoreRefused")
+DatabaseBusy = _error("BENHAN-4005", 503, "transient", "The database is busy; try again", "DatabaseBusy")
+InternalError = _error("BENHAN-4999", 500, "exception", "Internal server error (logged)", "InternalError")
+
+ALL_ERRORS: tuple[type[BenhanError], ...] = tuple(
+    v for v in list(globals().values())
+    if isinstance(v, type) and issubclass(v, BenhanError) and v is not BenhanError
+)
+
+
+def docs_markdown() -> str:
+    lines = ["# Error codes", "",
+             "Generated from `benhan/errors.py` by `benhan errors docs`; a test keeps it in step.",
+             "Every API error is an OperationOutcome whose first issue carries the code in",
+             "`issue.details.coding` (system `https://benhan.vn/fhir/CodeSystem/error`).", "",
+             "| code | HTTP | issue type | meaning |", "|---|---|---|---|"]
+    for e in sorted(ALL_ERRORS, key=lambda e: e.code):
+        lines.append(f"| `{e.code}` | {e.status} | `{e.issue_type}` | {e.title} |")
+    return "\n".join(lines) + "\n"

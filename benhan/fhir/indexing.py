@@ -1,0 +1,210 @@
+"""Index extraction: the search-index rows of a resource, from its type's search parameters.
+
+Each parameter's expression is compiled once (fhir.paths) and its values turned into rows of the
+index table for its type. Rows are plain tuples so the store can insert them with executemany.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+
+from benhan.fhir.datetimes import MAX_US, MIN_US, parse_range
+from benhan.fhir.paths import compile_expression
+from benhan.fhir.references import parse_reference
+from benhan.fhir.searchparams import parameters_for
+from benhan.fhir.text import fold
+
+# Answered from columns of the resource table, not from index rows.
+COLUMN_PARAMETERS = frozenset({"_id", "_lastUpdated"})
+# Types indexed here. Composite parameters are matched from their component rows; "special"
+# parameters (near, _filter, _query, _content, _text) have no generic index.
+INDEXED_TYPES = frozenset({"string", "token", "reference", "date", "number", "quantity", "uri"})
+
+MAX_STRING = 255
+
+
+@dataclass
+class IndexRows:
+    string: list[tuple] = field(default_factory=list)      # (param, folded, exact)
+    token: list[tuple] = field(default_factory=list)       # (param, system, code, text)
+    reference: list[tuple] = field(default_factory=list)   # (param, target_type, target_id, url)
+    date: list[tuple] = field(default_factory=list)        # (param, low_us, high_us)
+    number: list[tuple] = field(default_factory=list)      # (param, value, low, high)
+    quantity: list[tuple] = field(default_factory=list)    # (param, system, code, value, low, high)
+    uri: list[tuple] = field(default_factory=list)         # (param, uri)
+
+    def tables(self) -> Iterable[tuple[str, list[tuple]]]:
+        for name in ("string", "token", "reference", "date", "number", "quantity", "uri"):
+            yield name, getattr(self, name)
+
+
+# --- values to rows, per parameter type --------------------------------------------------------
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        # HumanName, Address and the like: every string part is searchable.
+        for key in ("text", "family", "given", "prefix", "suffix", "line", "city", "district",
+                    "state", "postalCode", "country", "value", "display"):
+            part = value.get(key)
+            if isinstance(part, str):
+                yield part
+            elif isinstance(part, list):
+                yield from (p for p in part if isinstance(p, str))
+
+
+def _string_rows(code: str, values: list, rows: IndexRows) -> None:
+    seen = set()
+    for value in values:
+        for text in _strings(value):
+            row = (code, fold(text)[:MAX_STRING], text[:MAX_STRING])
+            if row not in seen:
+                seen.add(row)
+                rows.string.append(row)
+
+
+def _token_rows(code: str, values: list, rows: IndexRows) -> None:
+    out = rows.token
+    for value in values:
+        if isinstance(value, bool):
+            out.append((code, None, "true" if value else "false", None))
+        elif isinstance(value, (str, int)):
+            out.append((code, None, str(value)[:MAX_STRING], None))
+        elif isinstance(value, dict):
+            if "coding" in value or ("text" in value and "value" not in value and "code" not in value):
+                text = value.get("text")
+                for c in value.get("coding") or ():
+                    if isinstance(c, dict) and (c.get("code") or c.get("system")):
+                        out.append((code, c.get("system"), _cut(c.get("code")), _folded(c.get("display") or text)))
+                if text and not value.get("coding"):
+                    out.append((code, None, None, _folded(text)))
+            elif "code" in value or "system" in value and "value" not in value:
+                out.append((code, value.get("system"), _cut(value.get("code")), _folded(value.get("display"))))
+            elif "value" in value:
+                system = value.get("system")
+                # ContactPoint.system is a code ('phone'), not a URI: it is not a token system.
+                if system in ("phone", "fax", "email", "pager", "url", "sms", "other"):
+                    system = None
+                type_text = (value.get("type") or {}).get("text") if isinstance(value.get("type"), dict) else None
+                out.append((code, system, _cut(str(value["value"])), _folded(type_text)))
+
+
+def _cut(text: Any) -> str | None:
+    return text[:MAX_STRING] if isinstance(text, str) else None
+
+
+def _folded(text: Any) -> str | None:
+    return fold(text)[:MAX_STRING] if isinstance(text, str) else None
+
+
+def _reference_rows(code: str, values: list, rows: IndexRows) -> None:
+    for value in values:
+        text = value.get("reference") if isinstance(value, dict) else value if isinstance(value, str) else None
+        if not isinstance(text, str):
+            if isinstance(value, dict) and isinstance(value.get("identifier"), dict):
+                ident = value["identifier"]
+                rows.token.append((code + ":identifier", ident.get("system"), _cut(ident.get("value")), None))
+            continue
+        ref = parse_reference(text)
+        if ref is not None and not ref.absolute:
+            rows.reference.append((code, ref.type, ref.id, None))
+        else:
+            # Absolute URL or canonical: matched on the whole URL (version suffix dropped).
+            url = text.split("|", 1)[0]
+            rows.reference.append((code, ref.type if ref else None, ref.id if ref else None, url[:MAX_STRING]))
+
+
+def _date_rows(code: str, values: list, rows: IndexRows) -> None:
+    for value in values:
+        if isinstance(value, str):
+            r = parse_range(value)
+            if r:
+                rows.date.append((code, r[0], r[1]))
+        elif isinstance(value, dict):
+            if "start" in value or "end" in value:       # Period
+                lo = parse_range(value["start"]) if isinstance(value.get("start"), str) else None
+                hi = parse_range(value["end"]) if isinstance(value.get("end"), str) else None
+                rows.date.append((code, lo[0] if lo else MIN_US, hi[1] if hi else MAX_US))
+            elif "event" in value:                        # Timing
+                _date_rows(code, [e for e in value["event"] if isinstance(e, str)], rows)
+
+
+def _precision_range(number: Any) -> tuple[float, float, float] | None:
+    """value, low, high: a number is a range at its own precision (spec: 100 means [99.5, 100.5))."""
+    if isinstance(number, bool) or not isinstance(number, (int, float, str)):
+        return None
+    try:
+        d = Decimal(str(number))
+    except InvalidOperation:
+        return None
+    if not d.is_finite():
+        return None
+    exponent = d.as_tuple().exponent
+    half = Decimal(5).scaleb(exponent - 1) if isinstance(exponent, int) else Decimal(0)
+    return float(d), float(d - half), float(d + half)
+
+
+def _number_rows(code: str, values: list, rows: IndexRows) -> None:
+    for value in values:
+        r = _precision_range(value)
+        if r:
+            rows.number.append((code, *r))
+
+
+def _quantity_rows(code: str, values: list, rows: IndexRows) -> None:
+    for value in values:
+        if not isinstance(value, dict):
+            continue
+        r = _precision_range(value.get("value"))
+        if r is None:
+            continue
+        system = value.get("system")
+        unit_code = value.get("code") or value.get("currency")
+        rows.quantity.append((code, system, _cut(unit_code), *r))
+        unit = value.get("unit")
+        if isinstance(unit, str) and unit != unit_code:
+            rows.quantity.append((code, None, _cut(unit), *r))
+
+
+def _uri_rows(code: str, values: list, rows: IndexRows) -> None:
+    for value in values:
+        if isinstance(value, str):
+            rows.uri.append((code, value[:MAX_STRING]))
+        elif isinstance(value, dict) and isinstance(value.get("reference"), str):
+            rows.uri.append((code, value["reference"][:MAX_STRING]))
+
+
+_ROWS: dict[str, Callable[[str, list, IndexRows], None]] = {
+    "string": _string_rows, "token": _token_rows, "reference": _reference_rows, "date": _date_rows,
+    "number": _number_rows, "quantity": _quantity_rows, "uri": _uri_rows,
+}
+
+
+@cache
+def _extractors(resource_type: str) -> tuple[tuple[str, Callable, Callable], ...]:
+    out = []
+    for code, p in sorted(parameters_for(resource_type).items()):
+        if code in COLUMN_PARAMETERS or p.type not in INDEXED_TYPES or not p.expression:
+            continue
+        out.append((code, compile_expression(p.expression), _ROWS[p.type]))
+    return tuple(out)
+
+
+def extract(resource: dict) -> IndexRows:
+    """The index rows of one resource (whose resourceType is known and whose JSON is valid)."""
+    rows = IndexRows()
+    for code, evaluate, to_rows in _extractors(resource["resourceType"]):
+        values = evaluate(resource)
+        if values:
+            to_rows(code, values, rows)
+    return rows
+
+
+def warm(resource_types: Iterable[str]) -> None:
+    """Compile the extractors of these types now rather than on their first write."""
+    for t in resource_types:
+        _extractors(t)

@@ -1,0 +1,185 @@
+"""Evaluating search-parameter expressions fast.
+
+Most R4 search expressions are plain paths (``Observation.code``), choice casts
+(``(Observation.value as Quantity)``) or references filtered by target type
+(``Observation.subject.where(resolve() is Patient)``). These compile to direct walkers over the
+JSON, about fifty times cheaper than a general FHIRPath evaluation; everything else goes through
+fhirpathpy, compiled once. fhirpathpy does not implement ``resolve()``, so the
+``where(resolve() is X)`` filter is always applied here, on the reference string.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import fhirpathpy
+from fhirpathpy.models import models
+
+log = logging.getLogger(__name__)
+
+Evaluator = Callable[[dict], list[Any]]
+
+_IDENT = r"[A-Za-z][A-Za-z0-9_]*"
+# A step is a name, a filter on a child's literal value, or an extension by URL.
+_STEP = rf"(?:{_IDENT}|where\({_IDENT}\s*=\s*'[^']*'\)|extension\('[^']*'\))"
+_PLAIN = re.compile(rf"^{_IDENT}(?:\.{_STEP})+$")
+_STEP_RE = re.compile(_STEP)
+_WHERE_EQ = re.compile(rf"^where\(({_IDENT})\s*=\s*'([^']*)'\)$")
+_EXTENSION = re.compile(r"^extension\('([^']*)'\)$")
+_CAST = re.compile(rf"^\(?({_IDENT}(?:\.{_IDENT})+)\s+as\s+({_IDENT})\)?$")
+_AS_FN = re.compile(rf"^({_IDENT}(?:\.{_IDENT})+)\.as\(({_IDENT})\)$")
+_RESOLVE = re.compile(rf"\.where\(resolve\(\)\s+is\s+({_IDENT})\)$")
+
+
+def split_union(expression: str) -> list[str]:
+    parts, depth, quote, start = [], 0, False, 0
+    for i, ch in enumerate(expression):
+        if ch == "'":
+            quote = not quote
+        elif quote:
+            continue
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(expression[start:i].strip())
+            start = i + 1
+    parts.append(expression[start:].strip())
+    return [p for p in parts if p]
+
+
+def _child(node: Any, name: str, out: list) -> None:
+    if not isinstance(node, dict):
+        return
+    value = node.get(name)
+    if value is None:
+        # A choice element (value[x]) is stored as valueQuantity, valueString…
+        for key, v in node.items():
+            if key.startswith(name) and len(key) > len(name) and key[len(name)].isupper():
+                value = v
+                break
+        else:
+            return
+    if isinstance(value, list):
+        out.extend(v for v in value if v is not None)
+    else:
+        out.append(value)
+
+
+def _compile_step(step: str) -> Callable[[Any, list], None]:
+    if m := _WHERE_EQ.match(step):
+        key, literal = m.group(1), m.group(2)
+
+        def where(node: Any, out: list) -> None:
+            if isinstance(node, dict) and node.get(key) == literal:
+                out.append(node)
+        return where
+    if m := _EXTENSION.match(step):
+        url = m.group(1)
+
+        def extension(node: Any, out: list) -> None:
+            if isinstance(node, dict):
+                out.extend(e for e in node.get("extension") or () if isinstance(e, dict) and e.get("url") == url)
+        return extension
+    return lambda node, out: _child(node, step, out)
+
+
+def _steps(path: str) -> list[str]:
+    """The steps after the type name of a plain path."""
+    return _STEP_RE.findall(path[path.index(".") + 1:])
+
+
+def _walker(steps: list[str]) -> Evaluator:
+    compiled = [_compile_step(s) for s in steps]
+
+    def walk(resource: dict) -> list[Any]:
+        current: list[Any] = [resource]
+        for step in compiled:
+            nxt: list[Any] = []
+            for node in current:
+                step(node, nxt)
+            if not nxt:
+                return nxt
+            current = nxt
+        return current
+    return walk
+
+
+def _cast_walker(path: list[str], type_name: str) -> Evaluator:
+    *head, last = path
+    key = last + type_name[0].upper() + type_name[1:]
+    walk_head = _walker(head)
+
+    def walk(resource: dict) -> list[Any]:
+        out: list[Any] = []
+        for node in walk_head(resource):
+            if isinstance(node, dict) and key in node:
+                value = node[key]
+                out.extend(value if isinstance(value, list) else [value])
+        return out
+    return walk
+
+
+def _reference_filter(evaluate: Evaluator, target: str) -> Evaluator:
+    prefix = target + "/"
+
+    def filtered(resource: dict) -> list[Any]:
+        out = []
+        for ref in evaluate(resource):
+            text = ref.get("reference") if isinstance(ref, dict) else None
+            if isinstance(text, str) and (text.startswith(prefix) or f"/{prefix}" in text):
+                out.append(ref)
+            elif isinstance(ref, dict) and ref.get("type") == target:
+                out.append(ref)
+        return out
+    return filtered
+
+
+def _fhirpath(expression: str) -> Evaluator:
+    compiled = fhirpathpy.compile(expression, models["r4"])
+    failed = False
+
+    def evaluate(resource: dict) -> list[Any]:
+        nonlocal failed
+        try:
+            return list(compiled(resource))
+        except Exception as exc:  # a gap in the evaluator must not fail a write; logged once
+            if not failed:
+                failed = True
+                log.warning("search expression not indexed (%s): %s", exc, expression)
+            return []
+    return evaluate
+
+
+def _compile_part(part: str) -> Evaluator:
+    target = None
+    m = _RESOLVE.search(part)
+    if m:
+        target = m.group(1)
+        part = part[: m.start()]
+    if part.startswith("(") and part.endswith(")") and _PLAIN.match(part[1:-1]):
+        part = part[1:-1]
+    if _PLAIN.match(part):
+        evaluate = _walker(_steps(part))
+    elif (m := _CAST.match(part)) or (m := _AS_FN.match(part)):
+        evaluate = _cast_walker(m.group(1).split(".")[1:], m.group(2))
+    else:
+        evaluate = _fhirpath(part)
+    return _reference_filter(evaluate, target) if target else evaluate
+
+
+def compile_expression(expression: str) -> Evaluator:
+    """Compile a search-parameter expression into a function of the resource JSON."""
+    parts = [_compile_part(p) for p in split_union(expression)]
+    if len(parts) == 1:
+        return parts[0]
+
+    def union(resource: dict) -> list[Any]:
+        out: list[Any] = []
+        for evaluate in parts:
+            out.extend(evaluate(resource))
+        return out
+    return union

@@ -1,0 +1,20 @@
+"""Text normalisation for string search.
+
+FHIR string search is case- and accent-insensitive (http://hl7.org/fhir/R4/search.html#string).
+Vietnamese needs more than stripping combining marks: 'đ'/'Đ' is a letter of its own (not d plus a
+mark) and must fold to 'd', so that "duc" finds "Đức" and "nguyen" finds "Nguyễn".
+"""
+from __future__ import annotations
+
+import unicodedata
+
+# Letters that do not decompose into a base letter plus combining marks.
+_SPECIAL = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "ø": "o", "Ø": "o",
+                          "ł": "l", "Ł": "l", "ß": "ss", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe"})
+
+
+def fold(text: str) -> str:
+    """Lower-case, accent-free, whitespace-collapsed form of text used for matching."""
+    decomposed = unicodedata.normalize("NFD", text.translate(_SPECIAL))
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(stripped.casefold().split())

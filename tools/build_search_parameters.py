@@ -1,0 +1,88 @@
+"""Compile R4's SearchParameter and CompartmentDefinition resources into
+benhan/fhir/data/search-r4.json.gz.
+
+For each resource type: its search parameters (code, type, the part of the FHIRPath expression
+that applies to that type, targets, composite components) and its membership in each compartment.
+Deterministic output, so a rebuild from the same package is byte-identical.
+
+Usage: python tools/build_search_parameters.py
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools.fhir_packages import ROOT, core_dir  # noqa: E402
+
+OUT = ROOT / "benhan" / "fhir" / "data" / "search-r4.json.gz"
+
+
+def split_union(expression: str) -> list[str]:
+    """Split a FHIRPath expression on its top-level '|' (not inside brackets or strings)."""
+    parts, depth, quote, start = [], 0, False, 0
+    for i, ch in enumerate(expression):
+        if ch == "'" and (i == 0 or expression[i - 1] != "\\"):
+            quote = not quote
+        elif quote:
+            continue
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(expression[start:i].strip())
+            start = i + 1
+    parts.append(expression[start:].strip())
+    return [p for p in parts if p]
+
+
+def expression_for(base: str, expression: str, bases: list[str]) -> str:
+    if len(bases) == 1:
+        return expression
+    mine = [p for p in split_union(expression)
+            if p.lstrip("(").startswith(base + ".") or p.lstrip("(") == base]
+    return " | ".join(mine)
+
+
+def build(package: Path) -> dict:
+    params: dict[str, dict[str, dict]] = {}
+    by_url: dict[str, dict] = {}
+    for file in sorted(package.glob("SearchParameter-*.json")):
+        sp = json.loads(file.read_text(encoding="utf-8"))
+        by_url[sp["url"]] = sp
+    for sp in by_url.values():
+        # A few SearchParameters in the package describe extensions and carry neither base nor
+        # expression (XPath only); nothing can index them, so they are left out.
+        for base in sp.get("base", []):
+            entry = {"type": sp["type"], "url": sp["url"]}
+            if sp.get("expression"):
+                entry["expression"] = expression_for(base, sp["expression"], sp["base"])
+            if sp.get("target"):
+                entry["target"] = sorted(sp["target"])
+            if sp.get("component"):
+                entry["component"] = [
+                    {"code": by_url[c["definition"]]["code"], "expression": c["expression"]}
+                    for c in sp["component"] if c["definition"] in by_url
+                ]
+            params.setdefault(base, {})[sp["code"]] = entry
+    compartments: dict[str, dict[str, list[str]]] = {}
+    for file in sorted(package.glob("CompartmentDefinition-*.json")):
+        cd = json.loads(file.read_text(encoding="utf-8"))
+        compartments[cd["code"]] = {r["code"]: r["param"] for r in cd["resource"] if r.get("param")}
+    return {"fhirVersion": "4.0.1", "source": "hl7.fhir.r4.core 4.0.1",
+            "parameters": params, "compartments": compartments}
+
+
+def main() -> None:
+    data = build(core_dir())
+    raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
+    print(f"{OUT.relative_to(ROOT)}: {OUT.stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()
