@@ -1,0 +1,228 @@
+"""Validate a resource (parsed FHIR JSON) against the R4 base definitions, on every write.
+
+What is checked, and what is not, is written up in docs/validation.md. In short: resourceType, unknown
+elements, JSON types and the FHIR JSON rules (arrays, nulls, empties, "_x" siblings), cardinality,
+primitive formats, choice types, contained/nested resources, Extension and Narrative basics and the
+required bindings that the core package can expand. Invariants (FHIRPath constraints), profiles and
+reference resolution are not.
+
+Expressions follow OperationOutcome.issue.expression: ``Patient.contact[0].name.family``; repeating
+elements always carry their index, a choice is ``Observation.value.ofType(Quantity)`` and a resource
+inside another ``Bundle.entry[2].resource.ofType(Observation).status``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from benhan.fhir.definitions import StructureDefinitions, load_structure
+from benhan.fhir.primitives import json_name, shorten
+from benhan.fhir.shapes import COMPLEX, PRIMITIVE, RESOURCE, Shape, Shapes, Slot
+
+# Legitimate trees (Questionnaire.item.item…, nested extensions) are far shallower; the limit keeps
+# hostile input from exhausting the interpreter's stack.
+MAX_DEPTH = 100
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Issue:
+    severity: str  # "error" | "warning"
+    code: str  # OperationOutcome issue type
+    expression: str  # FHIRPath of the offending element
+    message: str
+
+
+class Validator:
+    def __init__(self, structure: StructureDefinitions | None = None) -> None:
+        self._shapes = Shapes(structure or load_structure())
+        self._resources = self._shapes.resources
+
+    def validate(self, resource: dict) -> list[Issue]:
+        """Every problem found in ``resource``; an empty list means valid. Never raises."""
+        issues: list[Issue] = []
+        try:
+            self._resource(resource, "", issues, 0, False)
+        except RecursionError:
+            issues.append(Issue("error", "structure", "", "Resource is nested too deeply to validate"))
+        return issues
+
+    # -- resources -----------------------------------------------------------------------------
+
+    def _resource(self, value: object, path: str, issues: list[Issue], depth: int, contained: bool) -> None:
+        where = path or "Resource"
+        if type(value) is not dict:
+            issues.append(Issue("error", "structure", where, f"Expected a resource (a JSON object), found {json_name(value)}"))
+            return
+        rtype = value.get("resourceType", _MISSING)
+        if rtype is _MISSING:
+            issues.append(Issue("error", "invalid", where, "A resource must have a resourceType"))
+            return
+        shape = self._resources.get(rtype) if type(rtype) is str else None
+        if shape is None:
+            issues.append(Issue("error", "invalid", where, f"Unknown resource type '{shorten(rtype)}'"))
+            return
+        here = f"{path}.ofType({rtype})" if path else rtype
+        if contained and "contained" in value:
+            issues.append(Issue("error", "invalid", here + ".contained", "A contained resource must not contain resources (dom-2)"))
+        self._object(value, shape, here, issues, depth + 1)
+
+    # -- objects ---------------------------------------------------------------------------------
+
+    def _object(self, obj: dict, shape: Shape, path: str, issues: list[Issue], depth: int) -> None:
+        if depth > MAX_DEPTH:
+            issues.append(Issue("error", "structure", path, f"Nested deeper than {MAX_DEPTH} levels"))
+            return
+        slots = shape.slots
+        present: dict[str, str] | None = None  # choice group -> first key seen
+        for key, value in obj.items():
+            slot = slots.get(key)
+            if slot is None:
+                if type(key) is str and key[:1] == "_":
+                    slot = slots.get(key[1:])
+                    if slot is not None and slot.extensible:
+                        if key[1:] not in obj:  # otherwise handled together with its value
+                            self._primitive(slot, _MISSING, value, path, issues, depth)
+                        if slot.group is not None:
+                            present = self._choice(shape, slot, present, path, issues)
+                        continue
+                if key == "resourceType" and shape.is_resource:
+                    continue
+                issues.append(Issue("error", "structure", f"{path}.{key}", f"Unknown element '{shorten(key)}'"))
+                continue
+            if slot.group is not None and (type(key) is not str or "_" + key not in obj):
+                present = self._choice(shape, slot, present, path, issues)
+            if slot.kind == PRIMITIVE:
+                self._primitive(slot, value, obj.get("_" + key, _MISSING) if slot.extensible else _MISSING,
+                                path, issues, depth)
+            elif slot.array:
+                if type(value) is not list:
+                    issues.append(Issue("error", "structure", f"{path}.{slot.segment}", f"'{slot.element}' must be a JSON array"))
+                elif not value:
+                    issues.append(Issue("error", "structure", f"{path}.{slot.segment}", "An array must not be empty"))
+                else:
+                    if slot.max is not None and len(value) > slot.max:
+                        issues.append(Issue("error", "structure", f"{path}.{slot.segment}", f"Maximum cardinality of '{slot.element}' is {slot.max}"))
+                    for i, item in enumerate(value):
+                        self._complex(slot, item, f"{path}.{slot.segment}[{i}]", issues, depth)
+            elif type(value) is list:
+                issues.append(Issue("error", "structure", f"{path}.{slot.segment}", f"'{slot.element}' must not be an array (maximum cardinality 1)"))
+            else:
+                self._complex(slot, value, f"{path}.{slot.segment}", issues, depth)
+        for element, keys in shape.required:
+            for k in keys:
+                if k in obj:
+                    break
+            else:
+                issues.append(Issue("error", "required", f"{path}.{element.rsplit('.', 1)[1].replace('[x]', '')}",
+                                    f"Minimum cardinality of '{element}' is 1"))
+        if shape.is_extension:
+            self._extension(obj, path, issues)
+
+    def _choice(self, shape: Shape, slot: Slot, present: dict | None, path: str, issues: list[Issue]) -> dict:
+        present = present if present is not None else {}
+        first = present.setdefault(slot.group, slot.key)
+        if first != slot.key:
+            issues.append(Issue("error", "structure", f"{path}.{slot.group}",
+                                f"Only one of '{shape.groups[slot.group]}' may be present, found {first} and {slot.key}"))
+        return present
+
+    def _complex(self, slot: Slot, value: object, path: str, issues: list[Issue], depth: int) -> None:
+        if slot.kind == RESOURCE:
+            self._resource(value, path, issues, depth, slot.contained)
+            return
+        if type(value) is not dict:
+            issues.append(Issue("error", "structure", path, f"Expected a {slot.type_code or 'JSON object'} (a JSON object), found {json_name(value)}"))
+            return
+        if not value:
+            issues.append(Issue("error", "structure", path, "An object must not be empty"))
+            return
+        self._object(value, slot.shape, path, issues, depth + 1)
+        if slot.binding is not None:
+            _check_coded(slot, value, path, issues)
+
+    def _extension(self, obj: dict, path: str, issues: list[Issue]) -> None:
+        has_value = any(type(k) is str and k.startswith(("value", "_value")) for k in obj)
+        if has_value == ("extension" in obj):
+            message = ("An extension must not have both a value and extensions" if has_value
+                       else "An extension must have either a value or extensions")
+            issues.append(Issue("error", "invalid", path, message + " (ext-1)"))
+
+    # -- primitives ------------------------------------------------------------------------------
+
+    def _primitive(self, slot: Slot, value: object, ext: object, path: str, issues: list[Issue], depth: int) -> None:
+        where = f"{path}.{slot.segment}"
+        if not slot.array:
+            if type(value) is list or type(ext) is list:
+                issues.append(Issue("error", "structure", where, f"'{slot.element}' must not be an array (maximum cardinality 1)"))
+                return
+            self._one_primitive(slot, value, ext, where, issues, depth)
+            return
+        values = [] if value is _MISSING else value
+        exts = [] if ext is _MISSING else ext
+        if type(values) is not list or type(exts) is not list:
+            issues.append(Issue("error", "structure", where, f"'{slot.element}' must be a JSON array"))
+            return
+        if not values and not exts:
+            issues.append(Issue("error", "structure", where, "An array must not be empty"))
+            return
+        if values and exts and len(values) != len(exts):
+            issues.append(Issue("error", "structure", where, f"'{slot.key}' and '_{slot.key}' must have the same length"))
+            return
+        count = max(len(values), len(exts))
+        if slot.max is not None and count > slot.max:
+            issues.append(Issue("error", "structure", where, f"Maximum cardinality of '{slot.element}' is {slot.max}"))
+        for i in range(count):
+            self._one_primitive(slot, values[i] if values else _MISSING, exts[i] if exts else _MISSING,
+                                f"{where}[{i}]", issues, depth, in_array=True)
+
+    def _one_primitive(self, slot: Slot, value: object, ext: object, where: str, issues: list[Issue],
+                       depth: int, in_array: bool = False) -> None:
+        # In arrays, null is the placeholder that pairs a value with its "_" sibling's entry.
+        if in_array and ext is None:
+            ext = _MISSING
+        if value is None and (in_array and ext is not _MISSING):
+            value = _MISSING
+        if value is not _MISSING:
+            if value is None:
+                issues.append(Issue("error", "structure", where, "null is not allowed here"))
+            else:
+                problem = slot.check(value)
+                if problem is not None:
+                    issues.append(Issue(problem.severity, problem.code, where, problem.message))
+                elif slot.binding is not None and type(value) is str and not slot.binding.contains(None, value):
+                    issues.append(Issue("error", "code-invalid", where,
+                                        f"Code '{shorten(value)}' is not in the required value set {slot.binding.url}"))
+        if ext is not _MISSING:
+            if type(ext) is not dict:
+                issues.append(Issue("error", "structure", where, f"The '_' sibling of '{slot.element}' must be a JSON object, found {json_name(ext)}"))
+            elif not ext:
+                issues.append(Issue("error", "structure", where, "An object must not be empty"))
+            else:
+                self._object(ext, self._shapes.primitive_element, where, issues, depth + 1)
+        elif value is _MISSING:
+            issues.append(Issue("error", "structure", where, "null is not allowed without a matching '_' extension"))
+
+
+def _check_coded(slot: Slot, value: dict, path: str, issues: list[Issue]) -> None:
+    """Required binding on a Coding or CodeableConcept: some coding with a code must be in the set."""
+    vs = slot.binding
+    codings = [value] if slot.type_code == "Coding" else value.get("coding")
+    if type(codings) is not list:
+        return  # text only: nothing coded to check
+    coded = False
+    for coding in codings:
+        if type(coding) is not dict or type(coding.get("code")) is not str:
+            continue
+        coded = True
+        system = coding.get("system")
+        if vs.contains(system if type(system) is str else None, coding["code"]):
+            return
+    if coded:
+        issues.append(Issue("error", "code-invalid", path, f"No code is in the required value set {vs.url}"))
+
+
+@lru_cache(maxsize=1)
+def default_validator() -> Validator:
+    return Validator()
