@@ -1,0 +1,1 @@
+"""Users, roles, sessions and tokens → the Actor handed to the repository."""

@@ -1,0 +1,52 @@
+"""The CapabilityStatement: built from what the server really does (its interactions, the
+resource types it validates, the search parameters it indexes), never a hand-kept list."""
+from __future__ import annotations
+
+from benhan import FHIR_VERSION, __version__
+from benhan.fhir.indexing import COLUMN_PARAMETERS, INDEXED_TYPES
+from benhan.fhir.searchparams import parameters_for
+
+TYPE_INTERACTIONS = ["read", "vread", "update", "patch", "delete", "history-instance", "history-type",
+                     "create", "search-type"]
+SEARCH_RESULT_PARAMS = [("_count", "number"), ("_sort", "string"), ("_total", "token"),
+                        ("_summary", "token"), ("_elements", "string")]
+
+
+def capability_statement(base_url: str, resource_types: frozenset[str], software_date: str) -> dict:
+    rest_resources = []
+    for t in sorted(resource_types):
+        params = [{"name": code, "definition": p.url, "type": p.type}
+                  for code, p in sorted(parameters_for(t).items())
+                  if p.type in INDEXED_TYPES or code in COLUMN_PARAMETERS]
+        rest_resources.append({
+            "type": t,
+            "profile": f"http://hl7.org/fhir/StructureDefinition/{t}",
+            "interaction": [{"code": i} for i in TYPE_INTERACTIONS],
+            "versioning": "versioned-update",
+            "readHistory": True,
+            "updateCreate": True,
+            "conditionalCreate": True,
+            "conditionalRead": "not-supported",
+            "conditionalUpdate": True,
+            "conditionalDelete": "single",
+            "referencePolicy": ["literal", "logical"],
+            "searchParam": params,
+        })
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": software_date,
+        "publisher": "benhan",
+        "kind": "instance",
+        "software": {"name": "benhan", "version": __version__},
+        "implementation": {"description": "benhan FHIR R4 server", "url": base_url},
+        "fhirVersion": FHIR_VERSION,
+        "format": ["application/fhir+json", "json"],
+        "patchFormat": ["application/json-patch+json"],
+        "rest": [{
+            "mode": "server",
+            "resource": rest_resources,
+            "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
+            "searchParam": [{"name": n, "type": t} for n, t in SEARCH_RESULT_PARAMS],
+        }],
+    }

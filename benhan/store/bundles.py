@@ -1,0 +1,307 @@
+"""Batch and transaction Bundles (http://hl7.org/fhir/R4/http.html#transaction).
+
+A transaction is all-or-nothing: every entry is resolved, validated and index-extracted first
+(no lock held), then all writes go to the database in ONE transaction (one statement per table),
+then the GET entries are answered. Entries are processed in the spec's order (DELETE, POST,
+PUT/PATCH, GET) and the response lists them in the request's order. `urn:uuid:` fullUrls and
+conditional references (`Patient?identifier=…`) are resolved everywhere in the bundle.
+
+A batch runs each entry on its own, through the ordinary interactions, each with its outcome.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonpatch
+
+from benhan import errors
+from benhan.fhir.datetimes import format_instant, from_us
+from benhan.fhir.outcome import from_error
+from benhan.fhir.references import ID_RE, walk_references
+from benhan.store.repository import Repository
+from benhan.store.writer import PendingWrite, Stored
+
+ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
+
+
+@dataclass
+class Entry:
+    index: int
+    method: str
+    url: str
+    res_type: str
+    res_id: str | None
+    query: str
+    resource: Any
+    full_url: str | None
+    if_match: int | None
+    if_none_exist: str | None
+    target_id: str | None = None          # the id this entry writes, once resolved
+    matched: Stored | None = None         # conditional create that found its match
+    pending: PendingWrite | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def _entry_error(i: int, message: str) -> errors.BenhanError:
+    return errors.InvalidBundle(message, expression=f"Bundle.entry[{i}]")
+
+
+def _parse_entries(bundle: dict, repo: Repository) -> list[Entry]:
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise errors.InvalidBundle("Bundle.entry must be an array", expression="Bundle.entry")
+    out = []
+    for i, e in enumerate(entries):
+        if not isinstance(e, dict) or not isinstance(e.get("request"), dict):
+            raise _entry_error(i, f"entry {i} has no request")
+        req = e["request"]
+        method = str(req.get("method", "")).upper()
+        url = req.get("url")
+        if method not in ORDER or not isinstance(url, str) or not url:
+            raise _entry_error(i, f"entry {i}: request needs a method (GET, POST, PUT, PATCH, DELETE) and a url")
+        parts = urlsplit(url)
+        path = parts.path.strip("/")
+        segments = path.split("/") if path else []
+        if not segments:
+            raise _entry_error(i, f"entry {i}: url {url!r} names no resource type")
+        res_type = segments[0]
+        res_id = segments[1] if len(segments) > 1 else None
+        if_match = None
+        if req.get("ifMatch"):
+            digits = "".join(ch for ch in str(req["ifMatch"]) if ch.isdigit())
+            if not digits:
+                raise _entry_error(i, f"entry {i}: ifMatch {req['ifMatch']!r} is not an ETag of this server")
+            if_match = int(digits)
+        resource = e.get("resource")
+        if method in ("POST", "PUT"):
+            if not isinstance(resource, dict):
+                raise _entry_error(i, f"entry {i}: {method} needs a resource")
+            if resource.get("resourceType") != res_type:
+                raise errors.ResourceTypeMismatch(
+                    f"entry {i}: resource is {resource.get('resourceType')!r}, url says {res_type}",
+                    expression=f"Bundle.entry[{i}].resource")
+        if method == "PATCH":
+            resource = _patch_body(i, resource)
+        out.append(Entry(i, method, url, res_type, res_id, parts.query, resource, e.get("fullUrl"), if_match,
+                         req.get("ifNoneExist")))
+    return out
+
+
+def _patch_body(i: int, resource: Any) -> list:
+    # R4 carries a JSON Patch in a Binary (base64) entry; accept a Binary or the bare operations.
+    if isinstance(resource, dict) and resource.get("resourceType") == "Binary":
+        import base64
+        import orjson
+        try:
+            return orjson.loads(base64.b64decode(resource.get("data", "")))
+        except (ValueError, orjson.JSONDecodeError):
+            raise _entry_error(i, f"entry {i}: the Binary does not hold a JSON Patch") from None
+    if isinstance(resource, list):
+        return resource
+    raise _entry_error(i, f"entry {i}: PATCH needs a Binary holding a JSON Patch")
+
+
+def process_bundle(repo: Repository, bundle: Any, base: str) -> dict:
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        raise errors.InvalidBundle("POST to the base needs a Bundle of type batch or transaction")
+    kind = bundle.get("type")
+    if kind == "transaction":
+        return transaction(repo, bundle, base)
+    if kind == "batch":
+        return batch(repo, bundle, base)
+    raise errors.InvalidBundle(f"Bundle.type must be batch or transaction, not {kind!r}", expression="Bundle.type")
+
+
+# --- transaction -------------------------------------------------------------------------------
+
+def transaction(repo: Repository, bundle: dict, base: str) -> dict:
+    entries = _parse_entries(bundle, repo)
+    for e in entries:
+        if e.res_type not in repo.store.resource_types:
+            raise errors.UnknownResourceType(f"entry {e.index}: {e.res_type!r} is not a resource type",
+                                             expression=f"Bundle.entry[{e.index}].request.url")
+    ordered = sorted(entries, key=lambda e: (ORDER[e.method], e.index))
+    mapping: dict[str, str] = {}       # fullUrl (urn:uuid:…) → Type/id
+    _resolve_targets(repo, ordered, mapping, base)
+    _rewrite_references(repo, entries, mapping, base)
+    seen: set[tuple[str, str]] = set()
+    pending: list[PendingWrite] = []
+    writers: list[Entry] = []
+    for e in ordered:
+        if e.method in ("GET", "HEAD") or e.matched is not None or e.target_id is None:
+            continue
+        key = (e.res_type, e.target_id)
+        if key in seen:
+            raise errors.InvalidBundle(f"{e.res_type}/{e.target_id} appears more than once in the transaction",
+                                       expression=f"Bundle.entry[{e.index}]")
+        seen.add(key)
+        try:
+            e.pending = _prepare(repo, e)
+        except errors.BenhanError as err:
+            err.message = f"entry {e.index}: {err.message}"
+            if err.expression:
+                err.expression = f"Bundle.entry[{e.index}].resource.{err.expression}" \
+                    if not err.expression.startswith("Bundle") else err.expression
+            raise
+        pending.append(e.pending)
+        writers.append(e)
+    results = repo.commit(pending, "transaction") if pending else []
+    by_entry = {w.index: r for w, r in zip(writers, results)}
+    responses: dict[int, dict] = {}
+    for e in entries:
+        if e.method in ("GET", "HEAD"):
+            continue
+        if e.matched is not None:
+            responses[e.index] = _response_for(e.matched, base, "200 OK")
+        elif e.index in by_entry:
+            r = by_entry[e.index]
+            status = "204 No Content" if r.deleted else ("201 Created" if r.created else "200 OK")
+            responses[e.index] = _response_for(r, base, status)
+        else:   # conditional delete with no match
+            responses[e.index] = {"response": {"status": "204 No Content"}}
+    for e in entries:
+        if e.method in ("GET", "HEAD"):
+            responses[e.index] = _get_entry(repo, e, base)
+    return {"resourceType": "Bundle", "type": "transaction-response",
+            "entry": [responses[e.index] for e in entries]}
+
+
+def _resolve_targets(repo: Repository, ordered: list[Entry], mapping: dict[str, str], base: str) -> None:
+    for e in ordered:
+        if e.method == "POST":
+            if e.if_none_exist:
+                e.matched = repo.match(e.res_type, e.if_none_exist)
+            e.target_id = e.matched.res_id if e.matched else str(uuid.uuid4())
+        elif e.method in ("PUT", "PATCH", "DELETE"):
+            if e.res_id:
+                if not ID_RE.match(e.res_id):
+                    raise errors.InvalidId(f"entry {e.index}: {e.res_id!r} is not a valid id",
+                                           expression=f"Bundle.entry[{e.index}].request.url")
+                e.target_id = e.res_id
+            elif e.query:
+                found = repo.find(e.res_type, e.query)
+                if len(found) > 1:
+                    raise errors.MultipleMatches(f"entry {e.index}: {e.url} matches more than one resource",
+                                                 expression=f"Bundle.entry[{e.index}].request.url")
+                if found:
+                    e.target_id = found[0].res_id
+                elif e.method == "PUT":
+                    e.target_id = (e.resource.get("id") if isinstance(e.resource, dict) and e.resource.get("id")
+                                   else str(uuid.uuid4()))
+                elif e.method == "PATCH":
+                    raise errors.NotFound(f"entry {e.index}: {e.url} matches no resource")
+            else:
+                raise _entry_error(e.index, f"entry {e.index}: {e.method} needs an id or search criteria in its url")
+        if e.full_url and e.target_id and e.method in ("POST", "PUT"):
+            mapping[e.full_url] = f"{e.res_type}/{e.target_id}"
+
+
+def _rewrite_references(repo: Repository, entries: list[Entry], mapping: dict[str, str], base: str) -> None:
+    conditional_cache: dict[str, str] = {}
+
+    def visit(ref: dict) -> None:
+        text = ref["reference"]
+        if text in mapping:
+            ref["reference"] = mapping[text]
+        elif text.startswith("urn:uuid:") or text.startswith("urn:oid:"):
+            raise errors.ReferenceUnresolved(f"reference {text} matches no fullUrl in the transaction")
+        elif "?" in text and not text.startswith(("http://", "https://")):
+            if text not in conditional_cache:
+                res_type, _, query = text.partition("?")
+                found = repo.find(res_type, query)
+                if len(found) != 1:
+                    raise (errors.MultipleMatches if found else errors.ConditionalReferenceUnresolved)(
+                        f"conditional reference {text} matches {len(found)} resources; it must match exactly one")
+                conditional_cache[text] = f"{res_type}/{found[0].res_id}"
+            ref["reference"] = conditional_cache[text]
+
+    for e in entries:
+        if e.method in ("POST", "PUT") and isinstance(e.resource, dict):
+            walk_references(e.resource, visit)
+
+
+def _prepare(repo: Repository, e: Entry) -> PendingWrite:
+    if e.method == "DELETE":
+        repo._check_type(e.res_type)
+        return PendingWrite("DELETE", e.res_type, e.target_id, None, None, None, if_match=e.if_match)
+    if e.method == "PATCH":
+        current = repo.read(e.res_type, e.target_id)
+        try:
+            patched = jsonpatch.JsonPatch(e.resource).apply(current.json())
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError, ValueError) as exc:
+            raise errors.InvalidPatch(f"the patch cannot be applied: {exc}") from None
+        return repo.prepare("PATCH", e.res_type, e.target_id, patched,
+                            if_match=e.if_match if e.if_match is not None else current.version)
+    body = dict(e.resource)
+    if e.method == "PUT" and "id" in body and body["id"] != e.target_id:
+        raise errors.IdMismatch(f"the resource's id {body['id']!r} is not the url's {e.target_id!r}", expression="id")
+    return repo.prepare(e.method, e.res_type, e.target_id, body, if_match=e.if_match,
+                        create_only=e.method == "POST")
+
+
+def _response_for(r: Stored, base: str, status: str) -> dict:
+    response = {"status": status, "etag": f'W/"{r.version}"',
+                "lastModified": format_instant(from_us(r.last_updated))}
+    if not r.deleted:
+        response["location"] = f"{r.res_type}/{r.res_id}/_history/{r.version}"
+    return {"fullUrl": f"{base}/{r.res_type}/{r.res_id}", "response": response}
+
+
+def _get_entry(repo: Repository, e: Entry, base: str) -> dict:
+    import orjson
+    try:
+        if e.res_id and "/_history/" in e.url:
+            v = repo.vread(e.res_type, e.res_id, e.url.rstrip("/").rsplit("/", 1)[-1])
+        elif e.res_id:
+            v = repo.read(e.res_type, e.res_id)
+        else:
+            from urllib.parse import parse_qsl
+            result = repo.search_type(e.res_type, parse_qsl(e.query, keep_blank_values=True))
+            entries = [{"fullUrl": f"{base}/{m.res_type}/{m.res_id}", "resource": m.json(),
+                        "search": {"mode": "match"}} for m in result.matches]
+            bundle = {"resourceType": "Bundle", "type": "searchset", "entry": entries} if entries else \
+                {"resourceType": "Bundle", "type": "searchset"}
+            return {"resource": bundle, "response": {"status": "200 OK"}}
+        return {"fullUrl": f"{base}/{e.res_type}/{v.res_id}", "resource": orjson.loads(v.body),
+                "response": {"status": "200 OK", "etag": f'W/"{v.version}"'}}
+    except errors.BenhanError as err:
+        return {"response": {"status": f"{err.status}", "outcome": from_error(err)}}
+
+
+# --- batch -------------------------------------------------------------------------------------
+
+def batch(repo: Repository, bundle: dict, base: str) -> dict:
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise errors.InvalidBundle("Bundle.entry must be an array", expression="Bundle.entry")
+    out = []
+    for i, raw in enumerate(entries):
+        try:
+            e = _parse_entries({"entry": [raw]}, repo)[0]
+            e.index = i
+            out.append(_batch_entry(repo, e, base))
+        except errors.BenhanError as err:
+            out.append({"response": {"status": str(err.status), "outcome": from_error(err)}})
+    return {"resourceType": "Bundle", "type": "batch-response", "entry": out}
+
+
+def _batch_entry(repo: Repository, e: Entry, base: str) -> dict:
+    if e.method in ("GET", "HEAD"):
+        return _get_entry(repo, e, base)
+    if e.method == "POST":
+        r = repo.create(e.res_type, e.resource, if_none_exist=e.if_none_exist)
+        return _response_for(r, base, "200 OK" if r.extra.get("matched") else "201 Created")
+    if e.method == "PUT":
+        r = (repo.update(e.res_type, e.res_id, e.resource, if_match=e.if_match) if e.res_id
+             else repo.conditional_update(e.res_type, e.query, e.resource, if_match=e.if_match))
+        return _response_for(r, base, "201 Created" if r.created else "200 OK")
+    if e.method == "PATCH":
+        if not e.res_id:
+            raise _entry_error(e.index, "conditional PATCH in a batch is not supported; use the id")
+        r = repo.patch(e.res_type, e.res_id, e.resource, if_match=e.if_match)
+        return _response_for(r, base, "200 OK")
+    r = repo.delete(e.res_type, e.res_id) if e.res_id else repo.conditional_delete(e.res_type, e.query)
+    return {"response": {"status": "204 No Content"}} if r is None else _response_for(r, base, "204 No Content")

@@ -1,0 +1,104 @@
+"""The database connection and everything that differs between SQLite and PostgreSQL.
+
+SQLite (a facility's PC): WAL so readers never wait for the writer; one writer at a time, taken
+with BEGIN IMMEDIATE and serialised inside the process by a lock so threads queue instead of
+spinning on SQLITE_BUSY; synchronous=FULL so an acknowledged write survives a power cut.
+PostgreSQL (a hospital or hub): READ COMMITTED, row locks (SELECT … FOR UPDATE) on the resources
+being written.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from benhan import errors
+from benhan.store.schema import node_setting
+
+
+class Database:
+    def __init__(self, url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 5,
+                 synchronous: str = "FULL"):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = threading.Lock()
+        if self.is_sqlite:
+            self.engine = self._sqlite_engine(url, busy_timeout_ms, synchronous)
+        else:
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
+                                        pool_pre_ping=True)
+
+    @staticmethod
+    def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str) -> Engine:
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               **({} if not memory else {"poolclass": NullPool}))
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+            # Let SQLAlchemy's begin event issue BEGIN itself (pysqlite's own is deferred-only).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if not memory:
+                cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute(f"PRAGMA synchronous = {synchronous}")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.execute("PRAGMA cache_size = -16000")   # 16 MB page cache per connection
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: committed when the block ends, rolled back on any error."""
+        if self.is_sqlite:
+            with self._write_lock:
+                try:
+                    with self.engine.connect() as conn:
+                        conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+                        with conn.begin():
+                            yield conn
+                except OperationalError as exc:
+                    if "locked" in str(exc) or "busy" in str(exc):
+                        raise errors.DatabaseBusy() from None
+                    raise
+        else:
+            with self.engine.begin() as conn:
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction: one consistent snapshot for everything read inside it."""
+        with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    def node_id(self) -> str:
+        """This node's name in the change log; made once and kept in the database."""
+        with self.read() as conn:
+            value = conn.execute(select(node_setting.c.value).where(node_setting.c.key == "node_id")).scalar()
+        if value:
+            return value
+        with self.write() as conn:
+            value = conn.execute(select(node_setting.c.value).where(node_setting.c.key == "node_id")).scalar()
+            if not value:
+                value = "node-" + uuid.uuid4().hex[:12]
+                conn.execute(node_setting.insert().values(key="node_id", value=value))
+        return value
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,343 @@
+"""The FHIR interactions (http://hl7.org/fhir/R4/http.html), one function each, named as in the
+spec, transport-free: they take parsed input and an Actor and return what happened.
+
+Every write is one database transaction holding the resource, version, index, change-log and
+audit rows. Everything that needs no database (validation, index extraction, hashing) happens
+before the transaction opens.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jsonpatch
+import orjson
+from sqlalchemy import and_, func, select
+
+from benhan import errors
+from benhan.auth.actor import Actor
+from benhan.errors import Detail
+from benhan.fhir import search as fhir_search
+from benhan.fhir.indexing import extract
+from benhan.fhir.references import ID_RE
+from benhan.fhir.resource_json import content_hash
+from benhan.store import audit_log
+from benhan.store.audit_log import AuditRecord
+from benhan.store.search import count_query, ids_query
+from benhan.store.store import Store
+from benhan.store.writer import PendingWrite, Stored, decode_body, write_all
+from benhan.store.schema import change_log, resource, resource_version
+
+
+_INTERACTION = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+@dataclass
+class VersionBody:
+    res_type: str
+    res_id: str
+    version: int
+    last_updated: int
+    deleted: bool
+    body: bytes | None
+    method: str = "PUT"
+
+    def json(self) -> dict:
+        return orjson.loads(self.body) if self.body else {}
+
+
+@dataclass
+class SearchResult:
+    request: fhir_search.SearchRequest
+    matches: list[VersionBody]
+    has_next: bool
+    total: int | None
+
+
+@dataclass
+class HistoryResult:
+    entries: list[VersionBody]
+    next_cursor: int | None
+    total: int | None
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def check_id(res_id: str) -> None:
+    if not isinstance(res_id, str) or not ID_RE.match(res_id):
+        raise errors.InvalidId(f"{res_id!r} is not a valid FHIR id (1–64 of A-Z a-z 0-9 - .)")
+
+
+class Repository:
+    def __init__(self, store: Store, actor: Actor):
+        self.store = store
+        self.actor = actor
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _check_type(self, res_type: str) -> None:
+        if res_type not in self.store.resource_types:
+            raise errors.UnknownResourceType(f"{res_type!r} is not a FHIR R4 resource type")
+
+    def _audit(self, interaction: str, **kw: Any) -> AuditRecord:
+        return AuditRecord(recorded=now_us(), interaction=interaction, agent=self.actor.name,
+                           source_address=self.actor.source_address, **kw)
+
+    def _audit_read(self, interaction: str, **kw: Any) -> None:
+        self.store.read_audit.add(self._audit(interaction, **kw))
+
+    def prepare(self, method: str, res_type: str, res_id: str, body: dict, *,
+                if_match: int | None = None, create_only: bool = False) -> PendingWrite:
+        """Validate the resource and compute its hash and index rows, outside any transaction."""
+        body = dict(body)
+        body["id"] = res_id
+        issues = self.store.validate(body)
+        if issues:
+            raise errors.ValidationFailed(
+                f"{res_type}/{res_id}: {len(issues)} problem(s), first: {issues[0].message}",
+                expression=issues[0].expression, details=validation_details(issues))
+        return PendingWrite(method, res_type, res_id, body, content_hash(body), extract(body),
+                            if_match=if_match, create_only=create_only)
+
+    def commit(self, pending: list[PendingWrite], interaction: str) -> list[Stored]:
+        now = now_us()
+        with self.store.db.write() as conn:
+            results = write_all(conn, pending, now_us=now, node_id=self.store.node_id,
+                                lock=not self.store.db.is_sqlite)
+            audit_log.write(conn, [self._audit(_INTERACTION[p.method] if p.method in _INTERACTION else interaction,
+                                               res_type=r.res_type, res_id=r.res_id, version=r.version)
+                                   for p, r in zip(pending, results)])
+        return results
+
+    # --- read ----------------------------------------------------------------------------------
+    def _load(self, conn, res_type: str, res_id: str, version: int | None = None) -> VersionBody | None:  # noqa: ANN001
+        r, v = resource, resource_version
+        q = (select(r.c.version.label("current"), v.c.version, v.c.last_updated, v.c.deleted, v.c.encoding,
+                    v.c.body, v.c.method)
+             .select_from(r.join(v, v.c.resource_pk == r.c.pk))
+             .where(and_(r.c.res_type == res_type, r.c.res_id == res_id,
+                         v.c.version == (version if version is not None else r.c.version))))
+        row = conn.execute(q).first()
+        if row is None:
+            return None
+        body = decode_body(row.encoding, row.body) if not row.deleted else None
+        return VersionBody(res_type, res_id, row.version, row.last_updated, row.deleted, body, row.method)
+
+    def read(self, res_type: str, res_id: str) -> VersionBody:
+        self._check_type(res_type)
+        check_id(res_id)
+        with self.store.db.read() as conn:
+            found = self._load(conn, res_type, res_id)
+        self._audit_read("read", res_type=res_type, res_id=res_id, version=found.version if found else None,
+                         outcome="0" if found and not found.deleted else "4")
+        if found is None:
+            raise errors.NotFound(f"{res_type}/{res_id} is not known")
+        if found.deleted:
+            raise errors.Gone(f"{res_type}/{res_id} was deleted (version {found.version})")
+        return found
+
+    def vread(self, res_type: str, res_id: str, version: str) -> VersionBody:
+        self._check_type(res_type)
+        check_id(res_id)
+        if not version.isdigit():
+            raise errors.InvalidVersion(f"{version!r} is not a version id of this server")
+        with self.store.db.read() as conn:
+            found = self._load(conn, res_type, res_id, int(version))
+            exists_at_all = found is not None or conn.execute(
+                select(resource.c.pk).where(and_(resource.c.res_type == res_type, resource.c.res_id == res_id))
+            ).first() is not None
+        self._audit_read("vread", res_type=res_type, res_id=res_id, version=int(version),
+                         outcome="0" if found else "4")
+        if found is None:
+            if exists_at_all:
+                raise errors.VersionNotFound(f"{res_type}/{res_id} has no version {version}")
+            raise errors.NotFound(f"{res_type}/{res_id} is not known")
+        if found.deleted:
+            raise errors.Gone(f"{res_type}/{res_id} version {version} is a deletion")
+        return found
+
+    # --- write ---------------------------------------------------------------------------------
+    def _body_type(self, res_type: str, body: Any) -> None:
+        if not isinstance(body, dict) or "resourceType" not in body:
+            raise errors.NotAResource("the body must be a JSON object with a resourceType")
+        if body["resourceType"] != res_type:
+            raise errors.ResourceTypeMismatch(
+                f"the body is a {body['resourceType']!r} but the URL says {res_type}", expression="resourceType")
+
+    def create(self, res_type: str, body: Any, *, if_none_exist: str | None = None) -> Stored:
+        self._check_type(res_type)
+        self._body_type(res_type, body)
+        if if_none_exist is not None:
+            existing = self.match(res_type, if_none_exist)
+            if existing:
+                return existing
+        pending = self.prepare("POST", res_type, str(uuid.uuid4()), body, create_only=True)
+        return self.commit([pending], "create")[0]
+
+    def match(self, res_type: str, query: str) -> Stored | None:
+        """Conditional create: the one resource matching the query, or None; 412 for several."""
+        found = self.find(res_type, query, limit=2)
+        if len(found) > 1:
+            raise errors.MultipleMatches(f"{res_type}?{query} matches more than one resource")
+        if found:
+            f = found[0]
+            return Stored(res_type, f.res_id, f.version, f.last_updated, body=f.body,
+                          extra={"matched": True})
+        return None
+
+    def find(self, res_type: str, query: str, limit: int = 2) -> list[VersionBody]:
+        """Resources matching a search query string (conditional interactions)."""
+        from urllib.parse import parse_qsl
+        try:
+            items = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+        except ValueError:
+            raise errors.InvalidSearchParameter(f"cannot parse the condition {query!r}") from None
+        if not items:
+            raise errors.InvalidSearchParameter("a conditional interaction needs search criteria")
+        req = fhir_search.parse(res_type, items, default_count=limit, max_count=limit)
+        req.count = limit
+        return self._run_search(req).matches
+
+    def update(self, res_type: str, res_id: str, body: Any, *, if_match: int | None = None) -> Stored:
+        self._check_type(res_type)
+        check_id(res_id)
+        self._body_type(res_type, body)
+        if "id" not in body:
+            raise errors.MissingId("the resource in an update must carry its id", expression="id")
+        if body["id"] != res_id:
+            raise errors.IdMismatch(f"the body's id {body['id']!r} is not the URL's {res_id!r}", expression="id")
+        pending = self.prepare("PUT", res_type, res_id, body, if_match=if_match)
+        return self.commit([pending], "update")[0]
+
+    def conditional_update(self, res_type: str, query: str, body: Any, *, if_match: int | None = None) -> Stored:
+        self._check_type(res_type)
+        self._body_type(res_type, body)
+        found = self.find(res_type, query)
+        if len(found) > 1:
+            raise errors.MultipleMatches(f"{res_type}?{query} matches more than one resource")
+        if found:
+            target = found[0].res_id
+            if "id" in body and body["id"] != target:
+                raise errors.IdMismatch(f"the body's id {body['id']!r} is not that of the match {target!r}",
+                                        expression="id")
+            return self.update(res_type, target, {**body, "id": target}, if_match=if_match)
+        if "id" in body:
+            return self.update(res_type, body["id"], body, if_match=if_match)
+        pending = self.prepare("PUT", res_type, str(uuid.uuid4()), body, create_only=True)
+        return self.commit([pending], "create")[0]
+
+    def patch(self, res_type: str, res_id: str, operations: Any, *, if_match: int | None = None) -> Stored:
+        current = self.read(res_type, res_id)
+        if if_match is not None and current.version != if_match:
+            raise errors.VersionConflict(f"{res_type}/{res_id} is at version {current.version}, not {if_match}",
+                                         expression="If-Match")
+        if not isinstance(operations, list):
+            raise errors.InvalidPatch("a JSON Patch is an array of operations")
+        try:
+            patched = jsonpatch.JsonPatch(operations).apply(current.json())
+        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError,
+                ValueError, AttributeError) as exc:
+            raise errors.InvalidPatch(f"the patch cannot be applied: {exc}") from None
+        if not isinstance(patched, dict) or patched.get("resourceType") != res_type or patched.get("id") != res_id:
+            raise errors.InvalidPatch("a patch may not change resourceType or id")
+        pending = self.prepare("PATCH", res_type, res_id, patched, if_match=current.version)
+        return self.commit([pending], "patch")[0]
+
+    def delete(self, res_type: str, res_id: str) -> Stored:
+        self._check_type(res_type)
+        check_id(res_id)
+        pending = PendingWrite("DELETE", res_type, res_id, None, None, None)
+        return self.commit([pending], "delete")[0]
+
+    def conditional_delete(self, res_type: str, query: str) -> Stored | None:
+        self._check_type(res_type)
+        found = self.find(res_type, query)
+        if len(found) > 1:
+            raise errors.MultipleMatches(f"{res_type}?{query} matches more than one resource")
+        if not found:
+            return None
+        return self.delete(res_type, found[0].res_id)
+
+    # --- search --------------------------------------------------------------------------------
+    def search_type(self, res_type: str, items: list[tuple[str, str]], *, lenient: bool = False) -> SearchResult:
+        self._check_type(res_type)
+        req = fhir_search.parse(res_type, items, lenient=lenient,
+                                default_count=self.store.config.default_page_size,
+                                max_count=self.store.config.max_page_size)
+        result = self._run_search(req)
+        self._audit_read("search-type", res_type=res_type,
+                         query="&".join(f"{k}={v}" for k, v in req.applied_query()))
+        return result
+
+    def _run_search(self, req: fhir_search.SearchRequest) -> SearchResult:
+        with self.store.db.read() as conn:
+            total = conn.execute(count_query(req)).scalar() if req.total == "accurate" or req.summary == "count" else None
+            if req.summary == "count":
+                return SearchResult(req, [], False, total)
+            pks = conn.execute(ids_query(req)).scalars().all()
+            has_next = req.count is not None and len(pks) > req.count
+            pks = pks[: req.count]
+            bodies = self._bodies(conn, pks)
+        return SearchResult(req, bodies, has_next, total)
+
+    def _bodies(self, conn, pks: list[int]) -> list[VersionBody]:  # noqa: ANN001
+        if not pks:
+            return []
+        r, v = resource, resource_version
+        q = (select(r.c.pk, r.c.res_type, r.c.res_id, v.c.version, v.c.last_updated, v.c.encoding, v.c.body)
+             .select_from(r.join(v, and_(v.c.resource_pk == r.c.pk, v.c.version == r.c.version)))
+             .where(r.c.pk.in_(pks)))
+        by_pk = {row.pk: VersionBody(row.res_type, row.res_id, row.version, row.last_updated, False,
+                                     decode_body(row.encoding, row.body)) for row in conn.execute(q)}
+        return [by_pk[pk] for pk in pks if pk in by_pk]
+
+    # --- history -------------------------------------------------------------------------------
+    def history(self, res_type: str | None = None, res_id: str | None = None, *, since: int | None = None,
+                count: int | None = None, cursor: int | None = None, total: bool = False) -> HistoryResult:
+        if res_type is not None:
+            self._check_type(res_type)
+        if res_id is not None:
+            check_id(res_id)
+        count = min(count if count is not None else self.store.config.default_page_size,
+                    self.store.config.max_page_size)
+        cl, v = change_log, resource_version
+        cond = []
+        if res_type:
+            cond.append(cl.c.res_type == res_type)
+        if res_id:
+            cond.append(cl.c.res_id == res_id)
+        if since is not None:
+            cond.append(cl.c.committed_at >= since)
+        base = and_(*cond) if cond else None
+        q = (select(cl.c.seq, cl.c.res_type, cl.c.res_id, cl.c.version, v.c.last_updated, v.c.deleted,
+                    v.c.encoding, v.c.body, v.c.method)
+             .select_from(cl.join(v, and_(v.c.resource_pk == cl.c.resource_pk, v.c.version == cl.c.version))))
+        if base is not None:
+            q = q.where(base)
+        if cursor is not None:
+            q = q.where(cl.c.seq < cursor)
+        q = q.order_by(cl.c.seq.desc()).limit(count + 1)
+        with self.store.db.read() as conn:
+            if res_type and res_id:
+                exists_q = select(resource.c.pk).where(and_(resource.c.res_type == res_type, resource.c.res_id == res_id))
+                if conn.execute(exists_q).first() is None:
+                    raise errors.NotFound(f"{res_type}/{res_id} is not known")
+            rows = conn.execute(q).all()
+            n_total = None
+            if total:
+                tq = select(func.count()).select_from(cl)
+                n_total = conn.execute(tq.where(base) if base is not None else tq).scalar()
+        entries = [VersionBody(r.res_type, r.res_id, r.version, r.last_updated, r.deleted,
+                               decode_body(r.encoding, r.body) if not r.deleted else None, r.method)
+                   for r in rows[:count]]
+        next_cursor = rows[count - 1].seq if len(rows) > count and count > 0 else None
+        kind = "history-instance" if res_id else "history-type" if res_type else "history-system"
+        self._audit_read(kind, res_type=res_type, res_id=res_id)
+        return HistoryResult(entries, next_cursor, n_total)
+
+
+def validation_details(issues: list) -> list[Detail]:  # noqa: ANN001
+    return [Detail(i.message, i.expression, i.severity, i.code) for i in issues]

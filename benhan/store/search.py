@@ -1,0 +1,218 @@
+"""A SearchRequest as SQL over the index tables. Each AND-ed criterion is an EXISTS over its
+index table; OR-ed values are OR-ed inside it."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import (ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select,
+                        true)
+
+from benhan import errors
+from benhan.fhir.datetimes import parse_range
+from benhan.fhir.indexing import MAX_STRING
+from benhan.fhir.references import parse_reference
+from benhan.fhir.search import Criterion, SearchRequest, split_prefix, split_unescaped, unescape
+from benhan.fhir.text import fold
+from benhan.store.schema import INDEX_TABLES, resource
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _bad(c: Criterion, value: str, why: str) -> errors.BenhanError:
+    return errors.InvalidSearchParameter(f"{c.code}={value}: {why}", expression=c.code)
+
+
+def _string(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
+    text = unescape(value)
+    if c.modifier == "exact":
+        return t.c.exact == text[:MAX_STRING]
+    folded = _like_escape(fold(text)[:MAX_STRING])
+    if c.modifier == "contains":
+        return t.c.value.like(f"%{folded}%", escape="\\")
+    return t.c.value.like(f"{folded}%", escape="\\")
+
+
+def _token(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
+    if c.modifier == "text":
+        return t.c.text.like(f"{_like_escape(fold(unescape(value)))}%", escape="\\")
+    parts = split_unescaped(value, "|")
+    if len(parts) == 1:
+        return t.c.code == unescape(parts[0])
+    system, code = unescape(parts[0]), unescape("|".join(parts[1:]))
+    if system == "":
+        return and_(t.c.system.is_(None), t.c.code == code)
+    if code == "":
+        return t.c.system == system
+    return and_(t.c.system == system, t.c.code == code)
+
+
+def _reference(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
+    value = unescape(value)
+    ref = parse_reference(value)
+    if ref is not None and not ref.absolute:
+        return and_(t.c.target_type == ref.type, t.c.target_id == ref.id)
+    if value.startswith(("http://", "https://", "urn:")):
+        cond = t.c.url == value.split("|", 1)[0]
+        if ref is not None:
+            cond = or_(cond, and_(t.c.target_type == ref.type, t.c.target_id == ref.id))
+        return cond
+    cond = t.c.target_id == value
+    if c.modifier and c.modifier[0].isupper():
+        cond = and_(cond, t.c.target_type == c.modifier)
+    return cond
+
+
+def _date_condition(low_col, high_col, prefix: str, lo: int, hi: int) -> ColumnElement:  # noqa: ANN001
+    contained = and_(low_col >= lo, high_col <= hi)
+    return {
+        "eq": contained,
+        "ne": not_(contained),
+        "gt": high_col > hi,
+        "lt": low_col < lo,
+        "ge": or_(high_col > hi, contained),
+        "le": or_(low_col < lo, contained),
+        "sa": low_col > hi,
+        "eb": high_col < lo,
+        "ap": and_(low_col <= hi + (hi - lo) // 10 + 86_400_000_000, high_col >= lo - (hi - lo) // 10 - 86_400_000_000),
+    }[prefix]
+
+
+def _date(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
+    prefix, text = split_prefix(value)
+    r = parse_range(text)
+    if r is None:
+        raise _bad(c, value, "not a FHIR date/dateTime")
+    return _date_condition(t.c.low, t.c.high, prefix, *r)
+
+
+def _decimal_range(c: Criterion, value: str, text: str) -> tuple[float, float, float]:
+    try:
+        d = Decimal(text)
+    except InvalidOperation:
+        raise _bad(c, value, "not a number") from None
+    if not d.is_finite():
+        raise _bad(c, value, "not a number")
+    exponent = d.as_tuple().exponent
+    half = Decimal(5).scaleb(exponent - 1) if isinstance(exponent, int) else Decimal(0)
+    return float(d), float(d - half), float(d + half)
+
+
+def _number_condition(c: Criterion, t, prefix: str, v: float, lo: float, hi: float) -> ColumnElement:  # noqa: ANN001
+    return {
+        "eq": and_(t.c.value >= lo, t.c.value < hi),
+        "ne": or_(t.c.value < lo, t.c.value >= hi),
+        "gt": t.c.value > v, "lt": t.c.value < v, "ge": t.c.value >= v, "le": t.c.value <= v,
+        "sa": t.c.value > v, "eb": t.c.value < v,
+        "ap": and_(t.c.value >= v - abs(v) * 0.1, t.c.value <= v + abs(v) * 0.1),
+    }[prefix]
+
+
+def _number(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
+    prefix, text = split_prefix(value)
+    return _number_condition(c, t, prefix, *_decimal_range(c, value, text))
+
+
+def _quantity(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
+    prefix, rest = split_prefix(value)
+    parts = [unescape(p) for p in split_unescaped(rest, "|")]
+    cond = _number_condition(c, t, prefix, *_decimal_range(c, value, parts[0]))
+    if len(parts) >= 3:
+        system, code = parts[1], "|".join(parts[2:])
+        if system:
+            cond = and_(cond, t.c.system == system)
+        if code:
+            cond = and_(cond, t.c.code == code)
+    elif len(parts) == 2 and parts[1]:
+        cond = and_(cond, t.c.code == parts[1])
+    return cond
+
+
+def _uri(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
+    text = unescape(value)
+    if c.modifier == "below":
+        return t.c.uri.like(f"{_like_escape(text)}%", escape="\\")
+    if c.modifier == "above":
+        return literal(text).like(func.replace(func.replace(t.c.uri, "%", "\\%"), "_", "\\_") + "%", escape="\\")
+    return t.c.uri == text
+
+
+_CONDITIONS = {"string": _string, "token": _token, "reference": _reference, "date": _date,
+               "number": _number, "quantity": _quantity, "uri": _uri}
+
+
+def _column_criterion(c: Criterion) -> ColumnElement:
+    if c.code == "_id":
+        if c.modifier == "missing":
+            return false() if c.values[0] == "true" else true()
+        ids = [unescape(v) for v in c.values]
+        cond = resource.c.res_id.in_(ids)
+        return not_(cond) if c.modifier == "not" else cond
+    # _lastUpdated: an instant, a point in time
+    conds = []
+    for value in c.values:
+        prefix, text = split_prefix(value)
+        r = parse_range(text)
+        if r is None:
+            raise _bad(c, value, "not a FHIR date/dateTime")
+        conds.append(_date_condition(resource.c.last_updated, resource.c.last_updated, prefix, *r))
+    return or_(*conds)
+
+
+def criterion_sql(res_type: str, c: Criterion) -> ColumnElement:
+    if c.code in ("_id", "_lastUpdated"):
+        return _column_criterion(c)
+    table_type = "token" if c.modifier == "identifier" else c.type
+    t = INDEX_TABLES[table_type].alias()
+    code = c.code + (":identifier" if c.modifier == "identifier" else "")
+    base = and_(t.c.resource_pk == resource.c.pk, t.c.res_type == res_type, t.c.param == code)
+    if c.modifier == "missing":
+        present = exists().where(base)
+        return not_(present) if c.values[0] == "true" else present
+    build = _CONDITIONS["token" if c.modifier == "identifier" else c.type]
+    values = or_(*(build(c, t, v) for v in c.values))
+    if c.modifier == "not":
+        return not_(exists().where(and_(base, values)))
+    return exists().where(and_(base, values))
+
+
+def where_clause(req: SearchRequest) -> ColumnElement:
+    conds = [resource.c.res_type == req.resource_type, resource.c.deleted == false()]
+    conds.extend(criterion_sql(req.resource_type, c) for c in req.criteria)
+    return and_(*conds)
+
+
+def _sort_key(req: SearchRequest, code: str, desc: bool):  # noqa: ANN202
+    if code == "_id":
+        return resource.c.res_id
+    if code == "_lastUpdated":
+        return resource.c.last_updated
+    from benhan.fhir.searchparams import parameters_for
+    ptype = parameters_for(req.resource_type)[code].type
+    t = INDEX_TABLES[ptype].alias()
+    col = {"date": t.c.low if not desc else t.c.high, "string": t.c.value, "token": t.c.code,
+           "number": t.c.value, "uri": t.c.uri}[ptype]
+    agg = func.max(col) if desc else func.min(col)
+    return (select(agg).where(and_(t.c.resource_pk == resource.c.pk, t.c.param == code))
+            .scalar_subquery())
+
+
+def ids_query(req: SearchRequest) -> Select:
+    """SELECT resource.pk … for one page of the search."""
+    q = select(resource.c.pk).where(where_clause(req))
+    order = []
+    for code, desc in req.sort:
+        key = _sort_key(req, code, desc)
+        # Resources without a value sort last either way (nulls last on both databases).
+        order.append(key.is_(None))
+        order.append(key.desc() if desc else key.asc())
+    order.append(resource.c.pk.asc())
+    q = q.order_by(*order).offset(req.offset)
+    if req.count is not None:
+        q = q.limit(req.count + 1)     # one more tells whether there is a next page
+    return q
+
+
+def count_query(req: SearchRequest) -> Select:
+    return select(func.count()).select_from(resource).where(where_clause(req))

@@ -1,0 +1,51 @@
+"""An open store: the database, this node's identity, the compiled validator and the read-audit
+buffer. One per server process."""
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+from benhan.config import Config
+from benhan.store import migrate
+from benhan.store.audit_log import ReadAuditBuffer
+from benhan.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    def __init__(self, config: Config, db: Database):
+        self.config = config
+        self.db = db
+        self.read_audit = ReadAuditBuffer(db)
+        self.node_id = config.node_id or db.node_id()
+        from benhan.fhir.validation import default_validator
+        self._validator = default_validator()
+
+    @classmethod
+    def open(cls, config: Config, *, upgrade: bool = True) -> "Store":
+        """Open the configured database; migrate it (backing up first) or refuse an unknown schema."""
+        if config.sqlalchemy_url.startswith("sqlite"):
+            config.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(config.sqlalchemy_url, busy_timeout_ms=config.sqlite_busy_timeout_ms,
+                      pool_size=config.pool_size)
+        try:
+            if upgrade:
+                migrate.upgrade(db, config.backups, keep=config.backup_keep)
+            migrate.check(db)
+        except Exception:
+            db.dispose()
+            raise
+        return cls(config, db)
+
+    @cached_property
+    def resource_types(self) -> frozenset[str]:
+        from benhan.fhir.definitions import load_structure
+        return load_structure().resource_types
+
+    def validate(self, resource: dict) -> list:
+        return [i for i in self._validator.validate(resource) if i.severity == "error"]
+
+    def close(self) -> None:
+        self.read_audit.close()
+        self.db.dispose()

@@ -1,0 +1,184 @@
+"""Writing versions: resource, version, index, change-log and audit rows, in the caller's
+transaction, many resources at once (a Bundle) with one statement per table.
+
+Work that needs no database (validation, index extraction, hashing) is done by the caller before
+the transaction opens (a PendingWrite), so the write lock is held only for the inserts.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, select, tuple_, update
+
+from benhan import errors
+from benhan.fhir.datetimes import format_instant, from_us
+from benhan.fhir.indexing import IndexRows
+from benhan.fhir.resource_json import dumps, stamp
+from benhan.store.schema import INDEX_COLUMNS, INDEX_TABLES, change_log, resource, resource_version
+
+COMPRESS_ABOVE = 2048   # bytes of JSON; smaller bodies do not pay for compression
+
+
+@dataclass
+class PendingWrite:
+    """One version to write. `resource` is None for a delete."""
+    method: str                         # POST, PUT, PATCH, DELETE
+    res_type: str
+    res_id: str
+    resource: dict | None
+    content_hash: bytes | None
+    index: IndexRows | None
+    if_match: int | None = None         # the version the client edited from (If-Match)
+    create_only: bool = False           # POST: the id was minted here, it cannot exist yet
+
+
+@dataclass
+class Stored:
+    """What a write did."""
+    res_type: str
+    res_id: str
+    version: int
+    last_updated: int
+    created: bool = False
+    noop: bool = False
+    deleted: bool = False
+    body: bytes | None = None           # the stored JSON (None for a delete)
+    resource_pk: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Current:
+    pk: int
+    version: int
+    deleted: bool
+    content_hash: bytes
+
+
+def encode_body(body: bytes) -> tuple[int, bytes]:
+    if len(body) > COMPRESS_ABOVE:
+        packed = zlib.compress(body, 1)
+        if len(packed) < len(body) * 0.8:
+            return 1, packed
+    return 0, body
+
+
+def decode_body(encoding: int, body: bytes) -> bytes:
+    return zlib.decompress(body) if encoding == 1 else bytes(body)
+
+
+def load_current(conn: Connection, keys: list[tuple[str, str]], *, lock: bool) -> dict[tuple[str, str], Current]:
+    """The current row of each (type, id), locked for update on PostgreSQL."""
+    found: dict[tuple[str, str], Current] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        q = select(resource.c.pk, resource.c.res_type, resource.c.res_id, resource.c.version,
+                   resource.c.deleted, resource.c.content_hash)
+        if len(chunk) == 1:
+            q = q.where(and_(resource.c.res_type == chunk[0][0], resource.c.res_id == chunk[0][1]))
+        else:
+            q = q.where(tuple_(resource.c.res_type, resource.c.res_id).in_(chunk))
+        if lock:
+            q = q.with_for_update()
+        for row in conn.execute(q):
+            found[(row.res_type, row.res_id)] = Current(row.pk, row.version, row.deleted, bytes(row.content_hash))
+    return found
+
+
+def write_all(conn: Connection, pending: list[PendingWrite], *, now_us: int, node_id: str,
+              lock: bool) -> list[Stored]:
+    """Write every pending version in this transaction; returns what each did, in order."""
+    current = load_current(conn, list({(p.res_type, p.res_id) for p in pending}), lock=lock)
+    last_updated = format_instant(from_us(now_us))
+    results: list[Stored] = []
+    new_rows: list[dict] = []
+    new_for: list[int] = []
+    updates: list[dict] = []
+    for i, p in enumerate(pending):
+        cur = current.get((p.res_type, p.res_id))
+        if p.if_match is not None and (cur is None or cur.version != p.if_match):
+            raise errors.VersionConflict(
+                f"{p.res_type}/{p.res_id} is at version {cur.version if cur else 'none'}, "
+                f"not {p.if_match}", expression="If-Match")
+        if p.resource is None:                                   # delete
+            if cur is None or cur.deleted:
+                results.append(Stored(p.res_type, p.res_id, cur.version if cur else 0, now_us, noop=True,
+                                      deleted=True))
+                continue
+            version = cur.version + 1
+            results.append(Stored(p.res_type, p.res_id, version, now_us, deleted=True, resource_pk=cur.pk,
+                                  extra={"base": cur.version}))
+            updates.append({"b_pk": cur.pk, "version": version, "last_updated": now_us, "deleted": True,
+                            "content_hash": b""})
+            current[(p.res_type, p.res_id)] = Current(cur.pk, version, True, b"")
+            continue
+        if cur is not None and p.create_only:
+            raise errors.Conflict(f"{p.res_type}/{p.res_id} already exists")
+        if cur is not None and not cur.deleted and cur.content_hash == p.content_hash:
+            results.append(Stored(p.res_type, p.res_id, cur.version, now_us, noop=True, resource_pk=cur.pk))
+            continue
+        version = 1 if cur is None else cur.version + 1
+        body = dumps(stamp(p.resource, version, last_updated))
+        stored = Stored(p.res_type, p.res_id, version, now_us, created=cur is None or cur.deleted,
+                        body=body, resource_pk=cur.pk if cur else 0,
+                        extra={"base": cur.version if cur else None, "index": p.index})
+        results.append(stored)
+        if cur is None:
+            new_rows.append({"res_type": p.res_type, "res_id": p.res_id, "version": version,
+                             "last_updated": now_us, "deleted": False, "content_hash": p.content_hash})
+            new_for.append(i)
+            current[(p.res_type, p.res_id)] = Current(0, version, False, p.content_hash)
+        else:
+            updates.append({"b_pk": cur.pk, "version": version, "last_updated": now_us, "deleted": False,
+                            "content_hash": p.content_hash})
+            current[(p.res_type, p.res_id)] = Current(cur.pk, version, False, p.content_hash)
+    if new_rows:
+        q = insert(resource).returning(resource.c.pk, sort_by_parameter_order=True)
+        pks = conn.execute(q, new_rows).scalars().all()
+        for i, pk in zip(new_for, pks):
+            results[i].resource_pk = pk
+    if updates:
+        from sqlalchemy import bindparam
+        conn.execute(update(resource).where(resource.c.pk == bindparam("b_pk")), updates)
+    written = [r for r in results if not r.noop]
+    if written:
+        _write_versions(conn, written, pending, results, now_us, node_id)
+    return results
+
+
+def _write_versions(conn: Connection, written: list[Stored], pending: list[PendingWrite],
+                    results: list[Stored], now_us: int, node_id: str) -> None:
+    methods = {id(r): p.method for p, r in zip(pending, results)}
+    versions, log_rows = [], []
+    reindex: list[int] = []
+    index_rows: dict[str, list[dict]] = {name: [] for name in INDEX_TABLES}
+    for r in written:
+        encoding, body = encode_body(r.body) if r.body is not None else (0, b"")
+        versions.append({"resource_pk": r.resource_pk, "version": r.version, "last_updated": now_us,
+                         "method": methods[id(r)], "deleted": r.deleted, "encoding": encoding, "body": body})
+        log_rows.append({"resource_pk": r.resource_pk, "res_type": r.res_type, "res_id": r.res_id,
+                         "version": r.version, "base_version": r.extra.get("base"), "origin_node": node_id,
+                         "committed_at": now_us})
+        if r.version > 1:
+            reindex.append(r.resource_pk)
+        rows: IndexRows | None = r.extra.get("index")
+        if rows is not None:
+            for name, table_rows in rows.tables():
+                cols = INDEX_COLUMNS[name]
+                target = index_rows[name]
+                for row in table_rows:
+                    d = dict(zip(cols, row))
+                    d["resource_pk"] = r.resource_pk
+                    d["res_type"] = r.res_type
+                    target.append(d)
+    conn.execute(insert(resource_version), versions)
+    if reindex:
+        for table in INDEX_TABLES.values():
+            for start in range(0, len(reindex), 500):
+                conn.execute(delete(table).where(table.c.resource_pk.in_(reindex[start:start + 500])))
+    for name, rows_ in index_rows.items():
+        if rows_:
+            conn.execute(insert(INDEX_TABLES[name]), rows_)
+    conn.execute(insert(change_log), log_rows)

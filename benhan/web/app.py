@@ -1,0 +1,71 @@
+"""The ASGI application: FHIR API at /fhir, a status page at /."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
+
+from benhan import __version__, errors
+from benhan.config import Config
+from benhan.store.store import Store
+from benhan.web import fhir_api, http
+
+log = logging.getLogger(__name__)
+
+
+async def home(request: Request) -> Response:
+    store: Store = request.app.state.store
+    name = store.config.values.get("facility_name", "benhan")
+    return HTMLResponse(
+        "<!doctype html><html lang='vi'><meta charset='utf-8'><title>benhan</title>"
+        f"<h1>benhan {__version__}</h1><p>Máy chủ FHIR R4 đang chạy — FHIR R4 server running.</p>"
+        f"<ul><li><a href='/fhir/metadata'>/fhir/metadata</a> (CapabilityStatement)</li>"
+        f"<li><a href='/fhir/Patient'>/fhir/Patient</a></li></ul><p>{name} · node {store.node_id}</p></html>")
+
+
+async def benhan_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.BenhanError)
+    return http.error_response(exc)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return http.error_response(errors.RouteNotFound(f"no endpoint at {request.url.path}"))
+    if exc.status_code == 405:
+        return http.error_response(errors.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}"))
+    err = errors.InvalidHeader(str(exc.detail))
+    err.status = exc.status_code
+    return http.error_response(err)
+
+
+async def unexpected(request: Request, exc: Exception) -> Response:
+    # Never a traceback to the client: log it, answer with an OperationOutcome.
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return http.error_response(errors.InternalError())
+
+
+def create_app(config: Config, store: Store | None = None) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette):  # noqa: ANN202
+        owned = store is None
+        app.state.store = store or Store.open(config)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.store.close()
+
+    app = Starlette(
+        routes=[Route("/", home), Mount("/fhir", routes=fhir_api.routes)],
+        exception_handlers={errors.BenhanError: benhan_error, HTTPException: http_error, Exception: unexpected},
+        lifespan=lifespan,
+    )
+    if store is not None:
+        app.state.store = store
+    return app

@@ -1,0 +1,244 @@
+"""The FHIR REST endpoints at /fhir (http://hl7.org/fhir/R4/http.html)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from benhan import errors
+from benhan.auth.actor import Actor
+from benhan.fhir import bundle as fhir_bundle
+from benhan.fhir.capability import capability_statement
+from benhan.fhir.datetimes import parse_range
+from benhan.fhir.outcome import information
+from benhan.store.bundles import process_bundle
+from benhan.store.repository import Repository, VersionBody
+from benhan.store.writer import Stored
+from benhan.web import http
+from benhan.web.shaping import shape
+
+STARTED = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _repo(request: Request) -> Repository:
+    client = request.client.host if request.client else None
+    return Repository(request.app.state.store, Actor(name="anonymous", kind="user", source_address=client))
+
+
+def _base(request: Request) -> str:
+    return http.base_url(request, request.app.state.store.config.base_url)
+
+
+def _max_body(request: Request) -> int:
+    return request.app.state.store.config.max_body_bytes
+
+
+def _query_items(request: Request) -> list[tuple[str, str]]:
+    return list(request.query_params.multi_items())
+
+
+def _resource_response(request: Request, v: VersionBody) -> Response:
+    body = v.body
+    summary, elements = request.query_params.get("_summary"), request.query_params.get("_elements")
+    if summary or elements:
+        body = shape(v.json(), summary, elements)
+    return http.json_response(body, 200, http.version_headers(v.version, v.last_updated), indent=http.pretty(request))
+
+
+def _write_response(request: Request, s: Stored, created_status: int = 201) -> Response:
+    base = _base(request)
+    headers = http.version_headers(s.version, s.last_updated)
+    headers["Location"] = f"{base}/{s.res_type}/{s.res_id}/_history/{s.version}"
+    status = created_status if s.created else 200
+    wanted = http.prefer(request, "return") or "representation"
+    if wanted == "minimal":
+        return Response(status_code=status, headers=headers)
+    if wanted == "operationoutcome":
+        note = "no change: the content equals the current version" if s.noop else \
+            f"{s.res_type}/{s.res_id} version {s.version} stored"
+        return http.json_response(information(note), status, headers)
+    body = s.body
+    if body is None:
+        v = _repo(request).read(s.res_type, s.res_id)
+        body = v.body
+    return http.json_response(body, status, headers, indent=http.pretty(request))
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+async def metadata(request: Request) -> Response:
+    http.check_format(request)
+    store = request.app.state.store
+    return http.json_response(capability_statement(_base(request), store.resource_types, STARTED),
+                              indent=http.pretty(request))
+
+
+async def type_endpoint(request: Request) -> Response:
+    http.check_format(request)
+    res_type = request.path_params["type"]
+    repo = _repo(request)
+    query = request.url.query
+    if request.method == "GET":
+        return await _search(request, repo, res_type, _query_items(request))
+    if request.method == "POST":
+        body = await http.read_body(request, _max_body(request))
+        if_none_exist = request.headers.get("if-none-exist")
+        stored = await run_in_threadpool(repo.create, res_type, body, if_none_exist=if_none_exist)
+        if stored.extra.get("matched"):
+            return _write_response(request, stored, 200)
+        return _write_response(request, stored)
+    if not query:
+        raise errors.MethodNotAllowed(f"{request.method} on /{res_type} needs search criteria (a conditional "
+                                      f"{request.method.lower()}) or an id in the URL")
+    if request.method == "PUT":
+        body = await http.read_body(request, _max_body(request))
+        stored = await run_in_threadpool(repo.conditional_update, res_type, query, body,
+                                         if_match=http.if_match(request))
+        return _write_response(request, stored)
+    if request.method == "DELETE":
+        stored = await run_in_threadpool(repo.conditional_delete, res_type, query)
+        return _delete_response(stored)
+    if request.method == "PATCH":
+        ops = await http.read_body(request, _max_body(request), http.PATCH_TYPES)
+        found = await run_in_threadpool(repo.find, res_type, query)
+        if len(found) != 1:
+            if found:
+                raise errors.MultipleMatches(f"{res_type}?{query} matches more than one resource")
+            raise errors.NotFound(f"{res_type}?{query} matches no resource")
+        stored = await run_in_threadpool(repo.patch, res_type, found[0].res_id, ops, if_match=http.if_match(request))
+        return _write_response(request, stored)
+    raise errors.MethodNotAllowed(f"{request.method} is not allowed on /{res_type}")
+
+
+async def search_post(request: Request) -> Response:
+    http.check_format(request)
+    if http.content_type(request) != "application/x-www-form-urlencoded":
+        raise errors.UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded parameters")
+    form = await request.form()
+    items = _query_items(request) + [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    return await _search(request, _repo(request), request.path_params["type"], items)
+
+
+async def _search(request: Request, repo: Repository, res_type: str, items: list[tuple[str, str]]) -> Response:
+    lenient = http.prefer(request, "handling") == "lenient"
+    result = await run_in_threadpool(repo.search_type, res_type, items, lenient=lenient)
+    req = result.request
+    base = _base(request)
+    applied = req.applied_query()
+    links = [fhir_bundle.link("self", fhir_bundle.url_with(base, res_type, applied + _offset(req.offset)))]
+    if result.has_next:
+        links.append(fhir_bundle.link("next", fhir_bundle.url_with(
+            base, res_type, applied + _offset(req.offset + (req.count or 0)))))
+    if req.offset > 0:
+        links.append(fhir_bundle.link("previous", fhir_bundle.url_with(
+            base, res_type, applied + _offset(max(req.offset - (req.count or 0), 0)))))
+    entries = []
+    for m in result.matches:
+        resource = shape(m.json(), req.summary, ",".join(req.elements) if req.elements else None)
+        entries.append({"fullUrl": f"{base}/{m.res_type}/{m.res_id}", "resource": resource,
+                        "search": {"mode": "match"}})
+    bundle = fhir_bundle.searchset(entries, links, result.total)
+    if req.ignored:
+        bundle.setdefault("entry", []).append({"resource": information(
+            "ignored search parameters: " + ", ".join(req.ignored), "not-supported"),
+            "search": {"mode": "outcome"}})
+    return http.json_response(bundle, indent=http.pretty(request))
+
+
+def _offset(offset: int) -> list[tuple[str, str]]:
+    return [("_offset", str(offset))] if offset else []
+
+
+async def instance_endpoint(request: Request) -> Response:
+    http.check_format(request)
+    res_type, res_id = request.path_params["type"], request.path_params["id"]
+    repo = _repo(request)
+    if request.method == "GET":
+        v = await run_in_threadpool(repo.read, res_type, res_id)
+        return _resource_response(request, v)
+    if request.method == "PUT":
+        body = await http.read_body(request, _max_body(request))
+        stored = await run_in_threadpool(repo.update, res_type, res_id, body, if_match=http.if_match(request))
+        return _write_response(request, stored)
+    if request.method == "PATCH":
+        ops = await http.read_body(request, _max_body(request), http.PATCH_TYPES)
+        stored = await run_in_threadpool(repo.patch, res_type, res_id, ops, if_match=http.if_match(request))
+        return _write_response(request, stored)
+    if request.method == "DELETE":
+        stored = await run_in_threadpool(repo.delete, res_type, res_id)
+        return _delete_response(stored)
+    raise errors.MethodNotAllowed(f"{request.method} is not allowed on /{res_type}/{res_id}")
+
+
+def _delete_response(stored: Stored | None) -> Response:
+    if stored is None or stored.noop:
+        return http.json_response(information("nothing to delete"), 200)
+    return Response(status_code=204, headers={"ETag": f'W/"{stored.version}"'})
+
+
+async def vread(request: Request) -> Response:
+    http.check_format(request)
+    p = request.path_params
+    v = await run_in_threadpool(_repo(request).vread, p["type"], p["id"], p["vid"])
+    return _resource_response(request, v)
+
+
+async def history(request: Request) -> Response:
+    http.check_format(request)
+    res_type = request.path_params.get("type")
+    res_id = request.path_params.get("id")
+    q = request.query_params
+    since = None
+    if "_since" in q:
+        r = parse_range(q["_since"])
+        if r is None:
+            raise errors.InvalidSearchParameter(f"_since={q['_since']}: not an instant", expression="_since")
+        since = r[0]
+    count = _int_param(q, "_count")
+    cursor = _int_param(q, "_cursor")
+    result = await run_in_threadpool(_repo(request).history, res_type, res_id, since=since, count=count,
+                                     cursor=cursor, total=q.get("_total") == "accurate")
+    base = _base(request)
+    path = "/".join(x for x in (res_type, res_id, "_history") if x)
+    keep = [(k, v) for k, v in q.multi_items() if k in ("_since", "_count", "_total")]
+    links = [fhir_bundle.link("self", fhir_bundle.url_with(base, path, keep + ([("_cursor", str(cursor))] if cursor else [])))]
+    if result.next_cursor is not None:
+        links.append(fhir_bundle.link("next", fhir_bundle.url_with(base, path, keep + [("_cursor", str(result.next_cursor))])))
+    entries = [fhir_bundle.history_entry(base, e.res_type, e.res_id, e.version, e.last_updated, e.method,
+                                         e.deleted, e.json() if e.body else None) for e in result.entries]
+    return http.json_response(fhir_bundle.history(entries, links, result.total), indent=http.pretty(request))
+
+
+def _int_param(q, name: str) -> int | None:  # noqa: ANN001
+    if name not in q:
+        return None
+    value = q[name]
+    if not value.isdigit():
+        raise errors.InvalidSearchParameter(f"{name} must be a whole number, not {value!r}", expression=name)
+    return int(value)
+
+
+async def system_endpoint(request: Request) -> Response:
+    http.check_format(request)
+    if request.method == "POST":
+        body = await http.read_body(request, _max_body(request))
+        repo = _repo(request)
+        result = await run_in_threadpool(process_bundle, repo, body, _base(request))
+        return http.json_response(result, indent=http.pretty(request))
+    raise errors.MethodNotAllowed("system-level search is not supported yet; search a resource type")
+
+
+routes = [
+    Route("/metadata", metadata, methods=["GET"]),
+    Route("/_history", history, methods=["GET"]),
+    Route("/", system_endpoint, methods=["POST", "GET"]),
+    Route("/{type}", type_endpoint, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+    Route("/{type}/_search", search_post, methods=["POST"]),
+    Route("/{type}/_history", history, methods=["GET"]),
+    Route("/{type}/{id}", instance_endpoint, methods=["GET", "PUT", "PATCH", "DELETE"]),
+    Route("/{type}/{id}/_history", history, methods=["GET"]),
+    Route("/{type}/{id}/_history/{vid}", vread, methods=["GET"]),
+]

@@ -1,0 +1,110 @@
+"""HTTP details of the FHIR API: content types, _format, Prefer, ETag/If-Match, body limits,
+and turning resources and errors into responses."""
+from __future__ import annotations
+
+import re
+from email.utils import format_datetime
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from benhan import errors
+from benhan.fhir.datetimes import from_us
+from benhan.fhir.outcome import from_error
+
+FHIR_JSON = "application/fhir+json"
+JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "text/json"}
+PATCH_TYPES = {"application/json-patch+json"}
+_FORMAT_JSON = {"json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"}
+_FORMAT_XML = {"xml", "application/xml", "application/fhir+xml", "text/xml", "application/xml+fhir"}
+_ETAG = re.compile(r'^\s*(?:W/)?"?([^"\s]+)"?\s*$')
+
+
+def check_format(request: Request) -> None:
+    """Refuse a response format we do not produce (XML, Turtle) with 406."""
+    fmt = request.query_params.get("_format")
+    if fmt is not None:
+        base = fmt.split(";")[0].strip().lower()
+        if base in _FORMAT_JSON:
+            return
+        raise errors.NotAcceptable(f"_format={fmt}: this server speaks FHIR JSON only")
+    accept = request.headers.get("accept", "")
+    if accept:
+        kinds = [a.split(";")[0].strip().lower() for a in accept.split(",")]
+        if kinds and all(k in _FORMAT_XML or k == "text/turtle" for k in kinds):
+            raise errors.NotAcceptable(f"Accept: {accept}: this server speaks FHIR JSON only")
+
+
+def content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def read_body(request: Request, max_bytes: int, allowed: set[str] = JSON_TYPES) -> Any:
+    kind = content_type(request)
+    if kind not in allowed:
+        raise errors.UnsupportedMediaType(
+            f"Content-Type {kind or '(none)'} is not accepted here; send {' or '.join(sorted(allowed))}")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise errors.PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_bytes}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise errors.PayloadTooLarge(f"the body is over the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise errors.MalformedJson("the body is empty")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise errors.MalformedJson(f"the body is not valid JSON: {exc}") from None
+
+
+def if_match(request: Request) -> int | None:
+    value = request.headers.get("if-match")
+    if value is None:
+        return None
+    m = _ETAG.match(value)
+    if not m or not m.group(1).isdigit():
+        raise errors.InvalidHeader(f"If-Match: {value!r} is not an ETag of this server (W/\"n\")",
+                                   expression="If-Match")
+    return int(m.group(1))
+
+
+def prefer(request: Request, key: str) -> str | None:
+    for part in request.headers.get("prefer", "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == key:
+            return value.strip().strip('"').lower()
+    return None
+
+
+def pretty(request: Request) -> bool:
+    return request.query_params.get("_pretty") == "true"
+
+
+def json_response(content: Any, status: int = 200, headers: dict | None = None, *,
+                  indent: bool = False) -> Response:
+    if isinstance(content, (bytes, bytearray)):
+        body = bytes(content) if not indent else orjson.dumps(orjson.loads(content), option=orjson.OPT_INDENT_2)
+    else:
+        body = orjson.dumps(content, option=orjson.OPT_INDENT_2 if indent else 0)
+    return Response(body, status_code=status, headers=headers, media_type=f"{FHIR_JSON}; charset=utf-8")
+
+
+def error_response(err: errors.BenhanError) -> Response:
+    return json_response(from_error(err), err.status)
+
+
+def version_headers(version: int, last_updated_us: int) -> dict[str, str]:
+    return {"ETag": f'W/"{version}"', "Last-Modified": format_datetime(from_us(last_updated_us), usegmt=True)}
+
+
+def base_url(request: Request, configured: str) -> str:
+    if configured:
+        return configured.rstrip("/")
+    return str(request.base_url).rstrip("/") + "/fhir"
