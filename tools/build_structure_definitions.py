@@ -200,13 +200,17 @@ def build(core: Path) -> dict:
     }
 
 
-def write(artifact: dict, path: Path = OUTPUT) -> bytes:
+def serialise(artifact: dict) -> bytes:
     text = json.dumps(artifact, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     buffer = io.BytesIO()
     # filename="" and mtime=0 keep the gzip header free of anything that changes between builds.
     with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as gz:
         gz.write(text.encode("utf-8"))
-    data = buffer.getvalue()
+    return buffer.getvalue()
+
+
+def write(artifact: dict, path: Path = OUTPUT) -> bytes:
+    data = serialise(artifact)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return data

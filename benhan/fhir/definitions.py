@@ -160,5 +160,5 @@ def _value_set(url: str, raw: dict) -> ValueSet:
 
 @lru_cache(maxsize=1)
 def load_structure() -> StructureDefinitions:
-    data = resources.files("benhan.fhir").joinpath("data", ARTIFACT).read_bytes()
+    data = resources.files("benhan.fhir").joinpath("data").joinpath(ARTIFACT).read_bytes()
     return StructureDefinitions(json.loads(gzip.decompress(data)))

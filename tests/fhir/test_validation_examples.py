@@ -43,6 +43,13 @@ KNOWN_DEFECTS: dict[str, tuple[str, frozenset[str]]] = {
 }
 
 
+def test_the_committed_artifact_is_what_the_builder_makes_from_the_core_package():
+    from tools.build_structure_definitions import OUTPUT, build, serialise
+    from tools.fhir_packages import core_dir
+
+    assert serialise(build(core_dir())) == OUTPUT.read_bytes()
+
+
 def resource_files(folder: Path) -> Iterator[tuple[Path, dict]]:
     for path in sorted(folder.glob("*.json")):
         if path.name == "package.json" or path.name.endswith(".index.json"):
