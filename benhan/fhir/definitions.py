@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from types import MappingProxyType
 from typing import Mapping
@@ -72,10 +72,15 @@ class ValueSet:
     def checkable(self) -> bool:
         return self.not_checkable is None
 
+    @cached_property
+    def all_codes(self) -> frozenset[str]:
+        """Codes of every system: what a ``code`` element (whose system is implicit) is checked against."""
+        return frozenset().union(*self.codes.values())
+
     def contains(self, system: str | None, code: str) -> bool:
         """A code with its system, or (system None) a bare code as in a ``code`` element."""
         if system is None:
-            return any(code in codes for codes in self.codes.values())
+            return code in self.all_codes
         return code in self.codes.get(system, ())
 
 

@@ -37,6 +37,8 @@ _BASE64_CHARS = re.compile(r"[0-9a-zA-Z+/=]*")
 _WHITESPACE = re.compile(r"\s+")
 
 # XML 1.0 / FHIR strings SHOULD NOT hold control characters other than tab, CR and LF.
+_DIV_START = re.compile(r"\s*<div[\s/>]")  # match(), not lstrip(): a div can be megabytes
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -131,7 +133,7 @@ def _xhtml(value: object) -> Problem | None:
     # Narrative.div: a full XHTML check is out of scope; the spec requires a <div> root (txt-1..3).
     if type(value) is not str:
         return _wrong_json("xhtml", "a string", value)
-    if not value.lstrip().startswith("<div"):
+    if _DIV_START.match(value) is None:
         return Problem("value", "Narrative div must be XHTML starting with '<div'")
     return None
 
