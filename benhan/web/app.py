@@ -69,3 +69,9 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     if store is not None:
         app.state.store = store
     return app
+
+
+def app_from_environment() -> Starlette:
+    """Factory for multi-worker uvicorn: each worker builds its app from BENHAN_* settings."""
+    from benhan.config import load
+    return create_app(load())

@@ -1,0 +1,170 @@
+"""The command line: a thin shell over the Python API. Errors print one line and exit non-zero."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from benhan import __version__, config as config_mod, errors
+
+app = typer.Typer(help="benhan — electronic medical record on HL7 FHIR R4.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+config_app = typer.Typer(help="Show the configuration or write its documentation.", no_args_is_help=True)
+errors_app = typer.Typer(help="The error codes.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(errors_app, name="errors")
+
+DataDir = typer.Option(None, "--data-dir", help="Data folder (default: BENHAN_DATA_DIR or ./data).")
+DbUrl = typer.Option(None, "--database-url", help="Database URL (default: SQLite in the data folder).")
+
+
+def _config(data_dir: Optional[Path] = None, database_url: Optional[str] = None, **more) -> config_mod.Config:
+    return config_mod.load(data_dir=data_dir, database_url=database_url, **more)
+
+
+def _echo(message: str) -> None:
+    typer.echo(message)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    _echo(f"benhan {__version__}")
+
+
+@app.command()
+def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
+          host: Optional[str] = typer.Option(None, help="Listen address (default 127.0.0.1)."),
+          port: Optional[int] = typer.Option(None, help="Port (default 8080)."),
+          demo: bool = typer.Option(False, "--demo", help="Load the demo facility if the database is empty."),
+          workers: int = typer.Option(1, help="Worker processes (PostgreSQL only; SQLite runs one).")) -> None:
+    """Start the server (migrating the database first, with a backup)."""
+    import uvicorn
+
+    from benhan.store.store import Store
+    from benhan.web.app import create_app
+
+    cfg = _config(data_dir, database_url, host=host, port=port)
+    logging.basicConfig(level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    store = Store.open(cfg)
+    try:
+        if demo:
+            from benhan.clinical.load_demo import load_demo_if_empty
+            loaded = load_demo_if_empty(store)
+            if loaded:
+                _echo(f"demo facility loaded: {loaded} resources")
+    finally:
+        store.close()
+    if workers > 1 and cfg.sqlalchemy_url.startswith("sqlite"):
+        raise errors.ConfigError("SQLite has one writer: run one worker (use PostgreSQL for several)")
+    _echo(f"benhan {__version__} serving FHIR R4 at http://{cfg.host}:{cfg.port}/fhir "
+          f"(database: {_safe_url(cfg.sqlalchemy_url)})")
+    if workers > 1:
+        import os
+        os.environ.update({f"BENHAN_{k.upper()}": str(v) for k, v in cfg.values.items() if str(v) not in ("", ".")})
+        uvicorn.run("benhan.web.app:app_from_environment", factory=True, host=cfg.host, port=cfg.port,
+                    workers=workers, log_level=cfg.log_level, proxy_headers=False)
+    else:
+        uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=cfg.log_level, proxy_headers=False)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command()
+def migrate(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Bring the database schema up to date (backing up first)."""
+    from benhan.store import migrate as m
+    from benhan.store.database import Database
+    cfg = _config(data_dir, database_url)
+    if cfg.sqlalchemy_url.startswith("sqlite"):
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(cfg.sqlalchemy_url)
+    try:
+        before = m.upgrade(db, cfg.backups, keep=cfg.backup_keep)
+        _echo(f"schema {m.head_revision()} ({'already current' if before == 'current' else 'from ' + before})")
+    finally:
+        db.dispose()
+
+
+@app.command()
+def backup(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
+           out: Optional[Path] = typer.Option(None, "--out", help="Folder for the backup (default: data/backups).")) -> None:
+    """Take a consistent backup while the server runs."""
+    from benhan.store import backup as b
+    from benhan.store.database import Database
+    cfg = _config(data_dir, database_url)
+    db = Database(cfg.sqlalchemy_url)
+    try:
+        path = b.backup(db, out or cfg.backups)
+    finally:
+        db.dispose()
+    _echo(str(path))
+
+
+@app.command()
+def restore(file: Path = typer.Argument(..., help="A backup file written by `benhan backup`."),
+            data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Replace the database with a backup (checked first; the old database is kept). Stop the server first."""
+    from benhan.store import backup as b
+    cfg = _config(data_dir, database_url)
+    info = b.restore(cfg.sqlalchemy_url, file)
+    _echo(f"restored {info.resources} resources (schema {info.revision}) from {file}")
+
+
+@app.command()
+def demo(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Load the demo facility (a commune health station, its staff and 200 patients)."""
+    from benhan.clinical.load_demo import load_demo
+    from benhan.store.store import Store
+    store = Store.open(_config(data_dir, database_url))
+    try:
+        _echo(f"demo facility loaded: {load_demo(store)} resources")
+    finally:
+        store.close()
+
+
+@config_app.command("show")
+def config_show(data_dir: Optional[Path] = DataDir) -> None:
+    """Print each setting and its value."""
+    cfg = _config(data_dir)
+    for s in config_mod.SETTINGS:
+        value = cfg.values[s.name]
+        if s.name == "database_url" and value:
+            value = _safe_url(value)
+        _echo(f"{s.name} = {value}")
+
+
+@config_app.command("docs")
+def config_docs() -> None:
+    """Print docs/configuration.md."""
+    sys.stdout.write(config_mod.docs_markdown())
+
+
+@errors_app.command("docs")
+def errors_docs() -> None:
+    """Print docs/errors.md."""
+    sys.stdout.write(errors.docs_markdown())
+
+
+def main() -> None:
+    try:
+        app()
+    except errors.BenhanError as exc:
+        typer.echo(f"benhan: {exc.code}: {exc.message}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # one line, never a traceback
+        logging.getLogger("benhan").debug("unexpected", exc_info=True)
+        typer.echo(f"benhan: unexpected error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""EMR workflows on top of FHIR resources."""

@@ -1,0 +1,208 @@
+"""Backup and restore.
+
+SQLite: the SQLite online backup API copies a consistent snapshot while the server keeps
+writing; the copy is checked (integrity_check) and gzip-compressed into
+``benhan-<label>-<UTC time>.sqlite.gz``. PostgreSQL: ``pg_dump --format=custom`` (consistent by
+MVCC) into ``….pgdump``.
+
+A restore checks the file completely (decompresses it, runs integrity_check, reads its schema
+revision and counts its resources) before it replaces anything; the database it replaces is kept
+beside it, renamed, never deleted.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from benhan import errors
+from benhan.store import migrate
+from benhan.store.database import Database
+
+SQLITE_SUFFIX = ".sqlite.gz"
+PG_SUFFIX = ".pgdump"
+
+
+@dataclass
+class BackupInfo:
+    path: Path
+    revision: str | None
+    resources: int
+
+
+def _stamp() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _sqlite_path(db_url: str) -> Path:
+    database = make_url(db_url).database
+    if not database or database == ":memory:":
+        raise errors.BackupFailed("an in-memory database cannot be backed up")
+    return Path(database)
+
+
+def backup(db: Database, directory: Path, label: str = "manual") -> Path:
+    """Write a consistent backup of the live database into directory; returns its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    name = f"benhan-{label}-{_stamp()}"
+    if db.is_sqlite:
+        return _backup_sqlite(_sqlite_path(db.url), directory / (name + SQLITE_SUFFIX))
+    return _backup_pg(db.url, directory / (name + PG_SUFFIX))
+
+
+def _backup_sqlite(source: Path, target: Path) -> Path:
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        snapshot = Path(tmp) / "snapshot.sqlite"
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+        dst = sqlite3.connect(snapshot)
+        try:
+            # pages=-1: copy in one step, so the snapshot is one consistent read transaction.
+            src.backup(dst, pages=-1)
+            dst.execute("PRAGMA journal_mode=DELETE")
+            ok = dst.execute("PRAGMA integrity_check").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise errors.BackupFailed(f"SQLite backup of {source} failed: {exc}") from None
+        finally:
+            dst.close()
+            src.close()
+        if ok != "ok":
+            raise errors.BackupFailed(f"the snapshot of {source} failed its integrity check: {ok}")
+        partial = target.with_name(target.name + ".part")
+        with open(snapshot, "rb") as fin, gzip.open(partial, "wb", compresslevel=6) as fout:
+            shutil.copyfileobj(fin, fout, 1024 * 1024)
+        with open(partial, "rb") as f:
+            os.fsync(f.fileno())
+        partial.rename(target)
+    return target
+
+
+def _pg_args(db_url: str) -> tuple[list[str], dict[str, str]]:
+    url = make_url(db_url)
+    args = []
+    if url.host:
+        args += ["--host", url.host]
+    if url.port:
+        args += ["--port", str(url.port)]
+    if url.username:
+        args += ["--username", url.username]
+    env = dict(os.environ)
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    return args + ["--dbname", url.database or ""], env
+
+
+def _backup_pg(db_url: str, target: Path) -> Path:
+    if not shutil.which("pg_dump"):
+        raise errors.BackupFailed("pg_dump is not installed (Debian: apt-get install postgresql-client)")
+    args, env = _pg_args(db_url)
+    partial = target.with_name(target.name + ".part")
+    done = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--file", str(partial), *args],
+                          env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise errors.BackupFailed(f"pg_dump failed: {done.stderr.strip().splitlines()[-1] if done.stderr else done.returncode}")
+    partial.rename(target)
+    return target
+
+
+def prune(directory: Path, prefix: str, keep: int) -> None:
+    """Keep the newest `keep` backups whose names start with benhan-<prefix>."""
+    files = sorted(p for p in directory.glob(f"benhan-{prefix}*") if not p.name.endswith(".part"))
+    for old in files[:-keep] if keep > 0 else files:
+        old.unlink()
+
+
+def inspect_sqlite_backup(file: Path, into: Path) -> BackupInfo:
+    """Decompress a SQLite backup into `into` and check it thoroughly."""
+    try:
+        with gzip.open(file, "rb") as fin, open(into, "wb") as fout:
+            shutil.copyfileobj(fin, fout, 1024 * 1024)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise errors.RestoreRefused(f"{file} is not a readable benhan SQLite backup ({exc})") from None
+    try:
+        con = sqlite3.connect(into)
+        try:
+            ok = con.execute("PRAGMA integrity_check").fetchone()[0]
+            if ok != "ok":
+                raise errors.RestoreRefused(f"{file} fails the integrity check: {ok}")
+            revision = con.execute("SELECT version_num FROM alembic_version").fetchone()
+            resources = con.execute("SELECT count(*) FROM resource").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        raise errors.RestoreRefused(f"{file} is not a benhan database ({exc})") from None
+    rev = revision[0] if revision else None
+    if rev not in migrate.known_revisions():
+        raise errors.RestoreRefused(f"{file} has schema revision {rev!r}, which this version does not know")
+    return BackupInfo(file, rev, resources)
+
+
+def restore(db_url: str, file: Path) -> BackupInfo:
+    """Replace the database with the backup in file, after checking the file. Stop the server first."""
+    file = Path(file)
+    if not file.is_file():
+        raise errors.RestoreRefused(f"{file} does not exist")
+    if db_url.startswith("sqlite"):
+        return _restore_sqlite(_sqlite_path(db_url), file)
+    return _restore_pg(db_url, file)
+
+
+def _restore_sqlite(target: Path, file: Path) -> BackupInfo:
+    if not file.name.endswith(SQLITE_SUFFIX):
+        raise errors.RestoreRefused(f"{file} is not a SQLite backup (*{SQLITE_SUFFIX})")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(target.name + ".restoring")
+    info = inspect_sqlite_backup(file, staged)
+    if target.exists():
+        # Refuse while another process holds the database (a running server).
+        con = sqlite3.connect(target, timeout=1)
+        try:
+            con.execute("BEGIN EXCLUSIVE")
+            con.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            staged.unlink(missing_ok=True)
+            raise errors.RestoreRefused(f"{target} is in use; stop the server before restoring") from None
+        finally:
+            con.close()
+        keep = target.with_name(f"{target.name}.before-restore-{_stamp()}")
+        for suffix in ("", "-wal", "-shm"):
+            old = Path(str(target) + suffix)
+            if old.exists():
+                old.rename(Path(str(keep) + suffix))
+    staged.rename(target)
+    return info
+
+
+def _restore_pg(db_url: str, file: Path) -> BackupInfo:
+    if not file.name.endswith(PG_SUFFIX):
+        raise errors.RestoreRefused(f"{file} is not a PostgreSQL backup (*{PG_SUFFIX})")
+    if not shutil.which("pg_restore"):
+        raise errors.RestoreRefused("pg_restore is not installed (Debian: apt-get install postgresql-client)")
+    listing = subprocess.run(["pg_restore", "--list", str(file)], capture_output=True, text=True)
+    if listing.returncode != 0 or "TABLE DATA public resource" not in listing.stdout:
+        raise errors.RestoreRefused(f"{file} is not a readable benhan PostgreSQL backup")
+    # pg_restore --clean replaces the tables in place, so keep what is there first.
+    _backup_pg(db_url, file.parent / f"benhan-before-restore-{_stamp()}{PG_SUFFIX}")
+    args, env = _pg_args(db_url)
+    done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                           *args, str(file)], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise errors.RestoreRefused(f"pg_restore failed: {done.stderr.strip()[-300:]}")
+    db = Database(db_url)
+    try:
+        rev = migrate.current_revision(db)
+        from sqlalchemy import func, select
+        from benhan.store.schema import resource
+        with db.read() as conn:
+            n = conn.execute(select(func.count()).select_from(resource)).scalar()
+    finally:
+        db.dispose()
+    return BackupInfo(file, rev, n)
