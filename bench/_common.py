@@ -1,0 +1,101 @@
+"""What the benchmarks share: a description of the machine they ran on, and small statistics.
+
+A figure without its machine means little: every benchmark prints `machine()` next to its numbers.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def memory_gib() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return None
+
+
+def os_name() -> str:
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return f"{line.split('=', 1)[1].strip().strip(chr(34))}, Linux {platform.release()}"
+    except OSError:
+        pass
+    return platform.platform()
+
+
+def postgres_version(url: str | None) -> str | None:
+    """The server's version when a URL is given (SQLAlchemy), else the local client's, else None."""
+    if url:
+        try:
+            from sqlalchemy import create_engine, text
+            engine = create_engine(url)
+            try:
+                with engine.connect() as conn:
+                    return conn.execute(text("SHOW server_version")).scalar()
+            finally:
+                engine.dispose()
+        except Exception as exc:  # noqa: BLE001 - a description, not a check
+            return f"unreachable ({type(exc).__name__})"
+    try:
+        out = subprocess.run(["psql", "--version"], capture_output=True, text=True, timeout=5).stdout.strip()
+        return out or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def machine(postgres_url: str | None = None) -> dict[str, str]:
+    mem = memory_gib()
+    return {
+        "cpu": cpu_model(),
+        "cores": str(os.cpu_count()),
+        "memory": f"{mem:.1f} GiB" if mem else "?",
+        "os": os_name(),
+        "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
+        "sqlite": sqlite3.sqlite_version,
+        "postgresql": postgres_version(postgres_url) or "not available",
+    }
+
+
+def print_machine(postgres_url: str | None = None) -> dict[str, str]:
+    info = machine(postgres_url)
+    print("machine:")
+    for key, value in info.items():
+        print(f"  {key:<11} {value}")
+    return info
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an already sorted list (p in 0..100)."""
+    if not sorted_values:
+        return float("nan")
+    k = max(0, min(len(sorted_values) - 1, round(p / 100 * len(sorted_values) + 0.5) - 1))
+    return sorted_values[k]
+
+
+def rss_kib(pid: int) -> dict[str, int]:
+    """VmRSS (now) and VmHWM (peak) of a process, in KiB, from /proc/PID/status."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key = line.split(":", 1)[0]
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(line.split()[1])
+    return found

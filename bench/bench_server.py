@@ -1,0 +1,445 @@
+"""Throughput, latency and memory of a real `benhan serve` process, on SQLite and on PostgreSQL.
+
+For each database the script starts the server as a subprocess on localhost and measures, from
+client processes (wrk, or httpx threads when wrk is missing):
+
+- bundle ingest: transaction Bundles from `patients_bundle` POSTed to /fhir one after another,
+  in resources per second;
+- single create: POST /fhir/Patient at a few concurrencies, requests/s with p50/p95 latency;
+- read by id: GET /fhir/{type}/{id} over the ingested resources, same figures;
+- the physical floor: the same resource JSON inserted raw with SQLAlchemy executemany into a bare
+  (id, body) table of the same kind of database (SQLite with the server's pragmas: WAL,
+  synchronous=FULL), one transaction per bundle; the ingest figure is reported as our/floor;
+- memory: VmRSS of the server after start-up, after the ingest and at the end (with VmHWM, the peak).
+
+Every loop is bounded (a number of bundles, or a wrk run of a fixed duration) and everything runs
+on 127.0.0.1. A throwaway PostgreSQL database is created for the run and dropped after it.
+
+Usage:
+    .venv/bin/python bench/bench_server.py --quick          # small sizes, under a minute
+    .venv/bin/python bench/bench_server.py                  # full, a few minutes
+    .venv/bin/python bench/bench_server.py --backend sqlite --profile /tmp/prof   # + py-spy per phase
+Options: --backend sqlite|postgresql|both, --client wrk|httpx, --pg-url (server URL without the
+database), --json FILE (figures as JSON), --profile DIR (py-spy collapsed stacks + top functions).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _common import percentile, print_machine, rss_kib  # noqa: E402
+from benhan.clinical.demo import patients_bundle  # noqa: E402
+
+BENHAN = str(Path(sys.executable).with_name("benhan"))
+JSON_HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    bundles: int            # transaction Bundles ingested
+    patients: int           # patients per Bundle (about 13 resources each)
+    seconds: float          # duration of each create/read run
+    warmup: float           # unmeasured run before each
+    concurrency: tuple[int, ...]
+
+
+QUICK = Sizes(bundles=3, patients=40, seconds=3, warmup=1, concurrency=(1, 8))
+FULL = Sizes(bundles=12, patients=60, seconds=10, warmup=2, concurrency=(1, 8, 32))
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`benhan serve` in a subprocess, its output to a log file."""
+
+    def __init__(self, data_dir: Path, database_url: str | None):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/fhir"
+        cmd = [BENHAN, "serve", "--data-dir", str(data_dir), "--port", str(self.port)]
+        if database_url:
+            cmd += ["--database-url", database_url]
+        self.command = cmd
+        self.log = open(data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=data_dir.parent)
+        self._wait_ready(60)
+        self.startup_s = time.perf_counter() - started
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                if httpx.get(f"{self.base}/metadata", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server not ready after {timeout} s; see {self.log.name}")
+
+    def rss_mib(self) -> dict[str, float]:
+        return {k: v / 1024 for k, v in rss_kib(self.pid).items()}
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+
+
+class Profiler:
+    """py-spy recording the server during one phase (collapsed stacks, one line per stack)."""
+
+    def __init__(self, out_dir: Path | None, pid: int, name: str):
+        self.proc = None
+        self.path = out_dir / f"{name}.txt" if out_dir else None
+        if out_dir is None:
+            return
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        self.proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--function",
+                                      "--rate", "250", "--nonblocking", "-o", str(self.path)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)   # let it attach
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        if self.path and self.path.exists():
+            summarise_profile(self.path)
+
+
+def summarise_profile(path: Path, top: int = 25) -> None:
+    """Top functions by own time and by inclusive time, from py-spy's collapsed stacks."""
+    own: dict[str, int] = {}
+    incl: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")[1:]        # the first is the thread
+        if not frames:
+            continue
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for f in set(frames):
+            incl[f] = incl.get(f, 0) + n
+    if not total:
+        return
+    lines = [f"# {path.name}: {total} samples", "", "## own time"]
+    lines += [f"{100 * n / total:5.1f}%  {f}" for f, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]]
+    lines += ["", "## inclusive time"]
+    lines += [f"{100 * n / total:5.1f}%  {f}" for f, n in sorted(incl.items(), key=lambda kv: -kv[1])[:top * 2]]
+    path.with_suffix(".top.md").write_text("\n".join(lines) + "\n")
+    print(f"    profile: {path.with_suffix('.top.md')}")
+
+
+# --- load -----------------------------------------------------------------------------------------
+
+def make_bundles(sizes: Sizes) -> list[tuple[bytes, list[bytes], int]]:
+    """Each Bundle as request bytes, with its resources' JSON (for the floor) and its size."""
+    out = []
+    for i in range(sizes.bundles):
+        bundle = patients_bundle(sizes.patients, seed=1000 + i)
+        bodies = [orjson.dumps(e["resource"]) for e in bundle["entry"]]
+        out.append((orjson.dumps(bundle), bodies, len(bundle["entry"])))
+    return out
+
+
+def ingest(server: Server, bundles: list[tuple[bytes, list[bytes], int]]) -> tuple[dict, list[str]]:
+    """POST each Bundle in turn; the figure and the Type/id of every resource made."""
+    made: list[str] = []
+    times = []
+    with httpx.Client(timeout=300) as client:
+        for body, _, _ in bundles:
+            start = time.perf_counter()
+            r = client.post(f"{server.base}/", content=body, headers=JSON_HEADERS)  # /fhir answers 307 to /fhir/
+            times.append(time.perf_counter() - start)
+            if r.status_code != 200:
+                raise RuntimeError(f"ingest failed: {r.status_code} {r.text[:500]}")
+            for e in r.json()["entry"]:
+                made.append(e["response"]["location"].split("/_history/")[0])
+    total = sum(n for _, _, n in bundles)
+    return {"bundles": len(bundles), "resources": total, "resources_per_bundle": total // len(bundles),
+            "seconds": sum(times), "per_s": total / sum(times),
+            "bundle_p50_s": percentile(sorted(times), 50)}, made
+
+
+WRK_DONE = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH {"requests": %d, "duration_us": %d, "errors": %d, "non2xx": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d}\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def wrk_script_create(body: bytes) -> str:
+    return ('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/fhir+json"\n'
+            f"wrk.body = [==[{body.decode()}]==]\n" + WRK_DONE)
+
+
+def wrk_script_read(paths: list[str]) -> str:
+    listed = ",\n".join(json.dumps(p) for p in paths)
+    return (f"local paths = {{\n{listed}\n}}\n"
+            "local counter = 0\n"
+            "setup = function(thread) counter = counter + 1; thread:set('seed', counter * 7919) end\n"
+            "init = function(args) math.randomseed(seed) end\n"
+            "request = function() return wrk.format('GET', paths[math.random(#paths)]) end\n" + WRK_DONE)
+
+
+def run_wrk(url: str, script: str, concurrency: int, seconds: float, work: Path) -> dict:
+    lua = work / f"wrk-{uuid.uuid4().hex[:8]}.lua"
+    lua.write_text(script)
+    threads = min(concurrency, 2)
+    cmd = ["wrk", "-t", str(threads), "-c", str(concurrency), "-d", f"{max(1, round(seconds))}s",
+           "--timeout", "30s", "-s", str(lua), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    lua.unlink()
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCH ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no figures: {out.stdout[-500:]} {out.stderr[-500:]}")
+    d = json.loads(line[6:])
+    return {"concurrency": concurrency, "requests": d["requests"], "per_s": d["requests"] / (d["duration_us"] / 1e6),
+            "p50_ms": d["p50_us"] / 1000, "p95_ms": d["p95_us"] / 1000, "p99_ms": d["p99_us"] / 1000,
+            "errors": d["errors"] + d["non2xx"]}
+
+
+def run_httpx(method: str, url_for, body: bytes | None, concurrency: int, seconds: float) -> dict:  # noqa: ANN001
+    """The same measurement with httpx threads (used when wrk is not installed)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def worker(n: int) -> None:
+        mine, bad, i = [], 0, n
+        with httpx.Client(timeout=30) as client:
+            while time.perf_counter() < deadline:
+                start = time.perf_counter()
+                r = client.request(method, url_for(i), content=body, headers=JSON_HEADERS if body else None)
+                mine.append(time.perf_counter() - start)
+                bad += r.status_code >= 400
+                i += concurrency
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 60)
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"concurrency": concurrency, "requests": len(latencies), "per_s": len(latencies) / elapsed,
+            "p50_ms": percentile(latencies, 50) * 1000, "p95_ms": percentile(latencies, 95) * 1000,
+            "p99_ms": percentile(latencies, 99) * 1000, "errors": errors[0]}
+
+
+def load_runs(server: Server, kind: str, sizes: Sizes, client: str, made: list[str], patient: bytes,
+              work: Path) -> list[dict]:
+    results = []
+    for c in sizes.concurrency:
+        for seconds, keep in ((sizes.warmup, False), (sizes.seconds, True)):
+            if client == "wrk":
+                if kind == "create":
+                    r = run_wrk(f"{server.base}/Patient", wrk_script_create(patient), c, seconds, work)
+                else:
+                    paths = [f"/fhir/{p}" for p in made]
+                    r = run_wrk(server.base.rsplit("/fhir", 1)[0], wrk_script_read(paths), c, seconds, work)
+            elif kind == "create":
+                r = run_httpx("POST", lambda i: f"{server.base}/Patient", patient, c, seconds)
+            else:
+                r = run_httpx("GET", lambda i: f"{server.base}/{made[(i * 7919) % len(made)]}", None, c, seconds)
+            if keep:
+                results.append(r)
+                print(f"  {kind:<6} c={c:<3} {r['per_s']:8.0f} req/s   p50 {r['p50_ms']:7.2f} ms   "
+                      f"p95 {r['p95_ms']:7.2f} ms   ({r['requests']} requests, {r['errors']} errors)")
+    return results
+
+
+# --- the physical floor ---------------------------------------------------------------------------
+
+def floor(url: str, bundles: list[tuple[bytes, list[bytes], int]]) -> dict:
+    """The same JSON, raw, into a bare (id, body) table: one transaction and one executemany per Bundle."""
+    from sqlalchemy import Column, LargeBinary, MetaData, String, Table, create_engine, event, insert
+
+    engine = create_engine(url)
+    if url.startswith("sqlite"):
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - the server's own pragmas
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = FULL")
+            cur.close()
+    meta = MetaData()
+    table = Table("bench_floor", meta, Column("id", String(64), primary_key=True), Column("body", LargeBinary))
+    meta.drop_all(engine)
+    meta.create_all(engine)
+    times = []
+    try:
+        for _, bodies, _ in bundles:
+            rows = [{"id": str(uuid.uuid4()), "body": b} for b in bodies]
+            start = time.perf_counter()
+            with engine.begin() as conn:
+                conn.execute(insert(table), rows)
+            times.append(time.perf_counter() - start)
+        meta.drop_all(engine)
+    finally:
+        engine.dispose()
+    total = sum(n for _, _, n in bundles)
+    return {"resources": total, "seconds": sum(times), "per_s": total / sum(times)}
+
+
+# --- one database ------------------------------------------------------------------------------
+
+def bench_backend(backend: str, sizes: Sizes, client: str, pg_url: str, work: Path,
+                  profile_dir: Path | None) -> dict:
+    data_dir = work / backend
+    data_dir.mkdir()
+    db_name = f"benhan_bench_{os.getpid()}"
+    admin = None
+    if backend == "postgresql":
+        from sqlalchemy import create_engine, text
+        admin = create_engine(f"{pg_url}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{db_name}"'))
+        database_url = f"{pg_url}/{db_name}"
+        floor_url = database_url
+    else:
+        database_url = None
+        floor_url = f"sqlite:///{data_dir / 'floor.sqlite'}"
+    print(f"\n[{backend}]")
+    bundles = make_bundles(sizes)
+    patient = orjson.dumps(patients_bundle(1, seed=7)["entry"][0]["resource"])
+    server = Server(data_dir, database_url)
+    result: dict = {"backend": backend, "command": " ".join(server.command), "startup_s": server.startup_s}
+    try:
+        time.sleep(1.0)
+        result["rss_idle_mib"] = server.rss_mib()
+        print(f"  start-up {server.startup_s:.1f} s, idle RSS {result['rss_idle_mib']['VmRSS']:.0f} MiB")
+        spy = Profiler(profile_dir, server.pid, f"{backend}-ingest")
+        result["ingest"], made = ingest(server, bundles)
+        spy.stop()
+        i = result["ingest"]
+        print(f"  ingest {i['bundles']} Bundles of ~{i['resources_per_bundle']} resources: "
+              f"{i['per_s']:8.0f} resources/s ({i['seconds']:.1f} s, {i['bundle_p50_s'] * 1000:.0f} ms per Bundle)")
+        time.sleep(1.5)   # the read-audit buffer flushes within a second
+        result["rss_after_ingest_mib"] = server.rss_mib()
+        print(f"  RSS after ingest {result['rss_after_ingest_mib']['VmRSS']:.0f} MiB")
+        spy = Profiler(profile_dir, server.pid, f"{backend}-create")
+        result["create"] = load_runs(server, "create", sizes, client, made, patient, work)
+        spy.stop()
+        spy = Profiler(profile_dir, server.pid, f"{backend}-read")
+        result["read"] = load_runs(server, "read", sizes, client, made, patient, work)
+        spy.stop()
+        result["rss_end_mib"] = server.rss_mib()
+        print(f"  RSS at the end {result['rss_end_mib']['VmRSS']:.0f} MiB (peak {result['rss_end_mib']['VmHWM']:.0f} MiB)")
+    finally:
+        server.stop()
+    try:
+        result["floor"] = floor(floor_url, bundles)
+        result["ingest_vs_floor"] = result["ingest"]["per_s"] / result["floor"]["per_s"]
+        print(f"  floor (raw executemany, same JSON): {result['floor']['per_s']:8.0f} resources/s → "
+              f"ours/floor = {result['ingest_vs_floor']:.3f} ({1 / result['ingest_vs_floor']:.0f}× slower)")
+    finally:
+        if admin is not None:
+            from sqlalchemy import text
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+            admin.dispose()
+    return result
+
+
+GOALS = {"ingest": 2000, "create": 500, "read": 2000, "rss": 150}
+
+
+def print_goals(res: dict) -> None:
+    best_create = max(r["per_s"] for r in res["create"])
+    best_read = max(r["per_s"] for r in res["read"])
+    rows = [("bundle ingest, resources/s", GOALS["ingest"], res["ingest"]["per_s"], True),
+            ("single create, req/s (best concurrency)", GOALS["create"], best_create, True),
+            ("read by id, req/s (best concurrency)", GOALS["read"], best_read, True),
+            ("idle RSS, MiB", GOALS["rss"], res["rss_idle_mib"]["VmRSS"], False)]
+    print(f"\ngoals ({res['backend']}):")
+    for name, goal, got, higher in rows:
+        ok = got >= goal if higher else got <= goal
+        print(f"  {name:<42} goal {goal:>6}  measured {got:8.0f}  {'met' if ok else 'SHORT'}"
+              f"{'' if ok else f' ({got / goal:.0%} of goal)' if higher else ''}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--client", choices=("wrk", "httpx"), default="wrk" if shutil.which("wrk") else "httpx")
+    parser.add_argument("--pg-url", default=DEFAULT_PG, help="PostgreSQL server URL, without the database")
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--profile", type=Path, help="record each phase with py-spy into this folder")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    info = print_machine(f"{args.pg_url}/postgres" if "postgresql" in backends else None)
+    print(f"client: {args.client} ({'wrk 4, C, ' if args.client == 'wrk' else 'httpx threads, '}"
+          f"same machine); sizes: {sizes}")
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="benhan-bench-") as tmp:
+        for backend in backends:
+            results.append(bench_backend(backend, sizes, args.client, args.pg_url, Path(tmp), args.profile))
+    for res in results:
+        print_goals(res)
+    if args.json:
+        args.json.write_text(json.dumps({"machine": info, "client": args.client, "sizes": sizes.__dict__,
+                                         "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
