@@ -72,8 +72,8 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    return make_url(url).render_as_string(hide_password=True)
+    from benhan.store.database import display_url
+    return display_url(url)
 
 
 @app.command()

@@ -1,13 +1,10 @@
 """Loading the demo facility through the ordinary transaction path (validated, indexed, audited)."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
-
 from benhan.auth.actor import Actor
 from benhan.clinical.demo import facility_bundle, patients_bundle
 from benhan.store.bundles import transaction
 from benhan.store.repository import Repository
-from benhan.store.schema import resource
 from benhan.store.store import Store
 
 
@@ -20,7 +17,4 @@ def load_demo(store: Store, patients: int = 200) -> int:
 
 
 def load_demo_if_empty(store: Store) -> int:
-    with store.db.read() as conn:
-        if conn.execute(select(func.count()).select_from(resource)).scalar():
-            return 0
-    return load_demo(store)
+    return load_demo(store) if store.is_empty() else 0

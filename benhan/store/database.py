@@ -22,6 +22,12 @@ from benhan import errors
 from benhan.store.schema import node_setting
 
 
+def display_url(url: str) -> str:
+    """The database URL with any password hidden, for messages and logs."""
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
 class Database:
     def __init__(self, url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 5,
                  synchronous: str = "FULL"):

@@ -46,6 +46,13 @@ class Store:
     def validate(self, resource: dict) -> list:
         return [i for i in self._validator.validate(resource) if i.severity == "error"]
 
+    def is_empty(self) -> bool:
+        from sqlalchemy import select
+
+        from benhan.store.schema import resource
+        with self.db.read() as conn:
+            return conn.execute(select(resource.c.pk).limit(1)).first() is None
+
     def close(self) -> None:
         self.read_audit.close()
         self.db.dispose()
