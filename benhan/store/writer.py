@@ -10,7 +10,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
 
 from benhan import errors
 from benhan.fhir.datetimes import format_instant, from_us
@@ -90,7 +91,9 @@ def load_current(conn: Connection, keys: list[tuple[str, str]], *, lock: bool) -
 def write_all(conn: Connection, pending: list[PendingWrite], *, now_us: int, node_id: str,
               lock: bool) -> list[Stored]:
     """Write every pending version in this transaction; returns what each did, in order."""
-    current = load_current(conn, list({(p.res_type, p.res_id) for p in pending}), lock=lock)
+    # A freshly minted id (create_only) cannot exist yet: no need to look it up. Should it exist
+    # after all, the unique constraint refuses the insert and the transaction rolls back.
+    current = load_current(conn, list({(p.res_type, p.res_id) for p in pending if not p.create_only}), lock=lock)
     last_updated = format_instant(from_us(now_us))
     results: list[Stored] = []
     new_rows: list[dict] = []
@@ -136,11 +139,13 @@ def write_all(conn: Connection, pending: list[PendingWrite], *, now_us: int, nod
             current[(p.res_type, p.res_id)] = Current(cur.pk, version, False, p.content_hash)
     if new_rows:
         q = insert(resource).returning(resource.c.pk, sort_by_parameter_order=True)
-        pks = conn.execute(q, new_rows).scalars().all()
+        try:
+            pks = conn.execute(q, new_rows).scalars().all()
+        except IntegrityError:
+            raise errors.Conflict("a resource with one of these ids already exists") from None
         for i, pk in zip(new_for, pks):
             results[i].resource_pk = pk
     if updates:
-        from sqlalchemy import bindparam
         conn.execute(update(resource).where(resource.c.pk == bindparam("b_pk")), updates)
     written = [r for r in results if not r.noop]
     if written:
