@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import jsonpatch
 
 from benhan import errors
+from benhan.errors import Detail
 from benhan.fhir.datetimes import format_instant, from_us
 from benhan.fhir.outcome import from_error
 from benhan.fhir.references import ID_RE, walk_references
@@ -71,7 +72,8 @@ def _parse_entries(bundle: dict, repo: Repository) -> list[Entry]:
         res_id = segments[1] if len(segments) > 1 else None
         if_match = None
         if req.get("ifMatch"):
-            digits = "".join(ch for ch in str(req["ifMatch"]) if ch.isdigit())
+            # ASCII digits only: int() raised ValueError on '²' (isdigit() is True for it): a 500.
+            digits = "".join(ch for ch in str(req["ifMatch"]) if ch in "0123456789")
             if not digits:
                 raise _entry_error(i, f"entry {i}: ifMatch {req['ifMatch']!r} is not an ETag of this server")
             if_match = int(digits)
@@ -141,11 +143,7 @@ def transaction(repo: Repository, bundle: dict, base: str) -> dict:
         try:
             e.pending = _prepare(repo, e)
         except errors.BenhanError as err:
-            err.message = f"entry {e.index}: {err.message}"
-            if err.expression:
-                err.expression = f"Bundle.entry[{e.index}].resource.{err.expression}" \
-                    if not err.expression.startswith("Bundle") else err.expression
-            raise
+            raise _located(err, e) from None
         pending.append(e.pending)
         writers.append(e)
     results = repo.commit(pending, "transaction") if pending else []
@@ -223,6 +221,22 @@ def _rewrite_references(repo: Repository, entries: list[Entry], mapping: dict[st
             walk_references(e.resource, visit)
 
 
+def _located(err: errors.BenhanError, e: Entry) -> errors.BenhanError:
+    """The error with its expressions made relative to the Bundle (FHIRPath ofType for the resource)."""
+    prefix = f"Bundle.entry[{e.index}].resource.ofType({e.res_type})"
+
+    def where(expression: str | None) -> str | None:
+        if not expression or expression.startswith("Bundle."):
+            return expression
+        head, _, rest = expression.partition(".")
+        return f"{prefix}.{rest}" if head == e.res_type and rest else f"{prefix}.{expression}"
+
+    err.message = f"entry {e.index}: {err.message}"
+    err.expression = where(err.expression)
+    err.details = [Detail(d.message, where(d.expression), d.severity, d.code) for d in err.details]
+    return err
+
+
 def _prepare(repo: Repository, e: Entry) -> PendingWrite:
     if e.method == "DELETE":
         repo._check_type(e.res_type)
@@ -254,7 +268,12 @@ def _get_entry(repo: Repository, e: Entry, base: str) -> dict:
     import orjson
     try:
         if e.res_id and "/_history/" in e.url:
-            v = repo.vread(e.res_type, e.res_id, e.url.rstrip("/").rsplit("/", 1)[-1])
+            vid = e.url.rstrip("/").rsplit("/", 1)[-1]
+            # Repository.vread trusts isdigit(): '²' raised ValueError, a huge number overflowed the
+            # driver; either was a 500 for the whole Bundle.
+            if not (vid.isascii() and vid.isdigit()) or len(vid) > 9:
+                raise errors.InvalidVersion(f"{vid!r} is not a version id of this server")
+            v = repo.vread(e.res_type, e.res_id, vid)
         elif e.res_id:
             v = repo.read(e.res_type, e.res_id)
         else:
