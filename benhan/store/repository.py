@@ -275,7 +275,10 @@ class Repository:
     def _run_search(self, req: fhir_search.SearchRequest) -> SearchResult:
         with self.store.db.read() as conn:
             total = conn.execute(count_query(req)).scalar() if req.total == "accurate" or req.summary == "count" else None
-            if req.summary == "count":
+            if req.summary == "count" or req.count == 0:
+                # _count=0: the caller wants the total only, so there is no page and no next link.
+                if total is None:
+                    total = conn.execute(count_query(req)).scalar()
                 return SearchResult(req, [], False, total)
             pks = conn.execute(ids_query(req)).scalars().all()
             has_next = req.count is not None and len(pks) > req.count

@@ -313,3 +313,12 @@ def test_search_pages_with_count_and_next_links(client):
     assert len(ids) == len(set(ids)) == 7
     total = client.get("/fhir/Patient?family=pham&_total=accurate&_count=1").json()
     assert total["total"] == 7
+
+
+def test_count_zero_gives_the_total_and_no_next_page(client):
+    create(client, patient())
+    create(client, patient())
+    page = client.get("/fhir/Patient?_count=0").json()
+    assert page["total"] == 2
+    assert "entry" not in page
+    assert [link["relation"] for link in page["link"]] == ["self"]
