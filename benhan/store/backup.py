@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 import tempfile
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy.engine import make_url
 
@@ -78,10 +82,26 @@ def _backup_sqlite(source: Path, target: Path) -> Path:
         partial = target.with_name(target.name + ".part")
         with open(snapshot, "rb") as fin, gzip.open(partial, "wb", compresslevel=6) as fout:
             shutil.copyfileobj(fin, fout, 1024 * 1024)
-        with open(partial, "rb") as f:
-            os.fsync(f.fileno())
+        _fsync_file(partial)
         partial.rename(target)
+        _fsync_dir(target.parent)
     return target
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make a rename inside path survive a power cut (POSIX; Windows has no directory handles)."""
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _pg_args(db_url: str) -> tuple[list[str], dict[str, str]]:
@@ -108,14 +128,34 @@ def _backup_pg(db_url: str, target: Path) -> Path:
                           env=env, capture_output=True, text=True)
     if done.returncode != 0:
         partial.unlink(missing_ok=True)
-        raise errors.BackupFailed(f"pg_dump failed: {done.stderr.strip().splitlines()[-1] if done.stderr else done.returncode}")
+        raise errors.BackupFailed(f"pg_dump failed: {_last_line(done.stderr, done.returncode)}")
     partial.rename(target)
     return target
 
 
+_STAMP = re.compile(r"-(\d{8}T\d{12}Z)(?:\.|$)")
+
+
+def _taken_at(path: Path) -> str:
+    """When a backup was taken, from the UTC time in its name (which sorts as text)."""
+    found = _STAMP.search(path.name)
+    return found.group(1) if found else ""
+
+
+def _last_line(stderr: str, returncode: int) -> str:
+    """The CLI prints one line: the last thing a PostgreSQL tool said, or its exit status."""
+    lines = [line.strip() for line in (stderr or "").splitlines() if line.strip()]
+    return lines[-1][:300] if lines else f"exit status {returncode}"
+
+
 def prune(directory: Path, prefix: str, keep: int) -> None:
-    """Keep the newest `keep` backups whose names start with benhan-<prefix>."""
-    files = sorted(p for p in directory.glob(f"benhan-{prefix}*") if not p.name.endswith(".part"))
+    """Keep the newest `keep` backups whose names start with benhan-<prefix>.
+
+    Newest by the time in the name, not by the whole name: the label before it may differ
+    (pre-migrate-0002-… is not newer than pre-migrate-0001-… taken later, after a restore).
+    """
+    files = sorted((p for p in directory.glob(f"benhan-{prefix}*") if not p.name.endswith(".part")),
+                   key=lambda p: (_taken_at(p), p.name))
     for old in files[:-keep] if keep > 0 else files:
         old.unlink()
 
@@ -123,9 +163,19 @@ def prune(directory: Path, prefix: str, keep: int) -> None:
 def inspect_sqlite_backup(file: Path, into: Path) -> BackupInfo:
     """Decompress a SQLite backup into `into` and check it thoroughly."""
     try:
+        return _inspect_sqlite_backup(file, into)
+    except BaseException:
+        # A refused file leaves nothing behind.
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(str(into) + suffix).unlink(missing_ok=True)
+        raise
+
+
+def _inspect_sqlite_backup(file: Path, into: Path) -> BackupInfo:
+    try:
         with gzip.open(file, "rb") as fin, open(into, "wb") as fout:
             shutil.copyfileobj(fin, fout, 1024 * 1024)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, zlib.error) as exc:   # gzip.BadGzipFile is an OSError
         raise errors.RestoreRefused(f"{file} is not a readable benhan SQLite backup ({exc})") from None
     try:
         con = sqlite3.connect(into)
@@ -158,27 +208,75 @@ def restore(db_url: str, file: Path) -> BackupInfo:
 def _restore_sqlite(target: Path, file: Path) -> BackupInfo:
     if not file.name.endswith(SQLITE_SUFFIX):
         raise errors.RestoreRefused(f"{file} is not a SQLite backup (*{SQLITE_SUFFIX})")
+    made_dir = not target.parent.exists()
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = target.with_name(target.name + ".restoring")
-    info = inspect_sqlite_backup(file, staged)
+    try:
+        info = inspect_sqlite_backup(file, staged)
+        _fsync_file(staged)
+        with _held_exclusively(target):
+            keep = target.with_name(f"{target.name}.before-restore-{_stamp()}")
+            for suffix in ("", "-wal", "-shm"):
+                old = Path(str(target) + suffix)
+                if old.exists():
+                    old.rename(Path(str(keep) + suffix))
+            staged.rename(target)
+        _fsync_dir(target.parent)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        if made_dir:
+            try:
+                target.parent.rmdir()
+            except OSError:
+                pass
+        raise
+    return info
+
+
+@contextmanager
+def _held_exclusively(target: Path) -> Iterator[None]:
+    """Refuse while another process (a running server) has the database open; hold it meanwhile.
+
+    A transaction alone does not tell: in WAL mode BEGIN EXCLUSIVE only waits for the current
+    writer, so it succeeds against an idle server (or between two of a busy one's writes). What
+    does tell is SQLite's own mark of an open connection: every process with the database open
+    holds a read lock on one byte of the -shm file (the "DMS" byte, offset 128 in SQLite's unix
+    VFS) for as long as it keeps a connection, idle or not. We take a write lock on that byte,
+    which only succeeds when no other process has the database open, and keep it while the files
+    are swapped, so a server starting meanwhile cannot open the old database.
+    """
+    in_use = errors.RestoreRefused(f"{target} is in use; stop the server before restoring")
     if target.exists():
-        # Refuse while another process holds the database (a running server).
+        # A database not in WAL mode: a writer mid-transaction holds its lock.
         con = sqlite3.connect(target, timeout=1)
         try:
             con.execute("BEGIN EXCLUSIVE")
             con.execute("ROLLBACK")
         except sqlite3.OperationalError:
-            staged.unlink(missing_ok=True)
-            raise errors.RestoreRefused(f"{target} is in use; stop the server before restoring") from None
+            raise in_use from None
         finally:
             con.close()
-        keep = target.with_name(f"{target.name}.before-restore-{_stamp()}")
-        for suffix in ("", "-wal", "-shm"):
-            old = Path(str(target) + suffix)
-            if old.exists():
-                old.rename(Path(str(keep) + suffix))
-    staged.rename(target)
-    return info
+    try:
+        import fcntl
+    except ImportError:         # Windows: SQLite locks the -shm differently; the check above stands
+        yield
+        return
+    try:
+        fd = os.open(str(target) + "-shm", os.O_RDWR)
+    except FileNotFoundError:   # nobody has the database open in WAL mode
+        yield
+        return
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _SHM_DMS_BYTE)
+        except OSError:
+            raise in_use from None
+        yield
+    finally:
+        os.close(fd)            # closing releases the lock
+
+
+_SHM_DMS_BYTE = 128   # os_unix.c: UNIX_SHM_DMS = (22 + SQLITE_SHM_NLOCK) * 4 + SQLITE_SHM_NLOCK
 
 
 def _restore_pg(db_url: str, file: Path) -> BackupInfo:
@@ -195,7 +293,7 @@ def _restore_pg(db_url: str, file: Path) -> BackupInfo:
     done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
                            *args, str(file)], env=env, capture_output=True, text=True)
     if done.returncode != 0:
-        raise errors.RestoreRefused(f"pg_restore failed: {done.stderr.strip()[-300:]}")
+        raise errors.RestoreRefused(f"pg_restore failed: {_last_line(done.stderr, done.returncode)}")
     db = Database(db_url)
     try:
         rev = migrate.current_revision(db)
