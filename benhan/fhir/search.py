@@ -110,7 +110,7 @@ def parse(resource_type: str, items: list[tuple[str, str]], *, lenient: bool = F
             req.count = _int(key, raw, minimum=0)
             continue
         if key == "_offset":
-            req.offset = _int(key, raw, minimum=0)
+            req.offset = _int(key, raw, minimum=0, maximum=MAX_OFFSET)
             continue
         if key == "_total":
             if raw not in ("none", "estimate", "accurate"):
@@ -163,11 +163,21 @@ def parse(resource_type: str, items: list[tuple[str, str]], *, lenient: bool = F
     return req
 
 
-def _int(key: str, raw: str, minimum: int) -> int:
-    try:
-        n = int(raw)
-    except ValueError:
-        raise errors.InvalidSearchParameter(f"{key} must be a whole number, not {raw!r}", expression=key) from None
+_WHOLE = re.compile(r"-?[0-9]+")
+# The largest _offset a database takes as OFFSET (SQLite and PostgreSQL: 64-bit); past it SQLite
+# raised OverflowError (a 500). Kept well below so offset + count stays in range too.
+MAX_OFFSET = 2**62
+
+
+def _int(key: str, raw: str, minimum: int, maximum: int | None = None) -> int:
+    # ASCII digits only: int() also takes '١٢', ' 12 ' and '1_000', which are not FHIR integers.
+    if not _WHOLE.fullmatch(raw):
+        raise errors.InvalidSearchParameter(f"{key} must be a whole number, not {raw!r}", expression=key)
+    # Past 4300 digits int() itself raises ValueError; any number that long is simply "huge".
+    sign, digits = (-1 if raw.startswith("-") else 1), raw.lstrip("-").lstrip("0") or "0"
+    n = sign * (int(digits) if len(digits) <= 40 else 10**40)
     if n < minimum:
         raise errors.InvalidSearchParameter(f"{key} must be at least {minimum}", expression=key)
+    if maximum is not None and n > maximum:
+        raise errors.InvalidSearchParameter(f"{key} must be at most {maximum}", expression=key)
     return n

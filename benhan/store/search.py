@@ -2,6 +2,7 @@
 index table; OR-ed values are OR-ed inside it."""
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import (ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select,
@@ -95,8 +96,16 @@ def _decimal_range(c: Criterion, value: str, text: str) -> tuple[float, float, f
     if not d.is_finite():
         raise _bad(c, value, "not a number")
     exponent = d.as_tuple().exponent
-    half = Decimal(5).scaleb(exponent - 1) if isinstance(exponent, int) else Decimal(0)
-    return float(d), float(d - half), float(d + half)
+    try:
+        half = Decimal(5).scaleb(exponent - 1) if isinstance(exponent, int) else Decimal(0)
+        bounds = float(d), float(d - half), float(d + half)
+    except (InvalidOperation, OverflowError):
+        # An exponent beyond the decimal context (1e999999999) traps in scaleb: a client's
+        # number, so a 400 rather than a 500.
+        raise _bad(c, value, "the number is out of range") from None
+    if not all(math.isfinite(b) for b in bounds):
+        raise _bad(c, value, "the number is out of range")   # beyond a double: the index holds none
+    return bounds
 
 
 def _number_condition(c: Criterion, t, prefix: str, v: float, lo: float, hi: float) -> ColumnElement:  # noqa: ANN001
@@ -191,8 +200,11 @@ def _sort_key(req: SearchRequest, code: str, desc: bool):  # noqa: ANN202
     from benhan.fhir.searchparams import parameters_for
     ptype = parameters_for(req.resource_type)[code].type
     t = INDEX_TABLES[ptype].alias()
-    col = {"date": t.c.low if not desc else t.c.high, "string": t.c.value, "token": t.c.code,
-           "number": t.c.value, "uri": t.c.uri}[ptype]
+    # Look the column up by type only: each index table has its own columns, so building every
+    # choice at once (t.c.value on idx_date) raised AttributeError for any _sort on a parameter.
+    name = {"date": "high" if desc else "low", "string": "value", "token": "code",
+            "number": "value", "uri": "uri"}[ptype]
+    col = t.c[name]
     agg = func.max(col) if desc else func.min(col)
     return (select(agg).where(and_(t.c.resource_pk == resource.c.pk, t.c.param == code))
             .scalar_subquery())

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,6 +21,7 @@ from benhan.store.writer import Stored
 from benhan.web import http
 from benhan.web.shaping import shape
 
+MAX_VERSION = 2**31 - 1     # resource_version.version is a 32-bit INTEGER on PostgreSQL
 STARTED = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -117,8 +119,14 @@ async def search_post(request: Request) -> Response:
     http.check_format(request)
     if http.content_type(request) != "application/x-www-form-urlencoded":
         raise errors.UnsupportedMediaType("POST _search takes application/x-www-form-urlencoded parameters")
-    form = await request.form()
-    items = _query_items(request) + [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+    # Read within the body limit (request.form() has none), and honour a _format sent in the body
+    # as one sent in the URL: the two forms of a search must answer alike.
+    raw = await http.read_bytes(request, _max_body(request))
+    form = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+    for key, value in form:
+        if key == "_format":
+            http.check_format_value(value)
+    items = _query_items(request) + form
     return await _search(request, _repo(request), request.path_params["type"], items)
 
 
@@ -182,7 +190,12 @@ def _delete_response(stored: Stored | None) -> Response:
 async def vread(request: Request) -> Response:
     http.check_format(request)
     p = request.path_params
-    v = await run_in_threadpool(_repo(request).vread, p["type"], p["id"], p["vid"])
+    vid = p["vid"]
+    # Repository.vread trusts str.isdigit(): '²' raised ValueError, '١' read version 1, and a
+    # number past the version column's range overflowed the driver — all 500s or wrong answers.
+    if not (vid.isascii() and vid.isdigit()) or len(vid) > 10 or int(vid) > MAX_VERSION:
+        raise errors.InvalidVersion(f"{vid!r} is not a version id of this server")
+    v = await run_in_threadpool(_repo(request).vread, p["type"], p["id"], vid)
     return _resource_response(request, v)
 
 
@@ -216,8 +229,12 @@ def _int_param(q, name: str) -> int | None:  # noqa: ANN001
     if name not in q:
         return None
     value = q[name]
-    if not value.isdigit():
+    # str.isdigit() also accepts '²' (int() then raised ValueError: a 500) and other scripts' digits;
+    # and a _cursor past 64 bits overflowed SQLite's INTEGER (a 500 too).
+    if not (value.isascii() and value.isdigit()):
         raise errors.InvalidSearchParameter(f"{name} must be a whole number, not {value!r}", expression=name)
+    if len(value) > 18:
+        raise errors.InvalidSearchParameter(f"{name}={value} is out of range", expression=name)
     return int(value)
 
 

@@ -26,15 +26,18 @@ def check_format(request: Request) -> None:
     """Refuse a response format we do not produce (XML, Turtle) with 406."""
     fmt = request.query_params.get("_format")
     if fmt is not None:
-        base = fmt.split(";")[0].strip().lower()
-        if base in _FORMAT_JSON:
-            return
-        raise errors.NotAcceptable(f"_format={fmt}: this server speaks FHIR JSON only")
+        check_format_value(fmt)
+        return
     accept = request.headers.get("accept", "")
     if accept:
         kinds = [a.split(";")[0].strip().lower() for a in accept.split(",")]
         if kinds and all(k in _FORMAT_XML or k == "text/turtle" for k in kinds):
             raise errors.NotAcceptable(f"Accept: {accept}: this server speaks FHIR JSON only")
+
+
+def check_format_value(fmt: str) -> None:
+    if fmt.split(";")[0].strip().lower() not in _FORMAT_JSON:
+        raise errors.NotAcceptable(f"_format={fmt}: this server speaks FHIR JSON only")
 
 
 def content_type(request: Request) -> str:
@@ -46,16 +49,7 @@ async def read_body(request: Request, max_bytes: int, allowed: set[str] = JSON_T
     if kind not in allowed:
         raise errors.UnsupportedMediaType(
             f"Content-Type {kind or '(none)'} is not accepted here; send {' or '.join(sorted(allowed))}")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise errors.PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_bytes}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise errors.PayloadTooLarge(f"the body is over the limit of {max_bytes} bytes")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
+    raw = await read_bytes(request, max_bytes)
     if not raw.strip():
         raise errors.MalformedJson("the body is empty")
     try:
@@ -64,12 +58,29 @@ async def read_body(request: Request, max_bytes: int, allowed: set[str] = JSON_T
         raise errors.MalformedJson(f"the body is not valid JSON: {exc}") from None
 
 
+async def read_bytes(request: Request, max_bytes: int) -> bytes:
+    """The body, refused with 413 as soon as it is over max_bytes (declared or streamed)."""
+    declared = request.headers.get("content-length")
+    # isascii(): isdigit() alone takes '²', on which int() raises (a 500); so does int() of 4300+ digits.
+    if declared and declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > max_bytes):
+        raise errors.PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_bytes}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise errors.PayloadTooLarge(f"the body is over the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def if_match(request: Request) -> int | None:
     value = request.headers.get("if-match")
     if value is None:
         return None
     m = _ETAG.match(value)
-    if not m or not m.group(1).isdigit():
+    # Headers arrive latin-1 decoded, so b'W/"\xb2"' is 'W/"²"': isdigit() alone let it through
+    # to int(), which raised ValueError (a 500).
+    if not m or not (m.group(1).isascii() and m.group(1).isdigit()):
         raise errors.InvalidHeader(f"If-Match: {value!r} is not an ETag of this server (W/\"n\")",
                                    expression="If-Match")
     return int(m.group(1))
