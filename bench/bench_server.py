@@ -61,10 +61,12 @@ class Sizes:
     seconds: float          # duration of each create/read run
     warmup: float           # unmeasured run before each
     concurrency: tuple[int, ...]
+    commits: int            # one-row transactions of the floor (and in-process creates)
+    reads: int              # in-process reads
 
 
-QUICK = Sizes(bundles=3, patients=40, seconds=3, warmup=1, concurrency=(1, 8))
-FULL = Sizes(bundles=12, patients=60, seconds=10, warmup=2, concurrency=(1, 8, 32))
+QUICK = Sizes(bundles=3, patients=40, seconds=3, warmup=1, concurrency=(1, 8), commits=300, reads=2000)
+FULL = Sizes(bundles=12, patients=60, seconds=10, warmup=2, concurrency=(1, 8, 32), commits=2000, reads=10000)
 
 
 # --- the server ---------------------------------------------------------------------------------
@@ -78,7 +80,7 @@ def free_port() -> int:
 class Server:
     """`benhan serve` in a subprocess, its output to a log file."""
 
-    def __init__(self, data_dir: Path, database_url: str | None):
+    def __init__(self, data_dir: Path, database_url: str | None, env: dict[str, str] | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/fhir"
         cmd = [BENHAN, "serve", "--data-dir", str(data_dir), "--port", str(self.port)]
@@ -87,7 +89,8 @@ class Server:
         self.command = cmd
         self.log = open(data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
         started = time.perf_counter()
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=data_dir.parent)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=data_dir.parent,
+                                     env={**os.environ, **(env or {})})
         self._wait_ready(60)
         self.startup_s = time.perf_counter() - started
 
@@ -108,6 +111,11 @@ class Server:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(f"server not ready after {timeout} s; see {self.log.name}")
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds the server has used so far (all its threads)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_mib(self) -> dict[str, float]:
         return {k: v / 1024 for k, v in rss_kib(self.pid).items()}
@@ -192,6 +200,7 @@ def ingest(server: Server, bundles: list[tuple[bytes, list[bytes], int]]) -> tup
     """POST each Bundle in turn; the figure and the Type/id of every resource made."""
     made: list[str] = []
     times = []
+    cpu_before = server.cpu_s()
     with httpx.Client(timeout=300) as client:
         for body, _, _ in bundles:
             start = time.perf_counter()
@@ -201,9 +210,10 @@ def ingest(server: Server, bundles: list[tuple[bytes, list[bytes], int]]) -> tup
                 raise RuntimeError(f"ingest failed: {r.status_code} {r.text[:500]}")
             for e in r.json()["entry"]:
                 made.append(e["response"]["location"].split("/_history/")[0])
+    cpu = server.cpu_s() - cpu_before
     total = sum(n for _, _, n in bundles)
     return {"bundles": len(bundles), "resources": total, "resources_per_bundle": total // len(bundles),
-            "seconds": sum(times), "per_s": total / sum(times),
+            "seconds": sum(times), "per_s": total / sum(times), "server_cpu_us_per_resource": cpu / total * 1e6,
             "bundle_p50_s": percentile(sorted(times), 50)}, made
 
 
@@ -287,6 +297,7 @@ def load_runs(server: Server, kind: str, sizes: Sizes, client: str, made: list[s
     results = []
     for c in sizes.concurrency:
         for seconds, keep in ((sizes.warmup, False), (sizes.seconds, True)):
+            cpu_before = server.cpu_s()
             if client == "wrk":
                 if kind == "create":
                     r = run_wrk(f"{server.base}/Patient", wrk_script_create(patient), c, seconds, work)
@@ -297,16 +308,18 @@ def load_runs(server: Server, kind: str, sizes: Sizes, client: str, made: list[s
                 r = run_httpx("POST", lambda i: f"{server.base}/Patient", patient, c, seconds)
             else:
                 r = run_httpx("GET", lambda i: f"{server.base}/{made[(i * 7919) % len(made)]}", None, c, seconds)
+            r["server_cpu_us_per_req"] = (server.cpu_s() - cpu_before) / max(1, r["requests"]) * 1e6
             if keep:
                 results.append(r)
                 print(f"  {kind:<6} c={c:<3} {r['per_s']:8.0f} req/s   p50 {r['p50_ms']:7.2f} ms   "
-                      f"p95 {r['p95_ms']:7.2f} ms   ({r['requests']} requests, {r['errors']} errors)")
+                      f"p95 {r['p95_ms']:7.2f} ms   server CPU {r['server_cpu_us_per_req']:5.0f} µs/req   "
+                      f"({r['requests']} requests, {r['errors']} errors)")
     return results
 
 
 # --- the physical floor ---------------------------------------------------------------------------
 
-def floor(url: str, bundles: list[tuple[bytes, list[bytes], int]]) -> dict:
+def floor(url: str, bundles: list[tuple[bytes, list[bytes], int]], commits: int) -> dict:
     """The same JSON, raw, into a bare (id, body) table: one transaction and one executemany per Bundle."""
     from sqlalchemy import Column, LargeBinary, MetaData, String, Table, create_engine, event, insert
 
@@ -330,17 +343,25 @@ def floor(url: str, bundles: list[tuple[bytes, list[bytes], int]]) -> dict:
             with engine.begin() as conn:
                 conn.execute(insert(table), rows)
             times.append(time.perf_counter() - start)
+        # The floor of a single create: one row per durable commit, one after another.
+        one_body = bundles[0][1][0]
+        start = time.perf_counter()
+        for _ in range(commits):
+            with engine.begin() as conn:
+                conn.execute(insert(table), [{"id": str(uuid.uuid4()), "body": one_body}])
+        commit_s = time.perf_counter() - start
         meta.drop_all(engine)
     finally:
         engine.dispose()
     total = sum(n for _, _, n in bundles)
-    return {"resources": total, "seconds": sum(times), "per_s": total / sum(times)}
+    return {"resources": total, "seconds": sum(times), "per_s": total / sum(times),
+            "commits": commits, "commits_per_s": commits / commit_s}
 
 
 # --- one database ------------------------------------------------------------------------------
 
 def bench_backend(backend: str, sizes: Sizes, client: str, pg_url: str, work: Path,
-                  profile_dir: Path | None) -> dict:
+                  profile_dir: Path | None, env: dict[str, str]) -> dict:
     data_dir = work / backend
     data_dir.mkdir()
     db_name = f"benhan_bench_{os.getpid()}"
@@ -358,7 +379,7 @@ def bench_backend(backend: str, sizes: Sizes, client: str, pg_url: str, work: Pa
     print(f"\n[{backend}]")
     bundles = make_bundles(sizes)
     patient = orjson.dumps(patients_bundle(1, seed=7)["entry"][0]["resource"])
-    server = Server(data_dir, database_url)
+    server = Server(data_dir, database_url, env)
     result: dict = {"backend": backend, "command": " ".join(server.command), "startup_s": server.startup_s}
     try:
         time.sleep(1.0)
@@ -369,7 +390,8 @@ def bench_backend(backend: str, sizes: Sizes, client: str, pg_url: str, work: Pa
         spy.stop()
         i = result["ingest"]
         print(f"  ingest {i['bundles']} Bundles of ~{i['resources_per_bundle']} resources: "
-              f"{i['per_s']:8.0f} resources/s ({i['seconds']:.1f} s, {i['bundle_p50_s'] * 1000:.0f} ms per Bundle)")
+              f"{i['per_s']:8.0f} resources/s ({i['seconds']:.1f} s, {i['bundle_p50_s'] * 1000:.0f} ms per Bundle, "
+              f"server CPU {i['server_cpu_us_per_resource']:.0f} µs/resource)")
         time.sleep(1.5)   # the read-audit buffer flushes within a second
         result["rss_after_ingest_mib"] = server.rss_mib()
         print(f"  RSS after ingest {result['rss_after_ingest_mib']['VmRSS']:.0f} MiB")
@@ -384,10 +406,12 @@ def bench_backend(backend: str, sizes: Sizes, client: str, pg_url: str, work: Pa
     finally:
         server.stop()
     try:
-        result["floor"] = floor(floor_url, bundles)
+        result["floor"] = floor(floor_url, bundles, sizes.commits)
         result["ingest_vs_floor"] = result["ingest"]["per_s"] / result["floor"]["per_s"]
         print(f"  floor (raw executemany, same JSON): {result['floor']['per_s']:8.0f} resources/s → "
               f"ours/floor = {result['ingest_vs_floor']:.3f} ({1 / result['ingest_vs_floor']:.0f}× slower)")
+        print(f"  floor of a single create (one-row durable commits, sequential): "
+              f"{result['floor']['commits_per_s']:8.0f} commits/s")
     finally:
         if admin is not None:
             from sqlalchemy import text
@@ -395,6 +419,106 @@ def bench_backend(backend: str, sizes: Sizes, client: str, pg_url: str, work: Pa
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
             admin.dispose()
     return result
+
+
+# --- in-process: the same work without HTTP ---------------------------------------------------------
+
+def inprocess(backend: str, sizes: Sizes, pg_url: str, work: Path, cprofile_dir: Path | None) -> dict:
+    """Ingest, create and read straight through Repository / bundles.transaction, no HTTP: what the
+    HTTP stack costs is the difference from the server's figures. With --cprofile, one pstats file and
+    a top-30 listing per phase."""
+    import cProfile
+    import io
+    import pstats
+
+    from benhan.auth.actor import Actor
+    from benhan.config import load
+    from benhan.fhir.indexing import extract
+    from benhan.fhir.resource_json import content_hash
+    from benhan.store.bundles import transaction
+    from benhan.store.repository import Repository
+    from benhan.store.store import Store
+
+    data_dir = work / f"inprocess-{backend}"
+    data_dir.mkdir()
+    db_name = f"benhan_bench_ip_{os.getpid()}"
+    admin = None
+    database_url = ""
+    if backend == "postgresql":
+        from sqlalchemy import create_engine, text
+        admin = create_engine(f"{pg_url}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{db_name}"'))
+        database_url = f"{pg_url}/{db_name}"
+    print(f"\n[{backend}, in-process]")
+    store = Store.open(load(env={}, data_dir=data_dir, database_url=database_url))
+    repo = Repository(store, Actor.system("bench"))
+    bundles = make_bundles(sizes)
+    patient = patients_bundle(1, seed=7)["entry"][0]["resource"]
+    out: dict = {"backend": backend}
+
+    def phase(name: str, fn):  # noqa: ANN001, ANN202
+        prof = cProfile.Profile() if cprofile_dir else None
+        start = time.perf_counter()
+        if prof:
+            prof.enable()
+        value = fn()
+        if prof:
+            prof.disable()
+        elapsed = time.perf_counter() - start
+        if prof:
+            stats_path = cprofile_dir / f"inprocess-{backend}-{name}.pstats"
+            prof.dump_stats(stats_path)
+            text_out = io.StringIO()
+            st = pstats.Stats(prof, stream=text_out)
+            st.sort_stats("tottime").print_stats(30)
+            st.sort_stats("cumulative").print_stats(40)
+            stats_path.with_suffix(".txt").write_text(text_out.getvalue())
+            print(f"    cProfile: {stats_path.with_suffix('.txt')}")
+        return value, elapsed
+
+    try:
+        parsed = [orjson.loads(body) for body, _, _ in bundles]
+        # What the write path does before any database work, per resource.
+        resources = [e["resource"] for body, _, _ in bundles for e in orjson.loads(body)["entry"]]
+        for label, fn in (("validate", store.validate), ("extract", extract), ("hash", content_hash)):
+            start = time.perf_counter()
+            for r in resources:
+                fn(r)
+            us = (time.perf_counter() - start) / len(resources) * 1e6
+            out[f"{label}_us"] = us
+        print("  per resource, no database: " + ", ".join(f"{k[:-3]} {out[k]:.0f} µs"
+                                                          for k in ("validate_us", "extract_us", "hash_us")))
+        made: list[str] = []
+
+        def do_ingest() -> None:
+            for b in parsed:
+                resp = transaction(repo, b, "http://bench/fhir")
+                made.extend(e["response"]["location"].split("/_history/")[0] for e in resp["entry"])
+        _, secs = phase("ingest", do_ingest)
+        total = sum(n for _, _, n in bundles)
+        out["ingest_per_s"] = total / secs
+        print(f"  ingest {total} resources: {out['ingest_per_s']:8.0f} resources/s")
+
+        _, secs = phase("create", lambda: [repo.create("Patient", patient) for _ in range(sizes.commits)])
+        out["create_per_s"] = sizes.commits / secs
+        print(f"  create x{sizes.commits} (sequential): {out['create_per_s']:8.0f} /s")
+
+        def do_read() -> None:
+            for i in range(sizes.reads):
+                t, _, rid = made[(i * 7919) % len(made)].partition("/")
+                repo.read(t, rid)
+        _, secs = phase("read", do_read)
+        out["read_per_s"] = sizes.reads / secs
+        print(f"  read x{sizes.reads} (sequential): {out['read_per_s']:8.0f} /s")
+    finally:
+        store.close()
+        if admin is not None:
+            from sqlalchemy import text
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+            admin.dispose()
+    return out
 
 
 GOALS = {"ingest": 2000, "create": 500, "read": 2000, "rss": 150}
@@ -421,11 +545,19 @@ def main() -> None:
     parser.add_argument("--client", choices=("wrk", "httpx"), default="wrk" if shutil.which("wrk") else "httpx")
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="PostgreSQL server URL, without the database")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
-    parser.add_argument("--profile", type=Path, help="record each phase with py-spy into this folder")
+    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for the server (e.g. BENHAN_LOG_LEVEL=warning); repeatable")
+    parser.add_argument("--profile", type=Path, help="record each server phase with py-spy into this folder")
+    parser.add_argument("--inprocess", action="store_true",
+                        help="also run ingest/create/read in-process (no HTTP) for the HTTP overhead")
+    parser.add_argument("--cprofile", type=Path, help="cProfile the in-process phases into this folder")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     info = print_machine(f"{args.pg_url}/postgres" if "postgresql" in backends else None)
+    load_before = os.getloadavg()
+    print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} "
+          "(other work on the machine skews every figure)")
     print(f"client: {args.client} ({'wrk 4, C, ' if args.client == 'wrk' else 'httpx threads, '}"
           f"same machine); sizes: {sizes}")
     if args.profile:
@@ -433,11 +565,21 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="benhan-bench-") as tmp:
         for backend in backends:
-            results.append(bench_backend(backend, sizes, args.client, args.pg_url, Path(tmp), args.profile))
+            results.append(bench_backend(backend, sizes, args.client, args.pg_url, Path(tmp), args.profile,
+                                         dict(kv.split("=", 1) for kv in args.server_env)))
+        if args.inprocess or args.cprofile:
+            if args.cprofile:
+                args.cprofile.mkdir(parents=True, exist_ok=True)
+            for res, backend in zip(results, backends):
+                res["inprocess"] = inprocess(backend, sizes, args.pg_url, Path(tmp), args.cprofile)
     for res in results:
         print_goals(res)
+    load_after = os.getloadavg()
+    print(f"\nload average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     if args.json:
         args.json.write_text(json.dumps({"machine": info, "client": args.client, "sizes": sizes.__dict__,
+                                         "load_before": load_before, "load_after": load_after,
+                                         "server_env": args.server_env,
                                          "results": results}, indent=2))
 
 
