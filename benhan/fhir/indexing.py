@@ -28,7 +28,7 @@ MAX_STRING = 255
 
 @dataclass
 class IndexRows:
-    string: list[tuple] = field(default_factory=list)      # (param, folded, exact)
+    string: list[tuple] = field(default_factory=list)      # (param, folded, exact, folded_long, exact_long)
     token: list[tuple] = field(default_factory=list)       # (param, system, code, text)
     reference: list[tuple] = field(default_factory=list)   # (param, target_type, target_id, url)
     date: list[tuple] = field(default_factory=list)        # (param, low_us, high_us)
@@ -61,7 +61,9 @@ def _string_rows(code: str, values: list, rows: IndexRows) -> None:
     seen = set()
     for value in values:
         for text in _strings(value):
-            row = (code, fold(text)[:MAX_STRING], text[:MAX_STRING])
+            folded = fold(text)
+            long = len(text) > MAX_STRING or len(folded) > MAX_STRING
+            row = (code, folded[:MAX_STRING], text[:MAX_STRING], folded if long else None, text if long else None)
             if row not in seen:
                 seen.add(row)
                 rows.string.append(row)

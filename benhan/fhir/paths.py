@@ -23,7 +23,9 @@ Evaluator = Callable[[dict], list[Any]]
 
 _IDENT = r"[A-Za-z][A-Za-z0-9_]*"
 # A step is a name, a filter on a child's literal value, or an extension by URL.
-_STEP = rf"(?:{_IDENT}|where\({_IDENT}\s*=\s*'[^']*'\)|extension\('[^']*'\))"
+# (The function forms come first: findall takes the first alternative that matches, and a plain
+# name would otherwise swallow "where" and leave the rest as bogus steps.)
+_STEP = rf"(?:where\({_IDENT}\s*=\s*'[^']*'\)|extension\('[^']*'\)|{_IDENT})"
 _PLAIN = re.compile(rf"^{_IDENT}(?:\.{_STEP})+$")
 _STEP_RE = re.compile(_STEP)
 _WHERE_EQ = re.compile(rf"^where\(({_IDENT})\s*=\s*'([^']*)'\)$")

@@ -89,8 +89,11 @@ def _index_table(name: str, *columns: Column, lookups: tuple[tuple[str, ...], ..
     return table
 
 
+# value/exact hold the first 255 characters (indexed); strings longer than that keep their whole
+# text in value_long/exact_long (not indexed) so that :contains, :exact and long prefixes stay right.
 idx_string = _index_table(
     "idx_string", Column("value", String(255), nullable=False), Column("exact", String(255), nullable=False),
+    Column("value_long", Text, nullable=True), Column("exact_long", Text, nullable=True),
     lookups=(("value",),))
 idx_token = _index_table(
     "idx_token", Column("system", String(255)), Column("code", String(255)), Column("text", String(255)),
@@ -115,7 +118,7 @@ INDEX_TABLES = {
     "number": idx_number, "quantity": idx_quantity, "uri": idx_uri,
 }
 INDEX_COLUMNS = {
-    "string": ("param", "value", "exact"),
+    "string": ("param", "value", "exact", "value_long", "exact_long"),
     "token": ("param", "system", "code", "text"),
     "reference": ("param", "target_type", "target_id", "url"),
     "date": ("param", "low", "high"),

@@ -28,11 +28,16 @@ def _bad(c: Criterion, value: str, why: str) -> errors.BenhanError:
 def _string(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
     text = unescape(value)
     if c.modifier == "exact":
-        return t.c.exact == text[:MAX_STRING]
-    folded = _like_escape(fold(text)[:MAX_STRING])
+        if len(text) <= MAX_STRING:
+            return and_(t.c.exact == text, t.c.exact_long.is_(None))
+        return and_(t.c.exact == text[:MAX_STRING], t.c.exact_long == text)
+    folded = fold(text)
     if c.modifier == "contains":
-        return t.c.value.like(f"%{folded}%", escape="\\")
-    return t.c.value.like(f"{folded}%", escape="\\")
+        pattern = f"%{_like_escape(folded)}%"
+        return or_(t.c.value.like(pattern, escape="\\"), t.c.value_long.like(pattern, escape="\\"))
+    if len(folded) <= MAX_STRING:
+        return t.c.value.like(f"{_like_escape(folded)}%", escape="\\")
+    return t.c.value_long.like(f"{_like_escape(folded)}%", escape="\\")
 
 
 def _token(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001

@@ -112,6 +112,8 @@ def upgrade() -> None:
     sa.Column('param', sa.String(length=100), nullable=False),
     sa.Column('value', sa.String(length=255), nullable=False),
     sa.Column('exact', sa.String(length=255), nullable=False),
+    sa.Column('value_long', sa.Text(), nullable=True),
+    sa.Column('exact_long', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['resource_pk'], ['resource.pk'], )
     )
     op.create_index('ix_idx_string_lookup0', 'idx_string', ['res_type', 'param', 'value'], unique=False)
