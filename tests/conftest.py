@@ -71,7 +71,12 @@ def db_config(request: pytest.FixtureRequest, tmp_path: Path) -> config_mod.Conf
     """A configuration pointing at an empty database of each kind."""
     if request.param == "sqlite":
         return config_mod.load(env={}, data_dir=tmp_path / "data")
-    url = request.getfixturevalue("pg_database")
+    url = empty_pg(request.getfixturevalue("pg_database"))
+    return config_mod.load(env={}, data_dir=tmp_path / "data", database_url=url)
+
+
+def empty_pg(url: str) -> str:
+    """The session's PostgreSQL database, emptied of what earlier tests stored."""
     from benhan.store import migrate
     from benhan.store.database import Database
     db = Database(url)
@@ -80,7 +85,7 @@ def db_config(request: pytest.FixtureRequest, tmp_path: Path) -> config_mod.Conf
             _truncate_pg(url)
     finally:
         db.dispose()
-    return config_mod.load(env={}, data_dir=tmp_path / "data", database_url=url)
+    return url
 
 
 @pytest.fixture

@@ -20,11 +20,15 @@ SEARCHES = 400
 TYPES = ("string", "token", "reference", "date", "number", "quantity", "uri")
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory, r4_examples_dir):  # noqa: ANN001, ANN201
-    """A SQLite store holding every valid example; and the examples by type as stored."""
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def loaded(request, tmp_path_factory, r4_examples_dir):  # noqa: ANN001, ANN201
+    """A store of each kind holding every valid example; and the examples by type as stored."""
     from benhan import config
-    cfg = config.load(env={}, data_dir=tmp_path_factory.mktemp("oracle"))
+    url = None
+    if request.param == "postgresql":
+        from tests.conftest import empty_pg
+        url = empty_pg(request.getfixturevalue("pg_database"))
+    cfg = config.load(env={}, data_dir=tmp_path_factory.mktemp("oracle"), database_url=url)
     store = Store.open(cfg)
     repo = Repository(store, Actor.system("oracle"))
     by_type: dict[str, dict[str, dict]] = defaultdict(dict)
