@@ -134,6 +134,8 @@ class Server:
 class Profiler:
     """py-spy recording the server during one phase (collapsed stacks, one line per stack)."""
 
+    gil_only = False     # --profile-gil: only samples holding the GIL (Python CPU, no waits)
+
     def __init__(self, out_dir: Path | None, pid: int, name: str):
         self.proc = None
         self.path = out_dir / f"{name}.txt" if out_dir else None
@@ -141,7 +143,8 @@ class Profiler:
             return
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
         self.proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--format", "raw", "--function",
-                                      "--rate", "250", "--nonblocking", "-o", str(self.path)],
+                                      "--rate", "250", "--nonblocking", "-o", str(self.path)]
+                                     + (["--gil"] if self.gil_only else []),
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)   # let it attach
 
@@ -548,6 +551,8 @@ def main() -> None:
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the server (e.g. BENHAN_LOG_LEVEL=warning); repeatable")
     parser.add_argument("--profile", type=Path, help="record each server phase with py-spy into this folder")
+    parser.add_argument("--profile-gil", action="store_true",
+                        help="with --profile: keep only samples holding the GIL (where the Python CPU goes)")
     parser.add_argument("--inprocess", action="store_true",
                         help="also run ingest/create/read in-process (no HTTP) for the HTTP overhead")
     parser.add_argument("--cprofile", type=Path, help="cProfile the in-process phases into this folder")
@@ -562,6 +567,7 @@ def main() -> None:
           f"same machine); sizes: {sizes}")
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
+        Profiler.gil_only = args.profile_gil
     results = []
     with tempfile.TemporaryDirectory(prefix="benhan-bench-") as tmp:
         for backend in backends:
