@@ -57,6 +57,10 @@ def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("BENHAN_")}
 
 
+class PortTaken(Exception):
+    pass
+
+
 class ServerProcess:
     """`benhan serve --data-dir DIR [--database-url URL] --port N`, started and stopped on demand."""
 
@@ -73,8 +77,17 @@ class ServerProcess:
 
     def start(self, timeout: float = 30) -> "ServerProcess":
         """Start the server and wait until /fhir/metadata answers; fail with its log if it dies."""
+        for _ in range(3):
+            try:
+                return self._start(timeout)
+            except PortTaken:   # another process took the free port between our look and its bind
+                continue
+        return self._start(timeout)
+
+    def _start(self, timeout: float) -> "ServerProcess":
         assert self.process is None, "already running"
         self.port = free_port()
+        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         args = ["serve", "--data-dir", str(self.data_dir), "--port", str(self.port)]
         if self.database_url:
             args += ["--database-url", self.database_url]
@@ -90,6 +103,9 @@ class ServerProcess:
                 if self.process.poll() is not None:
                     code = self.process.returncode
                     self.process = None
+                    said = self.log_path.read_bytes()[log_start:].decode(errors="replace")
+                    if "address already in use" in said:
+                        raise PortTaken(said)
                     raise RuntimeError(f"benhan serve exited with {code}:\n{self.log()}")
                 try:
                     if http.get(f"{self.base}/metadata").status_code == 200:

@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import shutil
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,8 +51,11 @@ def test_a_backup_taken_under_write_load_restores_whole_with_every_write_acknowl
     with database.server() as server:
         writers = Writers(server.base).start()
         try:
+            deadline = time.monotonic() + 30
             while writers.acked_count() < 30:
                 assert all(t.is_alive() for t in writers.threads), writers.refused()
+                assert time.monotonic() < deadline, "the writers could not get 30 writes acknowledged"
+                time.sleep(0.01)
             creates_before, transactions_before = writers.snapshot()
             made = run_benhan("backup", *database.cli_args(), "--out", str(tmp_path / "backups"))
             during = writers.acked_count() - len(creates_before) - len(transactions_before)
