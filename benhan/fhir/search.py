@@ -21,6 +21,12 @@ MODIFIERS = {
     "quantity": {"missing"},
     "uri": {"missing", "below", "above"},
 }
+# Each AND-ed criterion is an EXISTS and each OR-ed value a term: SQLite refuses an expression
+# deeper than 1000 (about 490 OR-ed values, or 980 criteria, were a 500). These caps keep every
+# search well inside that, on either database; a client with more splits its search.
+MAX_CRITERIA = 100
+MAX_SORT = 20
+MAX_VALUES = 200
 _PREFIX_RE = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[0-9+\-.])")
 
 
@@ -118,6 +124,8 @@ def parse(resource_type: str, items: list[tuple[str, str]], *, lenient: bool = F
             req.total = raw
             continue
         if key == "_sort":
+            if len(req.sort) + raw.count(",") + 1 > MAX_SORT:
+                raise errors.InvalidSearchParameter(f"at most {MAX_SORT} _sort keys are taken", expression=key)
             for part in raw.split(","):
                 code = part.lstrip("-")
                 if code not in ("_id", "_lastUpdated") and (code not in params or params[code].type not in ("date", "string", "token", "number", "uri")):
@@ -156,7 +164,14 @@ def parse(resource_type: str, items: list[tuple[str, str]], *, lenient: bool = F
             raise errors.InvalidSearchParameter(f"empty value for {key}", expression=key)
         if modifier == "missing" and raw not in ("true", "false"):
             raise errors.InvalidSearchParameter(f"{key} must be true or false", expression=key)
+        if len(values) > MAX_VALUES:
+            raise errors.InvalidSearchParameter(f"{key} has {len(values)} values; at most {MAX_VALUES} are taken",
+                                                expression=key)
         req.criteria.append(Criterion(code, ptype, modifier or None, values, param))
+    if len(req.criteria) > MAX_CRITERIA:
+        raise errors.InvalidSearchParameter(f"{len(req.criteria)} search criteria; at most {MAX_CRITERIA} are taken")
+    if sum(len(c.values) for c in req.criteria) > MAX_VALUES:
+        raise errors.InvalidSearchParameter(f"more than {MAX_VALUES} search values in all; split the search")
     if req.count is None:
         req.count = default_count
     req.count = min(req.count, max_count)
