@@ -279,6 +279,21 @@ def _held_exclusively(target: Path) -> Iterator[None]:
 _SHM_DMS_BYTE = 128   # os_unix.c: UNIX_SHM_DMS = (22 + SQLITE_SHM_NLOCK) * 4 + SQLITE_SHM_NLOCK
 
 
+def _pg_dump_revision(file: Path) -> str | None:
+    """The schema revision recorded in a pg_dump file, read without restoring it."""
+    done = subprocess.run(["pg_restore", "--data-only", "--table", "alembic_version", "--file", "-", str(file)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise errors.RestoreRefused(f"{file} is not a readable benhan PostgreSQL backup "
+                                    f"({_last_line(done.stderr, done.returncode)})")
+    lines = done.stdout.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("COPY public.alembic_version "):
+            rows = lines[i + 1:lines.index("\\.", i + 1)] if "\\." in lines[i + 1:] else []
+            return rows[0].strip() if rows else None
+    return None
+
+
 def _restore_pg(db_url: str, file: Path) -> BackupInfo:
     if not file.name.endswith(PG_SUFFIX):
         raise errors.RestoreRefused(f"{file} is not a PostgreSQL backup (*{PG_SUFFIX})")
@@ -287,6 +302,9 @@ def _restore_pg(db_url: str, file: Path) -> BackupInfo:
     listing = subprocess.run(["pg_restore", "--list", str(file)], capture_output=True, text=True)
     if listing.returncode != 0 or "TABLE DATA public resource" not in listing.stdout:
         raise errors.RestoreRefused(f"{file} is not a readable benhan PostgreSQL backup")
+    rev = _pg_dump_revision(file)
+    if rev not in migrate.known_revisions():
+        raise errors.RestoreRefused(f"{file} has schema revision {rev!r}, which this version does not know")
     # pg_restore --clean replaces the tables in place, so keep what is there first.
     _backup_pg(db_url, file.parent / f"benhan-before-restore-{_stamp()}{PG_SUFFIX}")
     args, env = _pg_args(db_url)

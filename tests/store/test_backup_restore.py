@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests import factories
 from tests.server_process import (FHIR_JSON, Database, Writers, consistency_problems, fresh_postgres_database,
@@ -185,6 +186,19 @@ def foreign_database(good: Path, tmp: Path) -> Path:
     return bad
 
 
+def from_a_newer_benhan(good: Path, tmp: Path) -> Path:
+    """A sound backup whose schema revision this version does not know."""
+    plain = tmp / "newer.sqlite"
+    plain.write_bytes(gzip.decompress(good.read_bytes()))
+    con = sqlite3.connect(plain)
+    con.execute("UPDATE alembic_version SET version_num = '0099_from_a_newer_benhan'")
+    con.commit()
+    con.close()
+    bad = tmp / good.name
+    bad.write_bytes(gzip.compress(plain.read_bytes()))
+    return bad
+
+
 def text_named_like_a_backup(good: Path, tmp: Path) -> Path:
     bad = tmp / good.name
     bad.write_text("this is a shopping list, not a backup\n")
@@ -202,6 +216,7 @@ def missing(good: Path, tmp: Path) -> Path:
 
 
 @pytest.mark.parametrize("make_bad_file", [truncated, damaged_stream, invalid_deflate, damaged_pages, foreign_database,
+                                           from_a_newer_benhan,
                                            text_named_like_a_backup, some_other_file, missing])
 def test_restore_refuses_a_bad_file_with_one_line_and_changes_nothing(make_bad_file, data_dir: Path,
                                                                       good_backup: Path, tmp_path: Path) -> None:
@@ -263,7 +278,7 @@ def test_restore_replaces_the_database_and_keeps_the_replaced_one_beside_it(data
     assert not (data_dir / "benhan.sqlite.restoring").exists()
 
 
-def test_a_postgresql_restore_refuses_a_truncated_dump_and_leaves_the_database_as_it_was(
+def test_a_postgresql_restore_refuses_a_bad_dump_and_leaves_the_database_as_it_was(
         pg_database: str, tmp_path: Path) -> None:
     with fresh_postgres_database(pg_database) as url:
         db = Database(tmp_path / "data", url)
@@ -274,11 +289,21 @@ def test_a_postgresql_restore_refuses_a_truncated_dump_and_leaves_the_database_a
             made = run_benhan("backup", *db.cli_args(), "--out", str(tmp_path / "backups"))
             assert made.returncode == 0, made.stderr
             assert http.post(f"{server.base}/Patient", json=factories.patient(), headers=FHIR_JSON).status_code == 201
+        good = Path(made.stdout.strip())
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_a_newer_benhan'"))
+        newer = run_benhan("backup", *db.cli_args(), "--out", str(tmp_path / "newer"))
+        assert newer.returncode == 0, newer.stderr
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        engine.dispose()
+
         before = stored_resources(url)
         (tmp_path / "bad").mkdir()
-        for bad in (truncated(Path(made.stdout.strip()), tmp_path / "bad"),
-                    text_named_like_a_backup(Path(made.stdout.strip()), tmp_path / "bad"),
-                    tmp_path / "gone" / Path(made.stdout.strip()).name):
+        for bad in (truncated(good, tmp_path / "bad"), Path(newer.stdout.strip()),
+                    text_named_like_a_backup(good, tmp_path / "bad"), some_other_file(good, tmp_path / "bad"),
+                    tmp_path / "gone" / good.name):
             done = run_benhan("restore", str(bad), *db.cli_args())
             assert done.returncode != 0, bad
             assert one_line(done.stderr).startswith("benhan: BENHAN-4004: ")
