@@ -32,8 +32,7 @@ from benhan.store.schema import (INDEX_TABLES, audit_event, change_log, resource
                                  resource_version)
 from benhan.store.writer import decode_body
 from tests import factories
-
-FHIR_JSON = {"content-type": "application/fhir+json"}
+from tests.factories import FHIR_JSON
 
 
 def free_port() -> int:
