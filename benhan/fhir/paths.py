@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import fhirpathpy
@@ -53,11 +54,21 @@ def split_union(expression: str) -> list[str]:
     return [p for p in parts if p]
 
 
+@cache
+def _choice_names() -> frozenset[str]:
+    """Names of every choice element in R4 (value, effective, onset, deceased …)."""
+    from benhan.fhir.definitions import load_structure
+    return frozenset(e.name[:-3] for t in load_structure().types.values()
+                     for e in t.elements.values() if e.is_choice)
+
+
 def _child(node: Any, name: str, out: list) -> None:
     if not isinstance(node, dict):
         return
     value = node.get(name)
     if value is None:
+        if name not in _choice_names():
+            return
         # A choice element (value[x]) is stored as valueQuantity, valueString…
         for key, v in node.items():
             if key.startswith(name) and len(key) > len(name) and key[len(name)].isupper():
@@ -110,17 +121,28 @@ def _walker(steps: list[str]) -> Evaluator:
     return walk
 
 
+# "x as T" also takes the types derived from T (FHIRPath type tests follow the hierarchy).
+_SUBTYPES = {
+    "uri": ("uri", "url", "canonical", "oid", "uuid"),
+    "string": ("string", "code", "id", "markdown"),
+    "integer": ("integer", "positiveInt", "unsignedInt"),
+    "Quantity": ("Quantity", "Age", "Count", "Distance", "Duration", "Money"),
+}
+
+
 def _cast_walker(path: list[str], type_name: str) -> Evaluator:
     *head, last = path
-    key = last + type_name[0].upper() + type_name[1:]
+    keys = [last + t[0].upper() + t[1:] for t in _SUBTYPES.get(type_name, (type_name,))]
     walk_head = _walker(head)
 
     def walk(resource: dict) -> list[Any]:
         out: list[Any] = []
         for node in walk_head(resource):
-            if isinstance(node, dict) and key in node:
-                value = node[key]
-                out.extend(value if isinstance(value, list) else [value])
+            if isinstance(node, dict):
+                for key in keys:
+                    if key in node:
+                        value = node[key]
+                        out.extend(value if isinstance(value, list) else [value])
         return out
     return walk
 
@@ -156,7 +178,38 @@ def _fhirpath(expression: str) -> Evaluator:
     return evaluate
 
 
+def _deceased(resource: dict) -> list[Any]:
+    return [resource.get("deceasedBoolean") is True or "deceasedDateTime" in resource]
+
+
+# Expressions that are neither plain paths nor casts, compiled by hand because they sit on the
+# write path of common resources; each equals what FHIRPath gives (checked in tests/fhir/test_paths.py).
+_BY_HAND: dict[str, Evaluator] = {
+    # Patient.deceased: true when deceasedBoolean is true or a deceasedDateTime is given.
+    "Patient.deceased.exists() and Patient.deceased != false": _deceased,
+}
+_CAST_CHILD = re.compile(rf"^\(({_IDENT}(?:\.{_IDENT})+)\s+as\s+({_IDENT})\)((?:\.{_IDENT})+)$")
+
+
+def _then(first: Evaluator, steps: list[str]) -> Evaluator:
+    rest = [_compile_step(s) for s in steps]
+
+    def walk(resource: dict) -> list[Any]:
+        current = first(resource)
+        for step in rest:
+            nxt: list[Any] = []
+            for node in current:
+                step(node, nxt)
+            current = nxt
+        return current
+    return walk
+
+
 def _compile_part(part: str) -> Evaluator:
+    if part in _BY_HAND:
+        return _BY_HAND[part]
+    if m := _CAST_CHILD.match(part):     # (Observation.value as CodeableConcept).text
+        return _then(_cast_walker(m.group(1).split(".")[1:], m.group(2)), m.group(3).split(".")[1:])
     target = None
     m = _RESOLVE.search(part)
     if m:
