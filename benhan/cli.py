@@ -49,6 +49,8 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
 
     cfg = _config(data_dir, database_url, host=host, port=port)
     logging.basicConfig(level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if cfg.log_level != "debug":
+        logging.getLogger("alembic").setLevel(logging.WARNING)   # six lines per start otherwise
     store = Store.open(cfg)
     try:
         if demo:
@@ -58,6 +60,9 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
                 _echo(f"demo facility loaded: {loaded} resources")
     finally:
         store.close()
+    # The access log costs a third of a read's CPU and writes query strings (patient identifiers)
+    # to the log; it is on only at log level debug.
+    access_log = cfg.log_level == "debug"
     if workers > 1 and cfg.sqlalchemy_url.startswith("sqlite"):
         raise errors.ConfigError("SQLite has one writer: run one worker (use PostgreSQL for several)")
     _echo(f"benhan {__version__} serving FHIR R4 at http://{cfg.host}:{cfg.port}/fhir "
@@ -66,9 +71,10 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
         import os
         os.environ.update({f"BENHAN_{k.upper()}": str(v) for k, v in cfg.values.items() if str(v) not in ("", ".")})
         uvicorn.run("benhan.web.app:app_from_environment", factory=True, host=cfg.host, port=cfg.port,
-                    workers=workers, log_level=cfg.log_level, proxy_headers=False)
+                    workers=workers, log_level=cfg.log_level, proxy_headers=False, access_log=access_log)
     else:
-        uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=cfg.log_level, proxy_headers=False)
+        uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=cfg.log_level, proxy_headers=False,
+                    access_log=access_log)
 
 
 def _safe_url(url: str) -> str:

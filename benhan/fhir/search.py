@@ -27,6 +27,10 @@ MODIFIERS = {
 MAX_CRITERIA = 100
 MAX_SORT = 20
 MAX_VALUES = 200
+# Parameters starting with "_" that are criteria (they select resources) rather than result
+# parameters (which shape the answer).
+CRITERIA_PARAMETERS = frozenset({"_id", "_lastUpdated", "_tag", "_profile", "_security", "_source",
+                                 "_text", "_content", "_list", "_has", "_type", "_query", "_filter"})
 _PREFIX_RE = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[0-9+\-.])")
 
 

@@ -257,6 +257,8 @@ def _prepare(repo: Repository, e: Entry) -> PendingWrite:
 
 
 def _response_for(r: Stored, base: str, status: str) -> dict:
+    if r.deleted and r.version == 0:     # deleting what never existed: nothing to version
+        return {"response": {"status": status}}
     response = {"status": status, "etag": f'W/"{r.version}"',
                 "lastModified": format_instant(from_us(r.last_updated))}
     if not r.deleted:

@@ -37,14 +37,18 @@ class Database:
         if self.is_sqlite:
             self.engine = self._sqlite_engine(url, busy_timeout_ms, synchronous)
         else:
+            # No pre-ping: it costs a round trip per transaction. A connection broken by a
+            # database restart is discarded on its first error (SQLAlchemy invalidates the pool).
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
-                                        pool_pre_ping=True)
+                                        pool_recycle=3600)
 
     @staticmethod
     def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str) -> Engine:
         memory = url in ("sqlite://", "sqlite:///:memory:")
+        # Enough pooled connections for the server's worker threads (web.app caps them at
+        # WORKER_THREADS), so connections are reused rather than opened per request.
         engine = create_engine(url, connect_args={"check_same_thread": False},
-                               **({} if not memory else {"poolclass": NullPool}))
+                               **({"pool_size": 16, "max_overflow": 8} if not memory else {"poolclass": NullPool}))
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):  # noqa: ANN001
@@ -56,7 +60,7 @@ class Database:
                 cur.execute("PRAGMA journal_mode = WAL")
             cur.execute(f"PRAGMA synchronous = {synchronous}")
             cur.execute("PRAGMA foreign_keys = ON")
-            cur.execute("PRAGMA cache_size = -16000")   # 16 MB page cache per connection
+            cur.execute("PRAGMA cache_size = -4000")    # 4 MB page cache per connection (up to 24 of them)
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonpatch
 import orjson
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from benhan import errors
 from benhan.auth.actor import Actor
@@ -61,6 +61,18 @@ class HistoryResult:
     entries: list[VersionBody]
     next_cursor: int | None
     total: int | None
+
+
+def _read_statement(version_clause):  # noqa: ANN001, ANN202
+    r, v = resource, resource_version
+    return (select(v.c.version, v.c.last_updated, v.c.deleted, v.c.encoding, v.c.body, v.c.method)
+            .select_from(r.join(v, v.c.resource_pk == r.c.pk))
+            .where(and_(r.c.res_type == bindparam("t"), r.c.res_id == bindparam("i"), version_clause)))
+
+
+# Built once: constructing a select per call cost more CPU than SQLite's own work for a read.
+_READ_CURRENT = _read_statement(resource_version.c.version == resource.c.version)
+_READ_VERSION = _read_statement(resource_version.c.version == bindparam("v"))
 
 
 def now_us() -> int:
@@ -114,13 +126,11 @@ class Repository:
 
     # --- read ----------------------------------------------------------------------------------
     def _load(self, conn, res_type: str, res_id: str, version: int | None = None) -> VersionBody | None:  # noqa: ANN001
-        r, v = resource, resource_version
-        q = (select(r.c.version.label("current"), v.c.version, v.c.last_updated, v.c.deleted, v.c.encoding,
-                    v.c.body, v.c.method)
-             .select_from(r.join(v, v.c.resource_pk == r.c.pk))
-             .where(and_(r.c.res_type == res_type, r.c.res_id == res_id,
-                         v.c.version == (version if version is not None else r.c.version))))
-        row = conn.execute(q).first()
+        params = {"t": res_type, "i": res_id}
+        if version is None:
+            row = conn.execute(_READ_CURRENT, params).first()
+        else:
+            row = conn.execute(_READ_VERSION, {**params, "v": version}).first()
         if row is None:
             return None
         body = decode_body(row.encoding, row.body) if not row.deleted else None
@@ -142,7 +152,7 @@ class Repository:
     def vread(self, res_type: str, res_id: str, version: str) -> VersionBody:
         self._check_type(res_type)
         check_id(res_id)
-        if not version.isdigit():
+        if not (version.isascii() and version.isdigit() and len(version) <= 10 and int(version) < 2**31):
             raise errors.InvalidVersion(f"{version!r} is not a version id of this server")
         with self.store.db.read() as conn:
             found = self._load(conn, res_type, res_id, int(version))
@@ -195,6 +205,12 @@ class Repository:
             items = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
         except ValueError:
             raise errors.InvalidSearchParameter(f"cannot parse the condition {query!r}") from None
+        # Only criteria decide a match: result parameters (_count, _offset, _summary, _sort …)
+        # could hide a match and so create a duplicate; they are refused here.
+        shaping = sorted({k for k, _ in items if k.startswith("_") and k not in fhir_search.CRITERIA_PARAMETERS})
+        if shaping:
+            raise errors.InvalidSearchParameter(
+                f"a condition takes search criteria only, not {', '.join(shaping)}", expression=shaping[0])
         if not items:
             raise errors.InvalidSearchParameter("a conditional interaction needs search criteria")
         req = fhir_search.parse(res_type, items, default_count=limit, max_count=limit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -16,6 +17,7 @@ from benhan.store.store import Store
 from benhan.web import fhir_api, http
 
 log = logging.getLogger(__name__)
+WORKER_THREADS = 16
 
 
 async def home(request: Request) -> Response:
@@ -53,6 +55,9 @@ async def unexpected(request: Request, exc: Exception) -> Response:
 def create_app(config: Config, store: Store | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette):  # noqa: ANN202
+        # Blocking database work runs on anyio's worker threads; cap them at the size of the
+        # database connection pool so that no request waits for, or opens, a connection.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         owned = store is None
         app.state.store = store or Store.open(config)
         try:
@@ -62,7 +67,10 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
                 app.state.store.close()
 
     app = Starlette(
-        routes=[Route("/", home), Mount("/fhir", routes=fhir_api.routes)],
+        # "/fhir" itself is the base for batch/transaction: answered here, not redirected to
+        # "/fhir/" (a client posting a Bundle must not have to follow a redirect).
+        routes=[Route("/", home), Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
+                Mount("/fhir", routes=fhir_api.routes)],
         exception_handlers={errors.BenhanError: benhan_error, HTTPException: http_error, Exception: unexpected},
         lifespan=lifespan,
     )

@@ -86,6 +86,13 @@ async def type_endpoint(request: Request) -> Response:
     if request.method == "GET":
         return await _search(request, repo, res_type, _query_items(request))
     if request.method == "POST":
+        criteria = [k for k, _ in request.query_params.multi_items() if k not in ("_format", "_pretty")]
+        if criteria:
+            # Some clients send conditional create as POST /Patient?identifier=…; creating
+            # regardless would make the duplicate the client meant to avoid.
+            raise errors.InvalidSearchParameter(
+                f"POST /{res_type} takes no search parameters ({', '.join(criteria)}); "
+                "send a conditional create's criteria in the If-None-Exist header", expression=criteria[0])
         body = await http.read_body(request, _max_body(request))
         if_none_exist = request.headers.get("if-none-exist")
         stored = await run_in_threadpool(repo.create, res_type, body, if_none_exist=if_none_exist)

@@ -158,3 +158,10 @@ def test_a_bundle_of_another_type_is_refused(client):
     r = client.post("/fhir", json={"resourceType": "Bundle", "type": "collection"}, headers=FHIR_JSON)
     assert r.status_code == 400
     assert issue_codes(r.json()) == ["BENHAN-1015"]
+
+
+def test_a_transaction_posted_to_the_base_without_a_slash_is_not_redirected(client):
+    r = client.post("/fhir", json={"resourceType": "Bundle", "type": "batch", "entry": []}, headers=FHIR_JSON,
+                    follow_redirects=False)
+    assert r.status_code == 200
+    assert r.json()["type"] == "batch-response"

@@ -322,3 +322,21 @@ def test_count_zero_gives_the_total_and_no_next_page(client):
     assert page["total"] == 2
     assert "entry" not in page
     assert [link["relation"] for link in page["link"]] == ["self"]
+
+
+def test_a_condition_with_result_parameters_is_refused_rather_than_duplicating(client):
+    p = patient(cccd="001085999077")
+    client.post("/fhir/Patient", json=p, headers=FHIR_JSON)
+    r = client.post("/fhir/Patient", json=p, headers={**FHIR_JSON,
+                    "If-None-Exist": "identifier=001085999077&_summary=count"})
+    assert r.status_code == 400
+    assert len(client.get("/fhir/Patient?identifier=001085999077").json()["entry"]) == 1
+
+
+def test_post_with_search_parameters_in_the_url_is_refused_rather_than_duplicating(client):
+    p = patient(cccd="001085999078")
+    client.post("/fhir/Patient", json=p, headers=FHIR_JSON)
+    r = client.post("/fhir/Patient?identifier=001085999078", json=p, headers=FHIR_JSON)
+    assert r.status_code == 400
+    assert "If-None-Exist" in r.json()["issue"][0]["diagnostics"]
+    assert len(client.get("/fhir/Patient?identifier=001085999078").json()["entry"]) == 1
