@@ -115,14 +115,16 @@ class Repository:
                             if_match=if_match, create_only=create_only)
 
     def commit(self, pending: list[PendingWrite], interaction: str) -> list[Stored]:
-        now = now_us()
-        with self.store.db.write() as conn:
-            results = write_all(conn, pending, now_us=now, node_id=self.store.node_id,
+        """Write the prepared versions and their audit rows in one transaction (shared with other
+        writes waiting at the same moment, on SQLite: see store.group_commit)."""
+        def work(conn) -> list[Stored]:  # noqa: ANN001
+            results = write_all(conn, pending, now_us=now_us(), node_id=self.store.node_id,
                                 lock=not self.store.db.is_sqlite)
-            audit_log.write(conn, [self._audit(_INTERACTION[p.method] if p.method in _INTERACTION else interaction,
+            audit_log.write(conn, [self._audit(_INTERACTION.get(p.method, interaction),
                                                res_type=r.res_type, res_id=r.res_id, version=r.version)
                                    for p, r in zip(pending, results)])
-        return results
+            return results
+        return self.store.group_commit.run(work)
 
     # --- read ----------------------------------------------------------------------------------
     def _load(self, conn, res_type: str, res_id: str, version: int | None = None) -> VersionBody | None:  # noqa: ANN001

@@ -9,6 +9,7 @@ from benhan.config import Config
 from benhan.store import migrate
 from benhan.store.audit_log import ReadAuditBuffer
 from benhan.store.database import Database
+from benhan.store.group_commit import GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,7 @@ class Store:
         self.config = config
         self.db = db
         self.read_audit = ReadAuditBuffer(db)
+        self.group_commit = GroupCommit(db)
         self.node_id = config.node_id or db.node_id()
         from benhan.fhir.validation import default_validator
         self._validator = default_validator()
@@ -54,5 +56,6 @@ class Store:
             return conn.execute(select(resource.c.pk).limit(1)).first() is None
 
     def close(self) -> None:
+        self.group_commit.close()
         self.read_audit.close()
         self.db.dispose()

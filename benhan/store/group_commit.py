@@ -1,0 +1,105 @@
+"""Group commit for SQLite: writes that arrive while another is being committed share the next
+transaction and its fsync.
+
+SQLite has one writer; with synchronous=FULL every commit waits for the disk. One thread owns
+writing: it takes every write waiting in the queue (up to MAX_GROUP), runs each inside its own
+SAVEPOINT (so one write's error — a stale If-Match, an id taken — rolls back that write alone),
+then commits once. Each caller is answered only after that commit is durable, so nothing is
+acknowledged that a crash could lose. PostgreSQL needs none of this: writes run in the caller.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection
+
+from benhan.store.database import Database
+
+T = TypeVar("T")
+MAX_GROUP = 64
+
+
+class _Job:
+    __slots__ = ("work", "result", "error", "done")
+
+    def __init__(self, work: Callable[[Connection], Any]):
+        self.work = work
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+
+
+class GroupCommit:
+    def __init__(self, db: Database):
+        self._db = db
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        """Run work(conn) in a write transaction; return its result once it is committed."""
+        if not self._db.is_sqlite:
+            with self._db.write() as conn:
+                return work(conn)
+        job = _Job(work)
+        self._ensure_thread()
+        self._queue.put(job)
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._loop, name="group-commit", daemon=True)
+                    self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            jobs = [first]
+            stop = False
+            while len(jobs) < MAX_GROUP:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stop = True
+                    break
+                jobs.append(more)
+            self._commit(jobs)
+            if stop:
+                return
+
+    def _commit(self, jobs: list[_Job]) -> None:
+        try:
+            with self._db.write() as conn:
+                for job in jobs:
+                    savepoint = conn.begin_nested()
+                    try:
+                        job.result = job.work(conn)
+                        savepoint.commit()
+                    except BaseException as exc:  # noqa: BLE001 - handed to the caller of this job
+                        savepoint.rollback()
+                        job.error = exc
+        except BaseException as exc:  # noqa: BLE001 - the commit itself failed: nobody's write stands
+            for job in jobs:
+                if job.error is None:
+                    job.error = exc
+                    job.result = None
+        finally:
+            for job in jobs:
+                job.done.set()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
