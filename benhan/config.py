@@ -46,7 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", str, "info", "Server log level: debug, info, warning, error."),
     Setting("sqlite_busy_timeout_ms", int, 30000,
             "How long a SQLite connection waits for the write lock before giving up."),
-    Setting("pool_size", int, 5, "Database connections kept open per server process (PostgreSQL)."),
+    Setting("pool_size", int, 8, "Database connections kept open per server process (PostgreSQL; up to twice as many more under load)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
