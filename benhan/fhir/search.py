@@ -3,8 +3,11 @@ store.search turns the request into a query.
 """
 from __future__ import annotations
 
+import base64
 import re
 from dataclasses import dataclass, field
+
+import orjson
 
 from benhan import errors
 from benhan.fhir.searchparams import SearchParam, parameters_for
@@ -41,6 +44,30 @@ class Criterion:
     modifier: str | None
     values: tuple[str, ...]             # OR-ed values, unescaped at the comma level
     param: SearchParam | None = None
+    # subject:Patient.name=x — the reference must point at a resource of one of these types that
+    # matches the inner criterion (one per target type, since the parameter differs per type).
+    chain: tuple[tuple[str, "Criterion"], ...] = ()
+    # _has:Observation:patient:code=x — some Observation whose `patient` points here matches.
+    has: "Has | None" = None
+    key: str = ""                       # the parameter as the client wrote it (for the self link)
+
+
+@dataclass(frozen=True)
+class Has:
+    source_type: str
+    reference_param: str
+    criterion: Criterion
+
+
+@dataclass(frozen=True)
+class Include:
+    source_type: str
+    param: str | None                   # None: every reference parameter of source_type (*)
+    target_type: str | None
+    iterate: bool
+
+    def text(self) -> str:
+        return ":".join(x for x in (self.source_type, self.param or "*", self.target_type) if x)
 
 
 @dataclass
@@ -54,13 +81,19 @@ class SearchRequest:
     summary: str | None = None
     elements: tuple[str, ...] = ()
     ignored: list[str] = field(default_factory=list)
+    includes: list[Include] = field(default_factory=list)
+    revincludes: list[Include] = field(default_factory=list)
+    cursor: tuple | None = None         # keyset position: the sort keys and pk of the last row seen
 
     def applied_query(self) -> list[tuple[str, str]]:
         """The parameters actually applied, for the searchset's self link."""
         out = []
         for c in self.criteria:
-            key = c.code + (f":{c.modifier}" if c.modifier else "")
-            out.append((key, ",".join(escape(v) for v in c.values)))
+            key = c.key or c.code + (f":{c.modifier}" if c.modifier else "")
+            out.append((key, ",".join(escape(v) for v in _leaf(c).values)))
+        for name, incs in (("_include", self.includes), ("_revinclude", self.revincludes)):
+            for inc in incs:
+                out.append((name + (":iterate" if inc.iterate else ""), inc.text()))
         if self.sort:
             out.append(("_sort", ",".join(("-" if d else "") + c for c, d in self.sort)))
         if self.count is not None:
@@ -68,6 +101,23 @@ class SearchRequest:
         if self.total:
             out.append(("_total", self.total))
         return out
+
+
+def encode_cursor(values: tuple) -> str:
+    """An opaque, URL-safe page position (the last row's sort keys and pk)."""
+    return base64.urlsafe_b64encode(orjson.dumps(list(values))).decode().rstrip("=")
+
+
+def decode_cursor(raw: str) -> tuple:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+    except (ValueError, orjson.JSONDecodeError):
+        raise errors.InvalidSearchParameter("_cursor is not a page position of this server", expression="_cursor") \
+            from None
+    if not isinstance(values, list) or not values or not all(
+            v is None or isinstance(v, (str, float)) or (isinstance(v, int) and -2**63 <= v < 2**63) for v in values):
+        raise errors.InvalidSearchParameter("_cursor is not a page position of this server", expression="_cursor")
+    return tuple(values)
 
 
 def split_unescaped(value: str, sep: str) -> list[str]:
@@ -119,6 +169,9 @@ def parse(resource_type: str, items: list[tuple[str, str]], *, lenient: bool = F
         if key == "_count":
             req.count = _int(key, raw, minimum=0)
             continue
+        if key == "_cursor":
+            req.cursor = decode_cursor(raw)
+            continue
         if key == "_offset":
             req.offset = _int(key, raw, minimum=0, maximum=MAX_OFFSET)
             continue
@@ -145,33 +198,18 @@ def parse(resource_type: str, items: list[tuple[str, str]], *, lenient: bool = F
         if key == "_elements":
             req.elements = tuple(e.strip() for e in raw.split(",") if e.strip())
             continue
-        code, _, modifier = key.partition(":")
-        if "." in key:
-            refuse(key, f"chained search ({key}) is not supported yet")
+        if key in ("_include", "_revinclude", "_include:iterate", "_revinclude:iterate",
+                   "_include:recurse", "_revinclude:recurse"):
+            target = req.includes if key.startswith("_include") else req.revincludes
+            inc = _include(resource_type if key.startswith("_include") else None, raw,
+                           iterate=":" in key, key=key)
+            if inc is not None:
+                target.append(inc)
             continue
-        param = params.get(code)
-        if param is None:
-            refuse(key, f"unknown search parameter {code!r} for {resource_type}")
-            continue
-        ptype = param.type
-        if modifier and modifier not in MODIFIERS.get(ptype, set()):
-            if ptype == "reference" and modifier and modifier[0].isupper():
-                pass   # :[type] on a reference, e.g. subject:Patient
-            else:
-                refuse(key, f"modifier :{modifier} is not supported on {ptype} parameter {code!r}")
-                continue
-        if ptype not in MODIFIERS and code not in ("_id", "_lastUpdated"):
-            refuse(key, f"search parameter {code!r} ({ptype}) is not supported yet")
-            continue
-        values = tuple(v for v in split_unescaped(raw, ",") if v != "")
-        if not values:
-            raise errors.InvalidSearchParameter(f"empty value for {key}", expression=key)
-        if modifier == "missing" and raw not in ("true", "false"):
-            raise errors.InvalidSearchParameter(f"{key} must be true or false", expression=key)
-        if len(values) > MAX_VALUES:
-            raise errors.InvalidSearchParameter(f"{key} has {len(values)} values; at most {MAX_VALUES} are taken",
-                                                expression=key)
-        req.criteria.append(Criterion(code, ptype, modifier or None, values, param))
+        try:
+            req.criteria.append(_criterion(resource_type, key, raw, depth=0))
+        except _Unsupported as why:
+            refuse(key, str(why))
     if len(req.criteria) > MAX_CRITERIA:
         raise errors.InvalidSearchParameter(f"{len(req.criteria)} search criteria; at most {MAX_CRITERIA} are taken")
     if sum(len(c.values) for c in req.criteria) > MAX_VALUES:
@@ -186,6 +224,107 @@ _WHOLE = re.compile(r"-?[0-9]+")
 # The largest _offset a database takes as OFFSET (SQLite and PostgreSQL: 64-bit); past it SQLite
 # raised OverflowError (a 500). Kept well below so offset + count stays in range too.
 MAX_OFFSET = 2**62
+
+
+class _Unsupported(Exception):
+    """A parameter or modifier this server does not know: 400, or ignored when lenient."""
+
+
+MAX_CHAIN = 4
+
+
+def _criterion(resource_type: str, key: str, raw: str, depth: int) -> Criterion:
+    """One AND-ed criterion from a query parameter: plain, chained (a.b=…) or reverse (_has)."""
+    if depth > MAX_CHAIN:
+        raise errors.InvalidSearchParameter(f"{key}: chains are followed at most {MAX_CHAIN} levels deep",
+                                            expression=key)
+    if key.startswith("_has:"):
+        parts = key.split(":", 3)
+        if len(parts) < 4 or not all(parts[1:]):
+            raise errors.InvalidSearchParameter(f"{key}: _has takes _has:Type:reference:parameter",
+                                                expression=key)
+        _, source, ref_param, rest = parts
+        params = parameters_for(source) if source in _known_types() else {}
+        if not params:
+            raise _Unsupported(f"_has: unknown resource type {source!r}")
+        ref = params.get(ref_param)
+        if ref is None or ref.type != "reference":
+            raise _Unsupported(f"_has: {source} has no reference parameter {ref_param!r}")
+        inner = _criterion(source, rest, raw, depth + 1)
+        return Criterion("_has", "has", None, (), None, has=Has(source, ref_param, inner), key=key)
+    head, dot, rest = key.partition(".")
+    code, _, modifier = head.partition(":")
+    params = parameters_for(resource_type)
+    param = params.get(code)
+    if param is None:
+        raise _Unsupported(f"unknown search parameter {code!r} for {resource_type}")
+    if dot:
+        if param.type != "reference":
+            raise errors.InvalidSearchParameter(f"{key}: only reference parameters can be chained", expression=key)
+        if modifier and not modifier[0].isupper():
+            raise errors.InvalidSearchParameter(f"{key}: a chained parameter takes only a type modifier",
+                                                expression=key)
+        targets = (modifier,) if modifier else param.target
+        links = []
+        for target in targets:
+            if target in _known_types() and rest.partition(".")[0].partition(":")[0] in parameters_for(target):
+                links.append((target, _criterion(target, rest, raw, depth + 1)))
+        if not links:
+            raise _Unsupported(f"{key}: no target type of {code!r} has the parameter "
+                               f"{rest.partition('.')[0].partition(':')[0]!r}")
+        return Criterion(code, "reference", modifier or None, (), param, chain=tuple(links), key=key)
+    ptype = param.type
+    if modifier and modifier not in MODIFIERS.get(ptype, set()):
+        if not (ptype == "reference" and modifier[0].isupper() and modifier in _known_types()):
+            raise _Unsupported(f"modifier :{modifier} is not supported on {ptype} parameter {code!r}")
+    if ptype not in MODIFIERS and code not in ("_id", "_lastUpdated"):
+        raise _Unsupported(f"search parameter {code!r} ({ptype}) is not supported yet")
+    values = tuple(v for v in split_unescaped(raw, ",") if v != "")
+    if not values:
+        raise errors.InvalidSearchParameter(f"empty value for {key}", expression=key)
+    if modifier == "missing" and raw not in ("true", "false"):
+        raise errors.InvalidSearchParameter(f"{key} must be true or false", expression=key)
+    if len(values) > MAX_VALUES:
+        raise errors.InvalidSearchParameter(f"{key} has {len(values)} values; at most {MAX_VALUES} are taken",
+                                            expression=key)
+    return Criterion(code, ptype, modifier or None, values, param, key=key)
+
+
+def _leaf(c: Criterion) -> Criterion:
+    """The criterion at the end of a chain or _has (the one holding the values)."""
+    if c.has is not None:
+        return _leaf(c.has.criterion)
+    if c.chain:
+        return _leaf(c.chain[0][1])
+    return c
+
+
+def _known_types() -> frozenset[str]:
+    from benhan.fhir.definitions import load_structure
+    return load_structure().resource_types
+
+
+def _include(resource_type: str | None, raw: str, *, iterate: bool, key: str) -> Include | None:
+    """_include=Source:param[:Target] (Source must be the searched type unless iterating);
+    _revinclude=Source:param[:Target]; '*' for every reference parameter."""
+    parts = raw.split(":")
+    if raw == "*" and resource_type is not None:
+        return Include(resource_type, None, None, iterate)
+    if len(parts) not in (2, 3) or not all(parts):
+        raise errors.InvalidSearchParameter(f"{key}={raw}: expected Type:parameter[:TargetType]", expression=key)
+    source, code = parts[0], parts[1]
+    target = parts[2] if len(parts) == 3 else None
+    if source not in _known_types() or (target is not None and target not in _known_types()):
+        raise errors.InvalidSearchParameter(f"{key}={raw}: unknown resource type", expression=key)
+    if code != "*":
+        p = parameters_for(source).get(code)
+        if p is None or p.type != "reference":
+            raise errors.InvalidSearchParameter(f"{key}={raw}: {source} has no reference parameter {code!r}",
+                                                expression=key)
+    if resource_type is not None and source != resource_type and not iterate:
+        raise errors.InvalidSearchParameter(
+            f"{key}={raw}: _include names the searched type ({resource_type}) unless it is :iterate", expression=key)
+    return Include(source, None if code == "*" else code, target, iterate)
 
 
 def _int(key: str, raw: str, minimum: int, maximum: int | None = None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jsonpatch
@@ -25,7 +25,8 @@ from benhan.fhir.references import ID_RE
 from benhan.fhir.resource_json import content_hash
 from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
-from benhan.store.search import count_query, ids_query
+from benhan.store import includes
+from benhan.store.search import count_query, page_query
 from benhan.store.store import Store
 from benhan.store.writer import PendingWrite, Stored, decode_body, write_all
 from benhan.store.schema import change_log, resource, resource_version
@@ -43,6 +44,7 @@ class VersionBody:
     deleted: bool
     body: bytes | None
     method: str = "PUT"
+    pk: int = 0
 
     def json(self) -> dict:
         return orjson.loads(self.body) if self.body else {}
@@ -54,6 +56,8 @@ class SearchResult:
     matches: list[VersionBody]
     has_next: bool
     total: int | None
+    next_cursor: str | None = None
+    included: list[VersionBody] = field(default_factory=list)
 
 
 @dataclass
@@ -298,11 +302,13 @@ class Repository:
                 if total is None:
                     total = conn.execute(count_query(req)).scalar()
                 return SearchResult(req, [], False, total)
-            pks = conn.execute(ids_query(req)).scalars().all()
-            has_next = req.count is not None and len(pks) > req.count
-            pks = pks[: req.count]
-            bodies = self._bodies(conn, pks)
-        return SearchResult(req, bodies, has_next, total)
+            rows = conn.execute(page_query(req)).all()
+            has_next = req.count is not None and len(rows) > req.count
+            rows = rows[: req.count]
+            next_cursor = fhir_search.encode_cursor(tuple(rows[-1])) if has_next and rows else None
+            bodies = self._bodies(conn, [row[-1] for row in rows])
+            included = includes.resolve(conn, req, bodies) if req.includes or req.revincludes else []
+        return SearchResult(req, bodies, has_next, total, next_cursor, included)
 
     def _bodies(self, conn, pks: list[int]) -> list[VersionBody]:  # noqa: ANN001
         if not pks:
@@ -312,7 +318,7 @@ class Repository:
              .select_from(r.join(v, and_(v.c.resource_pk == r.c.pk, v.c.version == r.c.version)))
              .where(r.c.pk.in_(pks)))
         by_pk = {row.pk: VersionBody(row.res_type, row.res_id, row.version, row.last_updated, False,
-                                     decode_body(row.encoding, row.body)) for row in conn.execute(q)}
+                                     decode_body(row.encoding, row.body), pk=row.pk) for row in conn.execute(q)}
         return [by_pk[pk] for pk in pks if pk in by_pk]
 
     # --- history -------------------------------------------------------------------------------

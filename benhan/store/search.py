@@ -14,7 +14,8 @@ from benhan.fhir.indexing import MAX_STRING
 from benhan.fhir.references import parse_reference
 from benhan.fhir.search import Criterion, SearchRequest, split_prefix, split_unescaped, unescape
 from benhan.fhir.text import fold
-from benhan.store.schema import INDEX_TABLES, resource
+from benhan.fhir.searchparams import parameters_for
+from benhan.store.schema import INDEX_TABLES, idx_reference, resource
 
 
 def _like_escape(text: str) -> str:
@@ -156,12 +157,12 @@ _CONDITIONS = {"string": _string, "token": _token, "reference": _reference, "dat
                "number": _number, "quantity": _quantity, "uri": _uri}
 
 
-def _column_criterion(c: Criterion) -> ColumnElement:
+def _column_criterion(c: Criterion, res) -> ColumnElement:  # noqa: ANN001
     if c.code == "_id":
         if c.modifier == "missing":
             return false() if c.values[0] == "true" else true()
         ids = [unescape(v) for v in c.values]
-        cond = resource.c.res_id.in_(ids)
+        cond = res.c.res_id.in_(ids)
         return not_(cond) if c.modifier == "not" else cond
     # _lastUpdated: an instant, a point in time
     conds = []
@@ -170,17 +171,48 @@ def _column_criterion(c: Criterion) -> ColumnElement:
         r = parse_range(text)
         if r is None:
             raise _bad(c, value, "not a FHIR date/dateTime")
-        conds.append(_date_condition(resource.c.last_updated, resource.c.last_updated, prefix, *r))
+        conds.append(_date_condition(res.c.last_updated, res.c.last_updated, prefix, *r))
     return or_(*conds)
 
 
-def criterion_sql(res_type: str, c: Criterion) -> ColumnElement:
+def _chain_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN001
+    """subject:Patient.name=x: a reference from here to a live Patient that matches name=x."""
+    t = idx_reference.alias()
+    targets = []
+    for target_type, inner in c.chain:
+        r2 = resource.alias()
+        matching = (select(r2.c.res_id)
+                    .where(and_(r2.c.res_type == target_type, r2.c.deleted == false(),
+                                criterion_sql(target_type, inner, r2))))
+        targets.append(and_(t.c.target_type == target_type, t.c.target_id.in_(matching)))
+    return exists().where(and_(t.c.resource_pk == res.c.pk, t.c.res_type == res_type, t.c.param == c.code,
+                               or_(*targets)))
+
+
+def _has_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN001
+    """_has:Observation:patient:code=x: some live Observation whose `patient` points here matches."""
+    has = c.has
+    t = idx_reference.alias()
+    r2 = resource.alias()
+    return exists().where(and_(
+        t.c.res_type == has.source_type, t.c.param == has.reference_param,
+        t.c.target_id == res.c.res_id, t.c.target_type == res_type,
+        r2.c.pk == t.c.resource_pk, r2.c.deleted == false(),
+        criterion_sql(has.source_type, has.criterion, r2)))
+
+
+def criterion_sql(res_type: str, c: Criterion, res=resource) -> ColumnElement:  # noqa: ANN001
+    """The condition one criterion puts on `res` (the resource table, or an alias of it)."""
+    if c.has is not None:
+        return _has_sql(res_type, c, res)
+    if c.chain:
+        return _chain_sql(res_type, c, res)
     if c.code in ("_id", "_lastUpdated"):
-        return _column_criterion(c)
+        return _column_criterion(c, res)
     table_type = "token" if c.modifier == "identifier" else c.type
     t = INDEX_TABLES[table_type].alias()
     code = c.code + (":identifier" if c.modifier == "identifier" else "")
-    base = and_(t.c.resource_pk == resource.c.pk, t.c.res_type == res_type, t.c.param == code)
+    base = and_(t.c.resource_pk == res.c.pk, t.c.res_type == res_type, t.c.param == code)
     if c.modifier == "missing":
         present = exists().where(base)
         return not_(present) if c.values[0] == "true" else present
@@ -191,9 +223,9 @@ def criterion_sql(res_type: str, c: Criterion) -> ColumnElement:
     return exists().where(and_(base, values))
 
 
-def where_clause(req: SearchRequest) -> ColumnElement:
-    conds = [resource.c.res_type == req.resource_type, resource.c.deleted == false()]
-    conds.extend(criterion_sql(req.resource_type, c) for c in req.criteria)
+def where_clause(req: SearchRequest, res=resource) -> ColumnElement:  # noqa: ANN001
+    conds = [res.c.res_type == req.resource_type, res.c.deleted == false()]
+    conds.extend(criterion_sql(req.resource_type, c, res) for c in req.criteria)
     return and_(*conds)
 
 
@@ -202,32 +234,54 @@ def _sort_key(req: SearchRequest, code: str, desc: bool):  # noqa: ANN202
         return resource.c.res_id
     if code == "_lastUpdated":
         return resource.c.last_updated
-    from benhan.fhir.searchparams import parameters_for
     ptype = parameters_for(req.resource_type)[code].type
     t = INDEX_TABLES[ptype].alias()
     # Look the column up by type only: each index table has its own columns, so building every
     # choice at once (t.c.value on idx_date) raised AttributeError for any _sort on a parameter.
     name = {"date": "high" if desc else "low", "string": "value", "token": "code",
-            "number": "value", "uri": "uri"}[ptype]
+            "number": "value", "uri": "uri", "quantity": "value", "reference": "target_id"}[ptype]
     col = t.c[name]
     agg = func.max(col) if desc else func.min(col)
     return (select(agg).where(and_(t.c.resource_pk == resource.c.pk, t.c.param == code))
             .scalar_subquery())
 
 
-def ids_query(req: SearchRequest) -> Select:
-    """SELECT resource.pk … for one page of the search."""
-    q = select(resource.c.pk).where(where_clause(req))
+def _after(keys: list[tuple[ColumnElement, bool]], cursor: tuple) -> ColumnElement:
+    """Rows strictly after the cursor in the order (k1, k2, …, pk), missing values last.
+
+    Keyset paging: a page starts after the last row of the previous one, so rows written or
+    deleted meanwhile neither shift nor duplicate the rows that were there all along."""
+    terms, ties = [], []
+    for (key, desc), value in zip(keys, cursor):
+        if value is None:
+            strictly, tie = false(), key.is_(None)
+        else:
+            strictly = or_(key < value if desc else key > value, key.is_(None))
+            tie = key == value
+        terms.append(and_(*ties, strictly) if ties else strictly)
+        ties.append(tie)
+    return or_(*terms)
+
+
+def page_query(req: SearchRequest) -> Select:
+    """SELECT pk and the sort keys for one page of the search (one row more than the page, which
+    tells whether there is a next page)."""
+    keys = [(_sort_key(req, code, desc), desc) for code, desc in req.sort]
+    keys.append((resource.c.pk, False))
+    q = select(*(k for k, _ in keys)).where(where_clause(req))
+    if req.cursor is not None:
+        if len(req.cursor) != len(keys):
+            raise errors.InvalidSearchParameter("_cursor does not belong to this search", expression="_cursor")
+        q = q.where(_after(keys, req.cursor))
     order = []
-    for code, desc in req.sort:
-        key = _sort_key(req, code, desc)
-        # Resources without a value sort last either way (nulls last on both databases).
+    for key, desc in keys:
         order.append(key.is_(None))
         order.append(key.desc() if desc else key.asc())
-    order.append(resource.c.pk.asc())
-    q = q.order_by(*order).offset(req.offset)
+    q = q.order_by(*order)
+    if req.offset:
+        q = q.offset(req.offset)
     if req.count is not None:
-        q = q.limit(req.count + 1)     # one more tells whether there is a next page
+        q = q.limit(req.count + 1)
     return q
 
 

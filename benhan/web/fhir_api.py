@@ -143,24 +143,32 @@ async def _search(request: Request, repo: Repository, res_type: str, items: list
     req = result.request
     base = _base(request)
     applied = req.applied_query()
-    links = [fhir_bundle.link("self", fhir_bundle.url_with(base, res_type, applied + _offset(req.offset)))]
-    if result.has_next:
+    here = _offset(req.offset) + ([("_cursor", items_value(items, "_cursor"))] if req.cursor else [])
+    links = [fhir_bundle.link("self", fhir_bundle.url_with(base, res_type, applied + here))]
+    if result.next_cursor:
+        # Keyset paging: the next page starts after this page's last row, so writes between
+        # pages neither skip nor repeat the rows that were there all along.
         links.append(fhir_bundle.link("next", fhir_bundle.url_with(
-            base, res_type, applied + _offset(req.offset + (req.count or 0)))))
-    if req.offset > 0:
-        links.append(fhir_bundle.link("previous", fhir_bundle.url_with(
-            base, res_type, applied + _offset(max(req.offset - (req.count or 0), 0)))))
+            base, res_type, applied + _offset(req.offset) + [("_cursor", result.next_cursor)])))
+    elements = ",".join(req.elements) if req.elements else None
     entries = []
     for m in result.matches:
-        resource = shape(m.json(), req.summary, ",".join(req.elements) if req.elements else None)
+        resource = shape(m.json(), req.summary, elements)
         entries.append({"fullUrl": f"{base}/{m.res_type}/{m.res_id}", "resource": resource,
                         "search": {"mode": "match"}})
+    for m in result.included:
+        entries.append({"fullUrl": f"{base}/{m.res_type}/{m.res_id}", "resource": shape(m.json(), req.summary, None),
+                        "search": {"mode": "include"}})
     bundle = fhir_bundle.searchset(entries, links, result.total)
     if req.ignored:
         bundle.setdefault("entry", []).append({"resource": information(
             "ignored search parameters: " + ", ".join(req.ignored), "not-supported"),
             "search": {"mode": "outcome"}})
     return http.json_response(bundle, indent=http.pretty(request))
+
+
+def items_value(items: list[tuple[str, str]], key: str) -> str:
+    return next((v for k, v in items if k == key), "")
 
 
 def _offset(offset: int) -> list[tuple[str, str]]:

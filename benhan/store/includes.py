@@ -1,0 +1,81 @@
+"""_include and _revinclude (http://hl7.org/fhir/R4/search.html#include), with :iterate.
+
+Both read the reference index: _include follows the page's references out (idx_reference rows of
+the page's resources), _revinclude finds the resources whose references point at the page. One
+statement per include and round, whatever the page size; :iterate repeats on what the previous
+round added, a bounded number of times.
+"""
+from __future__ import annotations
+
+from sqlalchemy import Connection, and_, false, select, tuple_
+
+from benhan.fhir.search import SearchRequest
+from benhan.store.schema import idx_reference, resource, resource_version
+from benhan.store.writer import decode_body
+
+MAX_ROUNDS = 4          # :iterate follows at most this many hops
+MAX_INCLUDED = 5000     # a page never drags in more than this
+
+
+def _load(conn: Connection, keys: set[tuple[str, str]], exclude: set[tuple[str, str]]):  # noqa: ANN202
+    from benhan.store.repository import VersionBody
+    wanted = sorted(keys - exclude)
+    out = []
+    r, v = resource, resource_version
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        q = (select(r.c.pk, r.c.res_type, r.c.res_id, v.c.version, v.c.last_updated, v.c.encoding, v.c.body)
+             .select_from(r.join(v, and_(v.c.resource_pk == r.c.pk, v.c.version == r.c.version)))
+             .where(and_(tuple_(r.c.res_type, r.c.res_id).in_(chunk), r.c.deleted == false())))
+        out += [VersionBody(row.res_type, row.res_id, row.version, row.last_updated, False,
+                            decode_body(row.encoding, row.body), pk=row.pk) for row in conn.execute(q)]
+    return sorted(out, key=lambda b: (b.res_type, b.res_id))
+
+
+def _forward(conn: Connection, inc, sources: list) -> set[tuple[str, str]]:  # noqa: ANN001
+    pks = [b.pk for b in sources if b.res_type == inc.source_type]
+    if not pks:
+        return set()
+    t = idx_reference
+    cond = [t.c.resource_pk.in_(pks), t.c.target_type.is_not(None), t.c.target_id.is_not(None)]
+    if inc.param:
+        cond.append(t.c.param == inc.param)
+    if inc.target_type:
+        cond.append(t.c.target_type == inc.target_type)
+    return {(row.target_type, row.target_id) for row in conn.execute(select(t.c.target_type, t.c.target_id).where(and_(*cond)))}
+
+
+def _reverse(conn: Connection, inc, targets: list) -> set[tuple[str, str]]:  # noqa: ANN001
+    keys = [(b.res_type, b.res_id) for b in targets
+            if inc.target_type is None or b.res_type == inc.target_type]
+    if not keys:
+        return set()
+    t, r = idx_reference, resource
+    cond = [t.c.res_type == inc.source_type, tuple_(t.c.target_type, t.c.target_id).in_(keys),
+            r.c.pk == t.c.resource_pk, r.c.deleted == false()]
+    if inc.param:
+        cond.append(t.c.param == inc.param)
+    return {(row.res_type, row.res_id) for row in conn.execute(select(r.c.res_type, r.c.res_id).where(and_(*cond)))}
+
+
+def resolve(conn: Connection, req: SearchRequest, page: list) -> list:  # noqa: ANN001
+    """The resources the page's _include/_revinclude bring in (not those already on the page)."""
+    seen = {(b.res_type, b.res_id) for b in page}
+    frontier, included = page, []
+    for round_ in range(MAX_ROUNDS):
+        wanted: set[tuple[str, str]] = set()
+        for inc in req.includes:
+            if round_ == 0 or inc.iterate:
+                wanted |= _forward(conn, inc, frontier)
+        for inc in req.revincludes:
+            if round_ == 0 or inc.iterate:
+                wanted |= _reverse(conn, inc, frontier)
+        new = _load(conn, wanted, seen)[: MAX_INCLUDED - len(included)]
+        if not new:
+            break
+        included += new
+        seen |= {(b.res_type, b.res_id) for b in new}
+        frontier = new
+        if not any(i.iterate for i in (*req.includes, *req.revincludes)) or len(included) >= MAX_INCLUDED:
+            break
+    return included
