@@ -186,11 +186,62 @@ _ROWS: dict[str, Callable[[str, list, IndexRows], None]] = {
 }
 
 
+def composite_code(code: str, index: int) -> str:
+    """The index `param` of a composite parameter's index-th component (e.g. code-value-quantity#1)."""
+    return f"{code}#{index}"
+
+
+def _composite(resource_type: str, code: str, p) -> Callable | None:  # noqa: ANN001
+    """Rows for a composite parameter: for each element its base expression selects (an Observation,
+    each of its components …), each component's rows under code#i, with the element's number as
+    their group, so a search can ask for all components to hold in the same element."""
+    params = parameters_for(resource_type)
+    parts = []
+    for component_code, expression in p.component:
+        cp = params.get(component_code)
+        if cp is None or cp.type not in _ROWS:
+            return None
+        # Component expressions are relative to the base element: compile them on a dummy root.
+        parts.append((compile_expression(" | ".join("Element." + e for e in _split(expression))), _ROWS[cp.type]))
+    bases = [part.strip() for part in _split(p.expression)]
+    base_walkers = [(lambda r: [r]) if b == resource_type else compile_expression(b) for b in bases]
+
+    def rows(code_: str, resource: dict, out: IndexRows) -> None:
+        group = 0
+        for walk in base_walkers:
+            for element in walk(resource):
+                if not isinstance(element, dict):
+                    continue
+                group += 1
+                scratch = IndexRows()
+                for i, (evaluate, to_rows) in enumerate(parts):
+                    values = evaluate(element)
+                    if not values:
+                        break       # a composite value needs every component; none here
+                    to_rows(composite_code(code_, i), values, scratch)
+                else:
+                    for name, table_rows in scratch.tables():
+                        getattr(out, name).extend(row + (group,) for row in table_rows)
+    return rows
+
+
+def _split(expression: str) -> list[str]:
+    from benhan.fhir.paths import split_union
+    return split_union(expression)
+
+
 @cache
 def _extractors(resource_type: str) -> tuple[tuple[str, Callable, Callable], ...]:
     out = []
     for code, p in sorted(parameters_for(resource_type).items()):
-        if code in COLUMN_PARAMETERS or p.type not in INDEXED_TYPES or not p.expression:
+        if code in COLUMN_PARAMETERS or not p.expression:
+            continue
+        if p.type == "composite" and p.component:
+            rows = _composite(resource_type, code, p)
+            if rows is not None:
+                out.append((code, None, rows))
+            continue
+        if p.type not in INDEXED_TYPES:
             continue
         out.append((code, compile_expression(p.expression), _ROWS[p.type]))
     return tuple(out)
@@ -200,6 +251,9 @@ def extract(resource: dict) -> IndexRows:
     """The index rows of one resource (whose resourceType is known and whose JSON is valid)."""
     rows = IndexRows()
     for code, evaluate, to_rows in _extractors(resource["resourceType"]):
+        if evaluate is None:            # composite: works on the resource itself
+            to_rows(code, resource, rows)
+            continue
         values = evaluate(resource)
         if values:
             to_rows(code, values, rows)

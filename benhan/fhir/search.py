@@ -23,6 +23,7 @@ MODIFIERS = {
     "number": {"missing"},
     "quantity": {"missing"},
     "uri": {"missing", "below", "above"},
+    "composite": set(),
 }
 # Each AND-ed criterion is an EXISTS and each OR-ed value a term: SQLite refuses an expression
 # deeper than 1000 (about 490 OR-ed values, or 980 criteria, were a 500). These caps keep every

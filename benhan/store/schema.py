@@ -82,6 +82,9 @@ def _index_table(name: str, *columns: Column, lookups: tuple[tuple[str, ...], ..
         Column("res_type", String(64), nullable=False),
         Column("param", String(100), nullable=False),
         *columns,
+        # Composite parameters (code-value-quantity …): the rows of one composite value share a
+        # group number, so that "code X with value > 100" must hold in the same component.
+        Column("grp", SmallInteger, nullable=True),
     )
     Index(f"ix_{name}_resource", table.c.resource_pk)
     for i, cols in enumerate(lookups):

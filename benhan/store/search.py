@@ -10,7 +10,7 @@ from sqlalchemy import (ColumnElement, Select, and_, exists, false, func, litera
 
 from benhan import errors
 from benhan.fhir.datetimes import parse_range
-from benhan.fhir.indexing import MAX_STRING
+from benhan.fhir.indexing import MAX_STRING, composite_code
 from benhan.fhir.references import parse_reference
 from benhan.fhir.search import Criterion, SearchRequest, split_prefix, split_unescaped, unescape
 from benhan.fhir.text import fold
@@ -201,8 +201,34 @@ def _has_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN001
         criterion_sql(has.source_type, has.criterion, r2)))
 
 
+def _composite_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN001
+    """code-value-quantity=http://loinc.org|8480-6$gt100: every component's condition must hold in
+    the same group of index rows (the same Observation, or the same component of it)."""
+    params = parameters_for(res_type)
+    components = [params[code] for code, _ in c.param.component]
+    alternatives = []
+    for value in c.values:
+        parts = split_unescaped(value, "$")
+        if len(parts) != len(components):
+            raise _bad(c, value, f"a value of {c.code} has {len(components)} parts separated by $")
+        tables = [INDEX_TABLES[p.type].alias() for p in components]
+        conds = []
+        for i, (p, t, part) in enumerate(zip(components, tables, parts)):
+            sub = Criterion(p.code, p.type, None, (part,), p)
+            conds.append(and_(t.c.res_type == res_type, t.c.param == composite_code(c.code, i),
+                              _CONDITIONS[p.type](sub, t, part)))
+        first, *rest = tables
+        inner = and_(conds[0], first.c.resource_pk == res.c.pk, *(
+            exists().where(and_(t.c.resource_pk == first.c.resource_pk, t.c.grp == first.c.grp, cond))
+            for t, cond in zip(rest, conds[1:])))
+        alternatives.append(exists().where(inner))
+    return or_(*alternatives)
+
+
 def criterion_sql(res_type: str, c: Criterion, res=resource) -> ColumnElement:  # noqa: ANN001
     """The condition one criterion puts on `res` (the resource table, or an alias of it)."""
+    if c.type == "composite":
+        return _composite_sql(res_type, c, res)
     if c.has is not None:
         return _has_sql(res_type, c, res)
     if c.chain:

@@ -175,6 +175,7 @@ def _write_versions(conn: Connection, written: list[Stored], pending: list[Pendi
                 target = index_rows[name]
                 for row in table_rows:
                     d = dict(zip(cols, row))
+                    d["grp"] = row[len(cols)] if len(row) > len(cols) else None   # composite group
                     d["resource_pk"] = r.resource_pk
                     d["res_type"] = r.res_type
                     target.append(d)
