@@ -71,6 +71,8 @@ def _element(element: dict) -> dict:
         out["ref"] = element["contentReference"].lstrip("#")
     else:
         out["types"] = sorted({_type_code(element, t) for t in element.get("type", [])})
+    if element.get("isSummary"):
+        out["summary"] = True  # part of _summary=true (search.html#summary)
     if "xmlAttr" in element.get("representation", []):
         out["attr"] = True  # a plain JSON value: no "_name" sibling for id/extension
     binding = element.get("binding") or {}

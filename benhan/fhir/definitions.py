@@ -26,6 +26,7 @@ class ElementDefinition:
     content_reference: str | None = None  # e.g. Questionnaire.item for Questionnaire.item.item
     binding: str | None = None  # URL of a *required* value set; weaker bindings are not kept
     attribute: bool = False  # an XML attribute (Element.id, Extension.url): plain JSON, no "_name"
+    summary: bool = False  # isSummary: kept by _summary=true
 
     @property
     def name(self) -> str:
@@ -150,6 +151,7 @@ def _type(name: str, raw: dict) -> TypeDefinition:
             content_reference=e.get("ref"),
             binding=e.get("binding"),
             attribute=e.get("attr", False),
+            summary=e.get("summary", False),
         )
         for path, e in raw["elements"].items()
     }
