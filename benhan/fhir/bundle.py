@@ -12,7 +12,7 @@ def link(relation: str, url: str) -> dict:
 
 def url_with(base: str, path: str, query: list[tuple[str, str]]) -> str:
     q = urlencode(query, safe=":|,/$")
-    return f"{base}/{path}" + (f"?{q}" if q else "")
+    return (f"{base}/{path}" if path else base) + (f"?{q}" if q else "")
 
 
 def searchset(entries: list[dict], links: list[dict], total: int | None) -> dict:

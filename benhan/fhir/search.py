@@ -85,6 +85,7 @@ class SearchRequest:
     includes: list[Include] = field(default_factory=list)
     revincludes: list[Include] = field(default_factory=list)
     cursor: tuple | None = None         # keyset position: the sort keys and pk of the last row seen
+    types: tuple[str, ...] = ()         # _type of a system-level search
 
     def applied_query(self) -> list[tuple[str, str]]:
         """The parameters actually applied, for the searchset's self link."""
@@ -92,6 +93,8 @@ class SearchRequest:
         for c in self.criteria:
             key = c.key or c.code + (f":{c.modifier}" if c.modifier else "")
             out.append((key, ",".join(escape(v) for v in _leaf(c).values)))
+        if self.types:
+            out.append(("_type", ",".join(self.types)))
         for name, incs in (("_include", self.includes), ("_revinclude", self.revincludes)):
             for inc in incs:
                 out.append((name + (":iterate" if inc.iterate else ""), inc.text()))
@@ -175,6 +178,14 @@ def parse(resource_type: str, items: list[tuple[str, str]], *, lenient: bool = F
             continue
         if key == "_offset":
             req.offset = _int(key, raw, minimum=0, maximum=MAX_OFFSET)
+            continue
+        if key == "_type":
+            wanted = tuple(t for t in raw.split(",") if t)
+            unknown = [t for t in wanted if t not in _known_types()]
+            if unknown or not wanted:
+                raise errors.InvalidSearchParameter(f"_type: unknown resource type(s) {', '.join(unknown)}",
+                                                    expression=key)
+            req.types = tuple(dict.fromkeys(req.types + wanted))
             continue
         if key == "_total":
             if raw not in ("none", "estimate", "accurate"):

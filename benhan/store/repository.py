@@ -26,7 +26,7 @@ from benhan.fhir.resource_json import content_hash
 from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
 from benhan.store import includes
-from benhan.store.search import count_query, page_query
+from benhan.store.search import SYSTEM, count_query, page_query
 from benhan.store.store import Store
 from benhan.store.writer import PendingWrite, Stored, decode_body, write_all
 from benhan.store.schema import change_log, resource, resource_version
@@ -292,6 +292,17 @@ class Repository:
         result = self._run_search(req)
         self._audit_read("search-type", res_type=res_type,
                          query="&".join(f"{k}={v}" for k, v in req.applied_query()))
+        return result
+
+    def search_system(self, items: list[tuple[str, str]], *, lenient: bool = False) -> SearchResult:
+        """GET [base]?_type=…: the parameters common to all resources, over the given types."""
+        req = fhir_search.parse(SYSTEM, items, lenient=lenient,
+                                default_count=self.store.config.default_page_size,
+                                max_count=self.store.config.max_page_size)
+        if req.resource_type != SYSTEM or req.includes or req.revincludes:
+            raise errors.InvalidSearchParameter("a system search takes no _include or _revinclude")
+        result = self._run_search(req)
+        self._audit_read("search-system", query="&".join(f"{k}={v}" for k, v in req.applied_query()))
         return result
 
     def _run_search(self, req: fhir_search.SearchRequest) -> SearchResult:

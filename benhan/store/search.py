@@ -238,7 +238,9 @@ def criterion_sql(res_type: str, c: Criterion, res=resource) -> ColumnElement:  
     table_type = "token" if c.modifier == "identifier" else c.type
     t = INDEX_TABLES[table_type].alias()
     code = c.code + (":identifier" if c.modifier == "identifier" else "")
-    base = and_(t.c.resource_pk == res.c.pk, t.c.res_type == res_type, t.c.param == code)
+    base = and_(t.c.resource_pk == res.c.pk, t.c.param == code)
+    if res_type != SYSTEM:
+        base = and_(base, t.c.res_type == res_type)
     if c.modifier == "missing":
         present = exists().where(base)
         return not_(present) if c.values[0] == "true" else present
@@ -249,8 +251,17 @@ def criterion_sql(res_type: str, c: Criterion, res=resource) -> ColumnElement:  
     return exists().where(and_(base, values))
 
 
+# The pseudo type of a system-level search (GET [base]?_type=…): only the parameters every
+# resource has (_id, _lastUpdated, _tag, _profile, _security, _source).
+SYSTEM = "Resource"
+
+
 def where_clause(req: SearchRequest, res=resource) -> ColumnElement:  # noqa: ANN001
-    conds = [res.c.res_type == req.resource_type, res.c.deleted == false()]
+    conds = [res.c.deleted == false()]
+    if req.resource_type != SYSTEM:
+        conds.append(res.c.res_type == req.resource_type)
+    if req.types:
+        conds.append(res.c.res_type.in_(req.types))
     conds.extend(criterion_sql(req.resource_type, c, res) for c in req.criteria)
     return and_(*conds)
 

@@ -18,7 +18,7 @@ from benhan.fhir.outcome import information
 from benhan.store.bundles import process_bundle
 from benhan.store.repository import Repository, VersionBody
 from benhan.store.writer import Stored
-from benhan.web import http
+from benhan.web import compartment_api, http
 from benhan.web.shaping import shape
 
 MAX_VERSION = 2**31 - 1     # resource_version.version is a 32-bit INTEGER on PostgreSQL
@@ -139,7 +139,10 @@ async def search_post(request: Request) -> Response:
 
 async def _search(request: Request, repo: Repository, res_type: str, items: list[tuple[str, str]]) -> Response:
     lenient = http.prefer(request, "handling") == "lenient"
-    result = await run_in_threadpool(repo.search_type, res_type, items, lenient=lenient)
+    if res_type:
+        result = await run_in_threadpool(repo.search_type, res_type, items, lenient=lenient)
+    else:
+        result = await run_in_threadpool(repo.search_system, items, lenient=lenient)
     req = result.request
     base = _base(request)
     applied = req.applied_query()
@@ -260,7 +263,8 @@ async def system_endpoint(request: Request) -> Response:
         repo = _repo(request)
         result = await run_in_threadpool(process_bundle, repo, body, _base(request))
         return http.json_response(result, indent=http.pretty(request))
-    raise errors.MethodNotAllowed("system-level search is not supported yet; search a resource type")
+    # GET [base]?_type=Patient,Observation&_lastUpdated=ge… : system-level search.
+    return await _search(request, _repo(request), "", _query_items(request))
 
 
 routes = [
@@ -270,7 +274,10 @@ routes = [
     Route("/{type}", type_endpoint, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     Route("/{type}/_search", search_post, methods=["POST"]),
     Route("/{type}/_history", history, methods=["GET"]),
+    Route("/Patient/{id}/$everything", compartment_api.everything, methods=["GET"]),
     Route("/{type}/{id}", instance_endpoint, methods=["GET", "PUT", "PATCH", "DELETE"]),
     Route("/{type}/{id}/_history", history, methods=["GET"]),
+    # After /{type}/{id}/_history, which would otherwise read as a search of type "_history".
+    Route("/Patient/{id}/{type}", compartment_api.compartment_search, methods=["GET"]),
     Route("/{type}/{id}/_history/{vid}", vread, methods=["GET"]),
 ]

@@ -127,3 +127,17 @@ def test_sort_by_a_date_parameter_puts_missing_values_last_and_ties_in_a_stable_
 def test_a_forged_cursor_is_400(client):
     r = client.get("/fhir/Patient?_cursor=bm9wZQ")
     assert r.status_code == 400
+
+
+def test_a_system_search_over_several_types_with_common_parameters(client):
+    p = create(client, dict(patient(), meta={"tag": [{"system": "urn:benhan:test", "code": "demo"}]}))
+    o = create(client, dict(observation(f"Patient/{p['id']}"), meta={"tag": [{"system": "urn:benhan:test", "code": "demo"}]}))
+    create(client, observation(f"Patient/{p['id']}"))
+    both = client.get("/fhir?_type=Patient,Observation&_tag=urn:benhan:test|demo").json()
+    assert ids(both) == {p["id"], o["id"]}
+    only = client.get("/fhir?_type=Observation&_tag=demo").json()
+    assert ids(only) == {o["id"]}
+    everything_tagged = client.get("/fhir?_tag=demo").json()
+    assert ids(everything_tagged) == {p["id"], o["id"]}
+    assert client.get("/fhir?_type=Nonsense").status_code == 400
+    assert client.get("/fhir?family=x").status_code == 400
