@@ -6,6 +6,12 @@ from benhan import FHIR_VERSION, __version__
 from benhan.fhir.indexing import COLUMN_PARAMETERS, INDEXED_TYPES
 from benhan.fhir.searchparams import parameters_for
 
+def _reference_params(resource_types: frozenset[str]) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
+    """For each type: its reference parameters (source type, code, targets)."""
+    return {t: [(t, code, p.target) for code, p in sorted(parameters_for(t).items()) if p.type == "reference"]
+            for t in resource_types}
+
+
 TYPE_INTERACTIONS = ["read", "vread", "update", "patch", "delete", "history-instance", "history-type",
                      "create", "search-type"]
 SEARCH_RESULT_PARAMS = [("_count", "number"), ("_sort", "string"), ("_total", "token"),
@@ -14,10 +20,14 @@ SEARCH_RESULT_PARAMS = [("_count", "number"), ("_sort", "string"), ("_total", "t
 
 def capability_statement(base_url: str, resource_types: frozenset[str], software_date: str) -> dict:
     rest_resources = []
+    references = _reference_params(resource_types)
     for t in sorted(resource_types):
         params = [{"name": code, "definition": p.url, "type": p.type}
                   for code, p in sorted(parameters_for(t).items())
-                  if p.type in INDEXED_TYPES or code in COLUMN_PARAMETERS]
+                  if p.type in INDEXED_TYPES or code in COLUMN_PARAMETERS or (p.type == "composite" and p.component)]
+        includes = ["*"] + [f"{t}:{code}" for _, code, _ in references[t]]
+        revincludes = sorted(f"{src}:{code}" for src in resource_types for _, code, targets in references[src]
+                             if t in targets)
         rest_resources.append({
             "type": t,
             "profile": f"http://hl7.org/fhir/StructureDefinition/{t}",
@@ -30,6 +40,8 @@ def capability_statement(base_url: str, resource_types: frozenset[str], software
             "conditionalUpdate": True,
             "conditionalDelete": "single",
             "referencePolicy": ["literal", "logical"],
+            "searchInclude": includes,
+            "searchRevInclude": revincludes,
             "searchParam": params,
         })
     return {
@@ -46,7 +58,8 @@ def capability_statement(base_url: str, resource_types: frozenset[str], software
         "rest": [{
             "mode": "server",
             "resource": rest_resources,
-            "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"}],
+            "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"},
+                            {"code": "search-system"}],
             "searchParam": [{"name": n, "type": t} for n, t in SEARCH_RESULT_PARAMS],
         }],
     }

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
+
+import orjson
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
@@ -74,8 +77,13 @@ def _write_response(request: Request, s: Stored, created_status: int = 201) -> R
 async def metadata(request: Request) -> Response:
     http.check_format(request)
     store = request.app.state.store
-    return http.json_response(capability_statement(_base(request), store.resource_types, STARTED),
-                              indent=http.pretty(request))
+    return http.json_response(_capabilities(_base(request), store.resource_types), indent=http.pretty(request))
+
+
+@lru_cache(maxsize=8)
+def _capabilities(base: str, resource_types: frozenset[str]) -> bytes:
+    # ~750 KB of JSON that only changes with the software: built once per base URL.
+    return orjson.dumps(capability_statement(base, resource_types, STARTED))
 
 
 async def type_endpoint(request: Request) -> Response:

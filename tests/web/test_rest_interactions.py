@@ -229,7 +229,10 @@ def test_metadata_is_a_capability_statement_listing_what_the_server_does(client)
     assert len(types) == 146
     patient_params = {p["name"] for p in types["Patient"]["searchParam"]}
     assert {"identifier", "name", "birthdate", "_id", "_lastUpdated"} <= patient_params
-    assert {i["code"] for i in cs["rest"][0]["interaction"]} == {"transaction", "batch", "history-system"}
+    assert {i["code"] for i in cs["rest"][0]["interaction"]} == {"transaction", "batch", "history-system", "search-system"}
+    assert "Observation:subject" in types["Observation"]["searchInclude"]
+    assert "Observation:subject" in types["Patient"]["searchRevInclude"]
+    assert "code-value-quantity" in {p["name"] for p in types["Observation"]["searchParam"]}
 
 
 def test_format_json_is_honoured_and_xml_is_refused_with_406(client):
