@@ -15,7 +15,7 @@ from benhan.fhir.datetimes import MAX_US, MIN_US, parse_range
 from benhan.fhir.paths import compile_expression
 from benhan.fhir.references import parse_reference
 from benhan.fhir.searchparams import parameters_for
-from benhan.fhir.text import fold
+from benhan.fhir.text import exact, fold
 
 # Answered from columns of the resource table, not from index rows.
 COLUMN_PARAMETERS = frozenset({"_id", "_lastUpdated"})
@@ -61,7 +61,7 @@ def _string_rows(code: str, values: list, rows: IndexRows) -> None:
     seen = set()
     for value in values:
         for text in _strings(value):
-            folded = fold(text)
+            folded, text = fold(text), exact(text)
             long = len(text) > MAX_STRING or len(folded) > MAX_STRING
             row = (code, folded[:MAX_STRING], text[:MAX_STRING], folded if long else None, text if long else None)
             if row not in seen:

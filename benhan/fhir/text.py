@@ -18,3 +18,10 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.translate(_SPECIAL))
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())
+
+
+def exact(text: str) -> str:
+    """The form :exact compares: NFC. A name typed on one keyboard arrives composed ("ễ") and from
+    another decomposed ("e" + U+0302 + U+0303); Unicode calls them the same text (canonically
+    equivalent), so :exact must too — while still telling case and accents apart."""
+    return unicodedata.normalize("NFC", text)

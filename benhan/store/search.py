@@ -13,7 +13,7 @@ from benhan.fhir.datetimes import parse_range
 from benhan.fhir.indexing import MAX_STRING, composite_code
 from benhan.fhir.references import parse_reference
 from benhan.fhir.search import Criterion, SearchRequest, split_prefix, split_unescaped, unescape
-from benhan.fhir.text import fold
+from benhan.fhir.text import exact, fold
 from benhan.fhir.searchparams import parameters_for
 from benhan.store.schema import INDEX_TABLES, idx_reference, resource
 
@@ -29,6 +29,7 @@ def _bad(c: Criterion, value: str, why: str) -> errors.BenhanError:
 def _string(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
     text = unescape(value)
     if c.modifier == "exact":
+        text = exact(text)
         if len(text) <= MAX_STRING:
             return and_(t.c.exact == text, t.c.exact_long.is_(None))
         return and_(t.c.exact == text[:MAX_STRING], t.c.exact_long == text)
