@@ -82,7 +82,12 @@ def _token_rows(code: str, values: list, rows: IndexRows) -> None:
                 for c in value.get("coding") or ():
                     if isinstance(c, dict) and (c.get("code") or c.get("system")):
                         out.append((code, c.get("system"), _cut(c.get("code")), _folded(c.get("display") or text)))
-                if text and not value.get("coding"):
+                # :text matches the concept's text as well as the codings' displays (spec: "the
+                # text of the CodeableConcept or Coding.display"): a coding with a display used
+                # to hide the concept's text from :text.
+                shown = {c.get("display") or text for c in value.get("coding") or ()
+                         if isinstance(c, dict) and (c.get("code") or c.get("system"))}
+                if text and text not in shown:
                     out.append((code, None, None, _folded(text)))
             elif "code" in value or "system" in value and "value" not in value:
                 out.append((code, value.get("system"), _cut(value.get("code")), _folded(value.get("display"))))
