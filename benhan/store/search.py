@@ -3,6 +3,7 @@ index table; OR-ed values are OR-ed inside it."""
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import (ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select,
@@ -87,11 +88,21 @@ def _date_condition(low_col, high_col, prefix: str, lo: int, hi: int) -> ColumnE
     }[prefix]
 
 
-def _date(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
+# A '+' left unencoded in a query string arrives as a space ("T08:30:00 07:00"); no date holds a
+# space, so the client can only have meant '+07:00'.
+_SPACED_ZONE = re.compile(r"(T[0-9:.]+) ([0-9]{2}:[0-9]{2})$")
+
+
+def _search_range(c: Criterion, value: str) -> tuple[str, tuple[int, int]]:
     prefix, text = split_prefix(value)
-    r = parse_range(text)
+    r = parse_range(_SPACED_ZONE.sub(r"\1+\2", text))
     if r is None:
         raise _bad(c, value, "not a FHIR date/dateTime")
+    return prefix, r
+
+
+def _date(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
+    prefix, r = _search_range(c, value)
     return _date_condition(t.c.low, t.c.high, prefix, *r)
 
 
@@ -168,10 +179,7 @@ def _column_criterion(c: Criterion, res) -> ColumnElement:  # noqa: ANN001
     # _lastUpdated: an instant, a point in time
     conds = []
     for value in c.values:
-        prefix, text = split_prefix(value)
-        r = parse_range(text)
-        if r is None:
-            raise _bad(c, value, "not a FHIR date/dateTime")
+        prefix, r = _search_range(c, value)
         conds.append(_date_condition(res.c.last_updated, res.c.last_updated, prefix, *r))
     return or_(*conds)
 
