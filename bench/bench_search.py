@@ -1,0 +1,687 @@
+"""Search latency on a database of a million resources, on SQLite and on PostgreSQL.
+
+The data (bench/gen_search_data.py): 20,000 Vietnamese patients with 4–7 visits each (Encounter,
+8 vital-sign Observations, a Condition: ≈ 56 resources a patient, ≈ 1.12 million resources) and one
+"heavy" patient with 501 resources. It is generated once through Repository.prepare/commit and
+cached under --data-dir (bench/data/, ignored by git); a PostgreSQL database is throwaway
+(created, filled, dropped) unless --pg-keep.
+
+For each query kind the script sends --requests requests with randomised values (a warm-up first,
+not counted) and prints p50/p95/max, the SQL statements per request (a before_cursor_execute
+listener on store.db.engine, counting the request's own thread only), the resources returned, and
+the goal. In process through Repository.search_type (and compartments.everything), and over HTTP
+to a `benhan serve` subprocess for a few. A query the server refuses (a feature not there yet) is
+reported as "not supported yet", so the script can be re-run unchanged as features land.
+
+For every query slower than its goal (or than --explain-ms without one) the slowest SQL statement
+of its slowest request is shown with its plan: EXPLAIN QUERY PLAN on SQLite, EXPLAIN (ANALYZE,
+BUFFERS) on PostgreSQL.
+
+Usage:
+    .venv/bin/python bench/bench_search.py --quick            # ≈ 20k resources, under two minutes
+    .venv/bin/python bench/bench_search.py                    # ≈ 1.12M resources (generation ≈ 10 min per database, once)
+    .venv/bin/python bench/bench_search.py --backend sqlite --sqlite-analyze   # + the same after ANALYZE
+Options: --backend sqlite|postgresql|both, --data-dir, --pg-url, --pg-keep, --requests N,
+--http-requests N, --patients N, --seed N, --json FILE, --explain-ms MS.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import httpx  # noqa: E402
+
+from _common import percentile, print_machine  # noqa: E402
+from gen_search_data import (ALL_VITALS, FAMILY, MIDDLE_F, MIDDLE_M, build, heavy_patient,  # noqa: E402
+                             patient_resources)
+
+BENHAN = str(Path(sys.executable).with_name("benhan"))
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
+LOINC = "http://loinc.org"
+
+
+from benhan.vn.identifiers import CCCD_SYSTEM as CCCD  # noqa: E402
+
+
+def fold(text: str) -> str:
+    from benhan.fhir.text import fold as _fold
+    return _fold(text)
+
+
+# --- the queries ------------------------------------------------------------------------------------
+
+@dataclass
+class Sample:
+    """What a query needs to know of a random patient (regenerated from the seed, not read back)."""
+    id: str
+    cccd: str
+    family: str
+    given: list[str]
+    birth_year: int
+    dates: list[str]          # visit dates (YYYY-MM-DD)
+
+
+def samples(patients: int, seed: int, n: int, rng: random.Random) -> list[Sample]:
+    out = []
+    for number in rng.sample(range(patients), min(n, patients)):
+        res = patient_resources(number, seed)
+        p = res[0]
+        out.append(Sample(p["id"], p["identifier"][0]["value"], p["name"][0]["family"], p["name"][0]["given"],
+                          int(p["birthDate"][:4]),
+                          sorted(r["period"]["start"][:10] for r in res if r["resourceType"] == "Encounter")))
+    return out
+
+
+@dataclass
+class Query:
+    name: str
+    res_type: str                     # the type searched ("" for $everything)
+    make: Callable[[random.Random, Sample], list[tuple[str, str]]]
+    goal_ms: float | None = None
+    http: bool = False                # also measured over HTTP
+    inprocess: bool = True
+    path: Callable[[Sample], str] | None = None   # HTTP path when not "{res_type}"
+
+
+def _name(rng: random.Random, s: Sample) -> list[tuple[str, str]]:
+    middle = rng.choice(MIDDLE_F + MIDDLE_M)
+    return [("name", fold(f"{rng.choice(FAMILY)} {middle}"))]
+
+
+def _year_range(rng: random.Random, s: Sample) -> list[tuple[str, str]]:
+    y = rng.randint(1940, 2022)
+    return [("birthdate", f"ge{y}-01-01"), ("birthdate", f"lt{y + 1}-01-01")]
+
+
+def _obs_dates(rng: random.Random, s: Sample) -> list[tuple[str, str]]:
+    d = rng.choice(s.dates)
+    y = int(d[:4])
+    return [("patient", f"Patient/{s.id}"), ("date", f"ge{y}-01-01"), ("date", f"lt{y + 1}-01-01")]
+
+
+def _code(rng: random.Random) -> str:
+    return f"{LOINC}|{rng.choice(ALL_VITALS)[0]}"
+
+
+QUERIES = [
+    Query("Patient?identifier=CCCD|n", "Patient", lambda rng, s: [("identifier", f"{CCCD}|{s.cccd}")],
+          goal_ms=20, http=True),
+    Query("Patient?identifier=n (no system)", "Patient", lambda rng, s: [("identifier", s.cccd)], goal_ms=20),
+    Query("Patient?name=nguyen van (folded)", "Patient", _name, goal_ms=50, http=True),
+    Query("Patient?family=tran", "Patient", lambda rng, s: [("family", fold(rng.choice(FAMILY)))], goal_ms=50),
+    Query("Patient?birthdate=ge…&lt… (a year)", "Patient", _year_range),
+    Query("Observation?patient&code", "Observation",
+          lambda rng, s: [("patient", f"Patient/{s.id}"), ("code", _code(rng))], goal_ms=30, http=True),
+    Query("Observation?patient&date (a year)", "Observation", _obs_dates),
+    Query("Observation?patient&_sort=-date&_count=20", "Observation",
+          lambda rng, s: [("patient", f"Patient/{s.id}"), ("_sort", "-date"), ("_count", "20")], http=True),
+    Query("Observation?patient&_include=Observation:subject", "Observation",
+          lambda rng, s: [("patient", f"Patient/{s.id}"), ("_include", "Observation:subject")], http=True),
+    Query("Patient?identifier&_revinclude=Observation:subject", "Patient",
+          lambda rng, s: [("identifier", f"{CCCD}|{s.cccd}"), ("_revinclude", "Observation:subject")], http=True),
+    Query("Observation?subject:Patient.identifier=CCCD|n", "Observation",
+          lambda rng, s: [("subject:Patient.identifier", f"{CCCD}|{s.cccd}")]),
+    Query("Observation?encounter.subject:Patient.family=tran", "Observation",
+          lambda rng, s: [("encounter.subject:Patient.family", fold(rng.choice(FAMILY)))]),
+    Query("Patient/{id}/Observation?code (compartment)", "Observation",
+          lambda rng, s: [("code", _code(rng))], http=True, inprocess=False,
+          path=lambda s: f"Patient/{s.id}/Observation"),
+]
+EVERYTHING = "Patient/{heavy}/$everything (501 resources)"
+EVERYTHING_GOAL_MS = 150
+
+
+# --- measuring ----------------------------------------------------------------------------------------
+
+class StatementCounter:
+    """Counts (and times) the SQL statements run by one thread, from the engine's cursor events."""
+
+    def __init__(self, engine) -> None:  # noqa: ANN001
+        from sqlalchemy import event
+        self.engine = engine
+        self.thread = threading.get_ident()
+        self.statements: list[tuple[float, str, object]] = []
+        self._start = 0.0
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if threading.get_ident() == self.thread:
+            self._start = time.perf_counter()
+
+    def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        if threading.get_ident() == self.thread and not statement.lstrip().upper().startswith(("BEGIN", "EXPLAIN")):
+            self.statements.append((time.perf_counter() - self._start, statement, parameters))
+
+    def reset(self) -> None:
+        self.statements = []
+
+    def close(self) -> None:
+        from sqlalchemy import event
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+
+@dataclass
+class Figures:
+    name: str
+    mode: str                          # in-process | HTTP
+    goal_ms: float | None
+    times_ms: list[float] = field(default_factory=list)
+    statements: list[int] = field(default_factory=list)
+    returned: list[int] = field(default_factory=list)   # matches (+ included)
+    status: str = "ok"
+    slowest: tuple[float, str, object] | None = None   # slowest statement of the slowest request
+    plan: str | None = None
+
+    def summary(self) -> dict:
+        t = sorted(self.times_ms)
+        out = {"name": self.name, "mode": self.mode, "status": self.status, "goal_ms": self.goal_ms}
+        if t:
+            out.update(n=len(t), p50_ms=percentile(t, 50), p95_ms=percentile(t, 95), max_ms=t[-1],
+                       statements=(sum(self.statements) / len(self.statements)) if self.statements else None,
+                       returned=sum(self.returned) / len(self.returned) if self.returned else None)
+        if self.plan:
+            out["slowest_sql"] = self.slowest[1] if self.slowest else None
+            out["plan"] = self.plan
+        return out
+
+    def verdict(self) -> str:
+        if self.status != "ok" or not self.times_ms or self.goal_ms is None:
+            return ""
+        p95 = percentile(sorted(self.times_ms), 95)
+        return "meets goal" if p95 <= self.goal_ms else f"MISSED by {p95 - self.goal_ms:.0f} ms ({p95 / self.goal_ms:.1f}×)"
+
+
+def not_supported(exc: BaseException) -> str:
+    return f"not supported yet ({type(exc).__name__}: {str(exc)[:140]})"
+
+
+def run_inprocess(store, queries: list[Query], smp: list[Sample], heavy_id: str, n: int, warmup: int,  # noqa: ANN001
+                  seed: int) -> list[Figures]:
+    from benhan import errors
+    from benhan.auth.actor import Actor
+    from benhan.store.repository import Repository
+    repo = Repository(store, Actor.system("bench"))
+    counter = StatementCounter(store.db.engine)
+    out = []
+    try:
+        for q in [q for q in queries if q.inprocess]:
+            rng = random.Random(f"{seed}:{q.name}")
+            fig = Figures(q.name, "in-process", q.goal_ms)
+            worst = -1.0
+            for i in range(warmup + n):
+                s = rng.choice(smp)
+                items = q.make(rng, s)
+                counter.reset()
+                t0 = time.perf_counter()
+                try:
+                    result = repo.search_type(q.res_type, items)
+                except errors.BenhanError as exc:
+                    fig.status = not_supported(exc)
+                    break
+                ms = (time.perf_counter() - t0) * 1000
+                if i < warmup:
+                    continue
+                fig.times_ms.append(ms)
+                fig.statements.append(len(counter.statements))
+                fig.returned.append(len(result.matches) + len(getattr(result, "included", []) or []))
+                if ms > worst and counter.statements:
+                    worst = ms
+                    fig.slowest = max(counter.statements, key=lambda st: st[0])
+            out.append(fig)
+            print_row(fig)
+        out.append(everything_inprocess(repo, counter, heavy_id, n, warmup))
+        print_row(out[-1])
+    finally:
+        counter.close()
+    return out
+
+
+def everything_inprocess(repo, counter: StatementCounter, heavy_id: str, n: int, warmup: int) -> Figures:  # noqa: ANN001
+    fig = Figures(EVERYTHING, "in-process", EVERYTHING_GOAL_MS)
+    try:
+        from benhan.store import compartments
+        everything = compartments.everything
+    except (ImportError, AttributeError) as exc:
+        fig.status = not_supported(exc)
+        return fig
+    worst = -1.0
+    for i in range(warmup + max(10, n // 4)):
+        counter.reset()
+        t0 = time.perf_counter()
+        got, cursor = 0, None
+        try:
+            for _ in range(50):               # bounded: follow the pages
+                page = everything(repo, heavy_id, count=1000, cursor=cursor)
+                got += len(page.entries)
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        except Exception as exc:  # noqa: BLE001 - report whatever refuses
+            fig.status = not_supported(exc)
+            return fig
+        ms = (time.perf_counter() - t0) * 1000
+        if i < warmup:
+            continue
+        fig.times_ms.append(ms)
+        fig.statements.append(len(counter.statements))
+        fig.returned.append(got)
+        if ms > worst and counter.statements:
+            worst = ms
+            fig.slowest = max(counter.statements, key=lambda st: st[0])
+    return fig
+
+
+# --- HTTP ----------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data_dir: Path, database_url: str | None, log_dir: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}/fhir"
+        cmd = [BENHAN, "serve", "--data-dir", str(data_dir), "--port", str(self.port)]
+        if database_url:
+            cmd += ["--database-url", database_url]
+        self.log = open(log_dir / f"search-server-{self.port}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=log_dir)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                if httpx.get(f"{self.base}/metadata", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"server not ready after 120 s; see {self.log.name}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+
+
+def _refusal(resp: httpx.Response) -> str:
+    try:
+        issue = resp.json()["issue"][0]
+        text = issue.get("diagnostics") or issue.get("details", {}).get("text") or ""
+    except Exception:  # noqa: BLE001
+        text = resp.text[:140]
+    return f"not supported yet (HTTP {resp.status_code}: {text[:140]})"
+
+
+def _count_entries(bundle: dict) -> tuple[int, str | None]:
+    entries = [e for e in bundle.get("entry", []) if e.get("search", {}).get("mode") != "outcome"]
+    nxt = next((link["url"] for link in bundle.get("link", []) if link.get("relation") == "next"), None)
+    return len(entries), nxt
+
+
+def run_http(server: Server, queries: list[Query], smp: list[Sample], heavy_id: str, n: int, warmup: int,
+             seed: int) -> list[Figures]:
+    out = []
+    headers = {"Accept": "application/fhir+json"}
+    with httpx.Client(base_url=server.base, headers=headers, timeout=60) as client:
+        for q in [q for q in queries if q.http]:
+            rng = random.Random(f"{seed}:http:{q.name}")
+            fig = Figures(q.name, "HTTP", q.goal_ms)
+            for i in range(warmup + n):
+                s = rng.choice(smp)
+                path = q.path(s) if q.path else q.res_type
+                t0 = time.perf_counter()
+                resp = client.get("/" + path, params=q.make(rng, s))
+                ms = (time.perf_counter() - t0) * 1000
+                if resp.status_code != 200:
+                    fig.status = _refusal(resp)
+                    break
+                if i < warmup:
+                    continue
+                fig.times_ms.append(ms)
+                fig.returned.append(_count_entries(resp.json())[0])
+            out.append(fig)
+            print_row(fig)
+        fig = Figures(EVERYTHING, "HTTP", EVERYTHING_GOAL_MS)
+        for i in range(warmup + max(10, n // 2)):
+            t0 = time.perf_counter()
+            url, got = f"/Patient/{heavy_id}/$everything?_count=1000", 0
+            for _ in range(50):               # bounded: follow the pages
+                resp = client.get(url)
+                if resp.status_code != 200:
+                    break
+                k, url = _count_entries(resp.json())
+                got += k
+                if not url:
+                    break
+            ms = (time.perf_counter() - t0) * 1000
+            if resp.status_code != 200:
+                fig.status = _refusal(resp)
+                break
+            if i >= warmup:
+                fig.times_ms.append(ms)
+                fig.returned.append(got)
+        out.append(fig)
+        print_row(fig)
+    return out
+
+
+# --- plans -----------------------------------------------------------------------------------------------
+
+def explain(store, statement: str, parameters: object) -> str:  # noqa: ANN001
+    with store.db.engine.connect() as conn:
+        if store.db.is_sqlite:
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+            # (id, parent, notused, detail): indent by depth
+            depth: dict[int, int] = {0: -1}
+            lines = []
+            for rid, parent, _, detail in rows:
+                depth[rid] = depth.get(parent, -1) + 1
+                lines.append("  " * depth[rid] + detail)
+            return "\n".join(lines)
+        rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).all()
+        conn.rollback()
+        return "\n".join(r[0] for r in rows)
+
+
+def literal_sql(statement: str, parameters: object) -> str:
+    """The statement with its parameters written in, for reading (not for running)."""
+    text = " ".join(statement.split())
+    if isinstance(parameters, dict):
+        for k, v in sorted(parameters.items(), key=lambda kv: -len(kv[0])):
+            text = text.replace(f"%({k})s", repr(v))
+    elif isinstance(parameters, (list, tuple)):
+        for v in parameters:
+            text = text.replace("?", repr(v), 1)
+    return text
+
+
+def add_plans(store, figs: list[Figures], explain_ms: float) -> None:  # noqa: ANN001
+    for fig in figs:
+        if fig.status != "ok" or not fig.times_ms or fig.slowest is None:
+            continue
+        p95 = percentile(sorted(fig.times_ms), 95)
+        if p95 <= (fig.goal_ms if fig.goal_ms is not None else explain_ms):
+            continue
+        try:
+            fig.plan = explain(store, fig.slowest[1], fig.slowest[2])
+        except Exception as exc:  # noqa: BLE001
+            fig.plan = f"(EXPLAIN failed: {type(exc).__name__}: {exc})"
+        print(f"\n  ▸ {fig.name}: p95 {p95:.1f} ms; slowest statement {fig.slowest[0] * 1000:.1f} ms:")
+        print("    " + literal_sql(fig.slowest[1], fig.slowest[2])[:1500])
+        print("    plan:")
+        print("\n".join("      " + line for line in fig.plan.splitlines()))
+
+
+# --- printing ------------------------------------------------------------------------------------------
+
+def header() -> None:
+    print(f"  {'query':<54} {'mode':<10} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'SQL/req':>7} "
+          f"{'returned':>8}  goal")
+
+
+def print_row(fig: Figures) -> None:
+    if fig.status != "ok" or not fig.times_ms:
+        print(f"  {fig.name:<54} {fig.mode:<10} {fig.status}", flush=True)
+        return
+    s = fig.summary()
+    stm = f"{s['statements']:.1f}" if s.get("statements") is not None else "–"
+    goal = f"≤ {fig.goal_ms:.0f} ms: {fig.verdict()}" if fig.goal_ms else ""
+    print(f"  {fig.name:<54} {fig.mode:<10} {s['p50_ms']:8.1f} {s['p95_ms']:8.1f} {s['max_ms']:8.1f} {stm:>7} "
+          f"{s['returned']:8.1f}  {goal}", flush=True)
+
+
+# --- databases ------------------------------------------------------------------------------------------
+
+def reconcile_schema(store) -> list[str]:  # noqa: ANN001
+    """Bring a cached database's tables to this checkout's schema.py where that is cheap (a new
+    nullable column, a new index), so a cache generated by an earlier version still serves; the
+    index rows themselves are not recomputed (the queries here use none of what changed)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.schema import AddConstraint, CreateIndex  # noqa: F401
+
+    from benhan.store.schema import metadata
+    done = []
+    insp = inspect(store.db.engine)
+    with store.db.engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            if not insp.has_table(table.name):
+                continue
+            have = {c["name"] for c in insp.get_columns(table.name)}
+            for col in table.columns:
+                if col.name not in have:
+                    if not col.nullable:
+                        raise RuntimeError(f"cached database lacks {table.name}.{col.name} (NOT NULL): regenerate it")
+                    ctype = col.type.compile(dialect=store.db.engine.dialect)
+                    conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN {col.name} {ctype}')
+                    done.append(f"added column {table.name}.{col.name}")
+            indexes = {i["name"] for i in insp.get_indexes(table.name)}
+            for index in table.indexes:
+                if index.name not in indexes:
+                    t = time.perf_counter()
+                    index.create(conn)
+                    done.append(f"created index {index.name} ({time.perf_counter() - t:.0f} s)")
+    return done
+
+
+def open_store(data_dir: Path, url: str | None):  # noqa: ANN201
+    from benhan.config import load
+    from benhan.store.store import Store
+    return Store.open(load(env={}, data_dir=data_dir, database_url=url))
+
+
+def ensure_sqlite(cache: Path, patients: int, seed: int) -> dict:
+    manifest = cache / "manifest.json"
+    if manifest.exists():
+        return json.loads(manifest.read_text())
+    if cache.exists():
+        shutil.rmtree(cache)          # an interrupted generation
+    print(f"  generating {cache} (once) …", flush=True)
+    return build(cache, None, patients, seed)
+
+
+def pg_admin(pg_url: str):  # noqa: ANN201
+    from sqlalchemy import create_engine
+    return create_engine(f"{pg_url}/postgres", isolation_level="AUTOCOMMIT")
+
+
+def pg_database_exists(pg_url: str, name: str) -> bool:
+    from sqlalchemy import text
+    admin = pg_admin(pg_url)
+    try:
+        with admin.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is not None
+    finally:
+        admin.dispose()
+
+
+def pg_create(pg_url: str, name: str, drop_first: bool = False) -> None:
+    from sqlalchemy import text
+    admin = pg_admin(pg_url)
+    try:
+        with admin.connect() as conn:
+            if drop_first:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
+def pg_drop(pg_url: str, name: str) -> None:
+    from sqlalchemy import text
+    admin = pg_admin(pg_url)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def print_generation(m: dict) -> None:
+    rows = m.get("rows", {})
+    print(f"  data: {m['resources']:,} resources from {m['patients']:,} patients "
+          f"(heavy patient {m['heavy_patient']}); database {m['database_bytes'] / 2**30:.2f} GiB "
+          f"({m['database_bytes'] / m['resources']:.0f} bytes/resource)")
+    print(f"  generated at {m['per_s']:,.0f} resources/s ({m['seconds']:.0f} s; commit {m['commit_seconds']:.0f} s"
+          f"{'; ' + m['note'] if m.get('note') else ''})")
+    if rows:
+        print("  rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items() if v))
+
+
+# --- one database ---------------------------------------------------------------------------------------
+
+def bench_backend(backend: str, args: argparse.Namespace, patients: int) -> dict:
+    print(f"\n[{backend}]", flush=True)
+    tag = f"p{patients}-s{args.seed}"
+    throwaway = None
+    url = None
+    if backend == "sqlite":
+        data_dir = args.data_dir / f"search-sqlite-{tag}"
+        manifest = ensure_sqlite(data_dir, patients, args.seed)
+    else:
+        data_dir = args.data_dir / f"search-postgresql-{tag}"
+        if args.pg_keep:
+            name = f"benhan_bench_search_{tag}"
+            mf = data_dir / "manifest.json"
+            if mf.exists() and pg_database_exists(args.pg_url, name):
+                manifest = json.loads(mf.read_text())
+                url = f"{args.pg_url}/{name}"
+            else:
+                if mf.exists():
+                    mf.unlink()
+                pg_create(args.pg_url, name, drop_first=True)
+                url = f"{args.pg_url}/{name}"
+                print(f"  generating into {name} (kept) …", flush=True)
+                manifest = build(data_dir, url, patients, args.seed)
+        else:
+            throwaway = f"benhan_bench_search_{os.getpid()}"
+            data_dir = args.data_dir / f"search-postgresql-{os.getpid()}"
+            pg_create(args.pg_url, throwaway)
+            url = f"{args.pg_url}/{throwaway}"
+            print(f"  generating into {throwaway} (dropped at the end) …", flush=True)
+            manifest = build(data_dir, url, patients, args.seed)
+    result: dict = {"backend": backend, "generation": manifest}
+    try:
+        print_generation(manifest)
+        store = open_store(data_dir, url)
+        try:
+            for line in reconcile_schema(store):
+                print(f"  cache: {line}")
+            if not store.db.is_sqlite:
+                t = time.perf_counter()
+                with store.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.exec_driver_sql("ANALYZE")
+                print(f"  ANALYZE ({time.perf_counter() - t:.0f} s) — autovacuum would do the same after a bulk load")
+            rng = random.Random(args.seed)
+            smp = samples(patients, args.seed, 400, rng)
+            heavy_id = heavy_patient(args.seed)[0]["id"]
+            print(f"\n  in process ({args.requests} requests each, {args.warmup} warm-up):")
+            header()
+            figs = run_inprocess(store, QUERIES, smp, heavy_id, args.requests, args.warmup, args.seed)
+            add_plans(store, figs, args.explain_ms)
+            result["inprocess"] = [f.summary() for f in figs]
+            if args.sqlite_analyze and store.db.is_sqlite:
+                result["inprocess_analyzed"] = sqlite_analyzed(store, smp, heavy_id, args)
+        finally:
+            store.close()
+        if args.http_requests:
+            print(f"\n  over HTTP (`benhan serve`, {args.http_requests} requests each, sequential):")
+            server = Server(data_dir, url, args.data_dir)
+            try:
+                header()
+                figs = run_http(server, QUERIES, smp, heavy_id, args.http_requests, args.warmup, args.seed)
+                result["http"] = [f.summary() for f in figs]
+            finally:
+                server.stop()
+    finally:
+        if throwaway:
+            pg_drop(args.pg_url, throwaway)
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return result
+
+
+def sqlite_analyzed(store, smp: list[Sample], heavy_id: str, args: argparse.Namespace) -> list[dict]:  # noqa: ANN001
+    """The same queries after `PRAGMA analysis_limit=1000; ANALYZE` (what `PRAGMA optimize` does);
+    the statistics are then deleted, leaving the cache as benhan makes it."""
+    t = time.perf_counter()
+    with store.db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
+    store.db.engine.dispose()         # fresh connections read the new statistics
+    print(f"\n  in process after ANALYZE (analysis_limit=1000, {time.perf_counter() - t:.1f} s):")
+    header()
+    try:
+        figs = run_inprocess(store, QUERIES, smp, heavy_id, args.requests, args.warmup, args.seed)
+        add_plans(store, figs, args.explain_ms)
+    finally:
+        with store.db.engine.connect() as conn:
+            conn.exec_driver_sql("DELETE FROM sqlite_stat1")
+            conn.commit()
+        store.db.engine.dispose()
+    return [f.summary() for f in figs]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="≈ 20k resources, fewer requests")
+    ap.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    ap.add_argument("--data-dir", type=Path, default=ROOT / "bench" / "data")
+    ap.add_argument("--pg-url", default=DEFAULT_PG)
+    ap.add_argument("--pg-keep", action="store_true",
+                    help="keep the PostgreSQL database (benhan_bench_search_p<N>-s<seed>) and reuse it next time")
+    ap.add_argument("--patients", type=int, default=None, help="ordinary patients (default 20000, quick 350)")
+    ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--requests", type=int, default=None, help="per query in process (default 200, quick 40)")
+    ap.add_argument("--http-requests", type=int, default=None, help="per query over HTTP (default 100, quick 20)")
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--explain-ms", type=float, default=20, help="plan queries without a goal slower than this (p95)")
+    ap.add_argument("--sqlite-analyze", action="store_true", help="also measure after ANALYZE (then removed)")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    patients = args.patients or (350 if args.quick else 20000)
+    args.requests = args.requests if args.requests is not None else (40 if args.quick else 200)
+    args.http_requests = args.http_requests if args.http_requests is not None else (20 if args.quick else 100)
+    if args.quick:
+        args.warmup = min(args.warmup, 5)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    info = print_machine(args.pg_url + "/postgres" if "postgresql" in backends else None)
+    print(f"load average: {os.getloadavg()[0]:.2f}")
+    results = {"machine": info, "patients": patients, "seed": args.seed, "backends": []}
+    for backend in backends:
+        results["backends"].append(bench_backend(backend, args, patients))
+    print(f"\nload average: {os.getloadavg()[0]:.2f}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print(f"figures: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
