@@ -197,7 +197,8 @@ def parse(resource_type: str, items: list[tuple[str, str]], *, lenient: bool = F
                 raise errors.InvalidSearchParameter(f"at most {MAX_SORT} _sort keys are taken", expression=key)
             for part in raw.split(","):
                 code = part.lstrip("-")
-                if code not in ("_id", "_lastUpdated") and (code not in params or params[code].type not in ("date", "string", "token", "number", "uri")):
+                if code not in ("_id", "_lastUpdated") and (code not in params or not params[code].expression or
+                                                            params[code].type not in ("date", "string", "token", "number", "uri")):
                     refuse(key, f"cannot sort by {code!r}")
                     continue
                 req.sort.append((code, part.startswith("-")))
@@ -291,6 +292,10 @@ def _criterion(resource_type: str, key: str, raw: str, depth: int) -> Criterion:
             raise _Unsupported(f"modifier :{modifier} is not supported on {ptype} parameter {code!r}")
     if ptype not in MODIFIERS and code not in ("_id", "_lastUpdated"):
         raise _Unsupported(f"search parameter {code!r} ({ptype}) is not supported yet")
+    if not param.expression:
+        # Patient.age, _text, _content …: R4 gives them no FHIRPath, so nothing is indexed for them
+        # and a search would silently match nothing; refused instead, like any unsupported one.
+        raise _Unsupported(f"search parameter {code!r} is not supported (it has no expression to index)")
     values = tuple(v for v in split_unescaped(raw, ",") if v != "")
     if not values:
         raise errors.InvalidSearchParameter(f"empty value for {key}", expression=key)

@@ -53,18 +53,19 @@ def test_a_date_finds_the_values_its_range_contains(client, births):
     assert found(client, "Patient?birthdate=1980-12-31") == born(births, "1980-12-31")
 
 
-@pytest.mark.parametrize(("prefix", "expected"), [
-    ("eq", ("1980-06", "1980-06-15")),
-    ("ne", ("1979-12-31", "1980", "1980-12-31", "1981-01-01")),
-    ("gt", ("1980", "1980-12-31", "1981-01-01")),             # some of the value is after June
-    ("lt", ("1979-12-31", "1980")),                            # some of the value is before June
-    ("ge", ("1980", "1980-06", "1980-06-15", "1980-12-31", "1981-01-01")),
-    ("le", ("1979-12-31", "1980", "1980-06", "1980-06-15")),
-    ("sa", ("1980-12-31", "1981-01-01")),                      # all of the value is after June
-    ("eb", ("1979-12-31",)),                                   # all of the value is before June
-])
-def test_each_prefix_compares_the_value_range_with_the_month_searched(client, births, prefix, expected):
-    assert found(client, f"Patient?birthdate={prefix}1980-06") == born(births, *expected)
+def test_each_prefix_compares_the_value_range_with_the_month_searched(client, births):
+    expected = {
+        "eq": ("1980-06", "1980-06-15"),
+        "ne": ("1979-12-31", "1980", "1980-12-31", "1981-01-01"),
+        "gt": ("1980", "1980-12-31", "1981-01-01"),             # some of the value is after June
+        "lt": ("1979-12-31", "1980"),                            # some of the value is before June
+        "ge": ("1980", "1980-06", "1980-06-15", "1980-12-31", "1981-01-01"),
+        "le": ("1979-12-31", "1980", "1980-06", "1980-06-15"),
+        "sa": ("1980-12-31", "1981-01-01"),                      # all of the value is after June
+        "eb": ("1979-12-31",),                                   # all of the value is before June
+    }
+    got = {prefix: found(client, f"Patient?birthdate={prefix}1980-06") for prefix in expected}
+    assert got == {prefix: born(births, *dates) for prefix, dates in expected.items()}
 
 
 def test_approximately_finds_values_near_the_date_but_not_far_from_it(client, births):
@@ -135,20 +136,21 @@ def stays(client) -> dict[str, str]:
             "open start": create(client, encounter(end="2026-01-05"))}
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("2026-01", ("closed",)),                       # an open period is never inside a month
-    ("ne2026-01", ("open end", "open start")),
-    ("ge2026-01-18", ("closed", "open end")),
-    ("gt2026-02", ("open end",)),                   # an open end goes on for ever
-    ("lt2026-01-01", ("open start",)),              # an open start reaches back for ever
-    ("le2026-01-10", ("open start",)),              # the stay began at 01:00 UTC on the 10th
-    ("le2026-01-11", ("closed", "open start")),
-    ("sa2026-01-08", ("closed", "open end")),
-    ("eb2026-01-06", ("open start",)),
-    ("eb2026-01-05", ()),                           # it ends during the 5th, not before it
-])
-def test_a_period_is_the_range_from_its_start_to_its_end_open_ends_unbounded(client, stays, query, expected):
-    assert found(client, f"Encounter?date={query}") == {stays[k] for k in expected}
+def test_a_period_is_the_range_from_its_start_to_its_end_open_ends_unbounded(client, stays):
+    expected = {
+        "2026-01": ("closed",),                        # an open period is never inside a month
+        "ne2026-01": ("open end", "open start"),
+        "ge2026-01-18": ("closed", "open end"),
+        "gt2026-02": ("open end",),                    # an open end goes on for ever
+        "lt2026-01-01": ("open start",),               # an open start reaches back for ever
+        "le2026-01-10": ("open start",),               # the stay began at 01:00 UTC on the 10th
+        "le2026-01-11": ("closed", "open start"),
+        "sa2026-01-08": ("closed", "open end"),
+        "eb2026-01-06": ("open start",),
+        "eb2026-01-05": (),                            # it ends during the 5th, not before it
+    }
+    got = {query: found(client, f"Encounter?date={query}") for query in expected}
+    assert got == {query: {stays[k] for k in kinds} for query, kinds in expected.items()}
 
 
 def test_missing_finds_resources_without_a_date(client):
@@ -158,9 +160,9 @@ def test_missing_finds_resources_without_a_date(client):
     assert found(client, "Patient?birthdate:missing=false") == {dated}
 
 
-@pytest.mark.parametrize("value", ["2026-13-01", "2026-02-30", "20261120", "yesterday", "gt", "xx2026",
-                                   "2026-11-20T25:00:00Z", "2026-11-20T10:00:00+7", "2026-11-20T10:00:00 7"])
-def test_a_value_that_is_not_a_date_is_400_with_an_operation_outcome(client, value):
-    r = client.get("/fhir/Patient?birthdate=" + quote(value))
-    assert r.status_code == 400, value
-    assert r.json()["resourceType"] == "OperationOutcome"
+def test_a_value_that_is_not_a_date_is_400_with_an_operation_outcome(client):
+    for value in ("2026-13-01", "2026-02-30", "20261120", "yesterday", "gt", "xx2026", "2026-11-20T25:00:00Z",
+                  "2026-11-20T10:00:00+7", "2026-11-20T10:00:00 7", "2026-11-20T10:00:00 07:00 "):
+        r = client.get("/fhir/Patient?birthdate=" + quote(value))
+        assert r.status_code == 400, value
+        assert r.json()["resourceType"] == "OperationOutcome"
