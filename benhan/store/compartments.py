@@ -19,10 +19,8 @@ from sqlalchemy import (BigInteger, ColumnElement, Integer, Select, and_, bindpa
 from benhan import errors
 from benhan.fhir import search as fhir_search
 from benhan.fhir.searchparams import compartment_params, compartment_types
-from benhan.store import includes
 from benhan.store.repository import Repository, SearchResult, VersionBody, check_id
 from benhan.store.schema import idx_reference, resource, resource_version
-from benhan.store.search import count_query, page_query
 from benhan.store.writer import decode_body
 
 COMPARTMENT = "Patient"
@@ -83,27 +81,12 @@ def search(repo: Repository, patient_id: str, res_type: str, items: list[tuple[s
     member = in_compartment(res_type, patient_id)
     with repo.store.db.read() as conn:
         _patient_pk(conn, patient_id)
-        result = _run(repo, conn, req, member)
+        result = repo.run_search_in(conn, req, member)
     # The audit entity is the patient: "who looked at this patient's record" finds it by res_type/res_id.
     query = "&".join(f"{k}={v}" for k, v in req.applied_query())
     repo._audit_read("search-type", res_type=COMPARTMENT, res_id=patient_id,
                      query=f"{res_type}?{query}" if query else res_type)
     return result
-
-
-def _run(repo: Repository, conn, req: fhir_search.SearchRequest, member: ColumnElement) -> SearchResult:  # noqa: ANN001
-    # As Repository._run_search, with the compartment condition AND-ed to the search's own.
-    wants_total = req.total == "accurate" or req.summary == "count" or req.count == 0
-    total = conn.execute(count_query(req).where(member)).scalar() if wants_total else None
-    if req.summary == "count" or req.count == 0:
-        return SearchResult(req, [], False, total)
-    rows = conn.execute(page_query(req).where(member)).all()
-    has_next = req.count is not None and len(rows) > req.count
-    rows = rows[: req.count]
-    next_cursor = fhir_search.encode_cursor(tuple(rows[-1])) if has_next and rows else None
-    bodies = repo._bodies(conn, [row[-1] for row in rows])
-    included = includes.resolve(conn, req, bodies) if req.includes or req.revincludes else []
-    return SearchResult(req, bodies, has_next, total, next_cursor, included)
 
 
 # --- $everything -----------------------------------------------------------------------------------

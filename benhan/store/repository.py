@@ -305,20 +305,27 @@ class Repository:
         self._audit_read("search-system", query="&".join(f"{k}={v}" for k, v in req.applied_query()))
         return result
 
-    def _run_search(self, req: fhir_search.SearchRequest) -> SearchResult:
+    def _run_search(self, req: fhir_search.SearchRequest, extra=None) -> SearchResult:  # noqa: ANN001
         with self.store.db.read() as conn:
-            total = conn.execute(count_query(req)).scalar() if req.total == "accurate" or req.summary == "count" else None
-            if req.summary == "count" or req.count == 0:
-                # _count=0: the caller wants the total only, so there is no page and no next link.
-                if total is None:
-                    total = conn.execute(count_query(req)).scalar()
-                return SearchResult(req, [], False, total)
-            rows = conn.execute(page_query(req)).all()
-            has_next = req.count is not None and len(rows) > req.count
-            rows = rows[: req.count]
-            next_cursor = fhir_search.encode_cursor(tuple(rows[-1])) if has_next and rows else None
-            bodies = self._bodies(conn, [row[-1] for row in rows])
-            included = includes.resolve(conn, req, bodies) if req.includes or req.revincludes else []
+            return self.run_search_in(conn, req, extra)
+
+    def run_search_in(self, conn, req: fhir_search.SearchRequest, extra=None) -> SearchResult:  # noqa: ANN001
+        """Run a parsed search on an open connection; `extra` is a further SQL condition on the
+        resource table (e.g. membership of a patient's compartment)."""
+        def restricted(q):  # noqa: ANN001, ANN202
+            return q if extra is None else q.where(extra)
+        total = None
+        if req.total == "accurate" or req.summary == "count" or req.count == 0:
+            total = conn.execute(restricted(count_query(req))).scalar()
+        if req.summary == "count" or req.count == 0:
+            # _count=0: the caller wants the total only, so there is no page and no next link.
+            return SearchResult(req, [], False, total)
+        rows = conn.execute(restricted(page_query(req))).all()
+        has_next = req.count is not None and len(rows) > req.count
+        rows = rows[: req.count]
+        next_cursor = fhir_search.encode_cursor(tuple(rows[-1])) if has_next and rows else None
+        bodies = self._bodies(conn, [row[-1] for row in rows])
+        included = includes.resolve(conn, req, bodies) if req.includes or req.revincludes else []
         return SearchResult(req, bodies, has_next, total, next_cursor, included)
 
     def _bodies(self, conn, pks: list[int]) -> list[VersionBody]:  # noqa: ANN001

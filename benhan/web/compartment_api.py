@@ -13,7 +13,6 @@ from benhan.fhir.datetimes import parse_range
 from benhan.fhir.outcome import information
 from benhan.store import compartments
 from benhan.web import http
-from benhan.web.shaping import shape
 
 # $everything's own parameters; start/end (care dates) are not answered yet.
 _EVERYTHING_PARAMS = {"_since", "_type", "_count", "_cursor"}
@@ -31,28 +30,12 @@ async def compartment_search(request: Request) -> Response:
     http.check_format(request)
     api = _api()
     patient_id, res_type = request.path_params["id"], request.path_params["type"]
-    items = list(request.query_params.multi_items())
-    lenient = http.prefer(request, "handling") == "lenient"
-    result = await run_in_threadpool(compartments.search, api._repo(request), patient_id, res_type, items,
-                                     lenient=lenient)
-    req = result.request
-    base, path = api._base(request), f"Patient/{patient_id}/{res_type}"
-    applied = req.applied_query()
-    cursor = [("_cursor", v) for k, v in items if k == "_cursor"][:1] if req.cursor else []
-    here = api._offset(req.offset)
-    links = [fhir_bundle.link("self", fhir_bundle.url_with(base, path, applied + here + cursor))]
-    if result.next_cursor:
-        links.append(fhir_bundle.link("next", fhir_bundle.url_with(
-            base, path, applied + here + [("_cursor", result.next_cursor)])))
-    elements = ",".join(req.elements) if req.elements else None
-    entries = [_entry(base, m, shape(m.json(), req.summary, elements), "match") for m in result.matches]
-    entries += [_entry(base, m, shape(m.json(), req.summary, None), "include") for m in result.included]
-    bundle = fhir_bundle.searchset(entries, links, result.total)
-    if req.ignored:
-        bundle.setdefault("entry", []).append({"resource": information(
-            "ignored search parameters: " + ", ".join(req.ignored), "not-supported"),
-            "search": {"mode": "outcome"}})
-    return http.json_response(bundle, indent=http.pretty(request))
+    repo = api._repo(request)
+
+    def run(items: list[tuple[str, str]], lenient: bool):  # noqa: ANN202
+        return compartments.search(repo, patient_id, res_type, items, lenient=lenient)
+    return await api._search(request, repo, res_type, list(request.query_params.multi_items()),
+                             path=f"Patient/{patient_id}/{res_type}", run=run)
 
 
 def _entry(base: str, m, resource: dict | bytes, mode: str) -> dict:  # noqa: ANN001

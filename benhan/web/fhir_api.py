@@ -145,22 +145,28 @@ async def search_post(request: Request) -> Response:
     return await _search(request, _repo(request), request.path_params["type"], items)
 
 
-async def _search(request: Request, repo: Repository, res_type: str, items: list[tuple[str, str]]) -> Response:
+async def _search(request: Request, repo: Repository, res_type: str, items: list[tuple[str, str]],
+                  *, path: str | None = None, run=None) -> Response:  # noqa: ANN001
+    """A searchset Bundle for a type search (or a system search when res_type is empty); `run`
+    replaces the repository call (a compartment search), `path` the links' path."""
     lenient = http.prefer(request, "handling") == "lenient"
-    if res_type:
+    if run is not None:
+        result = await run_in_threadpool(run, items, lenient)
+    elif res_type:
         result = await run_in_threadpool(repo.search_type, res_type, items, lenient=lenient)
     else:
         result = await run_in_threadpool(repo.search_system, items, lenient=lenient)
     req = result.request
     base = _base(request)
+    path = res_type if path is None else path
     applied = req.applied_query()
     here = _offset(req.offset) + ([("_cursor", items_value(items, "_cursor"))] if req.cursor else [])
-    links = [fhir_bundle.link("self", fhir_bundle.url_with(base, res_type, applied + here))]
+    links = [fhir_bundle.link("self", fhir_bundle.url_with(base, path, applied + here))]
     if result.next_cursor:
         # Keyset paging: the next page starts after this page's last row, so writes between
         # pages neither skip nor repeat the rows that were there all along.
         links.append(fhir_bundle.link("next", fhir_bundle.url_with(
-            base, res_type, applied + _offset(req.offset) + [("_cursor", result.next_cursor)])))
+            base, path, applied + _offset(req.offset) + [("_cursor", result.next_cursor)])))
     elements = ",".join(req.elements) if req.elements else None
     entries = []
     for m in result.matches:
