@@ -135,6 +135,23 @@ def demo(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl
         store.close()
 
 
+@app.command()
+def reindex(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
+            resource_type: Optional[str] = typer.Option(None, "--type", help="Only this resource type.")) -> None:
+    """Rebuild the search index from the stored resources (after the definitions change)."""
+    from benhan.store.reindex import reindex as run
+    from benhan.store.store import Store
+    store = Store.open(_config(data_dir, database_url))
+    try:
+        if resource_type and resource_type not in store.resource_types:
+            raise errors.UnknownResourceType(f"{resource_type!r} is not a FHIR R4 resource type")
+        n = run(store, resource_type=resource_type,
+                progress=lambda done, _pk: typer.echo(f"  {done} resources reindexed", err=True))
+    finally:
+        store.close()
+    _echo(f"reindexed {n} resources")
+
+
 @config_app.command("show")
 def config_show(data_dir: Optional[Path] = DataDir) -> None:
     """Print each setting and its value."""

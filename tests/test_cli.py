@@ -13,7 +13,7 @@ def benhan(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 def test_help_lists_the_commands():
     out = benhan("--help").stdout
-    for command in ("serve", "migrate", "backup", "restore", "demo", "config"):
+    for command in ("serve", "migrate", "backup", "restore", "demo", "reindex", "config"):
         assert command in out
 
 

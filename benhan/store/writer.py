@@ -153,6 +153,19 @@ def write_all(conn: Connection, pending: list[PendingWrite], *, now_us: int, nod
     return results
 
 
+def add_index_rows(into: dict[str, list[dict]], rows: IndexRows, resource_pk: int, res_type: str) -> None:
+    """Append one resource's index rows, as insert parameters, to the per-table lists."""
+    for name, table_rows in rows.tables():
+        cols = INDEX_COLUMNS[name]
+        target = into[name]
+        for row in table_rows:
+            d = dict(zip(cols, row))
+            d["grp"] = row[len(cols)] if len(row) > len(cols) else None   # composite group
+            d["resource_pk"] = resource_pk
+            d["res_type"] = res_type
+            target.append(d)
+
+
 def _write_versions(conn: Connection, written: list[Stored], pending: list[PendingWrite],
                     results: list[Stored], now_us: int, node_id: str) -> None:
     methods = {id(r): p.method for p, r in zip(pending, results)}
@@ -170,15 +183,7 @@ def _write_versions(conn: Connection, written: list[Stored], pending: list[Pendi
             reindex.append(r.resource_pk)
         rows: IndexRows | None = r.extra.get("index")
         if rows is not None:
-            for name, table_rows in rows.tables():
-                cols = INDEX_COLUMNS[name]
-                target = index_rows[name]
-                for row in table_rows:
-                    d = dict(zip(cols, row))
-                    d["grp"] = row[len(cols)] if len(row) > len(cols) else None   # composite group
-                    d["resource_pk"] = r.resource_pk
-                    d["res_type"] = r.res_type
-                    target.append(d)
+            add_index_rows(index_rows, rows, r.resource_pk, r.res_type)
     conn.execute(insert(resource_version), versions)
     if reindex:
         for table in INDEX_TABLES.values():
