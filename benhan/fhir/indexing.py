@@ -120,9 +120,9 @@ def _reference_rows(code: str, values: list, rows: IndexRows) -> None:
         if ref is not None and not ref.absolute:
             rows.reference.append((code, ref.type, ref.id, None))
         else:
-            # Absolute URL or canonical: matched on the whole URL (version suffix dropped).
-            url = text.split("|", 1)[0]
-            rows.reference.append((code, ref.type if ref else None, ref.id if ref else None, url[:MAX_STRING]))
+            # Absolute URL or canonical, matched on the whole URL; a canonical keeps its |version,
+            # so that questionnaire=url|1.0 finds version 1.0 only (store.search._reference).
+            rows.reference.append((code, ref.type if ref else None, ref.id if ref else None, text[:MAX_STRING]))
 
 
 def _date_rows(code: str, values: list, rows: IndexRows) -> None:

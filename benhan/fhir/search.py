@@ -277,6 +277,7 @@ def _criterion(resource_type: str, key: str, raw: str, depth: int) -> Criterion:
         if modifier and not modifier[0].isupper():
             raise errors.InvalidSearchParameter(f"{key}: a chained parameter takes only a type modifier",
                                                 expression=key)
+        _check_target(param, modifier, key)
         targets = (modifier,) if modifier else param.target
         links = []
         for target in targets:
@@ -290,6 +291,7 @@ def _criterion(resource_type: str, key: str, raw: str, depth: int) -> Criterion:
     if modifier and modifier not in MODIFIERS.get(ptype, set()):
         if not (ptype == "reference" and modifier[0].isupper() and modifier in _known_types()):
             raise _Unsupported(f"modifier :{modifier} is not supported on {ptype} parameter {code!r}")
+        _check_target(param, modifier, key)
     if ptype not in MODIFIERS and code not in ("_id", "_lastUpdated"):
         raise _Unsupported(f"search parameter {code!r} ({ptype}) is not supported yet")
     if not param.expression:
@@ -305,6 +307,14 @@ def _criterion(resource_type: str, key: str, raw: str, depth: int) -> Criterion:
         raise errors.InvalidSearchParameter(f"{key} has {len(values)} values; at most {MAX_VALUES} are taken",
                                             expression=key)
     return Criterion(code, ptype, modifier or None, values, param, key=key)
+
+
+def _check_target(param: SearchParam, modifier: str, key: str) -> None:
+    """subject:Medication=x can match nothing (Observation.subject never points at a Medication):
+    a client's mistake, so a 400 rather than an empty page that looks like an answer."""
+    if param.type == "reference" and modifier[:1].isupper() and param.target and modifier not in param.target:
+        raise errors.InvalidSearchParameter(
+            f"{key}: {param.code} points to {', '.join(param.target)}, never to {modifier}", expression=key)
 
 
 def _leaf(c: Criterion) -> Criterion:

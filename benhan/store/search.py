@@ -63,7 +63,10 @@ def _reference(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
     if ref is not None and not ref.absolute:
         return and_(t.c.target_type == ref.type, t.c.target_id == ref.id)
     if value.startswith(("http://", "https://", "urn:")):
-        cond = t.c.url == value.split("|", 1)[0]
+        # A canonical without |version matches every version of it; with one, that version only.
+        cond = t.c.url == value
+        if "|" not in value:
+            cond = or_(cond, t.c.url.like(f"{_like_escape(value)}|%", escape="\\"))
         if ref is not None:
             cond = or_(cond, and_(t.c.target_type == ref.type, t.c.target_id == ref.id))
         return cond
