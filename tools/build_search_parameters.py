@@ -15,28 +15,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benhan.fhir.paths import split_union  # noqa: E402
 from tools.fhir_packages import ROOT, core_dir  # noqa: E402
 
 OUT = ROOT / "benhan" / "fhir" / "data" / "search-r4.json.gz"
-
-
-def split_union(expression: str) -> list[str]:
-    """Split a FHIRPath expression on its top-level '|' (not inside brackets or strings)."""
-    parts, depth, quote, start = [], 0, False, 0
-    for i, ch in enumerate(expression):
-        if ch == "'" and (i == 0 or expression[i - 1] != "\\"):
-            quote = not quote
-        elif quote:
-            continue
-        elif ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(expression[start:i].strip())
-            start = i + 1
-    parts.append(expression[start:].strip())
-    return [p for p in parts if p]
 
 
 def expression_for(base: str, expression: str, bases: list[str]) -> str:

@@ -15,14 +15,18 @@ def url_with(base: str, path: str, query: list[tuple[str, str]]) -> str:
     return (f"{base}/{path}" if path else base) + (f"?{q}" if q else "")
 
 
-def searchset(entries: list[dict], links: list[dict], total: int | None) -> dict:
-    bundle: dict = {"resourceType": "Bundle", "type": "searchset"}
+def _bundle(kind: str, entries: list[dict], links: list[dict], total: int | None) -> dict:
+    bundle: dict = {"resourceType": "Bundle", "type": kind}
     if total is not None:
         bundle["total"] = total
     bundle["link"] = links
     if entries:
         bundle["entry"] = entries
     return bundle
+
+
+def searchset(entries: list[dict], links: list[dict], total: int | None) -> dict:
+    return _bundle("searchset", entries, links, total)
 
 
 def history_entry(base: str, res_type: str, res_id: str, version: int, last_updated_us: int,
@@ -41,10 +45,4 @@ def history_entry(base: str, res_type: str, res_id: str, version: int, last_upda
 
 
 def history(entries: list[dict], links: list[dict], total: int | None) -> dict:
-    bundle: dict = {"resourceType": "Bundle", "type": "history"}
-    if total is not None:
-        bundle["total"] = total
-    bundle["link"] = links
-    if entries:
-        bundle["entry"] = entries
-    return bundle
+    return _bundle("history", entries, links, total)
