@@ -104,6 +104,12 @@ class SearchRequest:
             out.append(("_count", str(self.count)))
         if self.total:
             out.append(("_total", self.total))
+        # They shape every page, so the next link must carry them too (it used to drop them, and
+        # page 2 of an _elements search came back whole).
+        if self.summary:
+            out.append(("_summary", self.summary))
+        if self.elements:
+            out.append(("_elements", ",".join(self.elements)))
         return out
 
 
