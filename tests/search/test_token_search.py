@@ -172,8 +172,13 @@ def test_a_code_element_matches_its_code(client):
 
 
 def test_an_unsupported_token_modifier_is_400_and_ignored_when_lenient(client):
-    create(client, patient(gender="male"))
-    r = client.get("/fhir/Patient?gender:below=male")
-    assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome"
-    lenient = client.get("/fhir/Patient?gender:below=male", headers={"Prefer": "handling=lenient"})
-    assert lenient.status_code == 200
+    male = create(client, patient(gender="male"))
+    # :of-type (Identifier.type system|code|value) is not indexed yet; :below/:above/:in need
+    # terminology. Each is refused rather than misread.
+    for query in ("gender:below=male", "gender:in=http://hl7.org/fhir/ValueSet/administrative-gender",
+                  "identifier:of-type=http://terminology.hl7.org/CodeSystem/v2-0203|MR|446053"):
+        r = client.get(f"/fhir/Patient?{query}")
+        assert r.status_code == 400 and r.json()["resourceType"] == "OperationOutcome", query
+        lenient = client.get(f"/fhir/Patient?{query}", headers={"Prefer": "handling=lenient"})
+        assert lenient.status_code == 200
+        assert {e["resource"]["id"] for e in lenient.json()["entry"] if e["search"]["mode"] == "match"} == {male}
