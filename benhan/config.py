@@ -44,6 +44,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Folder for backups, including the automatic one taken before a migration. Empty: <data_dir>/backups."),
     Setting("backup_keep", int, 10, "How many automatic pre-migration backups to keep."),
     Setting("log_level", str, "info", "Server log level: debug, info, warning, error."),
+    Setting("timezone", str, "+07:00",
+            "Zone of dates and times that carry none (a birth date, a day searched for). "
+            "After changing it on a database with data, run `benhan reindex`."),
     Setting("sqlite_busy_timeout_ms", int, 30000,
             "How long a SQLite connection waits for the write lock before giving up."),
     Setting("pool_size", int, 8, "Database connections kept open per server process (PostgreSQL; up to twice as many more under load)."),

@@ -2,8 +2,10 @@
 
 A FHIR date is a period at its own precision: ``2024-03`` is the whole of March 2024
 (http://hl7.org/fhir/R4/search.html#date). Each value becomes [low, high] in whole microseconds
-since the Unix epoch, UTC, inclusive at both ends. A time without a zone is read as UTC (the
-server's reference clock); Vietnamese facilities send +07:00 and are handled exactly.
+since the Unix epoch, UTC, inclusive at both ends. A value without a zone (a birth date, a day
+typed in a search) is read in the server's local zone — +07:00 unless configured otherwise — so
+that "the 20th" at a Vietnamese facility is its own day, 00:00–24:00 Hà Nội time, and an
+observation taken at 06:00+07:00 on the 20th is found by date=2026-11-20.
 """
 from __future__ import annotations
 
@@ -20,6 +22,25 @@ _DATE = re.compile(
     r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ZONE = re.compile(r"^(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)$")
+_local = timezone(timedelta(hours=7))
+
+
+def parse_zone(text: str) -> timezone:
+    """'+07:00' or 'Z' as a timezone; ValueError for anything else."""
+    if not isinstance(text, str) or not _ZONE.match(text):
+        raise ValueError(f"{text!r} is not a zone offset like +07:00 or Z")
+    if text == "Z":
+        return timezone.utc
+    sign = 1 if text[0] == "+" else -1
+    return timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
+
+
+def set_local_zone(text: str) -> None:
+    """The zone of values that carry none (setting `timezone`). Changing it on a database that
+    holds data needs `benhan reindex`, since stored ranges were computed in the old zone."""
+    global _local
+    _local = parse_zone(text)
 _US = timedelta(microseconds=1)
 
 
@@ -34,8 +55,10 @@ def parse_range(text: str) -> tuple[int, int] | None:
         return None
     try:
         y = int(m["y"])
-        tz = timezone.utc
-        if m["tz"] and m["tz"] != "Z":
+        tz = _local
+        if m["tz"] == "Z":
+            tz = timezone.utc
+        elif m["tz"]:
             sign = 1 if m["tz"][0] == "+" else -1
             tz = timezone(sign * timedelta(hours=int(m["tz"][1:3]), minutes=int(m["tz"][4:6])))
         if m["m"] is None:

@@ -6,6 +6,8 @@ import logging
 from functools import cached_property
 
 from benhan.config import Config
+from benhan.errors import ConfigError
+from benhan.fhir.datetimes import set_local_zone
 from benhan.store import migrate
 from benhan.store.audit_log import ReadAuditBuffer
 from benhan.store.database import Database
@@ -16,6 +18,10 @@ log = logging.getLogger(__name__)
 
 class Store:
     def __init__(self, config: Config, db: Database):
+        try:
+            set_local_zone(config.timezone)
+        except ValueError as exc:
+            raise ConfigError(f"timezone: {exc}") from None
         self.config = config
         self.db = db
         self.read_audit = ReadAuditBuffer(db)

@@ -149,13 +149,17 @@ def reference_matches(value, query: str) -> bool:  # noqa: ANN001
 _D = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$")
 
 
+# Values without a zone are in the server's zone: +07:00 unless configured otherwise.
+SERVER_ZONE = timezone(timedelta(hours=7))
+
+
 def date_range(text: str) -> tuple[datetime, datetime] | None:
-    """[start, end) of a FHIR date value at its precision, UTC when no zone is given."""
+    """[start, end) of a FHIR date value at its precision, in SERVER_ZONE when it has no zone."""
     m = _D.match(text) if isinstance(text, str) else None
     if not m:
         return None
     y, mo, d, hh, mi, ss, frac, tz = m.groups()
-    zone = timezone.utc
+    zone = timezone.utc if tz == "Z" else SERVER_ZONE
     if tz and tz != "Z":
         sign = -1 if tz[0] == "-" else 1
         zone = timezone(sign * timedelta(hours=int(tz[1:3]), minutes=int(tz[4:6])))

@@ -87,8 +87,8 @@ def test_a_time_with_a_zone_is_the_same_instant_in_utc(client):
     assert found(client, "Observation?date=2026-11-20T01:30:00Z") == {hanoi}
     assert found(client, "Observation?date=" + quote("2026-11-20T08:30:00+07:00")) == {hanoi}
     assert found(client, "Observation?date=" + quote("2026-11-19T20:30:00-05:00")) == {hanoi}
-    # A time without a zone is read as UTC.
-    assert found(client, "Observation?date=2026-11-20T01:30:00") == {hanoi}
+    # A time without a zone is read in the server's zone (+07:00 by default).
+    assert found(client, "Observation?date=2026-11-20T08:30:00") == {hanoi}
 
 
 def test_an_unencoded_plus_in_a_zone_is_read_as_a_plus(client):
@@ -99,12 +99,14 @@ def test_an_unencoded_plus_in_a_zone_is_read_as_a_plus(client):
     assert found(client, "Observation?date=ge2026-11-20T08:00:00+07:00") == {hanoi}
 
 
-def test_a_day_without_a_zone_is_a_utc_day(client):
-    # 06:00 in Hà Nội on the 20th is 23:00 UTC on the 19th: a day searched without a zone is the
-    # server's (UTC) day (DESIGN: no zone = UTC).
+def test_a_day_without_a_zone_is_the_facilitys_local_day(client):
+    # 06:00 in Hà Nội on the 20th is 23:00 UTC on the 19th; a day searched without a zone is the
+    # server's local day (setting `timezone`, +07:00 by default), so it is found on the 20th.
     early = create(client, observation(effectiveDateTime="2026-11-20T06:00:00+07:00"))
-    assert found(client, "Observation?date=2026-11-19") == {early}
-    assert found(client, "Observation?date=2026-11-20") == set()
+    late = create(client, observation(effectiveDateTime="2026-11-20T23:30:00+07:00"))
+    assert found(client, "Observation?date=2026-11-20") == {early, late}
+    assert found(client, "Observation?date=2026-11-19") == set()
+    assert found(client, "Observation?date=2026-11-19T23:00:00Z") == {early}
 
 
 def test_each_precision_from_year_to_millisecond_contains_the_finer_ones(client):
