@@ -120,9 +120,10 @@ def _reference_rows(code: str, values: list, rows: IndexRows) -> None:
         if ref is not None and not ref.absolute:
             rows.reference.append((code, ref.type, ref.id, None))
         else:
-            # Absolute URL or canonical, matched on the whole URL; a canonical keeps its |version,
-            # so that questionnaire=url|1.0 finds version 1.0 only (store.search._reference).
-            rows.reference.append((code, ref.type if ref else None, ref.id if ref else None, text[:MAX_STRING]))
+            # Absolute URL or canonical: another server's resource (or a definition), matched on
+            # the whole URL only — never taken for a local Patient/p1 that happens to share the id.
+            # A canonical keeps its |version, so that questionnaire=url|1.0 finds 1.0 only.
+            rows.reference.append((code, None, None, text[:MAX_STRING]))
 
 
 def _date_rows(code: str, values: list, rows: IndexRows) -> None:

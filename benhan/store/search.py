@@ -67,8 +67,7 @@ def _reference(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
         cond = t.c.url == value
         if "|" not in value:
             cond = or_(cond, t.c.url.like(f"{_like_escape(value)}|%", escape="\\"))
-        if ref is not None:
-            cond = or_(cond, and_(t.c.target_type == ref.type, t.c.target_id == ref.id))
+        # (An absolute URL of this server itself was made relative by the web layer.)
         return cond
     cond = t.c.target_id == value
     if c.modifier and c.modifier[0].isupper():

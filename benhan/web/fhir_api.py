@@ -150,6 +150,7 @@ async def _search(request: Request, repo: Repository, res_type: str, items: list
     """A searchset Bundle for a type search (or a system search when res_type is empty); `run`
     replaces the repository call (a compartment search), `path` the links' path."""
     lenient = http.prefer(request, "handling") == "lenient"
+    items = _own_references_relative(items, _base(request))
     if run is not None:
         result = await run_in_threadpool(run, items, lenient)
     elif res_type:
@@ -182,6 +183,14 @@ async def _search(request: Request, repo: Repository, res_type: str, items: list
             "ignored search parameters: " + ", ".join(req.ignored), "not-supported"),
             "search": {"mode": "outcome"}})
     return http.json_response(bundle, indent=http.pretty(request))
+
+
+def _own_references_relative(items: list[tuple[str, str]], base: str) -> list[tuple[str, str]]:
+    """subject=http://this-server/fhir/Patient/p1 means the local Patient/p1: the index keeps
+    local references relative and other servers' absolute, so our own base is taken off here."""
+    prefix = base + "/"
+    return [(k, ",".join(v2[len(prefix):] if v2.startswith(prefix) else v2 for v2 in v.split(",")))
+            if prefix in v and not k.startswith("_") else (k, v) for k, v in items]
 
 
 def items_value(items: list[tuple[str, str]], key: str) -> str:

@@ -138,6 +138,8 @@ def reference_matches(value, query: str) -> bool:  # noqa: ANN001
     text = value.get("reference") if isinstance(value, dict) else value if isinstance(value, str) else None
     if not isinstance(text, str):
         return False
+    if text.startswith(("http://", "https://", "urn:")):
+        return text == query          # another server's resource: only its whole URL matches
     m = _REF.search(text)
     if "/" in query:
         qt, qid = query.split("/", 1)

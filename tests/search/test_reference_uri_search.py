@@ -144,3 +144,13 @@ def test_missing_finds_resources_without_the_uri(client):
     without = create(client, {"resourceType": "ValueSet", "status": "draft"})
     assert found(client, "ValueSet?url:missing=true") == {without}
     assert found(client, "ValueSet?url:missing=false") == {with_url}
+
+
+def test_another_servers_patient_is_not_taken_for_a_local_one_with_the_same_id(client):
+    local = create(client, observation({"reference": "Patient/p1"}))
+    remote = create(client, observation({"reference": "http://other.example/fhir/Patient/p1"}))
+    assert found(client, "Observation?subject=Patient/p1") == {local}
+    assert found(client, "Observation?subject=p1") == {local}
+    assert found(client, "Observation?subject=http://other.example/fhir/Patient/p1") == {remote}
+    # This server's own absolute URL means the local resource.
+    assert found(client, "Observation?subject=http://testserver/fhir/Patient/p1") == {local}
