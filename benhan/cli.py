@@ -152,6 +152,27 @@ def reindex(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = Db
     _echo(f"reindexed {n} resources")
 
 
+terminology_app = typer.Typer(help="The code systems (ICD-10, administrative units, ethnicity…).", no_args_is_help=True)
+app.add_typer(terminology_app, name="terminology")
+
+
+@terminology_app.command("load")
+def terminology_load(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
+                     only: Optional[list[str]] = typer.Option(None, "--only", help="Only these (repeatable): "
+                                                              "icd10-tt06, icd10-qd4469, provinces, wards, legacy-admin, "
+                                                              "ethnicity, bhyt-card-type, bhyt-visit-type.")) -> None:
+    """Load the code systems and value sets into the database (again: changes nothing)."""
+    from benhan.store.store import Store
+    from benhan.terminology.load import load
+    store = Store.open(_config(data_dir, database_url))
+    try:
+        done = load(store, only or None, progress=lambda r: _echo(r.line()))
+    finally:
+        store.close()
+    changed = sum(r.outcome != "unchanged" for r in done)
+    _echo(f"{len(done)} resources: {changed} written, {len(done) - changed} unchanged")
+
+
 @config_app.command("show")
 def config_show(data_dir: Optional[Path] = DataDir) -> None:
     """Print each setting and its value."""

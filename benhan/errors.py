@@ -57,6 +57,10 @@ InvalidBundle = _error("BENHAN-1015", 400, "invalid", "The Bundle cannot be proc
 InvalidVersion = _error("BENHAN-1016", 400, "value", "Invalid version id", "InvalidVersion")
 InvalidHeader = _error("BENHAN-1017", 400, "value", "Invalid request header", "InvalidHeader")
 RouteNotFound = _error("BENHAN-1018", 404, "not-found", "No such endpoint", "RouteNotFound")
+InvalidOperationParameter = _error("BENHAN-1019", 400, "invalid", "An operation parameter is missing or invalid", "InvalidOperationParameter")
+UnknownOperationParameter = _error("BENHAN-1020", 400, "not-supported", "Unknown or unsupported operation parameter", "UnknownOperationParameter")
+ExpansionTooLarge = _error("BENHAN-1021", 400, "too-costly", "The expansion is too large to return whole; page it with count and offset", "ExpansionTooLarge")
+ValueSetNotSupported = _error("BENHAN-1022", 400, "not-supported", "The value set uses a definition this server cannot evaluate", "ValueSetNotSupported")
 
 # --- the state of stored resources (2xxx)
 NotFound = _error("BENHAN-2001", 404, "not-found", "Resource not found", "NotFound")
@@ -67,6 +71,8 @@ MultipleMatches = _error("BENHAN-2005", 412, "multiple-matches", "The condition 
 Conflict = _error("BENHAN-2006", 409, "conflict", "The request conflicts with the stored resource", "Conflict")
 ConditionalReferenceUnresolved = _error("BENHAN-2007", 400, "not-found", "A conditional reference matches no resource", "ConditionalReferenceUnresolved")
 ReferenceUnresolved = _error("BENHAN-2008", 400, "not-found", "A reference in the Bundle cannot be resolved", "ReferenceUnresolved")
+UnknownCodeSystem = _error("BENHAN-2009", 404, "not-found", "No such code system or value set on this server", "UnknownCodeSystem")
+UnknownCode = _error("BENHAN-2010", 404, "not-found", "The code is not in the code system", "UnknownCode")
 
 # --- the content is not valid FHIR (3xxx)
 ValidationFailed = _error("BENHAN-3001", 422, "invalid", "The resource is not valid FHIR R4", "ValidationFailed")

@@ -21,7 +21,7 @@ from benhan.fhir.outcome import information
 from benhan.store.bundles import process_bundle
 from benhan.store.repository import Repository, VersionBody
 from benhan.store.writer import Stored
-from benhan.web import compartment_api, http
+from benhan.web import compartment_api, http, terminology_api
 from benhan.web.shaping import shape
 
 MAX_VERSION = 2**31 - 1     # resource_version.version is a 32-bit INTEGER on PostgreSQL
@@ -298,6 +298,7 @@ routes = [
     Route("/{type}/_search", search_post, methods=["POST"]),
     Route("/{type}/_history", history, methods=["GET"]),
     Route("/Patient/{id}/$everything", compartment_api.everything, methods=["GET"]),
+    *terminology_api.routes,    # before /{type}/{id}, which would read "$expand" as an id
     Route("/{type}/{id}", instance_endpoint, methods=["GET", "PUT", "PATCH", "DELETE"]),
     Route("/{type}/{id}/_history", history, methods=["GET"]),
     # After /{type}/{id}/_history, which would otherwise read as a search of type "_history".
