@@ -1,14 +1,15 @@
 """Type-ahead over ICD-10: how long ValueSet/$expand with a filter takes.
 
-Loads ICD-10 (TT 06/2026, ~15.7k concepts) into a fresh SQLite database (or PostgreSQL with
---database-url), then times `filter=viem phoi&count=20`, and every keystroke of typing it
+Loads ICD-10 (TT 06/2026, ~15.7k concepts) into a fresh SQLite database (or, with --postgres ADMIN_URL,
+a throwaway PostgreSQL database benhan_bench_terminology_PID, dropped at the end), then times `filter=viem phoi&count=20`, and every keystroke of typing it
 ("v", "vi", … "viem phoi"), three ways:
   function  terminology.operations.expand() called directly (index + ranking + JSON-ready dict);
   asgi      GET through the Starlette app in this process (routing, version check query, JSON);
   server    GET against a real `benhan serve` subprocess on localhost over HTTP (with --server).
 The first call's time (parse the stored CodeSystem and build the index) is printed separately.
 
-Usage: .venv/bin/python bench/bench_terminology.py [--n 500] [--server] [--database-url URL]
+Usage: .venv/bin/python bench/bench_terminology.py [--n 500] [--server]
+                 [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
 """
 from __future__ import annotations
 
@@ -121,12 +122,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--server", action="store_true", help="also time a real `benhan serve` subprocess")
-    ap.add_argument("--database-url", default=None)
+    ap.add_argument("--postgres", default=None, metavar="ADMIN_URL",
+                    help="run on PostgreSQL, in a database of its own created through this URL")
     args = ap.parse_args()
-    print_machine(args.database_url)
+    database_url = throwaway_database(args.postgres) if args.postgres else None
+    print_machine(database_url)
     tmp = Path(tempfile.mkdtemp(prefix="bench_terminology_"))
     try:
-        cfg = config_mod.load(env={}, data_dir=tmp / "data", database_url=args.database_url)
+        cfg = config_mod.load(env={}, data_dir=tmp / "data", database_url=database_url)
         store = Store.open(cfg)
         start = time.perf_counter()
         load(store, ["icd10-tt06"])
@@ -144,9 +147,34 @@ def main() -> None:
             run_http("asgi (Starlette app in-process)", get, args.n)
         store.close()
         if args.server:
-            run_server(tmp / "data", args.database_url, args.n)
+            run_server(tmp / "data", database_url, args.n)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if args.postgres:
+            drop_database(args.postgres, database_url)
+
+
+def _admin(admin_url: str):  # noqa: ANN202
+    from sqlalchemy import create_engine
+    return create_engine(admin_url, isolation_level="AUTOCOMMIT")
+
+
+def throwaway_database(admin_url: str) -> str:
+    from sqlalchemy import text
+    name = f"benhan_bench_terminology_{os.getpid()}"
+    engine = _admin(admin_url)
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    from sqlalchemy import text
+    engine = _admin(admin_url)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -107,7 +107,15 @@ class Inputs:
             raise errors.InvalidOperationParameter(
                 f"{name} must be a {kind[5:] if kind.startswith('value') else kind} (POST a Parameters resource)",
                 expression=name)
+        codings = p.value.get("coding") if kind == "valueCodeableConcept" else [p.value]
+        if not isinstance(codings, list) or not all(_is_coding(c) for c in codings):
+            raise errors.InvalidOperationParameter(
+                f"{name}: a Coding is an object whose system, version, code and display are strings", expression=name)
         return p.value
+
+
+def _is_coding(c: Any) -> bool:
+    return isinstance(c, dict) and all(isinstance(c[k], str) for k in ("system", "version", "code", "display") if k in c)
 
 
 def canonical(value: str | None) -> tuple[str | None, str | None]:

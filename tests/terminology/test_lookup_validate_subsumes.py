@@ -78,7 +78,7 @@ def test_validate_code_of_a_code_from_another_system_is_false(tx):
 
 
 def test_validate_code_knows_codes_removed_or_added_between_versions(tx):
-    # Q87.11 is a 5-character code of TT 06/2026 (vietnam.md §6), absent from QĐ 4469.
+    # B18.00 is one of the 5-character Vietnamese codes TT 06/2026 added; QĐ 4469 has none.
     new = _get(tx, "ValueSet/$validate-code", url=VS_ICD10, code="B18.00")
     old = _get(tx, "ValueSet/$validate-code", url=VS_ICD10, code="B18.00", valueSetVersion="qd4469-2020")
     assert (parameter(new, "result"), parameter(old, "result")) == (True, False)
@@ -123,4 +123,14 @@ def test_subsumes_on_an_unknown_code_is_a_clear_404(tx):
 
 def test_subsumes_without_codes_is_a_400(tx):
     r = tx.get("/fhir/CodeSystem/$subsumes", params={"system": CS_ICD10, "codeA": "J18"})
+    assert r.status_code == 400 and issue_codes(r.json()) == ["BENHAN-1019"]
+
+
+def test_a_coding_with_a_code_that_is_not_a_string_is_a_400(tx):
+    body = {"resourceType": "Parameters", "parameter": [
+        {"name": "coding", "valueCoding": {"system": CS_ICD10, "code": ["J18.9"]}}]}
+    r = tx.post("/fhir/CodeSystem/$lookup", json=body, headers=FHIR_JSON)
+    assert r.status_code == 400 and issue_codes(r.json()) == ["BENHAN-1019"]
+    body["parameter"][0] = {"name": "codeableConcept", "valueCodeableConcept": {"coding": "J18.9"}}
+    r = tx.post("/fhir/ValueSet/$validate-code", json=body, headers=FHIR_JSON, params={"url": VS_ICD10})
     assert r.status_code == 400 and issue_codes(r.json()) == ["BENHAN-1019"]
