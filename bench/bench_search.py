@@ -95,7 +95,7 @@ class Query:
     make: Callable[[random.Random, Sample], list[tuple[str, str]]]
     goal_ms: float | None = None
     http: bool = False                # also measured over HTTP
-    inprocess: bool = True
+    compartment: bool = False         # Patient/{id}/{res_type}?…: compartments.search in process
     path: Callable[[Sample], str] | None = None   # HTTP path when not "{res_type}"
 
 
@@ -140,7 +140,7 @@ QUERIES = [
     Query("Observation?encounter.subject:Patient.family=tran", "Observation",
           lambda rng, s: [("encounter.subject:Patient.family", fold(rng.choice(FAMILY)))]),
     Query("Patient/{id}/Observation?code (compartment)", "Observation",
-          lambda rng, s: [("code", _code(rng))], http=True, inprocess=False,
+          lambda rng, s: [("code", _code(rng))], http=True, compartment=True,
           path=lambda s: f"Patient/{s.id}/Observation"),
 ]
 EVERYTHING = "Patient/{heavy}/$everything (501 resources)"
@@ -275,7 +275,7 @@ def measure(fig: Figures, call: Callable[[random.Random], int], rng: random.Rand
         t0 = time.perf_counter()
         try:
             got = call(rng)
-        except errors.BenhanError as exc:
+        except (errors.BenhanError, ImportError, AttributeError) as exc:
             fig.status = not_supported(exc)
             break
         except Refused as exc:
@@ -313,9 +313,14 @@ def run_inprocess(store, queries: list[Query], smp: list[Sample], heavy_id: str,
     counter = StatementCounter(store.db.engine)
     out = []
     try:
-        for q in [q for q in queries if q.inprocess]:
+        for q in queries:
             def call(rng: random.Random, q: Query = q) -> int:
-                result = repo.search_type(q.res_type, q.make(rng, rng.choice(smp)))
+                s = rng.choice(smp)
+                if q.compartment:
+                    from benhan.store import compartments
+                    result = compartments.search(repo, s.id, q.res_type, q.make(rng, s))
+                else:
+                    result = repo.search_type(q.res_type, q.make(rng, s))
                 return len(result.matches) + len(getattr(result, "included", []) or [])
             fig = measure(Figures(q.name, "in-process", q.goal_ms), call, random.Random(f"{seed}:{q.name}"),
                           n, warmup, counter, timeout)
