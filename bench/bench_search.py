@@ -519,6 +519,20 @@ _REF = ("SELECT resource_pk FROM idx_reference WHERE res_type = :t AND param = :
 _CODE = ("SELECT resource_pk FROM idx_token WHERE res_type = :t AND param = 'code' "
          "AND system = :sys AND code = :code")
 SHAPES = {
+    "Patient?identifier=CCCD|n": [
+        ("IN (SELECT resource_pk …) without res_type",
+         "SELECT r.pk FROM resource r WHERE r.deleted = :f AND r.pk IN (SELECT resource_pk FROM idx_token "
+         "WHERE res_type = 'Patient' AND param = 'identifier' AND system = :idsys AND code = :cccd) "
+         "ORDER BY r.pk LIMIT 21"),
+    ],
+    "Patient?name=nguyen van (folded)": [
+        ("IN (SELECT resource_pk … value LIKE 'x%'), without res_type",
+         "SELECT r.pk FROM resource r WHERE r.deleted = :f AND r.pk IN (SELECT resource_pk FROM idx_string "
+         "WHERE res_type = 'Patient' AND param = 'name' AND value LIKE :prefix) ORDER BY r.pk LIMIT 21"),
+        ("the same with value >= 'x' AND value < 'x\uffff' instead of LIKE",
+         "SELECT r.pk FROM resource r WHERE r.deleted = :f AND r.pk IN (SELECT resource_pk FROM idx_string "
+         "WHERE res_type = 'Patient' AND param = 'name' AND value >= :lo AND value < :hi) ORDER BY r.pk LIMIT 21"),
+    ],
     "Observation?patient&code": [
         ("IN (SELECT resource_pk …) per criterion",
          f"SELECT r.pk FROM resource r WHERE r.res_type = :t AND r.deleted = :f AND r.pk IN ({_REF}) "
@@ -555,8 +569,10 @@ SHAPES = {
 
 
 def shape_params(rng: random.Random, s: Sample) -> dict:
+    name = fold(f"{rng.choice(FAMILY)} {rng.choice(MIDDLE_F + MIDDLE_M)}")
     return {"t": "Observation", "rp": "patient", "pid": s.id, "f": False, "sys": LOINC,
-            "code": rng.choice(ALL_VITALS)[0], "idsys": CCCD, "cccd": s.cccd}
+            "code": rng.choice(ALL_VITALS)[0], "idsys": CCCD, "cccd": s.cccd,
+            "prefix": name + "%", "lo": name, "hi": name + "\uffff"}
 
 
 def run_shapes(store, smp: list[Sample], n: int, seed: int, plans: bool) -> list[dict]:  # noqa: ANN001
