@@ -533,6 +533,23 @@ SHAPES = {
          "SELECT r.pk FROM resource r WHERE r.deleted = :f AND r.pk IN (SELECT resource_pk FROM idx_string "
          "WHERE res_type = 'Patient' AND param = 'name' AND value >= :lo AND value < :hi) ORDER BY r.pk LIMIT 21"),
     ],
+    "Patient?family=tran": [
+        ("correlated EXISTS as now, pk order streams to LIMIT [SQLite: +res_type]",
+         "SELECT r.pk FROM resource r WHERE +r.res_type = 'Patient' AND r.deleted = :f AND EXISTS (SELECT 1 "
+         "FROM idx_string s WHERE s.resource_pk = r.pk AND s.res_type = 'Patient' AND s.param = 'family' "
+         "AND s.value LIKE :famprefix) ORDER BY r.pk LIMIT 21"),
+    ],
+    "Observation?encounter.subject:Patient.family=tran": [
+        ("correlated EXISTS as now, pk order streams to LIMIT [SQLite: +res_type]",
+         "SELECT r.pk FROM resource r WHERE +r.res_type = 'Observation' AND r.deleted = :f AND EXISTS (SELECT 1 "
+         "FROM idx_reference e WHERE e.resource_pk = r.pk AND e.res_type = 'Observation' AND e.param = 'encounter' "
+         "AND e.target_type = 'Encounter' AND e.target_id IN (SELECT x.res_id FROM resource x WHERE "
+         "x.res_type = 'Encounter' AND x.deleted = :f AND EXISTS (SELECT 1 FROM idx_reference ps WHERE "
+         "ps.resource_pk = x.pk AND ps.param = 'subject' AND ps.target_type = 'Patient' AND ps.target_id IN ("
+         "SELECT p.res_id FROM resource p WHERE p.res_type = 'Patient' AND p.deleted = :f AND p.pk IN ("
+         "SELECT resource_pk FROM idx_string WHERE res_type = 'Patient' AND param = 'family' "
+         "AND value >= :fam AND value < :famhi))))) ORDER BY r.pk LIMIT 21"),
+    ],
     "Observation?patient&code": [
         ("IN (SELECT resource_pk …) per criterion",
          f"SELECT r.pk FROM resource r WHERE r.res_type = :t AND r.deleted = :f AND r.pk IN ({_REF}) "
@@ -570,9 +587,11 @@ SHAPES = {
 
 def shape_params(rng: random.Random, s: Sample) -> dict:
     name = fold(f"{rng.choice(FAMILY)} {rng.choice(MIDDLE_F + MIDDLE_M)}")
+    fam = fold(rng.choice(FAMILY))
     return {"t": "Observation", "rp": "patient", "pid": s.id, "f": False, "sys": LOINC,
             "code": rng.choice(ALL_VITALS)[0], "idsys": CCCD, "cccd": s.cccd,
-            "prefix": name + "%", "lo": name, "hi": name + "\uffff"}
+            "prefix": name + "%", "lo": name, "hi": name + "\uffff", "fam": fam, "famprefix": fam + "%",
+            "famhi": fam + "\uffff"}
 
 
 def run_shapes(store, smp: list[Sample], n: int, seed: int, plans: bool) -> list[dict]:  # noqa: ANN001
