@@ -7,7 +7,7 @@ round added, a bounded number of times.
 """
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, false, select, tuple_
+from sqlalchemy import Connection, and_, false, or_, select
 
 from benhan.fhir.search import SearchRequest
 from benhan.store.schema import idx_reference, resource, resource_version
@@ -20,15 +20,21 @@ MAX_INCLUDED = 5000     # a page never drags in more than this
 def _load(conn: Connection, keys: set[tuple[str, str]], exclude: set[tuple[str, str]]):  # noqa: ANN202
     from benhan.store.repository import VersionBody
     wanted = sorted(keys - exclude)
+    by_type: dict[str, list[str]] = {}
+    for t, i in wanted:
+        by_type.setdefault(t, []).append(i)
     out = []
     r, v = resource, resource_version
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
-        q = (select(r.c.pk, r.c.res_type, r.c.res_id, v.c.version, v.c.last_updated, v.c.encoding, v.c.body)
-             .select_from(r.join(v, and_(v.c.resource_pk == r.c.pk, v.c.version == r.c.version)))
-             .where(and_(tuple_(r.c.res_type, r.c.res_id).in_(chunk), r.c.deleted == false())))
-        out += [VersionBody(row.res_type, row.res_id, row.version, row.last_updated, False,
-                            decode_body(row.encoding, row.body), pk=row.pk) for row in conn.execute(q)]
+    for res_type, ids in by_type.items():
+        for start in range(0, len(ids), 500):
+            # One type at a time with a plain IN on the id: the (type, id) unique index answers
+            # it, where a row-value IN list made SQLite read the whole resource table.
+            q = (select(r.c.pk, r.c.res_type, r.c.res_id, v.c.version, v.c.last_updated, v.c.encoding, v.c.body)
+                 .select_from(r.join(v, and_(v.c.resource_pk == r.c.pk, v.c.version == r.c.version)))
+                 .where(and_(r.c.res_type == res_type, r.c.res_id.in_(ids[start:start + 500]),
+                             r.c.deleted == false())))
+            out += [VersionBody(row.res_type, row.res_id, row.version, row.last_updated, False,
+                                decode_body(row.encoding, row.body), pk=row.pk) for row in conn.execute(q)]
     return sorted(out, key=lambda b: (b.res_type, b.res_id))
 
 
@@ -51,8 +57,11 @@ def _reverse(conn: Connection, inc, targets: list) -> set[tuple[str, str]]:  # n
     if not keys:
         return set()
     t, r = idx_reference, resource
-    cond = [t.c.res_type == inc.source_type, tuple_(t.c.target_type, t.c.target_id).in_(keys),
-            r.c.pk == t.c.resource_pk, r.c.deleted == false()]
+    by_type: dict[str, list[str]] = {}
+    for kt, kid in keys:
+        by_type.setdefault(kt, []).append(kid)
+    pointing = or_(*(and_(t.c.target_type == kt, t.c.target_id.in_(kids)) for kt, kids in by_type.items()))
+    cond = [t.c.res_type == inc.source_type, pointing, r.c.pk == t.c.resource_pk, r.c.deleted == false()]
     if inc.param:
         cond.append(t.c.param == inc.param)
     return {(row.res_type, row.res_id) for row in conn.execute(select(r.c.res_type, r.c.res_id).where(and_(*cond)))}

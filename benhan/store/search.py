@@ -192,12 +192,15 @@ def _chain_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN0
     targets = []
     for target_type, inner in c.chain:
         r2 = resource.alias()
+        drive = _can_drive(inner)
         matching = (select(r2.c.res_id)
-                    .where(and_(r2.c.res_type == target_type, r2.c.deleted == false(),
-                                criterion_sql(target_type, inner, r2))))
+                    .where(and_(r2.c.deleted == false(), criterion_sql(target_type, inner, r2, driving=drive),
+                                *(() if drive else (r2.c.res_type == target_type,)))))
         targets.append(and_(t.c.target_type == target_type, t.c.target_id.in_(matching)))
-    return exists().where(and_(t.c.resource_pk == res.c.pk, t.c.res_type == res_type, t.c.param == c.code,
-                               or_(*targets)))
+    # Uncorrelated: the few references to matching targets, then their resources (correlated,
+    # it was a probe per resource of the type — a second per search on a million resources).
+    return res.c.pk.in_(select(t.c.resource_pk).where(and_(t.c.res_type == res_type, t.c.param == c.code,
+                                                           or_(*targets))))
 
 
 def _has_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN001
@@ -236,7 +239,7 @@ def _composite_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: 
     return or_(*alternatives)
 
 
-def criterion_sql(res_type: str, c: Criterion, res=resource) -> ColumnElement:  # noqa: ANN001
+def criterion_sql(res_type: str, c: Criterion, res=resource, driving: bool = False) -> ColumnElement:  # noqa: ANN001
     """The condition one criterion puts on `res` (the resource table, or an alias of it)."""
     if c.type == "composite":
         return _composite_sql(res_type, c, res)
@@ -249,9 +252,12 @@ def criterion_sql(res_type: str, c: Criterion, res=resource) -> ColumnElement:  
     table_type = "token" if c.modifier == "identifier" else c.type
     t = INDEX_TABLES[table_type].alias()
     code = c.code + (":identifier" if c.modifier == "identifier" else "")
-    base = and_(t.c.resource_pk == res.c.pk, t.c.param == code)
+    # A correlated check of one resource: `param || ''` keeps the planner on the resource_pk index
+    # (a handful of rows per resource) rather than the value index, which for a common value
+    # (a LOINC code, a date bound) means walking a hundred thousand rows per resource checked.
+    base = and_(t.c.resource_pk == res.c.pk, (t.c.param + "") == code)
     if res_type != SYSTEM:
-        base = and_(base, t.c.res_type == res_type)
+        base = and_(base, (t.c.res_type + "") == res_type)
     if c.modifier == "missing":
         present = exists().where(base)
         return not_(present) if c.values[0] == "true" else present
@@ -259,7 +265,24 @@ def criterion_sql(res_type: str, c: Criterion, res=resource) -> ColumnElement:  
     values = or_(*(build(c, t, v) for v in c.values))
     if c.modifier == "not":
         return not_(exists().where(and_(base, values)))
+    if driving:
+        # The search starts here: the pks this criterion's index rows name (uncorrelated), so the
+        # database walks the index for the value instead of every resource of the type.
+        rows = and_(t.c.param == code, values)
+        if res_type != SYSTEM:
+            rows = and_(rows, t.c.res_type == res_type)
+        return res.c.pk.in_(select(t.c.resource_pk).where(rows))
     return exists().where(and_(base, values))
+
+
+def _can_drive(c: Criterion) -> bool:
+    """A criterion that can start the search from its index (a positive match on index rows)."""
+    return (c.has is None and not c.chain and c.type not in ("composite",) and c.code not in ("_id", "_lastUpdated")
+            and c.modifier not in ("missing", "not"))
+
+
+# Which criterion drives: the most selective kinds first (identifiers and references name few rows).
+_DRIVE_ORDER = {"reference": 0, "token": 1, "string": 2, "uri": 3, "quantity": 4, "number": 5, "date": 6}
 
 
 # The pseudo type of a system-level search (GET [base]?_type=…): only the parameters every
@@ -269,11 +292,16 @@ SYSTEM = "Resource"
 
 def where_clause(req: SearchRequest, res=resource) -> ColumnElement:  # noqa: ANN001
     conds = [res.c.deleted == false()]
-    if req.resource_type != SYSTEM:
+    drivers = sorted((i for i, c in enumerate(req.criteria) if _can_drive(c)),
+                     key=lambda i: _DRIVE_ORDER.get(req.criteria[i].type, 9))
+    driver = drivers[0] if drivers else None
+    if req.resource_type != SYSTEM and driver is None:
+        # (With a driving criterion its index rows already carry the type; naming it here too
+        # tempts SQLite into scanning the type's every resource instead.)
         conds.append(res.c.res_type == req.resource_type)
     if req.types:
         conds.append(res.c.res_type.in_(req.types))
-    conds.extend(criterion_sql(req.resource_type, c, res) for c in req.criteria)
+    conds.extend(criterion_sql(req.resource_type, c, res, driving=i == driver) for i, c in enumerate(req.criteria))
     return and_(*conds)
 
 
@@ -322,9 +350,12 @@ def page_query(req: SearchRequest) -> Select:
             raise errors.InvalidSearchParameter("_cursor does not belong to this search", expression="_cursor")
         q = q.where(_after(keys, req.cursor))
     order = []
-    for key, desc in keys:
+    for key, desc in keys[:-1]:
         order.append(key.is_(None))
         order.append(key.desc() if desc else key.asc())
+    # pk is never missing: ordering by it alone lets the database read in pk order and stop at
+    # the page's limit instead of sorting every match.
+    order.append(keys[-1][0].asc())
     q = q.order_by(*order)
     if req.offset:
         q = q.offset(req.offset)
