@@ -14,6 +14,14 @@ def _reference_params(resource_types: frozenset[str]) -> dict[str, list[tuple[st
 
 TYPE_INTERACTIONS = ["read", "vread", "update", "patch", "delete", "history-instance", "history-type",
                      "create", "search-type"]
+# Operations the server answers, per resource type (definitions from the R4 spec).
+OPERATIONS = {
+    "Patient": [("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything")],
+    "CodeSystem": [("lookup", "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup"),
+                   ("subsumes", "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes")],
+    "ValueSet": [("expand", "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"),
+                 ("validate-code", "http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code")],
+}
 SEARCH_RESULT_PARAMS = [("_count", "number"), ("_sort", "string"), ("_total", "token"),
                         ("_summary", "token"), ("_elements", "string")]
 
@@ -43,6 +51,7 @@ def capability_statement(base_url: str, resource_types: frozenset[str], software
             "searchInclude": includes,
             "searchRevInclude": revincludes,
             "searchParam": params,
+            **({"operation": [{"name": n, "definition": d} for n, d in OPERATIONS[t]]} if t in OPERATIONS else {}),
         })
     return {
         "resourceType": "CapabilityStatement",

@@ -233,6 +233,7 @@ def test_metadata_is_a_capability_statement_listing_what_the_server_does(client)
     assert "Observation:subject" in types["Observation"]["searchInclude"]
     assert "Observation:subject" in types["Patient"]["searchRevInclude"]
     assert "code-value-quantity" in {p["name"] for p in types["Observation"]["searchParam"]}
+    assert {o["name"] for o in types["ValueSet"]["operation"]} == {"expand", "validate-code"}
 
 
 def test_format_json_is_honoured_and_xml_is_refused_with_406(client):
