@@ -7,21 +7,11 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.factories import FHIR_JSON
+from tests.search.helpers import create, found
 
 UCUM = "http://unitsofmeasure.org"
 
 
-def create(client, resource: dict) -> str:
-    r = client.post(f"/fhir/{resource['resourceType']}", json=resource, headers=FHIR_JSON)
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-def found(client, query: str) -> set[str]:
-    r = client.get(f"/fhir/{query}")
-    assert r.status_code == 200, r.text
-    return {e["resource"]["id"] for e in r.json().get("entry", []) if e["search"]["mode"] == "match"}
 
 
 def charge_item(factor: float | str | None) -> dict:

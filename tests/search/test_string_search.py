@@ -2,19 +2,10 @@
 and accents; :exact and :contains; OR by comma, AND by repetition; escaping; :missing — on every store."""
 from __future__ import annotations
 
-from tests.factories import FHIR_JSON, patient
+from tests.factories import patient
+from tests.search.helpers import create, found
 
 
-def create(client, resource: dict) -> str:
-    r = client.post(f"/fhir/{resource['resourceType']}", json=resource, headers=FHIR_JSON)
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-def found(client, query: str) -> set[str]:
-    r = client.get(f"/fhir/{query}")
-    assert r.status_code == 200, r.text
-    return {e["resource"]["id"] for e in r.json().get("entry", []) if e["search"]["mode"] == "match"}
 
 
 def test_a_string_matches_values_that_start_with_it_in_any_case_and_without_accents(client):

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from benhan.vn.identifiers import CCCD_SYSTEM
-from tests.factories import FHIR_JSON, patient
+from tests.factories import patient
+from tests.search.helpers import create, found
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 
 
-def create(client, resource: dict) -> str:
-    r = client.post(f"/fhir/{resource['resourceType']}", json=resource, headers=FHIR_JSON)
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-def found(client, query: str) -> set[str]:
-    r = client.get(f"/fhir/{query}")
-    assert r.status_code == 200, r.text
-    return {e["resource"]["id"] for e in r.json().get("entry", []) if e["search"]["mode"] == "match"}
 
 
 def observation(*codings: dict, text: str | None = None, **extra) -> dict:
