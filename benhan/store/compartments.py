@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from sqlalchemy import (BigInteger, ColumnElement, Integer, Select, and_, bindparam, case, exists, false, func,
+from sqlalchemy import (BigInteger, ColumnElement, Integer, Select, and_, bindparam, case, false, func,
                         literal, or_, select, union_all)
 
 from benhan import errors
@@ -46,8 +46,10 @@ def _member_pairs(ref) -> ColumnElement:  # noqa: ANN001
 def in_compartment(res_type: str, patient_id: str, res=resource) -> ColumnElement:  # noqa: ANN001
     """The condition that puts `res` (a resource of res_type) in Patient/{patient_id}'s compartment."""
     ref = idx_reference.alias("compartment_ref")
-    cond = exists().where(and_(ref.c.resource_pk == res.c.pk, ref.c.res_type == res_type,
-                               ref.c.param.in_(member_params()[res_type]), _references_patient(ref, patient_id)))
+    # Uncorrelated: the patient's few references, then their resources (correlated, it was a
+    # probe per resource of the type — 400 ms for Observations on a million resources).
+    cond = res.c.pk.in_(select(ref.c.resource_pk).where(and_(
+        ref.c.res_type == res_type, ref.c.param.in_(member_params()[res_type]), _references_patient(ref, patient_id))))
     if res_type == COMPARTMENT:
         # The patient is in its own compartment (and so are the Patients whose link points at it).
         cond = or_(res.c.res_id == patient_id, cond)
