@@ -21,17 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benhan.fhir.validation import default_validator  # noqa: E402
+from bench._common import cpu_model  # noqa: E402
 from tools.fhir_packages import examples_dir  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def load_examples() -> list[tuple[str, dict, int]]:

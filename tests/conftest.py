@@ -37,25 +37,30 @@ def _pg_available() -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session; its URL."""
+def own_pg_database(prefix: str = "benhan_test") -> Iterator[str]:
+    """Create a throwaway PostgreSQL database, yield its URL, drop it afterwards. Skips with a
+    message when PostgreSQL is not reachable — fails instead under BENHAN_REQUIRE_POSTGRES=1."""
     problem = _pg_available()
     if problem:
         if os.environ.get("BENHAN_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL is required (BENHAN_REQUIRE_POSTGRES=1) but not reachable: {problem}")
         pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem}); PostgreSQL tests skipped")
-    name = f"benhan_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     try:
-        yield url
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session; its URL."""
+    yield from own_pg_database()
 
 
 def _truncate_pg(url: str) -> None:

@@ -6,17 +6,14 @@ truncated by every test that takes the function-scoped `store` fixture.
 """
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from benhan import config as config_mod
-from tests.conftest import PG_ADMIN_URL, _pg_available
+from tests.conftest import own_pg_database
 
 VS_ICD10 = "https://benhan.vn/fhir/ValueSet/vn-icd10"
 CS_ICD10 = "http://fhir.hl7.org.vn/core/CodeSystem/vn-icd10-cs"
@@ -29,21 +26,7 @@ class Loaded:
 
 
 def _own_pg_database() -> Iterator[str]:
-    problem = _pg_available()
-    if problem:
-        if os.environ.get("BENHAN_REQUIRE_POSTGRES") == "1":
-            pytest.fail(f"PostgreSQL is required (BENHAN_REQUIRE_POSTGRES=1) but not reachable: {problem}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL} ({problem}); PostgreSQL tests skipped")
-    name = f"benhan_test_tx_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from own_pg_database("benhan_test_tx")
 
 
 @pytest.fixture(scope="package", params=["sqlite", "postgresql"])
