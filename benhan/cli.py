@@ -160,7 +160,8 @@ app.add_typer(terminology_app, name="terminology")
 def terminology_load(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
                      only: Optional[list[str]] = typer.Option(None, "--only", help="Only these (repeatable): "
                                                               "icd10-tt06, icd10-qd4469, provinces, wards, legacy-admin, "
-                                                              "ethnicity, bhyt-card-type, bhyt-visit-type.")) -> None:
+                                                              "ethnicity, bhyt-card-type, bhyt-visit-type, "
+                                                              "bhyt-beneficiary, occupation, encounter-type, lab-tests.")) -> None:
     """Load the code systems and value sets into the database (again: changes nothing)."""
     from benhan.store.store import Store
     from benhan.terminology.load import load

@@ -14,7 +14,7 @@ from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.store.repository import Repository
 from benhan.store.store import Store
-from benhan.terminology import admin_units, icd10, small_lists
+from benhan.terminology import admin_units, curated, icd10, labs, small_lists
 
 # name -> builder of (CodeSystem, ValueSet) pairs; the names are what `--only` takes.
 CATALOG: dict[str, Callable[[], list[tuple[dict, dict]]]] = {
@@ -26,6 +26,10 @@ CATALOG: dict[str, Callable[[], list[tuple[dict, dict]]]] = {
     "ethnicity": lambda: [small_lists.ethnicity()],
     "bhyt-card-type": lambda: [small_lists.bhyt_card_types()],
     "bhyt-visit-type": lambda: [small_lists.bhyt_visit_types()],
+    "bhyt-beneficiary": lambda: [curated.bhyt_beneficiary_groups()],
+    "occupation": lambda: [curated.occupation_groups()],
+    "encounter-type": lambda: [curated.encounter_types()],
+    "lab-tests": lambda: [labs.lab_tests()],
 }
 
 

@@ -106,7 +106,7 @@ def test_the_bhyt_card_types_are_marked_as_a_fragment(loaded: Loaded):
 
 def test_the_first_load_writes_every_resource_once(loaded: Loaded):
     assert {r.outcome for r in loaded.results} == {"created"}
-    assert len(loaded.results) == 2 * 10    # ten code systems, each with its value set
+    assert len(loaded.results) == 2 * 14    # fourteen code systems, each with its value set
 
 
 def test_loading_again_changes_nothing(loaded: Loaded):
