@@ -49,6 +49,23 @@ SETTINGS: tuple[Setting, ...] = (
             "After changing it on a database with data, run `benhan reindex`."),
     Setting("sqlite_busy_timeout_ms", int, 30000,
             "How long a SQLite connection waits for the write lock before giving up."),
+    Setting("session_idle_minutes", int, 30,
+            "A web session unused for this long ends; the user logs in again (typed text is kept in the browser)."),
+    Setting("session_max_hours", int, 12, "A web session ends this many hours after login, used or not."),
+    Setting("lockout_attempts", int, 5, "Failed logins in a row that lock an account."),
+    Setting("lockout_minutes", int, 15, "How long a locked account stays locked (an admin can unlock it sooner)."),
+    Setting("inactive_disable_days", int, 45, "Accounts not used for this many days are disabled (TCVN 14423)."),
+    Setting("password_min_length", int, 14, "Shortest password accepted for an account without MFA (TCVN 14423)."),
+    Setting("password_min_length_mfa", int, 8, "Shortest password accepted for an account with MFA."),
+    Setting("break_glass_minutes", int, 120, "How long a break-the-glass access lasts."),
+    Setting("access_token_minutes", int, 60, "Lifetime of an OAuth access token."),
+    Setting("refresh_token_days", int, 30, "Lifetime of an OAuth refresh token (apps with offline_access)."),
+    Setting("tls_cert_file", Path, Path(""),
+            "PEM certificate (chain) for HTTPS. Empty: plain HTTP (behind a TLS proxy, or on localhost only)."),
+    Setting("tls_key_file", Path, Path(""), "PEM private key of tls_cert_file."),
+    Setting("cors_origins", str, "",
+            "Origins allowed to call the FHIR API from a browser, comma-separated (e.g. https://app.example.vn). "
+            "Empty: none."),
     Setting("pool_size", int, 8, "Database connections kept open per server process (PostgreSQL; up to twice as many more under load)."),
 )
 

@@ -77,6 +77,18 @@ UnknownCode = _error("BENHAN-2010", 404, "not-found", "The code is not in the co
 # --- the content is not valid FHIR (3xxx)
 ValidationFailed = _error("BENHAN-3001", 422, "invalid", "The resource is not valid FHIR R4", "ValidationFailed")
 
+# --- who may do what (5xxx): auth/ and the access rules; messages never describe the record refused
+Unauthenticated = _error("BENHAN-5001", 401, "login", "Authentication required: no valid session or access token", "Unauthenticated")
+Forbidden = _error("BENHAN-5002", 403, "forbidden", "Your role or access token does not permit this", "Forbidden")
+OutsideCareScope = _error("BENHAN-5003", 403, "forbidden", "This patient is outside your departments and care relationships (break-the-glass is possible)", "OutsideCareScope")
+PasswordRejected = _error("BENHAN-5004", 400, "invalid", "The password does not meet the password rules", "PasswordRejected")
+LoginRefused = _error("BENHAN-5005", 401, "login", "The login was refused", "LoginRefused")
+UnknownUser = _error("BENHAN-5006", 404, "not-found", "No such user", "UnknownUser")
+CsrfRejected = _error("BENHAN-5007", 403, "forbidden", "The form expired or did not come from this site; reload and try again", "CsrfRejected")
+UserExists = _error("BENHAN-5008", 409, "duplicate", "A user with this name already exists", "UserExists")
+InvalidUserSetting = _error("BENHAN-5009", 400, "value", "Invalid user setting (role, department or access hours)", "InvalidUserSetting")
+AuditChainBroken = _error("BENHAN-5010", 500, "exception", "The audit trail's hash chain is broken", "AuditChainBroken")
+
 # --- the installation (4xxx)
 ConfigError = _error("BENHAN-4001", 500, "exception", "Invalid configuration", "ConfigError")
 SchemaUnknown = _error("BENHAN-4002", 503, "exception", "The database schema is not one this version knows", "SchemaUnknown")

@@ -30,13 +30,21 @@ class AuditRecord:
     res_id: str | None = None
     version: int | None = None
     query: str | None = None
+    patients: tuple[str, ...] = ()      # the patients whose record this touched
+    subtype: str | None = None          # login, logout, break-glass, permission, print, export, sign …
+    role: str | None = None             # the agent's roles, space-separated
+    client_id: str | None = None
+    purpose: str | None = None          # BTG: allowed only by a break-the-glass grant
+    detail: str | None = None           # JSON text
 
     def row(self) -> dict:
         # Built by hand: dataclasses.asdict deep-copies and cost 4 % of a Bundle ingest.
         return {"recorded": self.recorded, "interaction": self.interaction, "agent": self.agent,
                 "outcome": self.outcome, "source_address": self.source_address, "res_type": self.res_type,
                 "res_id": self.res_id, "version": self.version, "query": self.query,
-                "action": ACTIONS.get(self.interaction, "E")}
+                "action": ACTIONS.get(self.interaction, "E"),
+                "patients": " ".join(self.patients) or None, "subtype": self.subtype, "role": self.role,
+                "client_id": self.client_id, "purpose": self.purpose, "detail": self.detail}
 
 
 def write(conn: Connection, records: list[AuditRecord]) -> None:

@@ -23,6 +23,7 @@ from benhan.fhir import search as fhir_search
 from benhan.fhir.indexing import extract
 from benhan.fhir.references import ID_RE
 from benhan.fhir.resource_json import content_hash
+from benhan.store import access as access_sql
 from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
 from benhan.store import includes
@@ -33,6 +34,8 @@ from benhan.store.schema import change_log, resource, resource_version
 
 
 _INTERACTION = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+_LETTER = {"POST": "c", "PUT": "u", "PATCH": "u", "DELETE": "d"}
+_VERB = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
 
 
 @dataclass
@@ -58,6 +61,7 @@ class SearchResult:
     total: int | None
     next_cursor: str | None = None
     included: list[VersionBody] = field(default_factory=list)
+    patients: set[str] = field(default_factory=set)   # whose records the page shows (audit)
 
 
 @dataclass
@@ -69,7 +73,7 @@ class HistoryResult:
 
 def _read_statement(version_clause):  # noqa: ANN001, ANN202
     r, v = resource, resource_version
-    return (select(v.c.version, v.c.last_updated, v.c.deleted, v.c.encoding, v.c.body, v.c.method)
+    return (select(v.c.version, v.c.last_updated, v.c.deleted, v.c.encoding, v.c.body, v.c.method, r.c.pk)
             .select_from(r.join(v, v.c.resource_pk == r.c.pk))
             .where(and_(r.c.res_type == bindparam("t"), r.c.res_id == bindparam("i"), version_clause)))
 
@@ -92,18 +96,96 @@ class Repository:
     def __init__(self, store: Store, actor: Actor):
         self.store = store
         self.actor = actor
+        self._role = " ".join(actor.roles) or None
+        # Patients created by this repository (one request, one Bundle): a scoped user may write
+        # about a patient they have just registered in the same transaction.
+        self._new_patients: set[str] = set()
 
     # --- helpers -------------------------------------------------------------------------------
     def _check_type(self, res_type: str) -> None:
         if res_type not in self.store.resource_types:
             raise errors.UnknownResourceType(f"{res_type!r} is not a FHIR R4 resource type")
 
-    def _audit(self, interaction: str, **kw: Any) -> AuditRecord:
+    def _audit(self, interaction: str, *, patients: Any = (), **kw: Any) -> AuditRecord:
+        patients = tuple(sorted(patients))
+        access = self.actor.access
+        purpose = ("BTG" if access is not None and access.scope.break_glass
+                   and not access.scope.break_glass.isdisjoint(patients) else None)
         return AuditRecord(recorded=now_us(), interaction=interaction, agent=self.actor.name,
-                           source_address=self.actor.source_address, **kw)
+                           source_address=self.actor.source_address, patients=patients, role=self._role,
+                           client_id=self.actor.client_id, purpose=purpose, **kw)
 
     def _audit_read(self, interaction: str, **kw: Any) -> None:
         self.store.read_audit.add(self._audit(interaction, **kw))
+
+    # --- access rules (store.access; decided by auth.policy) -----------------------------------
+    def _limited(self, letter: str, res_type: str, interaction: str, **audit: Any) -> bool:
+        """Whether the actor is limited to the patients in their scope for this; refuses (403,
+        audited) when their role or token does not permit it at all."""
+        access = self.actor.access
+        if access is None:
+            return False
+        limited = access.patient_limited(letter, res_type)
+        if limited is None:
+            self._audit_read(interaction, res_type=res_type, outcome="4", **audit)
+            raise errors.Forbidden(f"you may not {_VERB[letter]} {res_type} resources")
+        return limited
+
+    def _refuse_outside_scope(self, interaction: str, res_type: str, res_id: str | None) -> None:
+        self._audit_read(interaction, res_type=res_type, res_id=res_id, outcome="4")
+        raise errors.OutsideCareScope()
+
+    def _search_filter(self, res_types: list[str]):  # noqa: ANN202
+        access = self.actor.access
+        return None if access is None else access_sql.search_condition(access, "s", res_types)
+
+    def _visible_bodies(self, conn, bodies: list[VersionBody], letter: str) -> list[VersionBody]:  # noqa: ANN001
+        """The bodies the actor may see (included resources: filtered, never counted)."""
+        access = self.actor.access
+        if access is None or not bodies:
+            return bodies
+        keep = []
+        by_type: dict[str, list[VersionBody]] = {}
+        for b in bodies:
+            by_type.setdefault(b.res_type, []).append(b)
+        for t, group in by_type.items():
+            limited = access.patient_limited(letter, t)
+            if limited is None:
+                continue
+            if not limited:
+                keep += group
+                continue
+            pks = [b.pk for b in group]
+            seen = set(conn.execute(select(resource.c.pk).where(and_(
+                resource.c.pk.in_(pks), access_sql.visible(t, access.scope)))).scalars())
+            keep += [b for b in group if b.pk in seen]
+        order = {id(b): i for i, b in enumerate(bodies)}
+        return sorted(keep, key=lambda b: order[id(b)])
+
+    def _check_write_scope(self, pending: PendingWrite) -> None:
+        letter = "c" if pending.create_only else _LETTER.get(pending.method, "u")
+        interaction = _INTERACTION.get(pending.method, "update")
+        limited = self._limited(letter, pending.res_type, interaction, res_id=pending.res_id)
+        if pending.res_type == access_sql.PATIENT and pending.create_only:
+            self._new_patients.add(pending.res_id)
+        if not limited:
+            return
+        access = self.actor.access
+        assert access is not None
+        refs = access_sql.referenced_patients(pending.res_type, pending.index.reference if pending.index else ())
+        refs -= self._new_patients
+        with self.store.db.read() as conn:
+            if not pending.create_only:
+                row = conn.execute(select(resource.c.pk).where(and_(
+                    resource.c.res_type == pending.res_type, resource.c.res_id == pending.res_id))).first()
+                if row is not None and not access_sql.is_visible(conn, access, letter, pending.res_type, row.pk):
+                    self._refuse_outside_scope(interaction, pending.res_type, pending.res_id)
+            if refs:
+                allowed = access_sql.patients_in_scope(access.scope).subquery()
+                found = set(conn.execute(select(allowed.c.patient_id).where(
+                    allowed.c.patient_id.in_(sorted(refs)))).scalars())
+                if refs - found:
+                    self._refuse_outside_scope(interaction, pending.res_type, pending.res_id)
 
     def prepare(self, method: str, res_type: str, res_id: str, body: dict, *,
                 if_match: int | None = None, create_only: bool = False) -> PendingWrite:
@@ -115,8 +197,10 @@ class Repository:
             raise errors.ValidationFailed(
                 f"{res_type}/{res_id}: {len(issues)} problem(s), first: {issues[0].message}",
                 expression=issues[0].expression, details=validation_details(issues))
-        return PendingWrite(method, res_type, res_id, body, content_hash(body), extract(body),
-                            if_match=if_match, create_only=create_only)
+        pending = PendingWrite(method, res_type, res_id, body, content_hash(body), extract(body),
+                               if_match=if_match, create_only=create_only)
+        self._check_write_scope(pending)
+        return pending
 
     def commit(self, pending: list[PendingWrite], interaction: str) -> list[Stored]:
         """Write the prepared versions and their audit rows in one transaction (shared with other
@@ -125,7 +209,8 @@ class Repository:
             results = write_all(conn, pending, now_us=now_us(), node_id=self.store.node_id,
                                 lock=not self.store.db.is_sqlite)
             audit_log.write(conn, [self._audit(_INTERACTION.get(p.method, interaction),
-                                               res_type=r.res_type, res_id=r.res_id, version=r.version)
+                                               res_type=r.res_type, res_id=r.res_id, version=r.version,
+                                               patients=_write_patients(p))
                                    for p, r in zip(pending, results)])
             return results
         return self.store.group_commit.run(work)
@@ -140,15 +225,39 @@ class Repository:
         if row is None:
             return None
         body = decode_body(row.encoding, row.body) if not row.deleted else None
-        return VersionBody(res_type, res_id, row.version, row.last_updated, row.deleted, body, row.method)
+        return VersionBody(res_type, res_id, row.version, row.last_updated, row.deleted, body, row.method, row.pk)
+
+    def _patients(self, conn, found: VersionBody | None) -> set[str]:  # noqa: ANN001
+        if found is None:
+            return set()
+        if found.res_type == access_sql.PATIENT:
+            return {found.res_id}
+        return access_sql.patients_of(conn, [found.pk])[found.pk] if access_sql.member_params(found.res_type) else set()
+
+    def _load_visible(self, interaction: str, res_type: str, res_id: str,
+                      version: int | None = None) -> tuple[VersionBody | None, set[str], bool]:
+        """Load a version, check the actor may see it; (found, its patients, the resource exists)."""
+        limited = self._limited("r", res_type, interaction, res_id=res_id)
+        with self.store.db.read() as conn:
+            found = self._load(conn, res_type, res_id, version)
+            exists = found is not None or (version is not None and conn.execute(
+                select(resource.c.pk).where(and_(resource.c.res_type == res_type, resource.c.res_id == res_id))
+            ).first() is not None)
+            if limited and exists:
+                pk = found.pk if found else conn.execute(select(resource.c.pk).where(and_(
+                    resource.c.res_type == res_type, resource.c.res_id == res_id))).scalar()
+                assert self.actor.access is not None
+                if not access_sql.is_visible(conn, self.actor.access, "r", res_type, pk):
+                    self._refuse_outside_scope(interaction, res_type, res_id)
+            patients = self._patients(conn, found)
+        return found, patients, exists
 
     def read(self, res_type: str, res_id: str) -> VersionBody:
         self._check_type(res_type)
         check_id(res_id)
-        with self.store.db.read() as conn:
-            found = self._load(conn, res_type, res_id)
+        found, patients, _ = self._load_visible("read", res_type, res_id)
         self._audit_read("read", res_type=res_type, res_id=res_id, version=found.version if found else None,
-                         outcome="0" if found and not found.deleted else "4")
+                         outcome="0" if found and not found.deleted else "4", patients=patients)
         if found is None:
             raise errors.NotFound(f"{res_type}/{res_id} is not known")
         if found.deleted:
@@ -160,13 +269,9 @@ class Repository:
         check_id(res_id)
         if not (version.isascii() and version.isdigit() and len(version) <= 10 and int(version) < 2**31):
             raise errors.InvalidVersion(f"{version!r} is not a version id of this server")
-        with self.store.db.read() as conn:
-            found = self._load(conn, res_type, res_id, int(version))
-            exists_at_all = found is not None or conn.execute(
-                select(resource.c.pk).where(and_(resource.c.res_type == res_type, resource.c.res_id == res_id))
-            ).first() is not None
+        found, patients, exists_at_all = self._load_visible("vread", res_type, res_id, int(version))
         self._audit_read("vread", res_type=res_type, res_id=res_id, version=int(version),
-                         outcome="0" if found else "4")
+                         outcome="0" if found else "4", patients=patients)
         if found is None:
             if exists_at_all:
                 raise errors.VersionNotFound(f"{res_type}/{res_id} has no version {version}")
@@ -272,6 +377,7 @@ class Repository:
         self._check_type(res_type)
         check_id(res_id)
         pending = PendingWrite("DELETE", res_type, res_id, None, None, None)
+        self._check_write_scope(pending)
         return self.commit([pending], "delete")[0]
 
     def conditional_delete(self, res_type: str, query: str) -> Stored | None:
@@ -289,8 +395,9 @@ class Repository:
         req = fhir_search.parse(res_type, items, lenient=lenient,
                                 default_count=self.store.config.default_page_size,
                                 max_count=self.store.config.max_page_size)
+        self._limited("s", res_type, "search-type", query="&".join(f"{k}={v}" for k, v in items))
         result = self._run_search(req)
-        self._audit_read("search-type", res_type=res_type,
+        self._audit_read("search-type", res_type=res_type, patients=result.patients,
                          query="&".join(f"{k}={v}" for k, v in req.applied_query()))
         return result
 
@@ -302,7 +409,8 @@ class Repository:
         if req.resource_type != SYSTEM or req.includes or req.revincludes:
             raise errors.InvalidSearchParameter("a system search takes no _include or _revinclude")
         result = self._run_search(req)
-        self._audit_read("search-system", query="&".join(f"{k}={v}" for k, v in req.applied_query()))
+        self._audit_read("search-system", patients=result.patients,
+                         query="&".join(f"{k}={v}" for k, v in req.applied_query()))
         return result
 
     def _run_search(self, req: fhir_search.SearchRequest, extra=None) -> SearchResult:  # noqa: ANN001
@@ -311,7 +419,14 @@ class Repository:
 
     def run_search_in(self, conn, req: fhir_search.SearchRequest, extra=None) -> SearchResult:  # noqa: ANN001
         """Run a parsed search on an open connection; `extra` is a further SQL condition on the
-        resource table (e.g. membership of a patient's compartment)."""
+        resource table (e.g. membership of a patient's compartment). The actor's access rules
+        filter in SQL, so counts, pages and cursors never reflect what they may not see."""
+        types = ([req.resource_type] if req.resource_type != SYSTEM
+                 else list(req.types or self.store.resource_types))
+        allowed = self._search_filter(types)
+        if allowed is not None:
+            extra = allowed if extra is None else and_(extra, allowed)
+
         def restricted(q):  # noqa: ANN001, ANN202
             return q if extra is None else q.where(extra)
         total = None
@@ -326,7 +441,10 @@ class Repository:
         next_cursor = fhir_search.encode_cursor(tuple(rows[-1])) if has_next and rows else None
         bodies = self._bodies(conn, [row[-1] for row in rows])
         included = includes.resolve(conn, req, bodies) if req.includes or req.revincludes else []
-        return SearchResult(req, bodies, has_next, total, next_cursor, included)
+        included = self._visible_bodies(conn, included, "r")
+        by_pk = access_sql.patients_of(conn, [b.pk for b in bodies + included])
+        patients = set().union(*by_pk.values()) if by_pk else set()
+        return SearchResult(req, bodies, has_next, total, next_cursor, included, patients)
 
     def _bodies(self, conn, pks: list[int]) -> list[VersionBody]:  # noqa: ANN001
         if not pks:
@@ -356,6 +474,16 @@ class Repository:
             cond.append(cl.c.res_id == res_id)
         if since is not None:
             cond.append(cl.c.committed_at >= since)
+        kind = "history-instance" if res_id else "history-type" if res_type else "history-system"
+        if res_id:
+            # The instance's history: readable when its current version is (checked below).
+            self._limited("r", res_type, kind, res_id=res_id)
+        else:
+            if res_type:
+                self._limited("s", res_type, kind)
+            allowed = self._search_filter([res_type] if res_type else list(self.store.resource_types))
+            if allowed is not None:
+                cond.append(cl.c.resource_pk.in_(select(resource.c.pk).where(allowed)))
         base = and_(*cond) if cond else None
         q = (select(cl.c.seq, cl.c.res_type, cl.c.res_id, cl.c.version, v.c.last_updated, v.c.deleted,
                     v.c.encoding, v.c.body, v.c.method)
@@ -365,11 +493,17 @@ class Repository:
         if cursor is not None:
             q = q.where(cl.c.seq < cursor)
         q = q.order_by(cl.c.seq.desc()).limit(count + 1)
+        patients: set[str] = set()
         with self.store.db.read() as conn:
             if res_type and res_id:
                 exists_q = select(resource.c.pk).where(and_(resource.c.res_type == res_type, resource.c.res_id == res_id))
-                if conn.execute(exists_q).first() is None:
+                found_pk = conn.execute(exists_q).scalar()
+                if found_pk is None:
                     raise errors.NotFound(f"{res_type}/{res_id} is not known")
+                if (self.actor.access is not None
+                        and not access_sql.is_visible(conn, self.actor.access, "r", res_type, found_pk)):
+                    self._refuse_outside_scope(kind, res_type, res_id)
+                patients = access_sql.patients_of(conn, [found_pk])[found_pk]
             rows = conn.execute(q).all()
             n_total = None
             if total:
@@ -379,10 +513,15 @@ class Repository:
                                decode_body(r.encoding, r.body) if not r.deleted else None, r.method)
                    for r in rows[:count]]
         next_cursor = rows[count - 1].seq if len(rows) > count and count > 0 else None
-        kind = "history-instance" if res_id else "history-type" if res_type else "history-system"
-        self._audit_read(kind, res_type=res_type, res_id=res_id)
+        self._audit_read(kind, res_type=res_type, res_id=res_id, patients=patients)
         return HistoryResult(entries, next_cursor, n_total)
 
 
 def validation_details(issues: list) -> list[Detail]:  # noqa: ANN001
     return [Detail(i.message, i.expression, i.severity, i.code) for i in issues]
+
+
+def _write_patients(p: PendingWrite) -> set[str]:
+    if p.res_type == access_sql.PATIENT:
+        return {p.res_id}
+    return access_sql.referenced_patients(p.res_type, p.index.reference) if p.index else set()

@@ -66,6 +66,34 @@ audit_event = Table(
     Column("version", Integer, nullable=True),
     Column("query", Text, nullable=True),
     Index("ix_audit_event_entity", "res_type", "res_id"),
+    # --- 0002: who acted, for whom, and the hash chain (audit.chain) ---
+    Column("subtype", String(32), nullable=True),       # login, logout, break-glass, print, export, sign …
+    Column("role", String(128), nullable=True),         # the agent's roles, space-separated
+    Column("client_id", String(64), nullable=True),     # the OAuth client the request came through
+    Column("purpose", String(16), nullable=True),       # BTG while break-the-glass covered the access
+    Column("patients", Text, nullable=True),            # patient ids concerned, space-separated
+    Column("detail", Text, nullable=True),              # JSON: what else the event needs to be read alone
+    # Chain position and hash are assigned under one lock (audit_chain_head), in commit order, so
+    # that a row altered, removed or inserted afterwards breaks the chain at that position.
+    Column("chain_pos", BigInteger, nullable=True),
+    Column("hash", String(64), nullable=True),
+    Index("ux_audit_event_chain_pos", "chain_pos", unique=True),
+)
+
+# "Who looked at this patient's record": one row per (event, patient), indexed by patient.
+audit_patient = Table(
+    "audit_patient", metadata,
+    Column("seq", PK, ForeignKey("audit_event.seq"), primary_key=True),
+    Column("patient_id", String(64), primary_key=True),
+    Index("ix_audit_patient_patient", "patient_id", "seq"),
+)
+
+# The last link of the audit chain; its row is locked by every transaction that appends events.
+audit_chain_head = Table(
+    "audit_chain_head", metadata,
+    Column("id", SmallInteger, primary_key=True),
+    Column("chain_pos", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
 )
 
 node_setting = Table(
@@ -129,3 +157,113 @@ INDEX_COLUMNS = {
     "quantity": ("param", "system", "code", "value", "low", "high"),
     "uri": ("param", "uri"),
 }
+
+
+# --- users, sessions, OAuth clients and tokens, break-the-glass (0002; auth/) -------------------
+
+user_account = Table(
+    "user_account", metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),   # lower-case
+    Column("display_name", String(200), nullable=False),
+    Column("roles", Text, nullable=False),                          # space-separated role codes
+    Column("departments", Text, nullable=False),                    # Organization ids, space-separated; * = all
+    Column("practitioner_id", String(64), nullable=True),           # FHIR Practitioner/{id}
+    Column("password_hash", Text, nullable=True),                   # argon2id
+    Column("password_changed", BigInteger, nullable=True),
+    Column("must_change_password", Boolean, nullable=False),
+    Column("totp_secret", String(64), nullable=True),
+    Column("mfa_enabled", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", BigInteger, nullable=True),
+    Column("last_login", BigInteger, nullable=True),
+    Column("last_activity", BigInteger, nullable=True),
+    Column("access_hours", Text, nullable=True),                    # e.g. "Mon-Sat 07:00-17:30"
+    Column("sessions_valid_after", BigInteger, nullable=False),     # logout everywhere
+    Column("created", BigInteger, nullable=False),
+    Column("disabled_at", BigInteger, nullable=True),
+    Column("disabled_reason", String(200), nullable=True),
+)
+
+user_session = Table(
+    "user_session", metadata,
+    Column("id_hash", String(64), primary_key=True),                # sha256 of the cookie value
+    Column("user_pk", PK, ForeignKey("user_account.pk"), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("last_seen", BigInteger, nullable=False),
+    Column("mfa_passed", Boolean, nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("source_address", String(64), nullable=True),
+    Column("user_agent", String(200), nullable=True),
+    Column("ended_at", BigInteger, nullable=True),
+    Index("ix_user_session_user", "user_pk"),
+)
+
+oauth_client = Table(
+    "oauth_client", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),                     # system (backend service) or app
+    Column("auth_method", String(32), nullable=False),              # private_key_jwt, none, client_secret_basic
+    Column("jwks", Text, nullable=True),                            # public keys (JSON), private_key_jwt
+    Column("jwks_url", Text, nullable=True),
+    Column("secret_hash", Text, nullable=True),
+    Column("redirect_uris", Text, nullable=False),                  # space-separated
+    Column("scopes", Text, nullable=False),                         # the most it may be granted
+    Column("created", BigInteger, nullable=False),
+    Column("disabled_at", BigInteger, nullable=True),
+)
+
+oauth_token = Table(
+    "oauth_token", metadata,
+    Column("token_hash", String(64), primary_key=True),             # sha256 of the token
+    Column("kind", String(8), nullable=False),                      # access, refresh
+    Column("client_id", String(64), nullable=False),
+    Column("user_pk", PK, nullable=True),
+    Column("scope", Text, nullable=False),
+    Column("patient_id", String(64), nullable=True),                # SMART launch context
+    Column("issued", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+    Column("family", String(64), nullable=True),                    # refresh and its access tokens
+    Index("ix_oauth_token_family", "family"),
+)
+
+oauth_code = Table(
+    "oauth_code", metadata,
+    Column("code_hash", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("user_pk", PK, nullable=False),
+    Column("redirect_uri", Text, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("code_challenge", String(128), nullable=True),
+    Column("code_challenge_method", String(8), nullable=True),
+    Column("patient_id", String(64), nullable=True),
+    Column("nonce", String(255), nullable=True),
+    Column("issued", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Column("used_at", BigInteger, nullable=True),
+)
+
+# JWT client assertions already used (jti), kept until they expire: a replayed assertion is refused.
+oauth_assertion = Table(
+    "oauth_assertion", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("jti", String(255), primary_key=True),
+    Column("expires", BigInteger, nullable=False),
+)
+
+break_glass = Table(
+    "break_glass", metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("user_pk", PK, ForeignKey("user_account.pk"), nullable=False),
+    Column("patient_id", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("started", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Column("ended_at", BigInteger, nullable=True),
+    Column("reviewed_by", PK, nullable=True),
+    Column("reviewed_at", BigInteger, nullable=True),
+    Column("review_note", Text, nullable=True),
+    Index("ix_break_glass_user", "user_pk", "expires"),
+)

@@ -84,11 +84,25 @@ def test_a_current_database_is_left_alone_and_an_empty_one_is_migrated_without_a
     assert not backups.exists() or list(backups.iterdir()) == []
 
 
-def test_there_is_one_revision_so_no_database_can_be_behind_yet() -> None:
-    # A tripwire: "a database that is behind is backed up before it is upgraded" cannot be tested
-    # honestly until a second migration exists. When one is added this fails: replace it with a
-    # test that builds a database at the previous revision, upgrades it and finds the backup.
-    assert migrate.known_revisions() == {"0001"}
+def test_a_database_at_the_first_revision_is_backed_up_then_upgraded_and_keeps_every_row(
+        db: Database, tmp_path: Path) -> None:
+    from alembic import command
+    cfg = migrate._alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO resource (res_type, res_id, version, last_updated, deleted, content_hash) "
+                          "VALUES ('Patient', 'p1', 1, 1, false, :h)"), {"h": b"x" * 32})
+        conn.execute(text("INSERT INTO audit_event (recorded, action, interaction, outcome, agent) "
+                          "VALUES (1, 'C', 'create', '0', 'before-0002')"))
+    backups = tmp_path / "backups"
+    assert migrate.upgrade(db, backups) == "behind"
+    assert migrate.current_revision(db) == migrate.head_revision()
+    assert [p.name.startswith("benhan-pre-migrate-0001-") for p in backups.iterdir()] == [True]
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT res_id FROM resource")).scalars().all() == ["p1"]
+        assert conn.execute(text("SELECT agent, chain_pos FROM audit_event")).all() == [("before-0002", None)]
 
 
 # --- a schema this version does not know ---------------------------------------------------------
