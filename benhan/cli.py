@@ -45,10 +45,13 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     import uvicorn
 
     from benhan.store.store import Store
+    from benhan.web import log_redaction
     from benhan.web.app import create_app
 
     cfg = _config(data_dir, database_url, host=host, port=port)
+    tls_args = _tls_args(cfg)   # before migrating: a wrong certificate path fails at once, in one line
     logging.basicConfig(level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_redaction.install()     # no password, token or cookie in any log line
     if cfg.log_level != "debug":
         logging.getLogger("alembic").setLevel(logging.WARNING)   # six lines per start otherwise
     store = Store.open(cfg)
@@ -65,16 +68,32 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     access_log = cfg.log_level == "debug"
     if workers > 1 and cfg.sqlalchemy_url.startswith("sqlite"):
         raise errors.ConfigError("SQLite has one writer: run one worker (use PostgreSQL for several)")
-    _echo(f"benhan {__version__} serving FHIR R4 at http://{cfg.host}:{cfg.port}/fhir "
+    _echo(f"benhan {__version__} serving FHIR R4 at {'https' if tls_args else 'http'}://{cfg.host}:{cfg.port}/fhir "
           f"(database: {_safe_url(cfg.sqlalchemy_url)})")
     if workers > 1:
         import os
         os.environ.update({f"BENHAN_{k.upper()}": str(v) for k, v in cfg.values.items() if str(v) not in ("", ".")})
         uvicorn.run("benhan.web.app:app_from_environment", factory=True, host=cfg.host, port=cfg.port,
-                    workers=workers, log_level=cfg.log_level, proxy_headers=False, access_log=access_log)
+                    workers=workers, log_level=cfg.log_level, proxy_headers=False, access_log=access_log,
+                    log_config=log_redaction.uvicorn_log_config(), **tls_args)
     else:
         uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=cfg.log_level, proxy_headers=False,
-                    access_log=access_log)
+                    access_log=access_log, log_config=log_redaction.uvicorn_log_config(), **tls_args)
+
+
+def _tls_args(cfg: config_mod.Config) -> dict[str, str]:
+    """uvicorn's ssl_certfile/ssl_keyfile when HTTPS is configured, checked; {} for plain HTTP."""
+    from benhan.web import tls
+    cert, key = (str(cfg.tls_cert_file), str(cfg.tls_key_file))
+    if cert in ("", ".") and key in ("", "."):
+        return {}
+    if cert in ("", ".") or key in ("", "."):
+        raise errors.ConfigError("set both tls_cert_file and tls_key_file (or neither, for plain HTTP)")
+    checked = tls.check_pair(cfg.tls_cert_file, cfg.tls_key_file)
+    warning = tls.expiry_warning(checked)
+    if warning:
+        typer.echo(warning, err=True)
+    return {"ssl_certfile": cert, "ssl_keyfile": key}
 
 
 def _safe_url(url: str) -> str:
@@ -172,6 +191,32 @@ def terminology_load(data_dir: Optional[Path] = DataDir, database_url: Optional[
         store.close()
     changed = sum(r.outcome != "unchanged" for r in done)
     _echo(f"{len(done)} resources: {changed} written, {len(done) - changed} unchanged")
+
+
+tls_app = typer.Typer(help="HTTPS certificates.", no_args_is_help=True)
+app.add_typer(tls_app, name="tls")
+
+
+@tls_app.command("self-signed")
+def tls_self_signed(data_dir: Optional[Path] = DataDir,
+                    host: Optional[list[str]] = typer.Option(None, "--host", help="A name or IP address browsers "
+                                                             "will use (repeatable; default: this PC's name and LAN "
+                                                             "address). localhost and 127.0.0.1 are always added."),
+                    days: int = typer.Option(825, "--days", help="Days the certificate is valid."),
+                    force: bool = typer.Option(False, "--force", help="Replace an existing certificate.")) -> None:
+    """Make a self-signed certificate and key for HTTPS on the LAN (in <data_dir>/tls/)."""
+    from benhan.web import tls
+    cfg = _config(data_dir)
+    made = tls.self_signed(cfg.data_dir / "tls", host or tls.default_hosts(), days=days, overwrite=force)
+    _echo(f"certificate: {made.cert_file}")
+    _echo(f"  valid until {made.not_after:%Y-%m-%d} for {', '.join(made.names)}")
+    _echo(f"key:         {made.key_file} (readable by this user only)")
+    _echo(f"SHA-256 fingerprint: {made.fingerprint}")
+    _echo("Compare it with the fingerprint the browser shows before trusting the certificate.")
+    _echo("To serve HTTPS, put these in benhan.toml (or set BENHAN_TLS_CERT_FILE / BENHAN_TLS_KEY_FILE):")
+    # TOML literal strings: a Windows path's backslashes need no escaping.
+    _echo(f"tls_cert_file = '{made.cert_file}'")
+    _echo(f"tls_key_file = '{made.key_file}'")
 
 
 @config_app.command("show")

@@ -15,6 +15,8 @@ from benhan import __version__, errors
 from benhan.config import Config
 from benhan.store.store import Store
 from benhan.web import fhir_api, http
+from benhan.web.cors import add_cors
+from benhan.web.security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 WORKER_THREADS = 16
@@ -76,6 +78,9 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     )
     if store is not None:
         app.state.store = store
+    # Transport (added last, so outermost): CORS and security headers also on 401s and preflights.
+    add_cors(app, config.cors_origins)
+    app.add_middleware(SecurityHeaders)
     return app
 
 
