@@ -1,22 +1,61 @@
-"""Audit rows. Writes record theirs in the write's own transaction; reads are many and must not
-each take the write lock, so their rows are buffered and written in small batches by a
-background thread (at most ~1 s later, and at shutdown).
+"""Audit rows and their hash chain (docs/audit.md).
+
+Writes record theirs in the write's own transaction; reads are many and must not each take the
+write lock, so their rows are buffered and written in small batches by a background thread (at
+most ~1 s later, and at shutdown).
+
+Every row gets the next position in one chain and a hash over the previous row's hash and all of
+its own stored fields (`link_hash`), so that a row altered, removed or inserted afterwards shows
+(`benhan audit verify`). The chain's last link lives in `audit_chain_head`; appending locks that
+row, which serialises appenders on PostgreSQL — so `write` takes it last, just before its
+inserts, and callers call `write` at the end of their transaction.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select, update
 
-from benhan.store.schema import audit_event
+from benhan.store.schema import audit_chain_head, audit_event, audit_patient
 
 log = logging.getLogger(__name__)
 
 ACTIONS = {"create": "C", "update": "U", "patch": "U", "delete": "D", "read": "R", "vread": "R",
            "search-type": "E", "search-system": "E", "history-instance": "R", "history-type": "R",
-           "history-system": "R", "transaction": "E", "batch": "E", "backup": "E", "restore": "E"}
+           "history-system": "R", "transaction": "E", "batch": "E", "backup": "E", "restore": "E",
+           "print": "R", "export": "R", "permission": "U"}
+
+# --- the chain format (docs/audit.md "Chain format": keep the two in step) ---------------------
+CHAIN_VERSION = b"benhan-audit-1"
+GENESIS = "0" * 64               # the "previous hash" of chain position 1
+HEAD_ID = 1
+# Every stored field of a row, in hashing order. seq is not among them: it is known only after the
+# insert, and chain_pos orders the chain. audit_patient rows are bound through `patients`.
+CHAIN_FIELDS = ("chain_pos", "recorded", "action", "interaction", "outcome", "agent", "source_address",
+                "res_type", "res_id", "version", "query", "subtype", "role", "client_id", "purpose",
+                "patients", "detail")
+_NULL = b"\xff\xff\xff\xff"      # no length of 4 GiB is possible, so NULL cannot be confused with a value
+
+
+def link_hash(prev_hash: str, row: Mapping) -> str:
+    """SHA-256 (hex) of the version tag, the previous link's hash and the row's fields, each field
+    length-prefixed (4-byte big-endian byte count, then UTF-8) or NULL-marked: unambiguous."""
+    h = hashlib.sha256(CHAIN_VERSION)
+    h.update(prev_hash.encode("ascii"))
+    put = h.update
+    for name in CHAIN_FIELDS:
+        value = row[name]
+        if value is None:
+            put(_NULL)
+        else:
+            data = (value if value.__class__ is str else str(value)).encode("utf-8")
+            put(len(data).to_bytes(4, "big"))
+            put(data)
+    return h.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -39,17 +78,76 @@ class AuditRecord:
 
     def row(self) -> dict:
         # Built by hand: dataclasses.asdict deep-copies and cost 4 % of a Bundle ingest.
+        # Patients sorted and unique: the column and the audit_patient rows must say the same.
+        patients = " ".join(sorted(set(self.patients))) if self.patients else None
         return {"recorded": self.recorded, "interaction": self.interaction, "agent": self.agent,
                 "outcome": self.outcome, "source_address": self.source_address, "res_type": self.res_type,
                 "res_id": self.res_id, "version": self.version, "query": self.query,
                 "action": ACTIONS.get(self.interaction, "E"),
-                "patients": " ".join(self.patients) or None, "subtype": self.subtype, "role": self.role,
+                "patients": patients or None, "subtype": self.subtype, "role": self.role,
                 "client_id": self.client_id, "purpose": self.purpose, "detail": self.detail}
 
 
+_HEAD = (select(audit_chain_head.c.chain_pos, audit_chain_head.c.hash)
+         .where(audit_chain_head.c.id == HEAD_ID).with_for_update())
+_LAST_LINK = (select(audit_event.c.chain_pos, audit_event.c.hash)
+              .where(audit_event.c.chain_pos.is_not(None)).order_by(audit_event.c.chain_pos.desc()).limit(1))
+_INSERT = insert(audit_event).returning(audit_event.c.seq, sort_by_parameter_order=True)
+_INSERT_PLAIN = insert(audit_event)
+_INSERT_PATIENTS = insert(audit_patient)
+_MOVE_HEAD = update(audit_chain_head).where(audit_chain_head.c.id == HEAD_ID)
+
+
+def _take_head(conn: Connection) -> tuple[int, str]:
+    """The chain's last (position, hash), locked until the transaction ends (PostgreSQL; on SQLite
+    the write transaction is already the only one)."""
+    head = conn.execute(_HEAD).first()
+    if head is None:
+        _create_head(conn)
+        head = conn.execute(_HEAD).first()
+    return head.chain_pos, head.hash
+
+
+def _create_head(conn: Connection) -> None:
+    # The first event ever (or a head row someone removed): start from the last chained row, if
+    # any, so the chain goes on rather than colliding on chain_pos. Two transactions may get here
+    # at once on PostgreSQL: ON CONFLICT DO NOTHING makes the second wait for the first and then
+    # use its row (READ COMMITTED: the re-select above sees it and locks it).
+    last = conn.execute(_LAST_LINK).first()
+    if last is not None:
+        log.warning("audit chain head missing; restarting it at chain_pos %s (verify the chain)", last.chain_pos)
+    values = {"id": HEAD_ID, "chain_pos": last.chain_pos if last else 0, "hash": last.hash if last else GENESIS}
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    conn.execute(dialect_insert(audit_chain_head).values(**values).on_conflict_do_nothing())
+
+
 def write(conn: Connection, records: list[AuditRecord]) -> None:
+    """Append the records to the chain inside the caller's transaction (call it last in it)."""
+    if not records:
+        return
+    rows = [r.row() for r in records]       # before the lock: nothing here needs it
+    pos, prev = _take_head(conn)
+    for row in rows:
+        pos += 1
+        row["chain_pos"] = pos
+        prev = row["hash"] = link_hash(prev, row)
+    if any(row["patients"] for row in rows):
+        seqs = conn.execute(_INSERT, rows).scalars().all()
+        conn.execute(_INSERT_PATIENTS, [{"seq": seq, "patient_id": p} for seq, row in zip(seqs, rows)
+                                        if row["patients"] for p in row["patients"].split(" ")])
+    else:
+        conn.execute(_INSERT_PLAIN, rows)
+    conn.execute(_MOVE_HEAD, {"chain_pos": pos, "hash": prev})
+
+
+def append(db, records: list[AuditRecord]) -> None:  # noqa: ANN001
+    """Write events at once in a transaction of their own (events that go with no other write)."""
     if records:
-        conn.execute(insert(audit_event), [r.row() for r in records])
+        with db.write() as conn:
+            write(conn, records)
 
 
 class ReadAuditBuffer:

@@ -78,6 +78,9 @@ audit_event = Table(
     Column("chain_pos", BigInteger, nullable=True),
     Column("hash", String(64), nullable=True),
     Index("ux_audit_event_chain_pos", "chain_pos", unique=True),
+    # --- 0003: the auditor's searches by date and by user
+    Index("ix_audit_event_recorded", "recorded"),
+    Index("ix_audit_event_agent", "agent", "seq"),
 )
 
 # "Who looked at this patient's record": one row per (event, patient), indexed by patient.
