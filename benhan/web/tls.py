@@ -156,8 +156,7 @@ def check_pair(cert_file: Path, key_file: Path) -> Certificate:
     except (ValueError, UnsupportedAlgorithm):
         raise ConfigError(f"tls_key_file {key_file}: not a PEM private key") from None
     leaf = chain[0]
-    if leaf.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) != \
-            key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo):
+    if _spki(leaf.public_key()) != _spki(key.public_key()):
         raise ConfigError(f"tls_key_file {key_file} is not the key of the certificate in {cert_file}")
     try:
         # What uvicorn itself will do; catches what the checks above cannot (e.g. a key type
@@ -171,6 +170,10 @@ def check_pair(cert_file: Path, key_file: Path) -> Certificate:
     except x509.ExtensionNotFound:
         names = ()
     return Certificate(cert_file, key_file, names, leaf.not_valid_after_utc, fingerprint(leaf))
+
+
+def _spki(public_key) -> bytes:  # noqa: ANN001 - any of cryptography's public key types
+    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def _read(setting: str, path: Path) -> bytes:

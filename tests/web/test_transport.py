@@ -319,7 +319,8 @@ def test_no_secret_reaches_the_server_log(https_server: TlsServer):
     jwt = f"eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJ4In0.{secret['jwt_sig']}"
     with httpx.Client(verify=https_server.trust, timeout=10) as http:
         http.get(f"{https_server.base}/fhir/Patient?name=an&access_token={secret['query_token']}",
-                 headers={"Authorization": f"Bearer {secret['bearer']}", "Cookie": f"benhan_session={secret['cookie']}"})
+                 headers={"Authorization": f"Bearer {secret['bearer']}",
+                          "Cookie": f"benhan_session={secret['cookie']}"})
         http.post(f"{https_server.base}/login", data={"username": "admin", "password": secret["password"]})
         http.post(f"{https_server.base}/oauth/token?grant_type=authorization_code&code={secret['code']}"
                   f"&code_verifier={secret['verifier']}&client_secret={secret['client_secret']}"
