@@ -20,11 +20,12 @@ from benhan.errors import ConfigError
 
 # Path prefixes that answer cross-origin calls. The OAuth endpoints are named here so that the
 # token request of a SMART app running in a browser (public client + PKCE) is allowed too.
-CORS_PATHS = ("/fhir", "/.well-known/", "/oauth/token", "/oauth/revoke")
+CORS_PATHS = ("/fhir", "/.well-known/", "/auth/token", "/auth/revoke")
 ALLOW_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 ALLOW_HEADERS = ("Authorization", "Content-Type", "If-Match", "If-None-Exist", "If-None-Match",
                  "If-Modified-Since", "Prefer")
-EXPOSE_HEADERS = ("ETag", "Location", "Last-Modified", "Content-Location")
+# WWW-Authenticate: an app reads error="invalid_token" from a 401 to know it must get a new token.
+EXPOSE_HEADERS = ("ETag", "Location", "Last-Modified", "Content-Location", "WWW-Authenticate")
 _ORIGIN = re.compile(r"https?://[^/\s?#]+")
 
 

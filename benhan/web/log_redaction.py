@@ -22,7 +22,7 @@ REDACTED = "[redacted]"
 SECRET_KEYS = (
     "password", "passwd", "new_password", "old_password", "current_password", "password_confirm",
     "client_secret", "client_assertion", "access_token", "refresh_token", "id_token", "token",
-    "code_verifier", "otp", "totp", "mfa_code", "csrf_token", "session", "secret", "api_key",
+    "code_verifier", "otp", "totp", "mfa_code", "csrf", "csrf_token", "session", "secret", "api_key",
 )
 _KEYS = "|".join(SECRET_KEYS)
 # `code` is an OAuth authorization code only next to the other OAuth parameters; alone it is

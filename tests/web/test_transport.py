@@ -69,8 +69,8 @@ def test_html_pages_carry_the_security_headers(client):
 
 
 def test_error_responses_carry_the_security_headers(client):
-    r = client.get("/no/such/endpoint")
-    assert r.status_code in (401, 404)   # 401 once the UI requires a login
+    r = client.get("/no/such/endpoint", follow_redirects=False)
+    assert r.status_code in (303, 404)   # 303 to the login page once the UI requires a login
     assert_security_headers(r)
     r = client.get("/fhir/NoSuchType/1")
     assert r.status_code in (401, 404) and r.json()["resourceType"] == "OperationOutcome"
@@ -122,7 +122,7 @@ def test_an_allowed_origin_may_read_fhir_responses_and_their_headers(cors_client
     assert r.headers["access-control-allow-origin"] == APP_ORIGIN
     assert "origin" in r.headers["vary"].lower()
     exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
-    assert {"etag", "location", "last-modified", "content-location"} <= exposed
+    assert {"etag", "location", "last-modified", "content-location", "www-authenticate"} <= exposed
     assert "access-control-allow-credentials" not in r.headers   # bearer tokens, never cookies
     assert_security_headers(r)
 
@@ -139,9 +139,12 @@ def test_a_cors_preflight_is_answered_for_the_fhir_api(cors_client):
     assert "access-control-allow-credentials" not in r.headers
 
 
-def test_the_well_known_paths_take_part_in_cors(cors_client):
+def test_the_well_known_paths_and_the_token_endpoint_take_part_in_cors(cors_client):
     r = cors_client.get("/.well-known/smart-configuration", headers={"Origin": APP_ORIGIN})
     assert r.headers["access-control-allow-origin"] == APP_ORIGIN
+    pre = cors_client.options("/auth/token", headers={"Origin": APP_ORIGIN, "Access-Control-Request-Method": "POST",
+                                                      "Access-Control-Request-Headers": "content-type"})
+    assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == APP_ORIGIN
 
 
 def test_another_origin_is_granted_nothing(cors_client):
@@ -322,13 +325,13 @@ def test_no_secret_reaches_the_server_log(https_server: TlsServer):
                  headers={"Authorization": f"Bearer {secret['bearer']}",
                           "Cookie": f"benhan_session={secret['cookie']}"})
         http.post(f"{https_server.base}/login", data={"username": "admin", "password": secret["password"]})
-        http.post(f"{https_server.base}/oauth/token?grant_type=authorization_code&code={secret['code']}"
+        http.post(f"{https_server.base}/auth/token?grant_type=authorization_code&code={secret['code']}"
                   f"&code_verifier={secret['verifier']}&client_secret={secret['client_secret']}"
                   f"&refresh_token={secret['refresh']}",
                   data={"client_assertion": jwt, "password": secret["password"]})
         http.get(f"{https_server.base}/fhir/metadata?client_assertion={jwt}",
                  headers={"Authorization": f"Basic {secret['basic']}"})
-        http.post(f"{https_server.base}/oauth/revoke?token={secret['revoke']}")
+        http.post(f"{https_server.base}/auth/revoke?token={secret['revoke']}")
     time.sleep(0.3)   # the access log line is written after the response
     log = https_server.log()
     # The access log is on and kept the request lines, with the secrets taken out.
