@@ -219,6 +219,66 @@ def tls_self_signed(data_dir: Optional[Path] = DataDir,
     _echo(f"tls_key_file = '{made.key_file}'")
 
 
+audit_app = typer.Typer(help="The audit trail: verify its hash chain, report who saw a patient's record.",
+                        no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+def _open_for_reading(data_dir: Optional[Path], database_url: Optional[str]):  # noqa: ANN202
+    # No migration: reading the trail must not change the database it inspects.
+    from benhan.store.store import Store
+    return Store.open(_config(data_dir, database_url), upgrade=False)
+
+
+@audit_app.command("verify")
+def audit_verify(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
+                 expect: Optional[str] = typer.Option(None, "--expect", help="POS:HASH noted from an earlier "
+                                                      "verify (its head); the chain must still hold it.")) -> None:
+    """Check the audit trail's hash chain; one line, exit 1 at the first broken link."""
+    from benhan.audit.verify import verify
+    anchor = None
+    if expect:
+        pos, _, digest = expect.partition(":")
+        if not (pos.isascii() and pos.isdigit() and len(digest) == 64):
+            raise errors.ConfigError("--expect takes POS:HASH (a chain position and its 64-digit hash)")
+        anchor = (int(pos), digest.lower())
+    store = _open_for_reading(data_dir, database_url)
+    try:
+        report = verify(store, expect=anchor)
+    finally:
+        store.close()
+    if not report.intact:
+        raise errors.AuditChainBroken(report.line())
+    _echo(report.line())
+
+
+@audit_app.command("report")
+def audit_report(patient_id: str = typer.Argument(..., help="The Patient's id."),
+                 data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
+                 limit: int = typer.Option(1000, "--limit", help="At most this many events (newest first).")) -> None:
+    """Who looked at this patient's record, and when (newest first)."""
+    from benhan.audit.trail import report_for_patient
+    from benhan.fhir.datetimes import format_instant, from_us
+    import getpass
+
+    from benhan.auth.actor import Actor
+    store = _open_for_reading(data_dir, database_url)
+    try:
+        # Running the report is itself an audited look at the patient's record, by this OS user.
+        rows = report_for_patient(store, patient_id, Actor(name=f"cli:{getpass.getuser()}", kind="system"),
+                                  limit=limit)
+    finally:
+        store.close()
+    _echo(f"{'when (UTC)':<24}  {'who':<32}  {'roles':<16}  {'what':<18}  {'resource':<48}  {'from':<15}  flags")
+    for a in rows:
+        who = f"{a.display} ({a.username})" if a.display else a.username
+        flags = " ".join(f for f, on in (("BREAK-GLASS", a.break_glass), (f"outcome={a.outcome}", a.outcome != "0"))
+                         if on)
+        _echo(f"{format_instant(from_us(a.when)):<24}  {who:<32}  {' '.join(a.roles):<16}  {a.interaction:<18}  "
+              f"{a.resource or '':<48}  {a.source_address or '':<15}  {flags}".rstrip())
+    _echo(f"{len(rows)} events for Patient/{patient_id}")
+
+
 @config_app.command("show")
 def config_show(data_dir: Optional[Path] = DataDir) -> None:
     """Print each setting and its value."""
