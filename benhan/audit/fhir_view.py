@@ -124,6 +124,15 @@ def render(row: Any, node_id: str, facility: str | None = None) -> dict:
 
 
 def _agents(row: Any) -> list[dict]:
+    if row.client_id and row.agent == row.client_id:
+        # A backend system acting for itself (SMART Backend Services): one agent, the application.
+        system: dict[str, Any] = {"type": {"coding": [_coding(DCM, "110150", "Application")]},
+                                  "who": {"identifier": {"system": CLIENT_SYSTEM, "value": row.client_id},
+                                          "display": row.client_id},
+                                  "requestor": True}
+        if row.source_address:
+            system["network"] = {"address": row.source_address, "type": "2"}
+        return [system]
     display = getattr(row, "display_name", None)
     practitioner = getattr(row, "practitioner_id", None)
     who: dict[str, Any] = {"identifier": {"system": USERNAME_SYSTEM, "value": row.agent}}

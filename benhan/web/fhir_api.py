@@ -23,6 +23,7 @@ from benhan.store.repository import Repository, VersionBody
 from benhan.store.writer import Stored
 from benhan.web import compartment_api, http, terminology_api
 from benhan.web.shaping import shape
+from benhan.web import audit_api
 
 MAX_VERSION = 2**31 - 1     # resource_version.version is a 32-bit INTEGER on PostgreSQL
 STARTED = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -291,6 +292,7 @@ async def system_endpoint(request: Request) -> Response:
 
 
 routes = [
+    *audit_api.routes,     # the audit trail: before /{type}, served from the trail, read-only
     Route("/metadata", metadata, methods=["GET"]),
     Route("/_history", history, methods=["GET"]),
     Route("/", system_endpoint, methods=["POST", "GET"]),
