@@ -143,15 +143,54 @@ def restore(file: Path = typer.Argument(..., help="A backup file written by `ben
 
 
 @app.command()
-def demo(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
-    """Load the demo facility (a commune health station, its staff and 200 patients)."""
-    from benhan.clinical.load_demo import load_demo
+def demo(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
+         patients: int = typer.Option(200, "--patients", min=1, max=999_999, help="Synthetic patients to make."),
+         seed: int = typer.Option(2026, "--seed", help="The same seed makes the same data."),
+         workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Processes for a bulk load "
+                                               "(default: none up to 1,000 patients, else one per core).")) -> None:
+    """Load the demo facility (a district health centre, its staff and 200 synthetic patients), or with
+    --patients N a bulk data set of N patients and their records."""
+    import os
+
     from benhan.store.store import Store
     store = Store.open(_config(data_dir, database_url))
     try:
-        _echo(f"demo facility loaded: {load_demo(store)} resources")
+        if patients <= 1000 and not workers:
+            from benhan.clinical.load_demo import load_demo
+            _echo(f"demo facility loaded: {load_demo(store, patients=patients, seed=seed)} resources")
+            return
+        from benhan.clinical.synth.bulk import generate
+        f = generate(store, patients=patients, seed=seed, workers=os.cpu_count() or 1 if workers is None else workers,
+                     progress=lambda f: typer.echo(f"  {f.resources:,} resources, {f.per_second:,.0f}/s", err=True))
     finally:
         store.close()
+    _echo(f"demo facility loaded: {f.resources} resources ({patients} patients, {f.seconds:.0f} s, "
+          f"{f.per_second:,.0f} resources/s)")
+
+
+catalogue_app = typer.Typer(help="The facility's catalogues of drugs, services and supplies.", no_args_is_help=True)
+app.add_typer(catalogue_app, name="catalogue")
+
+
+@catalogue_app.command("import")
+def catalogue_import(kind: str = typer.Argument(..., help="drug, service or supply."),
+                     file: Path = typer.Argument(..., help="A .csv or .xlsx file in the insurer's layout."),
+                     data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Import a catalogue (docs/catalogues.md): one line per row; exit 1 if any row failed (the others are kept)."""
+    from benhan.clinical.catalogue.importer import import_file
+    from benhan.clinical.catalogue.layouts import FileProblem
+    from benhan.store.store import Store
+    store = Store.open(_config(data_dir, database_url))
+    try:
+        report = import_file(store, kind, file, progress=lambda r: _echo(r.text()))
+    except FileProblem as exc:
+        typer.echo(f"benhan: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        store.close()
+    _echo(report.summary())
+    if report.errors:
+        raise typer.Exit(1)
 
 
 @app.command()

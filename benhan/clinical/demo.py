@@ -1,6 +1,10 @@
-"""A small demo facility: a commune health station with staff and patients, deterministic from a
-seed. It shows a new installation with something real to look at; issue-sized synthetic data for
-benchmarks comes from the bulk generator (planned) rather than from here."""
+"""Fixed-shape demo Bundles: a commune health station and patients with a few visits each, as
+transaction Bundles, deterministic from a seed.
+
+The server benchmarks (bench/bench_server.py, bench/gen_search_data.py) ingest these exact shapes, so
+they stay as they are to keep figures comparable across releases. The demo facility and the bulk
+data sets come from the synthetic-record generator instead (benhan.clinical.synth; `benhan demo`).
+"""
 from __future__ import annotations
 
 import random

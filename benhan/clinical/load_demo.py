@@ -1,19 +1,18 @@
-"""Loading the demo facility through the ordinary transaction path (validated, indexed, audited)."""
+"""Loading the demo facility: a district health centre with its departments, staff and 200
+synthetic patients with their records (benhan.clinical.synth), written through the ordinary write
+path (validated, indexed, audited as demo-generator).
+
+Ids come from the seed and each resource is written as an update, so loading the demo again with
+the same seed writes nothing new (every version is a no-op).
+"""
 from __future__ import annotations
 
-from benhan.auth.actor import Actor
-from benhan.clinical.demo import facility_bundle, patients_bundle
-from benhan.store.bundles import transaction
-from benhan.store.repository import Repository
+from benhan.clinical.synth.bulk import generate
 from benhan.store.store import Store
 
 
-def load_demo(store: Store, patients: int = 200) -> int:
-    repo = Repository(store, Actor.system("demo-loader"))
-    n = 0
-    for bundle in (facility_bundle(), patients_bundle(patients)):
-        n += len(transaction(repo, bundle, "")["entry"])
-    return n
+def load_demo(store: Store, patients: int = 200, seed: int = 2026) -> int:
+    return generate(store, patients=patients, seed=seed, facilities=1, workers=0, upsert=True).resources
 
 
 def load_demo_if_empty(store: Store) -> int:
