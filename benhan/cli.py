@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from benhan import __version__, config as config_mod, errors
+from benhan.cli_users import user_app
 
 app = typer.Typer(help="benhan — electronic medical record on HL7 FHIR R4.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
@@ -16,6 +17,7 @@ config_app = typer.Typer(help="Show the configuration or write its documentation
 errors_app = typer.Typer(help="The error codes.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(errors_app, name="errors")
+app.add_typer(user_app, name="user")
 
 DataDir = typer.Option(None, "--data-dir", help="Data folder (default: BENHAN_DATA_DIR or ./data).")
 DbUrl = typer.Option(None, "--database-url", help="Database URL (default: SQLite in the data folder).")
@@ -61,6 +63,7 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
             loaded = load_demo_if_empty(store)
             if loaded:
                 _echo(f"demo facility loaded: {loaded} resources")
+        _accounts_at_start(store, demo)
     finally:
         store.close()
     # The access log costs a third of a read's CPU and writes query strings (patient identifiers)
@@ -79,6 +82,25 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     else:
         uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=cfg.log_level, proxy_headers=False,
                     access_log=access_log, log_config=log_redaction.uvicorn_log_config(), **tls_args)
+
+
+def _accounts_at_start(store, demo: bool) -> None:  # noqa: ANN001
+    """Demo staff (with --demo) or the first admin on a new database, printed once; accounts unused
+    for too long are disabled."""
+    from benhan.auth import setup, users
+    if demo:
+        made = setup.demo_staff(store)
+        if made:
+            _echo("demo accounts (password for all: " + setup.DEMO_PASSWORD + "):")
+            for c in made:
+                extra = f"  (two-step login key: {c.totp_secret})" if c.totp_secret else ""
+                _echo(f"  {c.username:<10} {c.role}{extra}")
+    admin = setup.first_admin(store)
+    if admin:
+        _echo(f"first administrator: user 'admin', one-time password {admin.password} "
+              "(shown only now; change it at first login)")
+    for name in users.disable_inactive(store):
+        _echo(f"account {name} disabled: unused for {store.config.inactive_disable_days} days")
 
 
 def _tls_args(cfg: config_mod.Config) -> dict[str, str]:

@@ -106,6 +106,18 @@ def client(store):  # noqa: ANN001, ANN201
     from starlette.testclient import TestClient
 
     from benhan.web.app import create_app
+    from tests.auth_helpers import install_in_store
+    with TestClient(create_app(store.config, store), raise_server_exceptions=False) as c:
+        c.headers.update(install_in_store(store))
+        yield c
+
+
+@pytest.fixture
+def anonymous_client(store):  # noqa: ANN001, ANN201
+    """A client with no credentials at all."""
+    from starlette.testclient import TestClient
+
+    from benhan.web.app import create_app
     with TestClient(create_app(store.config, store), raise_server_exceptions=False) as c:
         yield c
 

@@ -62,6 +62,8 @@ class LiveServer:
 @contextmanager
 def live_server(store: Store) -> Iterator[LiveServer]:
     """A started server over `store`; stopped (and its port freed) on exit."""
+    from tests.auth_helpers import install_in_store
+    install_in_store(store)
     server = LiveServer(store)
     server.start()
     try:

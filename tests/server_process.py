@@ -32,6 +32,7 @@ from benhan.store.schema import (INDEX_TABLES, audit_event, change_log, resource
                                  resource_version)
 from benhan.store.writer import decode_body
 from tests import factories
+from tests.auth_helpers import AUTH, install_at
 from tests.factories import FHIR_JSON
 
 
@@ -39,6 +40,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def api_client(timeout: float = 30, **kw) -> httpx.Client:  # noqa: ANN003
+    """An HTTP client carrying the test suite's bearer token (tests/auth_helpers.py)."""
+    return httpx.Client(timeout=timeout, headers=AUTH, **kw)
 
 
 def benhan_command(*args: str) -> list[str]:
@@ -108,6 +114,8 @@ class ServerProcess:
                     raise RuntimeError(f"benhan serve exited with {code}:\n{self.log()}")
                 try:
                     if http.get(f"{self.base}/metadata").status_code == 200:
+                        # The schema exists now: give the test suite's token to this database.
+                        install_at(self.database_url or f"sqlite:///{self.data_dir / 'benhan.sqlite'}")
                         return self
                 except httpx.TransportError:
                     pass
@@ -215,7 +223,7 @@ class CreateWriter(threading.Thread):
         self.written = Written()
 
     def run(self) -> None:
-        with httpx.Client(timeout=30) as http:
+        with api_client() as http:
             while not self.stop.is_set():
                 sent = factories.patient(given=("Văn", uuid.uuid4().hex[:8]))
                 try:
@@ -250,7 +258,7 @@ class TransactionWriter(threading.Thread):
                            for r in resources]}, resources)
 
     def run(self) -> None:
-        with httpx.Client(timeout=30) as http:
+        with api_client() as http:
             while not self.stop.is_set():
                 bundle, resources = self.bundle()
                 try:

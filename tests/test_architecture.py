@@ -31,6 +31,8 @@ HOMES = {
 
 def _layer(path: Path) -> str:
     rel = path.relative_to(PACKAGE)
+    if len(rel.parts) == 1 and rel.stem.startswith("cli_"):
+        return "cli"    # cli_users.py …: command groups split out of cli.py
     return rel.parts[0] if len(rel.parts) > 1 else rel.stem
 
 

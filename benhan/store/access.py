@@ -151,6 +151,11 @@ def is_visible(conn, access: Access, letter: str, res_type: str, pk: int) -> boo
     return conn.execute(q).first() is not None
 
 
+def patient_in_scope(conn, scope: PatientScope, patient_id: str) -> bool:  # noqa: ANN001
+    allowed = patients_in_scope(scope).subquery()
+    return conn.execute(select(allowed.c.patient_id).where(allowed.c.patient_id == patient_id).limit(1)).first() is not None
+
+
 def patients_of(conn, pks: list[int]) -> dict[int, set[str]]:  # noqa: ANN001
     """resource pk → ids of the patients whose compartment it is in (Patients: themselves)."""
     if not pks:

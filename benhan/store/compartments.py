@@ -81,12 +81,14 @@ def search(repo: Repository, patient_id: str, res_type: str, items: list[tuple[s
     req = fhir_search.parse(res_type, items, lenient=lenient, default_count=config.default_page_size,
                             max_count=config.max_page_size)
     member = in_compartment(res_type, patient_id)
+    repo.permit("s", res_type, "search-type")
     with repo.store.db.read() as conn:
         _patient_pk(conn, patient_id)
+        repo.check_patient_visible(conn, patient_id, "search-type")
         result = repo.run_search_in(conn, req, member)
     # The audit entity is the patient: "who looked at this patient's record" finds it by res_type/res_id.
     query = "&".join(f"{k}={v}" for k, v in req.applied_query())
-    repo._audit_read("search-type", res_type=COMPARTMENT, res_id=patient_id,
+    repo._audit_read("search-type", res_type=COMPARTMENT, res_id=patient_id, patients={patient_id},
                      query=f"{res_type}?{query}" if query else res_type)
     return result
 
@@ -168,8 +170,13 @@ def everything(repo: Repository, patient_id: str, *, types: tuple[str, ...] | No
                                             expression="_type")
     config = repo.store.config
     count = min(config.default_page_size if count is None else count, config.max_page_size)
+    repo.permit("r", COMPARTMENT, "operation")
+    # Only the types the actor may read; the patient is checked to be in their scope below, and
+    # everything in the compartment is that patient's.
+    types = repo.readable_types(types)
     with repo.store.db.read() as conn:
         patient_pk = _patient_pk(conn, patient_id)
+        repo.check_patient_visible(conn, patient_id, "operation")
         statement = _everything_query(types=types is not None, since=since is not None, cursor=cursor is not None)
         params = {"patient_id": patient_id, "patient_pk": patient_pk, "types": list(types or ()), "since": since,
                   "cursor": cursor, "limit": count + 1}     # one more tells whether there is a next page
@@ -187,5 +194,6 @@ def everything(repo: Repository, patient_id: str, *, types: tuple[str, ...] | No
     query = "&".join(part for part in (
         f"_type={','.join(types)}" if types is not None else "", f"_since={since}" if since is not None else "",
         f"_count={count}", f"_cursor={cursor}" if cursor is not None else "") if part)
-    repo._audit_read("operation", res_type=COMPARTMENT, res_id=patient_id, query=f"$everything?{query}")
+    repo._audit_read("operation", res_type=COMPARTMENT, res_id=patient_id, patients={patient_id},
+                     query=f"$everything?{query}")
     return EverythingPage(entries, next_cursor)

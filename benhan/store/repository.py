@@ -131,9 +131,36 @@ class Repository:
             raise errors.Forbidden(f"you may not {_VERB[letter]} {res_type} resources")
         return limited
 
+    def permit(self, letter: str, res_type: str, interaction: str) -> None:
+        """Refuse (403, audited) unless the actor may do `letter` on res_type at all (operations
+        that do not go through the interactions below: terminology, $everything)."""
+        self._limited(letter, res_type, interaction)
+
+    def check_patient_visible(self, conn, patient_id: str, interaction: str) -> None:  # noqa: ANN001
+        """Refuse (403, audited) unless the actor may read this patient's record."""
+        access = self.actor.access
+        if access is None:
+            return
+        limited = self._limited("r", access_sql.PATIENT, interaction, res_id=patient_id)
+        if limited and not access_sql.patient_in_scope(conn, access.scope, patient_id):
+            self._refuse_outside_scope(interaction, access_sql.PATIENT, patient_id)
+
+    def readable_types(self, types: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        """The types (of those asked for; None: all) the actor may read; None when unrestricted."""
+        access = self.actor.access
+        if access is None:
+            return types
+        return tuple(t for t in (types or sorted(self.store.resource_types)) if access.mode("r", t))
+
     def _refuse_outside_scope(self, interaction: str, res_type: str, res_id: str | None) -> None:
         self._audit_read(interaction, res_type=res_type, res_id=res_id, outcome="4")
         raise errors.OutsideCareScope()
+
+    def _require_some(self, letter: str, res_types: list[str], interaction: str) -> None:
+        access = self.actor.access
+        if access is not None and not any(access.mode(letter, t) for t in res_types):
+            self._audit_read(interaction, outcome="4")
+            raise errors.Forbidden(f"you may not {_VERB[letter]} any of these resource types")
 
     def _search_filter(self, res_types: list[str]):  # noqa: ANN202
         access = self.actor.access
@@ -408,6 +435,7 @@ class Repository:
                                 max_count=self.store.config.max_page_size)
         if req.resource_type != SYSTEM or req.includes or req.revincludes:
             raise errors.InvalidSearchParameter("a system search takes no _include or _revinclude")
+        self._require_some("s", list(req.types or self.store.resource_types), "search-system")
         result = self._run_search(req)
         self._audit_read("search-system", patients=result.patients,
                          query="&".join(f"{k}={v}" for k, v in req.applied_query()))
@@ -481,6 +509,8 @@ class Repository:
         else:
             if res_type:
                 self._limited("s", res_type, kind)
+            else:
+                self._require_some("s", list(self.store.resource_types), kind)
             allowed = self._search_filter([res_type] if res_type else list(self.store.resource_types))
             if allowed is not None:
                 cond.append(cl.c.resource_pk.in_(select(resource.c.pk).where(allowed)))

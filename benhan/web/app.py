@@ -1,8 +1,10 @@
-"""The ASGI application: FHIR API at /fhir, a status page at /."""
+"""The ASGI application: FHIR API at /fhir, the pages at /, static files at /static; every request
+authenticated first (web/authn.py)."""
 from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -10,39 +12,36 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from benhan import __version__, errors
 from benhan.config import Config
 from benhan.store.store import Store
-from benhan.web import fhir_api, http
+from benhan.web import auth_pages, authn, fhir_api, http, oauth_api, ui_errors
+from benhan.web.authn import Authentication
 from benhan.web.cors import add_cors
 from benhan.web.security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 WORKER_THREADS = 16
-
-
-async def home(request: Request) -> Response:
-    store: Store = request.app.state.store
-    name = store.config.values.get("facility_name", "benhan")
-    return HTMLResponse(
-        "<!doctype html><html lang='vi'><meta charset='utf-8'><title>benhan</title>"
-        f"<h1>benhan {__version__}</h1><p>Máy chủ FHIR R4 đang chạy — FHIR R4 server running.</p>"
-        f"<ul><li><a href='/fhir/metadata'>/fhir/metadata</a> (CapabilityStatement)</li>"
-        f"<li><a href='/fhir/Patient'>/fhir/Patient</a></li></ul><p>{name} · node {store.node_id}</p></html>")
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 async def benhan_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.BenhanError)
+    if not authn.is_api(request.url.path):
+        # A page: the message in the user's language, not an OperationOutcome.
+        return ui_errors.page(request, exc)
     return http.error_response(exc)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return http.error_response(errors.RouteNotFound(f"no endpoint at {request.url.path}"))
+        return await benhan_error(request, errors.RouteNotFound(f"no endpoint at {request.url.path}"))
     if exc.status_code == 405:
-        return http.error_response(errors.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}"))
+        return await benhan_error(request, errors.MethodNotAllowed(
+            f"{request.method} is not allowed on {request.url.path}"))
     err = errors.InvalidHeader(str(exc.detail))
     err.status = exc.status_code
     return http.error_response(err)
@@ -71,13 +70,16 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     app = Starlette(
         # "/fhir" itself is the base for batch/transaction: answered here, not redirected to
         # "/fhir/" (a client posting a Bundle must not have to follow a redirect).
-        routes=[Route("/", home), Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
-                Mount("/fhir", routes=fhir_api.routes)],
+        routes=[*auth_pages.routes, *oauth_api.routes, Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
+                Mount("/fhir", routes=fhir_api.routes),
+                Mount("/static", app=StaticFiles(directory=STATIC), name="static")],
         exception_handlers={errors.BenhanError: benhan_error, HTTPException: http_error, Exception: unexpected},
         lifespan=lifespan,
     )
     if store is not None:
         app.state.store = store
+    # Every request is authenticated before any route runs (web/authn.py).
+    app.add_middleware(Authentication)
     # Transport (added last, so outermost): CORS and security headers also on 401s and preflights.
     add_cors(app, config.cors_origins)
     app.add_middleware(SecurityHeaders)

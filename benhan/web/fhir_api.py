@@ -13,7 +13,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from benhan import errors
-from benhan.auth.actor import Actor
 from benhan.fhir import bundle as fhir_bundle
 from benhan.fhir.capability import capability_statement
 from benhan.fhir.datetimes import parse_range
@@ -21,7 +20,7 @@ from benhan.fhir.outcome import information
 from benhan.store.bundles import process_bundle
 from benhan.store.repository import Repository, VersionBody
 from benhan.store.writer import Stored
-from benhan.web import compartment_api, http, terminology_api
+from benhan.web import authn, compartment_api, http, terminology_api
 from benhan.web.shaping import shape
 from benhan.web import audit_api
 
@@ -30,8 +29,7 @@ STARTED = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _repo(request: Request) -> Repository:
-    client = request.client.host if request.client else None
-    return Repository(request.app.state.store, Actor(name="anonymous", kind="user", source_address=client))
+    return Repository(request.app.state.store, authn.actor(request))
 
 
 def _base(request: Request) -> str:

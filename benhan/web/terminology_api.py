@@ -35,6 +35,8 @@ def _endpoint(run: Callable, id_kind: str | None = None) -> Callable:  # noqa: A
         http.check_format(request)
         params = await _params(request)
         repo = _api()._repo(request)
+        # /CodeSystem/… or /ValueSet/…: reading terminology, like reading those resources.
+        repo.permit("r", request.scope["route"].path.split("/")[1], "operation")
         args = (repo, params) if id_kind is None else (repo, params, request.path_params["id"])
         result = await run_in_threadpool(run, *args)
         return http.json_response(result, indent=http.pretty(request))

@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests import factories
-from tests.server_process import (FHIR_JSON, Database, Writers, consistency_problems, fresh_postgres_database,
+from tests.server_process import (api_client, FHIR_JSON, Database, Writers, consistency_problems, fresh_postgres_database,
                                   run_benhan, sqlite_integrity, stored_resources)
 
 
@@ -92,7 +92,7 @@ def check_restored(restored: Database, file: Path, said: str, creates: list[dict
     for sent in transactions:
         assert [without_meta(stored[(r["resourceType"], r["id"])]) for r in sent] == sent
     # The restored database is one the server opens and serves.
-    with restored.server() as server, httpx.Client(timeout=30) as http:
+    with restored.server() as server, api_client() as http:
         for body in creates[:: max(1, len(creates) // 25)]:
             r = http.get(f"{server.base}/Patient/{body['id']}")
             assert (r.status_code, r.json()) == (200, body)
@@ -105,7 +105,7 @@ def facility(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A stopped server's data folder holding 5 Patients, and a backup taken when it held 3."""
     root = tmp_path_factory.mktemp("facility")
     db = Database(root / "data")
-    with db.server() as server, httpx.Client(timeout=30) as http:
+    with db.server() as server, api_client() as http:
         def create() -> None:
             assert http.post(f"{server.base}/Patient", json=factories.patient(), headers=FHIR_JSON).status_code == 201
         for _ in range(3):
@@ -254,7 +254,7 @@ def test_restore_refuses_while_a_server_has_the_sqlite_database_open(load: str, 
                                          "stop the server before restoring")
         assert sorted(p.name for p in data_dir.iterdir() if "before-restore" in p.name or "restoring" in p.name) == []
         # The server still serves its own database, writes made meanwhile included.
-        with httpx.Client(timeout=30) as http:
+        with api_client() as http:
             assert http.get(f"{server.base}/Patient", params={"_summary": "count"}).json()["total"] == \
                 5 + (len(writers.acked_creates()) + len(writers.transactions.written.acked) if writers else 0)
             assert http.post(f"{server.base}/Patient", json=factories.patient(), headers=FHIR_JSON).status_code == 201
@@ -282,7 +282,7 @@ def test_a_postgresql_restore_refuses_a_bad_dump_and_leaves_the_database_as_it_w
         pg_database: str, tmp_path: Path) -> None:
     with fresh_postgres_database(pg_database) as url:
         db = Database(tmp_path / "data", url)
-        with db.server() as server, httpx.Client(timeout=30) as http:
+        with db.server() as server, api_client() as http:
             for _ in range(3):
                 assert http.post(f"{server.base}/Patient", json=factories.patient(),
                                  headers=FHIR_JSON).status_code == 201

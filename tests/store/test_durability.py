@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from benhan.vn.identifiers import CCCD_SYSTEM
-from tests.server_process import (Database, ServerProcess, Writers, consistency_problems,
+from tests.server_process import (api_client, Database, ServerProcess, Writers, consistency_problems,
                                   fresh_postgres_database, sqlite_integrity, stored_resources)
 
 KILLS = 6
@@ -103,7 +103,7 @@ def test_acknowledged_writes_survive_sigkill_at_random_moments_and_no_half_write
     server = database.server()
     ledger = Ledger()
     try:
-        with httpx.Client(timeout=30) as http:
+        with api_client() as http:
             for kill in range(KILLS + 1):
                 server.start()
                 if kill:

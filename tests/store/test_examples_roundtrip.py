@@ -28,7 +28,9 @@ def big_client(db_config):  # noqa: ANN001, ANN201
     from benhan.web.app import create_app
     cfg = db_config.replace(max_body_bytes=64 * 1024 * 1024)
     store = Store.open(cfg)
+    from tests.auth_helpers import install_in_store
     with TestClient(create_app(cfg, store), raise_server_exceptions=False) as c:
+        c.headers.update(install_in_store(store))
         yield c
     store.close()
 

@@ -20,7 +20,7 @@ from benhan.store.backup import prune
 from benhan.store.database import Database
 from benhan.store.schema import metadata, resource
 from tests import factories
-from tests.server_process import (FHIR_JSON, Database as DataPlace, ServerProcess, free_port,
+from tests.server_process import (api_client, FHIR_JSON, Database as DataPlace, ServerProcess, free_port,
                                   fresh_postgres_database, run_benhan)
 
 LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO) ")
@@ -123,7 +123,7 @@ def serve_until_it_exits(place: DataPlace) -> subprocess.CompletedProcess:
 
 def holding_three_patients(place: DataPlace) -> None:
     import httpx
-    with ServerProcess(place.data_dir, place.database_url) as server, httpx.Client(timeout=30) as http:
+    with ServerProcess(place.data_dir, place.database_url) as server, api_client() as http:
         for _ in range(3):
             assert http.post(f"{server.base}/Patient", json=factories.patient(), headers=FHIR_JSON).status_code == 201
         server.stop()

@@ -51,7 +51,9 @@ def tx(loaded: Loaded):  # noqa: ANN201
     from starlette.testclient import TestClient
 
     from benhan.web.app import create_app
+    from tests.auth_helpers import install_in_store
     with TestClient(create_app(loaded.store.config, loaded.store), raise_server_exceptions=False) as c:
+        c.headers.update(install_in_store(loaded.store))
         yield c
 
 

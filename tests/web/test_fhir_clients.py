@@ -12,6 +12,8 @@ from fhirclient.models.capabilitystatement import CapabilityStatement
 from fhirclient.models.humanname import HumanName
 from fhirclient.models.patient import Patient as SmartPatient
 from fhirpy import SyncFHIRClient
+
+from tests.auth_helpers import AUTH
 from fhirpy.base.exceptions import OperationOutcome, ResourceNotFound
 
 from benhan.store.store import Store
@@ -32,7 +34,7 @@ def server(db_config):  # noqa: ANN001, ANN201
 
 @pytest.fixture
 def fhirpy(server: LiveServer) -> SyncFHIRClient:
-    return SyncFHIRClient(server.fhir_base, requests_config={"timeout": 30})
+    return SyncFHIRClient(server.fhir_base, requests_config={"timeout": 30}, authorization=AUTH["Authorization"])
 
 
 def cccd() -> str:
@@ -65,7 +67,8 @@ def test_fhirpy_search_finds_observations_by_their_subject_and_counts_them(fhirp
     assert sorted(o["valueQuantity"]["value"] for o in found) == [60, 72, 95]
     # fhirpy's count() adds Aidbox's _totalMethod=count, which this server refuses unless asked to
     # be lenient (strict handling is its default).
-    lenient = SyncFHIRClient(fhirpy.url, extra_headers={"Prefer": "handling=lenient"})
+    lenient = SyncFHIRClient(fhirpy.url, extra_headers={"Prefer": "handling=lenient"},
+                             authorization=AUTH["Authorization"])
     assert lenient.resources("Observation").search(subject=f"Patient/{subject.id}").count() == 3
     with pytest.raises(OperationOutcome):
         fhirpy.resources("Observation").search(subject=f"Patient/{subject.id}").count()
@@ -77,7 +80,7 @@ def test_fhirpy_conditional_create_with_if_none_exist_makes_one_patient(server, 
     number = cccd()
     condition = f"identifier={CCCD_SYSTEM}|{number}"
     conditional = SyncFHIRClient(server.fhir_base, extra_headers={"If-None-Exist": condition},
-                                 requests_config={"timeout": 30})
+                                 requests_config={"timeout": 30}, authorization=AUTH["Authorization"])
     first = conditional.resource("Patient", **patient(cccd=number))
     first.save()
     second = conditional.resource("Patient", **patient(cccd=number, family="Khác"))
@@ -146,7 +149,11 @@ def test_fhirpy_sees_errors_as_its_own_exceptions(fhirpy):
 
 @pytest.fixture
 def smart(server: LiveServer):  # noqa: ANN201
-    return smart_client.FHIRClient(settings={"app_id": "benhan-tests", "api_base": server.fhir_base + "/"})
+    client = smart_client.FHIRClient(settings={"app_id": "benhan-tests", "api_base": server.fhir_base + "/"})
+    # A backend token, as a SMART app would hold after its OAuth exchange (the exchange itself is
+    # tests/auth/test_oauth_*'s subject).
+    client.server.session.headers.update(AUTH)
+    return client
 
 
 def test_fhirclient_parses_the_capability_statement_with_its_strict_model(smart):

@@ -1,0 +1,83 @@
+"""Rows of users, web sessions and break-the-glass grants (schema 0002). Plain table access only:
+the rules (passwords, lockout, time windows, what a role may do) live in benhan/auth/."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+
+from benhan.store.schema import break_glass, oauth_token, user_account, user_session
+
+
+def insert_user(conn: Connection, values: dict[str, Any]) -> int:
+    return conn.execute(insert(user_account).values(**values).returning(user_account.c.pk)).scalar_one()
+
+
+def user_row(conn: Connection, *, pk: int | None = None, username: str | None = None):  # noqa: ANN201
+    col, value = (user_account.c.pk, pk) if pk is not None else (user_account.c.username, username)
+    return conn.execute(select(user_account).where(col == value)).first()
+
+
+def user_rows(conn: Connection) -> list:
+    return conn.execute(select(user_account).order_by(user_account.c.username)).all()
+
+
+def update_user(conn: Connection, pk: int, **values: Any) -> None:
+    conn.execute(update(user_account).where(user_account.c.pk == pk).values(**values))
+
+
+def count_users(conn: Connection) -> int:
+    return len(conn.execute(select(user_account.c.pk).limit(1)).all())
+
+
+# --- sessions --------------------------------------------------------------------------------------
+
+def insert_session(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(user_session).values(**values))
+
+
+def session_row(conn: Connection, id_hash: str):  # noqa: ANN201
+    return conn.execute(select(user_session).where(user_session.c.id_hash == id_hash)).first()
+
+
+def update_session(conn: Connection, id_hash: str, **values: Any) -> None:
+    conn.execute(update(user_session).where(user_session.c.id_hash == id_hash).values(**values))
+
+
+def end_user_sessions(conn: Connection, user_pk: int, now: int) -> None:
+    """Logout everywhere: every session of the user, and every OAuth token issued to them."""
+    conn.execute(update(user_session).where(and_(user_session.c.user_pk == user_pk,
+                                                 user_session.c.ended_at.is_(None))).values(ended_at=now))
+    conn.execute(update(oauth_token).where(and_(oauth_token.c.user_pk == user_pk,
+                                                oauth_token.c.revoked_at.is_(None))).values(revoked_at=now))
+
+
+def purge_sessions(conn: Connection, older_than: int) -> None:
+    conn.execute(delete(user_session).where(or_(user_session.c.last_seen < older_than,
+                                                user_session.c.ended_at < older_than)))
+
+
+# --- break-the-glass -------------------------------------------------------------------------------
+
+def insert_break_glass(conn: Connection, values: dict[str, Any]) -> int:
+    return conn.execute(insert(break_glass).values(**values).returning(break_glass.c.pk)).scalar_one()
+
+
+def active_break_glass(conn: Connection, user_pk: int, now: int) -> list:
+    return conn.execute(select(break_glass).where(and_(
+        break_glass.c.user_pk == user_pk, break_glass.c.expires > now, break_glass.c.ended_at.is_(None)))
+        .order_by(break_glass.c.started)).all()
+
+
+def break_glass_rows(conn: Connection, *, unreviewed_only: bool = False, limit: int = 200) -> list:
+    q = select(break_glass, user_account.c.username, user_account.c.display_name).select_from(
+        break_glass.join(user_account, user_account.c.pk == break_glass.c.user_pk))
+    if unreviewed_only:
+        q = q.where(break_glass.c.reviewed_at.is_(None))
+    return conn.execute(q.order_by(break_glass.c.started.desc()).limit(limit)).all()
+
+
+def review_break_glass(conn: Connection, pk: int, reviewer_pk: int, now: int, note: str) -> bool:
+    done = conn.execute(update(break_glass).where(and_(break_glass.c.pk == pk, break_glass.c.reviewed_at.is_(None)))
+                        .values(reviewed_by=reviewer_pk, reviewed_at=now, review_note=note))
+    return done.rowcount == 1

@@ -1,0 +1,45 @@
+"""Server-rendered pages: Jinja2 with autoescaping, templates under web/templates."""
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from benhan.web import i18n
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["localtime"] = _localtime
+    return env
+
+
+def _localtime(us: int | None) -> str:
+    if not us:
+        return ""
+    from benhan.auth.access_hours import zone
+    return datetime.fromtimestamp(us / 1e6, zone(_ZONE[0])).strftime("%d/%m/%Y %H:%M")
+
+
+_ZONE = ["+07:00"]
+
+
+def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    lang = i18n.language(request)
+    _ZONE[0] = request.app.state.store.config.timezone
+    from benhan.web import authn
+    session = authn.session(request)
+    html = environment().get_template(name).render(
+        t=lambda key, **kw: i18n.translate(key, lang, **kw), lang=lang, request=request,
+        session=session, user=session.user if session and session.mfa_passed else None,
+        csrf=session.csrf if session else context.pop("csrf", ""), banners=context.pop("banners", []), **context)
+    return HTMLResponse(html, status_code=status)
