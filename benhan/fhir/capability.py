@@ -70,5 +70,20 @@ def capability_statement(base_url: str, resource_types: frozenset[str], software
             "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"},
                             {"code": "search-system"}],
             "searchParam": [{"name": n, "type": t} for n, t in SEARCH_RESULT_PARAMS],
+            "security": _security(base_url),
         }],
+    }
+
+
+def _security(base_url: str) -> dict:
+    """SMART on FHIR: the OAuth endpoints (paths served by web/oauth_api.py) in the oauth-uris
+    extension, for clients that read them here rather than from .well-known/smart-configuration."""
+    root = base_url[: -len("/fhir")] if base_url.endswith("/fhir") else base_url
+    uris = [("authorize", "/auth/authorize"), ("token", "/auth/token"), ("revoke", "/auth/revoke"),
+            ("introspect", "/auth/introspect")]
+    return {
+        "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                 "code": "SMART-on-FHIR"}], "text": "OAuth2 using SMART-on-FHIR profile"}],
+        "extension": [{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                       "extension": [{"url": name, "valueUri": root + path} for name, path in uris]}],
     }
