@@ -63,8 +63,9 @@ def issue_token(store: Store, client_id: str, scope: str, *, user_pk: int | None
     now = now_us()
     lifetime = minutes if minutes is not None else store.config.access_token_minutes
     with store.db.write() as conn:
-        if oauth_tables.client_row(conn, client_id) is None:
-            raise LookupError(f"no OAuth client {client_id!r}")
+        client = oauth_tables.client_row(conn, client_id)
+        if client is None or client.disabled_at is not None:
+            raise LookupError(f"no active OAuth client {client_id!r}")
         oauth_tables.insert_token(conn, {
             "token_hash": token_hash(raw), "kind": "access", "client_id": client_id, "user_pk": user_pk,
             "scope": scope, "patient_id": patient_id, "issued": now, "expires": now + lifetime * MINUTE_US,
