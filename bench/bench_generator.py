@@ -29,6 +29,13 @@ from benhan.store.store import Store  # noqa: E402
 GOAL_PATIENTS, GOAL_RESOURCES, GOAL_SECONDS = 100_000, 3_000_000, 30 * 60
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU of this process and its finished children (the worker processes)."""
+    import resource
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _size(store: Store) -> int | None:
     if store.db.is_sqlite:
         path = Path(store.db.url.removeprefix("sqlite:///"))
@@ -52,6 +59,7 @@ def main() -> None:
         store.close()
         sys.exit(f"{args.data_dir}: the database is not empty; give a new folder")
     load = os.getloadavg()[0]
+    cpu_before = _cpu_seconds()
 
     def progress(f) -> None:  # noqa: ANN001
         print(f"  … {f.resources:,} resources in {f.seconds:,.0f} s, {f.per_second:,.0f}/s", flush=True)
@@ -61,11 +69,16 @@ def main() -> None:
         size = _size(store)
     finally:
         store.close()
+    cpu = _cpu_seconds() - cpu_before
     per_patient = f.resources / f.patients
     print(f"patients {f.patients:,}  resources {f.resources:,} ({per_patient:.1f} a patient)  workers {f.workers}")
     print(f"time {f.seconds:,.1f} s  →  {f.per_second:,.0f} resources/s, {f.patients / f.seconds:,.1f} patients/s")
     print(f"commit time (summed over workers) {f.commit_seconds:,.1f} s; load average at start {load:.2f}, "
           f"at end {os.getloadavg()[0]:.2f}")
+    cores = os.cpu_count() or 1
+    print(f"CPU time (this process + workers, user+system) {cpu:,.1f} s = {cpu / f.resources * 1e6:,.0f} µs a "
+          f"resource → ceiling on {cores} idle cores ≈ {cores * f.resources / cpu:,.0f} resources/s "
+          "(an estimate: it ignores waits for the SQLite write lock and the disk)")
     if size:
         print(f"database {size / 2**30:.2f} GiB ({size / f.resources:,.0f} bytes a resource)")
     print("by type: " + ", ".join(f"{t} {n:,}" for t, n in sorted(f.by_type.items(), key=lambda kv: -kv[1])))
@@ -77,7 +90,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "patients": f.patients, "resources": f.resources,
                                          "seconds": f.seconds, "per_second": f.per_second, "workers": f.workers,
-                                         "commit_seconds": f.commit_seconds, "by_type": f.by_type,
+                                         "commit_seconds": f.commit_seconds, "by_type": f.by_type, "cpu_seconds": cpu,
                                          "database_bytes": size}, indent=2) + "\n")
 
 
