@@ -16,11 +16,13 @@ Grants:
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import (AuthorizationServer, InvalidGrantError, InvalidRequestError,
                                     InvalidScopeError, OAuth2Payload, OAuth2Request)
 from authlib.oauth2.rfc6749 import grants
@@ -33,10 +35,12 @@ from benhan.auth.oauth_assertion import PrivateKeyJwt, _ascii
 from benhan.auth.oauth_clients import OAuthClient, get_client
 from benhan.auth.tokens import MINUTE_US, new_token, now_us, token_hash
 from benhan.auth.users import User, get_user
-from benhan.store import oauth_tables
+from benhan.store import audit_log, oauth_tables
+from benhan.store.audit_log import AuditRecord
 from benhan.store.store import Store
 
 CODE_MINUTES = 5
+DAY_US = 1440 * MINUTE_US
 TOKEN_PATH, AUTHORIZE_PATH = "/auth/token", "/auth/authorize"
 REVOKE_PATH, INTROSPECT_PATH = "/auth/revoke", "/auth/introspect"
 CONFIDENTIAL_METHODS = ["private_key_jwt", "client_secret_basic"]
@@ -52,6 +56,7 @@ class HttpRequest:
     query: list[tuple[str, str]] = field(default_factory=list)
     form: list[tuple[str, str]] = field(default_factory=list)
     token_url: str = ""                            # the audience of client assertions
+    source: str | None = None                      # the caller's address, for the audit trail
 
 
 @dataclass
@@ -190,12 +195,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         now = now_us()
         data = request.payload.data
         with self.server.store.db.write() as conn:
+            oauth_tables.purge_codes(conn, now - DAY_US)
             oauth_tables.insert_code(conn, {
                 "code_hash": token_hash(code), "client_id": request.client.client_id, "user_pk": request.user.pk,
                 "redirect_uri": request.payload.redirect_uri, "scope": request.scope,
                 "code_challenge": data.get("code_challenge"), "code_challenge_method": data.get("code_challenge_method"),
                 "patient_id": request.patient_id, "nonce": (data.get("nonce") or None),
                 "issued": now, "expires": now + CODE_MINUTES * MINUTE_US, "used_at": None})
+            audit_log.write(conn, [consent_record(request.user, request.client, request.scope, request.patient_id,
+                                                  request.http.source, approved=True)])
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
         # Claimed here, before PKCE and redirect_uri are checked: a code gets one attempt, so a
@@ -289,6 +297,10 @@ class Revocation(RevocationEndpoint):
             oauth_tables.revoke_token(conn, token.token_hash, now)
             if token.kind == "refresh" and token.family:
                 oauth_tables.revoke_family(conn, token.family, now)
+            audit_log.write(conn, [AuditRecord(
+                recorded=now, interaction="logout", subtype="oauth-revoke", agent=token.client_id,
+                client_id=token.client_id, source_address=request.http.source,
+                detail=json.dumps({"token": token.kind, "scope": token.scope}))])
 
 
 class Introspection(IntrospectionEndpoint):
@@ -367,14 +379,42 @@ class BenhanAuthorizationServer(AuthorizationServer):
         if "refresh_token" in token:
             rows.append({"token_hash": token_hash(token["refresh_token"]), "kind": "refresh",
                          "expires": now + self.store.config.refresh_token_days * 1440 * MINUTE_US})
+        user = request.user
         with self.store.db.write() as conn:
+            _purge(conn, now)
             for row in rows:
                 oauth_tables.insert_token(conn, {**row, "client_id": request.client.client_id, "user_pk": user_pk,
                                                  "scope": token["scope"], "patient_id": patient_id,
                                                  "issued": now, "revoked_at": None, "family": family})
+            # A token is a login of the client (and of the user, through the app).
+            audit_log.write(conn, [AuditRecord(
+                recorded=now, interaction="login", subtype="oauth-token",
+                agent=user.username if user is not None else request.client.client_id,
+                role=" ".join(user.roles) if user is not None else None, client_id=request.client.client_id,
+                source_address=request.http.source, patients=(patient_id,) if patient_id else (),
+                detail=json.dumps({"grant": request.payload.grant_type, "scope": token["scope"],
+                                   "refresh": "refresh_token" in token}))])
         # SMART launch context travels in the token response.
         if patient_id:
             token["patient"] = patient_id
+
+    def create_token_response(self, request: HttpRequest | None = None) -> HttpResponse:
+        response = super().create_token_response(request)
+        if response.status != 200 and isinstance(request, HttpRequest):
+            self._audit_failure(request, response)
+        return response
+
+    def _audit_failure(self, request: HttpRequest, response: HttpResponse) -> None:
+        # A refused token request is a failed login: which client said it was asking, and why not.
+        data = dict(request.form)
+        claimed = data.get("client_id") or _assertion_subject(data.get("client_assertion"))
+        claimed = str(claimed or "unknown-client")[:64]
+        error = response.body.get("error") if isinstance(response.body, dict) else None
+        with self.store.db.write() as conn:
+            audit_log.write(conn, [AuditRecord(
+                recorded=now_us(), interaction="login", subtype="oauth-token", outcome="4", agent=claimed,
+                source_address=request.source,
+                detail=json.dumps({"grant": (data.get("grant_type") or "")[:40], "error": error}))])
 
     # The adapter
     def create_oauth2_request(self, request: HttpRequest | Request) -> Request:
@@ -419,3 +459,35 @@ def smart_configuration(root: str) -> dict:
                          "permission-online", "permission-patient", "permission-user", "permission-v1",
                          "permission-v2"],
     }
+
+
+def consent_record(user: User, client: OAuthClient, scope: str | None, patient_id: str | None,
+                   source: str | None, *, approved: bool) -> AuditRecord:
+    """A user's answer on the consent page: a permission given to (or refused for) an app."""
+    return AuditRecord(
+        recorded=now_us(), interaction="permission", subtype="oauth-consent", agent=user.username,
+        outcome="0" if approved else "4", role=" ".join(user.roles), client_id=client.client_id, source_address=source,
+        patients=(patient_id,) if patient_id else (),
+        detail=json.dumps({"client": client.name, "scope": scope, "approved": approved}, ensure_ascii=False))
+
+
+def record_denial(store: Store, user: User, client: OAuthClient, scope: str | None, source: str | None) -> None:
+    with store.db.write() as conn:
+        audit_log.write(conn, [consent_record(user, client, scope, None, source, approved=False)])
+
+
+def _assertion_subject(assertion: str | None) -> str | None:
+    # Who a refused assertion said it came from (unverified: for the audit trail only).
+    if not assertion:
+        return None
+    try:
+        return PrivateKeyJwt(None, []).extract_assertion(assertion)[1].get("sub")  # type: ignore[arg-type]
+    except OAuth2Error:
+        return None
+
+
+def _purge(conn, now: int) -> None:  # noqa: ANN001
+    # Tokens are of no use a day after they expire (kept that long for reuse detection and
+    # investigation). Deleted as new ones are issued: the table stays about a day's tokens plus
+    # the live refresh tokens, and no scheduler is needed.
+    oauth_tables.purge_tokens(conn, now - DAY_US)

@@ -65,7 +65,8 @@ async def _http_request(request: Request, *, query: list[tuple[str, str]] | None
     query = query if query is not None else list(request.query_params.multi_items())
     root = _root(request)
     url = root + (path or request.url.path) + ("?" + urlencode(query) if query else "")
-    return HttpRequest(request.method, url, request.headers, query, form, token_url=root + oauth_server.TOKEN_PATH)
+    return HttpRequest(request.method, url, request.headers, query, form, token_url=root + oauth_server.TOKEN_PATH,
+                       source=authn.client_address(request.scope))
 
 
 def _response(result: HttpResponse | None) -> Response:
@@ -132,6 +133,8 @@ async def _consent_or_error(request: Request, http_request: HttpRequest, user, *
     if decision is None:
         return _consent_page(request, grant, http_request, message=message, patient=patient)
     if decision != "approve":
+        await run_in_threadpool(oauth_server.record_denial, request.app.state.store, user, grant.request.client,
+                                grant.request.scope, http_request.source)
         return _response(await run_in_threadpool(
             lambda: server.create_authorization_response(grant.request, grant_user=None, grant=grant)))
     if "launch/patient" in (grant.request.scope or "").split():

@@ -169,3 +169,60 @@ def test_an_app_cannot_use_client_credentials(store, server, http):
                                        "client_id": app.client_id})
     assert r.status_code in (400, 401), r.text
     assert r.json()["error"] in ("invalid_client", "unauthorized_client")
+
+
+def test_token_requests_granted_and_refused_are_in_the_audit_trail(store, server, http):
+    from sqlalchemy import select
+
+    from benhan.store.schema import audit_event
+    key = BackendKey()
+    client_id = register(store, key)
+    token_url = f"{server.url}/auth/token"
+    assertion = key.assertion(client_id, token_url)
+    access = client_credentials(http, token_url, assertion, "system/*.rs").json()["access_token"]
+    client_credentials(http, token_url, assertion, "system/*.rs")      # replayed: refused
+    http.post("/auth/revoke", data={"token": access, "client_assertion_type": ASSERTION_TYPE,
+                                    "client_assertion": key.assertion(client_id, token_url)})
+    with store.db.read() as conn:
+        rows = conn.execute(select(audit_event.c.interaction, audit_event.c.subtype, audit_event.c.outcome,
+                                   audit_event.c.agent, audit_event.c.source_address)
+                            .where(audit_event.c.subtype.in_(["oauth-token", "oauth-revoke"]))
+                            .order_by(audit_event.c.seq)).all()
+    assert [(r.interaction, r.outcome) for r in rows] == [("login", "0"), ("login", "4"), ("logout", "0")]
+    assert rows[0].agent == client_id and rows[0].source_address == "127.0.0.1"
+    assert rows[1].agent == client_id      # as the refused assertion claimed
+
+
+def test_a_backend_publishing_its_keys_at_a_jwks_url_is_verified_against_them(store, server, http):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    key = BackendKey()
+
+    class Jwks(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = key.jwks.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:  # noqa: ANN002
+            pass
+
+    jwks_server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    thread = threading.Thread(target=jwks_server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{jwks_server.server_address[1]}/jwks.json"
+        client = oauth_clients.register_client(store, "Cổng BHYT", "system", scope="system/*.rs", jwks_url=url)[0]
+        token_url = f"{server.url}/auth/token"
+        r = client_credentials(http, token_url, key.assertion(client.client_id, token_url), "system/*.rs")
+        assert r.status_code == 200, r.text
+        impostor = client_credentials(http, token_url, BackendKey().assertion(client.client_id, token_url, kid=key.kid),
+                                      "system/*.rs")
+        assert impostor.json()["error"] == "invalid_client"
+    finally:
+        jwks_server.shutdown()
+        jwks_server.server_close()
+        thread.join()
