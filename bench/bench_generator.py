@@ -36,11 +36,10 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _size(store: Store) -> int | None:
-    if store.db.is_sqlite:
-        path = Path(store.db.url.removeprefix("sqlite:///"))
-        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
-    return None
+def _size(data_dir: Path, database_url: str | None) -> int | None:
+    if database_url:
+        return None
+    return sum(p.stat().st_size for p in data_dir.glob("*.sqlite*") if p.is_file())
 
 
 def main() -> None:
@@ -66,9 +65,9 @@ def main() -> None:
 
     try:
         f = generate(store, patients=args.patients, seed=args.seed, workers=args.workers, progress=progress)
-        size = _size(store)
     finally:
         store.close()
+    size = _size(args.data_dir, args.database_url)     # after close: SQLite has checkpointed its WAL
     cpu = _cpu_seconds() - cpu_before
     per_patient = f.resources / f.patients
     print(f"patients {f.patients:,}  resources {f.resources:,} ({per_patient:.1f} a patient)  workers {f.workers}")
