@@ -25,19 +25,26 @@ def normalise(password: str) -> str:
     return unicodedata.normalize("NFC", password)
 
 
+def _rejected(reason: str, message: str, **values: object) -> errors.BenhanError:
+    # The reason is a message key of the UI (web/i18n: password.<reason>); the message is for the API and CLI.
+    exc = errors.PasswordRejected(message)
+    exc.reason, exc.values = reason, values
+    return exc
+
+
 def check_rules(password: str, *, username: str, mfa: bool, min_length: int, min_length_mfa: int) -> None:
     password = normalise(password)
     need = min_length_mfa if mfa else min_length
     if len(password) < need:
-        raise errors.PasswordRejected(
-            f"the password must be at least {need} characters" + ("" if mfa else " (8 with two-step login)"))
+        raise _rejected("too_short", f"the password must be at least {need} characters"
+                        + ("" if mfa else " (8 with two-step login)"), n=need)
     if len(password) > MAX_LENGTH:
-        raise errors.PasswordRejected(f"the password may be at most {MAX_LENGTH} characters")
+        raise _rejected("too_long", f"the password may be at most {MAX_LENGTH} characters", n=MAX_LENGTH)
     folded = password.casefold()
     if username and username.casefold() in folded:
-        raise errors.PasswordRejected("the password must not contain the user name")
+        raise _rejected("has_username", "the password must not contain the user name")
     if len(set(folded)) < 4 or folded.replace(" ", "") in _COMMON:
-        raise errors.PasswordRejected("the password is too easy to guess")
+        raise _rejected("too_easy", "the password is too easy to guess")
 
 
 def hash_password(password: str) -> str:

@@ -272,7 +272,9 @@ def change_password(store: Store, user: User, current: str | None, new: str, *, 
         with store.db.read() as conn:
             row = user_tables.user_row(conn, pk=user.pk)
         if not passwords.verify_password(row.password_hash, current or ""):
-            raise errors.PasswordRejected("the current password is not right")
+            exc = errors.PasswordRejected("the current password is not right")
+            exc.reason, exc.values = "wrong_current", {}
+            raise exc
     passwords.check_rules(new, username=user.username, mfa=user.mfa_enabled,
                           min_length=cfg.password_min_length, min_length_mfa=cfg.password_min_length_mfa)
     return _change(store, user, by or user.username, {"change": "password"},

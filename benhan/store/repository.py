@@ -317,6 +317,7 @@ class Repository:
 
     def create(self, res_type: str, body: Any, *, if_none_exist: str | None = None) -> Stored:
         self._check_type(res_type)
+        self._limited("c", res_type, "create")      # before looking at the body: 403 first
         self._body_type(res_type, body)
         if if_none_exist is not None:
             existing = self.match(res_type, if_none_exist)
@@ -358,6 +359,7 @@ class Repository:
     def update(self, res_type: str, res_id: str, body: Any, *, if_match: int | None = None) -> Stored:
         self._check_type(res_type)
         check_id(res_id)
+        self._limited("u", res_type, "update", res_id=res_id)
         self._body_type(res_type, body)
         if "id" not in body:
             raise errors.MissingId("the resource in an update must carry its id", expression="id")
@@ -368,6 +370,7 @@ class Repository:
 
     def conditional_update(self, res_type: str, query: str, body: Any, *, if_match: int | None = None) -> Stored:
         self._check_type(res_type)
+        self._limited("u", res_type, "update")
         self._body_type(res_type, body)
         found = self.find(res_type, query)
         if len(found) > 1:
@@ -384,6 +387,8 @@ class Repository:
         return self.commit([pending], "create")[0]
 
     def patch(self, res_type: str, res_id: str, operations: Any, *, if_match: int | None = None) -> Stored:
+        self._check_type(res_type)
+        self._limited("u", res_type, "patch", res_id=res_id)
         current = self.read(res_type, res_id)
         if if_match is not None and current.version != if_match:
             raise errors.VersionConflict(f"{res_type}/{res_id} is at version {current.version}, not {if_match}",
@@ -409,6 +414,7 @@ class Repository:
 
     def conditional_delete(self, res_type: str, query: str) -> Stored | None:
         self._check_type(res_type)
+        self._limited("d", res_type, "delete")
         found = self.find(res_type, query)
         if len(found) > 1:
             raise errors.MultipleMatches(f"{res_type}?{query} matches more than one resource")

@@ -166,7 +166,8 @@ async def account_password(request: Request) -> Response:
     try:
         await run_in_threadpool(users.change_password, store, user, form.get("current"), form.get("new", ""))
     except errors.PasswordRejected as rejected:
-        return page(400, _t(request, "password.rejected", detail=rejected.message))
+        return page(400, _t(request, f"password.{getattr(rejected, 'reason', 'too_easy')}",
+                            **getattr(rejected, "values", {})))
     return RedirectResponse("/", status_code=303)
 
 

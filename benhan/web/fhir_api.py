@@ -119,6 +119,7 @@ async def type_endpoint(request: Request) -> Response:
         return _delete_response(stored)
     if request.method == "PATCH":
         ops = await http.read_body(request, _max_body(request), http.PATCH_TYPES)
+        repo.permit("u", res_type, "patch")      # 403 before the search says whether anything matches
         found = await run_in_threadpool(repo.find, res_type, query)
         if len(found) != 1:
             if found:
