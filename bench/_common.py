@@ -99,3 +99,35 @@ def rss_kib(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             found[key] = int(line.split()[1])
     return found
+
+
+# --- credentials: every API request is authenticated ---------------------------------------------
+
+BENCH_TOKEN = "benhan-bench-token-system-all-0123456789abcdef"
+AUTH_HEADERS = {"Authorization": f"Bearer {BENCH_TOKEN}"}
+
+
+def install_bench_token(database_url: str) -> None:
+    """A backend client with every system scope and a bearer token of it, written straight into the
+    benchmark's database (so the measured requests carry a real token the server looks up)."""
+    import hashlib
+    import time
+
+    from sqlalchemy import create_engine, insert, select
+
+    from benhan.store.schema import oauth_client, oauth_token
+    now = time.time_ns() // 1000
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            if conn.execute(select(oauth_client.c.client_id).where(oauth_client.c.client_id == "bench")).first() is None:
+                conn.execute(insert(oauth_client).values(
+                    client_id="bench", name="benchmark", kind="system", auth_method="private_key_jwt",
+                    jwks='{"keys": []}', redirect_uris="", scopes="system/*.cruds", created=now))
+            digest = hashlib.sha256(BENCH_TOKEN.encode()).hexdigest()
+            if conn.execute(select(oauth_token.c.token_hash).where(oauth_token.c.token_hash == digest)).first() is None:
+                conn.execute(insert(oauth_token).values(
+                    token_hash=digest, kind="access", client_id="bench", scope="system/*.cruds", issued=now,
+                    expires=now + 86400 * 10**6))
+    finally:
+        engine.dispose()

@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 
-from _common import percentile, print_machine  # noqa: E402
+from _common import AUTH_HEADERS, install_bench_token, percentile, print_machine  # noqa: E402
 from gen_search_data import (ALL_VITALS, FAMILY, MIDDLE_F, MIDDLE_M, build, heavy_patient,  # noqa: E402
                              patient_resources)
 
@@ -378,6 +378,7 @@ class Server:
                 raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log.name}")
             try:
                 if httpx.get(f"{self.base}/metadata", timeout=2).status_code == 200:
+                    install_bench_token(database_url or f"sqlite:///{data_dir / 'benhan.sqlite'}")
                     return
             except httpx.HTTPError:
                 pass
@@ -420,7 +421,7 @@ def run_http(server: Server, queries: list[Query], smp: list[Sample], heavy_id: 
     """Sequential requests from one client. Queries that timed out in process are skipped: the
     server would go on computing them after the client gave up."""
     out = []
-    headers = {"Accept": "application/fhir+json"}
+    headers = {"Accept": "application/fhir+json", **AUTH_HEADERS}
 
     def get(client: httpx.Client, url: str, params: list | None = None) -> dict:
         resp = client.get(url, params=params)

@@ -46,11 +46,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import percentile, print_machine, rss_kib  # noqa: E402
+from _common import AUTH_HEADERS, install_bench_token, percentile, print_machine, rss_kib  # noqa: E402
 from benhan.clinical.demo import patients_bundle  # noqa: E402
 
 BENHAN = str(Path(sys.executable).with_name("benhan"))
-JSON_HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+JSON_HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json", **AUTH_HEADERS}
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
 
@@ -92,6 +92,7 @@ class Server:
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=data_dir.parent,
                                      env={**os.environ, **(env or {})})
         self._wait_ready(60)
+        install_bench_token(database_url or f"sqlite:///{data_dir / 'benhan.sqlite'}")
         self.startup_s = time.perf_counter() - started
 
     @property
@@ -233,6 +234,7 @@ end
 
 def wrk_script_create(body: bytes) -> str:
     return ('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/fhir+json"\n'
+            f'wrk.headers["Authorization"] = "{AUTH_HEADERS["Authorization"]}"\n'
             f"wrk.body = [==[{body.decode()}]==]\n" + WRK_DONE)
 
 
@@ -242,6 +244,7 @@ def wrk_script_read(paths: list[str]) -> str:
             "local counter = 0\n"
             "setup = function(thread) counter = counter + 1; thread:set('seed', counter * 7919) end\n"
             "init = function(args) math.randomseed(seed) end\n"
+            f'wrk.headers["Authorization"] = "{AUTH_HEADERS["Authorization"]}"\n'
             "request = function() return wrk.format('GET', paths[math.random(#paths)]) end\n" + WRK_DONE)
 
 
@@ -274,7 +277,7 @@ def run_httpx(method: str, url_for, body: bytes | None, concurrency: int, second
         with httpx.Client(timeout=30) as client:
             while time.perf_counter() < deadline:
                 start = time.perf_counter()
-                r = client.request(method, url_for(i), content=body, headers=JSON_HEADERS if body else None)
+                r = client.request(method, url_for(i), content=body, headers=JSON_HEADERS if body else AUTH_HEADERS)
                 mine.append(time.perf_counter() - start)
                 bad += r.status_code >= 400
                 i += concurrency

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import httpx  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
-from _common import percentile, print_machine  # noqa: E402
+from _common import AUTH_HEADERS, install_bench_token, percentile, print_machine  # noqa: E402
 from benhan import config as config_mod  # noqa: E402
 from benhan.auth.actor import Actor  # noqa: E402
 from benhan.store.repository import Repository  # noqa: E402
@@ -97,13 +97,14 @@ def run_server(data_dir: Path, database_url: str | None, n: int) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BENHAN_")}
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}/fhir", timeout=30) as http:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}/fhir", timeout=30, headers=AUTH_HEADERS) as http:
             for _ in range(300):
                 try:
                     http.get("/metadata")
                     break
                 except httpx.TransportError:
                     time.sleep(0.1)
+            install_bench_token(database_url or f"sqlite:///{data_dir / 'benhan.sqlite'}")
             start = time.perf_counter()
             first = http.get("/ValueSet/$expand", params=params(QUERY))
             first.raise_for_status()
