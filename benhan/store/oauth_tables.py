@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from benhan.store.schema import oauth_assertion, oauth_client, oauth_code, oauth_token, resource
@@ -37,10 +37,13 @@ def update_client(conn: Connection, client_id: str, **values: Any) -> int:
 # --- tokens ----------------------------------------------------------------------------------------
 
 # What a bearer request needs, in one primary-key lookup joined to its client (also by primary key).
+# Built once with a bound parameter: building the statement per call (and its cache key) cost more
+# than running it.
 _LOOKUP = (select(oauth_token.c.kind, oauth_token.c.client_id, oauth_token.c.user_pk, oauth_token.c.scope,
                   oauth_token.c.patient_id, oauth_token.c.issued, oauth_token.c.expires,
                   oauth_token.c.revoked_at, oauth_token.c.family, oauth_client.c.disabled_at)
-           .select_from(oauth_token.join(oauth_client, oauth_client.c.client_id == oauth_token.c.client_id)))
+           .select_from(oauth_token.join(oauth_client, oauth_client.c.client_id == oauth_token.c.client_id))
+           .where(oauth_token.c.token_hash == bindparam("token_hash")))
 
 
 def insert_token(conn: Connection, values: dict[str, Any]) -> None:
@@ -49,7 +52,7 @@ def insert_token(conn: Connection, values: dict[str, Any]) -> None:
 
 def token_row(conn: Connection, token_hash: str):  # noqa: ANN201
     """The token with its client's disabled_at, or None."""
-    return conn.execute(_LOOKUP.where(oauth_token.c.token_hash == token_hash)).first()
+    return conn.execute(_LOOKUP, {"token_hash": token_hash}).first()
 
 
 def revoke_token(conn: Connection, token_hash: str, now: int) -> bool:
