@@ -74,7 +74,8 @@ class Authentication:
         store = scope["app"].state.store
         scope.setdefault("state", {})
         auth = request.headers.get("authorization")
-        if auth is not None:
+        # The OAuth endpoints authenticate clients themselves (client_secret_basic sends Basic).
+        if auth is not None and not is_public(path):
             kind, _, raw = auth.partition(" ")
             if kind.lower() != "bearer" or not raw.strip():
                 await _unauthenticated(path, "only Bearer tokens are accepted", bearer_error="invalid_request")(

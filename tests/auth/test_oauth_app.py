@@ -312,8 +312,6 @@ def test_a_confidential_app_authenticates_with_a_signed_assertion(store, server,
     assert bundle.status_code == 200, bundle.text
 
 
-@pytest.mark.xfail(strict=True, reason="web/authn.py answers any non-Bearer Authorization header with 401, "
-                                       "also on /auth/token, where HTTP Basic is client_secret_basic")
 def test_a_confidential_app_authenticates_with_its_secret(store, server, browser):
     app, secret = oauth_clients.register_client(store, "Ứng dụng có mật khẩu", "app", scope="user/*.rs",
                                                 redirect_uris=[REDIRECT])
