@@ -366,6 +366,15 @@ class BenhanAuthorizationServer(AuthorizationServer):
             token["refresh_token"] = new_token()
         return token
 
+    def _refresh_lifetime(self, scope: str) -> int:
+        # offline_access: refresh_token_days. online_access alone: no longer than a web session may
+        # last (session_max_hours), so the app's access ends about when a login would.
+        cfg = self.store.config
+        days = cfg.refresh_token_days * 1440 * MINUTE_US
+        if "offline_access" in scope.split():
+            return days
+        return min(days, cfg.session_max_hours * 60 * MINUTE_US)
+
     def save_token(self, token: dict, request: Request) -> None:
         now = now_us()
         code = getattr(request, "authorization_code", None)
@@ -378,7 +387,7 @@ class BenhanAuthorizationServer(AuthorizationServer):
                  "expires": now + token["expires_in"] * 1_000_000}]
         if "refresh_token" in token:
             rows.append({"token_hash": token_hash(token["refresh_token"]), "kind": "refresh",
-                         "expires": now + self.store.config.refresh_token_days * 1440 * MINUTE_US})
+                         "expires": now + self._refresh_lifetime(token["scope"])})
         user = request.user
         with self.store.db.write() as conn:
             _purge(conn, now)

@@ -33,7 +33,8 @@ OTHER_WORDS = {
     "launch/patient": ("Chọn một người bệnh khi mở ứng dụng", "Pick one patient when the app starts"),
     "offline_access": ("Tiếp tục truy cập khi bạn không dùng ứng dụng (đến khi thu hồi)",
                        "Keep access while you are not using the app (until revoked)"),
-    "online_access": ("Tiếp tục truy cập trong lúc bạn đang đăng nhập", "Keep access while you are logged in"),
+    "online_access": ("Tiếp tục truy cập trong vài giờ (tối đa bằng một phiên đăng nhập)",
+                      "Keep access for a few hours (at most as long as a login session)"),
 }
 
 

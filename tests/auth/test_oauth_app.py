@@ -337,3 +337,18 @@ def test_scopes_beyond_the_apps_registration_are_not_granted(store, server, brow
     assert "patient/Observation.rs" in page.text
     for absent in ("user/*.rs", "openid", "fhirUser", "offline_access", "patient/*.cruds"):
         assert f"<code>{absent}</code>" not in page.text
+
+
+def test_online_access_gets_a_refresh_token_no_longer_than_a_login_session(store, server, browser):
+    app, _ = register_app(store, scope="user/*.rs online_access")
+    verifier, challenge = pkce_pair()
+    url = str(httpx.URL(f"{server.url}/auth/authorize", params={
+        "response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT,
+        "scope": "user/*.rs online_access", "state": "s", "code_challenge": challenge,
+        "code_challenge_method": "S256"}))
+    code, _ = code_from(approve(browser, url))
+    token = exchange(server, app.client_id, code, verifier).json()
+    refresh = tokens.lookup(store, token["refresh_token"], kind="refresh")
+    assert refresh is not None
+    hours = (refresh.expires - tokens.now_us()) / 3_600e6
+    assert store.config.session_max_hours - 0.1 < hours <= store.config.session_max_hours
