@@ -31,13 +31,22 @@ def _by() -> str:
 @user_app.command("add")
 def add(username: str, name: str = typer.Option(..., "--name", help="Full name, with diacritics."),
         role: Optional[list[str]] = Roles, department: Optional[list[str]] = Departments,
-        practitioner: Optional[str] = typer.Option(None, help="The user's FHIR Practitioner id."),
+        practitioner: Optional[str] = typer.Option(None, help="The user's existing FHIR Practitioner id."),
+        licence: Optional[str] = typer.Option(None, help="Practising licence number (CCHN): creates the "
+                                                         "user's Practitioner and PractitionerRoles."),
         hours: Optional[str] = Hours,
         data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """Create an account; prints a one-time password (shown once) that must be changed at first login."""
     from benhan.auth import users
+    from benhan.auth.actor import Actor
+    from benhan.store.repository import Repository
     store = _store(data_dir, database_url)
     try:
+        users.check_new_user(store, username, list(role or []), list(department) if department else None, hours)
+        if licence and not practitioner:
+            from benhan.clinical import staff
+            practitioner = staff.register(Repository(store, Actor.system(_by())), name, licence=licence,
+                                          roles=list(role or []), departments=list(department or ["*"]))
         user, one_time = users.create_user(store, username, name, list(role or []),
                                            departments=list(department) if department else None,
                                            practitioner_id=practitioner, access_hours_text=hours, by=_by())

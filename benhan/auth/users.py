@@ -85,6 +85,20 @@ def _check_roles_departments(roles: list[str], departments: list[str]) -> None:
             raise errors.InvalidUserSetting(f"department {d!r} is not an Organization id (or * for all)")
 
 
+def check_new_user(store: Store, username: str, roles: list[str], departments: list[str] | None,
+                   access_hours_text: str | None) -> None:
+    """Everything create_user would refuse, checked before anything else is written."""
+    name = username.strip().lower()
+    if not USERNAME.match(name):
+        raise errors.InvalidUserSetting(
+            f"user name {name!r}: 2–64 lower-case letters, digits, dot, dash or underscore")
+    _check_roles_departments(roles, departments if departments is not None else [ALL_DEPARTMENTS])
+    access_hours.parse(access_hours_text)
+    with store.db.read() as conn:
+        if user_tables.user_row(conn, username=name) is not None:
+            raise errors.UserExists(f"user {name!r} already exists")
+
+
 def one_time_password() -> str:
     # 4 groups of 4 from an unambiguous alphabet: easy to read aloud or copy from a printout.
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
