@@ -1,0 +1,136 @@
+"""Prescriptions from the facility's drug catalogue (Medication resources, docs/catalogues.md): each
+line a MedicationRequest with dose, route, frequency, duration, quantity and instructions, the lines
+of one prescription sharing a groupIdentifier (the đơn thuốc number printed on paper).
+
+Before a line is written it is checked against the patient's allergies and against the drugs
+already prescribed in the visit (or still active): a hit is a warning the prescriber confirms
+(FormInvalid on `confirm_warnings` until they do), never a silent refusal.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from benhan.auth.actor import Actor
+from benhan.clinical import allergies as allergy_rules
+from benhan.clinical.common import BENHAN, UCUM, FormInvalid, Problems, now, ref, stamp
+from benhan.fhir.text import fold
+from benhan.store.repository import Repository
+
+PRESCRIPTION_SYSTEM = "https://benhan.vn/sid/don-thuoc"
+ROUTES = ("Uống", "Tiêm bắp", "Tiêm tĩnh mạch", "Truyền tĩnh mạch", "Ngậm dưới lưỡi", "Bôi ngoài da", "Nhỏ mắt",
+          "Nhỏ mũi", "Đặt", "Khí dung", "Xịt")
+ROUTE_TEXT = f"{BENHAN}/StructureDefinition/route-text"
+
+
+@dataclass(frozen=True)
+class Drug:
+    medication_id: str
+    name: str           # with strength
+    unit: str
+    route: str
+
+
+def catalogue(repo: Repository, limit: int = 1000) -> list[Drug]:
+    found = repo.search_type("Medication", [("status", "active"), ("_count", str(limit))])
+    out = []
+    for m in found.matches:
+        body = m.json()
+        coding = (body.get("code", {}).get("coding") or [{}])[0]
+        name = body.get("code", {}).get("text") or coding.get("display") or m.res_id
+        route = next((e.get("valueString", "") for e in body.get("extension", []) if e.get("url") == ROUTE_TEXT), "")
+        out.append(Drug(m.res_id, name, body.get("form", {}).get("text", ""), route))
+    return sorted(out, key=lambda d: fold(d.name))
+
+
+def drug_of(request: dict) -> str:
+    return (request.get("medicationReference", {}).get("display")
+            or request.get("medicationCodeableConcept", {}).get("text", ""))
+
+
+def active_lines(requests: list[dict]) -> list[dict]:
+    return [r for r in requests if r.get("status") in ("active", "draft", "on-hold")]
+
+
+def _same_drug(a: str, b: str) -> bool:
+    wa, wb = fold(a).split(), fold(b).split()
+    return bool(wa and wb and wa[0] == wb[0])
+
+
+def check(values: dict[str, str], drugs: dict[str, Drug], allergies: list[dict],
+          existing: list[dict]) -> tuple[Drug, dict[str, float], list[tuple[str, dict]]]:
+    """The chosen drug, the numbers, and the warnings (message key, values) to confirm."""
+    p = Problems()
+    drug = drugs.get(values.get("rx_drug", ""))
+    if drug is None:
+        p.add("rx_drug", "ui.err.choose")
+    numbers: dict[str, float] = {}
+    for name, required in (("rx_dose", True), ("rx_per_day", True), ("rx_days", True), ("rx_quantity", False)):
+        text = (values.get(name) or "").strip().replace(",", ".")
+        if not text:
+            if required:
+                p.add(name, "ui.err.required")
+            continue
+        try:
+            n = float(text)
+        except ValueError:
+            p.add(name, "ui.err.number")
+            continue
+        if n <= 0 or n > 1000:
+            p.add(name, "ui.err.range", low="0", high="1000", unit="")
+            continue
+        numbers[name] = n
+    if values.get("rx_route") not in ROUTES:
+        p.add("rx_route", "ui.err.choose")
+    p.raise_if_any()
+    assert drug is not None
+    if "rx_quantity" not in numbers:
+        numbers["rx_quantity"] = numbers["rx_dose"] * numbers["rx_per_day"] * numbers["rx_days"]
+    warnings: list[tuple[str, dict]] = []
+    for hit in allergy_rules.conflicts(allergies, drug.name):
+        warnings.append(("ui.warn.allergy", {"drug": drug.name, "allergy": hit}))
+    for line in active_lines(existing):
+        if _same_drug(drug_of(line), drug.name):
+            warnings.append(("ui.warn.duplicate_drug", {"drug": drug_of(line)}))
+    return drug, numbers, warnings
+
+
+def _n(x: float) -> int | float:
+    return int(x) if x == int(x) else x
+
+
+def prescribe(repo: Repository, actor: Actor, encounter: dict, values: dict[str, str], allergies: list[dict],
+              existing: list[dict], tz: str = "+07:00") -> str:
+    drug, n, warnings = check(values, {d.medication_id: d for d in catalogue(repo)}, allergies, existing)
+    if warnings and values.get("confirm_warnings") != "yes":
+        raise FormInvalid({"confirm_warnings": ("ui.warn.confirm", {"count": len(warnings)})}, warnings)
+    when = now(tz)
+    group = next((r.get("groupIdentifier", {}).get("value") for r in active_lines(existing)
+                  if r.get("groupIdentifier")), None) or f"DT{when:%y%m%d}-{encounter['id'][:6].upper()}"
+    instructions = (values.get("rx_instructions") or "").strip()
+    dose, per_day, days = n["rx_dose"], n["rx_per_day"], n["rx_days"]
+    text = (f"{values['rx_route']} {_n(dose)} {drug.unit} x {_n(per_day)} lần/ngày, {_n(days)} ngày"
+            + (f". {instructions}" if instructions else ""))
+    body = {
+        "resourceType": "MedicationRequest", "status": "active", "intent": "order",
+        "groupIdentifier": {"system": PRESCRIPTION_SYSTEM, "value": group},
+        "medicationReference": ref("Medication", drug.medication_id, drug.name),
+        "subject": encounter["subject"], "encounter": ref("Encounter", encounter["id"]),
+        "authoredOn": when.isoformat(), "requester": {"display": actor.display or actor.name},
+        "dosageInstruction": [{
+            "text": text, "patientInstruction": instructions or None, "route": {"text": values["rx_route"]},
+            "timing": {"repeat": {"frequency": int(per_day) if per_day == int(per_day) else 1, "period": 1,
+                                  "periodUnit": "d",
+                                  "boundsDuration": {"value": _n(days), "unit": "ngày", "system": UCUM, "code": "d"}}},
+            "doseAndRate": [{"doseQuantity": {"value": _n(dose), "unit": drug.unit}}]}],
+        "dispenseRequest": {"quantity": {"value": _n(n["rx_quantity"]), "unit": drug.unit},
+                            "expectedSupplyDuration": {"value": _n(days), "unit": "ngày", "system": UCUM, "code": "d"}},
+    }
+    if not instructions:
+        del body["dosageInstruction"][0]["patientInstruction"]
+    if warnings:
+        body["note"] = [{"text": "Đã xác nhận cảnh báo: " + "; ".join(
+            f"{k.split('.')[-1]}: {', '.join(str(v) for v in vals.values())}" for k, vals in warnings)}]
+    rid = str(uuid.uuid4())
+    repo.commit([repo.prepare("POST", "MedicationRequest", rid, stamp(body, actor), create_only=True)], "create")
+    return rid

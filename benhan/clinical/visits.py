@@ -1,0 +1,140 @@
+"""Visits: opening an Encounter (outpatient exam, emergency, inpatient admission) in a room or
+department, the per-room queue of the day, and the facility the visit belongs to.
+
+An open visit is `arrived` (waiting in the room's queue) and becomes `in-progress` when a
+clinician first records on it; discharge finishes it. Every visit gets its MA_LK episode key
+when it opens (DESIGN §10), as the synthetic data does.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from benhan.auth.actor import Actor
+from benhan.clinical.common import Problems, author, now, ref, stamp
+from benhan.store.repository import Repository
+from benhan.terminology.curated import ENCOUNTER_TYPE_URL, ENCOUNTER_TYPES
+from benhan.vn.identifiers import MA_LK_SYSTEM
+
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+ADMIT_SOURCE = "http://terminology.hl7.org/CodeSystem/admit-source"
+MA_CSKCB_SYSTEM = "https://benhan.vn/sid/ma-cskcb"
+# The kinds a desk opens (the others — day treatment, home visits … — come with later issues).
+OPENABLE = ("kham-benh", "cap-cuu", "noi-tru")
+_TYPES = {code: (name, klass) for code, name, klass, _ in ENCOUNTER_TYPES}
+OPEN_STATUSES = ("planned", "arrived", "triaged", "in-progress", "onleave")
+
+
+@dataclass(frozen=True)
+class Facility:
+    organization_id: str | None
+    name: str
+    code: str
+
+
+def facility(repo: Repository, configured_name: str | None = None) -> Facility:
+    """The facility this node serves: the Organization carrying a MA_CSKCB (the demo's has one)."""
+    found = repo.search_type("Organization", [("identifier", f"{MA_CSKCB_SYSTEM}|"), ("_count", "1")])
+    if not found.matches:
+        found = repo.search_type("Organization", [("_count", "1")])
+    if not found.matches:
+        return Facility(None, configured_name or "benhan", "")
+    org = found.matches[0].json()
+    code = next((i.get("value", "") for i in org.get("identifier", []) if i.get("system") == MA_CSKCB_SYSTEM), "")
+    return Facility(found.matches[0].res_id, configured_name or org.get("name", "benhan"), code)
+
+
+def locations(repo: Repository) -> list[tuple[str, str]]:
+    """(id, name) of the facility's rooms and departments."""
+    found = repo.search_type("Location", [("status", "active"), ("_count", "200")])
+    return sorted(((m.res_id, m.json().get("name", m.res_id)) for m in found.matches), key=lambda x: x[1])
+
+
+def open_visit(repo: Repository, actor: Actor, patient_id: str, kind: str, location_id: str, reason: str,
+               fac: Facility, tz: str = "+07:00") -> str:
+    p = Problems()
+    if kind not in OPENABLE:
+        p.add("visit_type", "ui.err.choose")
+    if location_id not in dict(locations(repo)):
+        p.add("location", "ui.err.choose")
+    p.raise_if_any()
+    name, klass = _TYPES[kind]
+    start = now(tz)
+    eid = str(uuid.uuid4())
+    body: dict = {
+        "resourceType": "Encounter", "status": "arrived",
+        "identifier": [{"system": MA_LK_SYSTEM, "value": f"{fac.code}{start:%y%m%d}{eid[:8].upper()}"}],
+        "class": {"system": ACT_CODE, "code": klass},
+        "type": [{"coding": [{"system": ENCOUNTER_TYPE_URL, "code": kind, "display": name}]}],
+        "subject": ref("Patient", patient_id),
+        "participant": [{"individual": author(actor)}],
+        "period": {"start": start.isoformat()},
+        "location": [{"location": ref("Location", location_id, dict(locations(repo))[location_id]),
+                      "status": "active"}],
+    }
+    if kind == "cap-cuu":
+        body["priority"] = {"coding": [{"system": ACT_CODE, "code": "EM", "display": "emergency"}]}
+    if kind == "noi-tru":
+        body["hospitalization"] = {"admitSource": {"coding": [{"system": ADMIT_SOURCE, "code": "outp"}]}}
+    if reason:
+        body["reasonCode"] = [{"text": reason}]
+    if fac.organization_id:
+        body["serviceProvider"] = ref("Organization", fac.organization_id)
+    pending = repo.prepare("POST", "Encounter", eid, stamp(body, actor), create_only=True)
+    repo.commit([pending], "create")
+    return eid
+
+
+def mark_in_progress(repo: Repository, actor: Actor, encounter: dict) -> dict:
+    """The first clinical entry takes the patient out of the waiting queue."""
+    if encounter.get("status") not in ("arrived", "planned", "triaged"):
+        return encounter
+    body = dict(encounter)
+    body["status"] = "in-progress"
+    stored = repo.update("Encounter", body["id"], stamp(body, actor))
+    body["meta"] = {"versionId": str(stored.version)}
+    return body
+
+
+@dataclass
+class QueueEntry:
+    encounter_id: str
+    patient_id: str
+    patient_name: str
+    kind: str
+    status: str
+    start: str
+    reason: str
+
+
+def queue(repo: Repository, location_id: str | None, day: date) -> list[QueueEntry]:
+    """Today's open visits in a room (all rooms when None), oldest first, with the patients' names."""
+    items = [("status", ",".join(OPEN_STATUSES)), ("date", f"ge{day.isoformat()}"), ("_count", "200"),
+             ("_include", "Encounter:subject"), ("_sort", "date")]
+    if location_id:
+        items.append(("location", f"Location/{location_id}"))
+    found = repo.search_type("Encounter", items)
+    names = {m.res_id: (m.json().get("name") or [{}])[0].get("text", "") for m in found.included
+             if m.res_type == "Patient"}
+    out = []
+    for m in found.matches:
+        e = m.json()
+        pid = (e.get("subject", {}).get("reference", "/").split("/") + [""])[1]
+        kind = (e.get("type") or [{}])[0].get("coding", [{}])[0].get("code", "")
+        out.append(QueueEntry(m.res_id, pid, names.get(pid, ""), kind, e.get("status", ""),
+                              e.get("period", {}).get("start", ""), (e.get("reasonCode") or [{}])[0].get("text", "")))
+    return out
+
+
+def kind_of(encounter: dict) -> str:
+    return (encounter.get("type") or [{}])[0].get("coding", [{}])[0].get("code", "")
+
+
+def is_inpatient(encounter: dict) -> bool:
+    return encounter.get("class", {}).get("code") == "IMP"
+
+
+def start_of(encounter: dict) -> datetime | None:
+    s = encounter.get("period", {}).get("start")
+    return datetime.fromisoformat(s) if s else None
