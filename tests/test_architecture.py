@@ -17,7 +17,7 @@ ALLOWED = {
     "terminology": {"fhir", "store", "auth", "terminology"},
     "vn": {"fhir", "store", "vn", "terminology"},
     "clinical": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical"},
-    "sync": {"fhir", "store", "auth", "audit", "sync"},
+    "sync": {"fhir", "store", "auth", "audit", "vn", "sync"},   # vn: CCCD of on-demand fetches
     "web": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "web"},
     "cli": {"*"},
 }

@@ -3,6 +3,8 @@ user's roles, departments, care relationships and break-the-glass grants, narrow
 scopes of the token the request came with. The repository enforces it on every interaction."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from benhan.auth import break_glass, roles
 from benhan.auth.actor import Actor
 from benhan.auth.users import User
@@ -11,26 +13,43 @@ from benhan.store.access import ALL, SCOPED, Access, PatientScope
 from benhan.store.store import Store
 
 
-def user_access(store: Store, user: User) -> Access:
-    modes = dict(roles.modes(user.roles))
-    if user.all_departments:
-        # "*": the whole facility (a commune station has one team, not departments).
-        modes = {k: ALL for k in modes}
+@lru_cache(maxsize=256)
+def _role_modes(role_codes: tuple[str, ...], all_departments: bool) -> dict[tuple[str, str], str]:
+    modes = roles.modes(role_codes)
+    # "*": the whole facility (a commune station has one team, not departments).
+    return {k: ALL for k in modes} if all_departments else dict(modes)
+
+
+def user_access(store: Store, user: User, grants: frozenset[str] | None = None) -> Access:
+    """`grants`: the patients of the user's active break-the-glass grants, when already known."""
+    modes = _role_modes(user.roles, user.all_departments)
     scope = PatientScope(departments=frozenset() if user.all_departments else user.departments,
                          practitioner_id=user.practitioner_id,
-                         break_glass=break_glass.active_patients(store, user))
+                         break_glass=break_glass.active_patients(store, user) if grants is None else grants)
     return Access(modes, scope)
 
 
-def actor_for_user(store: Store, user: User, *, source: str | None = None, client_id: str | None = None) -> Actor:
-    return Actor(name=user.username, kind="user", source_address=source, access=user_access(store, user),
+def actor_for_user(store: Store, user: User, *, source: str | None = None, client_id: str | None = None,
+                   grants: frozenset[str] | None = None) -> Actor:
+    return Actor(name=user.username, kind="user", source_address=source, access=user_access(store, user, grants),
                  roles=user.roles, client_id=client_id, user_pk=user.pk, display=user.display_name)
 
 
-def _narrow(role_modes: dict[tuple[str, str], str], granted: dict[tuple[str, str], str],
-            contexts: tuple[str, ...]) -> dict[tuple[str, str], str]:
+@lru_cache(maxsize=256)
+def _system_modes(scope: str) -> dict[tuple[str, str], str]:
+    from benhan.auth.scopes import smart_permissions
+    return {k: ALL for k, ctx in smart_permissions(scope).items() if ctx == "system"}
+
+
+@lru_cache(maxsize=1024)
+def _narrowed(role_codes: tuple[str, ...], all_departments: bool, scope: str,
+              contexts: tuple[str, ...]) -> dict[tuple[str, str], str]:
+    """The role's modes that the token's scopes also grant (cached: a handful of combinations
+    serve every request)."""
+    from benhan.auth.scopes import smart_permissions
+    granted = smart_permissions(scope)
     out = {}
-    for (t, letter), mode in role_modes.items():
+    for (t, letter), mode in _role_modes(role_codes, all_departments).items():
         ctx = granted.get((t, letter)) or granted.get(("*", letter))
         if ctx in contexts:
             out[(t, letter)] = mode
@@ -38,26 +57,26 @@ def _narrow(role_modes: dict[tuple[str, str], str], granted: dict[tuple[str, str
 
 
 def actor_for_token(store: Store, *, client_id: str, scope: str, user: User | None = None,
-                    patient_id: str | None = None, source: str | None = None) -> Actor:
+                    patient_id: str | None = None, source: str | None = None,
+                    grants: frozenset[str] | None = None) -> Actor:
     """A bearer token's actor: a backend system (client credentials: its system/ scopes), a user
     through an app (their roles ∩ the user/ scopes), or an app in one patient's context (their
     roles ∩ the patient/ scopes, limited to that patient)."""
     from benhan.auth.scopes import smart_permissions
     granted = smart_permissions(scope)
     if user is None:
-        modes = {k: ALL for k, ctx in granted.items() if ctx == "system"}
-        return Actor(name=client_id, kind="client", source_address=source, access=Access(modes),
+        return Actor(name=client_id, kind="client", source_address=source, access=Access(_system_modes(scope)),
                      client_id=client_id)
-    base = user_access(store, user)
+    base = user_access(store, user, grants)
     if patient_id and any(ctx == "patient" for ctx in granted.values()):
         # One patient's context: only that patient, and only what the user could see of them anyway
         # (a type their role reaches only within their scope needs the patient in that scope).
         in_scope = _in_scope(store, base.scope, patient_id)
-        modes = {k: SCOPED for k, mode in _narrow(base.modes, granted, ("patient", "user", "system")).items()
-                 if mode == ALL or in_scope}
+        narrowed = _narrowed(user.roles, user.all_departments, scope, ("patient", "user", "system"))
+        modes = {k: SCOPED for k, mode in narrowed.items() if mode == ALL or in_scope}
         access = Access(modes, PatientScope(patient_id=patient_id))
     else:
-        access = Access(_narrow(base.modes, granted, ("user", "system")), base.scope)
+        access = Access(_narrowed(user.roles, user.all_departments, scope, ("user", "system")), base.scope)
     return Actor(name=user.username, kind="user", source_address=source, access=access, roles=user.roles,
                  client_id=client_id, user_pk=user.pk, display=user.display_name)
 

@@ -29,6 +29,7 @@ class Session:
     csrf: str
     mfa_passed: bool
     created: int
+    grants: frozenset[str] | None = None    # patients of active break-the-glass grants, when read
 
 
 def start(store: Store, user: User, *, mfa_passed: bool, source: str | None = None,
@@ -55,6 +56,8 @@ def resolve(store: Store, raw: str | None) -> Session | None:
     with store.db.read() as conn:
         row = user_tables.session_row(conn, id_hash)
         urow = user_tables.user_row(conn, pk=row.user_pk) if row is not None else None
+        grants = (frozenset(g.patient_id for g in user_tables.active_break_glass(conn, urow.pk, now))
+                  if urow is not None else None)
     if row is None or urow is None or row.ended_at is not None:
         return None
     user = User.from_row(urow)
@@ -69,7 +72,7 @@ def resolve(store: Store, raw: str | None) -> Session | None:
         with store.db.write() as conn:
             user_tables.update_session(conn, id_hash, last_seen=now)
             user_tables.update_user(conn, user.pk, last_activity=now)
-    return Session(id_hash, user, row.csrf, bool(row.mfa_passed), row.created)
+    return Session(id_hash, user, row.csrf, bool(row.mfa_passed), row.created, grants)
 
 
 def mfa_passed(store: Store, session: Session) -> Session:

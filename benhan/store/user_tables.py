@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
 from benhan.store.schema import break_glass, oauth_token, user_account, user_session
 
@@ -13,9 +13,20 @@ def insert_user(conn: Connection, values: dict[str, Any]) -> int:
     return conn.execute(insert(user_account).values(**values).returning(user_account.c.pk)).scalar_one()
 
 
+# Built once: these run on every authenticated request, and building a statement costs more CPU
+# than SQLite's own work for it.
+_USER_BY_PK = select(user_account).where(user_account.c.pk == bindparam("pk"))
+_USER_BY_NAME = select(user_account).where(user_account.c.username == bindparam("name"))
+_ACTIVE_BREAK_GLASS = (select(break_glass).where(and_(
+    break_glass.c.user_pk == bindparam("user_pk"), break_glass.c.expires > bindparam("now"),
+    break_glass.c.ended_at.is_(None))).order_by(break_glass.c.started))
+_SESSION = select(user_session).where(user_session.c.id_hash == bindparam("id_hash"))
+
+
 def user_row(conn: Connection, *, pk: int | None = None, username: str | None = None):  # noqa: ANN201
-    col, value = (user_account.c.pk, pk) if pk is not None else (user_account.c.username, username)
-    return conn.execute(select(user_account).where(col == value)).first()
+    if pk is not None:
+        return conn.execute(_USER_BY_PK, {"pk": pk}).first()
+    return conn.execute(_USER_BY_NAME, {"name": username}).first()
 
 
 def user_rows(conn: Connection) -> list:
@@ -37,7 +48,7 @@ def insert_session(conn: Connection, values: dict[str, Any]) -> None:
 
 
 def session_row(conn: Connection, id_hash: str):  # noqa: ANN201
-    return conn.execute(select(user_session).where(user_session.c.id_hash == id_hash)).first()
+    return conn.execute(_SESSION, {"id_hash": id_hash}).first()
 
 
 def update_session(conn: Connection, id_hash: str, **values: Any) -> None:
@@ -64,9 +75,7 @@ def insert_break_glass(conn: Connection, values: dict[str, Any]) -> int:
 
 
 def active_break_glass(conn: Connection, user_pk: int, now: int) -> list:
-    return conn.execute(select(break_glass).where(and_(
-        break_glass.c.user_pk == user_pk, break_glass.c.expires > now, break_glass.c.ended_at.is_(None)))
-        .order_by(break_glass.c.started)).all()
+    return conn.execute(_ACTIVE_BREAK_GLASS, {"user_pk": user_pk, "now": now}).all()
 
 
 def break_glass_rows(conn: Connection, *, unreviewed_only: bool = False, limit: int = 200) -> list:

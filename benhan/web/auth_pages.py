@@ -4,7 +4,7 @@ typed (except passwords) when refused, and carry a CSRF token."""
 from __future__ import annotations
 
 import secrets
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -93,7 +93,8 @@ async def login(request: Request) -> Response:
     raw, _ = await run_in_threadpool(lambda: sessions.start(
         store, result.user, mfa_passed=not result.mfa_required, source=source,
         user_agent=request.headers.get("user-agent")))
-    target = "/login/mfa" if result.mfa_required else _safe_next(form.get("next"))
+    target = (f"/login/mfa?next={quote(_safe_next(form.get('next')), safe='/')}" if result.mfa_required
+              else _safe_next(form.get("next")))
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(authn.SESSION_COOKIE, raw, httponly=True, samesite="lax", secure=_secure(request))
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
@@ -107,7 +108,7 @@ async def login_mfa(request: Request) -> Response:
     if session.mfa_passed:
         return RedirectResponse("/", status_code=303)
     if request.method == "GET":
-        return render(request, "mfa.html", message="")
+        return render(request, "mfa.html", message="", next=_safe_next(request.query_params.get("next")))
     form = await _form(request)
     _check_csrf(request, form)
     store = request.app.state.store
@@ -115,9 +116,10 @@ async def login_mfa(request: Request) -> Response:
         await run_in_threadpool(users.second_step, store, session.user, form.get("code", ""),
                                 source=authn.client_address(request.scope))
     except errors.LoginRefused as refused:
-        return render(request, "mfa.html", 401, message=_t(request, f"login.{refused.message}"))
+        return render(request, "mfa.html", 401, message=_t(request, f"login.{refused.message}"),
+                      next=_safe_next(form.get("next")))
     await run_in_threadpool(sessions.mfa_passed, store, session)
-    return RedirectResponse("/", status_code=303)
+    return RedirectResponse(_safe_next(form.get("next")), status_code=303)
 
 
 async def logout(request: Request) -> Response:

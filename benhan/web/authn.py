@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from benhan import errors
 from benhan.auth import policy, sessions
 from benhan.auth.actor import Actor
-from benhan.auth.users import get_user, refusal_reason, now_us
+from benhan.auth.users import get_user_and_grants, now_us, refusal_reason
 from benhan.web import http
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ class Authentication:
                             else RedirectResponse(redirect, status_code=303))
                 await response(scope, receive, send)
                 return
-            if is_api(path) and scope["method"] in UNSAFE and not sessions.check_csrf(
+            if is_api(path) and not is_public(path) and scope["method"] in UNSAFE and not sessions.check_csrf(
                     session, request.headers.get("x-csrf-token")):
                 # A cookie rides along on cross-site requests; an API write with it needs the
                 # session's CSRF token in a header, which another site cannot read.
@@ -108,7 +108,8 @@ class Authentication:
                 return
             if not redirect:
                 scope["state"]["actor"] = await anyio.to_thread.run_sync(
-                    lambda: policy.actor_for_user(store, session.user, source=client_address(scope)))
+                    lambda: policy.actor_for_user(store, session.user, source=client_address(scope),
+                                                  grants=session.grants))
         if is_public(path) or "actor" in scope["state"] or (session is not None and path in _SETUP_PAGES):
             await self.app(scope, receive, send)
             return
@@ -132,13 +133,13 @@ def _token_actor(store, raw: str, source: str | None) -> Actor | None:  # noqa: 
     info = tokens.lookup(store, raw)
     if info is None:
         return None
-    user = None
+    user, grants = None, None
     if info.user_pk is not None:
-        user = get_user(store, info.user_pk)
+        user, grants = get_user_and_grants(store, info.user_pk)
         if user is None or refusal_reason(user, store, now_us()) is not None:
             return None
     return policy.actor_for_token(store, client_id=info.client_id, scope=info.scope, user=user,
-                                  patient_id=info.patient_id, source=source)
+                                  patient_id=info.patient_id, source=source, grants=grants)
 
 
 def actor(request: Request) -> Actor:

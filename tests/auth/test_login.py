@@ -233,16 +233,16 @@ def test_a_one_time_password_must_be_replaced_before_anything_else(anonymous_cli
 def test_two_step_login_with_a_totp_code(anonymous_client, store):
     secret = mfa.new_secret()
     users.create_user(store, "bs.an", "Trần Văn An", ["doctor"], password="tám ký tự", mfa_secret=secret)
-    r = login(anonymous_client, "bs.an", "tám ký tự")
-    assert r.headers["location"] == "/login/mfa"
+    r = login(anonymous_client, "bs.an", "tám ký tự", "/account/password")
+    assert r.headers["location"] == "/login/mfa?next=/account/password"
     assert anonymous_client.get("/fhir/Patient").status_code == 401          # not yet
-    page = anonymous_client.get("/login/mfa")
+    page = anonymous_client.get(r.headers["location"])
     wrong = str((int(mfa.current_code(secret)) + 500000) % 1000000).zfill(6)
     r = anonymous_client.post("/login/mfa", data={"csrf": csrf_of(page.text), "code": wrong})
     assert r.status_code == 401 and "Mã xác thực không đúng" in r.text
-    r = anonymous_client.post("/login/mfa", data={"csrf": csrf_of(page.text), "code": mfa.current_code(secret)},
-                              follow_redirects=False)
-    assert r.headers["location"] == "/"
+    r = anonymous_client.post("/login/mfa", data={"csrf": csrf_of(page.text), "code": mfa.current_code(secret),
+                                                  "next": "/account/password"}, follow_redirects=False)
+    assert r.headers["location"] == "/account/password"       # where the user was going
     assert logged_in(anonymous_client)
     assert logins(store, "bs.an") == ["4", "0"]
 
