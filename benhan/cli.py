@@ -10,6 +10,7 @@ import typer
 
 from benhan import __version__, config as config_mod, errors
 from benhan.cli_oauth import client_app, token_app
+from benhan.cli_sync import node_app, sync_app
 from benhan.cli_users import user_app
 
 app = typer.Typer(help="benhan — electronic medical record on HL7 FHIR R4.", no_args_is_help=True,
@@ -21,6 +22,8 @@ app.add_typer(errors_app, name="errors")
 app.add_typer(user_app, name="user")
 app.add_typer(client_app, name="client")
 app.add_typer(token_app, name="token")
+app.add_typer(node_app, name="node")
+app.add_typer(sync_app, name="sync")
 
 DataDir = typer.Option(None, "--data-dir", help="Data folder (default: BENHAN_DATA_DIR or ./data).")
 DbUrl = typer.Option(None, "--database-url", help="Database URL (default: SQLite in the data folder).")

@@ -67,6 +67,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Origins allowed to call the FHIR API from a browser, comma-separated (e.g. https://app.example.vn). "
             "Empty: none."),
     Setting("pool_size", int, 8, "Database connections kept open per server process (PostgreSQL; up to twice as many more under load)."),
+    # --- sync between facility nodes and the hub (docs/sync.md) ---
+    Setting("role", str, "",
+            "Sync role: node (a facility that syncs with a hub), hub (the province's server nodes sync with) "
+            "or empty (standalone, no sync)."),
+    Setting("hub_url", str, "",
+            "Base URL of the hub (a node). Empty: the URL given to `benhan node enroll`."),
+    Setting("sync_interval_seconds", int, 60,
+            "How often a node syncs when all is well; after a failure it retries sooner, then backs off up to 5 minutes."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -270,3 +270,101 @@ break_glass = Table(
     Column("review_note", Text, nullable=True),
     Index("ix_break_glass_user", "user_pk", "expires"),
 )
+
+
+# --- sync between facility nodes and the hub (0004; benhan/sync/, store/sync_tables.py) ---------
+# A node keeps its cursors and enrolment in node_setting (keys "sync.*"); these tables hold what
+# both ends need beyond that: the hub's enrolled nodes, the batches it answered, what each node may
+# receive, and (at both ends) the review queues of conflicts and duplicate patients.
+
+# Hub: one row per node invited or enrolled.
+sync_node = Table(
+    "sync_node", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("node_id", String(64), nullable=True, unique=True),     # the node's change-log origin
+    Column("client_id", String(64), nullable=True),                # its OAuth client (private_key_jwt)
+    Column("invite_client", String(64), nullable=True),            # client of the one-time invite token
+    Column("organization_id", String(64), nullable=True),          # the facility (referrals name it)
+    Column("invited_at", BigInteger, nullable=False),
+    Column("enrolled_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    Column("last_contact", BigInteger, nullable=True),
+    Column("push_seq", BigInteger, nullable=False),                # last node change-log seq applied
+    Column("audit_seq", BigInteger, nullable=False),               # last node audit seq recorded
+    Column("backlog", BigInteger, nullable=True),                  # changes the node said it still holds
+    Column("pull_seq", BigInteger, nullable=True),                 # hub seq the node last pulled up to
+)
+
+# Hub: bytes exchanged with each node per day (UTC date), for the dashboard.
+sync_traffic = Table(
+    "sync_traffic", metadata,
+    Column("node_name", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("bytes_in", BigInteger, nullable=False),
+    Column("bytes_out", BigInteger, nullable=False),
+)
+
+# Hub: every push batch answered, so that a replay gets the same answer.
+sync_batch = Table(
+    "sync_batch", metadata,
+    Column("batch_id", String(160), primary_key=True),              # node:first_seq-last_seq
+    Column("node_name", String(64), nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+    Column("response", Text, nullable=False),                      # JSON
+)
+
+# Hub: patients a node receives besides shared data (its own, fetched on demand; referrals are
+# found from ServiceRequest.performer at pull time).
+sync_scope = Table(
+    "sync_scope", metadata,
+    Column("node_name", String(64), primary_key=True),
+    Column("patient_id", String(64), primary_key=True),
+    Column("reason", String(16), nullable=False),                  # home, fetch
+    Column("added_at", BigInteger, nullable=False),
+)
+
+# Both ends: edits set aside because another version took their place (review queue).
+sync_conflict = Table(
+    "sync_conflict", metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("res_type", String(64), nullable=False),
+    Column("res_id", String(64), nullable=False),
+    Column("kind", String(12), nullable=False),                    # conflict, merged, invalid
+    Column("status", String(12), nullable=False),                  # open, resolved, merged
+    Column("origin_node", String(64), nullable=False),             # whose edit was set aside
+    Column("base_version", Integer, nullable=True),                # the version it was edited from
+    Column("kept_version", Integer, nullable=False),               # the version that holds the slot
+    Column("their_versions", Text, nullable=False),                # versions set aside, space-separated
+    Column("their_deleted", Boolean, nullable=False),
+    Column("their_body", LargeBinary, nullable=True),              # the latest set-aside JSON
+    Column("their_agent", String(128), nullable=True),
+    Column("their_seq", BigInteger, nullable=True),                # origin seq of the latest one
+    Column("detected_at", BigInteger, nullable=False),
+    Column("resolved_at", BigInteger, nullable=True),
+    Column("resolved_by", String(128), nullable=True),
+    Column("resolved_version", Integer, nullable=True),
+    Index("ix_sync_conflict_resource", "res_type", "res_id", "status"),
+    Index("ix_sync_conflict_status", "status", "pk"),
+)
+
+# Both ends: versions written to resolve a conflict; they travel with a "resolves" flag.
+sync_resolution = Table(
+    "sync_resolution", metadata,
+    Column("resource_pk", PK, primary_key=True),
+    Column("version", Integer, primary_key=True),
+)
+
+# Hub: the same CCCD (or other identifier) on two Patients — candidates for review, never merged.
+sync_duplicate = Table(
+    "sync_duplicate", metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("patient_a", String(64), nullable=False),
+    Column("patient_b", String(64), nullable=False),
+    Column("system", String(255), nullable=False),
+    Column("value", String(255), nullable=False),
+    Column("detected_at", BigInteger, nullable=False),
+    Column("status", String(12), nullable=False),                  # open, same, different
+    Column("reviewed_by", String(128), nullable=True),
+    Column("reviewed_at", BigInteger, nullable=True),
+    UniqueConstraint("patient_a", "patient_b", name="uq_sync_duplicate_pair"),
+)

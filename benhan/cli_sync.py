@@ -1,0 +1,123 @@
+"""`benhan node …` (enrolment, on the hub and on the node) and `benhan sync …` (running it by hand)."""
+from __future__ import annotations
+
+import getpass
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from benhan import config as config_mod
+from benhan import errors
+
+node_app = typer.Typer(help="Facility nodes and the hub: invite, enroll, revoke, list.", no_args_is_help=True)
+sync_app = typer.Typer(help="Sync with the hub: run a round now, status, fetch a patient.", no_args_is_help=True)
+DataDir = typer.Option(None, "--data-dir", help="Data folder (default: BENHAN_DATA_DIR or ./data).")
+DbUrl = typer.Option(None, "--database-url", help="Database URL (default: SQLite in the data folder).")
+
+
+def _store(data_dir: Optional[Path], database_url: Optional[str]):  # noqa: ANN202
+    from benhan.store.store import Store
+    return Store.open(config_mod.load(data_dir=data_dir, database_url=database_url))
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _run(work):  # noqa: ANN001, ANN202
+    from benhan.sync.transport import SyncFailed
+    try:
+        return work()
+    except (errors.BenhanError, SyncFailed, ValueError, OSError) as exc:
+        _fail(getattr(exc, "message", None) or str(exc))
+
+
+@node_app.command("invite")
+def invite(name: str, organization: Optional[str] = typer.Option(
+        None, "--organization", help="The facility's Organization id (referrals to it reach the node)."),
+        data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """On the hub: register a node and print its one-time enrolment token (valid 7 days)."""
+    from benhan.sync import enrolment
+    store = _store(data_dir, database_url)
+    try:
+        token = _run(lambda: enrolment.invite(store, name, organization_id=organization,
+                                              by=f"cli:{getpass.getuser()}"))
+    finally:
+        store.close()
+    typer.echo(token)
+
+
+@node_app.command("enroll")
+def enroll(hub_url: str, token: str, data_dir: Optional[Path] = DataDir,
+           database_url: Optional[str] = DbUrl) -> None:
+    """On the node: make this node's key pair and register it with the hub using the invite token."""
+    from benhan.sync import node
+    store = _store(data_dir, database_url)
+    try:
+        answer = _run(lambda: node.enroll(store, hub_url, token))
+    finally:
+        store.close()
+    typer.echo(f"enrolled as node {answer['node']} (client {answer['client_id']})")
+
+
+@node_app.command("revoke")
+def revoke(name: str, data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """On the hub: revoke a node (its credentials stop working at once)."""
+    from benhan.sync import enrolment
+    store = _store(data_dir, database_url)
+    try:
+        _run(lambda: enrolment.revoke(store, name, by=f"cli:{getpass.getuser()}"))
+    finally:
+        store.close()
+    typer.echo(f"revoked node {name}")
+
+
+@node_app.command("list")
+def list_nodes(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """On the hub: each node's last contact, backlog, conflicts and bytes today (JSON lines)."""
+    from benhan.sync import status
+    store = _store(data_dir, database_url)
+    try:
+        for row in status.hub_dashboard(store):
+            typer.echo(json.dumps(row))
+    finally:
+        store.close()
+
+
+@sync_app.command("now")
+def sync_now(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """On the node: push and pull until both are done; one line with the figures."""
+    from benhan.sync.node import NodeSync
+    store = _store(data_dir, database_url)
+    try:
+        result = _run(lambda: NodeSync.from_settings(store).round())
+    finally:
+        store.close()
+    typer.echo(f"pushed {result.pushed}, pulled {result.pulled}, conflicts {len(result.conflicts)}, "
+               f"{result.seconds:.1f} s")
+
+
+@sync_app.command("status")
+def sync_status(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """This server's sync status as JSON."""
+    from benhan.sync import status
+    store = _store(data_dir, database_url)
+    try:
+        typer.echo(json.dumps(status.node_status(store)))
+    finally:
+        store.close()
+
+
+@sync_app.command("fetch")
+def fetch(cccd: str, data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """On the node: fetch a patient's record from the hub by CCCD (referral, emergency)."""
+    from benhan.sync.node import NodeSync
+    store = _store(data_dir, database_url)
+    try:
+        ids = _run(lambda: NodeSync.from_settings(store).fetch(cccd, f"cli:{getpass.getuser()}"))
+    finally:
+        store.close()
+    typer.echo(" ".join(ids))

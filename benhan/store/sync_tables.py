@@ -1,0 +1,443 @@
+"""The SQL of sync (docs/sync.md): reading the change log for push and pull, writing versions that
+were made elsewhere (with their own version number, body and origin), setting local versions
+aside, the review queues, the hub's node registry and the node's cursors.
+
+The decisions (what is a conflict, what a node may receive) live in benhan/sync/; this module only
+reads and writes rows, always inside a transaction its caller holds.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+
+from benhan.fhir.indexing import IndexRows
+from benhan.store.schema import (INDEX_TABLES, audit_event, change_log, idx_reference, idx_token,
+                                 node_setting, resource, resource_version, sync_batch, sync_conflict,
+                                 sync_duplicate, sync_node, sync_resolution, sync_scope, sync_traffic)
+from benhan.store.writer import add_index_rows, decode_body, encode_body
+
+# --- node settings (cursors, enrolment) -----------------------------------------------------------
+
+
+def get_setting(conn: Connection, key: str) -> str | None:
+    return conn.execute(select(node_setting.c.value).where(node_setting.c.key == key)).scalar()
+
+
+def get_settings(conn: Connection, prefix: str) -> dict[str, str]:
+    rows = conn.execute(select(node_setting.c.key, node_setting.c.value)
+                        .where(node_setting.c.key.startswith(prefix, autoescape=True)))
+    return {r.key: r.value for r in rows}
+
+
+def set_setting(conn: Connection, key: str, value: str) -> None:
+    if conn.execute(update(node_setting).where(node_setting.c.key == key).values(value=value)).rowcount == 0:
+        conn.execute(insert(node_setting).values(key=key, value=value))
+
+
+# --- reading the change log -----------------------------------------------------------------------
+
+@dataclass
+class Change:
+    """One committed version as the change log and the version table hold it."""
+    seq: int
+    res_type: str
+    res_id: str
+    version: int
+    base: int | None
+    origin: str
+    deleted: bool
+    method: str
+    last_updated: int
+    body: bytes | None
+    resource_pk: int = 0
+    resolves: bool = False
+    agent: str | None = None
+
+
+def _changes_query():  # noqa: ANN202
+    cl, v = change_log, resource_version
+    return (select(cl.c.seq, cl.c.resource_pk, cl.c.res_type, cl.c.res_id, cl.c.version, cl.c.base_version,
+                   cl.c.origin_node, cl.c.committed_at, v.c.deleted, v.c.method, v.c.last_updated, v.c.encoding,
+                   v.c.body, sync_resolution.c.version.label("resolves"))
+            .select_from(cl.join(v, and_(v.c.resource_pk == cl.c.resource_pk, v.c.version == cl.c.version))
+                         .outerjoin(sync_resolution, and_(sync_resolution.c.resource_pk == cl.c.resource_pk,
+                                                          sync_resolution.c.version == cl.c.version))))
+
+
+def _change(row: Any) -> Change:
+    body = None if row.deleted else decode_body(row.encoding, row.body)
+    return Change(row.seq, row.res_type, row.res_id, row.version, row.base_version, row.origin_node,
+                  bool(row.deleted), row.method, row.last_updated, body, row.resource_pk, row.resolves is not None)
+
+
+def own_changes(conn: Connection, origin: str, after: int, limit: int) -> list[Change]:
+    """This node's own changes after `after`, in sequence order (what push sends)."""
+    q = (_changes_query().where(and_(change_log.c.seq > after, change_log.c.origin_node == origin))
+         .order_by(change_log.c.seq).limit(limit))
+    changes = [_change(r) for r in conn.execute(q)]
+    _attach_agents(conn, changes)
+    return changes
+
+
+def count_own_changes(conn: Connection, origin: str, after: int) -> int:
+    return conn.execute(select(func.count()).select_from(change_log).where(and_(
+        change_log.c.seq > after, change_log.c.origin_node == origin))).scalar() or 0
+
+
+def _attach_agents(conn: Connection, changes: list[Change]) -> None:
+    """Who made each version: the agent of its write's audit row (attribution at the hub)."""
+    keys = list({(c.res_type, c.res_id) for c in changes})
+    found: dict[tuple[str, str, int], str] = {}
+    for start in range(0, len(keys), 400):
+        chunk = keys[start:start + 400]
+        q = (select(audit_event.c.res_type, audit_event.c.res_id, audit_event.c.version, audit_event.c.agent)
+             .where(and_(tuple_(audit_event.c.res_type, audit_event.c.res_id).in_(chunk),
+                         audit_event.c.action.in_(("C", "U", "D")))))
+        for r in conn.execute(q):
+            found[(r.res_type, r.res_id, r.version)] = r.agent
+    for c in changes:
+        c.agent = found.get((c.res_type, c.res_id, c.version))
+
+
+def changes_after(conn: Connection, after: int, limit: int) -> list[Change]:
+    """Every change after `after` in sequence order (what pull examines; agents not needed)."""
+    q = _changes_query().where(change_log.c.seq > after).order_by(change_log.c.seq).limit(limit)
+    return [_change(r) for r in conn.execute(q)]
+
+
+def last_seq(conn: Connection) -> int:
+    return conn.execute(select(func.max(change_log.c.seq))).scalar() or 0
+
+
+def version_body(conn: Connection, resource_pk: int, version: int) -> bytes | None:
+    row = conn.execute(select(resource_version.c.encoding, resource_version.c.body, resource_version.c.deleted)
+                       .where(and_(resource_version.c.resource_pk == resource_pk,
+                                   resource_version.c.version == version))).first()
+    if row is None or row.deleted:
+        return None
+    return decode_body(row.encoding, row.body)
+
+
+def audit_after(conn: Connection, after: int, limit: int) -> list[dict]:
+    """Audit rows after seq `after` (what push sends with the changes)."""
+    q = select(audit_event).where(audit_event.c.seq > after).order_by(audit_event.c.seq).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def count_audit_after(conn: Connection, after: int) -> int:
+    return conn.execute(select(func.count()).select_from(audit_event).where(audit_event.c.seq > after)).scalar() or 0
+
+
+# --- current state and local versions -------------------------------------------------------------
+
+@dataclass
+class Slot:
+    pk: int
+    version: int
+    deleted: bool
+
+
+def current(conn: Connection, keys: list[tuple[str, str]], *, lock: bool) -> dict[tuple[str, str], Slot]:
+    out: dict[tuple[str, str], Slot] = {}
+    for start in range(0, len(keys), 400):
+        chunk = keys[start:start + 400]
+        q = select(resource.c.pk, resource.c.res_type, resource.c.res_id, resource.c.version, resource.c.deleted) \
+            .where(tuple_(resource.c.res_type, resource.c.res_id).in_(chunk))
+        if lock:
+            q = q.with_for_update()
+        for r in conn.execute(q):
+            out[(r.res_type, r.res_id)] = Slot(r.pk, r.version, bool(r.deleted))
+    return out
+
+
+def local_versions(conn: Connection, resource_pk: int, above: int) -> list[Change]:
+    """The versions of a resource above `above`, with their change-log origin and seq."""
+    q = _changes_query().where(and_(change_log.c.resource_pk == resource_pk, change_log.c.version > above)) \
+        .order_by(change_log.c.version)
+    return [_change(r) for r in conn.execute(q)]
+
+
+def remove_versions(conn: Connection, resource_pk: int, above: int) -> None:
+    """Take versions above `above` out of the version table and the change log (they have been
+    copied into a conflict record first). The resource row is rewritten by the next write."""
+    conn.execute(delete(resource_version).where(and_(resource_version.c.resource_pk == resource_pk,
+                                                     resource_version.c.version > above)))
+    conn.execute(delete(change_log).where(and_(change_log.c.resource_pk == resource_pk,
+                                               change_log.c.version > above)))
+
+
+# --- writing versions made elsewhere -------------------------------------------------------------
+
+@dataclass
+class RemoteWrite:
+    """A version to store exactly as it was made: its number, body bytes, origin and base."""
+    res_type: str
+    res_id: str
+    version: int
+    base: int | None
+    deleted: bool
+    method: str
+    last_updated: int
+    body: bytes | None
+    content_hash: bytes
+    index: IndexRows | None
+    origin: str
+    resolves: bool = False
+
+
+def write_remote(conn: Connection, writes: list[RemoteWrite], slots: dict[tuple[str, str], Slot],
+                 now_us: int) -> None:
+    """Store the versions, one statement per table for all of them. Each (type, id) at most once in
+    `writes` (callers split repeated keys into successive calls); `slots` is updated."""
+    new = [w for w in writes if (w.res_type, w.res_id) not in slots]
+    if new:
+        pks = conn.execute(insert(resource).returning(resource.c.pk, sort_by_parameter_order=True), [
+            {"res_type": w.res_type, "res_id": w.res_id, "version": w.version, "last_updated": w.last_updated,
+             "deleted": w.deleted, "content_hash": w.content_hash} for w in new]).scalars().all()
+        for w, pk in zip(new, pks):
+            slots[(w.res_type, w.res_id)] = Slot(pk, 0, True)
+    new_ids = {id(w) for w in new}
+    old = [w for w in writes if id(w) not in new_ids]
+    pk_of = {id(w): slots[(w.res_type, w.res_id)].pk for w in writes}
+    if old:
+        conn.execute(update(resource).where(resource.c.pk == _bp("b_pk")), [
+            {"b_pk": pk_of[id(w)], "version": w.version, "last_updated": w.last_updated, "deleted": w.deleted,
+             "content_hash": w.content_hash} for w in old])
+        stale = [pk_of[id(w)] for w in old]
+        for table in INDEX_TABLES.values():
+            for start in range(0, len(stale), 400):
+                conn.execute(delete(table).where(table.c.resource_pk.in_(stale[start:start + 400])))
+    versions, logs, marks = [], [], []
+    index_rows: dict[str, list[dict]] = {name: [] for name in INDEX_TABLES}
+    for w in writes:
+        pk = pk_of[id(w)]
+        encoding, body = encode_body(w.body) if w.body is not None else (0, b"")
+        versions.append({"resource_pk": pk, "version": w.version, "last_updated": w.last_updated,
+                         "method": w.method, "deleted": w.deleted, "encoding": encoding, "body": body})
+        logs.append({"resource_pk": pk, "res_type": w.res_type, "res_id": w.res_id, "version": w.version,
+                     "base_version": w.base, "origin_node": w.origin, "committed_at": now_us})
+        if w.index is not None and not w.deleted:
+            add_index_rows(index_rows, w.index, pk, w.res_type)
+        if w.resolves:
+            marks.append({"resource_pk": pk, "version": w.version})
+        slots[(w.res_type, w.res_id)] = Slot(pk, w.version, w.deleted)
+    if versions:
+        conn.execute(insert(resource_version), versions)
+    for name, rows in index_rows.items():
+        if rows:
+            conn.execute(insert(INDEX_TABLES[name]), rows)
+    if logs:
+        conn.execute(insert(change_log), logs)
+    if marks:
+        conn.execute(insert(sync_resolution), marks)
+
+
+def _bp(name: str):  # noqa: ANN202
+    from sqlalchemy import bindparam
+    return bindparam(name)
+
+
+def mark_resolution(conn: Connection, resource_pk: int, version: int) -> None:
+    conn.execute(insert(sync_resolution).values(resource_pk=resource_pk, version=version))
+
+
+# --- review queue: conflicts ----------------------------------------------------------------------
+
+def open_conflict(conn: Connection, res_type: str, res_id: str, origin: str | None = None):  # noqa: ANN201
+    q = select(sync_conflict).where(and_(sync_conflict.c.res_type == res_type, sync_conflict.c.res_id == res_id,
+                                         sync_conflict.c.status == "open"))
+    if origin is not None:
+        q = q.where(sync_conflict.c.origin_node == origin)
+    return conn.execute(q.order_by(sync_conflict.c.pk.desc()).limit(1)).first()
+
+
+def add_conflict(conn: Connection, **values: Any) -> int:
+    values.setdefault("status", "open")
+    return conn.execute(insert(sync_conflict).values(**values).returning(sync_conflict.c.pk)).scalar_one()
+
+
+def update_conflict(conn: Connection, pk: int, **values: Any) -> None:
+    conn.execute(update(sync_conflict).where(sync_conflict.c.pk == pk).values(**values))
+
+
+def close_conflicts(conn: Connection, res_type: str, res_id: str, *, version: int, by: str, now_us: int) -> int:
+    return conn.execute(update(sync_conflict).where(and_(
+        sync_conflict.c.res_type == res_type, sync_conflict.c.res_id == res_id, sync_conflict.c.status == "open"))
+        .values(status="resolved", resolved_at=now_us, resolved_by=by, resolved_version=version)).rowcount
+
+
+def conflicts(conn: Connection, status: str | None = "open", limit: int = 200) -> list:
+    q = select(sync_conflict)
+    if status:
+        q = q.where(sync_conflict.c.status == status)
+    return conn.execute(q.order_by(sync_conflict.c.pk.desc()).limit(limit)).all()
+
+
+def conflict(conn: Connection, pk: int):  # noqa: ANN201
+    return conn.execute(select(sync_conflict).where(sync_conflict.c.pk == pk)).first()
+
+
+def count_conflicts(conn: Connection, origin: str | None = None) -> int:
+    q = select(func.count()).select_from(sync_conflict).where(sync_conflict.c.status == "open")
+    if origin is not None:
+        q = q.where(sync_conflict.c.origin_node == origin)
+    return conn.execute(q).scalar() or 0
+
+
+def conflicts_for_seqs(conn: Connection, origin: str, first: int, last: int) -> list:
+    return conn.execute(select(sync_conflict.c.res_type, sync_conflict.c.res_id, sync_conflict.c.kind,
+                               sync_conflict.c.kept_version, sync_conflict.c.their_seq)
+                        .where(and_(sync_conflict.c.origin_node == origin, sync_conflict.c.their_seq >= first,
+                                    sync_conflict.c.their_seq <= last))
+                        .order_by(sync_conflict.c.their_seq)).all()
+
+
+# --- review queue: duplicate patients -------------------------------------------------------------
+
+def patients_with_identifier(conn: Connection, system: str, value: str) -> list[str]:
+    q = (select(resource.c.res_id).select_from(idx_token.join(resource, resource.c.pk == idx_token.c.resource_pk))
+         .where(and_(idx_token.c.res_type == "Patient", idx_token.c.param == "identifier",
+                     idx_token.c.system == system, idx_token.c.code == value, resource.c.deleted.is_(False))))
+    return sorted(set(conn.execute(q).scalars()))
+
+
+def add_duplicate(conn: Connection, a: str, b: str, system: str, value: str, now_us: int) -> bool:
+    a, b = sorted((a, b))
+    if conn.execute(select(sync_duplicate.c.pk).where(and_(sync_duplicate.c.patient_a == a,
+                                                           sync_duplicate.c.patient_b == b))).first():
+        return False
+    conn.execute(insert(sync_duplicate).values(patient_a=a, patient_b=b, system=system, value=value,
+                                               detected_at=now_us, status="open"))
+    return True
+
+
+def duplicates(conn: Connection, status: str | None = "open", limit: int = 200) -> list:
+    q = select(sync_duplicate)
+    if status:
+        q = q.where(sync_duplicate.c.status == status)
+    return conn.execute(q.order_by(sync_duplicate.c.pk.desc()).limit(limit)).all()
+
+
+def review_duplicate(conn: Connection, pk: int, decision: str, by: str, now_us: int) -> int:
+    return conn.execute(update(sync_duplicate).where(and_(sync_duplicate.c.pk == pk,
+                                                          sync_duplicate.c.status == "open"))
+                        .values(status=decision, reviewed_by=by, reviewed_at=now_us)).rowcount
+
+
+# --- hub: nodes, batches, scope, traffic -----------------------------------------------------------
+
+def node_row(conn: Connection, *, name: str | None = None, client_id: str | None = None,
+             invite_client: str | None = None, lock: bool = False):  # noqa: ANN201
+    q = select(sync_node)
+    if name is not None:
+        q = q.where(sync_node.c.name == name)
+    if client_id is not None:
+        q = q.where(sync_node.c.client_id == client_id)
+    if invite_client is not None:
+        q = q.where(sync_node.c.invite_client == invite_client)
+    if lock:
+        q = q.with_for_update()
+    return conn.execute(q).first()
+
+
+def node_rows(conn: Connection) -> list:
+    return conn.execute(select(sync_node).order_by(sync_node.c.name)).all()
+
+
+def insert_node(conn: Connection, **values: Any) -> None:
+    values.setdefault("push_seq", 0)
+    values.setdefault("audit_seq", 0)
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(sync_node).values(**values))
+    except IntegrityError:
+        raise ValueError(f"a node named {values['name']!r} already exists") from None
+
+
+def update_node(conn: Connection, name: str, **values: Any) -> int:
+    return conn.execute(update(sync_node).where(sync_node.c.name == name).values(**values)).rowcount
+
+
+def batch_response(conn: Connection, batch_id: str) -> dict | None:
+    text = conn.execute(select(sync_batch.c.response).where(sync_batch.c.batch_id == batch_id)).scalar()
+    return json.loads(text) if text else None
+
+
+def remember_batch(conn: Connection, batch_id: str, node_name: str, response: dict, now_us: int) -> None:
+    conn.execute(insert(sync_batch).values(batch_id=batch_id, node_name=node_name, received_at=now_us,
+                                           response=json.dumps(response, separators=(",", ":"))))
+
+
+def add_scope(conn: Connection, node_name: str, patient_ids: Iterable[str], reason: str, now_us: int) -> None:
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return
+    have = set()
+    for start in range(0, len(ids), 400):
+        have |= set(conn.execute(select(sync_scope.c.patient_id).where(and_(
+            sync_scope.c.node_name == node_name, sync_scope.c.patient_id.in_(ids[start:start + 400])))).scalars())
+    rows = [{"node_name": node_name, "patient_id": p, "reason": reason, "added_at": now_us}
+            for p in ids if p not in have]
+    if rows:
+        conn.execute(insert(sync_scope), rows)
+
+
+def scope_patients(conn: Connection, node_name: str) -> dict[str, str]:
+    """patient id → reason (home, fetch) for the node."""
+    return dict(conn.execute(select(sync_scope.c.patient_id, sync_scope.c.reason)
+                             .where(sync_scope.c.node_name == node_name)).all())
+
+
+def referred_patients(conn: Connection, organization_id: str) -> set[str]:
+    """Patients of ServiceRequests (referrals) whose performer is this organization."""
+    perf, subj = idx_reference.alias("perf"), idx_reference.alias("subj")
+    q = (select(subj.c.target_id).select_from(perf.join(subj, subj.c.resource_pk == perf.c.resource_pk))
+         .where(and_(perf.c.res_type == "ServiceRequest", perf.c.param == "performer",
+                     perf.c.target_type == "Organization", perf.c.target_id == organization_id,
+                     subj.c.param == "subject", subj.c.target_type == "Patient")))
+    return set(conn.execute(q).scalars())
+
+
+def add_traffic(conn: Connection, node_name: str, day: str, bytes_in: int, bytes_out: int) -> None:
+    done = conn.execute(update(sync_traffic).where(and_(sync_traffic.c.node_name == node_name,
+                                                        sync_traffic.c.day == day))
+                        .values(bytes_in=sync_traffic.c.bytes_in + bytes_in,
+                                bytes_out=sync_traffic.c.bytes_out + bytes_out)).rowcount
+    if not done:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(sync_traffic).values(node_name=node_name, day=day, bytes_in=bytes_in,
+                                                         bytes_out=bytes_out))
+        except IntegrityError:   # another worker inserted the day's row first
+            add_traffic(conn, node_name, day, bytes_in, bytes_out)
+
+
+def traffic(conn: Connection, day: str) -> dict[str, tuple[int, int]]:
+    return {r.node_name: (r.bytes_in, r.bytes_out)
+            for r in conn.execute(select(sync_traffic).where(sync_traffic.c.day == day))}
+
+
+def patient_compartment_rows(conn: Connection, patient_id: str, member_types: dict[str, tuple[str, ...]]) -> list[int]:
+    """pks of the resources in a patient's compartment (for the on-demand fetch)."""
+    conds = [and_(idx_reference.c.res_type == t, idx_reference.c.param.in_(params))
+             for t, params in member_types.items() if params]
+    q = select(idx_reference.c.resource_pk).where(and_(
+        idx_reference.c.target_type == "Patient", idx_reference.c.target_id == patient_id, or_(*conds)))
+    return sorted(set(conn.execute(q).scalars()))
+
+
+def current_changes(conn: Connection, pks: list[int]) -> list[Change]:
+    """The current version of each resource, as a change (its latest change-log row)."""
+    out: list[Change] = []
+    for start in range(0, len(pks), 400):
+        chunk = pks[start:start + 400]
+        q = (_changes_query().join(resource, and_(resource.c.pk == change_log.c.resource_pk,
+                                                  resource.c.version == change_log.c.version))
+             .where(change_log.c.resource_pk.in_(chunk)))
+        out += [_change(r) for r in conn.execute(q)]
+    return out

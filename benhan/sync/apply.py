@@ -1,0 +1,290 @@
+"""Applying versions made elsewhere: the hub applying a node's push, a node applying the hub's pull
+(docs/sync.md "Applying a version"). Both run inside one transaction their caller holds, so a
+page is applied whole or not at all, together with its cursor.
+
+The rule at both ends: a version is applied as it was made (same number, same bytes) when it was
+edited from the version this end holds. When it was not, this end's slot is kept and the other edit
+is set aside into the review queue (sync_conflict) — never silently overwritten. Append-only data
+(Observation, a closed Encounter) needs no review: the set-aside edit is written again on top, as a
+new version (a merge), and that is all.
+
+At a node, the hub numbers the versions: a local version the hub has not taken (it holds another
+one at that number) is tentative, and is moved aside when the hub's arrives.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import orjson
+
+from benhan.fhir.datetimes import format_instant, from_us
+from benhan.fhir.indexing import extract
+from benhan.fhir.resource_json import content_hash, dumps, stamp
+from benhan.store import sync_tables as st
+from benhan.store.store import Store
+from benhan.store.sync_tables import RemoteWrite, Slot
+from benhan.sync.wire import Version
+from benhan.vn.identifiers import CCCD_SYSTEM
+
+log = logging.getLogger(__name__)
+APPEND_ONLY = frozenset({"Observation", "AuditEvent", "Provenance", "Media"})
+CLOSED_ENCOUNTER = frozenset({"finished", "cancelled", "entered-in-error"})
+
+
+class Invalid(Exception):
+    """A version that cannot be stored (malformed or invalid FHIR)."""
+
+
+def append_only(res_type: str, body: bytes | None) -> bool:
+    if res_type in APPEND_ONLY:
+        return True
+    if res_type == "Encounter" and body:
+        return orjson.loads(body).get("status") in CLOSED_ENCOUNTER
+    return False
+
+
+def prepare(store: Store, v: Version, origin: str, *, validate: bool) -> RemoteWrite:
+    """Check, hash and index a version before the transaction (CPU work, no database)."""
+    if v.deleted:
+        return RemoteWrite(v.res_type, v.res_id, v.version, v.base, True, "DELETE", v.last_updated, None, b"",
+                           None, origin, v.resolves)
+    try:
+        body = orjson.loads(v.body or b"")
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(f"{v.res_type}/{v.res_id}: not JSON ({exc})") from None
+    if not isinstance(body, dict) or body.get("resourceType") != v.res_type or body.get("id") != v.res_id:
+        raise Invalid(f"{v.res_type}/{v.res_id}: the body is another resource")
+    if v.res_type not in store.resource_types:
+        raise Invalid(f"{v.res_type} is not a FHIR R4 resource type")
+    if validate:
+        issues = store.validate(body)
+        if issues:
+            raise Invalid(f"{v.res_type}/{v.res_id}: {issues[0].message}")
+    return RemoteWrite(v.res_type, v.res_id, v.version, v.base, False, v.method, v.last_updated, v.body,
+                       content_hash(body), extract(body), origin, v.resolves)
+
+
+def restamped(w: RemoteWrite, version: int, base: int, now_us: int, origin: str) -> RemoteWrite:
+    """The same content as a new version on top (a merge)."""
+    if w.deleted or w.body is None:
+        return RemoteWrite(w.res_type, w.res_id, version, base, True, "DELETE", now_us, None, b"", None, origin)
+    body = dumps(stamp(orjson.loads(w.body), version, format_instant(from_us(now_us))))
+    return RemoteWrite(w.res_type, w.res_id, version, base, False, "PUT", now_us, body, w.content_hash,
+                       w.index, origin)
+
+
+@dataclass
+class Applied:
+    applied: int = 0
+    skipped: int = 0
+    merged: int = 0
+    conflicts: list[dict] = field(default_factory=list)
+    invalid: list[dict] = field(default_factory=list)
+    patients: set[str] = field(default_factory=set)      # Patients written (hub: scope, duplicates)
+
+
+class _Writer:
+    """Buffers writes so that many go in one statement per table; flushed before a key repeats or
+    before anything reads or changes rows of a buffered resource."""
+
+    def __init__(self, conn, slots: dict[tuple[str, str], Slot], now_us: int):  # noqa: ANN001
+        self.conn, self.slots, self.now_us = conn, slots, now_us
+        self.pending: list[RemoteWrite] = []
+        self.keys: set[tuple[str, str]] = set()
+
+    def add(self, w: RemoteWrite) -> None:
+        key = (w.res_type, w.res_id)
+        if key in self.keys:
+            self.flush()
+        self.pending.append(w)
+        self.keys.add(key)
+
+    def flush(self) -> None:
+        if self.pending:
+            st.write_remote(self.conn, self.pending, self.slots, self.now_us)
+            self.pending, self.keys = [], set()
+
+
+# --- the hub applies a node's push ------------------------------------------------------------------
+
+def apply_push(conn, store: Store, node_id: str, writes: list[tuple[Version, RemoteWrite | Invalid]],  # noqa: ANN001
+               now_us: int) -> Applied:
+    """Apply a node's versions (already filtered to those not applied before), in its order."""
+    out = Applied()
+    slots = st.current(conn, list({(v.res_type, v.res_id) for v, _ in writes}), lock=not store.db.is_sqlite)
+    frozen = {(r.res_type, r.res_id): r for r in st.conflicts(conn, "open", limit=100000) if r.origin_node == node_id}
+    writer = _Writer(conn, slots, now_us)
+    for v, w in writes:
+        key = (v.res_type, v.res_id)
+        if isinstance(w, Invalid):
+            writer.flush()
+            held = slots.get(key)
+            st.add_conflict(conn, res_type=v.res_type, res_id=v.res_id, kind="invalid", origin_node=node_id,
+                            base_version=v.base, kept_version=held.version if held else 0,
+                            their_versions=str(v.version), their_deleted=v.deleted, their_body=v.body,
+                            their_agent=v.agent, their_seq=v.seq, detected_at=now_us)
+            out.invalid.append({"seq": v.seq, "type": v.res_type, "id": v.res_id, "problem": str(w)})
+            continue
+        if key in writer.keys:      # its earlier version is still buffered: store it first
+            writer.flush()
+        slot = slots.get(key)
+        held = slot.version if slot else 0
+        base = v.base or 0
+        if key in frozen:
+            # This node's edits of the resource are under review: only a resolution, made from the
+            # version the hub holds, goes through; anything else joins the set-aside edit.
+            if v.resolves and held == base:
+                writer.add(w)
+                writer.flush()
+                st.close_conflicts(conn, v.res_type, v.res_id, version=v.version, by=v.agent or node_id,
+                                   now_us=now_us)
+                del frozen[key]
+                out.applied += 1
+            else:
+                writer.flush()
+                row = frozen[key]
+                st.update_conflict(conn, row.pk, their_versions=f"{row.their_versions} {v.version}",
+                                   their_body=v.body, their_deleted=v.deleted, their_agent=v.agent,
+                                   their_seq=v.seq)
+                out.conflicts.append({"seq": v.seq, "type": v.res_type, "id": v.res_id, "kept": held})
+            continue
+        if held == base:
+            writer.add(w)
+            out.applied += 1
+            if v.res_type == "Patient" and not v.deleted:
+                out.patients.add(v.res_id)
+            if v.resolves:
+                writer.flush()
+                st.close_conflicts(conn, v.res_type, v.res_id, version=v.version, by=v.agent or node_id,
+                                   now_us=now_us)
+            continue
+        writer.flush()
+        if append_only(v.res_type, v.body):
+            merged = restamped(w, held + 1, held, now_us, store.node_id)
+            writer.add(merged)
+            writer.flush()
+            st.add_conflict(conn, res_type=v.res_type, res_id=v.res_id, kind="merged", status="merged",
+                            origin_node=node_id, base_version=v.base, kept_version=held,
+                            their_versions=str(v.version), their_deleted=v.deleted, their_body=v.body,
+                            their_agent=v.agent, their_seq=v.seq, detected_at=now_us, resolved_version=held + 1)
+            out.merged += 1
+            continue
+        pk = st.add_conflict(conn, res_type=v.res_type, res_id=v.res_id, kind="conflict", origin_node=node_id,
+                             base_version=v.base, kept_version=held, their_versions=str(v.version),
+                             their_deleted=v.deleted, their_body=v.body, their_agent=v.agent, their_seq=v.seq,
+                             detected_at=now_us)
+        frozen[key] = st.conflict(conn, pk)
+        out.conflicts.append({"seq": v.seq, "type": v.res_type, "id": v.res_id, "kept": held})
+    writer.flush()
+    return out
+
+
+def find_duplicates(conn, writes: list[RemoteWrite], patients: set[str], now_us: int) -> int:  # noqa: ANN001
+    """Link Patients sharing a CCCD with another Patient as duplicate candidates (never merged)."""
+    found = 0
+    for w in writes:
+        if w.res_type != "Patient" or w.res_id not in patients or w.body is None:
+            continue
+        for ident in orjson.loads(w.body).get("identifier") or []:
+            if ident.get("system") != CCCD_SYSTEM or not ident.get("value"):
+                continue
+            for other in st.patients_with_identifier(conn, CCCD_SYSTEM, ident["value"]):
+                if other != w.res_id and st.add_duplicate(conn, w.res_id, other, CCCD_SYSTEM, ident["value"], now_us):
+                    found += 1
+    return found
+
+
+# --- a node applies the hub's pull ------------------------------------------------------------------
+
+def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *, own: str,  # noqa: ANN001
+               pushed_up_to: int, now_us: int) -> Applied:
+    out = Applied()
+    slots = st.current(conn, list({(v.res_type, v.res_id) for v, _ in writes}), lock=False)
+    writer = _Writer(conn, slots, now_us)
+    for v, w in writes:
+        key = (v.res_type, v.res_id)
+        if key in writer.keys:
+            writer.flush()
+        slot = slots.get(key)
+        if slot is None:
+            writer.add(w)
+            out.applied += 1
+            continue
+        writer.flush()
+        held, base = slot.version, v.base or 0
+        requeue: RemoteWrite | None = None
+        if held >= v.version:
+            local = st.local_versions(conn, slot.pk, v.version - 1)
+            same_slot = local[0] if local and local[0].version == v.version else None
+            if same_slot is None or _same(same_slot, w) or same_slot.origin != own:
+                out.skipped += 1
+                continue
+            requeue = _set_aside(conn, out, v, w, slot, local, own=own, pushed_up_to=pushed_up_to,
+                                 now_us=now_us)
+        elif held > base:
+            local = st.local_versions(conn, slot.pk, base)
+            requeue = _set_aside(conn, out, v, w, slot, local, own=own, pushed_up_to=pushed_up_to,
+                                 now_us=now_us)
+        writer.add(w)
+        writer.flush()
+        out.applied += 1
+        if v.resolves:
+            st.close_conflicts(conn, v.res_type, v.res_id, version=v.version, by=v.agent or v.origin,
+                               now_us=now_us)
+        if requeue is not None:
+            writer.add(requeue)
+            writer.flush()
+    writer.flush()
+    return out
+
+
+def _same(local: st.Change, w: RemoteWrite) -> bool:
+    if local.deleted or w.deleted:
+        return local.deleted == w.deleted
+    return local.body == w.body or content_hash(orjson.loads(local.body or b"{}")) == w.content_hash
+
+
+def _set_aside(conn, out: Applied, v: Version, w: RemoteWrite, slot: Slot, local: list[st.Change], *,  # noqa: ANN001
+               own: str, pushed_up_to: int, now_us: int) -> RemoteWrite | None:
+    """Move this node's tentative versions of the resource out of the hub's slot into the review
+    queue; for append-only data, return the merge to write on top of the hub's version instead."""
+    mine = [c for c in local if c.origin == own]
+    if len(mine) != len(local):
+        log.warning("%s/%s: versions %s not made here are being replaced by the hub's version %d",
+                    v.res_type, v.res_id, [c.version for c in local if c.origin != own], v.version)
+    latest = local[-1]
+    pushed = all(c.seq <= pushed_up_to for c in mine)
+    merge = append_only(v.res_type, latest.body)
+    st.remove_versions(conn, slot.pk, v.version - 1 if slot.version >= v.version else (v.base or 0))
+    versions = " ".join(str(c.version) for c in local)
+    row = st.open_conflict(conn, v.res_type, v.res_id)
+    requeue = None
+    if merge:
+        status = "merged"
+        if not pushed:
+            # Never sent: write it again on top of the hub's version so that it is pushed as a merge.
+            body_json = orjson.loads(latest.body) if latest.body else None
+            requeue = RemoteWrite(v.res_type, v.res_id, v.version + 1, v.version, latest.deleted, "PUT", now_us,
+                                  None, content_hash(body_json) if body_json else b"",
+                                  extract(body_json) if body_json else None, own)
+            requeue = restamped(RemoteWrite(v.res_type, v.res_id, 0, None, latest.deleted, "PUT", 0,
+                                            latest.body, requeue.content_hash, requeue.index, own),
+                                v.version + 1, v.version, now_us, own)
+        # Pushed already: the hub wrote the merge itself, and it arrives with this pull.
+    else:
+        status = "open"
+    if row is not None and not merge:
+        st.update_conflict(conn, row.pk, their_versions=f"{row.their_versions} {versions}", their_body=latest.body,
+                           their_deleted=latest.deleted, their_seq=latest.seq, kept_version=v.version)
+    else:
+        st.add_conflict(conn, res_type=v.res_type, res_id=v.res_id, kind="merged" if merge else "conflict",
+                        status=status, origin_node=own, base_version=local[0].base, kept_version=v.version,
+                        their_versions=versions, their_deleted=latest.deleted, their_body=latest.body,
+                        their_agent=latest.agent, their_seq=latest.seq, detected_at=now_us)
+    if not merge:
+        out.conflicts.append({"type": v.res_type, "id": v.res_id, "kept": v.version})
+    else:
+        out.merged += 1
+    slot.version = v.version - 1 if slot.version >= v.version else (v.base or 0)
+    return requeue

@@ -1,0 +1,206 @@
+"""The hub's side of sync: answering a node's push, pull and on-demand fetch (docs/sync.md).
+
+Each function takes the enrolled node (its sync_node row, found from the OAuth client of the
+request) and plain data; the web layer only moves bytes.
+"""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+
+from benhan import errors
+from benhan.store import audit_log
+from benhan.store import sync_tables as st
+from benhan.store.audit_log import AuditRecord
+from benhan.store.store import Store
+from benhan.sync import apply, scope
+from benhan.sync.wire import Message, Version
+from benhan.vn.identifiers import CCCD_SYSTEM
+
+PULL_LIMIT = 500
+# On PostgreSQL a sequence number is taken at insert and becomes visible at commit, so a higher seq
+# can be visible before a lower one. A pull stops before a gap until the rows after it are this old;
+# a gap still there by then is a rolled-back transaction's, and is skipped.
+GAP_GRACE_US = 30_000_000
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def today() -> str:
+    return datetime.now(timezone.utc).date().isoformat()
+
+
+def node_for_client(store: Store, client_id: str | None):  # noqa: ANN201
+    """The enrolled, unrevoked node behind an OAuth client, or 403."""
+    if client_id:
+        with store.db.read() as conn:
+            row = st.node_row(conn, client_id=client_id)
+        if row is not None and row.revoked_at is None and row.node_id:
+            return row
+    raise errors.Forbidden("only an enrolled facility node may use the sync endpoints")
+
+
+# --- push -------------------------------------------------------------------------------------------
+
+def receive_push(store: Store, node, message: Message, size: int) -> dict:  # noqa: ANN001
+    """Apply a node's batch exactly once; a replayed batch gets the answer it got the first time."""
+    header = message.header
+    batch = str(header.get("batch", ""))
+    if not batch.startswith(node.node_id + ":"):
+        raise errors.InvalidHeader(f"batch {batch!r} is not one of node {node.node_id}")
+    last = int(header.get("last", 0))
+    audit_last = int(header.get("audit_last", 0))
+    # Validation, hashing and indexing are CPU work: before the transaction.
+    prepared: list = []
+    for v in message.versions:
+        try:
+            prepared.append((v, apply.prepare(store, v, node.node_id, validate=True)))
+        except apply.Invalid as exc:
+            prepared.append((v, exc))
+    now = now_us()
+    with store.db.write() as conn:
+        row = st.node_row(conn, name=node.name, lock=True)      # one push per node at a time
+        answered = st.batch_response(conn, batch)
+        if answered is not None:
+            st.update_node(conn, node.name, last_contact=now)
+            st.add_traffic(conn, node.name, today(), size, 0)
+            return answered
+        todo = [(v, w) for v, w in prepared if v.seq > row.push_seq]
+        result = apply.apply_push(conn, store, node.node_id, todo, now)
+        if result.patients:
+            st.add_scope(conn, node.name, result.patients, "home", now)
+            apply.find_duplicates(conn, [w for _, w in todo if not isinstance(w, apply.Invalid)],
+                                  result.patients, now)
+        events = [e for e in message.audit if int(e["e"]) > row.audit_seq]
+        response = {"batch": batch, "acked": max(row.push_seq, last), "audit_acked": max(row.audit_seq, audit_last),
+                    "applied": result.applied, "merged": result.merged, "skipped": len(prepared) - len(todo),
+                    "conflicts": result.conflicts, "invalid": result.invalid}
+        st.update_node(conn, node.name, push_seq=response["acked"], audit_seq=response["audit_acked"],
+                       last_contact=now, backlog=int(header.get("backlog", 0)))
+        st.remember_batch(conn, batch, node.name, response, now)
+        st.add_traffic(conn, node.name, today(), size, 0)
+        records = [_copy_event(node, e) for e in events]
+        records.append(AuditRecord(recorded=now, interaction="batch", agent=node.name, subtype="sync-push",
+                                   client_id=node.client_id, outcome="0" if not result.invalid else "4",
+                                   detail=json.dumps({"batch": batch, "applied": result.applied,
+                                                      "conflicts": len(result.conflicts),
+                                                      "audit_head": header.get("audit_head")})))
+        audit_log.write(conn, records)      # last: it takes the audit chain's lock
+    return response
+
+
+_EVENT_FIELDS = ("recorded", "interaction", "outcome", "source_address", "res_type", "res_id", "version",
+                 "query", "subtype", "role", "purpose")
+
+
+def _copy_event(node, e: dict) -> AuditRecord:  # noqa: ANN001
+    """The node's audit event in the hub's trail: its agent is node/user, its node seq in detail."""
+    detail = {"node": node.name, "node_seq": e["e"], "node_chain_pos": e.get("chain_pos")}
+    if e.get("detail"):
+        detail["node_detail"] = e["detail"]
+    if e.get("client_id"):
+        detail["node_client"] = e["client_id"]
+    kw = {k: e.get(k) for k in _EVENT_FIELDS}
+    kw["outcome"] = kw["outcome"] or "0"
+    kw["interaction"] = kw["interaction"] or "unknown"
+    return AuditRecord(agent=f"{node.name}/{e.get('agent', '')}"[:128], patients=tuple((e.get("patients") or "").split()),
+                       client_id=node.client_id, detail=json.dumps(detail, ensure_ascii=False), **kw)
+
+
+# --- pull -------------------------------------------------------------------------------------------
+
+def serve_pull(store: Store, node, since: int, limit: int = PULL_LIMIT) -> Message:  # noqa: ANN001
+    """The hub's changes after `since` in the node's scope, in sequence order; header.next is the
+    cursor to ask from next (past out-of-scope rows too), header.more whether to ask at once."""
+    limit = max(1, min(limit, 2000))
+    versions: list[Version] = []
+    cursor = since
+    more = False
+    now = now_us()
+    with store.db.read() as conn:
+        allowed = scope.Scope(store, conn, node)
+        examined = 0
+        while len(versions) < limit and examined < 20 * limit:
+            rows = st.changes_after(conn, cursor, limit)
+            if not rows:
+                break
+            usable = []
+            expected = cursor + 1
+            for r in rows:
+                if r.seq != expected and r.last_updated > now - GAP_GRACE_US and not store.db.is_sqlite:
+                    break
+                usable.append(r)
+                expected = r.seq + 1
+            if not usable:
+                break
+            for r in allowed.filter(usable):
+                versions.append(Version(r.seq, r.res_type, r.res_id, r.version, r.base, r.deleted, r.method,
+                                        r.last_updated, r.body, origin=r.origin, resolves=r.resolves))
+            examined += len(usable)
+            cursor = usable[-1].seq
+            if len(usable) < len(rows):
+                break
+            if len(versions) >= limit:
+                break
+        more = st.last_seq(conn) > cursor
+    return Message({"kind": "pull", "since": since, "next": cursor, "more": more}, versions)
+
+
+def record_contact(store: Store, node, *, pulled_to: int | None = None, bytes_in: int = 0,  # noqa: ANN001
+                   bytes_out: int = 0) -> None:
+    with store.db.write() as conn:
+        values = {"last_contact": now_us()}
+        if pulled_to is not None:
+            values["pull_seq"] = pulled_to
+        st.update_node(conn, node.name, **values)
+        st.add_traffic(conn, node.name, today(), bytes_in, bytes_out)
+
+
+# --- on demand ----------------------------------------------------------------------------------------
+
+def serve_fetch(store: Store, node, cccd: str, user: str) -> Message:  # noqa: ANN001
+    """A patient's current record by CCCD for a referral or an emergency, if their Consent lets it
+    leave the facility that holds it; audited here (and at the node). The patient is in the node's
+    scope from then on, so later changes follow by pull."""
+    from benhan.auth.consent import may_leave_facility
+    from benhan.store.access import member_params
+    from benhan.fhir.searchparams import compartment_types
+    agent = f"{node.name}/{user}"[:128]
+    with store.db.read() as conn:
+        patients = st.patients_with_identifier(conn, CCCD_SYSTEM, cccd)
+    if not patients:
+        audit_log.append(store.db, [AuditRecord(recorded=now_us(), interaction="search-type", agent=agent,
+                                                res_type="Patient", outcome="4", subtype="sync-fetch",
+                                                client_id=node.client_id, query=f"identifier={CCCD_SYSTEM}|***")])
+        raise errors.NotFound("no patient with this CCCD at the hub")
+    refused = [p for p in patients if not may_leave_facility(store, p)]
+    if refused:
+        audit_log.append(store.db, [AuditRecord(recorded=now_us(), interaction="read", agent=agent,
+                                                res_type="Patient", res_id=refused[0], outcome="4",
+                                                subtype="sync-fetch", patients=tuple(refused),
+                                                client_id=node.client_id,
+                                                detail=json.dumps({"refused": "consent"}))])
+        raise errors.Forbidden("the patient's Consent does not allow their record to leave the facility")
+    members = {t: member_params(t) for t in compartment_types("Patient")}
+    with store.db.read() as conn:
+        pks: list[int] = []
+        for p in patients:
+            pks += st.patient_compartment_rows(conn, p, members)
+            found = st.current(conn, [("Patient", p)], lock=False).get(("Patient", p))
+            if found:
+                pks.append(found.pk)
+        changes = sorted(st.current_changes(conn, sorted(set(pks))), key=lambda c: c.seq)
+        hub_seq = st.last_seq(conn)
+    now = now_us()
+    with store.db.write() as conn:
+        st.add_scope(conn, node.name, patients, "fetch", now)
+        audit_log.write(conn, [AuditRecord(recorded=now, interaction="read", agent=agent, res_type="Patient",
+                                           res_id=patients[0], subtype="sync-fetch", patients=tuple(patients),
+                                           client_id=node.client_id,
+                                           detail=json.dumps({"node": node.name, "resources": len(changes)}))])
+    versions = [Version(c.seq, c.res_type, c.res_id, c.version, c.base, c.deleted, c.method, c.last_updated,
+                        c.body, origin=c.origin) for c in changes]
+    return Message({"kind": "fetch", "patients": patients, "hub_seq": hub_seq}, versions)

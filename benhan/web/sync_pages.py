@@ -1,0 +1,97 @@
+"""The sync review page (/admin/sync): this server's sync status, the conflicts and duplicate
+patients waiting for review with their resolve actions, "sync now", and — at a hub — each node's
+last contact, backlog, conflicts and traffic, silent nodes flagged. Kept minimal on purpose; the
+clinician UI links to it and shows `benhan.sync.status.node_status` on every page."""
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from benhan import errors
+from benhan.auth import sessions
+from benhan.store import sync_tables as st
+from benhan.sync import review, status
+from benhan.web import authn
+from benhan.web.i18n import language
+from benhan.web.session import session_user
+from benhan.web.templates import render
+
+REVIEWERS = frozenset({"doctor", "facility_admin", "admin"})
+WORDS = {
+    "vi": {"title": "Đồng bộ", "status": "Trạng thái", "last": "Lần đồng bộ cuối", "pending": "Thay đổi chờ gửi",
+           "conflicts": "Xung đột chờ xem xét", "duplicates": "Người bệnh có thể trùng", "now": "Đồng bộ ngay",
+           "kept": "Giữ bản hiện tại", "theirs": "Lấy bản bị gác lại", "same": "Cùng một người",
+           "different": "Khác người", "nodes": "Các cơ sở", "silent": "Im lặng > 48 giờ", "error": "Lỗi gần nhất",
+           "none": "Không có."},
+    "en": {"title": "Sync", "status": "Status", "last": "Last sync", "pending": "Changes waiting to be sent",
+           "conflicts": "Conflicts to review", "duplicates": "Possible duplicate patients", "now": "Sync now",
+           "kept": "Keep the current version", "theirs": "Take the set-aside version", "same": "Same person",
+           "different": "Different people", "nodes": "Facilities", "silent": "Silent > 48 h", "error": "Last error",
+           "none": "None."},
+}
+
+
+def _reviewer(request: Request):  # noqa: ANN202
+    user = session_user(request)
+    if user is None:
+        raise errors.Unauthenticated("log in first")
+    if not REVIEWERS.intersection(user.roles):
+        raise errors.Forbidden("reviewing sync conflicts needs a doctor's or an admin's role")
+    return user
+
+
+def _check_csrf(request: Request, form) -> None:  # noqa: ANN001
+    session = authn.session(request)
+    if session is None or not sessions.check_csrf(session, str(form.get("csrf", ""))):
+        raise errors.CsrfRejected()
+
+
+async def page(request: Request) -> Response:
+    _reviewer(request)
+    store = request.app.state.store
+
+    def gather() -> dict:
+        with store.db.read() as conn:
+            data = {"conflicts": st.conflicts(conn), "duplicates": st.duplicates(conn)}
+        data["status"] = status.node_status(store)
+        data["nodes"] = status.hub_dashboard(store) if store.config.role == "hub" else []
+        return data
+    return render(request, "sync/review.html", words=WORDS[language(request)], **await run_in_threadpool(gather))
+
+
+async def resolve(request: Request) -> Response:
+    user = _reviewer(request)
+    form = await request.form()
+    _check_csrf(request, form)
+    await run_in_threadpool(review.resolve_conflict, request.app.state.store, int(request.path_params["pk"]),
+                            str(form.get("choice", "")), by=user.username)
+    return RedirectResponse("/admin/sync", status_code=303)
+
+
+async def duplicate(request: Request) -> Response:
+    user = _reviewer(request)
+    form = await request.form()
+    _check_csrf(request, form)
+    await run_in_threadpool(review.review_duplicate, request.app.state.store, int(request.path_params["pk"]),
+                            str(form.get("decision", "")), by=user.username)
+    return RedirectResponse("/admin/sync", status_code=303)
+
+
+async def now(request: Request) -> Response:
+    _reviewer(request)
+    form = await request.form()
+    _check_csrf(request, form)
+    runner = getattr(request.app.state, "sync_runner", None)
+    if runner is not None:
+        runner.sync_now()
+    return RedirectResponse("/admin/sync", status_code=303)
+
+
+routes = [
+    Route("/admin/sync", page, methods=["GET"]),
+    Route("/admin/sync/conflict/{pk:int}", resolve, methods=["POST"]),
+    Route("/admin/sync/duplicate/{pk:int}", duplicate, methods=["POST"]),
+    Route("/admin/sync/now", now, methods=["POST"]),
+]
