@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from benhan import __version__, errors
 from benhan.config import Config
 from benhan.store.store import Store
-from benhan.web import auth_pages, authn, fhir_api, http, oauth_api, sync_api, ui_errors
+from benhan.web import auth_pages, authn, fhir_api, http, oauth_api, sync_api, ui, ui_errors
 from benhan.web.authn import Authentication
 from benhan.web.cors import add_cors
 from benhan.web.security_headers import SecurityHeaders
@@ -70,7 +70,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     app = Starlette(
         # "/fhir" itself is the base for batch/transaction: answered here, not redirected to
         # "/fhir/" (a client posting a Bundle must not have to follow a redirect).
-        routes=[*auth_pages.routes, *oauth_api.routes, Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
+        routes=[*auth_pages.routes, *ui.routes, *oauth_api.routes, Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
                 Mount("/fhir", routes=fhir_api.routes),
                 Mount("/static", app=StaticFiles(directory=STATIC), name="static")],
         exception_handlers={errors.BenhanError: benhan_error, HTTPException: http_error, Exception: unexpected},

@@ -201,9 +201,12 @@ async def home(request: Request) -> Response:
     departments = (_t(request, "home.all_departments") if user.all_departments
                    else ", ".join(sorted(user.departments)))
     roles = [users.ROLES[r].vi if i18n.language(request) == "vi" else users.ROLES[r].en for r in user.roles]
-    return render(request, "home.html", roles=roles, departments=departments, version=__version__,
+    # The home page is the clinician's worklist (web/ui/desk.py): scan box, patient search, room queue.
+    from benhan.web.ui.desk import worklist_context
+    return render(request, "ui/worklist.html", roles=roles, departments=departments, version=__version__,
                   facility=store.config.values.get("facility_name", "benhan"), node=store.node_id,
-                  banners=await run_in_threadpool(_banners, request, user))
+                  banners=await run_in_threadpool(_banners, request, user),
+                  **await run_in_threadpool(worklist_context, request))
 
 
 # --- break-the-glass -----------------------------------------------------------------------------

@@ -78,6 +78,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.not_found": ("Không tìm thấy trang này.", "No such page."),
 }
 
+from benhan.web.ui.messages import UI_MESSAGES  # noqa: E402  (the clinician pages' keys, kept in their own module)
+MESSAGES.update(UI_MESSAGES)
+
 
 def language(request: Request) -> str:
     chosen = request.cookies.get("lang")

@@ -1,0 +1,376 @@
+"""The MoH forms of a visit, built from the stored record as labelled fields:
+
+- the outpatient record (bệnh án ngoại trú, TT 32/2023 PL XXVIII, 15/BV1 per vietnam.md §1.3);
+- the internal-medicine inpatient record 01/BV1 (TT 32/2023 PL XXVIII): the administrative part,
+  patient management, diagnoses, discharge status, A. the record, B. the discharge summary, with
+  every field of the form (empty fields print empty, as on paper) — the structure of vietnam.md §1.3;
+- the prescription (đơn thuốc, TT 26/2025);
+- the discharge paper (giấy ra viện, TT 32/2023 PL XXIX).
+
+One structure feeds both the HTML print view and the PDF, so they cannot differ. MANDATORY lists
+each form's field labels (the PDF tests check every one is printed). Each printout carries the
+electronic-to-paper mark of NĐ 137/2024 Đ5: the system, the owner (facility), a lookup code and
+address, the time of printing and who printed it.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from benhan import __version__
+from benhan.auth.actor import Actor
+from benhan.clinical import chart, diagnoses, discharge, orders, prescriptions, record, visits
+from benhan.clinical.common import identifier, name_of, ref_id, vn_date, vn_datetime, who
+from benhan.clinical.registration import ETHNICITY_EXT, NATIONALITY_EXT, OCCUPATION_EXT, WORKPLACE_EXT
+from benhan.clinical.vitals import readings
+from benhan.store.repository import Repository
+from benhan.vn.identifiers import MA_LK_SYSTEM
+
+FORMS = ("outpatient", "inpatient", "prescription", "discharge")
+
+
+@dataclass
+class Row:
+    label: str
+    value: str = ""
+
+
+@dataclass
+class Block:
+    heading: str
+    rows: list[Row] = field(default_factory=list)
+    header: list[str] | None = None         # a table: its column titles …
+    table: list[list[str]] | None = None    # … and rows
+
+
+@dataclass
+class Mark:
+    system: str
+    facility: str
+    lookup_code: str
+    lookup_url: str
+    printed_at: str
+    printed_by: str
+
+    def lines(self) -> list[str]:
+        return [f"Bản in từ hồ sơ bệnh án điện tử (NĐ 137/2024/NĐ-CP Điều 5) — Hệ thống: {self.system}",
+                f"Cơ sở quản lý hồ sơ: {self.facility} — Mã tra cứu: {self.lookup_code} — Địa chỉ tra cứu: {self.lookup_url}",
+                f"Thời điểm in: {self.printed_at} — Người in: {self.printed_by}"]
+
+
+@dataclass
+class Printout:
+    form: str
+    form_code: str
+    title: str
+    facility: str
+    department: str
+    patient_id: str
+    patient_name: str
+    blocks: list[Block]
+    signatures: list[str]
+    mark: Mark
+
+
+# The labels each form must print (checked by the PDF tests): the form's fields, not the values.
+ADMIN_LABELS = ("Họ và tên", "Sinh ngày", "Tuổi", "Giới", "Nghề nghiệp", "Dân tộc", "Ngoại kiều", "Địa chỉ",
+                "Nơi làm việc", "Đối tượng", "BHYT giá trị đến ngày", "Số thẻ BHYT",
+                "Họ tên, địa chỉ người nhà khi cần báo tin", "Điện thoại", "Số CCCD/định danh")
+MANDATORY = {
+    "inpatient": ADMIN_LABELS + (
+        "Vào viện", "Trực tiếp vào", "Nơi giới thiệu", "Vào khoa", "Chuyển khoa", "Chuyển viện", "Ra viện",
+        "Tổng số ngày điều trị", "Nơi chuyển đến", "KKB, Cấp cứu", "Khi vào khoa điều trị", "Thủ thuật",
+        "Phẫu thuật", "Ra viện - Bệnh chính", "Ra viện - Bệnh kèm theo", "Tai biến", "Biến chứng",
+        "Kết quả điều trị", "Giải phẫu bệnh", "Tình hình tử vong", "Nguyên nhân chính tử vong",
+        "Khám nghiệm tử thi", "Chẩn đoán giải phẫu tử thi", "Lý do vào viện", "Vào ngày thứ", "Quá trình bệnh lý",
+        "Tiền sử bản thân", "Tiền sử gia đình", "Khám toàn thân", "Mạch", "Nhiệt độ", "Huyết áp", "Nhịp thở",
+        "Cân nặng", "Tuần hoàn", "Hô hấp", "Tiêu hóa", "Thận - Tiết niệu - Sinh dục", "Thần kinh",
+        "Cơ - Xương - Khớp", "Tai - Mũi - Họng", "Răng - Hàm - Mặt", "Mắt", "Nội tiết, dinh dưỡng",
+        "Các xét nghiệm cận lâm sàng cần làm", "Tóm tắt bệnh án", "Bệnh chính", "Bệnh kèm theo", "Phân biệt",
+        "Tiên lượng", "Hướng điều trị", "Quá trình bệnh lý và diễn biến lâm sàng",
+        "Tóm tắt kết quả xét nghiệm cận lâm sàng có giá trị chẩn đoán", "Phương pháp điều trị",
+        "Tình trạng người bệnh ra viện", "Hướng điều trị và các chế độ tiếp theo", "Hồ sơ, phim, ảnh",
+        "Người giao hồ sơ", "Người nhận hồ sơ", "Bác sĩ điều trị", "Giám đốc bệnh viện", "Trưởng khoa",
+        "Bác sĩ làm bệnh án", "TỜ ĐIỀU TRỊ"),
+    "outpatient": ADMIN_LABELS + (
+        "Đến khám lúc", "Lý do đến khám", "Bệnh sử", "Tiền sử bản thân", "Tiền sử gia đình", "Khám toàn thân",
+        "Khám bộ phận", "Mạch", "Nhiệt độ", "Huyết áp", "Nhịp thở", "Cân nặng", "Chiều cao",
+        "Kết quả cận lâm sàng", "Chẩn đoán - Bệnh chính", "Chẩn đoán - Bệnh kèm theo", "Xử trí, điều trị",
+        "Kết thúc khám lúc", "Hẹn tái khám", "Bác sĩ khám bệnh"),
+    "prescription": ("Họ và tên", "Ngày sinh", "Tuổi", "Giới", "Số CCCD/định danh", "Số thẻ BHYT", "Địa chỉ",
+                     "Chẩn đoán", "Thuốc điều trị", "Lời dặn", "Ngày kê đơn", "Bác sĩ/Y sĩ khám bệnh",
+                     "Hẹn tái khám"),
+    "discharge": ("Họ và tên", "Ngày sinh", "Tuổi", "Giới", "Dân tộc", "Nghề nghiệp", "Số thẻ BHYT",
+                  "Số CCCD/định danh", "Địa chỉ", "Vào viện lúc", "Ra viện lúc", "Chẩn đoán", "Mã ICD-10",
+                  "Phương pháp điều trị", "Tình trạng ra viện", "Ghi chú", "Trưởng khoa", "Thủ trưởng đơn vị",
+                  "Hẹn tái khám"),
+}
+TITLES = {"outpatient": ("BỆNH ÁN NGOẠI TRÚ", "MS: 15/BV1"),
+          "inpatient": ("BỆNH ÁN NỘI KHOA", "MS: 01/BV1"),
+          "prescription": ("ĐƠN THUỐC", "Mẫu đơn thuốc (TT 26/2025/TT-BYT)"),
+          "discharge": ("GIẤY RA VIỆN", "TT 32/2023/TT-BYT, Phụ lục XXIX")}
+
+
+@dataclass
+class Context:
+    """Everything the forms print, read once."""
+    facility: visits.Facility
+    encounter: dict
+    patient: dict
+    banner: chart.Banner
+    rec: chart.VisitRecord
+    coverage: dict | None
+    appointment: dict | None
+
+
+def gather(repo: Repository, encounter_id: str, today, configured_name: str | None = None) -> Context:  # noqa: ANN001
+    encounter = repo.read("Encounter", encounter_id).json()
+    patient = repo.read("Patient", ref_id(encounter.get("subject")) or "x").json()
+    rec = chart.visit(repo, encounter, patient)
+    coverage = None
+    if chart.may_read(repo, "Coverage"):
+        found = repo.search_type("Coverage", [("beneficiary", f"Patient/{patient['id']}"), ("_count", "1")])
+        coverage = found.matches[0].json() if found.matches else None
+    appt = (chart.appointment_after(repo, patient["id"], encounter.get("period", {}).get("start", ""))
+            if chart.may_read(repo, "Appointment") else None)
+    return Context(visits.facility(repo, configured_name), encounter, patient, chart.banner(repo, patient, today), rec,
+                   coverage, appt)
+
+
+def _ext(body: dict, url: str) -> str:
+    for e in body.get("extension", []):
+        if e.get("url") == url:
+            if "valueString" in e:
+                return e["valueString"]
+            cc = e.get("valueCodeableConcept", {})
+            return (cc.get("coding") or [{}])[0].get("display") or cc.get("text", "")
+    return ""
+
+
+def _gender(code: str) -> str:
+    return {"male": "Nam", "female": "Nữ", "other": "Khác"}.get(code, "Không rõ")
+
+
+def _contact(p: dict) -> tuple[str, str]:
+    c = (p.get("contact") or [{}])[0]
+    return c.get("name", {}).get("text", ""), (c.get("telecom") or [{}])[0].get("value", "")
+
+
+def _admin(ctx: Context) -> list[Row]:
+    p, b = ctx.patient, ctx.banner
+    name, phone = _contact(p)
+    cov = ctx.coverage or {}
+    address = (p.get("address") or [{}])[0].get("text", "")
+    return [Row("Họ và tên", b.name.upper()), Row("Sinh ngày", vn_date(b.birth_date)),
+            Row("Tuổi", "" if b.age is None else str(b.age)), Row("Giới", _gender(b.gender)),
+            Row("Nghề nghiệp", _ext(p, OCCUPATION_EXT)), Row("Dân tộc", _ext(p, ETHNICITY_EXT)),
+            Row("Ngoại kiều", _ext(p, NATIONALITY_EXT)), Row("Số CCCD/định danh", b.cccd or ""),
+            Row("Địa chỉ", address), Row("Nơi làm việc", _ext(p, WORKPLACE_EXT)),
+            Row("Đối tượng", "BHYT" if b.bhyt else "Thu phí"),
+            Row("BHYT giá trị đến ngày", vn_date(cov.get("period", {}).get("end"))),
+            Row("Số thẻ BHYT", b.bhyt or ""),
+            Row("Họ tên, địa chỉ người nhà khi cần báo tin", name), Row("Điện thoại", phone)]
+
+
+def _vitals_rows(ctx: Context) -> list[Row]:
+    rs = readings(ctx.rec.vital_signs)
+    first = rs[0].values if rs else {}
+
+    def val(f: str, unit: str) -> str:
+        return f"{first[f]:g} {unit}" if f in first else ""
+    bp = f"{first['systolic']:g}/{first['diastolic']:g} mmHg" if "systolic" in first else ""
+    return [Row("Mạch", val("pulse", "lần/phút")), Row("Nhiệt độ", val("temperature", "°C")), Row("Huyết áp", bp),
+            Row("Nhịp thở", val("respiratory_rate", "lần/phút")), Row("Cân nặng", val("weight", "kg")),
+            Row("Chiều cao", val("height", "cm"))]
+
+
+def _dx(ctx: Context, role: str, main: bool) -> str:
+    return diagnoses.text_of(diagnoses.listed(ctx.encounter, ctx.rec.conditions), role, main)
+
+
+def _results_text(ctx: Context) -> str:
+    lines = []
+    for o in ctx.rec.orders:
+        report = chart.report_for(o["id"], ctx.rec.reports)
+        if not report:
+            continue
+        rows = orders.result_rows(report, ctx.rec.lab_results)
+        parts = [f"{r.name}: {r.value} {r.unit}" + (f" ({r.flag})" if r.flag in ("H", "L") else "") for r in rows]
+        lines.append(f"{o.get('code', {}).get('text', '')}: " + ("; ".join(parts) or report.get("conclusion", "")))
+    return "\n".join(lines)
+
+
+def _drugs_table(ctx: Context) -> tuple[list[str], list[list[str]]]:
+    header = ["STT", "Tên thuốc, hàm lượng", "Số lượng", "Cách dùng"]
+    rows = []
+    lines = [r for r in ctx.rec.prescriptions if r.get("status") in ("active", "completed")]
+    for i, r in enumerate(lines, 1):
+        q = r.get("dispenseRequest", {}).get("quantity", {})
+        rows.append([str(i), prescriptions.drug_of(r), f"{q.get('value', '')} {q.get('unit', '')}".strip(),
+                     (r.get("dosageInstruction") or [{}])[0].get("text", "")])
+    return header, rows
+
+
+def _period(ctx: Context) -> tuple[str, str]:
+    period = ctx.encounter.get("period", {})
+    return vn_datetime(period.get("start")), vn_datetime(period.get("end"))
+
+
+def _author(ctx: Context) -> str:
+    return (ctx.rec.record or {}).get("author", [{}])[0].get("display", "") if ctx.rec.record else ""
+
+
+def _appointment(ctx: Context) -> str:
+    a = ctx.appointment
+    return f"{vn_date(a.get('start'))} — {a.get('description', '')}" if a else ""
+
+
+def _inpatient(ctx: Context) -> list[Block]:
+    t = record.texts(ctx.rec.record)
+    s = discharge.summary_texts(ctx.rec.summary)
+    start, end = _period(ctx)
+    length = ctx.encounter.get("length", {}).get("value")
+    location = (ctx.encounter.get("location") or [{}])[0].get("location", {}).get("display", "")
+    result = discharge.result_of(ctx.encounter)
+    disposition = discharge.disposition_of(ctx.encounter)
+    blocks = [
+        Block("I. HÀNH CHÍNH", _admin(ctx)),
+        Block("II. QUẢN LÝ NGƯỜI BỆNH", [
+            Row("Vào viện", start), Row("Trực tiếp vào", "Khoa điều trị"), Row("Nơi giới thiệu", "Tự đến"),
+            Row("Vào khoa", f"{location} — {start}"), Row("Chuyển khoa", ""), Row("Chuyển viện", ""),
+            Row("Ra viện", f"{end} — {discharge.DISPOSITIONS.get(disposition, ('', ''))[0]}" if end else ""),
+            Row("Tổng số ngày điều trị", "" if length is None else str(length))]),
+        Block("III. CHẨN ĐOÁN", [
+            Row("Nơi chuyển đến", ""), Row("KKB, Cấp cứu", ""),
+            Row("Khi vào khoa điều trị", "; ".join(x for x in (_dx(ctx, "AD", True), _dx(ctx, "AD", False)) if x)),
+            Row("Thủ thuật", ""), Row("Phẫu thuật", ""),
+            Row("Ra viện - Bệnh chính", _dx(ctx, "DD", True)), Row("Ra viện - Bệnh kèm theo", _dx(ctx, "DD", False)),
+            Row("Tai biến", ""), Row("Biến chứng", "")]),
+        Block("IV. TÌNH TRẠNG RA VIỆN", [
+            Row("Kết quả điều trị", discharge.RESULTS.get(result, ("", ""))[0]),
+            Row("Giải phẫu bệnh", ""), Row("Tình hình tử vong", ""), Row("Nguyên nhân chính tử vong", ""),
+            Row("Khám nghiệm tử thi", ""), Row("Chẩn đoán giải phẫu tử thi", "")]),
+        Block("A. BỆNH ÁN", [
+            Row("I. Lý do vào viện", t.get("ly-do-vao-vien", "")), Row("Vào ngày thứ", ""),
+            Row("II. Hỏi bệnh - 1. Quá trình bệnh lý", t.get("qua-trinh-benh-ly", "")),
+            Row("2. Tiền sử bản thân", "\n".join(x for x in (t.get("tien-su-ban-than", ""),
+                                                          t.get("dac-diem-lien-quan", "")) if x)),
+            Row("Tiền sử gia đình", t.get("tien-su-gia-dinh", "")),
+            Row("III. Khám bệnh - 1. Khám toàn thân", t.get("toan-than", "")),
+            *_vitals_rows(ctx),
+            *[Row(f"2. {sec.vi}" if i == 0 else sec.vi, t.get(sec.code, ""))
+              for i, sec in enumerate(s_ for s_ in record.SECTIONS if s_.group == "exam" and s_.code != "toan-than")],
+            Row("3. Các xét nghiệm cận lâm sàng cần làm", t.get("xet-nghiem-can-lam", "")),
+            Row("4. Tóm tắt bệnh án", t.get("tom-tat-benh-an", "")),
+            Row("IV. Chẩn đoán khi vào khoa điều trị - Bệnh chính", _dx(ctx, "AD", True)),
+            Row("Bệnh kèm theo", _dx(ctx, "AD", False)), Row("Phân biệt", t.get("chan-doan-phan-biet", "")),
+            Row("V. Tiên lượng", t.get("tien-luong", "")), Row("VI. Hướng điều trị", t.get("huong-dieu-tri", "")),
+            Row("Bác sĩ làm bệnh án", _author(ctx))]),
+        Block("B. TỔNG KẾT BỆNH ÁN", [
+            *[Row(f"{i}. {sec.vi}", s.get(sec.code, "") or (_results_text(ctx) if sec.code == "ket-qua-can-lam-sang"
+                                                             else ""))
+              for i, sec in enumerate(discharge.SUMMARY, 1)],
+            Row("Hồ sơ, phim, ảnh", "X-quang: …  CT Scanner: …  Siêu âm: …  Xét nghiệm: …  Khác: …  Toàn bộ hồ sơ: …"),
+            Row("Người giao hồ sơ", ""), Row("Người nhận hồ sơ", ""),
+            Row("Bác sĩ điều trị", (ctx.rec.summary or {}).get("author", [{}])[0].get("display", "")
+                if ctx.rec.summary else "")]),
+    ]
+    notes = [n for n in ctx.rec.notes if n.get("status") != "entered-in-error"]
+    blocks.append(Block("TỜ ĐIỀU TRỊ", header=["Ngày giờ", "Diễn biến bệnh", "Y lệnh", "Người ghi"],
+                        table=[[vn_datetime(n.get("date")), n.get("summary", ""),
+                                (n.get("note") or [{}])[0].get("text", ""), n.get("assessor", {}).get("display", "")]
+                               for n in notes]))
+    return blocks
+
+
+def _outpatient(ctx: Context) -> list[Block]:
+    t = record.texts(ctx.rec.record)
+    start, end = _period(ctx)
+    exam = "\n".join(f"{sec.vi}: {t[sec.code]}" for sec in record.SECTIONS
+                     if sec.group == "exam" and sec.code != "toan-than" and t.get(sec.code))
+    header, rows = _drugs_table(ctx)
+    treatment = "\n".join(f"{r[1]} — {r[2]} — {r[3]}" for r in rows) or t.get("huong-dieu-tri", "")
+    return [
+        Block("I. HÀNH CHÍNH", _admin(ctx)),
+        Block("II. KHÁM BỆNH", [
+            Row("Đến khám lúc", start), Row("Lý do đến khám", t.get("ly-do-vao-vien", "")),
+            Row("Bệnh sử", t.get("qua-trinh-benh-ly", "")), Row("Tiền sử bản thân", t.get("tien-su-ban-than", "")),
+            Row("Tiền sử gia đình", t.get("tien-su-gia-dinh", "")), Row("Khám toàn thân", t.get("toan-than", "")),
+            *_vitals_rows(ctx), Row("Khám bộ phận", exam), Row("Kết quả cận lâm sàng", _results_text(ctx)),
+            Row("Chẩn đoán - Bệnh chính", _dx(ctx, "AD", True) or _dx(ctx, "DD", True)),
+            Row("Chẩn đoán - Bệnh kèm theo", _dx(ctx, "AD", False)),
+            Row("Xử trí, điều trị", treatment), Row("Kết thúc khám lúc", end), Row("Hẹn tái khám", _appointment(ctx)),
+            Row("Bác sĩ khám bệnh", _author(ctx))]),
+    ]
+
+
+def _prescription(ctx: Context) -> list[Block]:
+    b = ctx.banner
+    header, rows = _drugs_table(ctx)
+    first = next((r for r in ctx.rec.prescriptions if r.get("status") in ("active", "completed")), {})
+    advice = "; ".join(sorted({(r.get("dosageInstruction") or [{}])[0].get("patientInstruction", "")
+                               for r in ctx.rec.prescriptions} - {""}))
+    dx = "; ".join(x for x in (_dx(ctx, "AD", True), _dx(ctx, "AD", False)) if x)
+    return [
+        Block("", [Row("Họ và tên", b.name.upper()), Row("Ngày sinh", vn_date(b.birth_date)),
+                   Row("Tuổi", "" if b.age is None else str(b.age)), Row("Giới", _gender(b.gender)),
+                   Row("Số CCCD/định danh", b.cccd or ""), Row("Số thẻ BHYT", b.bhyt or ""),
+                   Row("Địa chỉ", (ctx.patient.get("address") or [{}])[0].get("text", "")), Row("Chẩn đoán", dx),
+                   Row("Mã đơn thuốc", first.get("groupIdentifier", {}).get("value", ""))]),
+        Block("Thuốc điều trị", header=header, table=rows),
+        Block("", [Row("Lời dặn", advice), Row("Hẹn tái khám", _appointment(ctx)),
+                   Row("Ngày kê đơn", vn_datetime(first.get("authoredOn"))),
+                   Row("Bác sĩ/Y sĩ khám bệnh", first.get("requester", {}).get("display", ""))]),
+    ]
+
+
+def _discharge(ctx: Context) -> list[Block]:
+    b = ctx.banner
+    s = discharge.summary_texts(ctx.rec.summary)
+    start, end = _period(ctx)
+    dx = [d for d in diagnoses.listed(ctx.encounter, ctx.rec.conditions) if d.role == "DD" and not d.cancelled] or [
+        d for d in diagnoses.listed(ctx.encounter, ctx.rec.conditions) if not d.cancelled]
+    return [Block("", [
+        Row("Họ và tên", b.name.upper()), Row("Ngày sinh", vn_date(b.birth_date)),
+        Row("Tuổi", "" if b.age is None else str(b.age)), Row("Giới", _gender(b.gender)),
+        Row("Dân tộc", _ext(ctx.patient, ETHNICITY_EXT)), Row("Nghề nghiệp", _ext(ctx.patient, OCCUPATION_EXT)),
+        Row("Số thẻ BHYT", b.bhyt or ""), Row("Số CCCD/định danh", b.cccd or ""),
+        Row("Địa chỉ", (ctx.patient.get("address") or [{}])[0].get("text", "")),
+        Row("Vào viện lúc", start), Row("Ra viện lúc", end),
+        Row("Chẩn đoán", "; ".join(d.display for d in dx)), Row("Mã ICD-10", "; ".join(d.code for d in dx)),
+        Row("Phương pháp điều trị", s.get("phuong-phap-dieu-tri", "")),
+        Row("Tình trạng ra viện", s.get("tinh-trang-ra-vien", "")
+            or discharge.RESULTS.get(discharge.result_of(ctx.encounter), ("", ""))[0]),
+        Row("Ghi chú", s.get("huong-dieu-tri-tiep", "")), Row("Hẹn tái khám", _appointment(ctx))])]
+
+
+_SIGNATURES = {"inpatient": ["Giám đốc bệnh viện", "Trưởng khoa", "Bác sĩ điều trị"],
+               "outpatient": ["Bác sĩ khám bệnh"], "prescription": ["Bác sĩ/Y sĩ khám bệnh"],
+               "discharge": ["Trưởng khoa", "Thủ trưởng đơn vị"]}
+_BUILD = {"inpatient": _inpatient, "outpatient": _outpatient, "prescription": _prescription, "discharge": _discharge}
+
+
+def lookup_code(ctx: Context, form: str) -> str:
+    """A code printed on paper that finds the electronic original: the visit's MA_LK and a digest of
+    the versions the printout was made from (a later change gives another code)."""
+    ma_lk = identifier(ctx.encounter, MA_LK_SYSTEM) or ctx.encounter["id"][:8]
+    versions = [ctx.encounter.get("meta", {}).get("versionId", ""), *(
+        f"{x['id']}:{x.get('meta', {}).get('versionId', '')}" for x in
+        [*(ctx.rec.record and [ctx.rec.record] or []), *ctx.rec.notes, *ctx.rec.prescriptions])]
+    digest = hashlib.sha256(f"{form}|{ctx.encounter['id']}|{'|'.join(versions)}".encode()).hexdigest()[:8].upper()
+    return f"{ma_lk}-{digest}"
+
+
+def build(ctx: Context, form: str, actor: Actor, printed: datetime, base_url: str) -> Printout:
+    if form not in _BUILD:
+        raise ValueError(form)
+    title, code = TITLES[form]
+    location = (ctx.encounter.get("location") or [{}])[0].get("location", {}).get("display", "")
+    fac = ctx.facility
+    mark = Mark(system=f"benhan {__version__}", facility=f"{fac.name}" + (f" (mã {fac.code})" if fac.code else ""),
+                lookup_code=lookup_code(ctx, form), lookup_url=f"{base_url.rstrip('/')}/ui/encounters/{ctx.encounter['id']}",
+                printed_at=printed.strftime("%H:%M %d/%m/%Y"), printed_by=who(actor))
+    return Printout(form, code, title, fac.name, location, ctx.patient["id"], name_of(ctx.patient), _BUILD[form](ctx),
+                    _SIGNATURES[form], mark)
+

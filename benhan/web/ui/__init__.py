@@ -1,0 +1,34 @@
+"""The clinician web app: the registration desk, the chart, the forms posted from it, corrections
+and history, and the MoH printouts. Server-rendered pages (templates/ui/), one small script
+(static/ui.js) for the ICD-10 type-ahead, the commune picker and drafts kept across a lost session.
+"""
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from benhan.web.ui import corrections, desk, printouts, visit
+
+_FORM = ["GET", "POST"]   # GET: after a lost session, the login returns to the form's page
+
+routes = [
+    Route("/ui/register", desk.register_page),
+    Route("/ui/register/scan", desk.scan, methods=["POST"]),
+    Route("/ui/register/patient", desk.register, methods=["POST"]),
+    Route("/ui/communes", desk.communes),
+    Route("/ui/patients/{id}", desk.patient_page),
+    Route("/ui/patients/{id}/visits", desk.open_visit, methods=_FORM),
+    Route("/ui/encounters/{id}", visit.encounter_page),
+    Route("/ui/encounters/{id}/vitals", visit.vitals_post, methods=_FORM),
+    Route("/ui/encounters/{id}/record", visit.record_post, methods=_FORM),
+    Route("/ui/encounters/{id}/diagnoses", visit.diagnosis_post, methods=_FORM),
+    Route("/ui/encounters/{id}/allergies", visit.allergy_post, methods=_FORM),
+    Route("/ui/encounters/{id}/orders", visit.order_post, methods=_FORM),
+    Route("/ui/encounters/{id}/results", visit.results_post, methods=_FORM),
+    Route("/ui/encounters/{id}/prescriptions", visit.prescription_post, methods=_FORM),
+    Route("/ui/encounters/{id}/notes", visit.note_post, methods=_FORM),
+    Route("/ui/encounters/{id}/discharge", visit.discharge_post, methods=_FORM),
+    Route("/ui/encounters/{id}/print", printouts.print_view),
+    Route("/ui/encounters/{id}/print.pdf", printouts.print_pdf),
+    Route("/ui/correct/{type}/{id}", corrections.correct, methods=_FORM),
+    Route("/ui/history/{type}/{id}", corrections.history),
+]

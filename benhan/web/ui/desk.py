@@ -1,0 +1,163 @@
+"""The registration desk and the worklist: scan a CCCD QR (or type the patient's details), find or
+register the patient, open a visit in a room; the rooms' queues of the day; the patient's page.
+
+QR scan to an open visit in three page loads: the desk (1), the scan's answer — the patient found,
+or the new-patient form filled from the card, both with the visit fields (2), the save, which
+opens the visit and lands on it (3)."""
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from benhan.clinical import chart, registration, visits
+from benhan.clinical.common import FormInvalid, Problems
+from benhan.vn.cccd_qr import QrProblem, parse_cccd_qr
+from benhan.web.ui import svg
+from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo, require, t, today, tz
+
+VISIT_FIELDS = ("visit_type", "location", "reason")
+
+
+def _facility(request: Request, r) -> visits.Facility:  # noqa: ANN001
+    return visits.facility(r, request.app.state.store.config.values.get("facility_name"))
+
+
+def worklist_context(request: Request) -> dict:
+    """What the home page adds for a clinician or clerk: the search box, the scan box, the queue."""
+    r = repo(request)
+    out: dict = {"can_register": may(r, "c", "Patient"), "can_queue": may(r, "s", "Encounter"),
+                 "rooms": [], "queue": [], "room": "", "q": request.query_params.get("q", ""), "found": None}
+    if out["can_queue"]:
+        out["rooms"] = visits.locations(r)
+        out["room"] = request.query_params.get("room", "")
+        out["queue"] = visits.queue(r, out["room"] or None, today(request))
+    if out["q"] and may(r, "s", "Patient"):
+        out["found"] = registration.search(r, out["q"])
+    return out
+
+
+def _register_context(request: Request, r, v: dict[str, str]) -> dict:  # noqa: ANN001
+    return {"v": v, "provinces": registration.provinces(), "communes": registration.communes(v.get("province", "")),
+            "ethnicities": registration.ethnicities(), "occupations": registration.occupations(),
+            "rooms": visits.locations(r), "kinds": visits.OPENABLE, "similar": [], "notice": ""}
+
+
+def _register_page(request: Request, r, v: dict, status: int = 200, errs: dict | None = None, **extra) -> Response:  # noqa: ANN001
+    ctx = _register_context(request, r, v)
+    ctx.update(extra)
+    return page(request, "ui/register.html", status, errors=errs or {}, **ctx)
+
+
+async def register_page(request: Request) -> Response:
+    def work() -> Response:
+        r = repo(request)
+        require(r, ("c", "Patient"))
+        return _register_page(request, r, {"ethnicity": "01", "visit_type": "kham-benh"})
+    return await run_in_threadpool(work)
+
+
+async def scan(request: Request) -> Response:
+    r = repo(request)
+    await run_in_threadpool(require, r, ("c", "Patient"))
+    data = await form(request)
+
+    def work() -> Response:
+        raw = data.get("qr", "")
+        try:
+            card = parse_cccd_qr(raw)
+        except QrProblem as problem:
+            return _register_page(request, r, {"qr": raw, "ethnicity": "01", "visit_type": "kham-benh"}, 400,
+                                  {"qr": t(request, "ui.err.qr", why=t(request, f"vn.qr.{problem.key}"))})
+        found = registration.find_by_cccd(r, card.cccd)
+        if found:
+            return back(f"/ui/patients/{found}?found=1")
+        v = registration.PatientForm.from_card(card).values
+        v.update(visit_type="kham-benh", card_address=card.address)
+        return _register_page(request, r, v, notice=t(request, "ui.scan.new"))
+    return await run_in_threadpool(work)
+
+
+async def register(request: Request) -> Response:
+    r = repo(request)
+    await run_in_threadpool(require, r, ("c", "Patient"))
+    data = await form(request)
+
+    def work() -> Response:
+        v = {k: (data.get(k) or "").strip() for k in (*registration.FIELDS, *VISIT_FIELDS, "card_address")}
+        if data.get("action") == "refresh":
+            # No JavaScript: the province changed, show its communes, keep everything typed.
+            v["commune"] = ""
+            return _register_page(request, r, v)
+        fac = _facility(request, r)
+        pf = registration.PatientForm.from_mapping(v)
+        problems = Problems()
+        if v["visit_type"] and v["visit_type"] not in visits.OPENABLE:
+            problems.add("visit_type", "ui.err.choose")
+        if v["visit_type"] and v["location"] not in dict(visits.locations(r)):
+            problems.add("location", "ui.err.choose")
+        try:
+            checked, birth = registration.check(pf, today(request))
+            checked.errors.update(problems.errors)
+            checked.raise_if_any()
+            done = registration.register(r, pf, r.actor, today(request), fac.organization_id)
+        except FormInvalid as exc:
+            similar = []
+            if "confirm_new" in exc.errors:
+                _, similar = registration.duplicates(r, pf, registration.check(pf, today(request))[1])
+            return _register_page(request, r, v, 400, messages(request, exc), similar=similar,
+                                  duplicate=exc.errors.get("cccd", ("", {}))[1].get("patient"))
+        if v["visit_type"]:
+            eid = visits.open_visit(r, r.actor, done.patient_id, v["visit_type"], v["location"], v["reason"], fac,
+                                    tz(request))
+            return back(f"/ui/encounters/{eid}")
+        return back(f"/ui/patients/{done.patient_id}")
+    return await run_in_threadpool(work)
+
+
+async def communes(request: Request) -> Response:
+    """The communes of a province, for the address picker's small script."""
+    r = repo(request)
+    await run_in_threadpool(require, r, ("c", "Patient"))
+    return JSONResponse([[c, n] for c, n in registration.communes(request.query_params.get("province", ""))])
+
+
+def _patient_page(request: Request, r, patient_id: str, status: int = 200, v: dict | None = None,  # noqa: ANN001
+                  errs: dict | None = None) -> Response:
+    patient = r.read("Patient", patient_id).json()
+    b = chart.banner(r, patient, today(request))
+    encounters = chart.visits(r, patient_id)
+    trend = svg.trends(chart.patient_vitals(r, patient_id)) if may(r, "s", "Observation") else None
+    return page(request, "ui/patient.html", status, banner=b, encounters=encounters, trend=trend,
+                rooms=visits.locations(r), kinds=visits.OPENABLE, can_open=may(r, "c", "Encounter"),
+                found=request.query_params.get("found") == "1", v=v or {"visit_type": "kham-benh"},
+                errors=errs or {})
+
+
+async def patient_page(request: Request) -> Response:
+    def work() -> Response:
+        r = repo(request)
+        chart_gate(r)
+        return _patient_page(request, r, request.path_params["id"])
+    return await run_in_threadpool(work)
+
+
+async def open_visit(request: Request) -> Response:
+    r = repo(request)
+    await run_in_threadpool(require, r, ("c", "Encounter"))
+    if request.method == "GET":
+        return back(f"/ui/patients/{request.path_params['id']}")
+    data = await form(request)
+
+    def work() -> Response:
+        pid = request.path_params["id"]
+        r.read("Patient", pid)      # 404 / 403 before anything is written
+        v = {k: (data.get(k) or "").strip() for k in VISIT_FIELDS}
+        try:
+            eid = visits.open_visit(r, r.actor, pid, v["visit_type"], v["location"], v["reason"],
+                                    _facility(request, r), tz(request))
+        except FormInvalid as exc:
+            return _patient_page(request, r, pid, 400, v, messages(request, exc))
+        return back(f"/ui/encounters/{eid}")
+    return await run_in_threadpool(work)
+

@@ -1,0 +1,173 @@
+"""The visit page (the chart of one encounter) and the forms posted from it: vital signs, the
+record, diagnoses, allergies, orders and results, prescriptions, daily notes, discharge.
+
+Every form posts back to its own URL; a refused form re-renders the page with the message beside
+each field and everything typed kept (status 400); a saved one redirects to the page (303) with
+`saved=<form>` so the draft script forgets that form's draft. A GET on a form's URL — after a
+lost session, the login returns there — goes back to the page, where the draft is restored."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from benhan import errors
+from benhan.clinical import (allergies, chart, diagnoses, discharge, notes, orders, prescriptions, record, visits,
+                             vitals)
+from benhan.clinical.common import FormInvalid, now, ref_id
+from benhan.clinical.corrections import EDITABLE, is_cancelled
+from benhan.store.repository import Repository
+from benhan.web import i18n
+from benhan.web.ui import svg
+from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo, require, today, tz, warnings
+
+
+def _load(r: Repository, encounter_id: str) -> tuple[dict, dict]:
+    encounter = r.read("Encounter", encounter_id).json()
+    pid = ref_id(encounter.get("subject"))
+    if not pid:
+        raise errors.NotFound("this encounter has no patient")
+    return encounter, r.read("Patient", pid).json()
+
+
+def _render(request: Request, r: Repository, encounter_id: str, status: int = 200, section: str = "",
+            v: dict | None = None, errs: dict | None = None, warns: list[str] | None = None,
+            dx_results: list | None = None) -> Response:
+    encounter, patient = _load(r, encounter_id)
+    rec = chart.visit(r, encounter, patient)
+    b = chart.banner(r, patient, today(request))
+    drugs = prescriptions.catalogue(r) if may(r, "c", "MedicationRequest") else []
+    pending = [o for o in rec.orders if o.get("status") == "active"]
+    results = []
+    for o in rec.orders:
+        report = chart.report_for(o["id"], rec.reports)
+        results.append((o, report, orders.result_rows(report, rec.lab_results) if report else []))
+    return page(request, "ui/encounter.html", status, banner=b, enc=encounter, rec=rec,
+                readings=vitals.readings(rec.vital_signs), vital_fields=vitals.VITALS,
+                trend=svg.trends(chart.patient_vitals(r, patient["id"])) if may(r, "s", "Observation") else [],
+                dx=diagnoses.listed(encounter, rec.conditions), record_texts=record.texts(rec.record),
+                sections=record.SECTIONS, summary_sections=discharge.SUMMARY,
+                summary_texts=discharge.summary_texts(rec.summary), drugs=drugs, routes=prescriptions.ROUTES,
+                lab_choices=orders.lab_choices(), pending=pending, results=results,
+                imaging=orders.COMMON_IMAGING, procedures=orders.COMMON_PROCEDURES,
+                tests_of=orders.tests_of, result_field=orders.result_field, kind_of=orders.kind_of,
+                note_kind=notes.kind_of, drug_of=prescriptions.drug_of, results_map=discharge.RESULTS,
+                dispositions=discharge.DISPOSITIONS, result_code=discharge.result_of(encounter),
+                disposition_code=discharge.disposition_of(encounter), inpatient=visits.is_inpatient(encounter),
+                editable=EDITABLE, cancelled=is_cancelled, allergy_substance=allergies.substance,
+                may=lambda letter, t: may(r, letter, t), section=section, v=v or {}, errors=errs or {},
+                warnings=warns or [], dx_results=dx_results, saved=request.query_params.get("saved", ""),
+                finished=encounter.get("status") == "finished")
+
+
+async def encounter_page(request: Request) -> Response:
+    def work() -> Response:
+        r = repo(request)
+        chart_gate(r)
+        return _render(request, r, request.path_params["id"])
+    return await run_in_threadpool(work)
+
+
+def _post(section: str, needs: tuple[str, str], action: Callable[[Request, Repository, dict, dict, dict], None]):  # noqa: ANN202
+    """A form handler: gate, CSRF, run `action(request, repo, encounter, patient, values)`; on
+    FormInvalid re-render with the messages; on success back to the page at the section."""
+    async def handler(request: Request) -> Response:
+        eid = request.path_params["id"]
+        r = repo(request)
+        await run_in_threadpool(require, r, needs)
+        if request.method == "GET":
+            return back(f"/ui/encounters/{eid}#{section}")
+        values = await form(request)
+
+        def work() -> Response:
+            encounter, patient = _load(r, eid)
+            try:
+                action(request, r, encounter, patient, values)
+            except FormInvalid as exc:
+                return _render(request, r, eid, 400, section, values, messages(request, exc), warnings(request, exc))
+            except errors.VersionConflict:
+                return _render(request, r, eid, 409, section, values,
+                               {"form": i18n.translate("ui.err.conflict", i18n.language(request))})
+            except _Find as found:
+                return _render(request, r, eid, 200, section, values, dx_results=found.results)
+            return back(f"/ui/encounters/{eid}?saved={section}#{section}")
+        return await run_in_threadpool(work)
+    return handler
+
+
+class _Find(Exception):
+    def __init__(self, results: list):
+        self.results = results
+
+
+def _progress(r: Repository, request: Request, encounter: dict) -> dict:
+    return visits.mark_in_progress(r, r.actor, encounter)
+
+
+def _vitals(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    vitals.record(r, r.actor, patient["id"], encounter["id"], v, now(tz(request)).isoformat())
+    _progress(r, request, encounter)
+
+
+def _record(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    rec = chart.visit(r, encounter, patient).record
+    record.save(r, r.actor, patient["id"], encounter["id"], v, rec, v.get("reason", ""), tz(request))
+    _progress(r, request, encounter)
+
+
+def _diagnosis(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    if v.get("action") == "find":
+        lang = i18n.language(request)
+        found = diagnoses.search(r, v.get("dx_query", ""), lang)
+        if not found:
+            found = diagnoses.search(r, v.get("dx_query", ""), "en" if lang == "vi" else "vi")
+        raise _Find(found)
+    diagnoses.add(r, r.actor, encounter, v.get("dx_code", ""), v.get("dx_rank", ""), v.get("dx_role", ""),
+                  v.get("dx_note", ""), tz(request))
+
+
+def _allergy(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    allergies.add(r, r.actor, patient["id"], encounter["id"], v.get("allergy_substance", ""),
+                  v.get("allergy_category", ""), v.get("allergy_criticality", ""), v.get("allergy_reaction", ""),
+                  tz(request))
+
+
+def _order(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    orders.place(r, r.actor, encounter, v.get("order_kind", ""), v.get("order_lab", ""), v.get("order_name", ""),
+                 v.get("order_note", ""), tz(request))
+    _progress(r, request, encounter)
+
+
+def _results(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    order = r.read("ServiceRequest", v.get("order", "x") or "x").json()
+    if ref_id(order.get("encounter")) != encounter["id"]:
+        raise errors.NotFound("that order is not of this visit")
+    orders.enter_results(r, r.actor, order, patient.get("gender") == "female", v, tz(request))
+
+
+def _prescription(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    rec = chart.visit(r, encounter, patient)
+    prescriptions.prescribe(r, r.actor, encounter, v, rec.allergies, rec.prescriptions, tz(request))
+    _progress(r, request, encounter)
+
+
+def _note(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    notes.add(r, r.actor, encounter, v.get("note_kind", ""), v.get("note_course", ""), v.get("note_orders", ""),
+              tz(request))
+
+
+def _discharge(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    discharge.discharge(r, r.actor, encounter, v, tz(request))
+
+
+vitals_post = _post("vitals", ("c", "Observation"), _vitals)
+record_post = _post("record", ("c", "Composition"), _record)
+diagnosis_post = _post("diagnoses", ("c", "Condition"), _diagnosis)
+allergy_post = _post("allergies", ("c", "AllergyIntolerance"), _allergy)
+order_post = _post("orders", ("c", "ServiceRequest"), _order)
+results_post = _post("orders", ("c", "DiagnosticReport"), _results)
+prescription_post = _post("prescriptions", ("c", "MedicationRequest"), _prescription)
+note_post = _post("notes", ("c", "ClinicalImpression"), _note)
+discharge_post = _post("discharge", ("u", "Encounter"), _discharge)
