@@ -28,7 +28,7 @@ class Code:
     display: str
 
 
-def search(repo: Repository, text: str, lang: str = "vi", count: int = 15) -> list[Code]:
+def search(repo: Repository, text: str, lang: str = "vi", count: int = 40) -> list[Code]:
     text = text.strip()
     if len(text) < 2:
         return []

@@ -12,7 +12,11 @@ from benhan.store.store import Store
 
 
 def load_demo(store: Store, patients: int = 200, seed: int = 2026) -> int:
-    return generate(store, patients=patients, seed=seed, facilities=1, workers=0, upsert=True).resources
+    written = generate(store, patients=patients, seed=seed, facilities=1, workers=0, upsert=True).resources
+    # The prescription form chooses from the facility's drug catalogue: the demo has one too.
+    from benhan.clinical.demo_catalogue import load_demo_catalogue
+    load_demo_catalogue(store)
+    return written
 
 
 def load_demo_if_empty(store: Store) -> int:

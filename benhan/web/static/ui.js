@@ -28,7 +28,7 @@
       });
     }
     function ask(lang, text, fallback) {
-      var url = "/fhir/ValueSet/$expand?url=" + encodeURIComponent(VS) + "&count=15&filter=" + encodeURIComponent(text) +
+      var url = "/fhir/ValueSet/$expand?url=" + encodeURIComponent(VS) + "&count=40&filter=" + encodeURIComponent(text) +
         (lang === "en" ? "&displayLanguage=en" : "");
       getJSON(url, function (vs) {
         if (text !== asked) { return; }
