@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from benhan.fhir.capability import AUDIT_TRAIL_PARAMETERS
 from benhan import errors
 from benhan.audit import fhir_view
 from benhan.auth.actor import Actor
@@ -22,8 +23,7 @@ AUDIT_TYPE = "AuditEvent"
 DEFAULT_COUNT = 20
 MAX_COUNT = 1000
 MAX_VALUES = 200
-PARAMETERS = ("_id", "patient", "agent", "agent-name", "altid", "date", "entity", "entity-type", "action",
-              "outcome", "subtype", "type", "address", "purpose")
+PARAMETERS = AUDIT_TRAIL_PARAMETERS     # listed in the CapabilityStatement from the same tuple
 RESULT_PARAMETERS = ("_count", "_sort", "_cursor", "_total")
 IGNORED = ("_format", "_pretty")
 _DATE_PREFIX = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=\d)")

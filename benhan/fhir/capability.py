@@ -14,6 +14,10 @@ def _reference_params(resource_types: frozenset[str]) -> dict[str, list[tuple[st
 
 TYPE_INTERACTIONS = ["read", "vread", "update", "patch", "delete", "history-instance", "history-type",
                      "create", "search-type"]
+# The audit trail is served read-only from its own table (audit/trail.py), with these parameters.
+AUDIT_TRAIL_TYPE = "AuditEvent"
+AUDIT_TRAIL_PARAMETERS = ("_id", "patient", "agent", "agent-name", "altid", "date", "entity", "entity-type",
+                          "action", "outcome", "subtype", "type", "address", "purpose")
 # Operations the server answers, per resource type (definitions from the R4 spec).
 OPERATIONS = {
     "Patient": [("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything")],
@@ -26,6 +30,17 @@ SEARCH_RESULT_PARAMS = [("_count", "number"), ("_sort", "string"), ("_total", "t
                         ("_summary", "token"), ("_elements", "string")]
 
 
+def _audit_trail_entry(params: list[dict]) -> dict:
+    """AuditEvent: read and search only — the trail is append-only, written by the server."""
+    wanted = set(AUDIT_TRAIL_PARAMETERS)
+    return {"type": AUDIT_TRAIL_TYPE, "profile": f"http://hl7.org/fhir/StructureDefinition/{AUDIT_TRAIL_TYPE}",
+            "interaction": [{"code": "read"}, {"code": "search-type"}], "readHistory": False,
+            "updateCreate": False, "conditionalCreate": False, "conditionalUpdate": False,
+            "conditionalDelete": "not-supported",
+            # R4's own parameters of the trail ("purpose" is benhan's and documented in docs/audit.md).
+            "searchParam": [p for p in params if p["name"] in wanted]}
+
+
 def capability_statement(base_url: str, resource_types: frozenset[str], software_date: str) -> dict:
     rest_resources = []
     references = _reference_params(resource_types)
@@ -36,6 +51,9 @@ def capability_statement(base_url: str, resource_types: frozenset[str], software
         includes = ["*"] + [f"{t}:{code}" for _, code, _ in references[t]]
         revincludes = sorted(f"{src}:{code}" for src in resource_types for _, code, targets in references[src]
                              if t in targets)
+        if t == AUDIT_TRAIL_TYPE:
+            rest_resources.append(_audit_trail_entry(params))
+            continue
         rest_resources.append({
             "type": t,
             "profile": f"http://hl7.org/fhir/StructureDefinition/{t}",

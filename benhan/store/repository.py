@@ -33,6 +33,7 @@ from benhan.store.writer import PendingWrite, Stored, decode_body, write_all
 from benhan.store.schema import change_log, resource, resource_version
 
 
+APPEND_ONLY_TYPE = "AuditEvent"
 _INTERACTION = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 _LETTER = {"POST": "c", "PUT": "u", "PATCH": "u", "DELETE": "d"}
 _VERB = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
@@ -190,6 +191,10 @@ class Repository:
         return sorted(keep, key=lambda b: order[id(b)])
 
     def _check_write_scope(self, pending: PendingWrite) -> None:
+        if pending.res_type == APPEND_ONLY_TYPE:
+            # Whoever asks: AuditEvents are written by the server into the trail, never stored as
+            # resources (they would be unreachable, /fhir/AuditEvent reads the trail).
+            raise errors.MethodNotAllowed("the audit trail is append-only and written by the server")
         letter = "c" if pending.create_only else _LETTER.get(pending.method, "u")
         interaction = _INTERACTION.get(pending.method, "update")
         limited = self._limited(letter, pending.res_type, interaction, res_id=pending.res_id)
@@ -233,11 +238,13 @@ class Repository:
         """Write the prepared versions and their audit rows in one transaction (shared with other
         writes waiting at the same moment, on SQLite: see store.group_commit)."""
         def work(conn) -> list[Stored]:  # noqa: ANN001
+            # A deletion's patients come from the version it ends (it has no index rows of its own).
+            deleted = _deleted_patients(conn, [p for p in pending if p.method == "DELETE"])
             results = write_all(conn, pending, now_us=now_us(), node_id=self.store.node_id,
                                 lock=not self.store.db.is_sqlite)
             audit_log.write(conn, [self._audit(_INTERACTION.get(p.method, interaction),
                                                res_type=r.res_type, res_id=r.res_id, version=r.version,
-                                               patients=_write_patients(p))
+                                               patients=deleted.get(p.res_id) or _write_patients(p))
                                    for p, r in zip(pending, results)])
             return results
         return self.store.group_commit.run(work)
@@ -389,7 +396,12 @@ class Repository:
     def patch(self, res_type: str, res_id: str, operations: Any, *, if_match: int | None = None) -> Stored:
         self._check_type(res_type)
         self._limited("u", res_type, "patch", res_id=res_id)
-        current = self.read(res_type, res_id)
+        # Loaded without a read event of its own: the patch's event is the one that matters.
+        current, _, _ = self._load_visible("patch", res_type, res_id)
+        if current is None:
+            raise errors.NotFound(f"{res_type}/{res_id} is not known")
+        if current.deleted:
+            raise errors.Gone(f"{res_type}/{res_id} was deleted (version {current.version})")
         if if_match is not None and current.version != if_match:
             raise errors.VersionConflict(f"{res_type}/{res_id} is at version {current.version}, not {if_match}",
                                          expression="If-Match")
@@ -561,3 +573,16 @@ def _write_patients(p: PendingWrite) -> set[str]:
     if p.res_type == access_sql.PATIENT:
         return {p.res_id}
     return access_sql.referenced_patients(p.res_type, p.index.reference) if p.index else set()
+
+
+def _deleted_patients(conn, deletes: list[PendingWrite]) -> dict[str, set[str]]:  # noqa: ANN001
+    if not deletes:
+        return {}
+    out = {}
+    for p in deletes:
+        pk = conn.execute(select(resource.c.pk).where(and_(resource.c.res_type == p.res_type,
+                                                           resource.c.res_id == p.res_id))).scalar()
+        if pk is not None:
+            out[p.res_id] = ({p.res_id} if p.res_type == access_sql.PATIENT
+                             else access_sql.patients_of(conn, [pk])[pk])
+    return out
