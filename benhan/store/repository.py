@@ -144,7 +144,7 @@ class Repository:
             return
         limited = self._limited("r", access_sql.PATIENT, interaction, res_id=patient_id)
         if limited and not access_sql.patient_in_scope(conn, access.scope, patient_id):
-            self._refuse_outside_scope(interaction, access_sql.PATIENT, patient_id)
+            self._refuse_outside_scope(interaction, access_sql.PATIENT, patient_id, patients={patient_id})
 
     def readable_types(self, types: tuple[str, ...] | None) -> tuple[str, ...] | None:
         """The types (of those asked for; None: all) the actor may read; None when unrestricted."""
@@ -153,8 +153,13 @@ class Repository:
             return types
         return tuple(t for t in (types or sorted(self.store.resource_types)) if access.mode("r", t))
 
-    def _refuse_outside_scope(self, interaction: str, res_type: str, res_id: str | None) -> None:
-        self._audit_read(interaction, res_type=res_type, res_id=res_id, outcome="4")
+    def _refuse_outside_scope(self, interaction: str, res_type: str, res_id: str | None, *,
+                              conn=None, pk: int | None = None, patients: Any = ()) -> None:  # noqa: ANN001
+        """403, audited with the patients concerned: an attempt on a record is part of "who looked
+        at this patient's record" (the auditor sees it; the caller learns nothing)."""
+        if pk is not None and conn is not None:
+            patients = {res_id} if res_type == access_sql.PATIENT else access_sql.patients_of(conn, [pk])[pk]
+        self._audit_read(interaction, res_type=res_type, res_id=res_id, outcome="4", patients=patients)
         raise errors.OutsideCareScope()
 
     def _require_some(self, letter: str, res_types: list[str], interaction: str) -> None:
@@ -211,13 +216,13 @@ class Repository:
                 row = conn.execute(select(resource.c.pk).where(and_(
                     resource.c.res_type == pending.res_type, resource.c.res_id == pending.res_id))).first()
                 if row is not None and not access_sql.is_visible(conn, access, letter, pending.res_type, row.pk):
-                    self._refuse_outside_scope(interaction, pending.res_type, pending.res_id)
+                    self._refuse_outside_scope(interaction, pending.res_type, pending.res_id, conn=conn, pk=row.pk)
             if refs:
                 allowed = access_sql.patients_in_scope(access.scope).subquery()
                 found = set(conn.execute(select(allowed.c.patient_id).where(
                     allowed.c.patient_id.in_(sorted(refs)))).scalars())
                 if refs - found:
-                    self._refuse_outside_scope(interaction, pending.res_type, pending.res_id)
+                    self._refuse_outside_scope(interaction, pending.res_type, pending.res_id, patients=refs)
 
     def prepare(self, method: str, res_type: str, res_id: str, body: dict, *,
                 if_match: int | None = None, create_only: bool = False) -> PendingWrite:
@@ -282,7 +287,7 @@ class Repository:
                     resource.c.res_type == res_type, resource.c.res_id == res_id))).scalar()
                 assert self.actor.access is not None
                 if not access_sql.is_visible(conn, self.actor.access, "r", res_type, pk):
-                    self._refuse_outside_scope(interaction, res_type, res_id)
+                    self._refuse_outside_scope(interaction, res_type, res_id, conn=conn, pk=pk)
             patients = self._patients(conn, found)
         return found, patients, exists
 
@@ -550,7 +555,7 @@ class Repository:
                     raise errors.NotFound(f"{res_type}/{res_id} is not known")
                 if (self.actor.access is not None
                         and not access_sql.is_visible(conn, self.actor.access, "r", res_type, found_pk)):
-                    self._refuse_outside_scope(kind, res_type, res_id)
+                    self._refuse_outside_scope(kind, res_type, res_id, conn=conn, pk=found_pk)
                 patients = access_sql.patients_of(conn, [found_pk])[found_pk]
             rows = conn.execute(q).all()
             n_total = None
