@@ -20,6 +20,7 @@ from benhan.store.store import Store
 from benhan.web import auth_pages, authn, fhir_api, http, oauth_api, sync_api, ui, ui_errors
 from benhan.web.authn import Authentication
 from benhan.web.cors import add_cors
+from benhan.web.crash_guard import CrashGuard
 from benhan.web.security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     app.add_middleware(Authentication)
     # Transport (added last, so outermost): CORS and security headers also on 401s and preflights.
     add_cors(app, config.cors_origins)
+    app.add_middleware(CrashGuard)
     app.add_middleware(SecurityHeaders)
     return app
 
