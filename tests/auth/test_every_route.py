@@ -77,6 +77,14 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> dict | list | None:
 
 
 @pytest.fixture
+def db_config(tmp_path):  # noqa: ANN001, ANN201
+    """SQLite only: which routes need which credentials does not depend on the database (the access
+    rules' SQL is run on both in test_access_rules.py); 250 routes × 2 would double this file's time."""
+    from benhan import config
+    return config.load(env={}, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
 def world(store):  # noqa: ANN001, ANN201
     from benhan.auth.actor import Actor
     from benhan.store.repository import Repository
@@ -152,6 +160,8 @@ def login(client, username: str) -> str:  # noqa: ANN001
 
 
 UI_LACKING = {"/admin/break-glass": "bacsi", "/admin/break-glass/{pk}/review": "bacsi", "/break-glass": "thungan"}
+# The clinician pages (web/ui): a cashier opens no chart, registers no one, records nothing.
+UI_LACKING.update({p: "thungan" for _, p in ROUTES if p.startswith("/ui/")})
 
 
 @pytest.mark.parametrize("method, path", [r for r in ROUTES if not r[1].startswith("/fhir")
