@@ -10,6 +10,7 @@ from benhan.clinical.common import vn_datetime
 from benhan.clinical.vitals import BMI, BY_FIELD, readings
 
 W, H, PAD = 320, 90, 22
+MARKED_POINTS = 12     # points with a hover label; beyond, only the latest (keeps the page small)
 CHARTS = (("pulse",), ("temperature",), ("systolic", "diastolic"), ("respiratory_rate",), ("spo2",), ("weight",),
           ("bmi",))
 
@@ -59,7 +60,10 @@ def _chart(fields: tuple[str, ...], series: list[tuple[str, dict[str, float]]]) 
         if len(coords) > 1:
             parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.5" points="'
                          + " ".join(f"{a:.1f},{b:.1f}" for a, b in coords) + '"/>')
-        for (a, b), (when, vals) in zip(coords, [p for p in points if f in p[1]]):
+        marked = list(zip(coords, [p for p in points if f in p[1]]))
+        if len(marked) > MARKED_POINTS:
+            marked = marked[-1:]        # a long series: the line says enough, mark the latest only
+        for (a, b), (when, vals) in marked:
             parts.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5" fill="{colour}">'
                          f'<title>{escape(vn_datetime(when))}: {vals[f]:g}</title></circle>')
     parts.append(f'<text x="2" y="10" font-size="9">{hi:.4g}</text><text x="2" y="{H - 2}" font-size="9">{lo:.4g}</text>')

@@ -24,6 +24,11 @@ from benhan.web.ui import svg
 from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo, require, today, tz, warnings
 
 
+# The table shows the latest rounds; the trend charts show the whole visit (all earlier rounds
+# stay in the record and on the patient page): keeps a long stay's page within its 60 KB budget.
+RECENT_READINGS = 8
+
+
 def _load(r: Repository, encounter_id: str) -> tuple[dict, dict]:
     encounter = r.read("Encounter", encounter_id).json()
     pid = ref_id(encounter.get("subject"))
@@ -35,9 +40,14 @@ def _load(r: Repository, encounter_id: str) -> tuple[dict, dict]:
 def _render(request: Request, r: Repository, encounter_id: str, status: int = 200, section: str = "",
             v: dict | None = None, errs: dict | None = None, warns: list[str] | None = None,
             dx_results: list | None = None) -> Response:
-    encounter, patient = _load(r, encounter_id)
-    rec = chart.visit(r, encounter, patient)
-    b = chart.banner(r, patient, today(request))
+    encounter = r.read("Encounter", encounter_id).json()
+    pid = ref_id(encounter.get("subject"))
+    if not pid:
+        raise errors.NotFound("this encounter has no patient")
+    facts = chart.patient_facts(r, pid)
+    patient = facts.patient
+    rec = chart.visit(r, encounter, patient, facts)
+    b = chart.banner(r, patient, today(request), facts)
     drugs = prescriptions.catalogue(r) if may(r, "c", "MedicationRequest") else []
     pending = [o for o in rec.orders if o.get("status") == "active"]
     results = []
@@ -45,8 +55,8 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
         report = chart.report_for(o["id"], rec.reports)
         results.append((o, report, orders.result_rows(report, rec.lab_results) if report else []))
     return page(request, "ui/encounter.html", status, banner=b, enc=encounter, rec=rec,
-                readings=vitals.readings(rec.vital_signs), vital_fields=vitals.VITALS,
-                trend=svg.trends(chart.patient_vitals(r, patient["id"])) if may(r, "s", "Observation") else [],
+                readings=vitals.readings(rec.vital_signs)[-RECENT_READINGS:], vital_fields=vitals.VITALS,
+                trend=svg.trends(rec.vital_signs),
                 dx=diagnoses.listed(encounter, rec.conditions), record_texts=record.texts(rec.record),
                 sections=record.SECTIONS, summary_sections=discharge.SUMMARY,
                 summary_texts=discharge.summary_texts(rec.summary), drugs=drugs, routes=prescriptions.ROUTES,
