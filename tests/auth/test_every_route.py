@@ -14,6 +14,7 @@ from starlette.routing import Mount
 
 from benhan.auth import users
 from benhan.web.app import create_app
+from benhan.web.authn import is_api
 from tests.auth_helpers import token_for
 from tests.factories import FHIR_JSON, observation, patient
 
@@ -76,15 +77,31 @@ def body_for(method: str, path: str, ids: dict[str, str]) -> dict | list | None:
     return None
 
 
-@pytest.fixture
-def db_config(tmp_path):  # noqa: ANN001, ANN201
-    """SQLite only: which routes need which credentials does not depend on the database (the access
-    rules' SQL is run on both in test_access_rules.py); 250 routes × 2 would double this file's time."""
+# One SQLite store and one app for the module: which routes need which credentials does not depend
+# on the database (the access rules' SQL runs on both in test_access_rules.py), and nothing here
+# writes (every request is refused or public), so the ~250 cases share them.
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):  # noqa: ANN001, ANN201
     from benhan import config
-    return config.load(env={}, data_dir=tmp_path / "data")
+    from benhan.store.store import Store
+    s = Store.open(config.load(env={}, data_dir=tmp_path_factory.mktemp("routes") / "data"))
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def app(store):  # noqa: ANN001, ANN201
+    return create_app(store.config, store)
 
 
 @pytest.fixture
+def anonymous_client(app):  # noqa: ANN001, ANN201
+    from starlette.testclient import TestClient
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
 def world(store):  # noqa: ANN001, ANN201
     from benhan.auth.actor import Actor
     from benhan.store.repository import Repository
@@ -93,7 +110,8 @@ def world(store):  # noqa: ANN001, ANN201
     o = repo.create("Observation", observation(f"Patient/{p}")).res_id
     users.create_user(store, "bacsi", "Bác sĩ", ["doctor"], password=PASSWORD)
     users.create_user(store, "thungan", "Thu ngân", ["cashier"], password=PASSWORD)
-    return {"patient": p, "observation": o}
+    # A backend that may only create Practitioners: nothing on the FHIR routes is within its grant.
+    return {"patient": p, "observation": o, "lacking": token_for(store, "system/Practitioner.c")}
 
 
 def send(client, method: str, url: str, body, headers: dict | None = None):  # noqa: ANN001, ANN201
@@ -118,7 +136,7 @@ def test_the_route_table_is_what_this_test_knows():
 def test_without_credentials_nothing_but_a_401_or_the_login_page(anonymous_client, world, method, path):
     url = concrete(path, world, method)
     r = send(anonymous_client, method, url, body_for(method, path, world))
-    if path.startswith(("/fhir", "/auth/")):
+    if is_api(path):
         assert r.status_code == 401, r.text
         assert r.json()["resourceType"] == "OperationOutcome"
         assert r.headers["www-authenticate"].startswith("Bearer")
@@ -139,11 +157,9 @@ def test_the_public_routes_answer_without_credentials(anonymous_client, world, m
     assert not any(w in r.text for w in SECRET_WORDS)
 
 
-@pytest.mark.parametrize("method, path", [r for r in ROUTES if r[1].startswith("/fhir") and r[1] not in PUBLIC])
-def test_an_api_client_without_the_permission_gets_403_and_learns_nothing(client, store, world, method, path):
-    # A backend that may only create Practitioners: nothing on these routes is within its grant.
-    headers = token_for(store, "system/Practitioner.c")
-    r = send(client, method, concrete(path, world, method), body_for(method, path, world), headers)
+@pytest.mark.parametrize("method, path", [r for r in ROUTES if is_api(r[1]) and r[1] not in PUBLIC])
+def test_an_api_client_without_the_permission_gets_403_and_learns_nothing(anonymous_client, world, method, path):
+    r = send(anonymous_client, method, concrete(path, world, method), body_for(method, path, world), world["lacking"])
     if path in APPEND_ONLY and method != "GET":
         assert r.status_code == 405, r.text
     else:
@@ -164,7 +180,7 @@ UI_LACKING = {"/admin/break-glass": "bacsi", "/admin/break-glass/{pk}/review": "
 UI_LACKING.update({p: "thungan" for _, p in ROUTES if p.startswith("/ui/")})
 
 
-@pytest.mark.parametrize("method, path", [r for r in ROUTES if not r[1].startswith("/fhir")
+@pytest.mark.parametrize("method, path", [r for r in ROUTES if not is_api(r[1])
                                           and r[1] not in PUBLIC | EVERY_USER])
 def test_a_page_the_role_may_not_use_is_refused_with_a_page_not_the_data(anonymous_client, world, method, path):
     assert path in UI_LACKING, f"{path}: which role lacks it? add it to UI_LACKING or EVERY_USER"
