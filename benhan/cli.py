@@ -95,12 +95,14 @@ def _accounts_at_start(store, demo: bool) -> None:  # noqa: ANN001
     for too long are disabled."""
     from benhan.auth import setup, users
     if demo:
-        made = setup.demo_staff(store)
-        if made:
-            _echo("demo accounts (password for all: " + setup.DEMO_PASSWORD + "):")
-            for c in made:
-                extra = f"  (two-step login key: {c.totp_secret})" if c.totp_secret else ""
-                _echo(f"  {c.username:<10} {c.role}{extra}")
+        made = {c.username: c for c in setup.demo_staff(store)}
+        # Printed at every demo start (the password is public): who can log in, as what.
+        _echo("demo accounts (password for all: " + setup.DEMO_PASSWORD + "):")
+        for username, _, role in setup.DEMO_STAFF:
+            secret = made[username].totp_secret if username in made else None
+            extra = (f"  (two-step login key: {secret})" if secret
+                     else "  (two-step login: the key printed at the first start)" if role == "facility_admin" else "")
+            _echo(f"  {username:<10} {role}{extra}")
     admin = setup.first_admin(store)
     if admin:
         _echo(f"first administrator: user 'admin', one-time password {admin.password} "
