@@ -40,6 +40,8 @@ ROLES: dict[str, Role] = {r.code: r for r in (
           *((t, "crus", SCOPED) for t in ("Observation", "MedicationAdministration", "Procedure", "Encounter",
                                           "ClinicalImpression", "DocumentReference", "Flag", "AllergyIntolerance",
                                           "Specimen", "CarePlan", "Task", "Communication")),
+          # A correction records who changed what and why (clinical/corrections.py).
+          ("Provenance", "c", SCOPED),
           _READ_REFERENCE), frozenset({"break-glass"})),
     Role("pharmacist", "Dược sĩ", "Pharmacist",
          (("Patient", "rs", ALL), ("Encounter", "rs", ALL), ("AllergyIntolerance", "rs", ALL),

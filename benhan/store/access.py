@@ -7,8 +7,9 @@ search filters in the database (paging, counts and _include never see a resource
 and a read checks one row.
 
 A patient is in an actor's scope when
-- an Encounter of theirs has a serviceProvider that is one of the actor's departments (a ward's or
-  clinic's patients), or lists the actor's Practitioner as a participant (those they care for);
+- an Encounter of theirs has a serviceProvider (Organization) or a location (Location) that is one
+  of the actor's departments (a ward's or clinic's patients), or lists the actor's Practitioner as a
+  participant (those they care for);
 - a CareTeam of theirs has the actor's Practitioner as a participant;
 - the actor has an active break-the-glass grant for them (auth.break_glass);
 - or, for a SMART patient-context token, it is the token's patient (and no other).
@@ -90,8 +91,13 @@ def patients_in_scope(scope: PatientScope) -> Select:
 
     by_encounter = []
     if scope.departments:
-        by_encounter.append(and_(link.c.param == "service-provider", link.c.target_type == "Organization",
-                                 link.c.target_id.in_(sorted(scope.departments))))
+        # A department is an Organization (the encounter's serviceProvider) or a Location (a ward,
+        # a clinic room: the encounter's location) — facilities model it either way.
+        depts = sorted(scope.departments)
+        by_encounter.append(or_(
+            and_(link.c.param == "service-provider", link.c.target_type == "Organization",
+                 link.c.target_id.in_(depts)),
+            and_(link.c.param == "location", link.c.target_type == "Location", link.c.target_id.in_(depts))))
     if scope.practitioner_id:
         by_encounter.append(and_(link.c.param == "participant", link.c.target_type == "Practitioner",
                                  link.c.target_id == scope.practitioner_id))

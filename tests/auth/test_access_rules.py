@@ -197,3 +197,17 @@ def test_system_scopes_for_a_backend_client(client, ward, store):
                        headers={**v1_all, **FHIR_JSON}).status_code == 201
     obs_only = token_for(store, "system/Observation.cruds")
     refused_without_detail(client.get("/fhir/Patient", headers=obs_only), "BENHAN-5002", ward)
+
+
+def test_a_department_may_be_a_ward_location_instead_of_an_organization(client, ward, store):
+    from benhan.auth import users
+    from tests.auth_helpers import token_for
+    ward_a = ward.create({"resourceType": "Location", "name": "Buồng 3 - Khoa Nội"}, "ward_a")
+    p4 = ward.create({"resourceType": "Patient", "name": [{"family": "Đinh"}]}, "p4")
+    enc = ward_mod.encounter(p4, ward.ids["medicine"])
+    enc.pop("serviceProvider")
+    enc["location"] = [{"location": {"reference": f"Location/{ward_a}"}}]
+    ward.create(enc, "e4")
+    hoa = users.create_user(store, "dd.hoa", "Hoa", ["nurse"], departments=[ward_a], password=ward_mod.PASSWORD)[0]
+    found = client.get("/fhir/Patient", headers=token_for(store, "user/*.rs", user_pk=hoa.pk)).json()
+    assert ids(found) == {p4}

@@ -25,7 +25,8 @@ EVERY_USER = {"/", "/logout", "/logout/everywhere", "/account/password", "/accou
 # The audit trail is append-only: no credentials make a write to it possible (405 for all).
 APPEND_ONLY = {"/fhir/AuditEvent", "/fhir/AuditEvent/{id}"}
 PASSWORD = "một câu mật khẩu thật dài"
-SECRET_WORDS = ("Nguyễn", "Văn", "72")
+# The stored record's words: distinctive, so that a CSRF token or a label cannot contain them by chance.
+SECRET_WORDS = ("Khổng", "Thượng Uyển", "98765")
 
 
 def routes() -> list[tuple[str, str]]:
@@ -106,8 +107,8 @@ def world(store):  # noqa: ANN001, ANN201
     from benhan.auth.actor import Actor
     from benhan.store.repository import Repository
     repo = Repository(store, Actor.system())
-    p = repo.create("Patient", patient()).res_id
-    o = repo.create("Observation", observation(f"Patient/{p}")).res_id
+    p = repo.create("Patient", patient(family="Khổng", given=("Thượng Uyển",))).res_id
+    o = repo.create("Observation", observation(f"Patient/{p}", value=98765)).res_id
     users.create_user(store, "bacsi", "Bác sĩ", ["doctor"], password=PASSWORD)
     users.create_user(store, "thungan", "Thu ngân", ["cashier"], password=PASSWORD)
     # A backend that may only create Practitioners: nothing on the FHIR routes is within its grant.
