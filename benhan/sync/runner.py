@@ -1,5 +1,5 @@
 """Background sync on a node: a round every sync_interval_seconds; after a failure, retry with
-exponential backoff (5 s, 10 s, 20 s … up to 5 minutes, with jitter) until the hub answers again;
+exponential backoff (2 s, 4 s, 8 s … up to 5 minutes, with jitter) until the hub answers again;
 "sync now" wakes it at once. It never gives up: a node offline for a week catches up by itself."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from benhan.store.store import Store
 from benhan.sync.node import NodeSync
 
 log = logging.getLogger(__name__)
-FIRST_RETRY_S = 5.0
+FIRST_RETRY_S = 2.0
 MAX_BACKOFF_S = 300.0
 
 
