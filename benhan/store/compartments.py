@@ -173,12 +173,12 @@ def everything(repo: Repository, patient_id: str, *, types: tuple[str, ...] | No
     repo.permit("r", COMPARTMENT, "operation")
     # Only the types the actor may read; the patient is checked to be in their scope below, and
     # everything in the compartment is that patient's.
-    types = repo.readable_types(types)
+    readable = repo.readable_types(types)
     with repo.store.db.read() as conn:
         patient_pk = _patient_pk(conn, patient_id)
         repo.check_patient_visible(conn, patient_id, "operation")
-        statement = _everything_query(types=types is not None, since=since is not None, cursor=cursor is not None)
-        params = {"patient_id": patient_id, "patient_pk": patient_pk, "types": list(types or ()), "since": since,
+        statement = _everything_query(types=readable is not None, since=since is not None, cursor=cursor is not None)
+        params = {"patient_id": patient_id, "patient_pk": patient_pk, "types": list(readable or ()), "since": since,
                   "cursor": cursor, "limit": count + 1}     # one more tells whether there is a next page
         rows = [] if count == 0 else conn.execute(statement, params).all()
     has_next = len(rows) > count

@@ -149,7 +149,7 @@ class Repository:
     def readable_types(self, types: tuple[str, ...] | None) -> tuple[str, ...] | None:
         """The types (of those asked for; None: all) the actor may read; None when unrestricted."""
         access = self.actor.access
-        if access is None:
+        if access is None or access.mode("r", "*"):      # unrestricted, or every type readable
             return types
         return tuple(t for t in (types or sorted(self.store.resource_types)) if access.mode("r", t))
 

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests import factories
+from benhan.store.migrate import head_revision
 from tests.server_process import (api_client, FHIR_JSON, Database, Writers, consistency_problems, fresh_postgres_database,
                                   run_benhan, sqlite_integrity, stored_resources)
 
@@ -86,7 +87,7 @@ def check_restored(restored: Database, file: Path, said: str, creates: list[dict
                    transactions: list[list[dict]]) -> None:
     assert consistency_problems(restored.url) == []
     stored = stored_resources(restored.url)
-    assert said.strip() == f"restored {len(stored)} resources (schema 0001) from {file}"
+    assert said.strip() == f"restored {len(stored)} resources (schema {head_revision()}) from {file}"
     assert [b["id"] for b in creates if stored.get(("Patient", b["id"])) != b] == [], \
         "creates acknowledged before the backup began are missing from it"
     for sent in transactions:
@@ -266,7 +267,7 @@ def test_restore_replaces_the_database_and_keeps_the_replaced_one_beside_it(data
                                                                             good_backup: Path) -> None:
     done = run_benhan("restore", str(good_backup), "--data-dir", str(data_dir))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"restored 3 resources (schema 0001) from {good_backup}"
+    assert done.stdout.strip() == f"restored 3 resources (schema {head_revision()}) from {good_backup}"
     target = data_dir / "benhan.sqlite"
     kept = [p for p in data_dir.iterdir() if p.name.startswith("benhan.sqlite.before-restore-")
             and not p.name.endswith(("-wal", "-shm"))]
