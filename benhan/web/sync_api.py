@@ -36,8 +36,26 @@ async def _node(request: Request):  # noqa: ANN202
 
 
 def _require_hub(request: Request) -> None:
+    # Called after the permission checks: a caller without permission learns nothing, not even
+    # whether this server is a hub.
     if _store(request).config.role != "hub":
         raise errors.RouteNotFound("this server is not a sync hub (role = hub)")
+
+
+STAFF = frozenset({"facility_admin", "director", "auditor", "doctor"})
+
+
+def _staff_or_node(request: Request) -> None:
+    """Sync status is for the server's own staff (any user with a clinical or admin role) and for
+    enrolled nodes; a backend client with unrelated scopes gets 403."""
+    actor = authn.actor(request)
+    if actor.kind == "user":
+        return
+    with _store(request).db.read() as conn:
+        from benhan.store import sync_tables as st
+        if actor.client_id and st.node_row(conn, client_id=actor.client_id) is not None:
+            return
+    raise errors.Forbidden("sync status is for this server's staff and its nodes")
 
 
 async def _body(request: Request) -> bytes:
@@ -51,6 +69,7 @@ async def _body(request: Request) -> bytes:
 
 
 async def enroll(request: Request) -> Response:
+    await run_in_threadpool(_pending_invite, _store(request), authn.actor(request).client_id)
     _require_hub(request)
     try:
         data = orjson.loads(await _body(request))
@@ -63,8 +82,8 @@ async def enroll(request: Request) -> Response:
 
 
 async def push(request: Request) -> Response:
-    _require_hub(request)
     node = await _node(request)
+    _require_hub(request)
     body = await _body(request)
     message = wire.decode(body)
     answer = await run_in_threadpool(hub.receive_push, _store(request), node, message, len(body))
@@ -72,8 +91,8 @@ async def push(request: Request) -> Response:
 
 
 async def pull(request: Request) -> Response:
-    _require_hub(request)
     node = await _node(request)
+    _require_hub(request)
     try:
         since = int(request.query_params.get("since", "0"))
         limit = int(request.query_params.get("limit", str(hub.PULL_LIMIT)))
@@ -89,8 +108,8 @@ async def pull(request: Request) -> Response:
 
 
 async def fetch(request: Request) -> Response:
-    _require_hub(request)
     node = await _node(request)
+    _require_hub(request)
     try:
         data = orjson.loads(await _body(request))
         cccd, user = str(data["cccd"]).strip(), str(data.get("user") or "")
@@ -106,20 +125,22 @@ async def fetch(request: Request) -> Response:
 
 
 async def sync_status(request: Request) -> Response:
-    authn.actor(request)
+    await run_in_threadpool(_staff_or_node, request)
     return JSONResponse(await run_in_threadpool(status.node_status, _store(request)))
 
 
 async def nodes(request: Request) -> Response:
-    _require_hub(request)
     actor = authn.actor(request)
-    if actor.kind == "client" and actor.access is not None and not actor.access.mode("r", "CapabilityStatement"):
+    if actor.kind != "user" or not STAFF.intersection(actor.roles):
         raise errors.Forbidden("the hub dashboard is for the hub's staff")
+    _require_hub(request)
     return JSONResponse(await run_in_threadpool(status.hub_dashboard, _store(request)))
 
 
 async def sync_now(request: Request) -> Response:
-    authn.actor(request)
+    actor = authn.actor(request)
+    if actor.kind != "user" or not STAFF.intersection(actor.roles):
+        raise errors.Forbidden("starting a sync round is for this facility's staff")
     runner = getattr(request.app.state, "sync_runner", None)
     if runner is None:
         raise errors.RouteNotFound("this server does not sync in the background (role = node, enrolled)")
@@ -155,6 +176,14 @@ def install(app: Starlette) -> None:
                 if runner is not None:
                     await run_in_threadpool(runner.stop)
     app.router.lifespan_context = lifespan
+
+
+def _pending_invite(store, client_id: str | None) -> None:  # noqa: ANN001
+    from benhan.store import sync_tables as st
+    with store.db.read() as conn:
+        row = st.node_row(conn, invite_client=client_id) if client_id else None
+    if row is None or row.enrolled_at is not None or row.revoked_at is not None:
+        raise errors.Forbidden("enrolment needs a valid invite token")
 
 
 def _start_runner(store):  # noqa: ANN001, ANN202

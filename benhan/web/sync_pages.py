@@ -18,7 +18,7 @@ from benhan.web.i18n import language
 from benhan.web.session import session_user
 from benhan.web.templates import render
 
-REVIEWERS = frozenset({"doctor", "facility_admin", "admin"})
+REVIEWERS = frozenset({"doctor", "facility_admin"})
 WORDS = {
     "vi": {"title": "Đồng bộ", "status": "Trạng thái", "last": "Lần đồng bộ cuối", "pending": "Thay đổi chờ gửi",
            "conflicts": "Xung đột chờ xem xét", "duplicates": "Người bệnh có thể trùng", "now": "Đồng bộ ngay",
@@ -38,8 +38,15 @@ def _reviewer(request: Request):  # noqa: ANN202
     if user is None:
         raise errors.Unauthenticated("log in first")
     if not REVIEWERS.intersection(user.roles):
-        raise errors.Forbidden("reviewing sync conflicts needs a doctor's or an admin's role")
+        raise errors.Forbidden("reviewing sync conflicts needs the doctor or facility admin role")
     return user
+
+
+def _pk(request: Request) -> int:
+    raw = request.path_params["pk"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise errors.RouteNotFound(f"no review item {raw!r}")
+    return int(raw)
 
 
 def _check_csrf(request: Request, form) -> None:  # noqa: ANN001
@@ -55,7 +62,7 @@ async def page(request: Request) -> Response:
     def gather() -> dict:
         with store.db.read() as conn:
             data = {"conflicts": st.conflicts(conn), "duplicates": st.duplicates(conn)}
-        data["status"] = status.node_status(store)
+        data["sync"] = status.node_status(store)
         data["nodes"] = status.hub_dashboard(store) if store.config.role == "hub" else []
         return data
     return render(request, "sync/review.html", words=WORDS[language(request)], **await run_in_threadpool(gather))
@@ -65,7 +72,7 @@ async def resolve(request: Request) -> Response:
     user = _reviewer(request)
     form = await request.form()
     _check_csrf(request, form)
-    await run_in_threadpool(review.resolve_conflict, request.app.state.store, int(request.path_params["pk"]),
+    await run_in_threadpool(review.resolve_conflict, request.app.state.store, _pk(request),
                             str(form.get("choice", "")), by=user.username)
     return RedirectResponse("/admin/sync", status_code=303)
 
@@ -74,7 +81,7 @@ async def duplicate(request: Request) -> Response:
     user = _reviewer(request)
     form = await request.form()
     _check_csrf(request, form)
-    await run_in_threadpool(review.review_duplicate, request.app.state.store, int(request.path_params["pk"]),
+    await run_in_threadpool(review.review_duplicate, request.app.state.store, _pk(request),
                             str(form.get("decision", "")), by=user.username)
     return RedirectResponse("/admin/sync", status_code=303)
 
@@ -91,7 +98,7 @@ async def now(request: Request) -> Response:
 
 routes = [
     Route("/admin/sync", page, methods=["GET"]),
-    Route("/admin/sync/conflict/{pk:int}", resolve, methods=["POST"]),
-    Route("/admin/sync/duplicate/{pk:int}", duplicate, methods=["POST"]),
+    Route("/admin/sync/conflict/{pk}", resolve, methods=["POST"]),
+    Route("/admin/sync/duplicate/{pk}", duplicate, methods=["POST"]),
     Route("/admin/sync/now", now, methods=["POST"]),
 ]

@@ -179,6 +179,8 @@ def login(client, username: str) -> str:  # noqa: ANN001
 UI_LACKING = {"/admin/break-glass": "bacsi", "/admin/break-glass/{pk}/review": "bacsi", "/break-glass": "thungan"}
 # The clinician pages (web/ui): a cashier opens no chart, registers no one, records nothing.
 UI_LACKING.update({p: "thungan" for _, p in ROUTES if p.startswith("/ui/")})
+# The sync review page (web/sync_pages.py): doctors and facility admins only.
+UI_LACKING.update({p: "thungan" for _, p in ROUTES if p.startswith("/admin/sync")})
 
 
 @pytest.mark.parametrize("method, path", [r for r in ROUTES if not is_api(r[1])
