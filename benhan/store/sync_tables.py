@@ -57,6 +57,7 @@ class Change:
     resource_pk: int = 0
     resolves: bool = False
     agent: str | None = None
+    committed_at: int = 0          # when this end committed it (the pull's gap rule)
 
 
 def _changes_query():  # noqa: ANN202
@@ -72,7 +73,8 @@ def _changes_query():  # noqa: ANN202
 def _change(row: Any) -> Change:
     body = None if row.deleted else decode_body(row.encoding, row.body)
     return Change(row.seq, row.res_type, row.res_id, row.version, row.base_version, row.origin_node,
-                  bool(row.deleted), row.method, row.last_updated, body, row.resource_pk, row.resolves is not None)
+                  bool(row.deleted), row.method, row.last_updated, body, row.resource_pk, row.resolves is not None,
+                  committed_at=row.committed_at)
 
 
 def own_changes(conn: Connection, origin: str, after: int, limit: int) -> list[Change]:

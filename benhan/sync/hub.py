@@ -130,7 +130,7 @@ def serve_pull(store: Store, node, since: int, limit: int = PULL_LIMIT) -> Messa
             usable = []
             expected = cursor + 1
             for r in rows:
-                if r.seq != expected and r.last_updated > now - GAP_GRACE_US and not store.db.is_sqlite:
+                if r.seq != expected and r.committed_at > now - GAP_GRACE_US and not store.db.is_sqlite:
                     break
                 usable.append(r)
                 expected = r.seq + 1
