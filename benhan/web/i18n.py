@@ -75,6 +75,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.forbidden": ("Bạn không có quyền thực hiện thao tác này.", "You are not permitted to do this."),
     "error.outside_scope": ("Người bệnh không thuộc khoa hoặc danh sách chăm sóc của bạn. Có thể dùng truy cập khẩn cấp nếu cần.",
                             "This patient is outside your departments and care list. Use emergency access if care requires it."),
+    "sync.status": ("Đồng bộ với tuyến tỉnh: lần cuối {last} · chờ gửi {pending} · xung đột {conflicts}",
+                    "Sync with the provincial hub: last {last} · waiting {pending} · conflicts {conflicts}"),
+    "sync.never": ("chưa lần nào", "never"),
+    "sync.offline": ("chưa kết nối được, sẽ tự thử lại", "not reachable, retrying by itself"),
     "error.not_found": ("Không tìm thấy trang này.", "No such page."),
 }
 

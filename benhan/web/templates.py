@@ -38,8 +38,14 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     _ZONE[0] = request.app.state.store.config.timezone
     from benhan.web import authn
     session = authn.session(request)
+    sync = None
+    if session is not None and session.mfa_passed and request.app.state.store.config.role == "node":
+        # Every page of a facility node shows where its sync stands (issue 7: last sync, pending, conflicts).
+        from benhan.sync.status import node_status
+        sync = node_status(request.app.state.store)
     html = environment().get_template(name).render(
         t=lambda key, **kw: i18n.translate(key, lang, **kw), lang=lang, request=request,
         session=session, user=session.user if session and session.mfa_passed else None,
-        csrf=session.csrf if session else context.pop("csrf", ""), banners=context.pop("banners", []), **context)
+        csrf=session.csrf if session else context.pop("csrf", ""), banners=context.pop("banners", []),
+        sync_status=sync, **context)
     return HTMLResponse(html, status_code=status)

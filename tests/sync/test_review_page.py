@@ -35,6 +35,8 @@ def test_a_doctor_resolves_a_conflict_from_the_review_page(hub, make_node):
         assert page.status_code == 200 and f"Patient/{pid}" in page.text
         with node.store.db.read() as conn:
             [c] = st.conflicts(conn)
+        # Every page of the node says where sync stands.
+        assert "xung đột 1" in browser.get("/").text
         r = browser.post(f"/admin/sync/conflict/{c.pk}", data={"csrf": csrf, "choice": "theirs"},
                          follow_redirects=False)
         assert r.status_code == 303
