@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from benhan import __version__, config as config_mod, errors
+from benhan.cli_common import DataDir, DbUrl
 from benhan.cli_oauth import client_app, token_app
 from benhan.cli_sync import node_app, sync_app
 from benhan.cli_users import user_app
@@ -25,8 +26,6 @@ app.add_typer(token_app, name="token")
 app.add_typer(node_app, name="node")
 app.add_typer(sync_app, name="sync")
 
-DataDir = typer.Option(None, "--data-dir", help="Data folder (default: BENHAN_DATA_DIR or ./data).")
-DbUrl = typer.Option(None, "--database-url", help="Database URL (default: SQLite in the data folder).")
 
 
 def _config(data_dir: Optional[Path] = None, database_url: Optional[str] = None, **more) -> config_mod.Config:

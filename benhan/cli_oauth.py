@@ -7,19 +7,13 @@ from typing import Optional
 
 import typer
 
-from benhan import config as config_mod
+from benhan.cli_common import DataDir, DbUrl, open_store
 from benhan.fhir.datetimes import format_instant, from_us
 
 client_app = typer.Typer(help="OAuth clients: backend systems (SMART Backend Services) and apps (SMART App Launch).",
                          no_args_is_help=True)
 token_app = typer.Typer(help="OAuth access tokens for scripts and tests: issue, revoke.", no_args_is_help=True)
-DataDir = typer.Option(None, "--data-dir", help="Data folder (default: BENHAN_DATA_DIR or ./data).")
-DbUrl = typer.Option(None, "--database-url", help="Database URL (default: SQLite in the data folder).")
 
-
-def _store(data_dir: Optional[Path], database_url: Optional[str]):  # noqa: ANN202
-    from benhan.store.store import Store
-    return Store.open(config_mod.load(data_dir=data_dir, database_url=database_url))
 
 
 def _refuse(exc: Exception) -> None:
@@ -50,7 +44,7 @@ def client_add(name: str = typer.Argument(..., help="The system's or app's name,
             jwks_text = jwks.read_text(encoding="utf-8")
         except OSError as exc:
             _refuse(ValueError(f"cannot read {jwks}: {exc.strerror}"))
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         client, secret = register_client(store, name, kind, scope=scope, jwks=jwks_text, jwks_url=jwks_url,
                                          public=public, redirect_uris=list(redirect_uri or []))
@@ -68,7 +62,7 @@ def client_add(name: str = typer.Argument(..., help="The system's or app's name,
 def client_list(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """Every client: id, kind, authentication, state, name, scopes."""
     from benhan.auth.oauth_clients import list_clients
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         for c in list_clients(store):
             state = f"disabled {format_instant(from_us(c.disabled_at))}" if c.disabled_at else "active"
@@ -81,7 +75,7 @@ def client_list(data_dir: Optional[Path] = DataDir, database_url: Optional[str] 
 def client_disable(client_id: str, data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """Disable a client at once: its tokens stop working and it gets no new ones."""
     from benhan.auth.oauth_clients import disable_client
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         revoked = disable_client(store, client_id)
     except LookupError as exc:
@@ -101,7 +95,7 @@ def token_issue(client_id: str, scope: str = typer.Option(..., "--scope", help="
     """Print an access token for a registered client (for scripts and tests; no OAuth exchange)."""
     from benhan.auth import tokens
     from benhan.auth.scopes import InvalidScope
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         user_pk = None
         if user:
@@ -119,7 +113,7 @@ def token_issue(client_id: str, scope: str = typer.Option(..., "--scope", help="
 def token_revoke(token: str, data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """Revoke a token (a refresh token takes the access tokens issued with it)."""
     from benhan.auth import tokens
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         done = tokens.revoke(store, token)
     finally:

@@ -8,18 +8,12 @@ from typing import Optional
 
 import typer
 
-from benhan import config as config_mod
 from benhan import errors
+from benhan.cli_common import DataDir, DbUrl, open_store
 
 node_app = typer.Typer(help="Facility nodes and the hub: invite, enroll, revoke, list.", no_args_is_help=True)
 sync_app = typer.Typer(help="Sync with the hub: run a round now, status, fetch a patient.", no_args_is_help=True)
-DataDir = typer.Option(None, "--data-dir", help="Data folder (default: BENHAN_DATA_DIR or ./data).")
-DbUrl = typer.Option(None, "--database-url", help="Database URL (default: SQLite in the data folder).")
 
-
-def _store(data_dir: Optional[Path], database_url: Optional[str]):  # noqa: ANN202
-    from benhan.store.store import Store
-    return Store.open(config_mod.load(data_dir=data_dir, database_url=database_url))
 
 
 def _fail(message: str) -> None:
@@ -41,7 +35,7 @@ def invite(name: str, organization: Optional[str] = typer.Option(
         data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """On the hub: register a node and print its one-time enrolment token (valid 7 days)."""
     from benhan.sync import enrolment
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         token = _run(lambda: enrolment.invite(store, name, organization_id=organization,
                                               by=f"cli:{getpass.getuser()}"))
@@ -55,7 +49,7 @@ def enroll(hub_url: str, token: str, data_dir: Optional[Path] = DataDir,
            database_url: Optional[str] = DbUrl) -> None:
     """On the node: make this node's key pair and register it with the hub using the invite token."""
     from benhan.sync import node
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         answer = _run(lambda: node.enroll(store, hub_url, token))
     finally:
@@ -67,7 +61,7 @@ def enroll(hub_url: str, token: str, data_dir: Optional[Path] = DataDir,
 def revoke(name: str, data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """On the hub: revoke a node (its credentials stop working at once)."""
     from benhan.sync import enrolment
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         _run(lambda: enrolment.revoke(store, name, by=f"cli:{getpass.getuser()}"))
     finally:
@@ -79,7 +73,7 @@ def revoke(name: str, data_dir: Optional[Path] = DataDir, database_url: Optional
 def list_nodes(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """On the hub: each node's last contact, backlog, conflicts and bytes today (JSON lines)."""
     from benhan.sync import status
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         for row in status.hub_dashboard(store):
             typer.echo(json.dumps(row))
@@ -91,7 +85,7 @@ def list_nodes(data_dir: Optional[Path] = DataDir, database_url: Optional[str] =
 def sync_now(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """On the node: push and pull until both are done; one line with the figures."""
     from benhan.sync.node import NodeSync
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         result = _run(lambda: NodeSync.from_settings(store).round())
     finally:
@@ -104,7 +98,7 @@ def sync_now(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = D
 def sync_status(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """This server's sync status as JSON."""
     from benhan.sync import status
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         typer.echo(json.dumps(status.node_status(store)))
     finally:
@@ -115,7 +109,7 @@ def sync_status(data_dir: Optional[Path] = DataDir, database_url: Optional[str] 
 def fetch(cccd: str, data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """On the node: fetch a patient's record from the hub by CCCD (referral, emergency)."""
     from benhan.sync.node import NodeSync
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         ids = _run(lambda: NodeSync.from_settings(store).fetch(cccd, f"cli:{getpass.getuser()}"))
     finally:

@@ -7,21 +7,16 @@ from typing import Optional
 
 import typer
 
-from benhan import config as config_mod
+from benhan.cli_common import DataDir, DbUrl, open_store
+
 
 user_app = typer.Typer(help="User accounts: add, list, disable, enable, reset, unlock, set access.",
                        no_args_is_help=True)
-DataDir = typer.Option(None, "--data-dir", help="Data folder (default: BENHAN_DATA_DIR or ./data).")
-DbUrl = typer.Option(None, "--database-url", help="Database URL (default: SQLite in the data folder).")
 Roles = typer.Option(None, "--role", help="A role (repeat for several): registrar, doctor, nurse, pharmacist, "
                                           "lab_technician, cashier, facility_admin, auditor, director.")
 Departments = typer.Option(None, "--department", help="An Organization id of a department (repeat); * = all.")
 Hours = typer.Option(None, "--hours", help="Access hours, e.g. 'Mon-Sat 07:00-17:30' (empty: any time).")
 
-
-def _store(data_dir: Optional[Path], database_url: Optional[str]):  # noqa: ANN202
-    from benhan.store.store import Store
-    return Store.open(config_mod.load(data_dir=data_dir, database_url=database_url))
 
 
 def _by() -> str:
@@ -40,7 +35,7 @@ def add(username: str, name: str = typer.Option(..., "--name", help="Full name, 
     from benhan.auth import users
     from benhan.auth.actor import Actor
     from benhan.store.repository import Repository
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         users.check_new_user(store, username, list(role or []), list(department) if department else None, hours)
         if licence and not practitioner:
@@ -59,7 +54,7 @@ def add(username: str, name: str = typer.Option(..., "--name", help="Full name, 
 def list_(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """Every account, its roles, departments and state."""
     from benhan.auth import users
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         now = users.now_us()
         for u in users.list_users(store):
@@ -72,7 +67,7 @@ def list_(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
 
 def _change(username: str, data_dir: Optional[Path], database_url: Optional[str], action) -> None:  # noqa: ANN001
     from benhan.auth import users
-    store = _store(data_dir, database_url)
+    store = open_store(data_dir, database_url)
     try:
         action(store, users.find_user(store, username))
     finally:

@@ -1,0 +1,18 @@
+"""What every command group shares: the data-folder and database options, and opening the store."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from benhan import config as config_mod
+
+DataDir = typer.Option(None, "--data-dir", help="Data folder (default: BENHAN_DATA_DIR or ./data).")
+DbUrl = typer.Option(None, "--database-url", help="Database URL (default: SQLite in the data folder).")
+
+
+def open_store(data_dir: Optional[Path], database_url: Optional[str]):  # noqa: ANN201
+    """The configured store, migrated (with a backup first) if it is behind."""
+    from benhan.store.store import Store
+    return Store.open(config_mod.load(data_dir=data_dir, database_url=database_url))
