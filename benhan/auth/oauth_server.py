@@ -430,7 +430,9 @@ class BenhanAuthorizationServer(AuthorizationServer):
         return request if isinstance(request, Request) else Request(request)
 
     def create_json_request(self, request):  # noqa: ANN001, ANN201
-        raise NotImplementedError("no JSON endpoints")
+        # Authlib calls this only for JSON-bodied endpoints (dynamic client registration, RFC 7591),
+        # which benhan deliberately does not offer: clients are registered by `benhan client add`.
+        raise NotImplementedError("benhan has no JSON-bodied OAuth endpoint (no dynamic client registration)")
 
     def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> HttpResponse:
         return HttpResponse(status, body, list(headers))

@@ -85,15 +85,23 @@ def _check_roles_departments(roles: list[str], departments: list[str]) -> None:
             raise errors.InvalidUserSetting(f"department {d!r} is not an Organization id (or * for all)")
 
 
-def check_new_user(store: Store, username: str, roles: list[str], departments: list[str] | None,
-                   access_hours_text: str | None) -> None:
-    """Everything create_user would refuse, checked before anything else is written."""
+def _validated(username: str, roles: list[str], departments: list[str] | None,
+               access_hours_text: str | None) -> tuple[str, list[str]]:
+    """The normalised user name and departments; InvalidUserSetting for anything malformed."""
     name = username.strip().lower()
     if not USERNAME.match(name):
         raise errors.InvalidUserSetting(
             f"user name {name!r}: 2–64 lower-case letters, digits, dot, dash or underscore")
-    _check_roles_departments(roles, departments if departments is not None else [ALL_DEPARTMENTS])
+    departments = departments if departments is not None else [ALL_DEPARTMENTS]
+    _check_roles_departments(roles, departments)
     access_hours.parse(access_hours_text)
+    return name, departments
+
+
+def check_new_user(store: Store, username: str, roles: list[str], departments: list[str] | None,
+                   access_hours_text: str | None) -> None:
+    """Everything create_user would refuse, checked before anything else is written."""
+    name, _ = _validated(username, roles, departments, access_hours_text)
     with store.db.read() as conn:
         if user_tables.user_row(conn, username=name) is not None:
             raise errors.UserExists(f"user {name!r} already exists")
@@ -111,13 +119,7 @@ def create_user(store: Store, username: str, display_name: str, roles: list[str]
                 by: str = "system", mfa_secret: str | None = None) -> tuple[User, str | None]:
     """Create an account. Without a password a one-time password is generated and returned (to be
     shown once); the user must change it at first login."""
-    username = username.strip().lower()
-    if not USERNAME.match(username):
-        raise errors.InvalidUserSetting(
-            f"user name {username!r}: 2–64 lower-case letters, digits, dot, dash or underscore")
-    departments = departments if departments is not None else [ALL_DEPARTMENTS]
-    _check_roles_departments(roles, departments)
-    access_hours.parse(access_hours_text)
+    username, departments = _validated(username, roles, departments, access_hours_text)
     cfg = store.config
     one_time = None
     if password is None:

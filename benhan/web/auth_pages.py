@@ -37,9 +37,9 @@ def _t(request: Request, key: str, **kw: object) -> str:
 def _banners(request: Request, user: users.User | None) -> list[str]:
     if user is None:
         return []
-    from benhan.web.templates import _localtime
+    from benhan.web.templates import localtime
     grants = break_glass.active(request.app.state.store, user)
-    return [_t(request, "btg.banner", patient=g.patient_id, until=_localtime(g.expires)) for g in grants]
+    return [_t(request, "btg.banner", patient=g.patient_id, until=localtime(g.expires, request.app.state.store.config.timezone)) for g in grants]
 
 
 def _session_or_login(request: Request) -> sessions.Session:

@@ -19,23 +19,26 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["localtime"] = _localtime
+    env.filters["localtime"] = _localtime_filter
     return env
 
 
-def _localtime(us: int | None) -> str:
+def localtime(us: int | None, tz_offset: str) -> str:
+    """A stored time (µs, UTC) as the facility's local day and time."""
     if not us:
         return ""
     from benhan.auth.access_hours import zone
-    return datetime.fromtimestamp(us / 1e6, zone(_ZONE[0])).strftime("%d/%m/%Y %H:%M")
+    return datetime.fromtimestamp(us / 1e6, zone(tz_offset)).strftime("%d/%m/%Y %H:%M")
 
 
-_ZONE = ["+07:00"]
+@jinja2.pass_context
+def _localtime_filter(ctx: jinja2.runtime.Context, us: int | None) -> str:
+    # The zone comes with each render (the `timezone` setting), not from module state.
+    return localtime(us, ctx["tz"])
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = i18n.language(request)
-    _ZONE[0] = request.app.state.store.config.timezone
     from benhan.web import authn
     session = authn.session(request)
     sync = None
@@ -47,5 +50,5 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
         t=lambda key, **kw: i18n.translate(key, lang, **kw), lang=lang, request=request,
         session=session, user=session.user if session and session.mfa_passed else None,
         csrf=session.csrf if session else context.pop("csrf", ""), banners=context.pop("banners", []),
-        sync_status=sync, **context)
+        sync_status=sync, tz=request.app.state.store.config.timezone, **context)
     return HTMLResponse(html, status_code=status)

@@ -20,4 +20,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    raise NotImplementedError("benhan migrations go forward only; restore the pre-migration backup instead")
+    raise RuntimeError("benhan migrations do not go backwards; restore the pre-migration backup instead")
