@@ -69,6 +69,12 @@ def now(offset: str = "+07:00") -> datetime:
     return datetime.now(zone(offset)).replace(microsecond=0)
 
 
+def entered_at(offset: str = "+07:00") -> str:
+    """When a chart entry (note, order, prescription line) was written, to the millisecond: lists
+    of entries are shown in this order, and a clinician can write two in the same second."""
+    return datetime.now(zone(offset)).isoformat(timespec="milliseconds")
+
+
 def who(actor: Actor) -> str:
     """How the author is shown on an entry and on paper: 'Lê Văn Hùng (bacsi)'."""
     return f"{actor.display} ({actor.name})" if actor.display and actor.display != actor.name else actor.name

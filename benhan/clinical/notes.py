@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 from benhan.auth.actor import Actor
-from benhan.clinical.common import BENHAN, Problems, author, now, ref, stamp
+from benhan.clinical.common import BENHAN, Problems, author, entered_at, ref, stamp
 from benhan.store.repository import Repository
 
 NOTE_SYSTEM = f"{BENHAN}/CodeSystem/note-kind"
@@ -31,7 +31,7 @@ def add(repo: Repository, actor: Actor, encounter: dict, kind: str, course: str,
         if len(text) > MAX_TEXT:
             p.add(name, "ui.err.too_long", n=MAX_TEXT)
     p.raise_if_any()
-    when = now(tz).isoformat()
+    when = entered_at(tz)
     body = {"resourceType": "ClinicalImpression", "status": "completed",
             "code": {"coding": [{"system": NOTE_SYSTEM, "code": kind, "display": KINDS[kind]}], "text": KINDS[kind]},
             "subject": encounter["subject"], "encounter": ref("Encounter", encounter["id"]),

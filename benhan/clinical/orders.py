@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from benhan.auth.actor import Actor
-from benhan.clinical.common import (INTERPRETATION, LOINC, OBS_CATEGORY, UCUM, Problems, now, parse_number, ref,
+from benhan.clinical.common import (INTERPRETATION, LOINC, OBS_CATEGORY, UCUM, Problems, entered_at, now, parse_number, ref,
                                     stamp)
 from benhan.store.repository import Repository
 from benhan.terminology.labs import BY_CODE, LABS, PANELS, LabTest
@@ -77,7 +77,7 @@ def place(repo: Repository, actor: Actor, encounter: dict, kind: str, choice: st
     body = {"resourceType": "ServiceRequest", "status": "active", "intent": "order",
             "category": [{"coding": [{"system": SNOMED, "code": snomed, "display": display}], "text": vi}],
             "code": code, "subject": encounter["subject"], "encounter": ref("Encounter", encounter["id"]),
-            "authoredOn": now(tz).isoformat(), "requester": {"display": actor.display or actor.name}}
+            "authoredOn": entered_at(tz), "requester": {"display": actor.display or actor.name}}
     if note.strip():
         body["note"] = [{"text": note.strip()}]
     rid = str(uuid.uuid4())

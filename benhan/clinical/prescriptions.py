@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from benhan.auth.actor import Actor
 from benhan.clinical import allergies as allergy_rules
-from benhan.clinical.common import BENHAN, UCUM, FormInvalid, Problems, now, ref, stamp
+from benhan.clinical.common import BENHAN, UCUM, FormInvalid, Problems, entered_at, now, ref, stamp
 from benhan.fhir.text import fold
 from benhan.store.repository import Repository
 
@@ -116,7 +116,7 @@ def prescribe(repo: Repository, actor: Actor, encounter: dict, values: dict[str,
         "groupIdentifier": {"system": PRESCRIPTION_SYSTEM, "value": group},
         "medicationReference": ref("Medication", drug.medication_id, drug.name),
         "subject": encounter["subject"], "encounter": ref("Encounter", encounter["id"]),
-        "authoredOn": when.isoformat(), "requester": {"display": actor.display or actor.name},
+        "authoredOn": entered_at(tz), "requester": {"display": actor.display or actor.name},
         "dosageInstruction": [{
             "text": text, "patientInstruction": instructions or None, "route": {"text": values["rx_route"]},
             "timing": {"repeat": {"frequency": int(per_day) if per_day == int(per_day) else 1, "period": 1,
