@@ -1,21 +1,29 @@
 """Resolving the review queues (docs/sync.md "Conflicts"): a conflict becomes a new version — the
 kept content or the set-aside one — written with a "resolves" mark that travels with it, so the
 other end closes its side of the conflict too; a duplicate-patient pair is marked as the same
-person or different people (linking records is a clinical decision made elsewhere, never a merge)."""
+person or different people. "Same person" links the two records with the clinician app's linking
+code (clinical/patient_link.py, handed in by the caller: sync sits below clinical): the newer
+registration is replaced by the older, or the one the reviewer keeps; its record is re-pointed
+with a Provenance each, through the Repository, so the links and re-pointed versions
+reach the nodes by the normal pull; each node holding one of the pair gets the other in its scope.
+Never silently: only this reviewed decision links."""
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 
 import orjson
 
 from benhan import errors
+from benhan.auth.actor import Actor
 from benhan.fhir.datetimes import format_instant, from_us
 from benhan.fhir.indexing import extract
 from benhan.fhir.resource_json import content_hash, dumps, stamp
 from benhan.store import audit_log
 from benhan.store import sync_tables as st
 from benhan.store.audit_log import AuditRecord
+from benhan.store.repository import Repository
 from benhan.store.store import Store
 from benhan.store.sync_tables import RemoteWrite
 
@@ -60,12 +68,60 @@ def resolve_conflict(store: Store, pk: int, choice: str, *, by: str) -> int:
     return version
 
 
-def review_duplicate(store: Store, pk: int, decision: str, *, by: str) -> None:
+LINK_SCOPE = "link"      # sync_scope.reason: the other record of a linked pair
+# (repository, source id, target id, reason, time zone): clinical.patient_link.link
+Linker = Callable[[Repository, str, str, str, str], object]
+
+
+def _replaced_by(patient: dict) -> str | None:
+    return next(((k.get("other") or {}).get("reference", "").split("/")[-1] for k in patient.get("link", [])
+                 if k.get("type") == "replaced-by"), None)
+
+
+def _kept(repo: Repository, a: str, b: str, keep: str | None) -> tuple[str, str]:
+    """(source, target): the patient `keep` is the target; by default the older registration
+    (its first version's time as its facility recorded it)."""
+    if keep is not None:
+        if keep not in (a, b):
+            raise errors.InvalidUserSetting("keep one of the two patients of the pair")
+        return (b, a) if keep == a else (a, b)
+    first = {p: repo.vread("Patient", p, "1").last_updated for p in (a, b)}
+    return (b, a) if (first[a], a) <= (first[b], b) else (a, b)
+
+
+def review_duplicate(store: Store, pk: int, decision: str, *, by: str, link: Linker | None = None,
+                     keep: str | None = None, reason: str = "") -> str | None:
+    """Decide a duplicate candidate; for "same", link the pair (`link`) and return the kept patient's id."""
     if decision not in ("same", "different"):
         raise errors.InvalidUserSetting("decide 'same' (one person) or 'different'")
+    if decision == "same" and link is None:
+        raise errors.InvalidUserSetting("'same' links the two records: the linking code must be given")
+    with store.db.read() as conn:
+        row = next((d for d in st.duplicates(conn, "open", limit=100_000) if d.pk == pk), None)
+    if row is None:
+        raise errors.NotFound("no open duplicate candidate with this number")
+    target = None
+    if decision == "same":
+        # The reviewer's decision, authorised by the review role (as a conflict resolution is).
+        repo = Repository(store, Actor(name=by))
+        source, target = _kept(repo, row.patient_a, row.patient_b, keep)
+        if _replaced_by(repo.read("Patient", source).json()) != target:   # not linked already
+            why = reason.strip() or f"sync review: same CCCD {row.value}"
+            assert link is not None
+            link(repo, source, target, why, store.config.timezone)
     now = now_us()
     with store.db.write() as conn:
         if not st.review_duplicate(conn, pk, decision, by, now):
             raise errors.NotFound("no open duplicate candidate with this number")
+        if target is not None:
+            pair = {row.patient_a, row.patient_b}
+            for node in st.node_rows(conn):
+                held = pair & set(st.scope_patients(conn, node.name))
+                if held:
+                    st.add_scope(conn, node.name, pair - held, LINK_SCOPE, now)
+        detail = {"duplicate": pk, "decision": decision}
+        if target is not None:
+            detail["kept"] = target
         audit_log.write(conn, [AuditRecord(recorded=now, interaction="update", agent=by, subtype="sync-duplicate",
-                                           detail=json.dumps({"duplicate": pk, "decision": decision}))])
+                                           detail=json.dumps(detail))])
+    return target

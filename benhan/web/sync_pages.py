@@ -11,7 +11,11 @@ from starlette.routing import Route
 
 from benhan import errors
 from benhan.auth import sessions
+from benhan.auth.actor import Actor
+from benhan.clinical import patient_link
+from benhan.clinical.common import name_of, vn_date
 from benhan.store import sync_tables as st
+from benhan.store.repository import Repository
 from benhan.sync import review, status
 from benhan.web import authn
 from benhan.web.i18n import language
@@ -23,12 +27,14 @@ WORDS = {
     "vi": {"title": "Đồng bộ", "status": "Trạng thái", "last": "Lần đồng bộ cuối", "pending": "Thay đổi chờ gửi",
            "conflicts": "Xung đột chờ xem xét", "duplicates": "Người bệnh có thể trùng", "now": "Đồng bộ ngay",
            "kept": "Giữ bản hiện tại", "theirs": "Lấy bản bị gác lại", "same": "Cùng một người",
-           "different": "Khác người", "nodes": "Các cơ sở", "silent": "Im lặng > 48 giờ", "error": "Lỗi gần nhất",
+           "different": "Khác người", "keep": "Hồ sơ giữ lại (hồ sơ kia được liên kết vào)",
+           "keep_older": "Hồ sơ đăng ký trước", "replaced": "đã được thay thế", "nodes": "Các cơ sở", "silent": "Im lặng > 48 giờ", "error": "Lỗi gần nhất",
            "none": "Không có."},
     "en": {"title": "Sync", "status": "Status", "last": "Last sync", "pending": "Changes waiting to be sent",
            "conflicts": "Conflicts to review", "duplicates": "Possible duplicate patients", "now": "Sync now",
            "kept": "Keep the current version", "theirs": "Take the set-aside version", "same": "Same person",
-           "different": "Different people", "nodes": "Facilities", "silent": "Silent > 48 h", "error": "Last error",
+           "different": "Different people", "keep": "Record kept (the other is linked into it)",
+           "keep_older": "The earlier registration", "replaced": "replaced", "nodes": "Facilities", "silent": "Silent > 48 h", "error": "Last error",
            "none": "None."},
 }
 
@@ -55,13 +61,28 @@ def _check_csrf(request: Request, form) -> None:  # noqa: ANN001
         raise errors.CsrfRejected()
 
 
+def _people(store, username: str, duplicates: list) -> dict[str, dict]:  # noqa: ANN001
+    """Name and birth date of each patient of the pairs, so the reviewer can judge (audited reads)."""
+    repo = Repository(store, Actor(name=username))
+    out = {}
+    for pid in {p for d in duplicates for p in (d.patient_a, d.patient_b)}:
+        try:
+            body = repo.read("Patient", pid).json()
+        except (errors.NotFound, errors.Gone):
+            continue
+        out[pid] = {"name": name_of(body), "birth": vn_date(body.get("birthDate")),
+                    "replaced": patient_link.is_replaced(body)}
+    return out
+
+
 async def page(request: Request) -> Response:
-    _reviewer(request)
+    user = _reviewer(request)
     store = request.app.state.store
 
     def gather() -> dict:
         with store.db.read() as conn:
             data = {"conflicts": st.conflicts(conn), "duplicates": st.duplicates(conn)}
+        data["people"] = _people(store, user.username, data["duplicates"])
         data["sync"] = status.node_status(store)
         data["nodes"] = status.hub_dashboard(store) if store.config.role == "hub" else []
         return data
@@ -81,8 +102,10 @@ async def duplicate(request: Request) -> Response:
     user = _reviewer(request)
     form = await request.form()
     _check_csrf(request, form)
-    await run_in_threadpool(review.review_duplicate, request.app.state.store, _pk(request),
-                            str(form.get("decision", "")), by=user.username)
+    # "Same person" links the records with the clinician app's code (clinical/patient_link.py).
+    await run_in_threadpool(lambda: review.review_duplicate(
+        request.app.state.store, _pk(request), str(form.get("decision", "")), by=user.username,
+        link=patient_link.link, keep=str(form.get("keep", "")) or None))
     return RedirectResponse("/admin/sync", status_code=303)
 
 

@@ -4,6 +4,7 @@ version everywhere. Append-only data merges without review. Same CCCD at two fac
 candidates, never merged."""
 from __future__ import annotations
 
+from benhan.clinical import patient_link
 from benhan.store import sync_tables as st
 from benhan.sync import review
 from tests import factories
@@ -113,6 +114,6 @@ def test_the_same_cccd_registered_at_two_facilities_is_a_duplicate_candidate_not
         [d] = st.duplicates(conn)
     assert {d.patient_a, d.patient_b} == {pa, pb} and d.value == "038090001234"
     assert hub.repo.read("Patient", pa).version == 1 and hub.repo.read("Patient", pb).version == 1
-    review.review_duplicate(hub.store, d.pk, "same", by="so-y-te")
+    review.review_duplicate(hub.store, d.pk, "same", by="so-y-te", link=patient_link.link)
     with hub.store.db.read() as conn:
         assert st.duplicates(conn) == []
