@@ -128,18 +128,26 @@ def visible(res_type: str, scope: PatientScope, res=resource) -> ColumnElement: 
         ref.c.target_id.in_(allowed))))
 
 
+def type_condition(access: Access, letter: str, res_type: str, res=resource) -> ColumnElement | None:  # noqa: ANN001
+    """The condition on `res`, a row known to be of res_type, that this actor may see it; None:
+    every row of the type. Not permitted at all: false. (Without a res_type term of its own, so a
+    chain's step that starts from an index keeps the plan it had.)"""
+    limited = access.patient_limited(letter, res_type)
+    if limited is None:
+        return false()
+    return visible(res_type, access.scope, res) if limited else None
+
+
 def search_condition(access: Access, letter: str, res_types: Iterable[str], res=resource) -> ColumnElement | None:  # noqa: ANN001
     """The SQL filter a search (or history) of these types needs for this actor; None: no filter.
     Types the actor may not search at all are excluded (a system search over several types)."""
     terms, unrestricted = [], []
     for t in res_types:
-        limited = access.patient_limited(letter, t)
-        if limited is None:
-            terms.append(and_(res.c.res_type == t, false()))
-        elif limited:
-            terms.append(and_(res.c.res_type == t, visible(t, access.scope, res)))
-        else:
+        cond = type_condition(access, letter, t, res)
+        if cond is None:
             unrestricted.append(t)
+        else:
+            terms.append(and_(res.c.res_type == t, cond))
     if not terms:
         return None
     if unrestricted:

@@ -172,6 +172,27 @@ class Repository:
         access = self.actor.access
         return None if access is None else access_sql.search_condition(access, "s", res_types)
 
+    def _check_linked_types(self, criteria, interaction: str) -> None:  # noqa: ANN001
+        """A chain or _has searches the resources of the types it names: one the actor may not
+        search at all is refused (403, audited), as a direct search of it would be. An untyped
+        chain (subject.name=x) keeps the target types the actor may search, like a system search
+        over several types, and is refused only when none is left; the rows of those it keeps are
+        limited in SQL (search.Visibility)."""
+        access = self.actor.access
+        if access is None:
+            return
+        for c in criteria:
+            if c.has is not None:
+                self._limited("s", c.has.source_type, interaction, query=c.key)
+                self._check_linked_types([c.has.criterion], interaction)
+            elif c.chain:
+                open_links = [inner for t, inner in c.chain if access.mode("s", t)]
+                if not open_links:
+                    types = sorted({t for t, _ in c.chain})
+                    self._audit_read(interaction, res_type=types[0], outcome="4", query=c.key)
+                    raise errors.Forbidden(f"you may not search {' or '.join(types)} resources ({c.key})")
+                self._check_linked_types(open_links, interaction)
+
     def _visible_bodies(self, conn, bodies: list[VersionBody], letter: str) -> list[VersionBody]:  # noqa: ANN001
         """The bodies the actor may see (included resources: filtered, never counted)."""
         access = self.actor.access
@@ -474,7 +495,12 @@ class Repository:
         filter in SQL, so counts, pages and cursors never reflect what they may not see."""
         types = ([req.resource_type] if req.resource_type != SYSTEM
                  else list(req.types or self.store.resource_types))
+        self._check_linked_types(req.criteria, "search-type" if req.resource_type != SYSTEM else "search-system")
         allowed = self._search_filter(types)
+        access = self.actor.access
+        # What a chain or _has looks at is limited like the rows of the search (search.Visibility).
+        visible = (None if access is None
+                   else lambda res_type, res: access_sql.type_condition(access, "s", res_type, res))
         if allowed is not None:
             extra = allowed if extra is None else and_(extra, allowed)
 
@@ -482,11 +508,11 @@ class Repository:
             return q if extra is None else q.where(extra)
         total = None
         if req.total == "accurate" or req.summary == "count" or req.count == 0:
-            total = conn.execute(restricted(count_query(req))).scalar()
+            total = conn.execute(restricted(count_query(req, visible))).scalar()
         if req.summary == "count" or req.count == 0:
             # _count=0: the caller wants the total only, so there is no page and no next link.
             return SearchResult(req, [], False, total)
-        rows = conn.execute(restricted(page_query(req))).all()
+        rows = conn.execute(restricted(page_query(req, visible))).all()
         has_next = req.count is not None and len(rows) > req.count
         rows = rows[: req.count]
         next_cursor = fhir_search.encode_cursor(tuple(rows[-1])) if has_next and rows else None

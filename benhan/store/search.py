@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import (ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select,
@@ -17,6 +18,18 @@ from benhan.fhir.search import Criterion, SearchRequest, split_prefix, split_une
 from benhan.fhir.text import exact, fold
 from benhan.fhir.searchparams import parameters_for
 from benhan.store.schema import INDEX_TABLES, idx_reference, resource
+
+
+# The access rules as a condition on a resource row of a type (store.access.type_condition bound to
+# the actor; None for a row anyone may see, false() for a type not searchable at all). Every
+# resource a chain or _has step looks at passes it, like the rows of the search itself: otherwise a
+# search could be narrowed by what the actor may not see (a patient's name, another's lab result).
+Visibility = Callable[[str, object], "ColumnElement | None"]
+
+
+def _seen(visible: Visibility | None, res_type: str, res) -> tuple[ColumnElement, ...]:  # noqa: ANN001
+    cond = visible(res_type, res) if visible is not None else None
+    return () if cond is None else (cond,)
 
 
 def _like_escape(text: str) -> str:
@@ -186,16 +199,19 @@ def _column_criterion(c: Criterion, res) -> ColumnElement:  # noqa: ANN001
     return or_(*conds)
 
 
-def _chain_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN001
-    """subject:Patient.name=x: a reference from here to a live Patient that matches name=x."""
+def _chain_sql(res_type: str, c: Criterion, res, visible: Visibility | None) -> ColumnElement:  # noqa: ANN001
+    """subject:Patient.name=x: a reference from here to a live Patient, that the actor may see,
+    that matches name=x."""
     t = idx_reference.alias()
     targets = []
     for target_type, inner in c.chain:
         r2 = resource.alias()
         drive = _can_drive(inner)
         matching = (select(r2.c.res_id)
-                    .where(and_(r2.c.deleted == false(), criterion_sql(target_type, inner, r2, driving=drive),
-                                *(() if drive else (r2.c.res_type == target_type,)))))
+                    .where(and_(r2.c.deleted == false(),
+                                criterion_sql(target_type, inner, r2, driving=drive, visible=visible),
+                                *(() if drive else (r2.c.res_type == target_type,)),
+                                *_seen(visible, target_type, r2))))
         targets.append(and_(t.c.target_type == target_type, t.c.target_id.in_(matching)))
     # Uncorrelated: the few references to matching targets, then their resources (correlated,
     # it was a probe per resource of the type — a second per search on a million resources).
@@ -203,8 +219,9 @@ def _chain_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN0
                                                            or_(*targets))))
 
 
-def _has_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN001
-    """_has:Observation:patient:code=x: some live Observation whose `patient` points here matches."""
+def _has_sql(res_type: str, c: Criterion, res, visible: Visibility | None) -> ColumnElement:  # noqa: ANN001
+    """_has:Observation:patient:code=x: some live Observation, that the actor may see, whose
+    `patient` points here matches."""
     has = c.has
     t = idx_reference.alias()
     r2 = resource.alias()
@@ -212,7 +229,8 @@ def _has_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN001
         t.c.res_type == has.source_type, t.c.param == has.reference_param,
         t.c.target_id == res.c.res_id, t.c.target_type == res_type,
         r2.c.pk == t.c.resource_pk, r2.c.deleted == false(),
-        criterion_sql(has.source_type, has.criterion, r2)))
+        criterion_sql(has.source_type, has.criterion, r2, visible=visible),
+        *_seen(visible, has.source_type, r2)))
 
 
 def _composite_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN001
@@ -239,14 +257,16 @@ def _composite_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: 
     return or_(*alternatives)
 
 
-def criterion_sql(res_type: str, c: Criterion, res=resource, driving: bool = False) -> ColumnElement:  # noqa: ANN001
-    """The condition one criterion puts on `res` (the resource table, or an alias of it)."""
+def criterion_sql(res_type: str, c: Criterion, res=resource, driving: bool = False,  # noqa: ANN001
+                  visible: Visibility | None = None) -> ColumnElement:
+    """The condition one criterion puts on `res` (the resource table, or an alias of it); `visible`
+    limits the resources its chains and _has look at."""
     if c.type == "composite":
         return _composite_sql(res_type, c, res)
     if c.has is not None:
-        return _has_sql(res_type, c, res)
+        return _has_sql(res_type, c, res, visible)
     if c.chain:
-        return _chain_sql(res_type, c, res)
+        return _chain_sql(res_type, c, res, visible)
     if c.code in ("_id", "_lastUpdated"):
         return _column_criterion(c, res)
     table_type = "token" if c.modifier == "identifier" else c.type
@@ -290,7 +310,7 @@ _DRIVE_ORDER = {"reference": 0, "token": 1, "string": 2, "uri": 3, "quantity": 4
 SYSTEM = "Resource"
 
 
-def where_clause(req: SearchRequest, res=resource) -> ColumnElement:  # noqa: ANN001
+def where_clause(req: SearchRequest, res=resource, visible: Visibility | None = None) -> ColumnElement:  # noqa: ANN001
     conds = [res.c.deleted == false()]
     drivers = sorted((i for i, c in enumerate(req.criteria) if _can_drive(c)),
                      key=lambda i: _DRIVE_ORDER.get(req.criteria[i].type, 9))
@@ -301,7 +321,8 @@ def where_clause(req: SearchRequest, res=resource) -> ColumnElement:  # noqa: AN
         conds.append(res.c.res_type == req.resource_type)
     if req.types:
         conds.append(res.c.res_type.in_(req.types))
-    conds.extend(criterion_sql(req.resource_type, c, res, driving=i == driver) for i, c in enumerate(req.criteria))
+    conds.extend(criterion_sql(req.resource_type, c, res, driving=i == driver, visible=visible)
+                 for i, c in enumerate(req.criteria))
     return and_(*conds)
 
 
@@ -339,12 +360,13 @@ def _after(keys: list[tuple[ColumnElement, bool]], cursor: tuple) -> ColumnEleme
     return or_(*terms)
 
 
-def page_query(req: SearchRequest) -> Select:
+def page_query(req: SearchRequest, visible: Visibility | None = None) -> Select:
     """SELECT pk and the sort keys for one page of the search (one row more than the page, which
-    tells whether there is a next page)."""
+    tells whether there is a next page). `visible`: the actor's access rules for the resources
+    chains and _has look at (the rows of the search itself are the caller's to filter)."""
     keys = [(_sort_key(req, code, desc), desc) for code, desc in req.sort]
     keys.append((resource.c.pk, False))
-    q = select(*(k for k, _ in keys)).where(where_clause(req))
+    q = select(*(k for k, _ in keys)).where(where_clause(req, visible=visible))
     if req.cursor is not None:
         if len(req.cursor) != len(keys):
             raise errors.InvalidSearchParameter("_cursor does not belong to this search", expression="_cursor")
@@ -364,5 +386,5 @@ def page_query(req: SearchRequest) -> Select:
     return q
 
 
-def count_query(req: SearchRequest) -> Select:
-    return select(func.count()).select_from(resource).where(where_clause(req))
+def count_query(req: SearchRequest, visible: Visibility | None = None) -> Select:
+    return select(func.count()).select_from(resource).where(where_clause(req, visible=visible))
