@@ -14,16 +14,23 @@ from benhan.auth.actor import Actor
 from benhan.clinical import chart, patient_link, registration, visits, vitals
 from benhan.clinical.demo import facility_bundle
 from benhan.store import compartments
-from benhan.store.access import Access, PatientScope
+from benhan.store.access import ALL, Access, PatientScope
 from benhan.store.bundles import process_bundle
 from benhan.store.repository import Repository
 from benhan.store.schema import audit_event
 from benhan.vn.identifiers import BHYT_SYSTEM, CCCD_SYSTEM
 
 TODAY = date(2026, 11, 26)
-DOCTOR = Actor(name="bacsi", display="Lê Văn Hùng", roles=("doctor",))
-REGISTRAR = Actor(name="tiepdon", roles=("registrar",),
-                  access=Access({k: "all" for k in roles.modes(("registrar",))}, PatientScope()))
+
+
+def _staff(name: str, role: str, display: str | None = None) -> Actor:
+    """A user of the whole facility ("*") with the role's rules, as auth.policy builds them."""
+    return Actor(name=name, display=display, roles=(role,),
+                 access=Access({k: ALL for k in roles.modes((role,))}, PatientScope()))
+
+
+DOCTOR = _staff("bacsi", "doctor", "Lê Văn Hùng")
+REGISTRAR = _staff("tiepdon", "registrar")
 
 
 def _form(**values: str) -> registration.PatientForm:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from benhan.web.ui import corrections, desk, printouts, visit
+from benhan.web.ui import corrections, desk, linking, printouts, visit
 
 _FORM = ["GET", "POST"]   # GET: after a lost session, the login returns to the form's page
 
@@ -17,6 +17,7 @@ routes = [
     Route("/ui/communes", desk.communes),
     Route("/ui/patients/{id}", desk.patient_page),
     Route("/ui/patients/{id}/visits", desk.open_visit, methods=_FORM),
+    Route("/ui/patients/{id}/link", linking.link_page, methods=_FORM),
     Route("/ui/encounters/{id}", visit.encounter_page),
     Route("/ui/encounters/{id}/vitals", visit.vitals_post, methods=_FORM),
     Route("/ui/encounters/{id}/record", visit.record_post, methods=_FORM),

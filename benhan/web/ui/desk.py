@@ -10,8 +10,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from benhan.clinical import chart, registration, visits
-from benhan.clinical.common import FormInvalid, Problems
+from benhan import errors
+from benhan.clinical import chart, patient_link, registration, visits
+from benhan.clinical.common import FormInvalid, Problems, name_of
 from benhan.vn.cccd_qr import QrProblem, parse_cccd_qr
 from benhan.web.ui import svg
 from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo, require, t, today, tz
@@ -125,13 +126,30 @@ async def communes(request: Request) -> Response:
 def _patient_page(request: Request, r, patient_id: str, status: int = 200, v: dict | None = None,  # noqa: ANN001
                   errs: dict | None = None) -> Response:
     patient = r.read("Patient", patient_id).json()
+    replaced_by = patient_link.replaced_by(patient)
+    if replaced_by:
+        # A record linked into another (the same person): its chart is the other one.
+        return back(f"/ui/patients/{replaced_by}?moved={patient_id}")
     b = chart.banner(r, patient, today(request))
     encounters = chart.visits(r, patient_id)
     trend = svg.trends(chart.patient_vitals(r, patient_id)) if may(r, "s", "Observation") else None
     return page(request, "ui/patient.html", status, banner=b, encounters=encounters, trend=trend,
                 rooms=visits.locations(r), kinds=visits.OPENABLE, can_open=may(r, "c", "Encounter"),
                 found=request.query_params.get("found") == "1", v=v or {"visit_type": "kham-benh"},
-                errors=errs or {})
+                errors=errs or {}, can_link=patient_link.has_no_id(patient) and patient_link.may_link(r),
+                linked=_linked_notice(request, r), moved=bool(request.query_params.get("moved")),
+                replaces=patient_link.replaces(patient))
+
+
+def _linked_notice(request: Request, r) -> str:  # noqa: ANN001
+    """"The record of X was linked into this one", after a link (the name read back, audited)."""
+    source = request.query_params.get("linked", "")
+    if not source:
+        return ""
+    try:
+        return t(request, "ui.link.done", name=name_of(r.read("Patient", source).json()))
+    except errors.BenhanError:      # a bad id in the address: no notice rather than an error page
+        return ""
 
 
 async def patient_page(request: Request) -> Response:

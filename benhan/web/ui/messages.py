@@ -252,4 +252,35 @@ UI_MESSAGES: dict[str, tuple[str, str]] = {
     "vn.qr.bad-issue-date": ("ngày cấp không hợp lệ", "the issue date is not a date"),
     "vn.qr.bad-sex": ("giới tính không phải Nam/Nữ", "the sex is neither Nam nor Nữ"),
     "vn.qr.no-name": ("thiếu họ tên", "the name is missing"),
+    # linking a patient's records to the identified patient (clinical/patient_link.py)
+    "ui.link.action": ("Liên kết với người bệnh đã xác định danh tính", "Link to the identified patient"),
+    "ui.link.title": ("Liên kết hồ sơ: cùng một người", "Link records: the same person"),
+    "ui.link.help": ("Tìm hồ sơ có giấy tờ tùy thân của người bệnh này (CCCD, họ tên, thẻ BHYT, điện thoại). "
+                     "Các lần khám của hồ sơ này sẽ chuyển sang hồ sơ đó; bản cũ vẫn còn trong lịch sử.",
+                     "Find this patient's identified record (CCCD, name, BHYT card, phone). This record's visits "
+                     "move to that record; the earlier versions stay in the history."),
+    "ui.link.choose": ("Chọn", "Choose"),
+    "ui.link.confirm": ("Xác nhận liên kết", "Confirm the link"),
+    "ui.link.source": ("Hồ sơ sẽ được thay thế (chuyển đi)", "Record to be replaced (moved)"),
+    "ui.link.target": ("Hồ sơ được giữ lại", "Record kept"),
+    "ui.link.consequence": ("Sau khi liên kết: hồ sơ trên ngừng hoạt động và trỏ tới hồ sơ dưới; mọi lần khám, "
+                            "dấu hiệu sinh tồn, chẩn đoán … được ghi thành phiên bản mới thuộc hồ sơ dưới, "
+                            "kèm người liên kết, thời gian và lý do.",
+                            "After linking: the record above is inactive and points to the one below; every visit, "
+                            "vital sign, diagnosis … becomes a new version under the record below, with who linked "
+                            "it, when and why."),
+    "ui.f.link_reason": ("Lý do (ví dụ: người nhà mang CCCD đến)", "Reason (e.g. the family brought the CCCD)"),
+    "ui.link.do": ("Liên kết", "Link"),
+    "ui.link.done": ("Đã liên kết hồ sơ {name} vào hồ sơ này.", "The record of {name} was linked into this one."),
+    "ui.link.moved": ("Hồ sơ bạn mở đã được liên kết vào hồ sơ này (cùng một người).",
+                      "The record you opened was linked into this one (the same person)."),
+    "ui.link.replaces": ("Hồ sơ đã liên kết vào đây", "Records linked into this one"),
+    "ui.link.err.self": ("Không thể liên kết một hồ sơ với chính nó.", "A record cannot be linked to itself."),
+    "ui.link.err.source_replaced": ("Hồ sơ này đã được liên kết vào hồ sơ khác.",
+                                    "This record is already linked into another one."),
+    "ui.link.err.target_replaced": ("Hồ sơ được chọn đã được thay thế; hãy chọn hồ sơ đang dùng.",
+                                    "The chosen record was replaced; choose the record in use."),
+    "ui.link.err.two_cccd": ("Hai hồ sơ có hai số CCCD khác nhau: đây là hai người, không liên kết.",
+                             "The two records carry different CCCD numbers: two people, not linked."),
+    "ui.link.err.reason": ("Ghi lý do liên kết (ít nhất 3 ký tự).", "Give the reason for linking (at least 3 characters)."),
 }
