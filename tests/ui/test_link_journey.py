@@ -58,6 +58,12 @@ def test_d_a_patient_registered_without_id_is_linked_to_the_identified_patient(j
     visit_links = {a.split("/")[-1] for a in j.page.locator("main table a").evaluate_all("as => as.map(a => a.href)")}
     assert visit_links == {first, second}
 
+    # The visit made under the old record prints under the identified patient.
+    printed = j.fetch(f"/ui/encounters/{second}/print?form=outpatient").decode()
+    assert "Hoàng Văn Khải" in printed and CCCD in printed
+    # The kept record lists the record linked into it; that record's versions are one click away.
+    j.page.click(f"a[href='/ui/history/Patient/{unknown}']")
+    assert j.page.locator("main table tbody tr").count() == 2
     # The old record's page leads to the one chart.
     j.go(f"/ui/patients/{unknown}")
     assert j.page.url.split("?")[0].endswith(f"/ui/patients/{known}")
