@@ -94,15 +94,26 @@ def has_no_id(patient: dict) -> bool:
     return identifier(patient, CCCD_SYSTEM) is None
 
 
-def may_link(repo: Repository) -> bool:
-    """Whether the actor's roles let them change a whole record (read and update every type in
-    the Patient compartment, create Provenance). The care scope is checked on each write."""
+def missing_access(repo: Repository) -> tuple[str, str] | None:
+    """The first (letter, type) the actor lacks to change a whole record (read and update every
+    type in the Patient compartment, create Provenance); None when nothing is missing. The care
+    scope is checked on each write."""
     access = repo.actor.access
     if access is None:
-        return True
-    types = [t for t in member_params() if t not in _TRAIL]
-    return (all(access.mode("r", t) is not None and access.mode("u", t) is not None for t in types)
-            and access.mode("c", "Provenance") is not None)
+        return None
+    needs = [("c", "Provenance")] + [(letter, t) for t in member_params() if t not in _TRAIL for letter in "ru"]
+    return next(((letter, t) for letter, t in needs if access.mode(letter, t) is None), None)
+
+
+def may_link(repo: Repository) -> bool:
+    return missing_access(repo) is None
+
+
+def require_access(repo: Repository) -> None:
+    """Refuse (403, audited by the repository) a user who may not change the whole record."""
+    missing = missing_access(repo)
+    if missing is not None:
+        repo.permit(missing[0], missing[1], "update")
 
 
 def check(source: dict, target: dict, reason: str) -> None:
@@ -171,9 +182,7 @@ def _without_meta(body: dict) -> dict:
 def link(repo: Repository, source_id: str, target_id: str, reason: str, tz: str = "+07:00") -> Linked:
     """Link Patient/source_id into Patient/target_id (see the module's notes); one transaction."""
     actor = repo.actor
-    if not may_link(repo):
-        repo.permit("c", "Provenance", "update")          # audited 403 when Provenance itself is refused
-        raise errors.Forbidden("linking patients needs read and write access to the whole record (a doctor)")
+    require_access(repo)
     if source_id == target_id:
         raise LinkRefused("ui.link.err.self", "a patient cannot be linked to itself")
     src_v, tgt_v = repo.read("Patient", source_id), repo.read("Patient", target_id)

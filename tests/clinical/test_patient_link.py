@@ -132,6 +132,10 @@ def test_links_that_must_not_be_made_are_refused_and_write_nothing(store, desk):
     assert err.value.key == "ui.link.err.reason"
     with pytest.raises(errors.Forbidden):
         patient_link.link(Repository(store, REGISTRAR), unknown, known, "cùng người")
+    store.read_audit.flush()
+    with store.db.read() as conn:
+        refused = conn.execute(select(audit_event).where(audit_event.c.agent == "tiepdon")).all()
+    assert [r.outcome for r in refused] == ["4"]            # the refusal is in the trail
     assert repo.read("Patient", unknown).version == 1 and repo.read("Patient", known).version == 1
 
     patient_link.link(repo, unknown, known, "cùng người")

@@ -8,7 +8,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from benhan import errors
 from benhan.clinical import chart, patient_link
 from benhan.web.ui.base import back, chart_gate, form, page, repo, t, today, tz
 
@@ -16,9 +15,7 @@ from benhan.web.ui.base import back, chart_gate, form, page, repo, t, today, tz
 def _gate(r) -> None:  # noqa: ANN001
     """403 (audited) unless the user may change the whole record (a doctor; not a registrar)."""
     chart_gate(r)
-    if not patient_link.may_link(r):
-        r.permit("c", "Provenance", "update")
-        raise errors.Forbidden("linking patients needs write access to the whole record")
+    patient_link.require_access(r)
 
 
 def _source(request: Request, r) -> dict:  # noqa: ANN001
