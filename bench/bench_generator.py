@@ -72,6 +72,8 @@ def main() -> None:
     per_patient = f.resources / f.patients
     print(f"patients {f.patients:,}  resources {f.resources:,} ({per_patient:.1f} a patient)  workers {f.workers}")
     print(f"time {f.seconds:,.1f} s  →  {f.per_second:,.0f} resources/s, {f.patients / f.seconds:,.1f} patients/s")
+    if f.index_seconds:
+        print(f"  of which building the search indexes at the end (new database) {f.index_seconds:,.1f} s")
     print(f"commit time (summed over workers) {f.commit_seconds:,.1f} s; load average at start {load:.2f}, "
           f"at end {os.getloadavg()[0]:.2f}")
     cores = os.cpu_count() or 1
@@ -89,7 +91,8 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "patients": f.patients, "resources": f.resources,
                                          "seconds": f.seconds, "per_second": f.per_second, "workers": f.workers,
-                                         "commit_seconds": f.commit_seconds, "by_type": f.by_type, "cpu_seconds": cpu,
+                                         "commit_seconds": f.commit_seconds,
+                                         "index_seconds": f.index_seconds, "by_type": f.by_type, "cpu_seconds": cpu,
                                          "database_bytes": size}, indent=2) + "\n")
 
 

@@ -28,6 +28,10 @@ def display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+# Page cache per SQLite connection; the pool holds up to 24 of them.
+SQLITE_CACHE_KB = 4000
+
+
 class Database:
     def __init__(self, url: str, *, busy_timeout_ms: int = 30000, pool_size: int = 5,
                  synchronous: str = "FULL"):
@@ -60,7 +64,7 @@ class Database:
                 cur.execute("PRAGMA journal_mode = WAL")
             cur.execute(f"PRAGMA synchronous = {synchronous}")
             cur.execute("PRAGMA foreign_keys = ON")
-            cur.execute("PRAGMA cache_size = -4000")    # 4 MB page cache per connection (up to 24 of them)
+            cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
             cur.close()
 
         @event.listens_for(engine, "begin")

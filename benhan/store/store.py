@@ -8,7 +8,7 @@ from functools import cached_property
 from benhan.config import Config
 from benhan.errors import ConfigError
 from benhan.fhir.datetimes import set_local_zone
-from benhan.store import migrate
+from benhan.store import bulk_load, migrate
 from benhan.store.audit_log import ReadAuditBuffer
 from benhan.store.database import Database
 from benhan.store.group_commit import GroupCommit
@@ -41,6 +41,8 @@ class Store:
             if upgrade:
                 migrate.upgrade(db, config.backups, keep=config.backup_keep)
             migrate.check(db)
+            if upgrade:       # not in a bulk load's own workers, nor a read-only inspection
+                bulk_load.ensure_indexes(db)
         except Exception:
             db.dispose()
             raise
