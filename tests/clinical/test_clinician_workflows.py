@@ -88,3 +88,24 @@ def test_registration_refuses_the_same_cccd_and_a_correction_keeps_the_old_versi
     provenance = repo.search_type("Provenance", [("_count", "10")]).matches
     assert sorted(p.json()["target"][0]["reference"] for p in provenance) == [
         f"ClinicalImpression/{nid}/_history/2", f"ClinicalImpression/{nid}/_history/3"]
+
+
+def test_a_nurse_corrects_her_nursing_note_in_her_ward_and_nowhere_else(store):  # noqa: ANN001
+    from benhan import errors
+    from benhan.auth.policy import actor_for_user
+    from tests.auth import ward as ward_mod
+    w = ward_mod.build(store)
+    nurse = actor_for_user(store, w.accounts["lan"])
+    repo = Repository(store, nurse)
+    mine = repo.read("Encounter", w.ids["e1"]).json()              # p1, her ward
+    nid = notes.add(repo, nurse, mine, "nursing", "Mạch 90, sốt 38 độ", "")
+    assert corrections.change(repo, nurse, "ClinicalImpression", nid, {"summary": "Mạch 90, sốt 38,5 độ"},
+                              "đo lại nhiệt độ") == 2
+    assert [v.reason for v in corrections.history(repo, "ClinicalImpression", nid)] == ["đo lại nhiệt độ", ""]
+    assert repo.read("ClinicalImpression", nid).json()["summary"] == "Mạch 90, sốt 38,5 độ"
+    # A note on a patient of another ward she does not care for: she can neither see nor correct it.
+    other = Repository(store, Actor.system("test")).read("Encounter", w.ids["e2"]).json()
+    theirs = notes.add(Repository(store, Actor.system("test")), DOCTOR, other, "progress", "Ổn định", "")
+    with pytest.raises(errors.OutsideCareScope):
+        corrections.change(repo, nurse, "ClinicalImpression", theirs, {"summary": "sửa"}, "thử sửa")
+    assert Repository(store, Actor.system("test")).read("ClinicalImpression", theirs).version == 1
