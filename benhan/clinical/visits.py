@@ -45,10 +45,23 @@ def facility(repo: Repository, configured_name: str | None = None) -> Facility:
     return Facility(found.matches[0].res_id, configured_name or org.get("name", "benhan"), code)
 
 
+def _active_locations(repo: Repository) -> list[dict]:
+    return [m.json() for m in repo.search_type("Location", [("status", "active"), ("_count", "200")]).matches]
+
+
 def locations(repo: Repository) -> list[tuple[str, str]]:
     """(id, name) of the facility's rooms and departments."""
-    found = repo.search_type("Location", [("status", "active"), ("_count", "200")])
-    return sorted(((m.res_id, m.json().get("name", m.res_id)) for m in found.matches), key=lambda x: x[1])
+    return sorted(((loc["id"], loc.get("name", loc["id"])) for loc in _active_locations(repo)), key=lambda x: x[1])
+
+
+def department_of(location: dict, fac: Facility) -> str | None:
+    """The Organization that runs a visit in this room: the room's managing department (a khoa of a
+    hospital, an Organization of its own) when it has one, else the facility. It becomes the
+    visit's serviceProvider, which is what department-scoped staff are given access by."""
+    managing = (location.get("managingOrganization") or {}).get("reference", "")
+    if managing.startswith("Organization/") and "/" not in managing[len("Organization/"):]:
+        return managing.split("/", 1)[1]
+    return fac.organization_id
 
 
 def open_visit(repo: Repository, actor: Actor, patient_id: str, kind: str, location_id: str, reason: str,
@@ -56,7 +69,8 @@ def open_visit(repo: Repository, actor: Actor, patient_id: str, kind: str, locat
     p = Problems()
     if kind not in OPENABLE:
         p.add("visit_type", "ui.err.choose")
-    if location_id not in dict(locations(repo)):
+    room = next((loc for loc in _active_locations(repo) if loc["id"] == location_id), None)
+    if room is None:
         p.add("location", "ui.err.choose")
     p.raise_if_any()
     name, klass = _TYPES[kind]
@@ -70,7 +84,7 @@ def open_visit(repo: Repository, actor: Actor, patient_id: str, kind: str, locat
         "subject": ref("Patient", patient_id),
         "participant": [{"individual": author(actor)}],
         "period": {"start": start.isoformat()},
-        "location": [{"location": ref("Location", location_id, dict(locations(repo))[location_id]),
+        "location": [{"location": ref("Location", location_id, room.get("name", location_id)),
                       "status": "active"}],
     }
     if kind == "cap-cuu":
@@ -79,8 +93,9 @@ def open_visit(repo: Repository, actor: Actor, patient_id: str, kind: str, locat
         body["hospitalization"] = {"admitSource": {"coding": [{"system": ADMIT_SOURCE, "code": "outp"}]}}
     if reason:
         body["reasonCode"] = [{"text": reason}]
-    if fac.organization_id:
-        body["serviceProvider"] = ref("Organization", fac.organization_id)
+    provider = department_of(room, fac)
+    if provider:
+        body["serviceProvider"] = ref("Organization", provider)
     pending = repo.prepare("POST", "Encounter", eid, stamp(body, actor), create_only=True)
     repo.commit([pending], "create")
     return eid

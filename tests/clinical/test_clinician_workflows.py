@@ -109,3 +109,32 @@ def test_a_nurse_corrects_her_nursing_note_in_her_ward_and_nowhere_else(store): 
     with pytest.raises(errors.OutsideCareScope):
         corrections.change(repo, nurse, "ClinicalImpression", theirs, {"summary": "sửa"}, "thử sửa")
     assert Repository(store, Actor.system("test")).read("ClinicalImpression", theirs).version == 1
+
+
+def test_a_visit_in_a_departments_room_is_seen_by_that_departments_staff_only(store):  # noqa: ANN001
+    from benhan import errors
+    from benhan.auth import users
+    from benhan.auth.policy import actor_for_user
+    system = Repository(store, Actor.system("test"))
+    hospital = system.create("Organization", {"resourceType": "Organization", "name": "Bệnh viện huyện"}).res_id
+    khoa = {name: system.create("Organization", {"resourceType": "Organization", "name": name,
+                                                 "partOf": {"reference": f"Organization/{hospital}"}}).res_id
+            for name in ("Khoa Nội", "Khoa Ngoại")}
+    room = system.create("Location", {"resourceType": "Location", "status": "active", "name": "Phòng khám Nội 1",
+                                      "managingOrganization": {"reference": f"Organization/{khoa['Khoa Nội']}"}}).res_id
+    lobby = system.create("Location", {"resourceType": "Location", "status": "active", "name": "Sảnh chờ"}).res_id
+    fac = visits.Facility(hospital, "Bệnh viện huyện", "38002")
+    pid = registration.register(system, form(), DOCTOR, TODAY, hospital).patient_id
+    eid = visits.open_visit(system, DOCTOR, pid, "kham-benh", room, "Đau bụng", fac)
+    assert system.read("Encounter", eid).json()["serviceProvider"]["reference"] == f"Organization/{khoa['Khoa Nội']}"
+    # A room with no managing department: the visit belongs to the facility.
+    other = visits.open_visit(system, DOCTOR, pid, "kham-benh", lobby, "Ho", fac)
+    assert system.read("Encounter", other).json()["serviceProvider"]["reference"] == f"Organization/{hospital}"
+
+    def nurse(username: str, department: str) -> Repository:
+        u, _ = users.create_user(store, username, username, ["nurse"], departments=[khoa[department]],
+                                 password="mật khẩu rất dài 2026!")
+        return Repository(store, actor_for_user(store, u))
+    assert nurse("mai", "Khoa Nội").read("Encounter", eid).json()["id"] == eid
+    with pytest.raises(errors.OutsideCareScope):
+        nurse("hoa", "Khoa Ngoại").read("Encounter", eid)
