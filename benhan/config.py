@@ -73,6 +73,9 @@ SETTINGS: tuple[Setting, ...] = (
             "or empty (standalone, no sync)."),
     Setting("hub_url", str, "",
             "Base URL of the hub (a node). Empty: the URL given to `benhan node enroll`."),
+    Setting("hub_ca_file", Path, Path(""),
+            "PEM certificate a node trusts for the hub's HTTPS, e.g. the hub's own from `benhan tls self-signed` "
+            "(copied to the node). Empty: the system's trusted certificate authorities."),
     Setting("sync_interval_seconds", int, 60,
             "How often a node syncs when all is well; after a failure it retries sooner, then backs off up to 5 minutes."),
 )

@@ -61,7 +61,8 @@ class NodeSync:
             raise SyncFailed("this node is not enrolled with a hub (benhan node enroll HUB_URL TOKEN)")
         hub_url = store.config.hub_url or s["sync.hub_url"]
         key = load_key(Path(s.get("sync.key_file") or store.config.data_dir / KEY_FILE))
-        return cls(store, HubClient(hub_url, client_id=s["sync.client_id"], key=key, http=http))
+        return cls(store, HubClient(hub_url, client_id=s["sync.client_id"], key=key, http=http,
+                                    ca_file=store.config.hub_ca_file))
 
     # --- settings ------------------------------------------------------------------------------
     def _cursor(self, name: str) -> int:
@@ -207,7 +208,7 @@ def enroll(store: Store, hub_url: str, invite_token: str, http=None) -> dict:  #
     """Generate this node's key pair, register its public key with the hub, keep the client id."""
     key_path = store.config.data_dir / KEY_FILE
     jwk = generate_key(key_path)
-    hub = HubClient(hub_url, http=http)
+    hub = HubClient(hub_url, http=http, ca_file=store.config.hub_ca_file)
     try:
         answer = hub.enroll(invite_token, store.node_id, jwk)
     finally:

@@ -6,6 +6,7 @@ Counts the bytes it sends and receives (compressed bodies) for the node's status
 from __future__ import annotations
 
 import os
+import ssl
 import threading
 import time
 import uuid
@@ -48,13 +49,25 @@ def public_jwk(key: ECKey) -> dict:
     return jwk
 
 
+def trust(ca_file: Path | None) -> ssl.SSLContext | bool:
+    """What the node trusts for the hub's HTTPS: the given PEM (a hub's self-signed certificate, or
+    the province's own CA) or, without one, the system's certificate authorities."""
+    if ca_file is None or str(ca_file) in ("", "."):
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise SyncFailed(f"hub_ca_file {ca_file}: cannot be read as PEM certificates ({exc})") from None
+
+
 class HubClient:
     def __init__(self, hub_url: str, *, client_id: str | None = None, key: ECKey | None = None,
-                 http: httpx.Client | None = None):
+                 http: httpx.Client | None = None, ca_file: Path | None = None):
         self.hub_url = hub_url.rstrip("/")
         self.client_id = client_id
         self.key = key
-        self.http = http or httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S))
+        self.http = http or httpx.Client(timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
+                                         verify=trust(ca_file))
         self._token: tuple[str, float] | None = None
         self._lock = threading.Lock()
         self.bytes_sent = 0
@@ -90,6 +103,9 @@ class HubClient:
         try:
             response = self.http.request(method, self.hub_url + path, **kw)
         except httpx.HTTPError as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise SyncFailed(f"the hub's HTTPS certificate is not trusted ({self.hub_url}): put the hub's "
+                                 "certificate (or its CA's) in a file and set hub_ca_file to it") from None
             raise SyncFailed(f"{method} {path}: {type(exc).__name__}: {exc}") from None
         self.requests += 1
         content = kw.get("content") or b""
