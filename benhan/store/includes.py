@@ -7,6 +7,8 @@ round added, a bounded number of times.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Connection, and_, false, or_, select
 
 from benhan.fhir.search import SearchRequest
@@ -67,8 +69,11 @@ def _reverse(conn: Connection, inc, targets: list) -> set[tuple[str, str]]:  # n
     return {(row.res_type, row.res_id) for row in conn.execute(select(r.c.res_type, r.c.res_id).where(and_(*cond)))}
 
 
-def resolve(conn: Connection, req: SearchRequest, page: list) -> list:  # noqa: ANN001
-    """The resources the page's _include/_revinclude bring in (not those already on the page)."""
+def resolve(conn: Connection, req: SearchRequest, page: list,
+            visible: Callable[[list], list] | None = None) -> list:
+    """The resources the page's _include/_revinclude bring in (not those already on the page).
+    `visible` keeps those the actor may see; it is applied each round, so :iterate never follows
+    a reference out of a resource the actor may not see (an invisible patient's practitioner)."""
     seen = {(b.res_type, b.res_id) for b in page}
     frontier, included = page, []
     for round_ in range(MAX_ROUNDS):
@@ -79,11 +84,12 @@ def resolve(conn: Connection, req: SearchRequest, page: list) -> list:  # noqa: 
         for inc in req.revincludes:
             if round_ == 0 or inc.iterate:
                 wanted |= _reverse(conn, inc, frontier)
-        new = _load(conn, wanted, seen)[: MAX_INCLUDED - len(included)]
+        loaded = _load(conn, wanted, seen)
+        seen |= {(b.res_type, b.res_id) for b in loaded}
+        new = (visible(loaded) if visible is not None else loaded)[: MAX_INCLUDED - len(included)]
         if not new:
             break
         included += new
-        seen |= {(b.res_type, b.res_id) for b in new}
         frontier = new
         if not any(i.iterate for i in (*req.includes, *req.revincludes)) or len(included) >= MAX_INCLUDED:
             break

@@ -517,8 +517,8 @@ class Repository:
         rows = rows[: req.count]
         next_cursor = fhir_search.encode_cursor(tuple(rows[-1])) if has_next and rows else None
         bodies = self._bodies(conn, [row[-1] for row in rows])
-        included = includes.resolve(conn, req, bodies) if req.includes or req.revincludes else []
-        included = self._visible_bodies(conn, included, "r")
+        included = (includes.resolve(conn, req, bodies, lambda found: self._visible_bodies(conn, found, "r"))
+                    if req.includes or req.revincludes else [])
         by_pk = access_sql.patients_of(conn, [b.pk for b in bodies + included])
         patients = set().union(*by_pk.values()) if by_pk else set()
         return SearchResult(req, bodies, has_next, total, next_cursor, included, patients)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.auth import ward as ward_mod
 from tests.auth_helpers import token_for
-from tests.factories import issue_codes, observation, patient
+from tests.factories import FHIR_JSON, issue_codes, observation, patient
 
 HIV = "75622-1"     # LOINC: HIV 1 and 2 tests (a result nobody outside the care team may infer)
 
@@ -106,6 +106,25 @@ def test_a_chain_inside_has_and_has_on_a_visible_target_are_limited_alike(client
     in_surgery = {"_has:Encounter:subject:service-provider:Organization.name": "Khoa Ngoại"}
     assert found(client, ward, "/fhir/Patient", in_surgery, "lan") == {ward.ids["p3"]}
     assert found(client, ward, "/fhir/Patient", in_surgery, None) == {ward.ids["p2"], ward.ids["p3"]}
+
+
+# --- _include:iterate ----------------------------------------------------------------------------
+
+def test_include_iterate_never_follows_a_reference_out_of_what_the_user_may_not_see(client, ward):
+    # p2 (outside her scope) names Vũ as general practitioner; o1 (hers) names p2 as performer.
+    system = token_for(ward.store, "system/*.cruds")
+    p2 = client.get(f"/fhir/Patient/{ward.ids['p2']}", headers=system).json()
+    p2["generalPractitioner"] = [{"reference": f"Practitioner/{ward.ids['vu']}"}]
+    assert client.put(f"/fhir/Patient/{p2['id']}", json=p2, headers={**system, **FHIR_JSON}).status_code == 200
+    params = {"_id": ward.ids["o1"], "_include": "Observation:performer",
+              "_include:iterate": "Patient:general-practitioner"}
+
+    def included(headers: dict) -> set[str]:
+        r = client.get("/fhir/Observation", params=params, headers=headers)
+        assert r.status_code == 200, r.text
+        return {e["resource"]["id"] for e in r.json().get("entry", []) if e["search"]["mode"] == "include"}
+    assert included(ward.headers("lan")) == set()
+    assert included(system) == names(ward, "p2", "vu")
 
 
 # --- types the user may not search at all ----------------------------------------------------------
