@@ -5,7 +5,8 @@ of the throughput.
 "Off" replaces store.audit_log.write and the read buffer's add with no-ops for the run (here
 only: there is deliberately no setting that turns the audit off). "On" is the real thing: every
 write appends its events to the hash chain in its own transaction (head row locked, hashes,
-INSERT … RETURNING, audit_patient rows), every read is buffered and flushed in batches — the
+event and audit_patient rows, head moved: on PostgreSQL one statement after the head's SELECT …
+FOR UPDATE), every read is buffered and flushed in batches — the
 flush's cost is inside the measured time (the buffer is flushed before the clock stops).
 
 Both modes run on the same database, each phase cut into blocks run alternately with audit on
@@ -21,10 +22,17 @@ Phases:
 - search: Repository.search_type(Observation, subject=…), searches/s (one audited event each).
 Plus the chain's own CPU: link_hash per event.
 
+With --versus REV a third mode, "base", runs the audit writer of another revision
+(benhan/store/audit_log.py's `write` from git, swapped in for its blocks): a change to the writer
+is then measured against the old one in the same run, block by block, which the machine's load
+cannot favour (on, base, off, off, base, on …).
+
 Usage:
     .venv/bin/python bench/bench_audit.py --quick           # under two minutes
     .venv/bin/python bench/bench_audit.py                   # the figures in docs/benchmarks.md
-Options: --backend sqlite|postgresql|both, --units N (blocks per phase), --pg-url URL (server, without the database).
+    .venv/bin/python bench/bench_audit.py --versus HEAD~1   # this writer against an earlier one
+Options: --backend sqlite|postgresql|both, --units N (blocks per phase), --pg-url URL (server, without
+the database), --versus REV.
 """
 from __future__ import annotations
 
@@ -70,6 +78,35 @@ QUICK = Sizes(patients=10, creates=240, reads=2400, searches=320)
 FULL = Sizes(patients=20, creates=960, reads=9600, searches=1280)
 
 
+BASE_WRITE = None      # --versus: the other revision's audit_log.write
+
+
+def load_base_writer(rev: str):  # noqa: ANN201
+    """audit_log.write as it was at `rev` (its module loaded from git under another name)."""
+    import importlib.util
+    import subprocess
+    source = subprocess.run(["git", "show", f"{rev}:benhan/store/audit_log.py"], cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp(prefix="benhan-bench-audit-base-")) / "base_audit_log.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("base_audit_log", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["base_audit_log"] = module
+    spec.loader.exec_module(module)
+    return module.write
+
+
+@contextmanager
+def audit_base():
+    """The other revision's writer for the duration (reads too: the buffer's flush calls it)."""
+    real = audit_log.write
+    audit_log.write = BASE_WRITE
+    try:
+        yield
+    finally:
+        audit_log.write = real
+
+
 @contextmanager
 def audit_off(store: Store):
     """No audit rows at all for the duration (the benchmark's own switch)."""
@@ -107,16 +144,22 @@ def fresh_store(backend: str, work: Path, pg_url: str):
 
 
 def abba(n: int) -> list[str]:
-    """on, off, off, on, on, off, off, on …: each mode as often early as late, so the database's
-    growth and the machine's other work (load comes and goes) favour neither."""
-    return [("on", "off", "off", "on")[k % 4] for k in range(n)]
+    """on, off, off, on, on, off, off, on … (with --versus: on, base, off, off, base, on …): each
+    mode as often early as late, so the database's growth and the machine's other work (load comes
+    and goes) favour none."""
+    cycle = ("on", "base", "off", "off", "base", "on") if BASE_WRITE else ("on", "off", "off", "on")
+    return [cycle[k % len(cycle)] for k in range(n)]
+
+
+def modes_run() -> tuple[str, ...]:
+    return ("on", "base", "off") if BASE_WRITE else ("on", "off")
 
 
 class Clock:
     def __init__(self) -> None:
-        self.seconds = {"on": 0.0, "off": 0.0}
-        self.cpu = {"on": 0.0, "off": 0.0}     # this process's CPU (all of it on SQLite; the client's on PostgreSQL)
-        self.done = {"on": 0, "off": 0}
+        self.seconds = dict.fromkeys(modes_run(), 0.0)
+        self.cpu = dict.fromkeys(modes_run(), 0.0)     # this process's CPU (all of it on SQLite; the client's on PostgreSQL)
+        self.done = dict.fromkeys(modes_run(), 0)
 
     def run(self, store: Store, mode: str, n: int, work) -> None:  # noqa: ANN001
         """Time `work()` (n operations) in this mode; the read buffer is flushed inside the timing,
@@ -125,6 +168,10 @@ class Clock:
         if mode == "off":
             with audit_off(store):
                 work()
+        elif mode == "base":
+            with audit_base():
+                work()
+                store.read_audit.flush()
         else:
             work()
             store.read_audit.flush()
@@ -133,8 +180,8 @@ class Clock:
         self.done[mode] += n
 
     def rates(self) -> dict[str, float]:
-        out = {m: self.done[m] / self.seconds[m] for m in ("on", "off")}
-        out.update({f"cpu_{m}": self.cpu[m] / self.done[m] * 1e6 for m in ("on", "off")})   # µs per operation
+        out = {m: self.done[m] / self.seconds[m] for m in modes_run()}
+        out.update({f"cpu_{m}": self.cpu[m] / self.done[m] * 1e6 for m in modes_run()})   # µs per operation
         return out
 
 
@@ -205,13 +252,16 @@ def bench_backend(backend: str, sizes: Sizes, units: int, pg_url: str, work: Pat
         report = verify(store)
         assert report.intact, report.line()
         print(f"  {report.line()}")
-    print(f"  {'phase':<20} {'audit on /s':>12} {'off /s':>10} {'kept':>7}   {'CPU µs/op on':>13} {'off':>7} {'kept':>6}")
+    print(f"  {'phase':<20} {'audit on /s':>12} {'off /s':>10} {'kept':>7}   {'CPU µs/op on':>13} {'off':>7} {'kept':>6}"
+          + (f"   {'base /s':>9} {'kept':>6} {'CPU µs/op':>10}" if BASE_WRITE else ""))
     kept = {}
     for k, r in rates.items():
         kept[k] = r["on"] / r["off"]
         cpu_kept = r["cpu_off"] / r["cpu_on"]
+        base = (f"   {r['base']:>9,.0f} {r['base'] / r['off']:>6.0%} {r['cpu_base']:>10,.0f}" if BASE_WRITE else "")
         print(f"  {k:<20} {r['on']:>12,.0f} {r['off']:>10,.0f} {kept[k]:>6.0%}   {r['cpu_on']:>13,.0f} "
-              f"{r['cpu_off']:>7,.0f} {cpu_kept:>5.0%}{'' if kept[k] >= 0.8 else '   (wall < 80 % goal)'}", flush=True)
+              f"{r['cpu_off']:>7,.0f} {cpu_kept:>5.0%}{base}{'' if kept[k] >= 0.8 else '   (wall < 80 % goal)'}",
+              flush=True)
     return {"rates": rates, "kept": kept}
 
 
@@ -233,14 +283,20 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=None,
                         help="blocks per phase, alternating on/off (default 8 quick, 16 full)")
     parser.add_argument("--pg-url", default=DEFAULT_PG)
+    parser.add_argument("--versus", metavar="REV", default=None,
+                        help="also run the audit writer of this git revision (mode 'base')")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
-    units = args.units or (8 if args.quick else 16)
+    if args.versus:
+        global BASE_WRITE
+        BASE_WRITE = load_base_writer(args.versus)
+    units = args.units or ((12 if args.quick else 18) if args.versus else (8 if args.quick else 16))
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print_machine(f"{args.pg_url}/postgres" if "postgresql" in backends else None)
     load = os.getloadavg()
     print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-    print(f"sizes: {sizes}, blocks per phase: {units} (on, off, off, on …)")
+    print(f"sizes: {sizes}, blocks per phase: {units} ({', '.join(abba(4 if not BASE_WRITE else 6))} …)"
+          + (f"; base: audit_log.write of {args.versus}" if BASE_WRITE else ""))
     chain_cpu()
     with tempfile.TemporaryDirectory(prefix="benhan-bench-audit-") as tmp:
         for backend in backends:

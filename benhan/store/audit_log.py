@@ -17,8 +17,10 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import DBAPIError
 
 from benhan.store.schema import audit_chain_head, audit_event, audit_patient
 
@@ -90,34 +92,98 @@ class AuditRecord:
 
 _HEAD = (select(audit_chain_head.c.chain_pos, audit_chain_head.c.hash)
          .where(audit_chain_head.c.id == HEAD_ID).with_for_update())
+# The same, as driver SQL (see _driver): the head is read and moved by every audited transaction.
+_HEAD_SQL = {
+    "sqlite": f"SELECT chain_pos, hash FROM {audit_chain_head.name} WHERE id = {HEAD_ID}",
+    "postgresql": f"SELECT chain_pos, hash FROM {audit_chain_head.name} WHERE id = {HEAD_ID} FOR UPDATE"}
+_MOVE_HEAD_SQL = f"UPDATE {audit_chain_head.name} SET chain_pos = ?, hash = ? WHERE id = {HEAD_ID}"
 _LAST_LINK = (select(audit_event.c.chain_pos, audit_event.c.hash)
               .where(audit_event.c.chain_pos.is_not(None)).order_by(audit_event.c.chain_pos.desc()).limit(1))
-# The two inserts go to the driver's executemany as plain tuples: through SQLAlchemy's insert()
-# they cost ~70 µs of CPU per event in parameter processing (construct_params), a quarter of a
-# Bundle ingest's audit cost. One SQL text per placeholder style (sqlite3: ?, psycopg: %s).
+# SQLite: the two inserts go to the driver's executemany as plain tuples: through SQLAlchemy's
+# insert() they cost ~70 µs of CPU per event in parameter processing (construct_params), a quarter
+# of a Bundle ingest's audit cost.
 _EVENT_COLUMNS = ("recorded", "action", "interaction", "outcome", "agent", "source_address", "res_type", "res_id",
                   "version", "query", "subtype", "role", "client_id", "purpose", "patients", "detail",
                   "chain_pos", "hash")
 # audit_patient needs each event's seq, known only after its insert (INSERT … RETURNING in
 # parameter order made SQLAlchemy run one statement per row on SQLite): each patient row finds its
 # event by chain_pos instead — unique, indexed, and assigned by us under the lock.
-_SQL = {
-    mark: (f"INSERT INTO {audit_event.name} ({', '.join(_EVENT_COLUMNS)}) "
-           f"VALUES ({', '.join(mark for _ in _EVENT_COLUMNS)})",
-           f"INSERT INTO {audit_patient.name} (seq, patient_id) "
-           f"SELECT seq, CAST({mark} AS VARCHAR(64)) FROM {audit_event.name} WHERE chain_pos = {mark}")
-    for mark in ("?", "%s")}
-_MOVE_HEAD = update(audit_chain_head).where(audit_chain_head.c.id == HEAD_ID)
+_INSERT_EVENTS = (f"INSERT INTO {audit_event.name} ({', '.join(_EVENT_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' for _ in _EVENT_COLUMNS)})")
+_INSERT_PATIENTS = (f"INSERT INTO {audit_patient.name} (seq, patient_id) "
+                    f"SELECT seq, CAST(? AS VARCHAR(64)) FROM {audit_event.name} WHERE chain_pos = ?")
+
+# PostgreSQL: after the head's SELECT … FOR UPDATE, everything else is one statement — one round
+# trip instead of three, so the head row stays locked for less time: the events' INSERT …
+# RETURNING seq, chain_pos feeds audit_patient's insert, and the head moves in the same statement.
+# Two shapes of it, measured (bench/bench_audit.py, docs/benchmarks.md "Audit trail"):
+# - a few events (a single write): a VALUES list, one text per shape (psycopg prepares the common
+#   ones); for one event 0.25–0.28 ms against 0.55 ms for the three statements it replaces;
+# - more (a Bundle, a flush of buffered reads): one array per column through unnest(), one text
+#   for any size — a VALUES list of a hundred events spent ~10 ms in psycopg parsing its
+#   placeholders alone and made an ingest slower than the three statements had.
+_PG_VALUES_MAX = (4, 64)        # (events, patients) up to which the VALUES shape is used
+_PG_TYPES = {"recorded": "bigint", "version": "integer", "chain_pos": "bigint", "query": "text",
+             "patients": "text", "detail": "text"}
+_PG_EVENTS = f"INSERT INTO {audit_event.name} ({', '.join(_EVENT_COLUMNS)})"
+_PG_PATIENTS = f"INSERT INTO {audit_patient.name} (seq, patient_id) SELECT ev.seq, p.patient_id FROM ev JOIN"
+_PG_MOVE = f" UPDATE {audit_chain_head.name} SET chain_pos = %s, hash = %s WHERE id = {HEAD_ID}"
+_PG_ARRAYS = ", ".join(f"%s::{_PG_TYPES.get(c, 'varchar')}[]" for c in _EVENT_COLUMNS)
+_PG_UNNEST = (f"WITH ev AS ({_PG_EVENTS} SELECT * FROM unnest({_PG_ARRAYS}) RETURNING seq, chain_pos), "
+              f"pa AS ({_PG_PATIENTS} unnest(%s::bigint[], %s::varchar[]) AS p(chain_pos, patient_id) "
+              f"ON p.chain_pos = ev.chain_pos)" + _PG_MOVE)
+
+
+@lru_cache(maxsize=32)
+def _pg_values(events: int, patients: int) -> str:
+    row = f"({', '.join('%s' for _ in _EVENT_COLUMNS)})"
+    sql = f"WITH ev AS ({_PG_EVENTS} VALUES {', '.join(row for _ in range(events))} RETURNING seq, chain_pos)"
+    if patients:
+        pairs = ", ".join("(%s::bigint, %s::varchar)" for _ in range(patients))
+        sql += f", pa AS ({_PG_PATIENTS} (VALUES {pairs}) AS p(chain_pos, patient_id) ON p.chain_pos = ev.chain_pos)"
+    return sql + _PG_MOVE
+
+
+def _pg_write(conn: Connection, rows: list[dict]) -> None:
+    """The rows (already chained) and the head's move to the last of them, in one statement."""
+    linked = [(row["chain_pos"], p) for row in rows if row["patients"] for p in row["patients"].split(" ")]
+    head = (rows[-1]["chain_pos"], rows[-1]["hash"])
+    if len(rows) <= _PG_VALUES_MAX[0] and len(linked) <= _PG_VALUES_MAX[1]:
+        _driver(conn, _pg_values(len(rows), len(linked)),
+                (*(row[c] for row in rows for c in _EVENT_COLUMNS), *(v for pair in linked for v in pair), *head))
+    else:
+        _driver(conn, _PG_UNNEST, (*([row[c] for row in rows] for c in _EVENT_COLUMNS),
+                                   [pos for pos, _ in linked], [p for _, p in linked], *head))
+
+
+def _driver(conn: Connection, sql: str, params=None, *, many: bool = False, fetch: bool = False):  # noqa: ANN001, ANN202
+    """Run one statement on the DBAPI cursor of the caller's transaction. Every audited write runs
+    these: through exec_driver_sql each cost ~50 µs more CPU (execution context, result object) —
+    on SQLite more than the database's own work. A driver error is raised as SQLAlchemy's
+    (DBAPIError.instance: IntegrityError, OperationalError …), as the callers expect."""
+    cur = conn.connection.cursor()
+    try:
+        if many:
+            cur.executemany(sql, params)
+        elif params is None:
+            cur.execute(sql)
+        else:
+            cur.execute(sql, params)
+        return cur.fetchone() if fetch else None
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cur.close()
 
 
 def _take_head(conn: Connection) -> tuple[int, str]:
     """The chain's last (position, hash), locked until the transaction ends (PostgreSQL; on SQLite
     the write transaction is already the only one)."""
-    head = conn.execute(_HEAD).first()
+    head = _driver(conn, _HEAD_SQL[conn.dialect.name], fetch=True)
     if head is None:
         _create_head(conn)
         head = conn.execute(_HEAD).first()
-    return head.chain_pos, head.hash
+    return head[0], head[1]
 
 
 def _create_head(conn: Connection) -> None:
@@ -146,12 +212,14 @@ def write(conn: Connection, records: list[AuditRecord]) -> None:
         pos += 1
         row["chain_pos"] = pos
         prev = row["hash"] = link_hash(prev, row)
-    insert_events, insert_patients = _SQL["?" if conn.dialect.paramstyle == "qmark" else "%s"]
-    conn.exec_driver_sql(insert_events, [tuple(row[c] for c in _EVENT_COLUMNS) for row in rows])
+    if conn.dialect.name == "postgresql":
+        _pg_write(conn, rows)
+        return
     linked = [(p, row["chain_pos"]) for row in rows if row["patients"] for p in row["patients"].split(" ")]
+    _driver(conn, _INSERT_EVENTS, [tuple(row[c] for c in _EVENT_COLUMNS) for row in rows], many=True)
     if linked:
-        conn.exec_driver_sql(insert_patients, linked)
-    conn.execute(_MOVE_HEAD, {"chain_pos": pos, "hash": prev})
+        _driver(conn, _INSERT_PATIENTS, linked, many=True)
+    _driver(conn, _MOVE_HEAD_SQL, (pos, prev))
 
 
 def append(db, records: list[AuditRecord]) -> None:  # noqa: ANN001

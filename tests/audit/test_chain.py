@@ -54,6 +54,21 @@ def test_every_event_of_a_patient_has_its_audit_patient_rows(store):
     assert all(ids["patient"] in r.patients.split() for r in rows)
 
 
+def test_small_and_large_batches_continue_one_chain(store):
+    # On PostgreSQL a few events go as a VALUES list and many as arrays (audit_log._pg_write);
+    # 2,000 events of up to three patients each would be beyond one statement's parameters as VALUES.
+    patients = [f"p{i}" for i in range(7)]
+    records = [AuditRecord(recorded=i, interaction="read", agent="bs.lan", res_type="Patient", res_id=f"p{i % 7}",
+                           patients=tuple(patients[i % 7: i % 7 + i % 4])) for i in range(2000)]
+    audit_log.append(store.db, records[:3])
+    audit_log.append(store.db, records[3:])
+    report = verify(store)
+    assert report.intact and report.events == 2000, report.line()
+    expected = sum(len(set(r.patients)) for r in records)
+    assert sql(store, "SELECT count(*) FROM audit_patient")[0][0] == expected
+    assert report.head == (2000, row_at(store, 2000).hash)
+
+
 def test_a_trail_with_no_events_yet_verifies(store):
     assert verify(store).line() == "audit chain intact: 0 events (no chained events yet)"
 
