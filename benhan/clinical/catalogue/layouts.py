@@ -22,12 +22,16 @@ KINDS = (DRUG, SERVICE, SUPPLY)
 # kind → (code column, name column, required columns, optional columns)
 COLUMNS: dict[str, tuple[str, str, tuple[str, ...], tuple[str, ...]]] = {
     DRUG: ("MA_THUOC", "TEN_THUOC", ("MA_THUOC", "TEN_THUOC", "DON_VI_TINH", "DON_GIA", "TU_NGAY"),
-           ("HAM_LUONG", "DUONG_DUNG", "SO_DANG_KY", "DEN_NGAY")),
+           ("HAM_LUONG", "DUONG_DUNG", "SO_DANG_KY", "DEN_NGAY", "HOAT_CHAT")),
     SERVICE: ("MA_DICH_VU", "TEN_DICH_VU", ("MA_DICH_VU", "TEN_DICH_VU", "DON_GIA", "TU_NGAY"),
-              ("DON_VI_TINH", "DEN_NGAY")),
+              ("DON_VI_TINH", "DEN_NGAY", "MA_NHOM")),
     SUPPLY: ("MA_VAT_TU", "TEN_VAT_TU", ("MA_VAT_TU", "TEN_VAT_TU", "DON_VI_TINH", "DON_GIA", "TU_NGAY"),
              ("QUY_CACH", "DEN_NGAY")),
 }
+
+
+# Other spellings of a column seen in the lists facilities keep.
+ALIASES = {"TEN_HOAT_CHAT": "HOAT_CHAT"}
 
 
 class FileProblem(ValueError):
@@ -149,7 +153,7 @@ def read(kind: str, path: Path) -> list[Row]:
     if not records:
         raise FileProblem(f"{path.name}: the file is empty")
     header_line, header = records[0]
-    names = [_header_key(h) for h in header]
+    names = [ALIASES.get(k, k) for k in (_header_key(h) for h in header)]
     missing = [c for c in COLUMNS[kind][2] if c not in names]
     if missing:
         raise FileProblem(f"{path.name}: line {header_line} lacks the column(s) {', '.join(missing)} "
