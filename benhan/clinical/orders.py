@@ -3,17 +3,30 @@
 Laboratory: a panel or a single test of the curated LOINC list (benhan.terminology.labs), results
 entered per test as Observations with the test's unit, the reference range for the patient's sex,
 and the abnormal flag (L/H/N) worked out from it, grouped by a DiagnosticReport — as the synthetic
-data has them. Imaging and procedures: the order by name, the result as the report's conclusion.
+data has them.
+
+Imaging and procedures are chosen from the facility's **service catalogue** (docs/catalogues.md):
+only services priced on the order's date are offered (catalogue.lookup). The order carries the
+service's code as the catalogue stores it (system `…/sid/ma-dich-vu`, the insurer's MA_DICH_VU,
+display the Vietnamese name), `instantiatesCanonical` = the service's ActivityDefinition, a second
+category with its cost group (MA_NHOM) and the price period valid that day (extension
+`…/charge-item-definition`, the ChargeItemDefinition's url|version) — what a BHYT claim (XML 3)
+needs. A service the catalogue does not have can still be ordered by name when nothing in the
+catalogue matches it and the clinician says so: that order has no coding, only `code.text`, and the
+extension `…/not-in-catalogue` = true (the chart shows "ngoài danh mục").
+
 Every result points at its order (basedOn), and the order is completed when its result is in.
 """
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
 from benhan.auth.actor import Actor
-from benhan.clinical.common import (INTERPRETATION, LOINC, OBS_CATEGORY, UCUM, Problems, entered_at, now, parse_number, ref,
-                                    stamp)
+from benhan.clinical.catalogue import lookup, resources
+from benhan.clinical.common import (BENHAN, INTERPRETATION, LOINC, OBS_CATEGORY, UCUM, Problems, entered_at, now,
+                                    parse_number, ref, stamp)
 from benhan.store.repository import Repository
 from benhan.terminology.labs import BY_CODE, LABS, PANELS, LabTest
 
@@ -21,15 +34,19 @@ SNOMED = "http://snomed.info/sct"
 KINDS = {"lab": ("108252007", "Laboratory procedure", "Xét nghiệm"),
          "imaging": ("363679005", "Imaging", "Chẩn đoán hình ảnh"),
          "procedure": ("387713003", "Surgical procedure", "Thủ thuật")}
+# The cost groups (MA_NHOM) a kind of order offers: imaging with functional exploration (ECG …),
+# as the usual "Chẩn đoán hình ảnh – Thăm dò chức năng" department; procedures are the techniques
+# of the other groups (not laboratory, examinations, beds, drugs or supplies).
+GROUPS = {"imaging": frozenset({"2", "3"}), "procedure": frozenset({"8", "18"})}
+ORDERABLE = GROUPS["imaging"] | GROUPS["procedure"]
 PANEL_NAMES = {"cbc": "Tổng phân tích tế bào máu ngoại vi", "glucose": "Glucose máu", "hba1c": "HbA1c",
                "renal": "Chức năng thận", "liver": "Chức năng gan", "lipids": "Bộ mỡ máu",
                "electrolytes": "Điện giải đồ", "crp": "CRP", "coagulation": "Đông máu cơ bản",
                "urinalysis": "Tổng phân tích nước tiểu", "thyroid": "Chức năng tuyến giáp",
                "cardiac": "Men tim, NT-proBNP", "blood-gas": "Khí máu động mạch"}
 PANEL_SYSTEM = "https://benhan.vn/fhir/CodeSystem/lab-panel"
-COMMON_IMAGING = ("X-quang ngực thẳng", "Siêu âm ổ bụng tổng quát", "Siêu âm tim", "X-quang cột sống thắt lưng",
-                  "Chụp cắt lớp vi tính sọ não")
-COMMON_PROCEDURES = ("Điện tim thường", "Khí dung", "Thay băng vết thương", "Khâu vết thương", "Đặt sonde dạ dày")
+NOT_IN_CATALOGUE = f"{BENHAN}/StructureDefinition/not-in-catalogue"
+CHARGE_DEFINITION = f"{BENHAN}/StructureDefinition/charge-item-definition"
 DIAGNOSTIC_SERVICE = "http://terminology.hl7.org/CodeSystem/v2-0074"
 
 
@@ -37,6 +54,11 @@ def lab_choices() -> list[tuple[str, str]]:
     """(value, label): the panels, then every single test."""
     return ([(f"panel:{k}", v) for k, v in PANEL_NAMES.items()]
             + [(f"test:{t.loinc}", f"{t.name_vi} ({t.unit})") for t in LABS])
+
+
+def services(repo: Repository, kind: str, on: date, query: str = "", limit: int = 200) -> list[lookup.Service]:
+    """The catalogue's services a kind of order offers on `on` (by name or code typed)."""
+    return lookup.services_on(repo, on, query, GROUPS.get(kind, frozenset()), limit)
 
 
 def tests_of(order: dict) -> list[LabTest]:
@@ -53,14 +75,82 @@ def kind_of(order: dict) -> str:
     return next((k for k, v in KINDS.items() if v[0] == code), "procedure")
 
 
-def place(repo: Repository, actor: Actor, encounter: dict, kind: str, choice: str, name: str, note: str,
-          tz: str = "+07:00") -> str:
+def service_code(order: dict) -> str:
+    """The catalogue code (MA_DICH_VU) an order carries, '' for a lab test or an order by name."""
+    return next((c.get("code", "") for c in order.get("code", {}).get("coding", [])
+                 if c.get("system") == resources.CODE_SYSTEM["service"]), "")
+
+
+def not_in_catalogue(order: dict) -> bool:
+    return any(e.get("url") == NOT_IN_CATALOGUE and e.get("valueBoolean") for e in order.get("extension", []))
+
+
+class ServiceMatches(Exception):
+    """The typed name matches services of the catalogue: the form shows them to choose from."""
+
+    def __init__(self, found: list[lookup.Service]):
+        super().__init__(f"{len(found)} services")
+        self.found = found
+
+
+def _service_code(repo: Repository, p: Problems, kind: str, values: dict[str, str], on: date) -> tuple[dict, dict]:
+    """The code and the extra fields of an imaging or procedure order, from the chosen service (or
+    the name of a service the catalogue does not have)."""
+    chosen = (values.get("order_service") or "").strip()
+    query = (values.get("order_query") or "").strip()
+    other = values.get("order_other") == "yes"
+    if chosen:
+        service = lookup.service_on(repo, chosen, on)
+        if service is None:
+            p.add("order_service", "ui.err.service_not_valid", date=f"{on:%d/%m/%Y}")
+        elif not any(service.group in g for g in GROUPS.values()):
+            p.add("order_service", "ui.err.service_kind")
+        else:
+            code = {"coding": [{"system": service.system, "code": service.code, "display": service.name}],
+                    "text": service.name}
+            # The service decides imaging or procedure (a list chosen under the other kind is no error).
+            extra = {"instantiatesCanonical": [service.url],
+                     "extension": [{"url": CHARGE_DEFINITION, "valueCanonical": service.price_canonical}],
+                     "group": service.group,
+                     "kind": next(k for k, g in GROUPS.items() if service.group in g)}
+            return code, extra
+        return {}, {}
+    if not query:
+        p.add("order_service", "ui.err.choose")
+        return {}, {}
+    found = lookup.services_on(repo, on, query, ORDERABLE, limit=50)
+    if found and not other:
+        raise ServiceMatches(found)
+    if found:
+        p.add("order_query", "ui.err.in_catalogue", count=str(len(found)))
+        return {}, {}
+    if not other:
+        p.add("order_query", "ui.err.no_service_match", query=query)
+        return {}, {}
+    if len(query) < 2:
+        p.add("order_query", "ui.err.required")
+        return {}, {}
+    return {"text": query}, {"extension": [{"url": NOT_IN_CATALOGUE, "valueBoolean": True}]}
+
+
+def place(repo: Repository, actor: Actor, encounter: dict, kind: str, values: dict[str, str],
+          tz: str = "+07:00", on: date | None = None) -> str:
+    """Write an order. `values`: order_lab (lab), order_service (the ActivityDefinition's id) or
+    order_query + order_other=yes (a service by name the catalogue lacks), order_note.
+    ServiceMatches when a typed name finds services to choose from; FormInvalid otherwise."""
     p = Problems()
+    on = on or now(tz).date()
     if kind not in KINDS:
         p.add("order_kind", "ui.err.choose")
+    wants_service = bool((values.get("order_service") or "").strip() or (values.get("order_query") or "").strip())
+    if kind == "lab" and not values.get("order_lab") and wants_service:
+        if values.get("order_other") == "yes":
+            p.add("order_kind", "ui.err.choose")      # by name: say whether imaging or procedure
+        kind = "imaging"        # a service chosen or typed: the service decides imaging or procedure
     code: dict = {}
+    extra: dict = {}
     if kind == "lab":
-        what, _, key = choice.partition(":")
+        what, _, key = (values.get("order_lab") or "").partition(":")
         if what == "panel" and key in PANELS:
             code = {"coding": [{"system": PANEL_SYSTEM, "code": key}], "text": PANEL_NAMES[key]}
         elif what == "test" and key in BY_CODE:
@@ -68,18 +158,24 @@ def place(repo: Repository, actor: Actor, encounter: dict, kind: str, choice: st
             code = {"coding": [{"system": LOINC, "code": t.loinc, "display": t.name_en}], "text": t.name_vi}
         else:
             p.add("order_lab", "ui.err.choose")
-    elif kind in KINDS:
-        if len(name.strip()) < 2:
-            p.add("order_name", "ui.err.required")
-        code = {"text": name.strip()}
+    elif kind in KINDS and not p.errors:
+        code, extra = _service_code(repo, p, kind, values, on)
     p.raise_if_any()
+    kind = extra.pop("kind", kind)
     snomed, display, vi = KINDS[kind]
-    body = {"resourceType": "ServiceRequest", "status": "active", "intent": "order",
-            "category": [{"coding": [{"system": SNOMED, "code": snomed, "display": display}], "text": vi}],
-            "code": code, "subject": encounter["subject"], "encounter": ref("Encounter", encounter["id"]),
+    category = [{"coding": [{"system": SNOMED, "code": snomed, "display": display}], "text": vi}]
+    group = extra.pop("group", "")
+    if group:
+        category.append({"coding": [{"system": resources.COST_GROUP, "code": group,
+                                     **({"display": resources.COST_GROUP_NAMES[group]}
+                                        if group in resources.COST_GROUP_NAMES else {})}]})
+    body = {"resourceType": "ServiceRequest", **extra, "status": "active", "intent": "order",
+            "category": category, "code": code, "subject": encounter["subject"],
+            "encounter": ref("Encounter", encounter["id"]),
             "authoredOn": entered_at(tz), "requester": {"display": actor.display or actor.name}}
-    if note.strip():
-        body["note"] = [{"text": note.strip()}]
+    note = (values.get("order_note") or "").strip()
+    if note:
+        body["note"] = [{"text": note}]
     rid = str(uuid.uuid4())
     repo.commit([repo.prepare("POST", "ServiceRequest", rid, stamp(body, actor), create_only=True)], "create")
     return rid

@@ -4,7 +4,10 @@ of one prescription sharing a groupIdentifier (the đơn thuốc number printed 
 
 Before a line is written it is checked against the patient's allergies and against the drugs
 already prescribed in the visit (or still active): a hit is a warning the prescriber confirms
-(FormInvalid on `confirm_warnings` until they do), never a silent refusal.
+(FormInvalid on `confirm_warnings` until they do), never a silent refusal. Both checks work on the
+drug's coded active ingredients (the catalogue's HOAT_CHAT with their ATC codes, and MA_THUOC, the
+insurer's active-ingredient code): the same ingredient under two brand names is a duplicate. Only
+when neither drug's ingredient is known are names compared (the warning then says so).
 """
 from __future__ import annotations
 
@@ -13,7 +16,9 @@ from dataclasses import dataclass
 
 from benhan.auth.actor import Actor
 from benhan.clinical import allergies as allergy_rules
-from benhan.clinical.common import BENHAN, UCUM, FormInvalid, Problems, entered_at, now, ref, stamp
+from benhan.clinical.allergies import DrugFacts
+from benhan.clinical.catalogue.resources import CODE_SYSTEM
+from benhan.clinical.common import BENHAN, UCUM, FormInvalid, Problems, entered_at, now, ref, ref_id, stamp
 from benhan.fhir.text import fold
 from benhan.store.repository import Repository
 
@@ -21,6 +26,7 @@ PRESCRIPTION_SYSTEM = "https://benhan.vn/sid/don-thuoc"
 ROUTES = ("Uống", "Tiêm bắp", "Tiêm tĩnh mạch", "Truyền tĩnh mạch", "Ngậm dưới lưỡi", "Bôi ngoài da", "Nhỏ mắt",
           "Nhỏ mũi", "Đặt", "Khí dung", "Xịt")
 ROUTE_TEXT = f"{BENHAN}/StructureDefinition/route-text"
+ATC = "http://www.whocc.no/atc"
 
 
 @dataclass(frozen=True)
@@ -29,18 +35,48 @@ class Drug:
     name: str           # with strength
     unit: str
     route: str
+    ingredients: tuple[str, ...] = ()   # as the catalogue writes them (HOAT_CHAT)
+    atc: tuple[str, ...] = ()
+    ma_thuoc: str = ""
+
+    @property
+    def facts(self) -> DrugFacts:
+        if not self.ingredients and not self.atc:
+            guess = allergy_rules.facts(self.name)     # no HOAT_CHAT: guessed from the name, if listed
+            return DrugFacts(self.name, guess.ingredients, guess.atc, (self.ma_thuoc,) if self.ma_thuoc else ())
+        return DrugFacts(self.name, tuple(fold(i) for i in self.ingredients), self.atc,
+                         (self.ma_thuoc,) if self.ma_thuoc else ())
+
+    @property
+    def label(self) -> str:
+        """As offered in the list: the name, and what it holds when the name does not say it."""
+        held = ", ".join(i for i in self.ingredients if fold(i) not in fold(self.name))
+        return f"{self.name} ({held}; {self.unit})" if held else f"{self.name} ({self.unit})"
+
+
+def _drug(res_id: str, body: dict) -> Drug:
+    coding = next((c for c in body.get("code", {}).get("coding", []) if c.get("system") == CODE_SYSTEM["drug"]),
+                  (body.get("code", {}).get("coding") or [{}])[0])
+    name = body.get("code", {}).get("text") or coding.get("display") or res_id
+    route = next((e.get("valueString", "") for e in body.get("extension", []) if e.get("url") == ROUTE_TEXT), "")
+    names, codes = [], []
+    for ing in body.get("ingredient", []):
+        concept = ing.get("itemCodeableConcept") or {}
+        if concept.get("text"):
+            names.append(concept["text"])
+        codes += [c["code"] for c in concept.get("coding", []) if c.get("system") == ATC and c.get("code")]
+    codes += [c["code"] for c in body.get("code", {}).get("coding", []) if c.get("system") == ATC and c.get("code")]
+    return Drug(res_id, name, body.get("form", {}).get("text", ""), route, tuple(names), tuple(codes),
+                coding.get("code", "") if coding.get("system") == CODE_SYSTEM["drug"] else "")
 
 
 def catalogue(repo: Repository, limit: int = 1000) -> list[Drug]:
     found = repo.search_type("Medication", [("status", "active"), ("_count", str(limit))])
-    out = []
-    for m in found.matches:
-        body = m.json()
-        coding = (body.get("code", {}).get("coding") or [{}])[0]
-        name = body.get("code", {}).get("text") or coding.get("display") or m.res_id
-        route = next((e.get("valueString", "") for e in body.get("extension", []) if e.get("url") == ROUTE_TEXT), "")
-        out.append(Drug(m.res_id, name, body.get("form", {}).get("text", ""), route))
-    return sorted(out, key=lambda d: fold(d.name))
+    return sorted((_drug(m.res_id, m.json()) for m in found.matches), key=lambda d: fold(d.name))
+
+
+def ingredient_names(drugs: list[Drug]) -> list[str]:
+    return sorted({i for d in drugs for i in d.ingredients}, key=fold)
 
 
 def drug_of(request: dict) -> str:
@@ -48,13 +84,40 @@ def drug_of(request: dict) -> str:
             or request.get("medicationCodeableConcept", {}).get("text", ""))
 
 
+def facts_of(request: dict, drugs: dict[str, Drug]) -> DrugFacts:
+    """What is known of a prescription line's drug: the catalogue's Medication it names, or the
+    ATC codes of a coded medication (lines written by other systems), or only its name."""
+    known = drugs.get(ref_id(request.get("medicationReference")) or "")
+    if known is not None:
+        return known.facts
+    concept = request.get("medicationCodeableConcept") or {}
+    codes = tuple(c["code"] for c in concept.get("coding", []) if c.get("system") == ATC and c.get("code"))
+    guess = allergy_rules.facts(drug_of(request))
+    return DrugFacts(drug_of(request), guess.ingredients, codes or guess.atc)
+
+
 def active_lines(requests: list[dict]) -> list[dict]:
     return [r for r in requests if r.get("status") in ("active", "draft", "on-hold")]
 
 
-def _same_drug(a: str, b: str) -> bool:
-    wa, wb = fold(a).split(), fold(b).split()
-    return bool(wa and wb and wa[0] == wb[0])
+def duplicate(a: DrugFacts, b: DrugFacts) -> tuple[str, bool] | None:
+    """(what they share, coded?) when two drugs hold the same active ingredient: the same
+    ingredient name, the same ATC level-5 code or the same MA_THUOC; by the first word of the name
+    only when neither ingredient is known."""
+    shared = set(a.ingredients) & set(b.ingredients)
+    if shared:
+        first = sorted(shared)[0]
+        return first[:1].upper() + first[1:], True
+    atc5 = {x for x in a.atc if len(x) == 7} & {x for x in b.atc if len(x) == 7}
+    if atc5:
+        return sorted(atc5)[0], True
+    if set(a.codes) & set(b.codes):
+        return sorted(set(a.codes) & set(b.codes))[0], True
+    if not (a.ingredients or a.atc) and not (b.ingredients or b.atc):
+        wa, wb = fold(a.name).split(), fold(b.name).split()
+        if wa and wb and wa[0] == wb[0]:
+            return wa[0], False
+    return None
 
 
 def check(values: dict[str, str], drugs: dict[str, Drug], allergies: list[dict],
@@ -87,11 +150,14 @@ def check(values: dict[str, str], drugs: dict[str, Drug], allergies: list[dict],
     if "rx_quantity" not in numbers:
         numbers["rx_quantity"] = numbers["rx_dose"] * numbers["rx_per_day"] * numbers["rx_days"]
     warnings: list[tuple[str, dict]] = []
-    for hit in allergy_rules.conflicts(allergies, drug.name):
-        warnings.append(("ui.warn.allergy", {"drug": drug.name, "allergy": hit}))
+    for hit in allergy_rules.conflicts(allergies, drug.facts):
+        warnings.append(("ui.warn.allergy" if hit.coded else "ui.warn.allergy_by_name",
+                         {"drug": drug.name, "allergy": hit.allergy}))
     for line in active_lines(existing):
-        if _same_drug(drug_of(line), drug.name):
-            warnings.append(("ui.warn.duplicate_drug", {"drug": drug_of(line)}))
+        same = duplicate(drug.facts, facts_of(line, drugs))
+        if same:
+            warnings.append(("ui.warn.duplicate_drug" if same[1] else "ui.warn.duplicate_by_name",
+                             {"drug": drug_of(line), "ingredient": same[0]}))
     return drug, numbers, warnings
 
 

@@ -60,7 +60,7 @@ def test_vital_signs_are_checked_for_typing_errors_not_for_illness():
 
 def test_a_penicillin_allergy_warns_for_amoxicillin_not_for_paracetamol():
     allergy = [{"code": {"text": "Penicillin"}, "clinicalStatus": {"coding": [{"code": "active"}]}}]
-    assert allergies.conflicts(allergy, "Amoxicilin 500mg") == ["Penicillin"]
+    assert allergies.conflicts(allergy, "Amoxicilin 500mg") == [allergies.Hit("Penicillin", coded=False)]
     assert allergies.conflicts(allergy, "Paracetamol 500mg") == []
 
 

@@ -1,6 +1,8 @@
 /* benhan clinician pages: a little help where a script helps, nothing that a page needs to work.
    - ICD-10 type-ahead: fills the diagnosis list from the terminology service as one types
      (without a script: the Find button does the same on the server);
+   - service filter: typing in the order form's search box narrows the list of services to those
+     whose name (accents ignored) or code holds every word (without: Find asks the server);
    - commune picker: loads the communes of the chosen province (without: the Update button);
    - drafts: what is typed in a form marked data-draft is kept in this browser until the server
      says it is saved, so a session that expires mid-note loses nothing (restored after login). */
@@ -45,6 +47,23 @@
     });
     input.addEventListener("keydown", function (e) {
       if (e.key === "ArrowDown" && select.options.length) { e.preventDefault(); select.focus(); }
+    });
+  }
+
+  function fold(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/đ/g, "d").replace(/Đ/g, "D").toLowerCase();
+  }
+
+  function filter(input) {
+    var select = document.getElementById(input.getAttribute("data-filter"));
+    if (!select) { return; }
+    input.addEventListener("input", function () {
+      var words = fold(input.value).split(/\s+/).filter(Boolean);
+      Array.prototype.forEach.call(select.options, function (o) {
+        var text = fold(o.textContent);
+        o.hidden = !words.every(function (w) { return text.indexOf(w) >= 0; });
+        if (o.hidden && o.selected) { o.selected = false; }   // never order what is no longer shown
+      });
     });
   }
 
@@ -108,6 +127,7 @@
 
   var ta = document.querySelector("input[data-typeahead='icd10']");
   if (ta) { typeahead(ta); }
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-filter]"), filter);
   communes();
   drafts();
 }());

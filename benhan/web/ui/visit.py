@@ -16,6 +16,7 @@ from starlette.responses import Response
 from benhan import errors
 from benhan.clinical import (allergies, chart, diagnoses, discharge, notes, orders, prescriptions, record, visits,
                              vitals)
+from benhan.clinical.catalogue import lookup
 from benhan.clinical.common import FormInvalid, now, ref_id
 from benhan.clinical.corrections import EDITABLE, is_cancelled
 from benhan.store.repository import Repository
@@ -27,6 +28,9 @@ from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo
 # The table shows the latest rounds; the trend charts show the whole visit (all earlier rounds
 # stay in the record and on the patient page): keeps a long stay's page within its 60 KB budget.
 RECENT_READINGS = 8
+# The order form lists this many services (imaging and procedures) at first; Find (or typing, with the script)
+# narrows a longer catalogue.
+ORDER_LIST = 150
 
 
 def _load(r: Repository, encounter_id: str) -> tuple[dict, dict]:
@@ -39,7 +43,7 @@ def _load(r: Repository, encounter_id: str) -> tuple[dict, dict]:
 
 def _render(request: Request, r: Repository, encounter_id: str, status: int = 200, section: str = "",
             v: dict | None = None, errs: dict | None = None, warns: list[str] | None = None,
-            dx_results: list | None = None) -> Response:
+            dx_results: list | None = None, order_found: list | None = None) -> Response:
     encounter = r.read("Encounter", encounter_id).json()
     pid = ref_id(encounter.get("subject"))
     if not pid:
@@ -49,6 +53,17 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
     rec = chart.visit(r, encounter, patient, facts)
     b = chart.banner(r, patient, today(request), facts)
     drugs = prescriptions.catalogue(r) if may(r, "c", "MedicationRequest") else []
+    day = today(request)
+    finished = encounter.get("status") == "finished"
+    order_services: list = []
+    if may(r, "c", "ServiceRequest") and not finished:
+        if order_found is not None:      # what Find (or a typed name) matched
+            order_services = [(k, [s for s in order_found if s.group in g]) for k, g in orders.GROUPS.items()]
+        else:
+            offered = lookup.services_on(r, day, "", orders.ORDERABLE, limit=ORDER_LIST)
+            order_services = [(k, [s for s in offered if s.group in g]) for k, g in orders.GROUPS.items()]
+    allergy_choices = (allergies.choices(prescriptions.ingredient_names(drugs))
+                       if may(r, "c", "AllergyIntolerance") else [])
     pending = [o for o in rec.orders if o.get("status") == "active"]
     results = []
     for o in rec.orders:
@@ -61,7 +76,9 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 sections=record.SECTIONS, summary_sections=discharge.SUMMARY,
                 summary_texts=discharge.summary_texts(rec.summary), drugs=drugs, routes=prescriptions.ROUTES,
                 lab_choices=orders.lab_choices(), pending=pending, results=results,
-                imaging=orders.COMMON_IMAGING, procedures=orders.COMMON_PROCEDURES,
+                order_services=order_services, order_found=order_found, order_list=ORDER_LIST,
+                service_code=orders.service_code, not_in_catalogue=orders.not_in_catalogue,
+                allergy_choices=allergy_choices, allergy_coded=allergies.is_coded, day=day,
                 tests_of=orders.tests_of, result_field=orders.result_field, kind_of=orders.kind_of,
                 note_kind=notes.kind_of, drug_of=prescriptions.drug_of, results_map=discharge.RESULTS,
                 dispositions=discharge.DISPOSITIONS, result_code=discharge.result_of(encounter),
@@ -69,7 +86,7 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 editable=EDITABLE, cancelled=is_cancelled, allergy_substance=allergies.substance,
                 may=lambda letter, t: may(r, letter, t), section=section, v=v or {}, errors=errs or {},
                 warnings=warns or [], dx_results=dx_results, saved=request.query_params.get("saved", ""),
-                finished=encounter.get("status") == "finished")
+                finished=finished)
 
 
 async def encounter_page(request: Request) -> Response:
@@ -101,15 +118,18 @@ def _post(section: str, needs: tuple[str, str], action: Callable[[Request, Repos
                 return _render(request, r, eid, 409, section, values,
                                {"form": i18n.translate("ui.err.conflict", i18n.language(request))})
             except _Find as found:
-                return _render(request, r, eid, 200, section, values, dx_results=found.results)
+                return _render(request, r, eid, 200, section, values, **{found.target: found.results})
+            except orders.ServiceMatches as found:
+                return _render(request, r, eid, 200, section, values, order_found=found.found)
             return back(f"/ui/encounters/{eid}?saved={section}#{section}")
         return await run_in_threadpool(work)
     return handler
 
 
 class _Find(Exception):
-    def __init__(self, results: list):
+    def __init__(self, results: list, target: str = "dx_results"):
         self.results = results
+        self.target = target
 
 
 def _progress(r: Repository, request: Request, encounter: dict) -> dict:
@@ -141,12 +161,16 @@ def _diagnosis(request: Request, r: Repository, encounter: dict, patient: dict, 
 def _allergy(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
     allergies.add(r, r.actor, patient["id"], encounter["id"], v.get("allergy_substance", ""),
                   v.get("allergy_category", ""), v.get("allergy_criticality", ""), v.get("allergy_reaction", ""),
-                  tz(request))
+                  tz(request), prescriptions.ingredient_names(prescriptions.catalogue(r)))
 
 
 def _order(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
-    orders.place(r, r.actor, encounter, v.get("order_kind", ""), v.get("order_lab", ""), v.get("order_name", ""),
-                 v.get("order_note", ""), tz(request))
+    kind = v.get("order_kind", "")
+    if v.get("action") == "find":
+        kinds = [kind] if kind in orders.GROUPS else list(orders.GROUPS)
+        raise _Find([s for k in kinds for s in orders.services(r, k, today(request), v.get("order_query", ""))],
+                    "order_found")
+    orders.place(r, r.actor, encounter, kind, v, tz(request), today(request))
     _progress(r, request, encounter)
 
 

@@ -1,0 +1,58 @@
+"""A doctor orders a chest X-ray from the facility's service catalogue and prescribes a brand-name
+drug to a patient with a coded penicillin allergy, in a real browser; then checked through the API."""
+from __future__ import annotations
+
+import re
+
+from tests.ui.test_journeys import api, scan
+
+QR_D = "001085012345||PHẠM VĂN BÌNH|15031985|Nam|Số 1, Phường Ba Đình, Thành phố Hà Nội|01012022"
+
+
+def test_an_x_ray_from_the_catalogue_and_a_penicillin_allergy_warning_for_augmentin(journey, world):  # noqa: ANN001
+    j = journey
+    j.login("bacsi")
+    scan(j, QR_D)
+    j.page.select_option("#f-visit_type", "kham-benh")
+    j.page.select_option("#f-location", label="Phòng khám đa khoa")
+    j.page.fill("#f-reason", "Ho kéo dài")
+    j.page.click("button[name=action][value=save]")
+    j.page.wait_for_url(re.compile(r".*/ui/encounters/[0-9a-f-]+$"))
+    encounter_id = j.page.url.rsplit("/", 1)[1]
+
+    # The allergy typed as "penicilin" is coded to the penicillin class.
+    j.page.fill("#f-allergy_substance", "penicilin")
+    j.page.click("#allergies button")
+    j.page.wait_for_url(re.compile(r".*saved=allergies.*"))
+    assert "Nhóm penicilin (đã mã hóa)" in j.page.inner_text("#allergies")
+
+    # The order list offers the services priced today only: the analogue X-ray ended in 2025.
+    assert j.page.locator("#f-order_service option", has_text="18.0119.0001").count() == 0
+    j.page.select_option("#f-order_kind", "imaging")
+    j.page.fill("#f-order_query", "x quang nguc thang")
+    j.page.click("button[name=action][value=order]")        # a name typed, nothing chosen: the matches
+    j.page.wait_for_selector("#orders [role=status]")
+    j.shot("order-matches")
+    assert "1 dịch vụ khớp" in j.page.inner_text("#orders")
+    j.page.select_option("#f-order_service", label="Chụp X-quang ngực thẳng [số hóa 1 phim] [18.0119.0028]")
+    j.page.click("button[name=action][value=order]")
+    j.page.wait_for_url(re.compile(r".*saved=orders.*"))
+    j.shot("ordered")
+    assert "Chụp X-quang ngực thẳng [số hóa 1 phim] [18.0119.0028]" in j.page.inner_text("#orders")
+
+    # Augmentin's name says nothing of penicillin; its ingredient amoxicillin does.
+    j.page.select_option("#f-rx_drug", label="Augmentin 500mg + 125mg (Amoxicilin, Acid clavulanic; viên)")
+    j.page.fill("#f-rx_per_day", "2")
+    j.page.fill("#f-rx_days", "7")
+    j.page.click("#rx-form button")
+    j.page.wait_for_selector("#prescriptions .notice")
+    j.shot("allergy-warning")
+    warning = j.page.inner_text("#prescriptions .notice")
+    assert "Nhóm penicilin" in warning and "Augmentin" in warning and "so theo mã" in warning
+    j.page.check("input[name=confirm_warnings]")
+    j.page.click("#rx-form button")
+    j.page.wait_for_url(re.compile(r".*saved=prescriptions.*"))
+
+    order = api(world, "ServiceRequest", encounter=f"Encounter/{encounter_id}")["entry"][0]["resource"]
+    assert order["code"]["coding"][0]["code"] == "18.0119.0028"
+    assert order["instantiatesCanonical"][0].startswith("https://benhan.vn/fhir/ActivityDefinition/service-18.0119.0028")
