@@ -54,6 +54,7 @@ SERVICES = (
     ("22.0120.1370", "Tổng phân tích tế bào máu ngoại vi (bằng máy đếm tổng trở)", "1", 40400, START, None),
     ("23.0075.1494", "Định lượng Glucose [Máu]", "1", 21500, START, None),
     ("23.0051.1494", "Định lượng Creatinin (máu)", "1", 21500, START, None),
+    ("23.0166.1494", "Định lượng Urê máu [Máu]", "1", 21500, START, None),
     ("23.0206.1596", "Tổng phân tích nước tiểu (bằng máy tự động)", "1", 27400, START, None),
 )
 

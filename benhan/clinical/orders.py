@@ -3,7 +3,9 @@
 Laboratory: a panel or a single test of the curated LOINC list (benhan.terminology.labs), results
 entered per test as Observations with the test's unit, the reference range for the patient's sex,
 and the abnormal flag (L/H/N) worked out from it, grouped by a DiagnosticReport — as the synthetic
-data has them.
+data has them. A panel whose tests the service catalogue lists (by their national technique names,
+LAB_SERVICES) also names those services (`instantiatesCanonical`, one per billed service, and their
+price periods), so the claim can bill it; the code stays the LOINC panel.
 
 Imaging and procedures are chosen from the facility's **service catalogue** (docs/catalogues.md):
 only services priced on the order's date are offered (catalogue.lookup). The order carries the
@@ -27,6 +29,7 @@ from benhan.auth.actor import Actor
 from benhan.clinical.catalogue import lookup, resources
 from benhan.clinical.common import (BENHAN, INTERPRETATION, LOINC, OBS_CATEGORY, UCUM, Problems, entered_at, now,
                                     parse_number, ref, stamp)
+from benhan.fhir.text import fold
 from benhan.store.repository import Repository
 from benhan.terminology.labs import BY_CODE, LABS, PANELS, LabTest
 
@@ -45,6 +48,17 @@ PANEL_NAMES = {"cbc": "Tổng phân tích tế bào máu ngoại vi", "glucose":
                "urinalysis": "Tổng phân tích nước tiểu", "thyroid": "Chức năng tuyến giáp",
                "cardiac": "Men tim, NT-proBNP", "blood-gas": "Khí máu động mạch"}
 PANEL_SYSTEM = "https://benhan.vn/fhir/CodeSystem/lab-panel"
+# A lab panel → the start of the technique names (the MoH technique list, the same in every
+# facility's service catalogue) of the services billed for it. A name that matches exactly one
+# laboratory service priced that day maps to it; none or several (the same test by two methods,
+# "máy đếm tổng trở" or "laser") map to nothing — the order then carries its LOINC code only.
+LAB_SERVICES = {"cbc": ("tong phan tich te bao mau ngoai vi",), "glucose": ("dinh luong glucose",),
+                "hba1c": ("dinh luong hba1c",), "renal": ("dinh luong ure", "dinh luong creatinin"),
+                "liver": ("do hoat do alt", "do hoat do ast", "dinh luong bilirubin toan phan"),
+                "lipids": ("dinh luong cholesterol toan phan", "dinh luong triglycerid", "dinh luong hdl",
+                           "dinh luong ldl"),
+                "electrolytes": ("dien giai do",), "crp": ("dinh luong crp",),
+                "urinalysis": ("tong phan tich nuoc tieu",), "thyroid": ("dinh luong tsh", "dinh luong ft4")}
 NOT_IN_CATALOGUE = f"{BENHAN}/StructureDefinition/not-in-catalogue"
 CHARGE_DEFINITION = f"{BENHAN}/StructureDefinition/charge-item-definition"
 DIAGNOSTIC_SERVICE = "http://terminology.hl7.org/CodeSystem/v2-0074"
@@ -59,6 +73,16 @@ def lab_choices() -> list[tuple[str, str]]:
 def services(repo: Repository, kind: str, on: date, query: str = "", limit: int = 200) -> list[lookup.Service]:
     """The catalogue's services a kind of order offers on `on` (by name or code typed)."""
     return lookup.services_on(repo, on, query, GROUPS.get(kind, frozenset()), limit)
+
+
+def lab_services(repo: Repository, panel: str, on: date) -> list[lookup.Service]:
+    """The catalogue's laboratory services a panel is billed as, where each maps to exactly one."""
+    out = []
+    for stem in LAB_SERVICES.get(panel, ()):
+        hits = [s for s in lookup.services_on(repo, on, stem, frozenset({"1"}), limit=5) if fold(s.name).startswith(stem)]
+        if len(hits) == 1:
+            out.append(hits[0])
+    return out
 
 
 def tests_of(order: dict) -> list[LabTest]:
@@ -153,6 +177,11 @@ def place(repo: Repository, actor: Actor, encounter: dict, kind: str, values: di
         what, _, key = (values.get("order_lab") or "").partition(":")
         if what == "panel" and key in PANELS:
             code = {"coding": [{"system": PANEL_SYSTEM, "code": key}], "text": PANEL_NAMES[key]}
+            billed = lab_services(repo, key, on)
+            if billed:      # the LOINC panel stays the code (results are entered per test)
+                extra = {"instantiatesCanonical": [s.url for s in billed],
+                         "extension": [{"url": CHARGE_DEFINITION, "valueCanonical": s.price_canonical} for s in billed],
+                         "group": "1"}
         elif what == "test" and key in BY_CODE:
             t = BY_CODE[key]
             code = {"coding": [{"system": LOINC, "code": t.loinc, "display": t.name_en}], "text": t.name_vi}

@@ -171,3 +171,18 @@ def test_a_free_text_allergy_still_warns_by_name_and_says_so(visit):  # noqa: AN
     # Food is never coded to a drug.
     food = allergies.add(repo, DOCTOR, pid, None, "Hải sản", "food", "low", "")
     assert not allergies.is_coded(repo.read("AllergyIntolerance", food).json())
+
+
+def test_a_lab_panel_keeps_its_loinc_code_and_names_the_services_billed_for_it(visit):  # noqa: ANN001
+    repo, encounter, _ = visit
+    renal = repo.read("ServiceRequest", orders.place(repo, DOCTOR, encounter, "lab", {"order_lab": "panel:renal"},
+                                                     on=DAY)).json()
+    assert renal["code"]["coding"] == [{"system": orders.PANEL_SYSTEM, "code": "renal"}]
+    billed = [repo.read("ActivityDefinition", url.rsplit("/", 1)[1]).json()["code"]["coding"][0]["code"]
+              for url in renal["instantiatesCanonical"]]
+    assert billed == ["23.0166.1494", "23.0051.1494"]                     # urea, creatinine
+    assert len(orders.tests_of(renal)) == 4                               # results still by LOINC test
+    # A panel the catalogue does not list is ordered all the same, with its LOINC code only.
+    coag = repo.read("ServiceRequest", orders.place(repo, DOCTOR, encounter, "lab", {"order_lab": "panel:coagulation"},
+                                                    on=DAY)).json()
+    assert "instantiatesCanonical" not in coag and orders.kind_of(coag) == "lab"
