@@ -29,6 +29,10 @@ CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
 CATEGORIES = ("medication", "food", "environment", "biologic")
 CRITICALITIES = ("low", "high", "unable-to-assess")
+# Words of a drug or salt name that say nothing of the substance ("acid" clavulanic, "natri" clorid):
+# a free-text allergy is not matched on them.
+GENERIC_WORDS = frozenset({"acid", "thuoc", "nhom", "vien", "natri", "kali", "calci", "magnesi", "muoi",
+                           "hydroclorid", "hydrochlorid", "sulfat", "kem", "siro", "tiem", "uong"})
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,8 @@ def _by_name(text: str, drug: DrugFacts) -> bool:
     drug_words = set(fold(drug.name).replace(",", " ").replace("+", " ").split())
     for ingredient in drug.ingredients:
         drug_words.update(ingredient.split())
-    words = fold(text).split()
+    words = [w for w in fold(text).replace("(", " ").replace(")", " ").split() if w not in GENERIC_WORDS]
+    drug_words -= GENERIC_WORDS
     return any(len(w) >= 4 and any(d.startswith(w) or w.startswith(d) for d in drug_words if len(d) >= 4)
                for w in words)
 

@@ -186,3 +186,27 @@ def test_a_lab_panel_keeps_its_loinc_code_and_names_the_services_billed_for_it(v
     coag = repo.read("ServiceRequest", orders.place(repo, DOCTOR, encounter, "lab", {"order_lab": "panel:coagulation"},
                                                     on=DAY)).json()
     assert "instantiatesCanonical" not in coag and orders.kind_of(coag) == "lab"
+
+
+def test_the_catalogue_files_give_ingredients_and_cost_groups(store, tmp_path):  # noqa: ANN001
+    from benhan.clinical.catalogue.importer import import_file
+    drugs = tmp_path / "thuoc.csv"
+    drugs.write_text("MA_THUOC,TEN_THUOC,TEN_HOAT_CHAT,HAM_LUONG,DON_VI_TINH,SO_DANG_KY,DON_GIA,TU_NGAY\n"
+                     "40.152,Klamentin 875,Amoxicilin + Acid clavulanic,875mg + 125mg,viên,VD-12345-12,9.800,20260101\n",
+                     encoding="utf-8")
+    services = tmp_path / "dich_vu.csv"
+    services.write_text("MA_DICH_VU,TEN_DICH_VU,DON_GIA,TU_NGAY\n"
+                        "18.0119.0028,Chụp X-quang ngực thẳng [số hóa 1 phim],65400,20260101\n"
+                        "02.0085.1778,Điện tim thường,32800,20260101\n", encoding="utf-8")
+    assert not import_file(store, "drug", drugs).errors and not import_file(store, "service", services).errors
+    repo = Repository(store, DOCTOR)
+    [klamentin] = prescriptions.catalogue(repo)
+    assert klamentin.ingredients == ("Amoxicilin", "Acid clavulanic") and klamentin.atc == ("J01CA04",)
+    assert klamentin.ma_thuoc == "40.152"
+    # Without MA_NHOM the group comes from the code's chapter: the X-ray is imaging; the ECG,
+    # coded in chapter 02, is taken for a procedure — the file should say MA_NHOM 3.
+    assert {s.code: s.group for s in orders.services(repo, "imaging", DAY) + orders.services(repo, "procedure", DAY)} == {
+        "18.0119.0028": "2", "02.0085.1778": "8"}
+    # A free-text allergy is not matched on a generic word of the ingredient ("acid").
+    free = [{"code": {"text": "Acid uric"}}]
+    assert allergies.conflicts(free, klamentin.facts) == []
