@@ -29,13 +29,17 @@ def test_an_x_ray_from_the_catalogue_and_a_penicillin_allergy_warning_for_augmen
     # The order list offers the services priced today only: the analogue X-ray ended in 2025.
     assert j.page.locator("#f-order_service option", has_text="18.0119.0001").count() == 0
     j.page.select_option("#f-order_kind", "imaging")
+    j.page.fill("#f-order_query", "chup mri")
+    j.page.click("#orders button[name=action][value=find]")
+    j.page.wait_for_selector("#orders [role=status]")
+    assert "Không có dịch vụ nào có giá hôm nay khớp với “chup mri”" in j.page.inner_text("#orders")
     j.page.fill("#f-order_query", "x quang nguc thang")
-    j.page.click("button[name=action][value=order]")        # a name typed, nothing chosen: the matches
+    j.page.click("#orders button[name=action][value=order]")        # a name typed, nothing chosen: the matches
     j.page.wait_for_selector("#orders [role=status]")
     j.shot("order-matches")
     assert "1 dịch vụ khớp" in j.page.inner_text("#orders")
     j.page.select_option("#f-order_service", label="Chụp X-quang ngực thẳng [số hóa 1 phim] [18.0119.0028]")
-    j.page.click("button[name=action][value=order]")
+    j.page.click("#orders button[name=action][value=order]")
     j.page.wait_for_url(re.compile(r".*saved=orders.*"))
     j.shot("ordered")
     assert "Chụp X-quang ngực thẳng [số hóa 1 phim] [18.0119.0028]" in j.page.inner_text("#orders")

@@ -149,6 +149,7 @@ UI_MESSAGES: dict[str, tuple[str, str]] = {
     "ui.order.group.procedure": ("Thủ thuật, phẫu thuật", "Procedures"),
     "ui.order.not_in_catalogue": ("ngoài danh mục", "not in the catalogue"),
     "ui.order.found": ("{count} dịch vụ khớp: chọn một rồi bấm Chỉ định.", "{count} matching service(s): choose one, then Order."),
+    "ui.order.none": ("Không có dịch vụ nào có giá hôm nay khớp với “{query}”.", "No service priced today matches “{query}”."),
     "ui.order.first": ("Danh sách chỉ hiện {count} dịch vụ đầu: gõ tên hoặc mã rồi bấm Tìm.",
                        "Only the first {count} services are listed: type a name or code and press Find."),
     "ui.no_services": ("Danh mục dịch vụ chưa có dịch vụ hình ảnh, thủ thuật có giá hôm nay: nhập bằng lệnh benhan catalogue import service.",
