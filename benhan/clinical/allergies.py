@@ -79,6 +79,13 @@ def coding_for(substance: str, catalogue_ingredients: list[str] | tuple[str, ...
     return []
 
 
+def substance_code(substance: str, category: str, catalogue_ingredients: list[str] | tuple[str, ...] = ()) -> dict:
+    """AllergyIntolerance.code: coded when a drug allergy names a listed ingredient or class, else
+    the text as typed (checked by name only)."""
+    coding = coding_for(substance, catalogue_ingredients) if category == "medication" else []
+    return {"coding": coding, "text": coding[0]["display"]} if coding else {"text": substance.strip()}
+
+
 def add(repo: Repository, actor: Actor, patient_id: str, encounter_id: str | None, substance: str, category: str,
         criticality: str, reaction: str, tz: str = "+07:00",
         catalogue_ingredients: list[str] | tuple[str, ...] = ()) -> str:
@@ -90,10 +97,7 @@ def add(repo: Repository, actor: Actor, patient_id: str, encounter_id: str | Non
     if criticality not in CRITICALITIES:
         p.add("allergy_criticality", "ui.err.choose")
     p.raise_if_any()
-    code: dict = {"text": substance.strip()}
-    coding = coding_for(substance, catalogue_ingredients) if category == "medication" else []
-    if coding:
-        code = {"coding": coding, "text": coding[0]["display"]}
+    code = substance_code(substance, category, catalogue_ingredients)
     body: dict = {"resourceType": "AllergyIntolerance",
                   "clinicalStatus": {"coding": [{"system": CLINICAL, "code": "active"}]},
                   "verificationStatus": {"coding": [{"system": VERIFICATION, "code": "confirmed"}]},

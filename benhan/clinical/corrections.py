@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from benhan.auth.actor import Actor
+from benhan.clinical import allergies, prescriptions
 from benhan.clinical.common import CORRECTION_REASON, Problems, now, parse_number, stamp, who
 from benhan.store.repository import Repository
 
@@ -69,7 +70,7 @@ def current_values(body: dict) -> dict[str, str]:
     return {}
 
 
-def _apply(body: dict, values: dict[str, str], p: Problems) -> None:
+def _apply(body: dict, values: dict[str, str], p: Problems, ingredients: list[str]) -> None:
     t = body["resourceType"]
     if t == "ClinicalImpression":
         if len(values.get("summary", "").strip()) < 2:
@@ -96,7 +97,10 @@ def _apply(body: dict, values: dict[str, str], p: Problems) -> None:
     elif t == "AllergyIntolerance":
         if len(values.get("substance", "").strip()) < 2:
             p.add("substance", "ui.err.required")
-        body["code"] = {"text": values.get("substance", "").strip()}
+        # Coded again when the corrected name is a listed ingredient or class, so the allergy
+        # check keeps covering brand names (allergies.substance_code).
+        body["code"] = allergies.substance_code(values.get("substance", ""), (body.get("category") or [""])[0],
+                                                ingredients)
         reaction = values.get("reaction", "").strip()
         if reaction:
             body["reaction"] = [{"manifestation": [{"text": reaction}]}]
@@ -152,7 +156,9 @@ def change(repo: Repository, actor: Actor, res_type: str, res_id: str, values: d
     if values is None:
         _cancel(body)
     elif res_type in EDITABLE:
-        _apply(body, values, p)
+        ingredients = (prescriptions.ingredient_names(prescriptions.catalogue(repo))
+                       if res_type == "AllergyIntolerance" else [])
+        _apply(body, values, p, ingredients)
     else:
         p.add("reason", "ui.err.not_editable")
     p.raise_if_any()

@@ -161,6 +161,19 @@ def test_the_same_ingredient_under_two_brand_names_is_a_duplicate(visit):  # noq
     assert "Paracetamol" in repo.read("MedicationRequest", second).json()["note"][0]["text"]
 
 
+def test_correcting_an_allergys_substance_codes_it_again_so_brand_names_stay_covered(visit):  # noqa: ANN001
+    from benhan.clinical import corrections
+    repo, _, pid = visit
+    typo = _allergy(repo, pid, "penixilin")                # mistyped: kept as free text
+    assert not allergies.is_coded(typo)
+    assert corrections.change(repo, DOCTOR, "AllergyIntolerance", typo["id"], {"substance": "penicilin"},
+                              "gõ nhầm tên") == 2
+    fixed = repo.read("AllergyIntolerance", typo["id"]).json()
+    assert allergies.is_coded(fixed)
+    augmentin = _drug(repo, "Augmentin")
+    assert _check(repo, augmentin, [fixed]) == [("ui.warn.allergy", {"drug": augmentin.name, "allergy": "Nhóm penicilin"})]
+
+
 def test_a_free_text_allergy_still_warns_by_name_and_says_so(visit):  # noqa: ANN001
     repo, _, pid = visit
     allergy = _allergy(repo, pid, "Thuốc Augmentin (nổi mẩn)")
