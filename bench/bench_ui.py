@@ -73,7 +73,7 @@ def build(store: Store) -> tuple[str, str, int]:
     diagnoses.add(repo, actor, repo.read("Encounter", eid).json(), "J18.9", "main", "AD")
     count += 2
     for panel in ("cbc", "crp", "renal", "liver"):
-        oid = orders.place(repo, actor, repo.read("Encounter", eid).json(), "lab", f"panel:{panel}", "", "")
+        oid = orders.place(repo, actor, repo.read("Encounter", eid).json(), "lab", {"order_lab": f"panel:{panel}"})
         order = repo.read("ServiceRequest", oid).json()
         values = {orders.result_field(t.loinc): "5" for t in orders.tests_of(order)}
         orders.enter_results(repo, actor, order, False, values)
@@ -108,6 +108,8 @@ def main() -> None:
             if c.get("/", follow_redirects=False).status_code != 200:
                 raise SystemExit("login failed")
             html = c.get(f"/ui/encounters/{eid}").text
+            if os.environ.get("BENCH_UI_DUMP"):
+                Path(os.environ["BENCH_UI_DUMP"]).write_text(html)
             assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
             asset_bytes = {a: len(c.get(a).content) for a in sorted(set(assets))}
             total = len(html.encode()) + sum(asset_bytes.values())

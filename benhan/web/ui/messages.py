@@ -97,6 +97,7 @@ UI_MESSAGES: dict[str, tuple[str, str]] = {
     "ui.visits": ("Các lần khám, điều trị", "Visits"),
     "ui.visit_page": ("Lượt khám", "Visit"),
     "ui.vitals": ("Dấu hiệu sinh tồn", "Vital signs"),
+    "ui.notes_earlier": ("Xem thêm {n} phiếu trước đó", "Show the {n} earlier notes"),
     "ui.vitals.trend": ("Diễn biến dấu hiệu sinh tồn", "Vital-sign trends"),
     "ui.f.pulse": ("Mạch (lần/phút)", "Pulse (/min)"),
     "ui.f.temperature": ("Nhiệt độ (°C)", "Temperature (°C)"),

@@ -28,6 +28,9 @@ from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo
 # The table shows the latest rounds; the trend charts show the whole visit (all earlier rounds
 # stay in the record and on the patient page): keeps a long stay's page within its 60 KB budget.
 RECENT_READINGS = 8
+# Likewise the latest progress and nursing notes; "earlier notes" shows them all (and the 01/BV1
+# printout always holds every one).
+RECENT_NOTES = 10
 # The order form lists this many services (imaging and procedures) at first; Find (or typing, with the script)
 # narrows a longer catalogue.
 ORDER_LIST = 150
@@ -69,7 +72,9 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
     for o in rec.orders:
         report = chart.report_for(o["id"], rec.reports)
         results.append((o, report, orders.result_rows(report, rec.lab_results) if report else []))
+    notes_shown = rec.notes if request.query_params.get("notes") == "all" else rec.notes[-RECENT_NOTES:]
     return page(request, "ui/encounter.html", status, banner=b, enc=encounter, rec=rec,
+                notes_shown=notes_shown, notes_earlier=len(rec.notes) - len(notes_shown),
                 readings=vitals.readings(rec.vital_signs)[-RECENT_READINGS:], vital_fields=vitals.VITALS,
                 trend=svg.trends(rec.vital_signs),
                 dx=diagnoses.listed(encounter, rec.conditions), record_texts=record.texts(rec.record),
