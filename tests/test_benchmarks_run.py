@@ -1,0 +1,27 @@
+"""The quick benchmarks still run against today's code, at their smallest sizes. They print figures
+that docs/benchmarks.md records, and nothing else exercises them: twice an API change (orders.place,
+the token the API asks for) broke one silently. The figures are not checked here; timing belongs in
+bench/, never in a test."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("script, args, says", [
+    ("bench_ui.py", ["--runs", "1"], "first chart view total"),
+    ("bench_generator.py", ["--patients", "20", "--workers", "1", "--data-dir", "{tmp}/gen"], "patients 20"),
+    ("bench_terminology.py", ["--n", "3"], "filter='viem phoi'"),
+    ("bench_auth.py", ["--n", "10"], "µs"),
+    ("bench_token_lookup.py", ["--n", "10", "--tokens", "100", "--clients", "2"], "µs"),
+])
+def test_a_quick_benchmark_runs_to_the_end(script: str, args: list[str], says: str, tmp_path: Path):
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *(a.format(tmp=tmp_path) for a in args)],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert says in done.stdout and "machine" in done.stdout
