@@ -57,6 +57,17 @@ def run_benhan(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
                           env=_environment())
 
 
+def terminate(process: subprocess.Popen, timeout: float = 15) -> None:
+    """SIGTERM and wait for a clean shutdown; SIGKILL if it does not come."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def _environment() -> dict[str, str]:
     # Only what the test passes on the command line may configure the child.
     return {k: v for k, v in os.environ.items() if not k.startswith("BENHAN_")}

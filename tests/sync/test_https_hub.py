@@ -20,7 +20,7 @@ from benhan.store.repository import Repository
 from benhan.store.store import Store
 from benhan.web import tls
 from tests import factories
-from tests.server_process import benhan_command, free_port, run_benhan
+from tests.server_process import benhan_command, free_port, run_benhan, terminate
 
 
 def _toml(data_dir: Path, **settings: str) -> None:
@@ -53,12 +53,7 @@ def https_hub(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
                     time.sleep(0.1)
         yield url, hub, made.cert_file
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process)
 
 
 def test_a_node_syncs_with_a_self_signed_https_hub_it_was_told_to_trust(https_hub, tmp_path: Path):  # noqa: ANN001

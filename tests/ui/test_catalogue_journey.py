@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.ui.test_journeys import api, scan
+from tests.ui.test_journeys import api, scan_and_open_visit
 
 QR_D = "001085012345||PHẠM VĂN BÌNH|15031985|Nam|Số 1, Phường Ba Đình, Thành phố Hà Nội|01012022"
 
@@ -12,13 +12,7 @@ QR_D = "001085012345||PHẠM VĂN BÌNH|15031985|Nam|Số 1, Phường Ba Đình
 def test_an_x_ray_from_the_catalogue_and_a_penicillin_allergy_warning_for_augmentin(journey, world):  # noqa: ANN001
     j = journey
     j.login("bacsi")
-    scan(j, QR_D)
-    j.page.select_option("#f-visit_type", "kham-benh")
-    j.page.select_option("#f-location", label="Phòng khám đa khoa")
-    j.page.fill("#f-reason", "Ho kéo dài")
-    j.page.click("button[name=action][value=save]")
-    j.page.wait_for_url(re.compile(r".*/ui/encounters/[0-9a-f-]+$"))
-    encounter_id = j.page.url.rsplit("/", 1)[1]
+    encounter_id = scan_and_open_visit(j, QR_D, "kham-benh", "Phòng khám đa khoa", "Ho kéo dài")
 
     # The allergy typed as "penicilin" is coded to the penicillin class.
     j.page.fill("#f-allergy_substance", "penicilin")

@@ -31,7 +31,7 @@ from benhan.web.app import create_app
 from benhan.web.cors import parse_origins
 from benhan.web.log_redaction import RedactSecrets, redact
 from benhan.web.security_headers import SecurityHeaders
-from tests.server_process import benhan_command, free_port, run_benhan
+from tests.server_process import benhan_command, free_port, run_benhan, terminate
 
 APP_ORIGIN = "https://app.example.vn"
 EVERY_RESPONSE = {
@@ -291,13 +291,7 @@ def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer
                     time.sleep(0.1)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        terminate(process)
 
 
 def test_the_server_speaks_https_with_the_self_signed_certificate_and_sends_hsts(https_server: TlsServer):
