@@ -23,7 +23,8 @@ author did not change; the Provenance says who linked it.
 Refused (nothing written): a patient linked to itself, a source or target already replaced,
 two patients that each carry a different CCCD, a reason under 3 characters, and a user who may
 not read and change the whole record (a registrar may not change clinical entries: a doctor links).
-One audit event (subtype `patient-link`) summarises the link besides the per-write events.
+One audit event (subtype `patient-link`) summarises the link besides the per-write events, in
+the same transaction.
 """
 from __future__ import annotations
 
@@ -35,7 +36,6 @@ from typing import Any
 from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.clinical.common import identifier, name_of, now, who
-from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
 from benhan.store.compartments import everything, member_params
 from benhan.store.repository import Repository, now_us
@@ -237,15 +237,15 @@ def link(repo: Repository, source_id: str, target_id: str, reason: str, tz: str 
         provs.append(prov_id)
         pending.append(repo.prepare("POST", "Provenance", prov_id,
                                     _provenance(res_type, res_id, version, actor, why, recorded), create_only=True))
-    repo.commit(pending, "transaction")
-    # The summary event: "patient link" with both patients, in the trail beside the per-write events.
-    with repo.store.db.write() as conn:
-        audit_log.write(conn, [AuditRecord(
-            recorded=now_us(), interaction="update", agent=actor.name, source_address=actor.source_address,
-            res_type="Patient", res_id=target_id, version=tgt_v.version + 1, subtype=AUDIT_SUBTYPE,
-            role=" ".join(actor.roles) or None, patients=tuple(sorted({source_id, target_id})),
-            detail=json.dumps({"source": source_id, "target": target_id, "moved": len(moved) - 2,
-                               "reason": reason.strip()}, ensure_ascii=False))])
+    # The summary event: "patient link" with both patients, beside the per-write events and in the
+    # same transaction as the link itself.
+    summary = AuditRecord(
+        recorded=now_us(), interaction="update", agent=actor.name, source_address=actor.source_address,
+        res_type="Patient", res_id=target_id, version=tgt_v.version + 1, subtype=AUDIT_SUBTYPE,
+        role=" ".join(actor.roles) or None, patients=tuple(sorted({source_id, target_id})),
+        detail=json.dumps({"source": source_id, "target": target_id, "moved": len(moved) - 2,
+                           "reason": reason.strip()}, ensure_ascii=False))
+    repo.commit(pending, "transaction", also_audit=(summary,))
     return Linked(source_id, target_id, [x for x in moved if x[0] != "Patient" or x[1] not in (source_id, target_id)],
                   provs)
 

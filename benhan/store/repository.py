@@ -260,9 +260,11 @@ class Repository:
         self._check_write_scope(pending)
         return pending
 
-    def commit(self, pending: list[PendingWrite], interaction: str) -> list[Stored]:
+    def commit(self, pending: list[PendingWrite], interaction: str,
+               also_audit: tuple[AuditRecord, ...] = ()) -> list[Stored]:
         """Write the prepared versions and their audit rows in one transaction (shared with other
-        writes waiting at the same moment, on SQLite: see store.group_commit)."""
+        writes waiting at the same moment, on SQLite: see store.group_commit). `also_audit`: events
+        that describe the whole change (a patient link), recorded in the same transaction."""
         def work(conn) -> list[Stored]:  # noqa: ANN001
             # A deletion's patients come from the version it ends (it has no index rows of its own).
             deleted = _deleted_patients(conn, [p for p in pending if p.method == "DELETE"])
@@ -271,7 +273,7 @@ class Repository:
             audit_log.write(conn, [self._audit(_INTERACTION.get(p.method, interaction),
                                                res_type=r.res_type, res_id=r.res_id, version=r.version,
                                                patients=deleted.get(p.res_id) or _write_patients(p))
-                                   for p, r in zip(pending, results)])
+                                   for p, r in zip(pending, results)] + list(also_audit))
             return results
         return self.store.group_commit.run(work)
 
