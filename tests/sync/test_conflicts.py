@@ -22,11 +22,18 @@ def _patient(node, hub, **extra):  # noqa: ANN001, ANN202
     return p.res_id
 
 
-def test_a_node_edit_and_a_hub_edit_of_the_same_version_are_both_kept_for_review(hub, make_node):
-    node = make_node()
+def _edited_at_both_ends(node, hub) -> str:  # noqa: ANN001
+    """A patient synced to the hub, then changed from the same version at the node (female) and at
+    the hub (other), before the next round."""
     pid = _patient(node, hub)
     node.repo.update("Patient", pid, {**factories.patient(), "id": pid, "gender": "female"})
     hub.repo.update("Patient", pid, {**factories.patient(), "id": pid, "gender": "other"})
+    return pid
+
+
+def test_a_node_edit_and_a_hub_edit_of_the_same_version_are_both_kept_for_review(hub, make_node):
+    node = make_node()
+    pid = _edited_at_both_ends(node, hub)
     result = node.round()
     assert [c["id"] for c in result.conflicts] == [pid, pid]       # at the hub, then here
     # Nothing overwritten: both ends hold the hub's version 2; the node's edit waits in both queues.
@@ -40,9 +47,7 @@ def test_a_node_edit_and_a_hub_edit_of_the_same_version_are_both_kept_for_review
 
 def test_resolving_at_the_node_makes_a_new_version_everywhere_and_closes_both_queues(hub, make_node):
     node = make_node()
-    pid = _patient(node, hub)
-    node.repo.update("Patient", pid, {**factories.patient(), "id": pid, "gender": "female"})
-    hub.repo.update("Patient", pid, {**factories.patient(), "id": pid, "gender": "other"})
+    pid = _edited_at_both_ends(node, hub)
     node.round()
     [c] = _open(node.store)
     version = review.resolve_conflict(node.store, c.pk, "theirs", by="bs.lan")
@@ -55,9 +60,7 @@ def test_resolving_at_the_node_makes_a_new_version_everywhere_and_closes_both_qu
 
 def test_resolving_at_the_hub_reaches_the_node_and_closes_its_queue(hub, make_node):
     node = make_node()
-    pid = _patient(node, hub)
-    node.repo.update("Patient", pid, {**factories.patient(), "id": pid, "gender": "female"})
-    hub.repo.update("Patient", pid, {**factories.patient(), "id": pid, "gender": "other"})
+    pid = _edited_at_both_ends(node, hub)
     node.round()
     [c] = _open(hub.store)
     review.resolve_conflict(hub.store, c.pk, "kept", by="so-y-te")

@@ -52,7 +52,7 @@ DRUGS = {d.name: d for d in (
     Drug("Allopurinol 300mg", "M04AA01", "viên", 1, "Uống 1 viên/ngày sau ăn"),
     Drug("Colchicin 1mg", "M04AC01", "viên", 1, "Uống 1 viên/ngày sau ăn"),
     Drug("Ceftriaxon 1g", "J01DD04", "lọ", 2, "Tiêm tĩnh mạch chậm 1 lọ x 2 lần/ngày", "Tiêm tĩnh mạch"),
-    Drug("Natri clorid 0,9% 500ml", "B05XA03", "chai", 2, "Truyền tĩnh mạch 1 chai x 2 lần/ngày, XXX giọt/phút",
+    Drug("Natri clorid 0,9% 500ml", "B05XA03", "chai", 2, "Truyền tĩnh mạch 1 chai x 2 lần/ngày, 40 giọt/phút",
          "Truyền tĩnh mạch"),
 )}
 
