@@ -90,6 +90,12 @@ def is_replaced(patient: dict) -> bool:
     return replaced_by(patient) is not None
 
 
+def is_current(patient: dict) -> bool:
+    """Neither replaced by another record of the same person nor made inactive: the record to
+    register visits on and to offer at the desk."""
+    return patient.get("active") is not False and not is_replaced(patient)
+
+
 def has_no_id(patient: dict) -> bool:
     return identifier(patient, CCCD_SYSTEM) is None
 
@@ -120,9 +126,9 @@ def check(source: dict, target: dict, reason: str) -> None:
     """Raise LinkRefused for a link that must not be made."""
     if source["id"] == target["id"]:
         raise LinkRefused("ui.link.err.self", "a patient cannot be linked to itself")
-    if is_replaced(source) or source.get("active") is False:
+    if not is_current(source):
         raise LinkRefused("ui.link.err.source_replaced", f"Patient/{source['id']} is already replaced or inactive")
-    if is_replaced(target) or target.get("active") is False:
+    if not is_current(target):
         raise LinkRefused("ui.link.err.target_replaced", f"Patient/{target['id']} is already replaced or inactive; "
                           "link to the patient that replaced it")
     a, b = identifier(source, CCCD_SYSTEM), identifier(target, CCCD_SYSTEM)

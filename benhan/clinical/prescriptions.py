@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from benhan.auth.actor import Actor
 from benhan.clinical import allergies as allergy_rules
 from benhan.clinical.allergies import DrugFacts
+from benhan.clinical.atc import ATC
 from benhan.clinical.catalogue.resources import CODE_SYSTEM
 from benhan.clinical.common import BENHAN, UCUM, FormInvalid, Problems, entered_at, now, ref, ref_id, stamp
 from benhan.fhir.text import fold
@@ -26,7 +27,6 @@ PRESCRIPTION_SYSTEM = "https://benhan.vn/sid/don-thuoc"
 ROUTES = ("Uống", "Tiêm bắp", "Tiêm tĩnh mạch", "Truyền tĩnh mạch", "Ngậm dưới lưỡi", "Bôi ngoài da", "Nhỏ mắt",
           "Nhỏ mũi", "Đặt", "Khí dung", "Xịt")
 ROUTE_TEXT = f"{BENHAN}/StructureDefinition/route-text"
-ATC = "http://www.whocc.no/atc"
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,9 @@ def duplicate(a: DrugFacts, b: DrugFacts) -> tuple[str, bool] | None:
     atc5 = {x for x in a.atc if len(x) == 7} & {x for x in b.atc if len(x) == 7}
     if atc5:
         return sorted(atc5)[0], True
-    if set(a.codes) & set(b.codes):
-        return sorted(set(a.codes) & set(b.codes))[0], True
+    same_code = set(a.codes) & set(b.codes)
+    if same_code:
+        return sorted(same_code)[0], True
     if not (a.ingredients or a.atc) and not (b.ingredients or b.atc):
         wa, wb = fold(a.name).split(), fold(b.name).split()
         if wa and wb and wa[0] == wb[0]:

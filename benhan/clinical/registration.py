@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from benhan.auth.actor import Actor
 from benhan.clinical.common import BENHAN, Problems, parse_date, ref, stamp
+from benhan.clinical.patient_link import is_current
 from benhan.fhir.text import fold
 from benhan.store.repository import Repository
 from benhan.terminology import sources
@@ -223,14 +224,9 @@ def check(form: PatientForm, today: date) -> tuple[Problems, date | None]:
 
 # --- finding patients --------------------------------------------------------------------------
 
-def _current(patient: dict) -> bool:
-    """Not replaced by another record of the same person (Patient.link, clinical/patient_link.py)."""
-    return patient.get("active") is not False and not any(k.get("type") == "replaced-by" for k in patient.get("link", []))
-
-
 def find_by_cccd(repo: Repository, cccd: str) -> str | None:
     found = repo.search_type("Patient", [("identifier", f"{CCCD_SYSTEM}|{cccd}"), ("_count", "10")])
-    return next((m.res_id for m in found.matches if _current(m.json())), None)
+    return next((m.res_id for m in found.matches if is_current(m.json())), None)
 
 
 def search(repo: Repository, text: str, limit: int = 20) -> list[dict]:
@@ -246,7 +242,7 @@ def search(repo: Repository, text: str, limit: int = 20) -> list[dict]:
     else:
         items = [("name", text)]
     found = [m.json() for m in repo.search_type("Patient", items + [("_count", str(limit))]).matches]
-    return [p for p in found if _current(p)]
+    return [p for p in found if is_current(p)]
 
 
 def duplicates(repo: Repository, form: PatientForm, birth: date | None) -> tuple[str | None, list[Duplicate]]:
@@ -260,7 +256,7 @@ def duplicates(repo: Repository, form: PatientForm, birth: date | None) -> tuple
             name = (body.get("name") or [{}])[0].get("text", "")
             words = fold(name).split()
             # Same folded name, or the same family and given name (a middle name often varies).
-            if m.res_id != same and _current(body) and words and (words == wanted or (words[0] == wanted[0] and words[-1] == wanted[-1])):
+            if m.res_id != same and is_current(body) and words and (words == wanted or (words[0] == wanted[0] and words[-1] == wanted[-1])):
                 cccd = next((i["value"] for i in body.get("identifier", []) if i.get("system") == CCCD_SYSTEM), None)
                 similar.append(Duplicate(m.res_id, name, body.get("birthDate", ""), cccd))
     return same, similar

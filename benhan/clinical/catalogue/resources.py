@@ -14,7 +14,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from benhan.clinical.atc import atc_of
+from benhan.clinical.atc import ATC, atc_of
 from benhan.clinical.catalogue.layouts import DRUG, SERVICE, SUPPLY, Row
 
 BASE = "https://benhan.vn/fhir"
@@ -22,7 +22,6 @@ SID = "https://benhan.vn/sid"
 CODE_SYSTEM = {DRUG: f"{SID}/ma-thuoc", SERVICE: f"{SID}/ma-dich-vu", SUPPLY: f"{SID}/ma-vat-tu"}
 ITEM_SYSTEM = {DRUG: f"{SID}/catalogue-drug", SERVICE: f"{SID}/catalogue-service", SUPPLY: f"{SID}/catalogue-supply"}
 REGISTRATION = f"{SID}/so-dang-ky"
-ATC = "http://www.whocc.no/atc"
 # The BHYT cost group of a service (MA_NHOM of the claim's XML 3): 1 laboratory, 2 imaging,
 # 3 functional exploration (ECG …), 8 procedures and surgery, 13 examination …
 COST_GROUP = f"{BASE}/CodeSystem/ma-nhom"
