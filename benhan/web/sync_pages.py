@@ -50,7 +50,7 @@ def _reviewer(request: Request):  # noqa: ANN202
 
 def _pk(request: Request) -> int:
     raw = request.path_params["pk"]
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise errors.RouteNotFound(f"no review item {raw!r}")
     return int(raw)
 
@@ -61,14 +61,15 @@ def _check_csrf(request: Request, form) -> None:  # noqa: ANN001
         raise errors.CsrfRejected()
 
 
-def _people(store, username: str, duplicates: list) -> dict[str, dict]:  # noqa: ANN001
-    """Name and birth date of each patient of the pairs, so the reviewer can judge (audited reads)."""
-    repo = Repository(store, Actor(name=username))
+def _people(store, reviewer: Actor, duplicates: list) -> dict[str, dict]:  # noqa: ANN001
+    """Name and birth date of each patient of the pairs the reviewer may read, so they can judge
+    (audited reads under the reviewer's own access rules)."""
+    repo = Repository(store, reviewer)
     out = {}
     for pid in {p for d in duplicates for p in (d.patient_a, d.patient_b)}:
         try:
             body = repo.read("Patient", pid).json()
-        except (errors.NotFound, errors.Gone):
+        except (errors.NotFound, errors.Gone, errors.Forbidden, errors.OutsideCareScope):
             continue
         out[pid] = {"name": name_of(body), "birth": vn_date(body.get("birthDate")),
                     "replaced": patient_link.is_replaced(body)}
@@ -82,7 +83,7 @@ async def page(request: Request) -> Response:
     def gather() -> dict:
         with store.db.read() as conn:
             data = {"conflicts": st.conflicts(conn), "duplicates": st.duplicates(conn)}
-        data["people"] = _people(store, user.username, data["duplicates"])
+        data["people"] = _people(store, authn.actor(request), data["duplicates"])
         data["sync"] = status.node_status(store)
         data["nodes"] = status.hub_dashboard(store) if store.config.role == "hub" else []
         return data
@@ -105,7 +106,7 @@ async def duplicate(request: Request) -> Response:
     # "Same person" links the records with the clinician app's code (clinical/patient_link.py).
     await run_in_threadpool(lambda: review.review_duplicate(
         request.app.state.store, _pk(request), str(form.get("decision", "")), by=user.username,
-        link=patient_link.link, keep=str(form.get("keep", "")) or None))
+        link=patient_link.link, keep=str(form.get("keep", "")) or None, actor=authn.actor(request)))
     return RedirectResponse("/admin/sync", status_code=303)
 
 

@@ -99,3 +99,26 @@ def test_a_doctor_at_the_hub_sees_both_records_and_keeps_the_one_chosen(hub, mak
         assert r.status_code == 303
     assert patient_link.replaced_by(hub.repo.read("Patient", pa).json()) == pb
     assert _visits(hub, pb) == {ea, eb}
+
+
+def test_a_facility_admin_may_review_sync_but_not_link_a_clinical_record(hub, make_node):  # noqa: ANN001
+    a, b, pa, pb, ea, eb, d = _registered_twice(hub, make_node)
+    from benhan.auth import mfa
+    secret = mfa.new_secret()
+    users.create_user(hub.store, "quantri", "Quản trị", ["facility_admin"], password=PASSWORD, mfa_secret=secret)
+    with TestClient(create_app(hub.store.config, hub.store), raise_server_exceptions=False) as browser:
+        page = browser.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        step = browser.post("/login", data={"username": "quantri", "password": PASSWORD, "csrf": csrf},
+                            follow_redirects=False).headers["location"]
+        page = browser.get(step)
+        browser.post("/login/mfa", data={"csrf": re.search(r'name="csrf" value="([^"]+)"', page.text).group(1),
+                                         "code": mfa.current_code(secret)})
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get("/admin/sync").text).group(1)
+        page = browser.get("/admin/sync").text
+        assert "Nguyễn Văn An" not in page                  # patients are outside the admin's role
+        r = browser.post(f"/admin/sync/duplicate/{d.pk}", data={"csrf": csrf, "decision": "same"},
+                         follow_redirects=False)
+        assert r.status_code == 403
+    assert hub.repo.read("Patient", pa).version == 1 and hub.repo.read("Patient", pb).version == 1
+    assert _visits(hub, pa) == {ea} and _visits(hub, pb) == {eb}
