@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from benhan import __version__, config as config_mod, errors
-from benhan.cli_common import DataDir, DbUrl
+from benhan.cli_common import DataDir, DbUrl, open_store
 from benhan.cli_oauth import client_app, token_app
 from benhan.cli_sync import node_app, sync_app
 from benhan.cli_users import user_app
@@ -181,8 +181,7 @@ def demo(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl
     --patients N a bulk data set of N patients and their records."""
     import os
 
-    from benhan.store.store import Store
-    store = Store.open(_config(data_dir, database_url))
+    store = open_store(data_dir, database_url)
     try:
         if patients <= 1000 and not workers:
             from benhan.clinical.load_demo import load_demo
@@ -209,8 +208,7 @@ def catalogue_import(kind: str = typer.Argument(..., help="drug, service or supp
     """Import a catalogue (docs/catalogues.md): one line per row; exit 1 if any row failed (the others are kept)."""
     from benhan.clinical.catalogue.importer import import_file
     from benhan.clinical.catalogue.layouts import FileProblem
-    from benhan.store.store import Store
-    store = Store.open(_config(data_dir, database_url))
+    store = open_store(data_dir, database_url)
     try:
         report = import_file(store, kind, file, progress=lambda r: _echo(r.text()))
     except FileProblem as exc:
@@ -228,8 +226,7 @@ def reindex(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = Db
             resource_type: Optional[str] = typer.Option(None, "--type", help="Only this resource type.")) -> None:
     """Rebuild the search index from the stored resources (after the definitions change)."""
     from benhan.store.reindex import reindex as run
-    from benhan.store.store import Store
-    store = Store.open(_config(data_dir, database_url))
+    store = open_store(data_dir, database_url)
     try:
         if resource_type and resource_type not in store.resource_types:
             raise errors.UnknownResourceType(f"{resource_type!r} is not a FHIR R4 resource type")
@@ -251,9 +248,8 @@ def terminology_load(data_dir: Optional[Path] = DataDir, database_url: Optional[
                                                               "ethnicity, bhyt-card-type, bhyt-visit-type, "
                                                               "bhyt-beneficiary, occupation, encounter-type, lab-tests.")) -> None:
     """Load the code systems and value sets into the database (again: changes nothing)."""
-    from benhan.store.store import Store
     from benhan.terminology.load import load
-    store = Store.open(_config(data_dir, database_url))
+    store = open_store(data_dir, database_url)
     try:
         done = load(store, only or None, progress=lambda r: _echo(r.line()))
     finally:

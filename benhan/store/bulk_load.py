@@ -21,17 +21,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Index, delete, func, insert, select
+from sqlalchemy import Index, delete, select
 
 from benhan.store.database import SQLITE_CACHE_KB, Database
-from benhan.store.schema import metadata, node_setting, resource
+from benhan.store.schema import INDEX_TABLES, metadata, node_setting, resource
+from benhan.store.sync_tables import get_setting, set_setting
 
 log = logging.getLogger(__name__)
 
 FLAG = "bulk_load_deferred_indexes"
 # Tables written by every resource write; the others (users, sessions, sync) are untouched by a load.
-_BULK_TABLES = frozenset({"resource", "change_log", "audit_event", "audit_patient", "idx_string", "idx_token",
-                          "idx_reference", "idx_date", "idx_number", "idx_quantity", "idx_uri"})
+_BULK_TABLES = frozenset({"resource", "change_log", "audit_event", "audit_patient",
+                          *(t.name for t in INDEX_TABLES.values())})
 
 
 def deferrable_indexes() -> list[Index]:
@@ -42,8 +43,10 @@ def deferrable_indexes() -> list[Index]:
 def worth_deferring(db: Database, new_resources: int) -> bool:
     """Whether building the indexes afterwards beats keeping them: the load adds more than is there."""
     with db.engine.connect() as conn:
-        existing = conn.execute(select(func.count()).select_from(resource)).scalar_one()
-    return new_resources > existing
+        # "Are there at least this many?" without counting the whole table (a full scan on PostgreSQL).
+        as_many = conn.execute(select(resource.c.pk).order_by(resource.c.pk)
+                               .offset(max(new_resources - 1, 0)).limit(1)).first()
+    return new_resources > 0 and as_many is None
 
 
 @contextmanager
@@ -51,8 +54,7 @@ def deferred_indexes(db: Database) -> Iterator[None]:
     """Drop the deferrable indexes for the block, and build them again after it (also when it fails).
     Meant for an empty database; elsewhere, rebuilding would take longer than what it saves."""
     with db.write() as conn:
-        conn.execute(delete(node_setting).where(node_setting.c.key == FLAG))
-        conn.execute(insert(node_setting).values(key=FLAG, value="1"))
+        set_setting(conn, FLAG, "1")
         for ix in deferrable_indexes():
             ix.drop(conn, checkfirst=True)
     try:
@@ -82,7 +84,7 @@ def build_indexes(db: Database) -> float:
 def ensure_indexes(db: Database) -> None:
     """At start-up: finish what a killed bulk load left (its indexes), before the server serves."""
     with db.engine.connect() as conn:
-        pending = conn.execute(select(node_setting.c.value).where(node_setting.c.key == FLAG)).first()
+        pending = get_setting(conn, FLAG)
     if pending is not None:
         log.warning("a bulk load did not finish: building its search indexes now (this can take minutes)")
         seconds = build_indexes(db)
