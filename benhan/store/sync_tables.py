@@ -325,6 +325,12 @@ def duplicates(conn: Connection, status: str | None = "open", limit: int = 200) 
     return conn.execute(q.order_by(sync_duplicate.c.pk.desc()).limit(limit)).all()
 
 
+def open_duplicate(conn: Connection, pk: int):  # noqa: ANN201
+    """The open duplicate candidate `pk`, or None."""
+    return conn.execute(select(sync_duplicate).where(and_(sync_duplicate.c.pk == pk,
+                                                          sync_duplicate.c.status == "open"))).first()
+
+
 def review_duplicate(conn: Connection, pk: int, decision: str, by: str, now_us: int) -> int:
     return conn.execute(update(sync_duplicate).where(and_(sync_duplicate.c.pk == pk,
                                                           sync_duplicate.c.status == "open"))
@@ -393,6 +399,15 @@ def scope_patients(conn: Connection, node_name: str) -> dict[str, str]:
     """patient id → reason (home, fetch) for the node."""
     return dict(conn.execute(select(sync_scope.c.patient_id, sync_scope.c.reason)
                              .where(sync_scope.c.node_name == node_name)).all())
+
+
+def holders(conn: Connection, patient_ids: Iterable[str]) -> dict[str, set[str]]:
+    """node name → which of these patients are in its scope (nodes holding none are left out)."""
+    out: dict[str, set[str]] = {}
+    for node_name, patient_id in conn.execute(select(sync_scope.c.node_name, sync_scope.c.patient_id)
+                                              .where(sync_scope.c.patient_id.in_(sorted(set(patient_ids))))):
+        out.setdefault(node_name, set()).add(patient_id)
+    return out
 
 
 def referred_patients(conn: Connection, organization_id: str) -> set[str]:

@@ -99,7 +99,7 @@ def review_duplicate(store: Store, pk: int, decision: str, *, by: str, link: Lin
     if decision == "same" and link is None:
         raise errors.InvalidUserSetting("'same' links the two records: the linking code must be given")
     with store.db.read() as conn:
-        row = next((d for d in st.duplicates(conn, "open", limit=100_000) if d.pk == pk), None)
+        row = st.open_duplicate(conn, pk)
     if row is None:
         raise errors.NotFound("no open duplicate candidate with this number")
     target = None
@@ -115,10 +115,8 @@ def review_duplicate(store: Store, pk: int, decision: str, *, by: str, link: Lin
             raise errors.NotFound("no open duplicate candidate with this number")
         if target is not None:
             pair = {row.patient_a, row.patient_b}
-            for node in st.node_rows(conn):
-                held = pair & set(st.scope_patients(conn, node.name))
-                if held:
-                    st.add_scope(conn, node.name, pair - held, LINK_SCOPE, now)
+            for node_name, held in st.holders(conn, pair).items():
+                st.add_scope(conn, node_name, pair - held, LINK_SCOPE, now)
         detail = {"duplicate": pk, "decision": decision}
         if target is not None:
             detail["kept"] = target

@@ -4,7 +4,7 @@
     POST /sync/push     a node's batch (application/zstd)        → JSON answer
     GET  /sync/pull     ?since=&limit=                            → application/zstd page
     POST /sync/fetch    {"cccd", "user"}                          → application/zstd record
-    GET  /sync/status   this server's sync status (any authenticated caller)
+    GET  /sync/status   this server's sync status (its users and its enrolled nodes)
     GET  /sync/nodes    the hub's dashboard data
     POST /sync/now      wake the node's background sync
 
@@ -46,16 +46,15 @@ STAFF = frozenset({"facility_admin", "director", "auditor", "doctor"})
 
 
 def _staff_or_node(request: Request) -> None:
-    """Sync status is for the server's own staff (any user with a clinical or admin role) and for
-    enrolled nodes; a backend client with unrelated scopes gets 403."""
+    """Sync status is for the server's own users and for its enrolled, unrevoked nodes; a backend
+    client with unrelated scopes, or a revoked node, gets 403."""
     actor = authn.actor(request)
     if actor.kind == "user":
         return
-    with _store(request).db.read() as conn:
-        from benhan.store import sync_tables as st
-        if actor.client_id and st.node_row(conn, client_id=actor.client_id) is not None:
-            return
-    raise errors.Forbidden("sync status is for this server's staff and its nodes")
+    try:
+        hub.node_for_client(_store(request), actor.client_id)
+    except errors.Forbidden:
+        raise errors.Forbidden("sync status is for this server's staff and its nodes") from None
 
 
 async def _body(request: Request) -> bytes:

@@ -103,7 +103,10 @@ def test_an_invite_enrols_once_and_a_revoked_node_is_refused(hub, make_node):
         client.enroll(token, "node-y", jwk)
     node.repo.create("Patient", factories.patient())
     node.round()
+    token = {"Authorization": f"Bearer {node.sync().hub.token()}"}
+    assert hub.client.get("/sync/status", headers=token).status_code == 200       # an enrolled node may look
     enrolment.revoke(hub.store, "tyt-a")
+    assert hub.client.get("/sync/status", headers=token).status_code in (401, 403)
     node.repo.create("Patient", factories.patient())
     with pytest.raises(SyncFailed):
         node.round()
