@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import orjson
-from sqlalchemy import and_, delete, false, insert, select
+from sqlalchemy import and_, delete, false, select
 
 from benhan.fhir.indexing import extract
 from benhan.store.schema import INDEX_TABLES, resource, resource_version
 from benhan.store.store import Store
-from benhan.store.writer import add_index_rows, decode_body
+from benhan.store.writer import decode_body, index_tuples, insert_index_rows
 
 BATCH = 500
 
@@ -36,15 +36,14 @@ def reindex(store: Store, *, resource_type: str | None = None, start_pk: int = 0
             batch = conn.execute(q).all()
         if not batch:
             return done
-        rows: dict[str, list[dict]] = {name: [] for name in INDEX_TABLES}
+        rows: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
         for row in batch:
-            add_index_rows(rows, extract(orjson.loads(decode_body(row.encoding, row.body))), row.pk, row.res_type)
+            index_tuples(rows, extract(orjson.loads(decode_body(row.encoding, row.body))), row.pk, row.res_type)
         pks = [row.pk for row in batch]
         with store.db.write() as conn:
-            for name, table in INDEX_TABLES.items():
+            for table in INDEX_TABLES.values():
                 conn.execute(delete(table).where(table.c.resource_pk.in_(pks)))
-                if rows[name]:
-                    conn.execute(insert(table), rows[name])
+            insert_index_rows(conn, rows)
         done += len(batch)
         last = batch[-1].pk
         if progress:

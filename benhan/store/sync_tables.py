@@ -19,7 +19,7 @@ from benhan.fhir.indexing import IndexRows
 from benhan.store.schema import (INDEX_TABLES, audit_event, change_log, idx_reference, idx_token,
                                  node_setting, resource, resource_version, sync_batch, sync_conflict,
                                  sync_duplicate, sync_node, sync_resolution, sync_scope, sync_traffic)
-from benhan.store.writer import add_index_rows, decode_body, encode_body
+from benhan.store.writer import decode_body, encode_body, index_tuples, insert_index_rows
 
 # --- node settings (cursors, enrolment) -----------------------------------------------------------
 
@@ -215,7 +215,7 @@ def write_remote(conn: Connection, writes: list[RemoteWrite], slots: dict[tuple[
             for start in range(0, len(stale), 400):
                 conn.execute(delete(table).where(table.c.resource_pk.in_(stale[start:start + 400])))
     versions, logs, marks = [], [], []
-    index_rows: dict[str, list[dict]] = {name: [] for name in INDEX_TABLES}
+    index_rows: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
     for w in writes:
         pk = pk_of[id(w)]
         encoding, body = encode_body(w.body) if w.body is not None else (0, b"")
@@ -224,15 +224,13 @@ def write_remote(conn: Connection, writes: list[RemoteWrite], slots: dict[tuple[
         logs.append({"resource_pk": pk, "res_type": w.res_type, "res_id": w.res_id, "version": w.version,
                      "base_version": w.base, "origin_node": w.origin, "committed_at": now_us})
         if w.index is not None and not w.deleted:
-            add_index_rows(index_rows, w.index, pk, w.res_type)
+            index_tuples(index_rows, w.index, pk, w.res_type)
         if w.resolves:
             marks.append({"resource_pk": pk, "version": w.version})
         slots[(w.res_type, w.res_id)] = Slot(pk, w.version, w.deleted)
     if versions:
         conn.execute(insert(resource_version), versions)
-    for name, rows in index_rows.items():
-        if rows:
-            conn.execute(insert(INDEX_TABLES[name]), rows)
+    insert_index_rows(conn, index_rows)
     if logs:
         conn.execute(insert(change_log), logs)
     if marks:

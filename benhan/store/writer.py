@@ -154,19 +154,6 @@ def write_all(conn: Connection, pending: list[PendingWrite], *, now_us: int, nod
     return results
 
 
-def add_index_rows(into: dict[str, list[dict]], rows: IndexRows, resource_pk: int, res_type: str) -> None:
-    """Append one resource's index rows, as insert parameters, to the per-table lists."""
-    for name, table_rows in rows.tables():
-        cols = INDEX_COLUMNS[name]
-        target = into[name]
-        for row in table_rows:
-            d = dict(zip(cols, row))
-            d["grp"] = row[len(cols)] if len(row) > len(cols) else None   # composite group
-            d["resource_pk"] = resource_pk
-            d["res_type"] = res_type
-            target.append(d)
-
-
 # The bulk inserts of a write go to the driver's executemany as plain tuples: through SQLAlchemy's
 # insert() each row's parameters are processed one by one (a resource has ~20 index rows), which
 # cost more CPU than the database's own work. One SQL text per table and placeholder style.
@@ -184,6 +171,12 @@ def executemany(conn: Connection, table: str, columns: tuple[str, ...], rows: li
     if rows:
         placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         conn.exec_driver_sql(_insert_sql(table, columns, placeholder), rows)
+
+
+def insert_index_rows(conn: Connection, index_rows: dict[str, list[tuple]]) -> None:
+    """Insert the per-table index tuples that index_tuples gathered."""
+    for name, rows in index_rows.items():
+        executemany(conn, INDEX_TABLES[name].name, _INDEX_COLUMNS[name], rows)
 
 
 def index_tuples(into: dict[str, list[tuple]], rows: IndexRows, resource_pk: int, res_type: str) -> None:
@@ -218,6 +211,5 @@ def _write_versions(conn: Connection, written: list[Stored], pending: list[Pendi
         for table in INDEX_TABLES.values():
             for start in range(0, len(reindex), 500):
                 conn.execute(delete(table).where(table.c.resource_pk.in_(reindex[start:start + 500])))
-    for name, rows_ in index_rows.items():
-        executemany(conn, INDEX_TABLES[name].name, _INDEX_COLUMNS[name], rows_)
+    insert_index_rows(conn, index_rows)
     executemany(conn, change_log.name, _LOG_COLUMNS, log_rows)
