@@ -51,15 +51,23 @@ def invite(store: Store, name: str, *, organization_id: str | None = None, by: s
     return tokens.issue_token(store, invite_client, NODE_SCOPE, minutes=INVITE_DAYS * 1440)
 
 
+def pending_invite(store: Store, invite_client: str | None):  # noqa: ANN201
+    """The node an unused, unrevoked invite was made for; 403 for anything else."""
+    node = None
+    if invite_client:
+        with store.db.read() as conn:
+            node = st.node_row(conn, invite_client=invite_client)
+    if node is None or node.enrolled_at is not None or node.revoked_at is not None:
+        raise errors.Forbidden("this invite is not valid (unknown, used or revoked)")
+    return node
+
+
 def enroll(store: Store, invite_client: str | None, *, node_id: str, jwks: str,
            source: str | None = None) -> dict:
     """Turn a presented invite into the node's own client; its client id and name."""
-    if not invite_client or not node_id or len(node_id) > 64 or ":" in node_id:
+    if not node_id or len(node_id) > 64 or ":" in node_id:
         raise errors.Forbidden("enrolment needs a valid invite token and a node id")
-    with store.db.read() as conn:
-        node = st.node_row(conn, invite_client=invite_client)
-    if node is None or node.enrolled_at is not None or node.revoked_at is not None:
-        raise errors.Forbidden("this invite is not valid (unknown, used or revoked)")
+    node = pending_invite(store, invite_client)
     try:
         client, _ = oauth_clients.register_client(store, f"sync node {node.name}", oauth_clients.SYSTEM,
                                                   scope=NODE_SCOPE, jwks=jwks)

@@ -45,6 +45,12 @@ def _require_hub(request: Request) -> None:
 STAFF = frozenset({"facility_admin", "director", "auditor", "doctor"})
 
 
+def _require_staff(request: Request, refusal: str) -> None:
+    actor = authn.actor(request)
+    if actor.kind != "user" or not STAFF.intersection(actor.roles):
+        raise errors.Forbidden(refusal)
+
+
 def _staff_or_node(request: Request) -> None:
     """Sync status is for the server's own users and for its enrolled, unrevoked nodes; a backend
     client with unrelated scopes, or a revoked node, gets 403."""
@@ -68,7 +74,8 @@ async def _body(request: Request) -> bytes:
 
 
 async def enroll(request: Request) -> Response:
-    await run_in_threadpool(_pending_invite, _store(request), authn.actor(request).client_id)
+    # The invite is checked before the role and the body, so a 403 reveals nothing.
+    await run_in_threadpool(enrolment.pending_invite, _store(request), authn.actor(request).client_id)
     _require_hub(request)
     try:
         data = orjson.loads(await _body(request))
@@ -129,17 +136,13 @@ async def sync_status(request: Request) -> Response:
 
 
 async def nodes(request: Request) -> Response:
-    actor = authn.actor(request)
-    if actor.kind != "user" or not STAFF.intersection(actor.roles):
-        raise errors.Forbidden("the hub dashboard is for the hub's staff")
+    _require_staff(request, "the hub dashboard is for the hub's staff")
     _require_hub(request)
     return JSONResponse(await run_in_threadpool(status.hub_dashboard, _store(request)))
 
 
 async def sync_now(request: Request) -> Response:
-    actor = authn.actor(request)
-    if actor.kind != "user" or not STAFF.intersection(actor.roles):
-        raise errors.Forbidden("starting a sync round is for this facility's staff")
+    _require_staff(request, "starting a sync round is for this facility's staff")
     runner = getattr(request.app.state, "sync_runner", None)
     if runner is None:
         raise errors.RouteNotFound("this server does not sync in the background (role = node, enrolled)")
@@ -175,14 +178,6 @@ def install(app: Starlette) -> None:
                 if runner is not None:
                     await run_in_threadpool(runner.stop)
     app.router.lifespan_context = lifespan
-
-
-def _pending_invite(store, client_id: str | None) -> None:  # noqa: ANN001
-    from benhan.store import sync_tables as st
-    with store.db.read() as conn:
-        row = st.node_row(conn, invite_client=client_id) if client_id else None
-    if row is None or row.enrolled_at is not None or row.revoked_at is not None:
-        raise errors.Forbidden("enrolment needs a valid invite token")
 
 
 def _start_runner(store):  # noqa: ANN001, ANN202
