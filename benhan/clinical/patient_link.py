@@ -31,11 +31,11 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.clinical.common import identifier, name_of, now, who
+from benhan.fhir.references import replaced_by, walk_references
 from benhan.store.audit_log import AuditRecord
 from benhan.store.compartments import everything, member_params
 from benhan.store.repository import Repository, now_us
@@ -68,16 +68,6 @@ class Linked:
     target_id: str
     moved: list[tuple[str, str, int]]   # (type, id, new version) of the re-pointed resources
     provenances: list[str]
-
-
-def replaced_by(patient: dict) -> str | None:
-    """The id of the patient this one was replaced by (None when it is not replaced)."""
-    for link in patient.get("link", []):
-        if link.get("type") == REPLACED_BY:
-            ref = (link.get("other") or {}).get("reference", "")
-            if ref.startswith("Patient/"):
-                return ref.split("/")[1]
-    return None
 
 
 def replaces(patient: dict) -> list[str]:
@@ -138,21 +128,18 @@ def check(source: dict, target: dict, reason: str) -> None:
         raise LinkRefused("ui.link.err.reason", "give the reason for linking (at least 3 characters)")
 
 
-def _repoint(node: Any, old: str, new: str, display: str) -> bool:
+def _repoint(body: dict, old: str, new: str, display: str) -> bool:
     """Replace every reference to `old` by `new` in place; whether anything changed."""
-    changed = False
-    if isinstance(node, dict):
-        if node.get("reference") == old:
-            node["reference"] = new
-            if "display" in node:
-                node["display"] = display
-            changed = True
-        for value in node.values():
-            changed = _repoint(value, old, new, display) or changed
-    elif isinstance(node, list):
-        for value in node:
-            changed = _repoint(value, old, new, display) or changed
-    return changed
+    changed = []
+
+    def visit(ref: dict) -> None:
+        if ref["reference"] == old:
+            ref["reference"] = new
+            if "display" in ref:
+                ref["display"] = display
+            changed.append(ref)
+    walk_references(body, visit)
+    return bool(changed)
 
 
 def _members(repo: Repository, patient_id: str) -> list:

@@ -42,3 +42,14 @@ def walk_references(node: Any, visit: Callable[[dict], None]) -> None:
         for item in node:
             if isinstance(item, (dict, list)):
                 walk_references(item, visit)
+
+
+def replaced_by(patient: dict) -> str | None:
+    """The id of the Patient this one was replaced by (Patient.link type replaced-by), else None
+    (http://hl7.org/fhir/R4/patient.html#links)."""
+    for link in patient.get("link", []):
+        if link.get("type") == "replaced-by":
+            ref = (link.get("other") or {}).get("reference", "")
+            if ref.startswith("Patient/"):
+                return ref.split("/")[1]
+    return None

@@ -19,6 +19,7 @@ from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.fhir.datetimes import format_instant, from_us
 from benhan.fhir.indexing import extract
+from benhan.fhir.references import replaced_by
 from benhan.fhir.resource_json import content_hash, dumps, stamp
 from benhan.store import audit_log
 from benhan.store import sync_tables as st
@@ -73,11 +74,6 @@ LINK_SCOPE = "link"      # sync_scope.reason: the other record of a linked pair
 Linker = Callable[[Repository, str, str, str, str], object]
 
 
-def _replaced_by(patient: dict) -> str | None:
-    return next(((k.get("other") or {}).get("reference", "").split("/")[-1] for k in patient.get("link", [])
-                 if k.get("type") == "replaced-by"), None)
-
-
 def _kept(repo: Repository, a: str, b: str, keep: str | None) -> tuple[str, str]:
     """(source, target): the patient `keep` is the target; by default the older registration
     (its first version's time as its facility recorded it)."""
@@ -106,7 +102,7 @@ def review_duplicate(store: Store, pk: int, decision: str, *, by: str, link: Lin
     if decision == "same":
         repo = Repository(store, actor or Actor(name=by))
         source, target = _kept(repo, row.patient_a, row.patient_b, keep)
-        if _replaced_by(repo.read("Patient", source).json()) != target:   # not linked already
+        if replaced_by(repo.read("Patient", source).json()) != target:   # not linked already
             why = reason.strip() or f"sync review: same CCCD {row.value}"
             link(repo, source, target, why, store.config.timezone)
     now = now_us()
