@@ -55,7 +55,9 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     from benhan.web import log_redaction
     from benhan.web.app import create_app
 
+    from benhan.cli_listen import browser_urls, check_port_free
     cfg = _config(data_dir, database_url, host=host, port=port)
+    check_port_free(cfg.host, cfg.port)   # before any work: a taken port fails at once, saying which
     tls_args = _tls_args(cfg)   # before migrating: a wrong certificate path fails at once, in one line
     logging.basicConfig(level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log_redaction.install()     # no password, token or cookie in any log line
@@ -65,6 +67,8 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     try:
         if demo:
             from benhan.clinical.load_demo import load_demo_if_empty
+            if store.is_empty():
+                _echo("đang tạo cơ sở y tế mẫu (khoảng 1 phút) | loading the demo facility (about a minute)…")
             loaded = load_demo_if_empty(store)
             if loaded:
                 _echo(f"demo facility loaded: {loaded} resources")
@@ -76,8 +80,7 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     access_log = cfg.log_level == "debug"
     if workers > 1 and cfg.sqlalchemy_url.startswith("sqlite"):
         raise errors.ConfigError("SQLite has one writer: run one worker (use PostgreSQL for several)")
-    _echo(f"benhan {__version__} serving FHIR R4 at {'https' if tls_args else 'http'}://{cfg.host}:{cfg.port}/fhir "
-          f"(database: {_safe_url(cfg.sqlalchemy_url)})")
+    _serving_banner(cfg, browser_urls(cfg.host, cfg.port, "https" if tls_args else "http"), bool(tls_args))
     if workers > 1:
         import os
         os.environ.update({f"BENHAN_{k.upper()}": str(v) for k, v in cfg.values.items() if str(v) not in ("", ".")})
@@ -87,6 +90,25 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     else:
         uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=cfg.log_level, proxy_headers=False,
                     access_log=access_log, log_config=log_redaction.uvicorn_log_config(), **tls_args)
+
+
+def _serving_banner(cfg: config_mod.Config, urls: list[str], https: bool) -> None:
+    """The block a person reads after the start: where to open the app, where the API is, how to stop."""
+    rule = "─" * 72
+    _echo(rule)
+    _echo(f"benhan {__version__} đang chạy | is running (database: {_safe_url(cfg.sqlalchemy_url)})")
+    _echo(f"  Mở trình duyệt | open in a browser:  {urls[0]}/login")
+    for url in urls[1:]:
+        _echo(f"  Máy khác trong mạng | other PCs on the LAN:  {url}/login")
+    if cfg.host in ("127.0.0.1", "::1", "localhost"):
+        _echo("  Chỉ máy này truy cập được; cho cả mạng nội bộ: --host 0.0.0.0 | "
+              "only this PC can connect; for the LAN: --host 0.0.0.0")
+    elif not https:
+        _echo("  Cảnh báo: mạng nội bộ dùng HTTP không mã hoá; bật HTTPS: benhan tls self-signed | "
+              "warning: plain HTTP on the LAN; turn on HTTPS with: benhan tls self-signed")
+    _echo(f"  FHIR R4 API:  {urls[0]}/fhir")
+    _echo("  Dừng | stop:  Ctrl-C")
+    _echo(rule)
 
 
 def _accounts_at_start(store, demo: bool) -> None:  # noqa: ANN001

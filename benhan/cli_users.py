@@ -100,9 +100,17 @@ def unlock(username: str, data_dir: Optional[Path] = DataDir, database_url: Opti
 
 
 @user_app.command("reset")
-def reset(username: str, data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
-    """Set a new one-time password (shown once), end every session, unlock."""
+def reset(username: str,
+          two_step: bool = typer.Option(False, "--two-step", help="Reset two-step login instead (a lost or new "
+                                        "phone): the user enrols a new key at the next login."),
+          data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Set a new one-time password (shown once), end every session, unlock; or, with --two-step, reset
+    two-step login."""
     from benhan.auth import users
+    if two_step:
+        _change(username, data_dir, database_url, lambda s, u: users.reset_mfa(s, u, by=_by()))
+        typer.echo(f"user {username}: two-step login reset; a new key is enrolled at the next login")
+        return
     shown: list[str] = []
     _change(username, data_dir, database_url, lambda s, u: shown.append(users.reset_password(s, u, by=_by())))
     typer.echo(f"user {username}: one-time password: {shown[0]}")

@@ -16,7 +16,7 @@ find_python() {
 }
 
 ensure_venv() {   # $1: pip extra ("" or "test")
-  local extra="${1:-}" py stamp want
+  local extra="${1:-}" py stamp hash
   py="$(find_python)"
   if [ ! -x .venv/bin/python ]; then
     if ! "$py" -m venv .venv 2>/dev/null; then
@@ -31,16 +31,20 @@ ensure_venv() {   # $1: pip extra ("" or "test")
       fi
     fi
   fi
-  want="$(cat pyproject.toml | sha256sum | cut -c1-16)-${extra}"
+  # The stamp holds the pyproject.toml hash and the extra installed with it. The test extra is a
+  # superset: after ./scripts/test, ./scripts/start installs nothing (and needs no network), and
+  # the other way round installs once. Only a changed pyproject.toml installs again.
+  hash="$(sha256sum < pyproject.toml | cut -c1-16)"
   stamp=".venv/.benhan-installed"
-  if [ ! -f "$stamp" ] || ! grep -qx -- "$want" "$stamp"; then
-    echo "installing benhan and its dependencies into .venv…"
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    if [ -n "$extra" ]; then
-      .venv/bin/python -m pip install --quiet -e ".[$extra]"
-    else
-      .venv/bin/python -m pip install --quiet -e .
-    fi
-    echo "$want" > "$stamp"
+  if [ -f "$stamp" ] && { grep -qx -- "${hash}-test" "$stamp" || grep -qx -- "${hash}-${extra}" "$stamp"; }; then
+    return 0
   fi
+  echo "installing benhan and its dependencies into .venv (once; needs the package registry)…"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  if [ -n "$extra" ]; then
+    .venv/bin/python -m pip install --quiet -e ".[$extra]"
+  else
+    .venv/bin/python -m pip install --quiet -e .
+  fi
+  echo "${hash}-${extra}" > "$stamp"
 }

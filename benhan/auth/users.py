@@ -322,6 +322,17 @@ def reset_password(store: Store, user: User, *, by: str) -> str:
     return one_time
 
 
+def reset_mfa(store: Store, user: User, *, by: str) -> User:
+    """An admin's reset of two-step login (a lost or replaced phone): the old key stops working, every
+    session ends, and the user enrols a new key at the next login (an admin must, before anything else)."""
+    now = now_us()
+    with store.db.write() as conn:
+        user_tables.update_user(conn, user.pk, totp_secret=None, mfa_enabled=False, sessions_valid_after=now)
+        user_tables.end_user_sessions(conn, user.pk, now)
+        audit_log.write(conn, [_event("permission", user.username, actor=by, detail={"change": "mfa-reset"})])
+        return User.from_row(user_tables.user_row(conn, pk=user.pk))
+
+
 def enrol_mfa(store: Store, user: User, secret: str, code: str) -> User:
     """Turn on two-step login once the user proves their app produces the right codes."""
     if not mfa.verify(secret, code):
