@@ -70,9 +70,11 @@ class NodeSync:
             return int(st.get_setting(conn, f"sync.{name}") or 0)
 
     # --- a round -------------------------------------------------------------------------------
-    def round(self) -> RoundResult:
+    def round(self, result: RoundResult | None = None) -> RoundResult:
+        """Push, then pull. `result` is filled as the round goes, so a caller still sees what
+        progress a round made when it fails half-way (the runner's backoff)."""
         started = time.monotonic()
-        result = RoundResult()
+        result = result if result is not None else RoundResult()
         try:
             self.push_all(result)
             self.pull_all(result)
