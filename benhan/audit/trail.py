@@ -15,6 +15,7 @@ from benhan import errors
 from benhan.audit import fhir_view
 from benhan.auth.actor import Actor
 from benhan.fhir.datetimes import parse_range
+from benhan.fhir.search import check_query
 from benhan.store import audit_query
 from benhan.store.audit_log import AuditRecord
 from benhan.store.audit_query import TrailQuery
@@ -119,6 +120,7 @@ def _int(key: str, value: str, limit: int) -> int:
 
 def parse(items: list[tuple[str, str]], node_id: str, *, lenient: bool = False) -> tuple[TrailQuery, dict, list[str]]:
     """Search parameters → (criteria, result options, ignored parameters)."""
+    check_query(items)      # NUL or endless values: 400 before any reaches the trail's columns
     q = TrailQuery()
     options: dict[str, Any] = {"count": DEFAULT_COUNT, "newest_first": True, "cursor": None, "total": False}
     ignored: list[str] = []

@@ -35,6 +35,14 @@ MAX_VALUES = 200
 # parameters (which shape the answer).
 CRITERIA_PARAMETERS = frozenset({"_id", "_lastUpdated", "_tag", "_profile", "_security", "_source",
                                  "_text", "_content", "_list", "_has", "_type", "_query", "_filter"})
+# The longest search value (one OR-ed value, or a parameter name) taken. No index column holds
+# more than 255 characters, so a longer token or reference can match nothing; a longer string is
+# matched by prefix. Without a cap, a 10,000-character AuditEvent value overflowed PostgreSQL's
+# varchar(64) and a 50,000-character string was "LIKE or GLOB pattern too complex" on SQLite (500s).
+MAX_VALUE_LENGTH = 2000
+# Our own page position is exempt from the length cap (it carries sort keys); decode_cursor
+# checks it instead.
+_UNCAPPED = frozenset({"_cursor"})
 _PREFIX_RE = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)(?=[0-9+\-.])")
 
 
@@ -88,11 +96,17 @@ class SearchRequest:
     types: tuple[str, ...] = ()         # _type of a system-level search
 
     def applied_query(self) -> list[tuple[str, str]]:
-        """The parameters actually applied, for the searchset's self link."""
+        """The parameters actually applied, as query items: the exact inverse of parse(), used for
+        every link the server writes (self, next). parse(applied_query()) is this request again.
+
+        Each value is written as the client wrote it: a criterion's values keep their escapes
+        (only the OR-ing commas are taken out), so joining them with ',' gives back the same
+        text. Escaping them again turned system|code into system\\|code, a value no resource
+        has: page 2 of a token, quantity or composite search came back empty, or 400."""
         out = []
         for c in self.criteria:
             key = c.key or c.code + (f":{c.modifier}" if c.modifier else "")
-            out.append((key, ",".join(escape(v) for v in _leaf(c).values)))
+            out.append((key, ",".join(_leaf(c).values)))
         if self.types:
             out.append(("_type", ",".join(self.types)))
         for name, incs in (("_include", self.includes), ("_revinclude", self.revincludes)):
@@ -111,6 +125,30 @@ class SearchRequest:
         if self.elements:
             out.append(("_elements", ",".join(self.elements)))
         return out
+
+
+def check_query(items: list[tuple[str, str]]) -> None:
+    """Refuse (400) a query no index can answer, before any of it reaches a database: a NUL
+    character (PostgreSQL takes none in text, and FHIR strings may not hold one) or a value
+    longer than MAX_VALUE_LENGTH. Called at the edge for every FHIR request's query and form."""
+    for key, raw in items:
+        where = _printable(key)
+        if "\x00" in key or "\x00" in raw:
+            raise errors.InvalidSearchParameter(
+                f"{where}: a search parameter or value must not contain a NUL character (U+0000)", expression=where)
+        if len(key) > MAX_VALUE_LENGTH:
+            raise errors.InvalidSearchParameter(
+                f"a search parameter name is longer than {MAX_VALUE_LENGTH} characters", expression=where)
+        if key not in _UNCAPPED and len(raw) > MAX_VALUE_LENGTH and \
+                any(len(v) > MAX_VALUE_LENGTH for v in raw.split(",")):
+            raise errors.InvalidSearchParameter(
+                f"{where}: a search value is longer than {MAX_VALUE_LENGTH} characters", expression=where)
+
+
+def _printable(key: str) -> str:
+    """The parameter name as it can be shown back (and recorded): no NUL, not endless."""
+    text = key.replace("\x00", "\\0")
+    return text if len(text) <= 100 else text[:99] + "…"
 
 
 def encode_cursor(values: tuple) -> str:
@@ -164,6 +202,7 @@ def split_prefix(value: str) -> tuple[str, str]:
 
 def parse(resource_type: str, items: list[tuple[str, str]], *, lenient: bool = False,
           default_count: int = 20, max_count: int = 1000) -> SearchRequest:
+    check_query(items)
     params = parameters_for(resource_type)
     req = SearchRequest(resource_type)
 

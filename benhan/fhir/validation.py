@@ -12,7 +12,8 @@ inside another ``Bundle.entry[2].resource.ofType(Observation).status``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from benhan.fhir.definitions import StructureDefinitions, load_structure
@@ -24,6 +25,10 @@ from benhan.fhir.shapes import COMPLEX, PRIMITIVE, RESOURCE, Shape, Shapes, Slot
 MAX_DEPTH = 100
 
 _MISSING = object()
+# FHIR strings (every primitive's JSON string, xhtml included) take no control character other than
+# tab, CR and LF (datatypes.html#string, XML 1.0). Checked for every primitive type here, before
+# its own format: a NUL passed the string regex (\S) and reached PostgreSQL, which refuses it (500).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 @dataclass(frozen=True)
@@ -46,7 +51,10 @@ class Validator:
             self._resource(resource, "", issues, 0, False)
         except RecursionError:
             issues.append(Issue("error", "structure", "", "Resource is nested too deeply to validate"))
-        return issues
+        # An issue quotes what the client sent (an unknown key, a bad code): shown with its control
+        # characters written out, so the outcome (and what is logged of it) holds none.
+        return [i if not (_CONTROL.search(i.message) or _CONTROL.search(i.expression))
+                else replace(i, message=_visible(i.message), expression=_visible(i.expression)) for i in issues]
 
     # -- resources -----------------------------------------------------------------------------
 
@@ -187,6 +195,10 @@ class Validator:
         if value is not _MISSING:
             if value is None:
                 issues.append(Issue("error", "structure", where, "null is not allowed here"))
+            elif type(value) is str and (control := _CONTROL.search(value)) is not None:
+                issues.append(Issue("error", "value", where,
+                                    f"'{slot.element}' holds a control character (U+{ord(control.group()):04X}); "
+                                    "FHIR strings take none but tab, carriage return and line feed"))
             else:
                 problem = slot.check(value)
                 if problem is not None:
@@ -203,6 +215,10 @@ class Validator:
                 self._object(ext, self._shapes.primitive_element, where, issues, depth + 1)
         elif value is _MISSING:
             issues.append(Issue("error", "structure", where, "null is not allowed without a matching '_' extension"))
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _check_coded(slot: Slot, value: dict, path: str, issues: list[Issue]) -> None:

@@ -13,6 +13,8 @@ from starlette.responses import Response
 from benhan import errors
 from benhan.fhir.datetimes import from_us
 from benhan.fhir.outcome import from_error
+from benhan.fhir.search import check_query
+from benhan.fhir.resource_json import dumps, loads
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "text/json"}
@@ -23,7 +25,9 @@ _ETAG = re.compile(r'^\s*(?:W/)?"?([^"\s]+)"?\s*$')
 
 
 def check_format(request: Request) -> None:
-    """Refuse a response format we do not produce (XML, Turtle) with 406."""
+    """Refuse a response format we do not produce (XML, Turtle) with 406, and a query no index
+    can answer (a NUL, an endless value) with 400: every FHIR handler starts here."""
+    check_query(request.query_params.multi_items())
     fmt = request.query_params.get("_format")
     if fmt is not None:
         check_format_value(fmt)
@@ -53,7 +57,7 @@ async def read_body(request: Request, max_bytes: int, allowed: set[str] = JSON_T
     if not raw.strip():
         raise errors.MalformedJson("the body is empty")
     try:
-        return orjson.loads(raw)
+        return loads(raw)          # decimals kept exactly as sent (R4 datatypes.html#decimal)
     except orjson.JSONDecodeError as exc:
         raise errors.MalformedJson(f"the body is not valid JSON: {exc}") from None
 
@@ -101,9 +105,9 @@ def pretty(request: Request) -> bool:
 def json_response(content: Any, status: int = 200, headers: dict | None = None, *,
                   indent: bool = False) -> Response:
     if isinstance(content, (bytes, bytearray)):
-        body = bytes(content) if not indent else orjson.dumps(orjson.loads(content), option=orjson.OPT_INDENT_2)
+        body = bytes(content) if not indent else dumps(loads(content), orjson.OPT_INDENT_2)
     else:
-        body = orjson.dumps(content, option=orjson.OPT_INDENT_2 if indent else 0)
+        body = dumps(content, orjson.OPT_INDENT_2 if indent else 0)
     return Response(body, status_code=status, headers=headers, media_type=f"{FHIR_JSON}; charset=utf-8")
 
 
