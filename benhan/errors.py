@@ -95,6 +95,8 @@ SchemaUnknown = _error("BENHAN-4002", 503, "exception", "The database schema is 
 BackupFailed = _error("BENHAN-4003", 500, "exception", "The backup failed", "BackupFailed")
 RestoreRefused = _error("BENHAN-4004", 500, "exception", "The restore was refused", "RestoreRefused")
 DatabaseBusy = _error("BENHAN-4005", 503, "transient", "The database is busy; try again", "DatabaseBusy")
+AuditUnavailable = _error("BENHAN-4006", 503, "transient", "The audit trail cannot be written; reads are refused until it can", "AuditUnavailable")
+DatabaseDamaged = _error("BENHAN-4007", 500, "exception", "The database file is damaged; restore it from a backup", "DatabaseDamaged")
 InternalError = _error("BENHAN-4999", 500, "exception", "Internal server error (logged)", "InternalError")
 
 ALL_ERRORS: tuple[type[BenhanError], ...] = tuple(

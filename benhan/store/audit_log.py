@@ -13,8 +13,11 @@ inserts, and callers call `write` at the end of their transaction.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +25,7 @@ from functools import lru_cache
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError
 
+from benhan import errors
 from benhan.store.schema import audit_chain_head, audit_event, audit_patient
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,48 @@ def link_hash(prev_hash: str, row: Mapping) -> str:
     return h.hexdigest()
 
 
+# --- what a row may hold: every value is made storable before it is hashed ---------------------
+# A request can put anything in what its audit row records (a query string, an id, a header): NUL,
+# other control characters, lone surrogates, megabytes. PostgreSQL refuses NUL in text and
+# anything over a varchar's length, and one refused row used to block every read row behind it.
+# So each text field is escaped (control characters and surrogates as \uXXXX, which every
+# database stores and a reader can still see) and cut to its column's length with a marker.
+TEXT_MAX = 8192                  # Text columns (query, detail): enough to read, bounded
+_UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSTORABLE_ID = re.compile("[\x00-\x20\x7f-\x9f\ud800-\udfff]")   # patient ids: also no space (the separator)
+_CUT = "…[cut {n}]"
+_LENGTHS = {c.name: getattr(c.type, "length", None) or TEXT_MAX for c in audit_event.columns}
+PATIENT_ID_MAX = audit_patient.c.patient_id.type.length
+_INT32 = 2**31 - 1
+
+
+def _escape(match: re.Match) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def recordable(value: str, limit: int, pattern: re.Pattern = _UNSTORABLE) -> str:
+    """The value as a row can store it: escaped and cut to `limit` characters (marker included)."""
+    if value.__class__ is not str:
+        value = str(value)
+    if pattern.search(value) is not None:
+        value = pattern.sub(_escape, value)
+    if len(value) > limit:
+        marker = _CUT.format(n=len(value))
+        value = value[:max(limit - len(marker), 0)] + marker
+        value = value[:limit]
+    return value
+
+
+def _patients(ids: tuple[str, ...]) -> str | None:
+    """The sorted, unique, space-separated patient ids, each storable in audit_patient."""
+    if not ids:
+        return None
+    clean = {recordable(p, PATIENT_ID_MAX, _UNSTORABLE_ID) for p in ids}
+    clean.discard("")
+    # Never cut: every patient whose data the event touched stays named (each id is bounded).
+    return " ".join(sorted(clean)) or None
+
+
 @dataclass(frozen=True)
 class AuditRecord:
     recorded: int
@@ -81,13 +127,30 @@ class AuditRecord:
     def row(self) -> dict:
         # Built by hand: dataclasses.asdict deep-copies and cost 4 % of a Bundle ingest.
         # Patients sorted and unique: the column and the audit_patient rows must say the same.
-        patients = " ".join(sorted(set(self.patients))) if self.patients else None
-        return {"recorded": self.recorded, "interaction": self.interaction, "agent": self.agent,
-                "outcome": self.outcome, "source_address": self.source_address, "res_type": self.res_type,
-                "res_id": self.res_id, "version": self.version, "query": self.query,
+        # Every text made storable (recordable): the row of a request can never be refused.
+        n = _LENGTHS
+        version = self.version
+        if version is not None and not (isinstance(version, int) and -_INT32 <= version <= _INT32):
+            version = None      # not a version any stored resource has; the query keeps what was asked
+        return {"recorded": int(self.recorded), "interaction": _text(self.interaction, n["interaction"]) or "?",
+                "agent": _text(self.agent, n["agent"]) or "?",
+                "outcome": _text(self.outcome, n["outcome"]) or "0",
+                "source_address": _text(self.source_address, n["source_address"]),
+                "res_type": _text(self.res_type, n["res_type"]), "res_id": _text(self.res_id, n["res_id"]),
+                "version": version, "query": _text(self.query, n["query"]),
                 "action": ACTIONS.get(self.interaction, "E"),
-                "patients": patients or None, "subtype": self.subtype, "role": self.role,
-                "client_id": self.client_id, "purpose": self.purpose, "detail": self.detail}
+                "patients": _patients(self.patients), "subtype": _text(self.subtype, n["subtype"]),
+                "role": _text(self.role, n["role"]), "client_id": _text(self.client_id, n["client_id"]),
+                "purpose": _text(self.purpose, n["purpose"]), "detail": _text(self.detail, n["detail"])}
+
+
+def _text(value: str | None, limit: int) -> str | None:
+    # The common case (short, printable) costs one regex scan and a length check.
+    if value is None:
+        return None
+    if value.__class__ is str and len(value) <= limit and _UNSTORABLE.search(value) is None:
+        return value
+    return recordable(value, limit)
 
 
 _HEAD = (select(audit_chain_head.c.chain_pos, audit_chain_head.c.hash)
@@ -229,25 +292,85 @@ def append(db, records: list[AuditRecord]) -> None:  # noqa: ANN001
             write(conn, records)
 
 
+def unstored(record: AuditRecord, error: BaseException) -> AuditRecord:
+    """The minimal event left in the trail for a row the database refused even alone: who, when,
+    for which patients, and that its full row is missing — so it does not vanish unnoticed."""
+    return AuditRecord(recorded=record.recorded, interaction="audit-failure", agent=record.agent,
+                       outcome="8", subtype="audit-failure", patients=record.patients,
+                       res_type=record.res_type, source_address=record.source_address,
+                       detail=json.dumps({"note": "audit row could not be stored",
+                                          "interaction": str(record.interaction)[:32],
+                                          "error": type(error).__name__}))
+
+
+@dataclass(frozen=True)
+class AuditHealth:
+    ok: bool
+    pending: int
+    failing_since: float | None       # time.time() of the first failure of the current run of them
+    last_error: str | None
+
+    def line(self) -> str:
+        if self.ok:
+            return f"audit trail: ok ({self.pending} read events waiting)"
+        return (f"audit trail: FAILING since {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(self.failing_since))}"
+                f" ({self.pending} read events waiting; last error: {self.last_error})")
+
+
+def _unavailable(exc: Exception) -> bool:
+    """The database itself failed (locked, gone, full), as opposed to refusing a row's content."""
+    from sqlalchemy.exc import DBAPIError as _DBAPIError, OperationalError
+    return (isinstance(exc, (errors.DatabaseBusy, OperationalError))
+            or (isinstance(exc, _DBAPIError) and exc.connection_invalidated))
+
+
 class ReadAuditBuffer:
-    def __init__(self, db, flush_seconds: float = 1.0, max_pending: int = 500):  # noqa: ANN001
+    """Read events, written in batches by a background thread (about every `flush_seconds`).
+
+    A batch the database refuses is split in halves until the refused row is alone; that row is
+    replaced by an `unstored` event, so one bad row never holds the others back. When the
+    database refuses even that (it is down, the disk is full), the rows wait, up to `capacity`;
+    beyond that `add` raises AuditUnavailable (503): a read that cannot be audited is not served
+    (docs/audit.md "When the trail cannot be written"). close() (server shutdown) writes what waits.
+    """
+
+    def __init__(self, db, flush_seconds: float = 1.0, max_pending: int = 500,  # noqa: ANN001
+                 capacity: int = 20_000):
         self._db = db
         self._pending: list[AuditRecord] = []
         self._lock = threading.Lock()
+        self._flushing = threading.Lock()   # one flush at a time: the thread, a full add, close
         self._wake = threading.Event()
         self._stop = False
         self._flush_seconds = flush_seconds
         self._max_pending = max_pending
+        self._capacity = capacity
         self._thread: threading.Thread | None = None
+        self._failing_since: float | None = None
+        self._last_error: str | None = None
 
     def add(self, record: AuditRecord) -> None:
         with self._lock:
-            self._pending.append(record)
             n = len(self._pending)
+            if n < self._capacity:
+                self._pending.append(record)
+                n += 1
+        if n >= self._capacity:
+            self.flush()                        # in the caller: the buffer must not grow further
+            with self._lock:
+                if len(self._pending) >= self._capacity:
+                    raise errors.AuditUnavailable("the audit trail cannot be written (the database refuses "
+                                                  "it); reads are refused until it can")
+                self._pending.append(record)
         if self._thread is None:
             self._start()
         if n >= self._max_pending:
             self._wake.set()
+
+    def health(self) -> AuditHealth:
+        with self._lock:
+            pending = len(self._pending)
+        return AuditHealth(self._failing_since is None, pending, self._failing_since, self._last_error)
 
     def _start(self) -> None:
         with self._lock:
@@ -262,21 +385,61 @@ class ReadAuditBuffer:
             self.flush()
 
     def flush(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
-        if not batch:
-            return
-        try:
-            with self._db.write() as conn:
-                write(conn, batch)
-        except Exception:  # keep them for the next round rather than lose them
-            log.exception("writing %d audit rows failed; will retry", len(batch))
+        with self._flushing:
             with self._lock:
-                self._pending[:0] = batch
+                batch, self._pending = self._pending, []
+            if not batch:
+                return
+            left = self._store(batch)
+            if left:
+                with self._lock:
+                    self._pending[:0] = left
+                if self._failing_since is None:
+                    self._failing_since = time.time()
+                log.error("the audit trail cannot be written: %d read events wait (%s)", len(left), self._last_error)
+            elif self._failing_since is not None:
+                log.warning("the audit trail is written again (it failed since %s)",
+                            time.strftime("%H:%M:%S UTC", time.gmtime(self._failing_since)))
+                self._failing_since = None
+                self._last_error = None
+
+    def _store(self, batch: list[AuditRecord]) -> list[AuditRecord]:
+        """Write the batch, halving around refused rows; returns the rows left unwritten because
+        the database refuses everything (those wait for the next round)."""
+        try:
+            append(self._db, batch)
+            return []
+        except Exception as exc:  # noqa: BLE001 — any refusal: find the row, or find the database down
+            self._last_error = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
+            if _unavailable(exc):
+                return batch    # busy, unreachable, disk full: no row is to blame; try them all later
+            if len(batch) == 1:
+                return self._replace(batch[0], exc)
+        half = len(batch) // 2
+        left = self._store(batch[:half])
+        if left:                # the database refuses even single rows: stop trying for this round
+            return left + batch[half:]
+        return self._store(batch[half:])
+
+    def _replace(self, record: AuditRecord, error: Exception) -> list[AuditRecord]:
+        for substitute in (unstored(record, error), unstored(AuditRecord(record.recorded, "?", "?"), error)):
+            try:
+                append(self._db, [substitute])
+            except Exception:  # noqa: BLE001
+                continue
+            log.error("an audit row was refused (%s); stored as an audit-failure event instead", self._last_error)
+            return []
+        return [record]
 
     def close(self) -> None:
+        """Stop the thread and write what waits (server shutdown); say so loudly if that fails."""
         self._stop = True
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.flush()
+        with self._lock:
+            lost = len(self._pending)
+        if lost:
+            log.error("shutting down with %d read events that could not be written to the audit trail (%s)",
+                      lost, self._last_error)
