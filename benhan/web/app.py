@@ -54,6 +54,15 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     return http.error_response(errors.InternalError())
 
 
+async def health(request: Request) -> Response:
+    """For a monitor (public, says nothing of the data): 200 while the audit trail is written,
+    503 while it cannot be (docs/audit.md "When the trail cannot be written")."""
+    from starlette.responses import JSONResponse
+    audit = request.app.state.store.read_audit.health()
+    return JSONResponse({"status": "ok" if audit.ok else "failing",
+                         "audit": {"ok": audit.ok, "waiting": audit.pending}}, status_code=200 if audit.ok else 503)
+
+
 def create_app(config: Config, store: Store | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette):  # noqa: ANN202
@@ -71,7 +80,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     app = Starlette(
         # "/fhir" itself is the base for batch/transaction: answered here, not redirected to
         # "/fhir/" (a client posting a Bundle must not have to follow a redirect).
-        routes=[*auth_pages.routes, *ui.routes, *oauth_api.routes, Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
+        routes=[Route("/health", health), *auth_pages.routes, *ui.routes, *oauth_api.routes, Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
                 Mount("/fhir", routes=fhir_api.routes),
                 Mount("/static", app=StaticFiles(directory=STATIC), name="static")],
         exception_handlers={errors.BenhanError: benhan_error, HTTPException: http_error, Exception: unexpected},

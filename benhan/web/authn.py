@@ -25,9 +25,10 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "benhan_session"
 # Reachable without credentials: the login pages, the OAuth endpoints (they authenticate clients
 # themselves), the CapabilityStatement and SMART configuration (the specs require them public),
-# static files and the language switch.
+# static files, the language switch and /health (for a monitor: ok or failing, nothing else).
 PUBLIC_EXACT = {"/login", "/login/mfa", "/lang", "/fhir/metadata", "/.well-known/smart-configuration",
-                "/auth/token", "/auth/revoke", "/auth/introspect", "/auth/authorize", "/favicon.ico"}
+                "/auth/token", "/auth/revoke", "/auth/introspect", "/auth/authorize", "/favicon.ico",
+                "/health"}
 PUBLIC_PREFIXES = ("/static/",)
 # Pages a logged-in user may reach before finishing what the login asked of them.
 _SETUP_PAGES = {"/account/password", "/account/mfa", "/logout"}

@@ -126,3 +126,23 @@ def test_recordable_escapes_and_cuts():
     assert audit_log.recordable("a\x00b\ud800", 64) == "a\\u0000b\\ud800"
     cut = audit_log.recordable("x" * 100, 64)
     assert len(cut) == 64 and cut.endswith("…[cut 100]")
+
+
+def test_health_and_reads_over_http_while_the_trail_cannot_be_written(client, anonymous_client, store):
+    pid = client.post("/fhir/Patient", json=factories.patient()).json()["id"]
+    assert anonymous_client.get("/health").json()["status"] == "ok"
+    store.read_audit.flush()
+    store.read_audit._capacity = 3                  # a small buffer, so it fills within the test
+    sql(store, "ALTER TABLE audit_event RENAME TO audit_event_away")
+    try:
+        answers = [client.get(f"/fhir/Patient/{pid}") for _ in range(5)]
+        refused = [r for r in answers if r.status_code == 503]
+        assert refused and all(r.status_code in (200, 503) for r in answers)
+        assert refused[0].json()["issue"][0]["details"]["coding"][0]["code"] == "BENHAN-4006"
+        r = anonymous_client.get("/health")
+        assert r.status_code == 503 and r.json()["status"] == "failing"
+    finally:
+        sql(store, "ALTER TABLE audit_event_away RENAME TO audit_event")
+    store.read_audit.flush()
+    assert anonymous_client.get("/health").status_code == 200
+    assert client.get(f"/fhir/Patient/{pid}").status_code == 200

@@ -19,7 +19,7 @@ from tests.auth_helpers import token_for
 from tests.factories import FHIR_JSON, observation, patient
 
 PUBLIC = {"/login", "/login/mfa", "/lang", "/fhir/metadata", "/.well-known/smart-configuration",
-          "/auth/authorize", "/auth/token", "/auth/revoke", "/auth/introspect", "/static"}
+          "/auth/authorize", "/auth/token", "/auth/revoke", "/auth/introspect", "/static", "/health"}
 # Pages that belong to whoever is logged in: their own home, account, logout, OAuth consent.
 EVERY_USER = {"/", "/logout", "/logout/everywhere", "/account/password", "/account/mfa", "/oauth/consent"}
 # The audit trail is append-only: no credentials make a write to it possible (405 for all).
