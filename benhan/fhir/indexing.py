@@ -152,7 +152,10 @@ def _precision_range(number: Any) -> tuple[float, float, float] | None:
     if not d.is_finite():
         return None
     exponent = d.as_tuple().exponent
-    half = Decimal(5).scaleb(exponent - 1) if isinstance(exponent, int) else Decimal(0)
+    try:
+        half = Decimal(5).scaleb(exponent - 1) if isinstance(exponent, int) else Decimal(0)
+    except ArithmeticError:     # 0E2000000 is a valid decimal whose precision no context holds
+        half = Decimal(0)
     return float(d), float(d - half), float(d + half)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from benhan.fhir.definitions import PrimitiveType, StructureDefinitions
+from benhan.fhir.resource_json import JsonDecimal
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Problem:
 Checker = Callable[[object], "Problem | None"]
 
 _JSON_NAMES = {str: "a string", bool: "a boolean", int: "a number", float: "a number",
-               dict: "an object", list: "an array", type(None): "null"}
+               JsonDecimal: "a number", dict: "an object", list: "an array", type(None): "null"}
 
 _DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -38,6 +39,8 @@ _WHITESPACE = re.compile(r"\s+")
 
 # XML 1.0 / FHIR strings SHOULD NOT hold control characters other than tab, CR and LF.
 _DIV_START = re.compile(r"\s*<div[\s/>]")  # match(), not lstrip(): a div can be megabytes
+
+_INTEGER_TEXT = re.compile(r"-?[0-9]+")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -107,7 +110,12 @@ def _string_checker(p: PrimitiveType, max_length: int) -> Checker:
 def _integer_checker(name: str, low: int, high: int) -> Checker:
     def check(value: object) -> Problem | None:
         if type(value) is not int:
-            if type(value) is float and value.is_integer():
+            if type(value) is JsonDecimal and _INTEGER_TEXT.fullmatch(value.text):
+                # -0, or an integer past 64 bits: integer lexical forms kept as text (resource_json)
+                value = int(value.text)
+                return None if low <= value <= high else \
+                    Problem("value", f"Invalid {name} '{shorten(value)}': outside {low}..{high}")
+            if isinstance(value, float) and value.is_integer():
                 return Problem("value", f"Invalid {name} '{shorten(value)}': no decimal point allowed")
             return _wrong_json(name, "an integer number", value)
         if not low <= value <= high:
@@ -120,7 +128,7 @@ def _integer_checker(name: str, low: int, high: int) -> Checker:
 def _decimal(value: object) -> Problem | None:
     if type(value) is int:
         return None
-    if type(value) is float:
+    if type(value) in (float, JsonDecimal):     # JsonDecimal: a decimal kept exactly as sent
         return None if math.isfinite(value) else Problem("value", f"Invalid decimal '{value}'")
     return _wrong_json("decimal", "a number", value)
 

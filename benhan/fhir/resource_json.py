@@ -1,7 +1,18 @@
-"""Resource JSON helpers: canonical bytes, content hash, meta stamping."""
+"""Resource JSON: parsing and writing that keep a decimal exactly as sent, canonical bytes,
+content hash, meta stamping.
+
+R4 requires a decimal's precision to be kept (datatypes.html#decimal: 0.40 is not 0.4, 1e2 is not
+100.0). orjson, used for speed, reads every number with a fraction or exponent into a binary float
+and writes back its shortest repr, so a body holding one is read a second time with the standard
+library, whose number hooks give a `JsonDecimal`: a float (arithmetic, validation and the numeric
+index work as before) that remembers its exact text, which `dumps` writes back byte for byte.
+Bodies with no such number (most: integers, strings) take only the fast path.
+"""
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from typing import Any
 
 import orjson
@@ -10,9 +21,92 @@ import orjson
 # look like a change.
 SERVER_META = ("versionId", "lastUpdated")
 
+# What may be a number a float would change (after a colon, an array's [ or a comma): one with a
+# fraction or exponent, an integer past 64 bits, or -0. A cheap first look (it also matches the
+# seconds of a time in a string, ":00.123"); the parsed tree then says whether a float is really
+# there (orjson gives a float for exactly these numbers) — -0 alone it cannot see (it reads 0).
+_MAYBE_INEXACT = re.compile(rb'[:\[,]\s*(?:-?[0-9]+[.eE]|-?[0-9]{19}|-0\s*[,\]}])')
+_NEGATIVE_ZERO = re.compile(rb'[:\[,]\s*-0\s*[,\]}]')
+_INT64 = (-2**63, 2**64 - 1)       # what orjson reads and writes as an integer
 
-def dumps(resource: Any) -> bytes:
-    return orjson.dumps(resource)
+
+class JsonDecimal(float):
+    """A JSON number kept as sent: its float value for arithmetic, its text for output."""
+    __slots__ = ("text",)
+    text: str
+
+    def __new__(cls, text: str) -> "JsonDecimal":
+        value = float.__new__(cls, text)
+        value.text = text
+        return value
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple:
+        return (type(self), (self.text,))
+
+    def __copy__(self) -> "JsonDecimal":
+        return self          # immutable, like float
+
+    def __deepcopy__(self, memo: dict) -> "JsonDecimal":
+        return self
+
+
+def _has_float(node: Any) -> bool:
+    stack = [node.values() if type(node) is dict else node]
+    while stack:
+        for v in stack.pop():
+            kind = type(v)
+            if kind is float:
+                return True
+            if kind is dict:
+                stack.append(v.values())
+            elif kind is list:
+                stack.append(v)
+    return False
+
+
+def _integer(text: str) -> int | JsonDecimal:
+    value = int(text)
+    if text == "-0" or not _INT64[0] <= value <= _INT64[1]:
+        return JsonDecimal(text)
+    return value
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(raw: bytes | str) -> Any:
+    """Parse JSON keeping every decimal's exact text; raises orjson.JSONDecodeError (a ValueError)."""
+    data = orjson.loads(raw)            # validates: what orjson refuses stays refused
+    probe = raw.encode() if isinstance(raw, str) else raw
+    if isinstance(data, (dict, list)):
+        if not _MAYBE_INEXACT.search(probe) or not (_has_float(data) or _NEGATIVE_ZERO.search(probe)):
+            return data
+    elif not isinstance(data, float) and probe.strip() != b"-0":
+        return data
+    try:
+        return json.loads(raw, parse_float=JsonDecimal, parse_int=_integer, parse_constant=_no_constant)
+    except RecursionError:
+        # orjson allows 1024 levels; the standard parser stops at Python's recursion limit.
+        raise orjson.JSONDecodeError("the JSON is nested too deeply", "", 0) from None
+
+
+def _exact(value: Any) -> orjson.Fragment:
+    if isinstance(value, JsonDecimal):
+        return orjson.Fragment(value.text)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return orjson.Fragment(str(value))     # past 64 bits: orjson refuses, JSON does not
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def dumps(resource: Any, option: int = 0) -> bytes:
+    """JSON bytes, each JsonDecimal written exactly as it was read."""
+    return orjson.dumps(resource, default=_exact, option=option)
 
 
 def content_hash(resource: dict) -> bytes:
@@ -25,7 +119,7 @@ def content_hash(resource: dict) -> bytes:
             resource["meta"] = stripped
         else:
             resource.pop("meta")
-    return hashlib.sha256(orjson.dumps(resource, option=orjson.OPT_SORT_KEYS)).digest()
+    return hashlib.sha256(dumps(resource, orjson.OPT_SORT_KEYS)).digest()
 
 
 def stamp(resource: dict, version: int, last_updated: str) -> dict:

@@ -22,6 +22,7 @@ from benhan.errors import Detail
 from benhan.fhir.datetimes import format_instant, from_us
 from benhan.fhir.outcome import from_error
 from benhan.fhir.references import ID_RE, walk_references
+from benhan.fhir.resource_json import loads
 from benhan.store.repository import Repository
 from benhan.store.writer import PendingWrite, Stored
 
@@ -96,10 +97,9 @@ def _patch_body(i: int, resource: Any) -> list:
     # R4 carries a JSON Patch in a Binary (base64) entry; accept a Binary or the bare operations.
     if isinstance(resource, dict) and resource.get("resourceType") == "Binary":
         import base64
-        import orjson
         try:
-            return orjson.loads(base64.b64decode(resource.get("data", "")))
-        except (ValueError, orjson.JSONDecodeError):
+            return loads(base64.b64decode(resource.get("data", "")))
+        except ValueError:
             raise _entry_error(i, f"entry {i}: the Binary does not hold a JSON Patch") from None
     if isinstance(resource, list):
         return resource
@@ -267,7 +267,6 @@ def _response_for(r: Stored, base: str, status: str) -> dict:
 
 
 def _get_entry(repo: Repository, e: Entry, base: str) -> dict:
-    import orjson
     try:
         if e.res_id and "/_history/" in e.url:
             vid = e.url.rstrip("/").rsplit("/", 1)[-1]
@@ -286,7 +285,7 @@ def _get_entry(repo: Repository, e: Entry, base: str) -> dict:
             bundle = {"resourceType": "Bundle", "type": "searchset", "entry": entries} if entries else \
                 {"resourceType": "Bundle", "type": "searchset"}
             return {"resource": bundle, "response": {"status": "200 OK"}}
-        return {"fullUrl": f"{base}/{e.res_type}/{v.res_id}", "resource": orjson.loads(v.body),
+        return {"fullUrl": f"{base}/{e.res_type}/{v.res_id}", "resource": v.json(),
                 "response": {"status": "200 OK", "etag": f'W/"{v.version}"'}}
     except errors.BenhanError as err:
         return {"response": {"status": f"{err.status}", "outcome": from_error(err)}}

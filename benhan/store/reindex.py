@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import orjson
 from sqlalchemy import and_, delete, false, select
 
 from benhan.fhir.indexing import extract
+from benhan.fhir.resource_json import loads
 from benhan.store.schema import INDEX_TABLES, resource, resource_version
 from benhan.store.store import Store
 from benhan.store.writer import decode_body, index_tuples, insert_index_rows
@@ -38,7 +38,7 @@ def reindex(store: Store, *, resource_type: str | None = None, start_pk: int = 0
             return done
         rows: dict[str, list[tuple]] = {name: [] for name in INDEX_TABLES}
         for row in batch:
-            index_tuples(rows, extract(orjson.loads(decode_body(row.encoding, row.body))), row.pk, row.res_type)
+            index_tuples(rows, extract(loads(decode_body(row.encoding, row.body))), row.pk, row.res_type)
         pks = [row.pk for row in batch]
         with store.db.write() as conn:
             for table in INDEX_TABLES.values():

@@ -22,7 +22,7 @@ from benhan.errors import Detail
 from benhan.fhir import search as fhir_search
 from benhan.fhir.indexing import extract
 from benhan.fhir.references import ID_RE
-from benhan.fhir.resource_json import content_hash
+from benhan.fhir.resource_json import content_hash, loads
 from benhan.store import access as access_sql
 from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
@@ -51,7 +51,7 @@ class VersionBody:
     pk: int = 0
 
     def json(self) -> dict:
-        return orjson.loads(self.body) if self.body else {}
+        return loads(self.body) if self.body else {}
 
 
 @dataclass

@@ -20,7 +20,7 @@ import orjson
 
 from benhan.fhir.datetimes import format_instant, from_us
 from benhan.fhir.indexing import extract
-from benhan.fhir.resource_json import content_hash, dumps, stamp
+from benhan.fhir.resource_json import content_hash, dumps, loads, stamp
 from benhan.store import sync_tables as st
 from benhan.store.store import Store
 from benhan.store.sync_tables import RemoteWrite, Slot
@@ -50,7 +50,7 @@ def prepare(store: Store, v: Version, origin: str, *, validate: bool) -> RemoteW
         return RemoteWrite(v.res_type, v.res_id, v.version, v.base, True, "DELETE", v.last_updated, None, b"",
                            None, origin, v.resolves)
     try:
-        body = orjson.loads(v.body or b"")
+        body = loads(v.body or b"")
     except orjson.JSONDecodeError as exc:
         raise Invalid(f"{v.res_type}/{v.res_id}: not JSON ({exc})") from None
     if not isinstance(body, dict) or body.get("resourceType") != v.res_type or body.get("id") != v.res_id:
@@ -69,7 +69,7 @@ def restamped(w: RemoteWrite, version: int, base: int, now_us: int, origin: str)
     """The same content as a new version on top (a merge)."""
     if w.deleted or w.body is None:
         return RemoteWrite(w.res_type, w.res_id, version, base, True, "DELETE", now_us, None, b"", None, origin)
-    body = dumps(stamp(orjson.loads(w.body), version, format_instant(from_us(now_us))))
+    body = dumps(stamp(loads(w.body), version, format_instant(from_us(now_us))))
     return RemoteWrite(w.res_type, w.res_id, version, base, False, "PUT", now_us, body, w.content_hash,
                        w.index, origin)
 
@@ -242,7 +242,7 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
 def _same(local: st.Change, w: RemoteWrite) -> bool:
     if local.deleted or w.deleted:
         return local.deleted == w.deleted
-    return local.body == w.body or content_hash(orjson.loads(local.body or b"{}")) == w.content_hash
+    return local.body == w.body or content_hash(loads(local.body or b"{}")) == w.content_hash
 
 
 def _set_aside(conn, out: Applied, v: Version, w: RemoteWrite, slot: Slot, local: list[st.Change], *,  # noqa: ANN001
@@ -264,7 +264,7 @@ def _set_aside(conn, out: Applied, v: Version, w: RemoteWrite, slot: Slot, local
         status = "merged"
         if not pushed:
             # Never sent: write it again on top of the hub's version so that it is pushed as a merge.
-            body_json = orjson.loads(latest.body) if latest.body else None
+            body_json = loads(latest.body) if latest.body else None
             requeue = RemoteWrite(v.res_type, v.res_id, v.version + 1, v.version, latest.deleted, "PUT", now_us,
                                   None, content_hash(body_json) if body_json else b"",
                                   extract(body_json) if body_json else None, own)

@@ -13,14 +13,12 @@ import json
 import time
 from collections.abc import Callable
 
-import orjson
-
 from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.fhir.datetimes import format_instant, from_us
 from benhan.fhir.indexing import extract
 from benhan.fhir.references import replaced_by
-from benhan.fhir.resource_json import content_hash, dumps, stamp
+from benhan.fhir.resource_json import content_hash, dumps, loads, stamp
 from benhan.store import audit_log
 from benhan.store import sync_tables as st
 from benhan.store.audit_log import AuditRecord
@@ -57,7 +55,7 @@ def resolve_conflict(store: Store, pk: int, choice: str, *, by: str) -> int:
             write = RemoteWrite(row.res_type, row.res_id, version, held, True, "DELETE", now, None, b"", None,
                                 store.node_id, resolves=True)
         else:
-            data = orjson.loads(body)
+            data = loads(body)
             stamped = stamp(data, version, format_instant(from_us(now)))
             write = RemoteWrite(row.res_type, row.res_id, version, held, False, "PUT", now, dumps(stamped),
                                 content_hash(stamped), extract(stamped), store.node_id, resolves=True)
