@@ -1,5 +1,11 @@
-"""Compile R4's SearchParameter and CompartmentDefinition resources into
+"""Compile R4's official search parameters and CompartmentDefinition resources into
 benhan/fhir/data/search-r4.json.gz.
+
+The parameters come from the spec's search-parameters.json only (the Bundle `searchParams`, 1,375
+SearchParameters; hl7.fhir.r4.examples ships it as Bundle-searchParams.json). The core package also
+holds example SearchParameters (`example-reference` is a *Condition.subject* that points to
+Organization, `example` an `_id`, `example-extension` a Patient `part-agree`) and profiles'
+extension parameters; globbing its SearchParameter-*.json let those replace the official ones.
 
 For each resource type: its search parameters (code, type, the part of the FHIRPath expression
 that applies to that type, targets, composite components) and its membership in each compartment.
@@ -16,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benhan.fhir.paths import split_union  # noqa: E402
-from tools.fhir_packages import ROOT, core_dir  # noqa: E402
+from tools.fhir_packages import ROOT, core_dir, examples_dir  # noqa: E402
 
 OUT = ROOT / "benhan" / "fhir" / "data" / "search-r4.json.gz"
 
@@ -29,12 +35,32 @@ def expression_for(base: str, expression: str, bases: list[str]) -> str:
     return " | ".join(mine)
 
 
-def build(package: Path) -> dict:
-    params: dict[str, dict[str, dict]] = {}
+def official_search_parameters(bundle_file: Path) -> dict[str, dict]:
+    """The spec's search-parameters.json: url → SearchParameter. Each code is unique per base."""
+    bundle = json.loads(bundle_file.read_text(encoding="utf-8"))
+    if bundle.get("id") != "searchParams" or bundle.get("resourceType") != "Bundle":
+        raise SystemExit(f"{bundle_file}: not the R4 search-parameters.json bundle")
     by_url: dict[str, dict] = {}
-    for file in sorted(package.glob("SearchParameter-*.json")):
-        sp = json.loads(file.read_text(encoding="utf-8"))
-        by_url[sp["url"]] = sp
+    for entry in bundle["entry"]:
+        sp = entry["resource"]
+        if sp.get("resourceType") == "SearchParameter":
+            by_url[sp["url"]] = sp
+    seen: dict[tuple[str, str], str] = {}
+    for sp in by_url.values():
+        for base in sp.get("base", []):
+            other = seen.setdefault((base, sp["code"]), sp["url"])
+            if other != sp["url"]:
+                raise SystemExit(f"{base}.{sp['code']} is defined twice: {other} and {sp['url']}")
+    return by_url
+
+
+def search_parameters_bundle() -> Path:
+    return examples_dir() / "Bundle-searchParams.json"
+
+
+def build(package: Path, bundle_file: Path) -> dict:
+    params: dict[str, dict[str, dict]] = {}
+    by_url = official_search_parameters(bundle_file)
     for sp in by_url.values():
         # A few SearchParameters in the package describe extensions and carry neither base nor
         # expression (XPath only); nothing can index them, so they are left out.
@@ -59,7 +85,7 @@ def build(package: Path) -> dict:
 
 
 def main() -> None:
-    data = build(core_dir())
+    data = build(core_dir(), search_parameters_bundle())
     raw = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))

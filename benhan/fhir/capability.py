@@ -3,7 +3,7 @@ resource types it validates, the search parameters it indexes), never a hand-kep
 from __future__ import annotations
 
 from benhan import FHIR_VERSION, __version__
-from benhan.fhir.indexing import COLUMN_PARAMETERS, INDEXED_TYPES
+from benhan.fhir.search import supported
 from benhan.fhir.searchparams import parameters_for
 
 def _reference_params(resource_types: frozenset[str]) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
@@ -45,9 +45,9 @@ def capability_statement(base_url: str, resource_types: frozenset[str], software
     rest_resources = []
     references = _reference_params(resource_types)
     for t in sorted(resource_types):
+        # Only what a search answers (_text, _content, _query have no expression: refused, so not declared).
         params = [{"name": code, "definition": p.url, "type": p.type}
-                  for code, p in sorted(parameters_for(t).items())
-                  if p.type in INDEXED_TYPES or code in COLUMN_PARAMETERS or (p.type == "composite" and p.component)]
+                  for code, p in sorted(parameters_for(t).items()) if supported(p)]
         includes = ["*"] + [f"{t}:{code}" for _, code, _ in references[t]]
         revincludes = sorted(f"{src}:{code}" for src in resource_types for _, code, targets in references[src]
                              if t in targets)

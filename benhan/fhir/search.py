@@ -337,11 +337,11 @@ def _criterion(resource_type: str, key: str, raw: str, depth: int) -> Criterion:
         if not (ptype == "reference" and modifier[0].isupper() and modifier in _known_types()):
             raise _Unsupported(f"modifier :{modifier} is not supported on {ptype} parameter {code!r}")
         _check_target(param, modifier, key)
-    if ptype not in MODIFIERS and code not in ("_id", "_lastUpdated"):
-        raise _Unsupported(f"search parameter {code!r} ({ptype}) is not supported yet")
-    if not param.expression:
-        # Patient.age, _text, _content …: R4 gives them no FHIRPath, so nothing is indexed for them
-        # and a search would silently match nothing; refused instead, like any unsupported one.
+    if not supported(param):
+        if param.expression:
+            raise _Unsupported(f"search parameter {code!r} ({ptype}) is not supported yet")
+        # _text, _content, _query …: R4 gives them no FHIRPath, so nothing is indexed for them and
+        # a search would silently match nothing; refused instead, like any unsupported one.
         raise _Unsupported(f"search parameter {code!r} is not supported (it has no expression to index)")
     values = tuple(v for v in split_unescaped(raw, ",") if v != "")
     if not values:
@@ -352,6 +352,16 @@ def _criterion(resource_type: str, key: str, raw: str, depth: int) -> Criterion:
         raise errors.InvalidSearchParameter(f"{key} has {len(values)} values; at most {MAX_VALUES} are taken",
                                             expression=key)
     return Criterion(code, ptype, modifier or None, values, param, key=key)
+
+
+def supported(param: SearchParam) -> bool:
+    """Whether a search by this parameter is answered: the one test the parser applies and the
+    CapabilityStatement declares by, so the statement lists exactly what works."""
+    if not param.expression:
+        return False
+    if param.type == "composite":
+        return bool(param.component)
+    return param.type in MODIFIERS
 
 
 def _check_target(param: SearchParam, modifier: str, key: str) -> None:
