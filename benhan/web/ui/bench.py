@@ -1,0 +1,85 @@
+"""The lab technician's and the pharmacist's home pages: the laboratory worklist with result entry,
+and the prescriptions waiting to be handed over. Each is a short list of what is waiting, oldest
+first, and one form per item; the chart stays the doctor's."""
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from benhan import errors
+from benhan.clinical import dispensing, laboratory, orders
+from benhan.clinical.common import FormInvalid
+from benhan.web import i18n
+from benhan.web.ui.base import back, form, messages, page, repo, require, tz
+
+
+def _lab_page(request: Request, r, status: int = 200, **extra) -> Response:  # noqa: ANN001
+    done = request.query_params.get("done", "")
+    done_rows = laboratory.results_of(r, done) if done else []
+    return page(request, "ui/lab.html", status, items=laboratory.worklist(r, tz(request)), done=done,
+                done_rows=done_rows, result_field=orders.result_field, **extra)
+
+
+async def lab_worklist(request: Request) -> Response:
+    def work() -> Response:
+        r = repo(request)
+        require(r, ("c", "DiagnosticReport"))
+        return _lab_page(request, r)
+    return await run_in_threadpool(work)
+
+
+async def lab_results(request: Request) -> Response:
+    r = repo(request)
+    await run_in_threadpool(require, r, ("c", "DiagnosticReport"))
+    if request.method == "GET":
+        return back("/ui/lab")
+    values = await form(request)
+    order_id = request.path_params["id"]
+
+    def work() -> Response:
+        order, patient = laboratory.order_for_results(r, order_id)
+        if order.get("status") != "active" or orders.kind_of(order) != "lab":
+            return back(f"/ui/lab?done={order_id}")
+        try:
+            orders.enter_results(r, r.actor, order, patient.get("gender") == "female", values, tz(request))
+        except FormInvalid as exc:
+            return _lab_page(request, r, 400, v=values, failed=order_id, errors=messages(request, exc))
+        except errors.VersionConflict:
+            return _lab_page(request, r, 409, v=values, failed=order_id,
+                             errors={"form": i18n.translate("ui.err.conflict", i18n.language(request))})
+        return back(f"/ui/lab?done={order_id}")
+    return await run_in_threadpool(work)
+
+
+def _pharmacy_page(request: Request, r, status: int = 200, **extra) -> Response:  # noqa: ANN001
+    return page(request, "ui/pharmacy.html", status, prescriptions=dispensing.to_dispense(r, tz(request)),
+                done=request.query_params.get("done", ""), **extra)
+
+
+async def pharmacy(request: Request) -> Response:
+    def work() -> Response:
+        r = repo(request)
+        require(r, ("c", "MedicationDispense"))
+        return _pharmacy_page(request, r)
+    return await run_in_threadpool(work)
+
+
+async def pharmacy_dispense(request: Request) -> Response:
+    r = repo(request)
+    await run_in_threadpool(require, r, ("c", "MedicationDispense"))
+    if request.method == "GET":
+        return back("/ui/pharmacy")
+    values = await form(request)
+
+    def work() -> Response:
+        number = values.get("number", "")
+        try:
+            dispensing.dispense(r, r.actor, number, tz(request))
+        except FormInvalid as exc:
+            return _pharmacy_page(request, r, 400, errors=messages(request, exc))
+        except errors.VersionConflict:
+            return _pharmacy_page(request, r, 409,
+                                  errors={"form": i18n.translate("ui.err.conflict", i18n.language(request))})
+        return back(f"/ui/pharmacy?done={number}")
+    return await run_in_threadpool(work)
