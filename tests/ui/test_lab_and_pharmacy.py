@@ -8,7 +8,7 @@ import re
 
 from benhan import errors
 from benhan.auth import users
-from tests.ui.conftest import PASSWORD
+from tests.ui.conftest import PASSWORD, Journey
 from tests.ui.test_journeys import api, scan_and_open_visit
 
 QR_LAB = "001185009876||VŨ THỊ NGỌC|07071985|Nữ|Số 3, Phường Ba Đình, Thành phố Hà Nội|01022024"
@@ -39,14 +39,8 @@ def test_lab_technician_and_pharmacist_work_from_their_own_lists(journey, world,
 
     lab = browser.new_context(locale="vi-VN").new_page()
     try:
-        from tests.ui.conftest import Journey
         tech = Journey(lab, world["url"], "lab-technician")
-        tech.page.context.add_cookies([{"name": "lang", "value": "vi", "url": world["url"]}])
-        tech.go("/login")
-        tech.page.fill("input[name=username]", "xetnghiem")
-        tech.page.fill("input[name=password]", PASSWORD)
-        tech.page.click("main button[type=submit]")
-        tech.page.wait_for_url(re.compile(r".*/ui/lab$"))      # the home page is the worklist
+        tech.login("xetnghiem", lands="/ui/lab")              # the home page is the worklist
         tech.shot("worklist")
         item = tech.page.locator(".order", has_text="Vũ Thị Ngọc")
         assert item.count() == 1
@@ -65,14 +59,8 @@ def test_lab_technician_and_pharmacist_work_from_their_own_lists(journey, world,
 
     pharmacy = browser.new_context(locale="vi-VN").new_page()
     try:
-        from tests.ui.conftest import Journey
         ph = Journey(pharmacy, world["url"], "pharmacist")
-        ph.page.context.add_cookies([{"name": "lang", "value": "vi", "url": world["url"]}])
-        ph.go("/login")
-        ph.page.fill("input[name=username]", "duocsi")
-        ph.page.fill("input[name=password]", PASSWORD)
-        ph.page.click("main button[type=submit]")
-        ph.page.wait_for_url(re.compile(r".*/ui/pharmacy$"))
+        ph.login("duocsi", lands="/ui/pharmacy")
         ph.shot("to-dispense")
         rx = ph.page.locator(".order", has_text="Vũ Thị Ngọc")
         assert "Paracetamol" in rx.inner_text()

@@ -62,3 +62,28 @@ def test_every_page_fits_a_360_px_screen(journey, world):  # noqa: ANN001
             if overflow(j.page) > 0:
                 too_wide[f"{label} at {width} px"] = overflow(j.page)
     assert too_wide == {}, f"pages wider than the screen (CSS px too wide): {too_wide}"
+
+
+def test_each_role_s_home_page_fits_a_360_px_screen(browser, world):  # noqa: ANN001
+    from tests.ui.conftest import Journey
+    from tests.ui.test_lab_and_pharmacy import _staff
+    _staff(world["store"], "xetnghiem", "Hoàng Thị Xuân", "lab_technician")
+    _staff(world["store"], "duocsi", "Trần Văn Dược", "pharmacist")
+    too_wide = {}
+    for username, home in (("tiepdon", "/"), ("bacsi", "/"), ("dieuduong", "/"), ("xetnghiem", "/ui/lab"),
+                           ("duocsi", "/ui/pharmacy")):
+        context = browser.new_context(locale="vi-VN")
+        try:
+            j = Journey(context.new_page(), world["url"], f"home-{username}")
+            j.login(username, lands=home)
+            for width in WIDTHS:
+                j.page.set_viewport_size({"width": width, "height": 800})
+                j.go(home)
+                j.page.wait_for_load_state()
+                j.shot(f"home-{width}px")
+                if overflow(j.page) > 0:
+                    too_wide[f"{username} at {width} px"] = overflow(j.page)
+        finally:
+            context.close()
+    assert too_wide == {}, f"home pages wider than the screen: {too_wide}"
+
