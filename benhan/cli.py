@@ -159,7 +159,8 @@ def migrate(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = Db
     from benhan.store.database import Database
     cfg = _config(data_dir, database_url)
     if cfg.sqlalchemy_url.startswith("sqlite"):
-        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        from benhan.store.private_files import private_dir
+        private_dir(cfg.data_dir)
     db = Database(cfg.sqlalchemy_url)
     try:
         before = m.upgrade(db, cfg.backups, keep=cfg.backup_keep)

@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from benhan import errors
 from benhan.store import migrate
 from benhan.store.database import Database
+from benhan.store.private_files import create_private, private_dir
 
 SQLITE_SUFFIX = ".sqlite.gz"
 PG_SUFFIX = ".pgdump"
@@ -55,7 +56,7 @@ def _sqlite_path(db_url: str) -> Path:
 
 def backup(db: Database, directory: Path, label: str = "manual") -> Path:
     """Write a consistent backup of the live database into directory; returns its path."""
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dir(directory)             # backups hold every record: owner-only (private_files)
     name = f"benhan-{label}-{_stamp()}"
     if db.is_sqlite:
         return _backup_sqlite(_sqlite_path(db.url), directory / (name + SQLITE_SUFFIX))
@@ -80,7 +81,8 @@ def _backup_sqlite(source: Path, target: Path) -> Path:
         if ok != "ok":
             raise errors.BackupFailed(f"the snapshot of {source} failed its integrity check: {ok}")
         partial = target.with_name(target.name + ".part")
-        with open(snapshot, "rb") as fin, gzip.open(partial, "wb", compresslevel=6) as fout:
+        with open(snapshot, "rb") as fin, create_private(partial) as raw, \
+                gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=6) as fout:
             shutil.copyfileobj(fin, fout, 1024 * 1024)
         _fsync_file(partial)
         partial.rename(target)
@@ -124,6 +126,7 @@ def _backup_pg(db_url: str, target: Path) -> Path:
         raise errors.BackupFailed("pg_dump is not installed (Debian: apt-get install postgresql-client)")
     args, env = _pg_args(db_url)
     partial = target.with_name(target.name + ".part")
+    create_private(partial).close()     # pg_dump writes into it and keeps its owner-only mode
     done = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--file", str(partial), *args],
                           env=env, capture_output=True, text=True)
     if done.returncode != 0:
@@ -173,7 +176,7 @@ def inspect_sqlite_backup(file: Path, into: Path) -> BackupInfo:
 
 def _inspect_sqlite_backup(file: Path, into: Path) -> BackupInfo:
     try:
-        with gzip.open(file, "rb") as fin, open(into, "wb") as fout:
+        with gzip.open(file, "rb") as fin, create_private(into) as fout:
             shutil.copyfileobj(fin, fout, 1024 * 1024)
     except (OSError, EOFError, zlib.error) as exc:   # gzip.BadGzipFile is an OSError
         raise errors.RestoreRefused(f"{file} is not a readable benhan SQLite backup ({exc})") from None
@@ -209,7 +212,7 @@ def _restore_sqlite(target: Path, file: Path) -> BackupInfo:
     if not file.name.endswith(SQLITE_SUFFIX):
         raise errors.RestoreRefused(f"{file} is not a SQLite backup (*{SQLITE_SUFFIX})")
     made_dir = not target.parent.exists()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     staged = target.with_name(target.name + ".restoring")
     try:
         info = inspect_sqlite_backup(file, staged)

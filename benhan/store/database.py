@@ -13,12 +13,15 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pathlib import Path
+
 from sqlalchemy import Connection, create_engine, event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from benhan import errors
+from benhan.store.private_files import prepare_sqlite
 from benhan.store.schema import node_setting
 
 
@@ -39,6 +42,9 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock()
         if self.is_sqlite:
+            database = make_url(url).database
+            if database and database != ":memory:" and not database.startswith("file:"):
+                prepare_sqlite(Path(database))      # owner-only from the start (private_files)
             self.engine = self._sqlite_engine(url, busy_timeout_ms, synchronous)
         else:
             # No pre-ping: it costs a round trip per transaction. A connection broken by a

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 from functools import cached_property
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from benhan.config import Config
 from benhan.errors import ConfigError
@@ -12,6 +15,7 @@ from benhan.store import bulk_load, migrate
 from benhan.store.audit_log import ReadAuditBuffer
 from benhan.store.database import Database
 from benhan.store.group_commit import GroupCommit
+from benhan.store.private_files import private_dir, tighten
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +37,14 @@ class Store:
     @classmethod
     def open(cls, config: Config, *, upgrade: bool = True) -> "Store":
         """Open the configured database; migrate it (backing up first) or refuse an unknown schema."""
-        if config.sqlalchemy_url.startswith("sqlite"):
-            config.data_dir.mkdir(parents=True, exist_ok=True)
+        sqlite = config.sqlalchemy_url.startswith("sqlite")
+        if sqlite:
+            private_dir(config.data_dir)
+        if upgrade:     # not for a read-only inspection (audit verify): it changes nothing
+            # Files an older version left readable by others, made owner-only (with a log line).
+            database = make_url(config.sqlalchemy_url).database if sqlite else None
+            tighten([config.data_dir, config.backups] if sqlite else [config.backups],
+                    Path(database) if database and database != ":memory:" else None)
         db = Database(config.sqlalchemy_url, busy_timeout_ms=config.sqlite_busy_timeout_ms,
                       pool_size=config.pool_size)
         try:
