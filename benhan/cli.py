@@ -47,6 +47,8 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
           host: Optional[str] = typer.Option(None, help="Listen address (default 127.0.0.1)."),
           port: Optional[int] = typer.Option(None, help="Port (default 8080)."),
           demo: bool = typer.Option(False, "--demo", help="Load the demo facility if the database is empty."),
+          code_lists: bool = typer.Option(True, "--code-lists/--no-code-lists",
+                                          help="Load the packaged code lists (ICD-10…) that the database lacks."),
           workers: int = typer.Option(1, help="Worker processes (PostgreSQL only; SQLite runs one).")) -> None:
     """Start the server (migrating the database first, with a backup)."""
     import uvicorn
@@ -69,9 +71,12 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
             from benhan.clinical.load_demo import load_demo_if_empty
             if store.is_empty():
                 _echo("đang tạo cơ sở y tế mẫu (khoảng 1 phút) | loading the demo facility (about a minute)…")
-            loaded = load_demo_if_empty(store)
+            loaded = load_demo_if_empty(store, progress=_echo)
             if loaded:
                 _echo(f"demo facility loaded: {loaded} resources")
+        if code_lists:      # a new install, or a release with a new list: diagnoses need ICD-10 from the start
+            from benhan.terminology.load import ensure as ensure_code_lists
+            ensure_code_lists(store, progress=_echo)
         _accounts_at_start(store, demo)
     finally:
         store.close()
@@ -208,9 +213,11 @@ def demo(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl
     try:
         if patients <= 1000 and not workers:
             from benhan.clinical.load_demo import load_demo
-            _echo(f"demo facility loaded: {load_demo(store, patients=patients, seed=seed)} resources")
+            _echo(f"demo facility loaded: {load_demo(store, patients=patients, seed=seed, progress=_echo)} resources")
             return
         from benhan.clinical.synth.bulk import generate
+        from benhan.terminology.load import ensure as ensure_code_lists
+        ensure_code_lists(store, progress=_echo)
         f = generate(store, patients=patients, seed=seed, workers=os.cpu_count() or 1 if workers is None else workers,
                      progress=lambda f: typer.echo(f"  {f.resources:,} resources, {f.per_second:,.0f}/s", err=True))
     finally:

@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass
 
 from benhan.auth.actor import Actor
-from benhan.clinical import allergies, prescriptions
-from benhan.clinical.common import CORRECTION_REASON, Problems, now, parse_number, stamp, who
+from benhan.clinical import allergies, diagnoses, prescriptions
+from benhan.clinical.common import CORRECTION_REASON, ICD10, Problems, now, parse_number, stamp, who
 from benhan.store.repository import Repository
 
 DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
@@ -45,7 +45,7 @@ EDITABLE: dict[str, tuple[Editable, ...]] = {
     "Observation": (Editable("value", "Giá trị", "Value", False),),
     "AllergyIntolerance": (Editable("substance", "Dị nguyên", "Substance", False),
                            Editable("reaction", "Phản ứng", "Reaction")),
-    "Condition": (Editable("note", "Ghi chú", "Note"),),
+    "Condition": (Editable("code", "Mã ICD-10", "ICD-10 code", False), Editable("note", "Ghi chú", "Note")),
     "MedicationRequest": (Editable("instructions", "Cách dùng", "Instructions"),),
     "ServiceRequest": (Editable("note", "Ghi chú", "Note"),),
 }
@@ -63,11 +63,25 @@ def current_values(body: dict) -> dict[str, str]:
     if t == "AllergyIntolerance":
         return {"substance": body.get("code", {}).get("text", ""),
                 "reaction": ((body.get("reaction") or [{}])[0].get("manifestation") or [{}])[0].get("text", "")}
-    if t in ("Condition", "ServiceRequest"):
+    if t == "Condition":
+        return {"code": ((body.get("code") or {}).get("coding") or [{}])[0].get("code", ""), "note": _first_note(body)}
+    if t == "ServiceRequest":
         return {"note": _first_note(body)}
     if t == "MedicationRequest":
         return {"instructions": (body.get("dosageInstruction") or [{}])[0].get("text", "")}
     return {}
+
+
+def _recode(body: dict, code: str, p: Problems, repo: Repository) -> None:
+    """A diagnosis corrected to another ICD-10 code (the old one stays in the earlier version)."""
+    coding = ((body.get("code") or {}).get("coding") or [{}])[0]
+    if not code or code.replace(".", "").upper() == coding.get("code", "").replace(".", "").upper():
+        return
+    found = diagnoses.lookup(repo, code)
+    if found is None:
+        p.add("code", "ui.err.dx_unknown", code=code)
+        return
+    body["code"] = {"coding": [{"system": ICD10, "code": found.code, "display": found.display}], "text": found.display}
 
 
 def _apply(body: dict, values: dict[str, str], p: Problems, ingredients: list[str]) -> None:
@@ -159,6 +173,8 @@ def change(repo: Repository, actor: Actor, res_type: str, res_id: str, values: d
         ingredients = (prescriptions.ingredient_names(prescriptions.catalogue(repo))
                        if res_type == "AllergyIntolerance" else [])
         _apply(body, values, p, ingredients)
+        if res_type == "Condition" and "code" in values:
+            _recode(body, values["code"].strip().split(" ")[0], p, repo)
     else:
         p.add("reason", "ui.err.not_editable")
     p.raise_if_any()

@@ -8,18 +8,26 @@ already prescribed in the visit (or still active): a hit is a warning the prescr
 drug's coded active ingredients (the catalogue's HOAT_CHAT with their ATC codes, and MA_THUOC, the
 insurer's active-ingredient code): the same ingredient under two brand names is a duplicate. Only
 when neither drug's ingredient is known are names compared (the warning then says so).
+
+The dose and quantity are checked too (clinical.dose_limits: the daily dose against a curated
+table of maximum doses for the patient's age and weight, the units in one dose, the quantity
+against the days prescribed). Every warning is overridden the same way: the box ticked and a
+reason written (clinical.overrides), both kept in the line.
 """
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 
 from benhan.auth.actor import Actor
 from benhan.clinical import allergies as allergy_rules
+from benhan.clinical import dose_limits, overrides
 from benhan.clinical.allergies import DrugFacts
 from benhan.clinical.atc import ATC
 from benhan.clinical.catalogue.resources import CODE_SYSTEM
-from benhan.clinical.common import BENHAN, UCUM, FormInvalid, Problems, entered_at, now, ref, ref_id, stamp
+from benhan.clinical.common import BENHAN, UCUM, Problems, entered_at, now, ref, ref_id, stamp
+from benhan.clinical.vitals import readings
 from benhan.fhir.text import fold
 from benhan.store.repository import Repository
 
@@ -122,7 +130,8 @@ def duplicate(a: DrugFacts, b: DrugFacts) -> tuple[str, bool] | None:
 
 
 def check(values: dict[str, str], drugs: dict[str, Drug], allergies: list[dict],
-          existing: list[dict]) -> tuple[Drug, dict[str, float], list[tuple[str, dict]]]:
+          existing: list[dict], age: int | None = None,
+          weight_kg: float | None = None) -> tuple[Drug, dict[str, float], list[tuple[str, dict]]]:
     """The chosen drug, the numbers, and the warnings (message key, values) to confirm."""
     p = Problems()
     drug = drugs.get(values.get("rx_drug", ""))
@@ -149,7 +158,7 @@ def check(values: dict[str, str], drugs: dict[str, Drug], allergies: list[dict],
     p.raise_if_any()
     assert drug is not None
     if "rx_quantity" not in numbers:
-        numbers["rx_quantity"] = numbers["rx_dose"] * numbers["rx_per_day"] * numbers["rx_days"]
+        numbers["rx_quantity"] = math.ceil(numbers["rx_dose"] * numbers["rx_per_day"] * numbers["rx_days"] - 1e-9)
     warnings: list[tuple[str, dict]] = []
     for hit in allergy_rules.conflicts(allergies, drug.facts):
         warnings.append(("ui.warn.allergy" if hit.coded else "ui.warn.allergy_by_name",
@@ -159,7 +168,16 @@ def check(values: dict[str, str], drugs: dict[str, Drug], allergies: list[dict],
         if same:
             warnings.append(("ui.warn.duplicate_drug" if same[1] else "ui.warn.duplicate_by_name",
                              {"drug": drug_of(line), "ingredient": same[0]}))
+    warnings += dose_limits.check(drug.name, drug.unit, drug.facts.ingredients or drug.ingredients, drug.facts.atc,
+                                  numbers["rx_dose"], numbers["rx_per_day"], numbers["rx_days"],
+                                  numbers["rx_quantity"], age, weight_kg)
     return drug, numbers, warnings
+
+
+def latest_weight(vital_signs: list[dict]) -> float | None:
+    """The most recent body weight (kg) among vital-sign Observations, for the dose ceiling of a child."""
+    weights = [r.values["weight"] for r in readings(vital_signs) if "weight" in r.values]
+    return float(weights[-1]) if weights else None
 
 
 def _n(x: float) -> int | float:
@@ -167,10 +185,11 @@ def _n(x: float) -> int | float:
 
 
 def prescribe(repo: Repository, actor: Actor, encounter: dict, values: dict[str, str], allergies: list[dict],
-              existing: list[dict], tz: str = "+07:00") -> str:
-    drug, n, warnings = check(values, {d.medication_id: d for d in catalogue(repo)}, allergies, existing)
-    if warnings and values.get("confirm_warnings") != "yes":
-        raise FormInvalid({"confirm_warnings": ("ui.warn.confirm", {"count": len(warnings)})}, warnings)
+              existing: list[dict], tz: str = "+07:00", age: int | None = None, weight_kg: float | None = None) -> str:
+    """Write one line; `age` (years) and `weight_kg` (the latest recorded) set the dose ceiling."""
+    drug, n, warnings = check(values, {d.medication_id: d for d in catalogue(repo)}, allergies, existing,
+                              age, weight_kg)
+    reason = overrides.confirm(values, warnings)
     when = now(tz)
     group = next((r.get("groupIdentifier", {}).get("value") for r in active_lines(existing)
                   if r.get("groupIdentifier")), None) or f"DT{when:%y%m%d}-{encounter['id'][:6].upper()}"
@@ -195,9 +214,7 @@ def prescribe(repo: Repository, actor: Actor, encounter: dict, values: dict[str,
     }
     if not instructions:
         del body["dosageInstruction"][0]["patientInstruction"]
-    if warnings:
-        body["note"] = [{"text": "Đã xác nhận cảnh báo: " + "; ".join(
-            f"{k.split('.')[-1]}: {', '.join(str(v) for v in vals.values())}" for k, vals in warnings)}]
+    overrides.record(body, warnings, reason)
     rid = str(uuid.uuid4())
     repo.commit([repo.prepare("POST", "MedicationRequest", rid, stamp(body, actor), create_only=True)], "create")
     return rid

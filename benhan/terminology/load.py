@@ -6,6 +6,7 @@ validating a 15k-concept CodeSystem is the slow part of a load.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.store.repository import Repository
 from benhan.store.store import Store
+from benhan.store.versions import current_versions
 from benhan.terminology import admin_units, curated, icd10, labs, small_lists
 
 # name -> builder of (CodeSystem, ValueSet) pairs; the names are what `--only` takes.
@@ -30,6 +32,18 @@ CATALOG: dict[str, Callable[[], list[tuple[dict, dict]]]] = {
     "occupation": lambda: [curated.occupation_groups()],
     "encounter-type": lambda: [curated.encounter_types()],
     "lab-tests": lambda: [labs.lab_tests()],
+}
+
+# The CodeSystem each entry writes (its id), so that a start can tell what is missing with one query
+# instead of building 15k-concept resources to compare; tests/terminology/test_first_start.py checks
+# it against the builders.
+CODE_SYSTEM_IDS: dict[str, tuple[str, ...]] = {
+    "icd10-tt06": ("vn-icd10-cs-tt06-2026",), "icd10-qd4469": ("vn-icd10-cs-qd4469-2020",),
+    "provinces": ("vn-province",), "wards": ("vn-ward",),
+    "legacy-admin": ("vn-province-legacy", "vn-district-cs", "vn-ward-legacy"), "ethnicity": ("vn-ethnicity",),
+    "bhyt-card-type": ("vn-bhyt-card-type-cs",), "bhyt-visit-type": ("bhyt-ma-loai-kcb",),
+    "bhyt-beneficiary": ("bhyt-beneficiary-group",), "occupation": ("vn-occupation-group",),
+    "encounter-type": ("benhan-encounter-type",), "lab-tests": ("lab-loinc-vn",),
 }
 
 
@@ -68,6 +82,29 @@ def load(store: Store, names: list[str] | None = None,
         done.append(result)
         if progress:
             progress(result)
+    return done
+
+
+def missing(store: Store) -> list[str]:
+    """The CATALOG entries whose code systems are not stored (one query, no resource built)."""
+    stored = {res_id for (_, res_id) in current_versions(store, ("CodeSystem",))}
+    return [name for name, ids in CODE_SYSTEM_IDS.items() if not set(ids) <= stored]
+
+
+def ensure(store: Store, progress: Callable[[str], None] | None = None) -> list[Loaded]:
+    """Load the code lists that are missing (a new database, or a release that brings a new version):
+    what `benhan serve` and the demo load run at start, so that a facility can record a diagnosis
+    from its first minute. Nothing to do costs one query; the whole set on a new database ~1.5 s."""
+    names = missing(store)
+    if not names:
+        return []
+    if progress:
+        progress(f"đang nạp danh mục mã (ICD-10, đơn vị hành chính…) | loading the code lists: {', '.join(names)}")
+    started = time.perf_counter()
+    done = load(store, names)
+    if progress:
+        progress(f"đã nạp | loaded: {len(done)} resources, {sum(r.concepts or 0 for r in done):,} codes "
+                 f"({time.perf_counter() - started:.1f} s)")
     return done
 
 

@@ -114,8 +114,9 @@ def _drug(repo: Repository, name: str) -> prescriptions.Drug:
     return next(d for d in prescriptions.catalogue(repo) if d.name.startswith(name))
 
 
+# Once a day: within every drug's maximum daily dose, so only the allergy and duplicate checks speak.
 def _check(repo: Repository, drug: prescriptions.Drug, allergy_list: list[dict], existing: list[dict] | None = None):  # noqa: ANN202
-    values = {"rx_drug": drug.medication_id, "rx_dose": "1", "rx_per_day": "2", "rx_days": "5", "rx_route": "Uống"}
+    values = {"rx_drug": drug.medication_id, "rx_dose": "1", "rx_per_day": "1", "rx_days": "5", "rx_route": "Uống"}
     return prescriptions.check(values, {d.medication_id: d for d in prescriptions.catalogue(repo)}, allergy_list,
                                existing or [])[2]
 
@@ -156,9 +157,16 @@ def test_the_same_ingredient_under_two_brand_names_is_a_duplicate(visit):  # noq
     with pytest.raises(FormInvalid) as err:
         prescriptions.prescribe(repo, DOCTOR, encounter, {**values, "rx_drug": hapacol.medication_id}, [], [line])
     assert "confirm_warnings" in err.value.errors
+    # … and the reason given (clinical.overrides): ticked without a reason is refused too.
+    with pytest.raises(FormInvalid) as err:
+        prescriptions.prescribe(repo, DOCTOR, encounter,
+                                {**values, "rx_drug": hapacol.medication_id, "confirm_warnings": "yes"}, [], [line])
+    assert list(err.value.errors) == ["override_reason"]
     second = prescriptions.prescribe(repo, DOCTOR, encounter,
-                                     {**values, "rx_drug": hapacol.medication_id, "confirm_warnings": "yes"}, [], [line])
-    assert "Paracetamol" in repo.read("MedicationRequest", second).json()["note"][0]["text"]
+                                     {**values, "rx_drug": hapacol.medication_id, "confirm_warnings": "yes",
+                                      "override_reason": "đổi biệt dược, ngừng dòng cũ"}, [], [line])
+    note = repo.read("MedicationRequest", second).json()["note"][0]["text"]
+    assert "Paracetamol" in note and "đổi biệt dược" in note
 
 
 def test_correcting_an_allergys_substance_codes_it_again_so_brand_names_stay_covered(visit):  # noqa: ANN001

@@ -48,6 +48,7 @@ def test_an_x_ray_from_the_catalogue_and_a_penicillin_allergy_warning_for_augmen
     warning = j.page.inner_text("#prescriptions .notice")
     assert "Nhóm penicilin" in warning and "Augmentin" in warning and "so theo mã" in warning
     j.page.check("input[name=confirm_warnings]")
+    j.page.fill("#f-override_reason", "đã hỏi lại: chỉ nổi mẩn nhẹ")    # an override needs a reason
     j.page.click("#rx-form button")
     j.page.wait_for_url(re.compile(r".*saved=prescriptions.*"))
 

@@ -1,6 +1,7 @@
 /* benhan clinician pages: a little help where a script helps, nothing that a page needs to work.
-   - ICD-10 type-ahead: fills the diagnosis list from the terminology service as one types
-     (without a script: the Find button does the same on the server);
+   - ICD-10 type-ahead: fills the diagnosis list as one types, ranked as the Find button ranks
+     (/ui/icd10); nothing is chosen for the clinician — a code is saved only when clicked or
+     selected; when ICD-10 is not loaded it shows the server's message (without a script: Find);
    - service filter: typing in the order form's search box narrows the list of services to those
      whose name (accents ignored) or code holds every word (without: Find asks the server);
    - commune picker: loads the communes of the chosen province (without: the Update button);
@@ -8,42 +9,42 @@
      says it is saved, so a session that expires mid-note loses nothing (restored after login). */
 (function () {
   "use strict";
-  var VS = "https://benhan.vn/fhir/ValueSet/vn-icd10";
-
   function getJSON(url, done) {
     var x = new XMLHttpRequest();
     x.open("GET", url);
     x.setRequestHeader("Accept", "application/json");
-    x.onload = function () { if (x.status === 200) { try { done(JSON.parse(x.responseText)); } catch (e) { /* ignore */ } } };
+    x.onload = function () {
+      if (x.status === 200 || x.status === 503) { try { done(JSON.parse(x.responseText)); } catch (e) { /* ignore */ } }
+    };
     x.send();
   }
 
   function typeahead(input) {
     var select = document.getElementById("f-dx_code"), timer = null, asked = "";
+    var problem = document.createElement("span");
+    problem.className = "field-error"; problem.setAttribute("role", "alert"); problem.hidden = true;
+    select.parentNode.appendChild(problem);
     function fill(items) {
       select.innerHTML = "";
-      items.forEach(function (c, i) {
+      items.forEach(function (c) {   // none selected: the clinician chooses
         var o = document.createElement("option");
         o.value = c.code; o.textContent = c.code + " — " + (c.display || "");
-        if (i === 0) { o.selected = true; }
         select.appendChild(o);
       });
+      select.selectedIndex = -1;
     }
-    function ask(lang, text, fallback) {
-      var url = "/fhir/ValueSet/$expand?url=" + encodeURIComponent(VS) + "&count=40&filter=" + encodeURIComponent(text) +
-        (lang === "en" ? "&displayLanguage=en" : "");
-      getJSON(url, function (vs) {
+    function ask(text) {
+      getJSON("/ui/icd10?q=" + encodeURIComponent(text), function (answer) {
         if (text !== asked) { return; }
-        var items = (vs.expansion && vs.expansion.contains) || [];
-        if (!items.length && fallback) { ask(lang === "en" ? "vi" : "en", text, false); return; }
-        fill(items);
+        problem.textContent = answer.error || ""; problem.hidden = !answer.error;
+        fill(answer.contains || []);
       });
     }
     input.addEventListener("input", function () {
       clearTimeout(timer);
       var text = input.value.trim();
       if (text.length < 2) { return; }
-      timer = setTimeout(function () { asked = text; ask(input.getAttribute("data-lang") || "vi", text, true); }, 200);
+      timer = setTimeout(function () { asked = text; ask(text); }, 200);
     });
     input.addEventListener("keydown", function (e) {
       if (e.key === "ArrowDown" && select.options.length) { e.preventDefault(); select.focus(); }

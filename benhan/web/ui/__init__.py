@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from benhan.web.ui import corrections, desk, linking, printouts, visit
+from benhan.web.ui import corrections, desk, diagnosis_search, linking, printouts, visit
 
 _FORM = ["GET", "POST"]   # GET: after a lost session, the login returns to the form's page
 
@@ -22,6 +22,7 @@ routes = [
     Route("/ui/encounters/{id}/vitals", visit.vitals_post, methods=_FORM),
     Route("/ui/encounters/{id}/record", visit.record_post, methods=_FORM),
     Route("/ui/encounters/{id}/diagnoses", visit.diagnosis_post, methods=_FORM),
+    Route("/ui/icd10", diagnosis_search.icd10),
     Route("/ui/encounters/{id}/allergies", visit.allergy_post, methods=_FORM),
     Route("/ui/encounters/{id}/orders", visit.order_post, methods=_FORM),
     Route("/ui/encounters/{id}/results", visit.results_post, methods=_FORM),

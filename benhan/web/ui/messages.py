@@ -267,6 +267,37 @@ UI_MESSAGES: dict[str, tuple[str, str]] = {
                                 "No service of the catalogue matches “{query}”: change it, or tick “not in the catalogue” to order by name."),
     "ui.err.dx_required": ("Chọn một mã ICD-10 từ kết quả tìm.", "Choose an ICD-10 code from the results."),
     "ui.err.dx_unknown": ("Mã {code} không có trong danh mục ICD-10.", "{code} is not in the ICD-10 list."),
+    # diagnosis safety (issue 12 items 1, 2, 7): code lists, overrides, dose and diagnosis checks
+    "ui.err.icd10_missing": ("Chưa nạp danh mục ICD-10 nên chưa ghi được chẩn đoán. Người quản trị chạy lệnh: {command} "
+                             "(hoặc khởi động lại bằng benhan serve, lệnh này tự nạp các danh mục còn thiếu).",
+                             "The ICD-10 list is not loaded, so no diagnosis can be recorded. An administrator runs: "
+                             "{command} (or restarts with benhan serve, which loads missing code lists)."),
+    "ui.dx.cancelled": ("Đã hủy (nhập nhầm)", "Cancelled (entered in error)"),
+    "ui.f.override_reason": ("Lý do vẫn lưu (bắt buộc khi có cảnh báo)", "Reason to save anyway (required with warnings)"),
+    "ui.err.override_reason": ("Ghi lý do vẫn lưu dù có cảnh báo (ít nhất 3 ký tự).",
+                               "Write why you save despite the warnings (at least 3 characters)."),
+    "ui.warn.override": ("Có {count} cảnh báo: đánh dấu đã đọc và ghi lý do để lưu.",
+                         "{count} warning(s): tick that you have read them and give a reason to save."),
+    "ui.f.confirm_override": ("Tôi đã đọc các cảnh báo và vẫn lưu", "I have read the warnings and save anyway"),
+    "ui.warn.dx_female_only": ("Mã {code} chỉ (hoặc chủ yếu) dùng cho nữ; người bệnh là nam.",
+                               "{code} is for females only (or mainly); the patient is male."),
+    "ui.warn.dx_male_only": ("Mã {code} chỉ (hoặc chủ yếu) dùng cho nam; người bệnh là nữ.",
+                             "{code} is for males only (or mainly); the patient is female."),
+    "ui.warn.dx_not_primary": ("Mã {code} không được dùng làm bệnh chính (TT 06/2026): chọn mã bệnh chính khác, "
+                               "ghi mã này là bệnh kèm theo.",
+                               "{code} must not be the main diagnosis (TT 06/2026): record another main disease "
+                               "and this one as a comorbidity."),
+    "ui.warn.dx_primary_discouraged": ("Mã {code} không nên dùng làm bệnh chính (TT 06/2026).",
+                                       "{code} is discouraged as the main diagnosis (TT 06/2026)."),
+    "ui.warn.dose_above_max": ("Liều {drug}: {daily} mg/ngày, vượt liều tối đa {max} mg/ngày ({basis}; nguồn: {source}).",
+                               "Dose of {drug}: {daily} mg a day, above the maximum of {max} mg a day ({basis}; "
+                               "source: {source})."),
+    "ui.warn.dose_units": ("Mỗi lần dùng {dose} {unit}: bất thường, kiểm tra lại liều.",
+                           "{dose} {unit} in one dose is unusual: check the dose."),
+    "ui.warn.quantity_beyond_days": ("Số lượng {quantity} {unit} nhiều hơn số cần cho {days} ngày ({needed} {unit}).",
+                                     "A quantity of {quantity} {unit} is more than {days} days need ({needed} {unit})."),
+    "ui.warn.quantity_absurd": ("Tổng số lượng {quantity} {unit} trên một dòng thuốc: bất thường.",
+                                "A total of {quantity} {unit} on one line is unusual."),
     "ui.err.already_finished": ("Lượt khám đã kết thúc.", "The visit has already ended."),
     "ui.err.qr": ("Không đọc được mã QR CCCD: {why}", "Cannot read the CCCD QR code: {why}"),
     "ui.err.conflict": ("Mục này vừa được người khác sửa; trang đã được tải lại, hãy nhập lại.",

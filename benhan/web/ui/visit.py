@@ -17,7 +17,8 @@ from benhan import errors
 from benhan.clinical import (allergies, chart, diagnoses, discharge, notes, orders, prescriptions, record, visits,
                              vitals)
 from benhan.clinical.catalogue import lookup
-from benhan.clinical.common import FormInvalid, now, ref_id
+from benhan.clinical import dx_ranking
+from benhan.clinical.common import FormInvalid, age_on, now, ref_id
 from benhan.clinical.corrections import EDITABLE, is_cancelled
 from benhan.store.repository import Repository
 from benhan.web import i18n
@@ -91,6 +92,9 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 editable=EDITABLE, cancelled=is_cancelled, allergy_substance=allergies.substance,
                 may=lambda letter, t: may(r, letter, t), section=section, v=v or {}, errors=errs or {},
                 warnings=warns or [], dx_results=dx_results, saved=request.query_params.get("saved", ""),
+                dx_chosen=diagnoses.chosen(r, (v or {}).get("dx_code", "")) if section == "diagnoses" else [],
+                dx_has_main=diagnoses.has_main(diagnoses.listed(encounter, rec.conditions), "DD" if finished else "AD"),
+                icd10_loaded=not may(r, "c", "Condition") or dx_ranking.loaded(r),
                 finished=finished)
 
 
@@ -160,7 +164,7 @@ def _diagnosis(request: Request, r: Repository, encounter: dict, patient: dict, 
             found = diagnoses.search(r, v.get("dx_query", ""), "en" if lang == "vi" else "vi")
         raise _Find(found)
     diagnoses.add(r, r.actor, encounter, v.get("dx_code", ""), v.get("dx_rank", ""), v.get("dx_role", ""),
-                  v.get("dx_note", ""), tz(request))
+                  v.get("dx_note", ""), tz(request), patient=patient, confirm=v)
 
 
 def _allergy(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
@@ -188,7 +192,9 @@ def _results(request: Request, r: Repository, encounter: dict, patient: dict, v:
 
 def _prescription(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
     rec = chart.visit(r, encounter, patient)
-    prescriptions.prescribe(r, r.actor, encounter, v, rec.allergies, rec.prescriptions, tz(request))
+    prescriptions.prescribe(r, r.actor, encounter, v, rec.allergies, rec.prescriptions, tz(request),
+                            age=age_on(patient.get("birthDate"), today(request)),
+                            weight_kg=prescriptions.latest_weight(rec.vital_signs))
     _progress(r, request, encounter)
 
 
