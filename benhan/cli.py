@@ -397,6 +397,21 @@ def errors_docs() -> None:
     sys.stdout.write(errors.docs_markdown())
 
 
+def _database_failed(exc: Exception) -> bool:
+    """Any command: the database (not the command) failed — unreachable, refusing, damaged in a way
+    store.database did not already name (DatabaseDamaged). One line with what it said and the way out."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+    if not isinstance(exc, (DBAPIError, sqlite3.DatabaseError)):
+        return False
+    orig = getattr(exc, "orig", None) or exc
+    said = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    typer.echo(f"benhan: the database could not be used: {said} (check it, or restore it from a backup "
+               "with `benhan restore`)", err=True)
+    return True
+
+
 def main() -> None:
     try:
         app()
@@ -406,6 +421,8 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # one line, never a traceback
+        if _database_failed(exc):
+            sys.exit(1)
         logging.getLogger("benhan").debug("unexpected", exc_info=True)
         typer.echo(f"benhan: unexpected error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(2)

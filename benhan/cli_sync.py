@@ -91,7 +91,11 @@ def sync_now(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = D
     finally:
         store.close()
     typer.echo(f"pushed {result.pushed}, pulled {result.pulled}, conflicts {len(result.conflicts)}, "
-               f"{result.seconds:.1f} s")
+               f"refused {len(result.refused)}, {result.seconds:.1f} s")
+    for r in result.refused[:20]:
+        typer.echo(f"refused by the hub: {r['type']}/{r['id']} version {r['version']} ({r['reason']})")
+    if result.recovered:
+        typer.echo("after the restore, this node's own changes held by the hub have been pulled back")
 
 
 @sync_app.command("status")

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from benhan import errors
 from benhan.store import migrate
-from benhan.store.database import Database
+from benhan.store.database import Database, damaged_file_message
 from benhan.store.private_files import create_private, private_dir
 
 SQLITE_SUFFIX = ".sqlite.gz"
@@ -74,7 +74,9 @@ def _backup_sqlite(source: Path, target: Path) -> Path:
             dst.execute("PRAGMA journal_mode=DELETE")
             ok = dst.execute("PRAGMA integrity_check").fetchone()[0]
         except sqlite3.Error as exc:
-            raise errors.BackupFailed(f"SQLite backup of {source} failed: {exc}") from None
+            damage = damaged_file_message(exc, f"sqlite:///{source}")
+            raise (errors.DatabaseDamaged(damage) if damage
+                   else errors.BackupFailed(f"SQLite backup of {source} failed: {exc}")) from None
         finally:
             dst.close()
             src.close()
@@ -204,8 +206,14 @@ def restore(db_url: str, file: Path) -> BackupInfo:
     if not file.is_file():
         raise errors.RestoreRefused(f"{file} does not exist")
     if db_url.startswith("sqlite"):
-        return _restore_sqlite(_sqlite_path(db_url), file)
-    return _restore_pg(db_url, file)
+        info = _restore_sqlite(_sqlite_path(db_url), file)
+    else:
+        info = _restore_pg(db_url, file)
+    # A sync node numbers its changes again from the backup's point: a new epoch, and pull back
+    # what it had sent the hub since (docs/sync.md "After a restore").
+    from benhan.store import sync_tables
+    sync_tables.mark_restored(db_url, file.name)
+    return info
 
 
 def _restore_sqlite(target: Path, file: Path) -> BackupInfo:

@@ -31,6 +31,21 @@ def display_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+# What SQLite says of a file that is not (or no longer) a whole database. The driver raises these
+# as its base DatabaseError (not Operational/Integrity errors, which are about the request).
+_DAMAGE = ("malformed", "not a database", "file is encrypted", "disk image", "database corrupt")
+
+
+def damaged_file_message(exc: BaseException | None, url: str) -> str | None:
+    """One line for a damaged SQLite file, naming it; None for any other error."""
+    import sqlite3
+    if not isinstance(exc, sqlite3.DatabaseError) or not any(d in str(exc) for d in _DAMAGE):
+        return None
+    where = make_url(url).database or url
+    return (f"the database file {where} is damaged: {exc}; restore it from a backup with `benhan restore` "
+            f"(docs/operations.md)")
+
+
 # Page cache per SQLite connection; the pool holds up to 24 of them.
 SQLITE_CACHE_KB = 4000
 
@@ -72,6 +87,13 @@ class Database:
             cur.execute("PRAGMA foreign_keys = ON")
             cur.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KB}")
             cur.close()
+
+        @event.listens_for(engine, "handle_error")
+        def _damaged(context) -> None:  # noqa: ANN001
+            # A damaged file is not a bug to report with a traceback: say which file and what to do.
+            damage = damaged_file_message(context.original_exception, url)
+            if damage:
+                raise errors.DatabaseDamaged(damage) from context.original_exception
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:

@@ -456,3 +456,179 @@ def current_changes(conn: Connection, pks: list[int]) -> list[Change]:
              .where(change_log.c.resource_pk.in_(chunk)))
         out += [_change(r) for r in conn.execute(q)]
     return out
+
+
+# --- hub: what a node has pushed before, whose a resource is ---------------------------------------
+
+def _node_key(kind: str, node_name: str) -> str:
+    """A node_setting key per node (keys are at most 64 characters; long names are hashed)."""
+    key = f"node.{kind}.{node_name}"
+    if len(key) <= 64:
+        return key
+    import hashlib
+    return f"node.{kind}#" + hashlib.sha256(node_name.encode()).hexdigest()[:40]
+
+
+def node_authoring(conn: Connection, node_name: str) -> frozenset[str]:
+    """Resource types outside the Patient compartment the node may author at the hub even when they
+    are not its own ("*": all); empty by default."""
+    text = get_setting(conn, _node_key("authors", node_name))
+    return frozenset(t for t in (text or "").split() if t)
+
+
+def set_node_authoring(conn: Connection, node_name: str, types: Iterable[str]) -> None:
+    set_setting(conn, _node_key("authors", node_name), " ".join(sorted(set(types))))
+
+
+def node_epoch(conn: Connection, node_name: str) -> str | None:
+    """The epoch of the node's change log the hub last heard (a new one after each restore)."""
+    return get_setting(conn, _node_key("epoch", node_name))
+
+
+def set_node_epoch(conn: Connection, node_name: str, epoch: str) -> None:
+    set_setting(conn, _node_key("epoch", node_name), epoch)
+
+
+def pushed_before(conn: Connection, origin: str, versions: list[tuple[int, str, str, int, bytes | None, bool]]) -> set[int]:
+    """Which of the pushed versions (seq, type, id, version, body, deleted) the hub already has
+    from this node: the same version with the same bytes in its version table, or set aside in its
+    review queue. A replay of such a version must change nothing."""
+    keys = sorted({(t, i) for _, t, i, _, _, _ in versions})
+    held: dict[tuple[str, str, int], tuple[bool, bytes | None]] = {}
+    queued: dict[tuple[str, str], list] = {}
+    for start in range(0, len(keys), 400):
+        chunk = keys[start:start + 400]
+        q = (select(change_log.c.res_type, change_log.c.res_id, change_log.c.version, resource_version.c.deleted,
+                    resource_version.c.encoding, resource_version.c.body)
+             .select_from(change_log.join(resource_version, and_(
+                 resource_version.c.resource_pk == change_log.c.resource_pk,
+                 resource_version.c.version == change_log.c.version)))
+             .where(and_(tuple_(change_log.c.res_type, change_log.c.res_id).in_(chunk),
+                         change_log.c.origin_node == origin)))
+        for r in conn.execute(q):
+            held[(r.res_type, r.res_id, r.version)] = (bool(r.deleted), None if r.deleted
+                                                       else decode_body(r.encoding, r.body))
+        q = (select(sync_conflict.c.res_type, sync_conflict.c.res_id, sync_conflict.c.their_versions,
+                    sync_conflict.c.their_body, sync_conflict.c.their_deleted)
+             .where(and_(tuple_(sync_conflict.c.res_type, sync_conflict.c.res_id).in_(chunk),
+                         sync_conflict.c.origin_node == origin)))
+        for r in conn.execute(q):
+            queued.setdefault((r.res_type, r.res_id), []).append(r)
+    out = set()
+    for seq, t, i, version, body, deleted in versions:
+        found = held.get((t, i, version))
+        if found is not None and found[0] == deleted and (deleted or found[1] == body):
+            out.add(seq)
+            continue
+        for r in queued.get((t, i), ()):
+            listed = (r.their_versions or "").split()
+            # The row keeps the body of the last version listed; earlier ones are known by number.
+            if str(version) in listed and (listed[-1] != str(version) or bool(r.their_deleted) == deleted
+                                           and (deleted or bytes(r.their_body or b"") == body)):
+                out.add(seq)
+                break
+    return out
+
+
+def current_hashes(conn: Connection, pks: list[int]) -> dict[int, bytes]:
+    """resource pk → content hash of its current version."""
+    out: dict[int, bytes] = {}
+    for start in range(0, len(pks), 400):
+        q = select(resource.c.pk, resource.c.content_hash).where(resource.c.pk.in_(pks[start:start + 400]))
+        out.update({r.pk: bytes(r.content_hash or b"") for r in conn.execute(q)})
+    return out
+
+
+def first_origins(conn: Connection, pks: list[int]) -> dict[int, str]:
+    """resource pk → the node that made its first version still in the change log (its author)."""
+    out: dict[int, str] = {}
+    for start in range(0, len(pks), 400):
+        chunk = pks[start:start + 400]
+        first = (select(change_log.c.resource_pk, func.min(change_log.c.version).label("v"))
+                 .where(change_log.c.resource_pk.in_(chunk)).group_by(change_log.c.resource_pk).subquery())
+        q = (select(change_log.c.resource_pk, change_log.c.origin_node)
+             .select_from(change_log.join(first, and_(first.c.resource_pk == change_log.c.resource_pk,
+                                                      first.c.v == change_log.c.version))))
+        out.update({r.resource_pk: r.origin_node for r in conn.execute(q)})
+    return out
+
+
+def referencing(conn: Connection, pks: list[int], target_type: str, target_id: str) -> set[int]:
+    """Which of these resources reference target_type/target_id (in any indexed reference)."""
+    out: set[int] = set()
+    for start in range(0, len(pks), 400):
+        q = select(idx_reference.c.resource_pk).where(and_(
+            idx_reference.c.resource_pk.in_(pks[start:start + 400]), idx_reference.c.target_type == target_type,
+            idx_reference.c.target_id == target_id))
+        out |= set(conn.execute(q).scalars())
+    return out
+
+
+# --- node: epochs, recovery after a restore, refusals ----------------------------------------------
+# A node's change log is numbered by its own database: restored from a backup, it numbers its next
+# changes again from the backup's point. The epoch (random, new at each restore) tells the hub that
+# these numbers start again; the recovery note makes the node pull back, once, its own changes the
+# hub holds from after the backup (docs/sync.md "After a restore").
+
+EPOCH = "sync.epoch"
+RECOVERY = "sync.recovery"         # JSON {"since", "at", "reason"} while the node pulls back its own data
+RECOVERED = "sync.recovered"       # JSON {"at", "reason", "pulled"}: the last recovery, done
+REFUSED = "sync.refused"           # JSON list: the latest versions the hub refused
+REFUSED_TOTAL = "sync.refused_total"
+REFUSED_KEPT = 50
+
+
+def new_epoch() -> str:
+    import secrets
+    return secrets.token_hex(8)
+
+
+def epoch(conn: Connection) -> str:
+    """This node's epoch; made on first use."""
+    found = get_setting(conn, EPOCH)
+    if not found:
+        found = new_epoch()
+        set_setting(conn, EPOCH, found)
+    return found
+
+
+def begin_recovery(conn: Connection, reason: str, now_us: int, *, new_epoch_too: bool = True) -> None:
+    """Start a new epoch (unless the hub already knows of the break) and ask the next rounds to pull
+    back this node's own changes from its pull cursor on."""
+    if new_epoch_too:
+        set_setting(conn, EPOCH, new_epoch())
+    since = int(get_setting(conn, "sync.pull_seq") or 0)
+    set_setting(conn, RECOVERY, json.dumps({"since": since, "at": now_us, "reason": reason[:300]}))
+
+
+def recovery(conn: Connection) -> dict | None:
+    text = get_setting(conn, RECOVERY)
+    return json.loads(text) if text else None
+
+
+def end_recovery(conn: Connection, pulled: int, now_us: int) -> None:
+    started = recovery(conn) or {}
+    set_setting(conn, RECOVERY, "")
+    set_setting(conn, RECOVERED, json.dumps({"at": now_us, "reason": started.get("reason", ""),
+                                             "started": started.get("at"), "pulled": pulled}))
+
+
+def note_refused(conn: Connection, refused: list[dict], now_us: int) -> None:
+    """Keep the hub's refusals where the operator sees them (sync status, the review page)."""
+    kept = json.loads(get_setting(conn, REFUSED) or "[]")
+    kept = ([dict(r, at=now_us) for r in refused] + kept)[:REFUSED_KEPT]
+    set_setting(conn, REFUSED, json.dumps(kept, ensure_ascii=False))
+    set_setting(conn, REFUSED_TOTAL, str(int(get_setting(conn, REFUSED_TOTAL) or 0) + len(refused)))
+
+
+def mark_restored(db_url: str, source: str) -> None:
+    """Called by a restore (store/backup.py) on the database it has just put back."""
+    import time
+
+    from benhan.store.database import Database
+    db = Database(db_url)
+    try:
+        with db.write() as conn:
+            begin_recovery(conn, f"restored from {source}", time.time_ns() // 1000)
+    finally:
+        db.dispose()

@@ -15,7 +15,7 @@ from benhan.store import sync_tables as st
 from benhan.store.audit_log import AuditRecord
 from benhan.store.store import Store
 from benhan.sync import apply, scope
-from benhan.sync.wire import Message, Version
+from benhan.sync.wire import Message, Version, content_digest
 from benhan.vn.identifiers import CCCD_SYSTEM
 
 PULL_LIMIT = 500
@@ -46,13 +46,20 @@ def node_for_client(store: Store, client_id: str | None):  # noqa: ANN201
 # --- push -------------------------------------------------------------------------------------------
 
 def receive_push(store: Store, node, message: Message, size: int) -> dict:  # noqa: ANN001
-    """Apply a node's batch exactly once; a replayed batch gets the answer it got the first time."""
+    """Apply a node's batch exactly once; a replayed batch gets the answer it got the first time.
+
+    A batch is known by its id and its content digest, so a reused id with other content (a node
+    restored from a backup numbers its changes again) is a new batch, never an old answer. Each
+    version the hub already holds from this node is skipped; every other one is checked against
+    what the node may write (scope.Authorship) and applied or refused — never dropped unseen.
+    """
     header = message.header
     batch = str(header.get("batch", ""))
     if not batch.startswith(node.node_id + ":"):
         raise errors.InvalidHeader(f"batch {batch!r} is not one of node {node.node_id}")
-    last = int(header.get("last", 0))
-    audit_last = int(header.get("audit_last", 0))
+    first, last = int(header.get("first", 0)), int(header.get("last", 0))
+    epoch = str(header.get("epoch") or "")[:64]
+    key = f"{batch}~{content_digest(message)}"
     # Validation, hashing and indexing are CPU work: before the transaction.
     prepared: list = []
     for v in message.versions:
@@ -63,42 +70,104 @@ def receive_push(store: Store, node, message: Message, size: int) -> dict:  # no
     now = now_us()
     with store.db.write() as conn:
         row = st.node_row(conn, name=node.name, lock=True)      # one push per node at a time
-        answered = st.batch_response(conn, batch)
+        answered = st.batch_response(conn, key)
         if answered is not None:
             st.update_node(conn, node.name, last_contact=now)
             st.add_traffic(conn, node.name, today(), size, 0)
             return answered
-        todo = [(v, w) for v, w in prepared if v.seq > row.push_seq]
+        known = st.pushed_before(conn, node.node_id, [(v.seq, v.res_type, v.res_id, v.version, v.body, v.deleted)
+                                                      for v in message.versions])
+        todo = [(v, w) for v, w in prepared if v.seq not in known]
+        refused = scope.Authorship(store, conn, node).refusals([(v, w) for v, w in todo
+                                                                 if not isinstance(w, apply.Invalid)])
+        same = _already_here(conn, todo, refused)
+        known |= same
+        refused = {seq: why for seq, why in refused.items() if seq not in same}
+        # A node restored from a backup (a new epoch), or whose change log no longer matches what
+        # the hub acknowledged (a copy put back by hand: numbers below the cursor with other
+        # content), starts its numbering again: its cursors are the batch's, not the old ones.
+        stored_epoch = st.node_epoch(conn, node.name)
+        restored = bool(epoch and stored_epoch and epoch != stored_epoch) or any(
+            v.seq <= row.push_seq and v.seq not in known and v.seq not in refused for v in message.versions)
+        if epoch and epoch != stored_epoch:
+            st.set_node_epoch(conn, node.name, epoch)
+        audit_cursor = row.audit_seq
+        if restored:
+            audit_cursor = int(header.get("audit_first", 1)) - 1 if message.audit else int(header.get("audit_seq", 0))
+        todo = [(v, w) for v, w in todo if v.seq not in refused and v.seq not in same]
         result = apply.apply_push(conn, store, node.node_id, todo, now)
         if result.patients:
             st.add_scope(conn, node.name, result.patients, "home", now)
             apply.find_duplicates(conn, [w for _, w in todo if not isinstance(w, apply.Invalid)],
                                   result.patients, now)
-        events = [e for e in message.audit if int(e["e"]) > row.audit_seq]
-        response = {"batch": batch, "acked": max(row.push_seq, last), "audit_acked": max(row.audit_seq, audit_last),
-                    "applied": result.applied, "merged": result.merged, "skipped": len(prepared) - len(todo),
-                    "conflicts": result.conflicts, "invalid": result.invalid}
-        st.update_node(conn, node.name, push_seq=response["acked"], audit_seq=response["audit_acked"],
+        events = [e for e in message.audit if int(e["e"]) > audit_cursor]
+        audit_acked = int(header["audit_last"]) if message.audit else (
+            int(header.get("audit_seq", row.audit_seq)) if restored else row.audit_seq)
+        refusals = [{"seq": v.seq, "type": v.res_type, "id": v.res_id, "version": v.version,
+                     "reason": refused[v.seq][0]} for v in message.versions if v.seq in refused]
+        response = {"batch": batch, "acked": last if message.versions or restored else max(row.push_seq, last),
+                    "audit_acked": audit_acked, "applied": result.applied, "merged": result.merged,
+                    "skipped": len(known), "conflicts": result.conflicts, "invalid": result.invalid,
+                    "refused": refusals}
+        if restored:
+            response["restored"] = True
+        st.update_node(conn, node.name, push_seq=response["acked"], audit_seq=audit_acked,
                        last_contact=now, backlog=int(header.get("backlog", 0)))
-        st.remember_batch(conn, batch, node.name, response, now)
+        st.remember_batch(conn, key, node.name, response, now)
         st.add_traffic(conn, node.name, today(), size, 0)
-        records = [_copy_event(node, e) for e in events]
+        records = [_copy_event(node, e, epoch) for e in events]
+        records += [_refusal_event(node, v, *refused[v.seq], now) for v in message.versions if v.seq in refused]
+        if restored:
+            records.append(AuditRecord(recorded=now, interaction="batch", agent=node.name, subtype="sync-restore",
+                                       client_id=node.client_id, outcome="4", detail=json.dumps({
+                                           "batch": batch, "epoch": epoch, "previous_epoch": stored_epoch,
+                                           "hub_push_seq": row.push_seq, "first": first})))
         records.append(AuditRecord(recorded=now, interaction="batch", agent=node.name, subtype="sync-push",
-                                   client_id=node.client_id, outcome="0" if not result.invalid else "4",
+                                   client_id=node.client_id,
+                                   outcome="0" if not (result.invalid or refusals) else "4",
                                    detail=json.dumps({"batch": batch, "applied": result.applied,
                                                       "conflicts": len(result.conflicts),
+                                                      "refused": len(refusals), "skipped": len(known),
                                                       "audit_head": header.get("audit_head")})))
         audit_log.write(conn, records)      # last: it takes the audit chain's lock
     return response
+
+
+def _already_here(conn, todo: list, refused: dict) -> set[int]:  # noqa: ANN001
+    """Of the versions the node may not write, those whose content is what the hub already holds
+    (a code list every node loads itself): they change nothing, so they are skipped, not refused."""
+    if not refused:
+        return set()
+    slots = st.current(conn, list({(v.res_type, v.res_id) for v, _ in todo if v.seq in refused}), lock=False)
+    hashes = st.current_hashes(conn, [s.pk for s in slots.values()])
+    same = set()
+    for v, w in todo:
+        slot = slots.get((v.res_type, v.res_id))
+        if v.seq in refused and slot is not None and not v.deleted and not slot.deleted \
+                and not isinstance(w, apply.Invalid) and hashes.get(slot.pk) == w.content_hash:
+            same.add(v.seq)
+    return same
+
+
+def _refusal_event(node, v: Version, reason: str, patients: set[str], now: int) -> AuditRecord:  # noqa: ANN001
+    """A refused version, attributed to the node and its user, naming the patients it touched."""
+    return AuditRecord(recorded=now, interaction="update" if v.base else "create", outcome="8",
+                       agent=f"{node.name}/{v.agent or ''}"[:128], res_type=v.res_type, res_id=v.res_id,
+                       version=v.version, subtype="sync-refused", patients=tuple(sorted(patients)),
+                       client_id=node.client_id,
+                       detail=json.dumps({"node": node.name, "node_seq": v.seq, "reason": reason}))
 
 
 _EVENT_FIELDS = ("recorded", "interaction", "outcome", "source_address", "res_type", "res_id", "version",
                  "query", "subtype", "role", "purpose")
 
 
-def _copy_event(node, e: dict) -> AuditRecord:  # noqa: ANN001
-    """The node's audit event in the hub's trail: its agent is node/user, its node seq in detail."""
+def _copy_event(node, e: dict, epoch: str = "") -> AuditRecord:  # noqa: ANN001
+    """The node's audit event in the hub's trail: its agent is node/user, its node seq in detail
+    (with the node's epoch: after a restore the node numbers its events again)."""
     detail = {"node": node.name, "node_seq": e["e"], "node_chain_pos": e.get("chain_pos")}
+    if epoch:
+        detail["node_epoch"] = epoch
     if e.get("detail"):
         detail["node_detail"] = e["detail"]
     if e.get("client_id"):
@@ -112,16 +181,17 @@ def _copy_event(node, e: dict) -> AuditRecord:  # noqa: ANN001
 
 # --- pull -------------------------------------------------------------------------------------------
 
-def serve_pull(store: Store, node, since: int, limit: int = PULL_LIMIT) -> Message:  # noqa: ANN001
+def serve_pull(store: Store, node, since: int, limit: int = PULL_LIMIT, *, own: bool = False) -> Message:  # noqa: ANN001
     """The hub's changes after `since` in the node's scope, in sequence order; header.next is the
-    cursor to ask from next (past out-of-scope rows too), header.more whether to ask at once."""
+    cursor to ask from next (past out-of-scope rows too), header.more whether to ask at once.
+    `own`: the node's own changes too (a node restored from a backup pulls back what it lost)."""
     limit = max(1, min(limit, 2000))
     versions: list[Version] = []
     cursor = since
     more = False
     now = now_us()
     with store.db.read() as conn:
-        allowed = scope.Scope(store, conn, node)
+        allowed = scope.Scope(store, conn, node, own=own)
         examined = 0
         while len(versions) < limit and examined < 20 * limit:
             rows = st.changes_after(conn, cursor, limit)

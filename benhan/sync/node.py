@@ -43,6 +43,8 @@ class RoundResult:
     batches: int = 0
     pages: int = 0
     conflicts: list[dict] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)     # versions the hub would not take from us
+    recovered: bool = False                               # a recovery after a restore finished
     seconds: float = 0.0
 
 
@@ -122,12 +124,16 @@ class NodeSync:
             changes = changes[:cut]
             events = st.audit_after(conn, audit_cursor, AUDIT_PER_BATCH)
             backlog = st.count_own_changes(conn, own, cursor)
+            epoch = st.get_setting(conn, st.EPOCH)
+        if epoch is None:
+            with self.store.db.write() as conn:
+                epoch = st.epoch(conn)
         if not changes and not events:
             return None
         first, last = (changes[0].seq, changes[-1].seq) if changes else (cursor + 1, cursor)
         batch = wire.batch_id(own, first, last)
         header = {"kind": "push", "batch": batch, "node": own, "first": first, "last": last,
-                  "backlog": backlog - len(changes)}
+                  "backlog": backlog - len(changes), "epoch": epoch, "audit_seq": audit_cursor}
         if events:
             batch += f"+a{events[0]['seq']}-{events[-1]['seq']}"
             header.update(batch=batch, audit_first=events[0]["seq"], audit_last=events[-1]["seq"],
@@ -148,30 +154,59 @@ class NodeSync:
             if answer.get("batch") != message.header["batch"]:
                 raise SyncFailed(f"the hub answered for batch {answer.get('batch')!r}, "
                                  f"not {message.header['batch']!r}")
+            refused = answer.get("refused") or []
+            now = now_us()
             with self.store.db.write() as conn:
                 st.set_setting(conn, "sync.push_seq", str(answer["acked"]))
                 st.set_setting(conn, "sync.audit_seq", str(answer["audit_acked"]))
                 st.set_setting(conn, "sync.hub_conflicts", str(len(answer.get("conflicts") or [])))
+                if refused:
+                    # Not silently dropped: kept for the status and review page, and audited here.
+                    st.note_refused(conn, refused, now)
+                    audit_log.write(conn, [AuditRecord(
+                        recorded=now, interaction="batch", agent="sync", outcome="8", subtype="sync-refused",
+                        detail=json.dumps({"batch": message.header["batch"], "refused": refused[:100]}))])
+                if answer.get("restored") and st.recovery(conn) is None:
+                    # The hub holds changes of ours this database no longer has (restored by hand
+                    # from a copy): pull them back, as after `benhan restore`.
+                    st.begin_recovery(conn, "the hub found this node's change log restarted", now,
+                                      new_epoch_too=False)
             result.pushed += len(message.versions)
             result.batches += 1
             result.conflicts += answer.get("conflicts") or []
+            result.refused += refused
 
     # --- pull ----------------------------------------------------------------------------------
     def pull_all(self, result: RoundResult) -> None:
+        with self.store.db.read() as conn:
+            recovering = st.recovery(conn) is not None
+        pulled_before = result.pulled
         while True:
             since = self._cursor("pull_seq")
-            message = self.hub.pull(since, PULL_PAGE)
+            # Recovering after a restore: the hub sends this node's own changes too, so that what
+            # it made after the backup comes back.
+            message = self.hub.pull(since, PULL_PAGE, own=recovering)
             self.fault("pull:after-receive")
             more = self.apply_page(message, cursor_from=since, result=result)
             self.fault("pull:after-commit")
             if not more:
-                return
+                break
+        if recovering:
+            with self.store.db.write() as conn:
+                st.end_recovery(conn, result.pulled - pulled_before, now_us())
+            result.recovered = True
 
     def apply_page(self, message: wire.Message, *, cursor_from: int | None, result: RoundResult | None = None,
                    user: str = "sync") -> bool:
         """Apply a pull page (or a fetch) in one transaction with its cursor; whether more follow."""
         header = message.header
-        writes = [(v, apply.prepare(self.store, v, v.origin or "hub", validate=False)) for v in message.versions]
+        own = self.store.node_id
+        with self.store.db.read() as conn:
+            hub_origin = st.get_setting(conn, "sync.hub_node_id") or "hub"
+        # A version of our own coming back (after a restore) is stored as the hub's: it is not
+        # ours to push again, and the hub holds it at this number.
+        writes = [(v, apply.prepare(self.store, v, hub_origin if v.origin in ("", own) else v.origin,
+                                    validate=False)) for v in message.versions]
         now = now_us()
         with self.store.db.write() as conn:
             if cursor_from is not None:

@@ -27,6 +27,14 @@ def node_status(store: Store) -> dict:
             "last_sync": int(s["sync.last_sync"]) if s.get("sync.last_sync") else None,
             "last_error": s.get("sync.last_error") or None, "pending": pending, "conflicts": conflicts,
             "duplicates": duplicates,
+            # After a restore: the node pulls back its own changes the hub holds (recovering), then
+            # says when that was done and how many came back (recovered).
+            "recovering": json.loads(s[st.RECOVERY]) if s.get(st.RECOVERY) else None,
+            "recovered": json.loads(s[st.RECOVERED]) if s.get(st.RECOVERED) else None,
+            # Versions the hub would not take from this node (outside its scope): how many in all,
+            # and the latest with the reason.
+            "refused": int(s.get(st.REFUSED_TOTAL) or 0),
+            "refused_recent": json.loads(s.get(st.REFUSED) or "[]")[:10],
             "bytes_today": (traffic.get("sent", 0) + traffic.get("received", 0)) if traffic.get("day") == today else 0}
 
 

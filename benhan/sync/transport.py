@@ -130,8 +130,11 @@ class HubClient:
                                     headers={"Content-Type": wire.MEDIA_TYPE})
         return response.json()
 
-    def pull(self, since: int, limit: int) -> wire.Message:
-        response = self._authorised("GET", "/sync/pull", params={"since": since, "limit": limit})
+    def pull(self, since: int, limit: int, *, own: bool = False) -> wire.Message:
+        params = {"since": since, "limit": limit}
+        if own:
+            params["own"] = 1       # recovering after a restore: this node's own changes too
+        response = self._authorised("GET", "/sync/pull", params=params)
         return wire.decode(_raw(response))
 
     def fetch(self, cccd: str, user: str) -> wire.Message:

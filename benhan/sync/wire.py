@@ -11,6 +11,7 @@ themselves are still plain FHIR R4 JSON.
 """
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -107,6 +108,12 @@ def decode(data: bytes) -> Message:
     if not isinstance(message.header, dict):
         raise errors.InvalidHeader("the sync body's first line must be an object")
     return message
+
+
+def content_digest(message: Message) -> str:
+    """What a batch holds (its versions and audit lines, not its header), as 32 hex digits. The hub
+    knows a batch by its id and this digest: a reused id with other content is another batch."""
+    return hashlib.sha256(b"".join(_lines(Message({}, message.versions, message.audit)))).hexdigest()[:32]
 
 
 def batch_id(node_id: str, first: int, last: int) -> str:

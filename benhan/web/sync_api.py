@@ -2,7 +2,7 @@
 
     POST /sync/enroll   a node presents its invite token (bearer) and public key
     POST /sync/push     a node's batch (application/zstd)        → JSON answer
-    GET  /sync/pull     ?since=&limit=                            → application/zstd page
+    GET  /sync/pull     ?since=&limit=[&own=1]                    → application/zstd page
     POST /sync/fetch    {"cccd", "user"}                          → application/zstd record
     GET  /sync/status   this server's sync status (its users and its enrolled nodes)
     GET  /sync/nodes    the hub's dashboard data
@@ -102,12 +102,13 @@ async def pull(request: Request) -> Response:
     try:
         since = int(request.query_params.get("since", "0"))
         limit = int(request.query_params.get("limit", str(hub.PULL_LIMIT)))
+        own = request.query_params.get("own", "0") == "1"     # a restored node pulls back its own
     except ValueError:
         raise errors.InvalidHeader("since and limit are whole numbers") from None
     store = _store(request)
 
     def work() -> bytes:
-        data = wire.encode(hub.serve_pull(store, node, since, limit))
+        data = wire.encode(hub.serve_pull(store, node, since, limit, own=own))
         hub.record_contact(store, node, pulled_to=since, bytes_out=len(data))
         return data
     return Response(await run_in_threadpool(work), media_type=wire.MEDIA_TYPE)
