@@ -56,9 +56,12 @@ class Hub:
 
 
 class Node:
-    def __init__(self, tmp: Path, hub: Hub, name: str, organization_id: str | None = None):
-        cfg = config_mod.load(env={}, data_dir=tmp / name, role="node", node_id=f"node-{name}")
+    def __init__(self, tmp: Path, hub: Hub, name: str, organization_id: str | None = None,
+                 database_url: str | None = None):
+        cfg = config_mod.load(env={}, data_dir=tmp / name, role="node", node_id=f"node-{name}",
+                              database_url=database_url)
         self.name = name
+        self.config = cfg
         self.store = Store.open(cfg)
         self.hub = hub
         token = enrolment.invite(hub.store, name, organization_id=organization_id)
@@ -77,6 +80,11 @@ class Node:
 
     def round(self):  # noqa: ANN201
         return self.sync().round()
+
+    def reopen(self) -> None:
+        """Open the node's database again (after a restore replaced it)."""
+        self.store = Store.open(self.config)
+        self.repo = Repository(self.store, Actor.system(f"clerk-{self.name}"))
 
     def close(self) -> None:
         self.store.close()
