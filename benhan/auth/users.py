@@ -126,7 +126,8 @@ def create_user(store: Store, username: str, display_name: str, roles: list[str]
         one_time = password = one_time_password()
     else:
         passwords.check_rules(password, username=username, mfa=mfa_secret is not None,
-                              min_length=cfg.password_min_length, min_length_mfa=cfg.password_min_length_mfa)
+                              min_length=cfg.password_min_length, min_length_mfa=cfg.password_min_length_mfa,
+                              demo=by == "demo")    # only the demo accounts may have the published password
     now = now_us()
     with store.db.write() as conn:
         if user_tables.user_row(conn, username=username) is not None:
