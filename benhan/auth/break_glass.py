@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from benhan import errors
 from benhan.auth.users import User, now_us
 from benhan.fhir.references import ID_RE
-from benhan.store import audit_log, user_tables
+from benhan.store import access, audit_log, user_tables
 from benhan.store.audit_log import AuditRecord
 from benhan.store.store import Store
 
@@ -41,6 +41,10 @@ def open_grant(store: Store, user: User, patient_id: str, reason: str, *, source
     now = now_us()
     expires = now + store.config.break_glass_minutes * 60_000_000
     with store.db.write() as conn:
+        # A grant for an id no record has would be an open door for whoever is registered under it
+        # later, and tells the clinician nothing: refused (404) so a mistyped id is caught at once.
+        if not access.patient_on_record(conn, patient_id):
+            raise errors.NotFound(f"no patient with the id {patient_id!r} (Patient/{patient_id} is not known)")
         pk = user_tables.insert_break_glass(conn, {"user_pk": user.pk, "patient_id": patient_id, "reason": reason,
                                                    "started": now, "expires": expires})
         audit_log.write(conn, [AuditRecord(

@@ -170,6 +170,13 @@ def patient_in_scope(conn, scope: PatientScope, patient_id: str) -> bool:  # noq
     return conn.execute(select(allowed.c.patient_id).where(allowed.c.patient_id == patient_id).limit(1)).first() is not None
 
 
+def patient_on_record(conn, patient_id: str) -> bool:  # noqa: ANN001
+    """Whether a live (not deleted) Patient with this id is stored here."""
+    return conn.execute(select(resource.c.pk).where(and_(
+        resource.c.res_type == PATIENT, resource.c.res_id == patient_id, resource.c.deleted == false()))
+    ).first() is not None
+
+
 def patients_of(conn, pks: list[int]) -> dict[int, set[str]]:  # noqa: ANN001
     """resource pk → ids of the patients whose compartment it is in (Patients: themselves)."""
     if not pks:

@@ -88,7 +88,9 @@ def search(repo: Repository, patient_id: str, res_type: str, items: list[tuple[s
         result = repo.run_search_in(conn, req, member)
     # The audit entity is the patient: "who looked at this patient's record" finds it by res_type/res_id.
     query = "&".join(f"{k}={v}" for k, v in req.applied_query())
-    repo._audit_read("search-type", res_type=COMPARTMENT, res_id=patient_id, patients={patient_id},
+    # Every patient whose record went: a member of this compartment may be another's too
+    # (an Observation whose performer is this patient), and so may what _include brought in.
+    repo._audit_read("search-type", res_type=COMPARTMENT, res_id=patient_id, patients={patient_id} | result.patients,
                      query=f"{res_type}?{query}" if query else res_type)
     return result
 
@@ -171,8 +173,10 @@ def everything(repo: Repository, patient_id: str, *, types: tuple[str, ...] | No
     config = repo.store.config
     count = min(config.default_page_size if count is None else count, config.max_page_size)
     repo.permit("r", COMPARTMENT, "operation")
-    # Only the types the actor may read; the patient is checked to be in their scope below, and
-    # everything in the compartment is that patient's.
+    # Only the types the actor may read (in SQL, so pages stay full); the patient is checked to be
+    # in their scope below. What the page brings in by reference (Observation.hasMember,
+    # Encounter.partOf …) may be another patient's: every row goes out through the gate
+    # (store.release), which keeps what a direct read would and names every patient for the audit.
     readable = repo.readable_types(types)
     with repo.store.db.read() as conn:
         patient_pk = _patient_pk(conn, patient_id)
@@ -181,11 +185,14 @@ def everything(repo: Repository, patient_id: str, *, types: tuple[str, ...] | No
         params = {"patient_id": patient_id, "patient_pk": patient_pk, "types": list(readable or ()), "since": since,
                   "cursor": cursor, "limit": count + 1}     # one more tells whether there is a next page
         rows = [] if count == 0 else conn.execute(statement, params).all()
-    has_next = len(rows) > count
-    rows = rows[:count]
-    entries = [EverythingEntry(VersionBody(row.res_type, row.res_id, row.version, row.last_updated, False,
-                                           decode_body(row.encoding, row.body), pk=row.pk),
-                               "match" if row.m else "include") for row in rows]
+        has_next = len(rows) > count
+        rows = rows[:count]
+        found = [VersionBody(row.res_type, row.res_id, row.version, row.last_updated, False,
+                             decode_body(row.encoding, row.body), pk=row.pk) for row in rows]
+        gate = repo.gate(conn)
+        released = {id(b) for b in gate.release(found, "r", current=True)}
+    entries = [EverythingEntry(b, "match" if row.m else "include")
+               for b, row in zip(found, rows) if id(b) in released]
     next_cursor = None
     if has_next:
         # After the patient alone (page one of _count=1) every other pk is still to come.
@@ -194,6 +201,6 @@ def everything(repo: Repository, patient_id: str, *, types: tuple[str, ...] | No
     query = "&".join(part for part in (
         f"_type={','.join(types)}" if types is not None else "", f"_since={since}" if since is not None else "",
         f"_count={count}", f"_cursor={cursor}" if cursor is not None else "") if part)
-    repo._audit_read("operation", res_type=COMPARTMENT, res_id=patient_id, patients={patient_id},
+    repo._audit_read("operation", res_type=COMPARTMENT, res_id=patient_id, patients={patient_id} | gate.patients,
                      query=f"$everything?{query}")
     return EverythingPage(entries, next_cursor)

@@ -27,6 +27,7 @@ from benhan.store import access as access_sql
 from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
 from benhan.store import includes
+from benhan.store.release import Gate
 from benhan.store.search import SYSTEM, count_query, page_query
 from benhan.store.store import Store
 from benhan.store.writer import PendingWrite, Stored, decode_body, write_all
@@ -101,6 +102,7 @@ class Repository:
         # Patients created by this repository (one request, one Bundle): a scoped user may write
         # about a patient they have just registered in the same transaction.
         self._new_patients: set[str] = set()
+        self._gates: list[Gate] = []
 
     # --- helpers -------------------------------------------------------------------------------
     def _check_type(self, res_type: str) -> None:
@@ -193,28 +195,18 @@ class Repository:
                     raise errors.Forbidden(f"you may not search {' or '.join(types)} resources ({c.key})")
                 self._check_linked_types(open_links, interaction)
 
-    def _visible_bodies(self, conn, bodies: list[VersionBody], letter: str) -> list[VersionBody]:  # noqa: ANN001
-        """The bodies the actor may see (included resources: filtered, never counted)."""
-        access = self.actor.access
-        if access is None or not bodies:
-            return bodies
-        keep = []
-        by_type: dict[str, list[VersionBody]] = {}
-        for b in bodies:
-            by_type.setdefault(b.res_type, []).append(b)
-        for t, group in by_type.items():
-            limited = access.patient_limited(letter, t)
-            if limited is None:
-                continue
-            if not limited:
-                keep += group
-                continue
-            pks = [b.pk for b in group]
-            seen = set(conn.execute(select(resource.c.pk).where(and_(
-                resource.c.pk.in_(pks), access_sql.visible(t, access.scope)))).scalars())
-            keep += [b for b in group if b.pk in seen]
-        order = {id(b): i for i, b in enumerate(bodies)}
-        return sorted(keep, key=lambda b: order[id(b)])
+    def gate(self, conn) -> Gate:  # noqa: ANN001
+        """The way out for what this request hands back (store.release): every path that returns
+        resources passes them through one, and audits the patients it collected."""
+        gate = Gate(conn, self.actor.access)
+        self._gates.append(gate)
+        return gate
+
+    @property
+    def released(self) -> set[str]:
+        """The patients whose records this repository has handed out so far (a printout built
+        from several reads names them all in its print event)."""
+        return set().union(*(g.patients for g in self._gates))
 
     def _check_write_scope(self, pending: PendingWrite) -> None:
         if pending.res_type == APPEND_ONLY_TYPE:
@@ -289,30 +281,30 @@ class Repository:
         body = decode_body(row.encoding, row.body) if not row.deleted else None
         return VersionBody(res_type, res_id, row.version, row.last_updated, row.deleted, body, row.method, row.pk)
 
-    def _patients(self, conn, found: VersionBody | None) -> set[str]:  # noqa: ANN001
-        if found is None:
-            return set()
-        if found.res_type == access_sql.PATIENT:
-            return {found.res_id}
-        return access_sql.patients_of(conn, [found.pk])[found.pk] if access_sql.member_params(found.res_type) else set()
-
     def _load_visible(self, interaction: str, res_type: str, res_id: str,
                       version: int | None = None) -> tuple[VersionBody | None, set[str], bool]:
-        """Load a version, check the actor may see it; (found, its patients, the resource exists)."""
+        """Load a version, check the actor may see it; (found, its patients, the resource exists).
+        What is found goes out through the gate (store.release): an earlier version is held to
+        the patients *it* is about, not only those of the current one."""
         limited = self._limited("r", res_type, interaction, res_id=res_id)
         with self.store.db.read() as conn:
             found = self._load(conn, res_type, res_id, version)
             exists = found is not None or (version is not None and conn.execute(
                 select(resource.c.pk).where(and_(resource.c.res_type == res_type, resource.c.res_id == res_id))
             ).first() is not None)
-            if limited and exists:
+            gate = self.gate(conn)
+            if found is not None and not found.deleted:
+                if not gate.release_one(found):
+                    self._refuse_outside_scope(interaction, res_type, res_id, conn=conn, pk=found.pk)
+            elif limited and exists:
+                # Nothing to hand out (a deletion, a version that is not there): whether the
+                # resource is the actor's to ask about is decided on its current version.
                 pk = found.pk if found else conn.execute(select(resource.c.pk).where(and_(
                     resource.c.res_type == res_type, resource.c.res_id == res_id))).scalar()
                 assert self.actor.access is not None
                 if not access_sql.is_visible(conn, self.actor.access, "r", res_type, pk):
                     self._refuse_outside_scope(interaction, res_type, res_id, conn=conn, pk=pk)
-            patients = self._patients(conn, found)
-        return found, patients, exists
+        return found, gate.patients, exists
 
     def read(self, res_type: str, res_id: str) -> VersionBody:
         self._check_type(res_type)
@@ -518,12 +510,13 @@ class Repository:
         has_next = req.count is not None and len(rows) > req.count
         rows = rows[: req.count]
         next_cursor = fhir_search.encode_cursor(tuple(rows[-1])) if has_next and rows else None
-        bodies = self._bodies(conn, [row[-1] for row in rows])
-        included = (includes.resolve(conn, req, bodies, lambda found: self._visible_bodies(conn, found, "r"))
+        # The rows were filtered in SQL; the gate is the check on what actually goes out (the
+        # same rule) and collects whose records they are, the included ones too, round by round.
+        gate = self.gate(conn)
+        bodies = gate.release(self._bodies(conn, [row[-1] for row in rows]), "s", current=True)
+        included = (includes.resolve(conn, req, bodies, lambda found: gate.release(found, "r", current=True))
                     if req.includes or req.revincludes else [])
-        by_pk = access_sql.patients_of(conn, [b.pk for b in bodies + included])
-        patients = set().union(*by_pk.values()) if by_pk else set()
-        return SearchResult(req, bodies, has_next, total, next_cursor, included, patients)
+        return SearchResult(req, bodies, has_next, total, next_cursor, included, gate.patients)
 
     def _bodies(self, conn, pks: list[int]) -> list[VersionBody]:  # noqa: ANN001
         if not pks:
@@ -566,15 +559,14 @@ class Repository:
             if allowed is not None:
                 cond.append(cl.c.resource_pk.in_(select(resource.c.pk).where(allowed)))
         base = and_(*cond) if cond else None
-        q = (select(cl.c.seq, cl.c.res_type, cl.c.res_id, cl.c.version, v.c.last_updated, v.c.deleted,
-                    v.c.encoding, v.c.body, v.c.method)
+        q = (select(cl.c.seq, cl.c.resource_pk, cl.c.res_type, cl.c.res_id, cl.c.version, v.c.last_updated,
+                    v.c.deleted, v.c.encoding, v.c.body, v.c.method)
              .select_from(cl.join(v, and_(v.c.resource_pk == cl.c.resource_pk, v.c.version == cl.c.version))))
         if base is not None:
             q = q.where(base)
         if cursor is not None:
             q = q.where(cl.c.seq < cursor)
         q = q.order_by(cl.c.seq.desc()).limit(count + 1)
-        patients: set[str] = set()
         with self.store.db.read() as conn:
             if res_type and res_id:
                 exists_q = select(resource.c.pk).where(and_(resource.c.res_type == res_type, resource.c.res_id == res_id))
@@ -584,17 +576,22 @@ class Repository:
                 if (self.actor.access is not None
                         and not access_sql.is_visible(conn, self.actor.access, "r", res_type, found_pk)):
                     self._refuse_outside_scope(kind, res_type, res_id, conn=conn, pk=found_pk)
-                patients = access_sql.patients_of(conn, [found_pk])[found_pk]
             rows = conn.execute(q).all()
             n_total = None
             if total:
                 tq = select(func.count()).select_from(cl)
                 n_total = conn.execute(tq.where(base) if base is not None else tq).scalar()
-        entries = [VersionBody(r.res_type, r.res_id, r.version, r.last_updated, r.deleted,
-                               decode_body(r.encoding, r.body) if not r.deleted else None, r.method)
-                   for r in rows[:count]]
+            found = [VersionBody(r.res_type, r.res_id, r.version, r.last_updated, r.deleted,
+                                 decode_body(r.encoding, r.body) if not r.deleted else None, r.method, r.resource_pk)
+                     for r in rows[:count]]
+            # Each version goes out on its own merits: an earlier one about another patient stays.
+            gate = self.gate(conn)
+            entries = gate.release(found, "r" if res_id else "s")
+            if res_type and res_id:
+                # The instance's patients even when the page holds only deletions.
+                gate.patients |= access_sql.patients_of(conn, [found_pk])[found_pk]
         next_cursor = rows[count - 1].seq if len(rows) > count and count > 0 else None
-        self._audit_read(kind, res_type=res_type, res_id=res_id, patients=patients)
+        self._audit_read(kind, res_type=res_type, res_id=res_id, patients=gate.patients)
         return HistoryResult(entries, next_cursor, n_total)
 
 

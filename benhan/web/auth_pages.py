@@ -227,10 +227,12 @@ async def break_glass_page(request: Request) -> Response:
         await run_in_threadpool(lambda: break_glass.open_grant(store, user, form.get("patient", "").strip(),
                                                                form.get("reason", ""),
                                                                source=authn.client_address(request.scope)))
-    except (errors.InvalidUserSetting, errors.InvalidId) as refused:
-        message = _t(request, "btg.reason_short") if isinstance(refused, errors.InvalidUserSetting) else refused.message
-        return render(request, "break_glass.html", 400, patient=form.get("patient", ""), reason=form.get("reason", ""),
-                      message=message, minutes=minutes)
+    except (errors.InvalidUserSetting, errors.InvalidId, errors.NotFound) as refused:
+        key = {errors.InvalidUserSetting: "btg.reason_short", errors.InvalidId: "btg.bad_id",
+               errors.NotFound: "btg.unknown_patient"}[type(refused)]
+        return render(request, "break_glass.html", refused.status, patient=form.get("patient", ""),
+                      reason=form.get("reason", ""), minutes=minutes,
+                      message=_t(request, key, patient=form.get("patient", "").strip()))
     return RedirectResponse("/", status_code=303)
 
 

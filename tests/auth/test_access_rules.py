@@ -157,6 +157,39 @@ def test_break_the_glass_needs_a_reason_and_a_role_that_may_use_it(store, ward):
         break_glass.open_grant(store, ward.accounts["thungan"], ward.ids["p2"], "muốn xem thử hồ sơ này")
 
 
+def test_break_the_glass_opens_only_a_patient_on_record(store, ward):
+    """Any well-formed id that no live Patient has — never stored, another type's id, a deleted
+    patient's — is refused as not found, and no grant is left behind."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from sqlalchemy import func, select
+
+    from benhan import errors
+    from benhan.auth.actor import Actor
+    from benhan.store.repository import Repository
+    gone = ward.create(__import__("tests.factories", fromlist=["patient"]).patient(family="Đã Xóa"), "gone")
+    Repository(store, Actor.system("test-setup")).delete("Patient", gone)
+    nurse = ward.accounts["lan"]
+    on_record = {ward.ids[k] for k in ("p1", "p2", "p3")}
+
+    def refused(patient_id: str) -> None:
+        with pytest.raises(errors.NotFound) as caught:
+            break_glass.open_grant(store, nurse, patient_id, "Cấp cứu: người bệnh ngừng thở tại hành lang")
+        assert caught.value.status == 404 and patient_id in caught.value.message
+
+    for patient_id in (gone, ward.ids["o1"], ward.ids["e2"], ward.ids["medicine"]):
+        refused(patient_id)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.from_regex(r"[A-Za-z0-9\-.]{1,64}", fullmatch=True).filter(lambda i: i not in on_record))
+    def any_other_id(patient_id: str) -> None:
+        refused(patient_id)
+    any_other_id()
+    with store.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(break_glass_table)).scalar() == 0
+    assert break_glass.open_grant(store, nurse, ward.ids["p2"], "Cấp cứu: người bệnh ngừng thở tại hành lang")
+
+
 # --- SMART scopes narrow what the role allows ----------------------------------------------------
 
 def test_user_scopes_narrow_the_role(client, ward):

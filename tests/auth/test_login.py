@@ -268,6 +268,7 @@ def test_break_the_glass_form_shows_a_banner_and_lands_in_the_review_list(anonym
 
     from benhan.web.app import create_app
     users.create_user(store, "giamdoc", "Đỗ Văn Minh", ["director"], password=PASSWORD)
+    _a_patient_called(store, "p-cap-cuu")
     login(anonymous_client, "bs.hung", PASSWORD)
     page = anonymous_client.get("/break-glass", params={"patient": "p-cap-cuu"})
     r = anonymous_client.post("/break-glass", data={"csrf": csrf_of(page.text), "patient": "p-cap-cuu", "reason": "gấp"})
@@ -284,3 +285,23 @@ def test_break_the_glass_form_shows_a_banner_and_lands_in_the_review_list(anonym
         assert "Hợp lý" in director.get("/admin/break-glass").text
     # A doctor may not see the review list.
     assert anonymous_client.get("/admin/break-glass").status_code == 403
+
+
+def _a_patient_called(store, patient_id: str) -> None:  # noqa: ANN001
+    from benhan.auth.actor import Actor
+    from benhan.store.repository import Repository
+    from tests.factories import patient
+    Repository(store, Actor.system("test-setup")).update("Patient", patient_id, {**patient(), "id": patient_id})
+
+
+@pytest.mark.parametrize("lang, words", [("vi", "Không có người bệnh nào mang mã"), ("en", "No patient has the id")])
+def test_break_the_glass_for_a_patient_id_no_record_has_is_refused_in_the_users_language(
+        anonymous_client, store, doctor, lang, words):
+    login(anonymous_client, "bs.hung", PASSWORD)
+    anonymous_client.cookies.set("lang", lang)
+    page = anonymous_client.get("/break-glass")
+    r = anonymous_client.post("/break-glass", data={"csrf": csrf_of(page.text), "patient": "khong-ton-tai",
+                                                    "reason": "Cấp cứu ngừng tuần hoàn"})
+    assert r.status_code == 404 and words in r.text and "khong-ton-tai" in r.text
+    assert "Traceback" not in r.text
+    assert "khong-ton-tai" not in anonymous_client.get("/").text      # no banner: nothing was granted

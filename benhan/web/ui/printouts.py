@@ -23,7 +23,7 @@ def _printout(request: Request, as_pdf: bool) -> tuple[forms.Printout, int | Non
     base = f"{request.url.scheme}://{request.url.netloc}"
     printout = forms.build(ctx, form, r.actor, now(tz(request)), base)
     version = int(ctx.encounter.get("meta", {}).get("versionId", "0")) or None
-    audit.record_print(store, r.actor, printout, ctx.encounter["id"], version, as_pdf)
+    audit.record_print(store, r.actor, printout, ctx.encounter["id"], version, as_pdf, patients=r.released)
     return printout, version
 
 

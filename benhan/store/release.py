@@ -1,0 +1,142 @@
+"""The one gate every resource leaves the store through.
+
+Whatever path hands resources to a caller — a read or vread, a search page and what its _include /
+_revinclude bring in, a compartment search, Patient/$everything, history, a batch's GET entries,
+and so the clinician pages and printouts built on them — passes the resources through a Gate
+before they go. The Gate
+- keeps only those the actor may see, by the same rule as store.access's SQL (a resource of a
+  patient-limited type goes when one of the patients whose record it is, is in the actor's scope;
+  a type the actor may not use at all never goes), so a resource reached by reference
+  (Observation.hasMember, Encounter.partOf …) is held to the rule a direct read is; and
+- collects the patients whose record each released resource is, so that the audit event of the
+  request names every one of them ("who looked at my record" finds it in each patient's list).
+
+Whose record a resource is comes from the reference index for a current version, and from the
+version's own body for an earlier one (history, vread): an earlier version may have been about
+someone else, and it is that version's content that leaves.
+
+Searches also filter in SQL (store.access.search_condition) so counts, pages and cursors never
+reflect what the actor may not see; the Gate is the last check on what actually goes out, on every
+path, whatever SQL produced the rows.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import orjson
+from sqlalchemy import Connection, and_, or_, select
+
+from benhan.fhir.indexing import extract
+from benhan.store import access as access_sql
+from benhan.store.access import PATIENT, Access
+from benhan.store.schema import idx_reference, resource
+
+CHUNK = 2000    # ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits
+
+
+class Outgoing(Protocol):
+    """A resource version about to be handed out (store.repository.VersionBody)."""
+    res_type: str
+    res_id: str
+    version: int
+    deleted: bool
+    body: bytes | None
+    pk: int
+
+
+def _chunks(items: Sequence, size: int = CHUNK):  # noqa: ANN202
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _current_versions(conn: Connection, pks: list[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for part in _chunks(pks):
+        out.update(conn.execute(select(resource.c.pk, resource.c.version).where(resource.c.pk.in_(part))).all())
+    return out
+
+
+def _indexed_patients(conn: Connection, pks: list[int], types: set[str]) -> dict[int, set[str]]:
+    """pk → the patients its current version's index names through a compartment parameter."""
+    ref = idx_reference
+    pairs = or_(*(and_(ref.c.res_type == t, ref.c.param.in_(access_sql.member_params(t))) for t in sorted(types)))
+    named: dict[int, set[str]] = {}
+    for part in _chunks(pks):
+        q = select(ref.c.resource_pk, ref.c.target_id).where(and_(
+            ref.c.resource_pk.in_(part), ref.c.target_type == PATIENT, pairs))
+        for pk, target in conn.execute(q):
+            named.setdefault(pk, set()).add(target)
+    return named
+
+
+def patients_of_versions(conn: Connection, items: Sequence[Outgoing], *, current: bool = False) -> list[set[str]]:
+    """For each version, the ids of the patients whose record it is (a Patient: itself).
+    `current`: the caller read them as their resources' current versions (a search page)."""
+    members = [b for b in items if b.pk and access_sql.member_params(b.res_type)]
+    pks = sorted({b.pk for b in members})
+    versions = {} if current or not pks else _current_versions(conn, pks)
+    named = _indexed_patients(conn, pks, {b.res_type for b in members}) if pks else {}
+    out: list[set[str]] = []
+    for b in items:
+        if b.res_type == PATIENT:
+            out.append({b.res_id})
+        elif not access_sql.member_params(b.res_type):
+            out.append(set())
+        elif b.body is not None and not current and versions.get(b.pk) != b.version:
+            # An earlier version: whose it was is in its own references, not in today's index.
+            rows = extract(orjson.loads(b.body)).reference
+            out.append(access_sql.referenced_patients(b.res_type, rows))
+        else:
+            out.append(set(named.get(b.pk, ())))
+    return out
+
+
+def patients_allowed(conn: Connection, access: Access, candidates: Iterable[str]) -> set[str]:
+    """Those of the candidate patient ids that are in the actor's scope (store.access's rule)."""
+    wanted = sorted({c for c in candidates if c})
+    if not wanted:
+        return set()
+    allowed = access_sql.patients_in_scope(access.scope).subquery()
+    found: set[str] = set()
+    for part in _chunks(wanted):
+        found |= set(conn.execute(select(allowed.c.patient_id).where(allowed.c.patient_id.in_(part))).scalars())
+    return found
+
+
+class Gate:
+    """One request's way out: release() filters, `patients` accumulates whose records went."""
+
+    def __init__(self, conn: Connection, access: Access | None):
+        self.conn = conn
+        self.access = access
+        self.patients: set[str] = set()
+
+    def release(self, items: Sequence[Outgoing], letter: str = "r", *, current: bool = False) -> list:
+        """The items the actor may see (letter: the SMART interaction the path is, r or s), in
+        their order; the patients whose records they are join `patients`. `current`: the items
+        were read as current versions (saves looking that up)."""
+        if not items:
+            return []
+        owners = patients_of_versions(self.conn, items, current=current)
+        access = self.access
+        if access is None:                       # the system itself: everything, still audited
+            for ps in owners:
+                self.patients |= ps
+            return list(items)
+        limited = {t: access.patient_limited(letter, t) for t in {b.res_type for b in items}}
+        candidates = set().union(*(ps for b, ps in zip(items, owners) if limited[b.res_type]))
+        allowed = patients_allowed(self.conn, access, candidates) if candidates else set()
+        keep = []
+        for b, ps in zip(items, owners):
+            rule = limited[b.res_type]
+            if rule is None:                     # a type the actor may not use at all
+                continue
+            if rule and ps.isdisjoint(allowed):  # nobody in scope: not theirs to see
+                continue
+            keep.append(b)
+            self.patients |= ps
+        return keep
+
+    def release_one(self, item: Outgoing, letter: str = "r") -> bool:
+        return bool(self.release([item], letter))
