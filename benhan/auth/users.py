@@ -215,13 +215,14 @@ def _refuse(store: Store, user: User | None, username: str, reason: str, source:
     raise errors.LoginRefused(reason)
 
 
-def authenticate(store: Store, username: str, password: str, *, source: str | None = None) -> LoginResult:
+def authenticate(store: Store, username: str, password: str, *, source: str | None = None,
+                 now: int | None = None) -> LoginResult:
     """Check a user name and password. Raises LoginRefused with the reason as message: 'invalid'
     (unknown user or wrong password — the same for both), 'locked', 'disabled', 'outside-hours',
-    'inactive' (then the account is disabled)."""
+    'inactive' (then the account is disabled). `now` (µs): the clock, for tests of access hours."""
     cfg = store.config
     username = username.strip().lower()
-    now = now_us()
+    now = now_us() if now is None else now
     with store.db.read() as conn:
         row = user_tables.user_row(conn, username=username)
     user = User.from_row(row) if row else None

@@ -3,13 +3,19 @@ from __future__ import annotations
 
 import re
 
-from benhan import config
+import pytest
+
+from benhan import config, errors
 from benhan.auth import users
 from benhan.auth.actor import Actor
 from benhan.store.repository import Repository
 from benhan.store.store import Store
 from benhan.vn.identifiers import CCHN_SYSTEM
 from tests.server_process import run_benhan
+
+
+WEDNESDAY_10_00 = 1794970800 * 10**6    # 2026-11-18 10:00 +07:00
+SUNDAY_10_00 = WEDNESDAY_10_00 + 4 * 86_400 * 10**6
 
 
 def one_line_error(done, code: str) -> None:  # noqa: ANN001
@@ -34,7 +40,10 @@ def test_an_operator_manages_an_account_from_the_command_line(tmp_path):
         roles = Repository(store, Actor.system()).search_type(
             "PractitionerRole", [("practitioner", f"Practitioner/{mai.practitioner_id}")])
         assert [r.json()["code"][0]["coding"][0]["code"] for r in roles.matches] == ["nurse"]
-        assert users.authenticate(store, "dd.mai", one_time).user.pk == mai.pk
+        # Inside her hours whatever day and hour the test runs (issue 11 item 20: it failed on Sundays).
+        assert users.authenticate(store, "dd.mai", one_time, now=WEDNESDAY_10_00).user.pk == mai.pk
+        with pytest.raises(errors.LoginRefused, match="outside-hours"):
+            users.authenticate(store, "dd.mai", one_time, now=SUNDAY_10_00)
     finally:
         store.close()
     listed = run_benhan("user", "list", *data)
