@@ -69,6 +69,21 @@ def revoke(name: str, data_dir: Optional[Path] = DataDir, database_url: Optional
     typer.echo(f"revoked node {name}")
 
 
+@node_app.command("may-author")
+def may_author(name: str, types: Optional[list[str]] = typer.Argument(
+        None, help="Shared resource types (Practitioner, Medication …; * for all); none: only its own."),
+        data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """On the hub: let a node change shared reference data of these types that is not its own."""
+    from benhan.sync import enrolment
+    store = open_store(data_dir, database_url)
+    try:
+        allowed = _run(lambda: enrolment.allow_authoring(store, name, list(types or []),
+                                                         by=f"cli:{getpass.getuser()}"))
+    finally:
+        store.close()
+    typer.echo(f"node {name} may author: {' '.join(allowed) or 'only its own facility’s data'}")
+
+
 @node_app.command("list")
 def list_nodes(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """On the hub: each node's last contact, backlog, conflicts and bytes today (JSON lines)."""

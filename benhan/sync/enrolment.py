@@ -108,3 +108,24 @@ def revoke(store: Store, name: str, *, by: str = "cli") -> None:
         st.update_node(conn, name, revoked_at=now)
         audit_log.write(conn, [AuditRecord(recorded=now, interaction="permission", agent=by, subtype="sync-revoke",
                                            detail=json.dumps({"node": name}))])
+
+
+def allow_authoring(store: Store, name: str, types: list[str], *, by: str = "cli") -> list[str]:
+    """Let a node author shared reference data of these types even when it is not its own (a
+    central pharmacy keeping Medication, say; "*" for every type); [] takes the permission back, so
+    the node may change only what it made and its own facility's (docs/sync.md "What a node may
+    write"). The types the node may now author."""
+    from benhan.store.access import in_patient_compartment
+    wanted = sorted({t.strip() for t in types if t.strip()})
+    for t in wanted:
+        if t != "*" and (t not in store.resource_types or in_patient_compartment(t)):
+            raise errors.InvalidUserSetting(f"{t!r} is not a shared (non-patient) FHIR R4 resource type")
+    now = now_us()
+    with store.db.write() as conn:
+        if st.node_row(conn, name=name) is None:
+            raise errors.NotFound(f"no node named {name!r}")
+        st.set_node_authoring(conn, name, wanted)
+        audit_log.write(conn, [AuditRecord(recorded=now, interaction="permission", agent=by,
+                                           subtype="sync-authoring",
+                                           detail=json.dumps({"node": name, "may_author": wanted}))])
+    return wanted

@@ -25,6 +25,7 @@ from benhan.store.schema import audit_event
 from benhan.sync import status, wire
 from benhan.sync.node import now_us
 from tests import factories
+from tests.server_process import run_benhan
 
 # Patient-compartment types with the element naming their patient, and shared registry types.
 COMPARTMENT = {"Observation": "subject", "Condition": "subject", "Encounter": "subject",
@@ -231,9 +232,17 @@ def test_the_operator_sees_what_the_hub_refused(world):  # noqa: ANN001
     assert _held(w["hub"], "Practitioner", doctor)[0] == 1
     assert w["a"].round().pushed == 0                    # acknowledged: not sent again and again
 
-    # Let the node author Practitioners: the next edit goes through.
-    with w["hub"].store.db.write() as conn:
-        st.set_node_authoring(conn, "tyt-a", ["Practitioner"])
+    # The hub admin lets the node author Practitioners (a patient type is refused in one line):
+    # the next edit goes through.
+    where = ["--data-dir", str(w["hub"].store.config.data_dir)]
+    if not w["hub"].store.db.is_sqlite:
+        where += ["--database-url", w["hub"].store.config.sqlalchemy_url]
+    wrong = run_benhan("node", "may-author", "tyt-a", "Observation", *where)
+    assert wrong.returncode == 1 and len(wrong.stderr.strip().splitlines()) == 1 and "Traceback" not in wrong.stderr
+    done = run_benhan("node", "may-author", "tyt-a", "Practitioner", *where)
+    assert done.returncode == 0, done.stderr
+    with w["hub"].store.db.read() as conn:
+        assert st.node_authoring(conn, "tyt-a") == {"Practitioner"}
     mine = w["a"].repo.read("Practitioner", doctor).json()
     mine["active"] = True
     w["a"].repo.update("Practitioner", doctor, mine)
