@@ -49,6 +49,8 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
     html = environment().get_template(name).render(
         t=lambda key, **kw: i18n.translate(key, lang, **kw), lang=lang, request=request,
         session=session, user=session.user if session and session.mfa_passed else None,
-        csrf=session.csrf if session else context.pop("csrf", ""), banners=context.pop("banners", []),
+        # A page's own token (the login form's) wins: passing it beside the session's was a TypeError
+        # (a 500) for a logged-in user who opened /login.
+        csrf=context.pop("csrf", None) or (session.csrf if session else ""), banners=context.pop("banners", []),
         sync_status=sync, tz=request.app.state.store.config.timezone, **context)
     return HTMLResponse(html, status_code=status)

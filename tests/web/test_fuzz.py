@@ -34,7 +34,8 @@ from tests.factories import FHIR_JSON, issue_codes, observation, patient
 MAX_BODY = 64 * 1024
 # BENHAN_FUZZ_SCALE=20 for a deeper hunt than the suite's budget (about 30 s for this file).
 SCALE = float(os.environ.get("BENHAN_FUZZ_SCALE", "1"))
-FUZZ = settings(max_examples=int(200 * SCALE), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=int(200 * SCALE), deadline=None, derandomize=True,
+                suppress_health_check=[HealthCheck.too_slow])
 FUZZ_MORE = settings(FUZZ, max_examples=int(300 * SCALE))
 
 
@@ -404,8 +405,11 @@ def test_count_accepts_only_ascii_digits(server, value):
 
 
 def test_a_count_of_thousands_of_digits_is_capped_like_any_large_count(server):
-    r = send(server, "GET", "/fhir/Patient?_count=" + "9" * 5000)
+    r = send(server, "GET", "/fhir/Patient?_count=" + "9" * 1999)
     assert r.status_code == 200
+    # Past the longest search value taken (2,000 characters) it is refused like any endless value.
+    r = send(server, "GET", "/fhir/Patient?_count=" + "9" * 5000)
+    assert r.status_code == 400
 
 
 @pytest.mark.parametrize("cursor", ["99999999999999999999999", "\u00b2"])
@@ -471,7 +475,7 @@ def test_a_bundle_get_of_an_odd_version_answers_that_entry_with_400(server, kind
         {"request": {"method": "GET", "url": f"Patient/{server.patient_ids[0]}/_history/{vid}"}}]}
     r = send(server, "POST", "/fhir", orjson.dumps(bundle), FHIR_JSON)
     assert r.status_code == 200
-    assert r.json()["entry"][0]["response"]["status"] == "400"
+    assert r.json()["entry"][0]["response"]["status"] == "400 Bad Request"
 
 
 def test_a_format_in_a_post_search_body_is_honoured_like_one_in_the_url(server):
