@@ -183,10 +183,15 @@ def backup(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbU
     cfg = _config(data_dir, database_url)
     db = Database(cfg.sqlalchemy_url)
     try:
-        path = b.backup(db, out or cfg.backups)
+        path = b.backup(db, out or cfg.backups, by=_operator())    # an audit event, the chain head beside it
     finally:
         db.dispose()
     _echo(str(path))
+
+
+def _operator() -> str:
+    import getpass
+    return f"cli:{getpass.getuser()}"
 
 
 @app.command()
@@ -195,7 +200,7 @@ def restore(file: Path = typer.Argument(..., help="A backup file written by `ben
     """Replace the database with a backup (checked first; the old database is kept). Stop the server first."""
     from benhan.store import backup as b
     cfg = _config(data_dir, database_url)
-    info = b.restore(cfg.sqlalchemy_url, file)
+    info = b.restore(cfg.sqlalchemy_url, file, by=_operator())   # an audit event in the restored database
     _echo(f"restored {info.resources} resources (schema {info.revision}) from {file}")
 
 
@@ -329,7 +334,8 @@ def _open_for_reading(data_dir: Optional[Path], database_url: Optional[str]):  #
 def audit_verify(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
                  expect: Optional[str] = typer.Option(None, "--expect", help="POS:HASH noted from an earlier "
                                                       "verify (its head); the chain must still hold it.")) -> None:
-    """Check the audit trail's hash chain; one line, exit 1 at the first broken link."""
+    """Check the audit trail's hash chain, and that it still holds the heads noted beside the backups
+    and in the node setting; one line, exit 1 at the first broken link."""
     from benhan.audit.verify import verify
     anchor = None
     if expect:
@@ -337,9 +343,12 @@ def audit_verify(data_dir: Optional[Path] = DataDir, database_url: Optional[str]
         if not (pos.isascii() and pos.isdigit() and len(digest) == 64):
             raise errors.ConfigError("--expect takes POS:HASH (a chain position and its 64-digit hash)")
         anchor = (int(pos), digest.lower())
+    from benhan.store.backup_audit import read_sidecars
     store = _open_for_reading(data_dir, database_url)
     try:
-        report = verify(store, expect=anchor)
+        # The heads noted beside the backups (and, inside verify, in the node setting): a trail
+        # cut or wiped since shows as truncated, not as "intact: 0 events".
+        report = verify(store, expect=anchor, anchors=read_sidecars(store.config.backups))
     finally:
         store.close()
     if not report.intact:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from benhan.store import audit_query
+from benhan.store import audit_log, audit_query
 from benhan.store.audit_log import GENESIS, link_hash
+from benhan.store.backup_audit import Anchor
 
 MAX_PROBLEMS = 20
 
@@ -73,24 +74,71 @@ class Report:
             self.more_problems += 1
 
 
-def verify(store, *, batch: int = 1000, expect: tuple[int, str] | None = None) -> Report:  # noqa: ANN001
-    """Walk the whole chain; `expect` = (chain_pos, hash) noted earlier, which must still hold."""
+def verify(store, *, batch: int = 1000, expect: tuple[int, str] | None = None,  # noqa: ANN001
+           anchors: list[Anchor] = ()) -> Report:
+    """Walk the whole chain; `expect` = (chain_pos, hash) noted earlier, which must still hold;
+    `anchors`: heads noted elsewhere (backup_audit.read_sidecars), checked with the one this
+    database's node setting holds (audit_log.noted_head)."""
     report = Report()
     with store.db.read() as conn:
         report.head = audit_query.head(conn)
         head_pos = report.head[0] if report.head else None
-        _walk(report, audit_query.chained(conn, batch), head_pos, expect)
+        noted = audit_log.noted_head(conn)
+        anchors = [*anchors, *([Anchor(*noted, source="this database's node setting "
+                                       f"{audit_log.HEAD_SETTING}")] if noted else [])]
+        seen = _Seen({a.chain_pos for a in anchors})
+        _walk(report, audit_query.chained(conn, batch), head_pos, expect, seen)
         _tail(report)
         _unchained(report, audit_query.unchained(conn))
+    _anchors(report, anchors, seen)
     return report
 
 
-def _walk(report: Report, batches, head_pos: int | None, expect: tuple[int, str] | None) -> None:  # noqa: ANN001
+@dataclass
+class _Seen:
+    """What the walk notes for the anchors: the hashes at their positions, and the restores."""
+    watch: set[int]
+    hashes: dict[int, str] = field(default_factory=dict)
+    restores: list[tuple[int, int]] = field(default_factory=list)    # (chain_pos, recorded µs)
+
+    def note(self, row, fields) -> None:  # noqa: ANN001
+        if row.chain_pos in self.watch:
+            self.hashes[row.chain_pos] = row.hash
+        if fields["interaction"] == "restore":
+            self.restores.append((row.chain_pos, fields["recorded"]))
+
+
+def _anchors(report: Report, anchors: list[Anchor], seen: _Seen) -> None:
+    """Each head noted elsewhere must still be in the chain with its hash — unless a restore,
+    recorded in the chain after the head was noted, replaced that part of the history."""
+    for a in anchors:
+        replaced = [pos for pos, when in seen.restores if when > a.taken_us and pos <= a.chain_pos]
+        if replaced:
+            continue        # the restore event names the head it replaced (its detail)
+        noted = f"{a.source} noted chain_pos {a.chain_pos} on {_when(a.taken_us)}"
+        if a.chain_pos not in seen.hashes:
+            last = report.last_pos or 0
+            if a.chain_pos > last:
+                report._add(Problem(last + 1, "truncated", None, f"{noted}, but the chain ends at "
+                                    f"{last or 'nothing'} ({report.events} events): the trail was cut or wiped"))
+        elif seen.hashes[a.chain_pos] != a.hash:
+            report._add(Problem(a.chain_pos, "anchor", None, f"{noted} with hash {a.hash[:16]}…, "
+                                f"the chain now has {seen.hashes[a.chain_pos][:16]}… there (chain rewritten)"))
+
+
+def _when(us: int) -> str:
+    import time
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(us / 1e6))
+
+
+def _walk(report: Report, batches, head_pos: int | None, expect: tuple[int, str] | None,  # noqa: ANN001
+          seen: _Seen) -> None:
     expected, prev = 1, GENESIS
     for rows in batches:
         for item in rows:
             row = item.row
             pos, seq = row.chain_pos, row.seq
+            seen.note(row, item.fields)
             if report.first_pos is None:
                 report.first_pos = pos
             report.events += 1

@@ -265,10 +265,11 @@ def _create_head(conn: Connection) -> None:
     conn.execute(dialect_insert(audit_chain_head).values(**values).on_conflict_do_nothing())
 
 
-def write(conn: Connection, records: list[AuditRecord]) -> None:
-    """Append the records to the chain inside the caller's transaction (call it last in it)."""
+def write(conn: Connection, records: list[AuditRecord]) -> tuple[int, str] | None:
+    """Append the records to the chain inside the caller's transaction (call it last in it);
+    returns the new head (chain_pos, hash)."""
     if not records:
-        return
+        return None
     rows = [r.row() for r in records]       # before the lock: nothing here needs it
     pos, prev = _take_head(conn)
     for row in rows:
@@ -277,19 +278,49 @@ def write(conn: Connection, records: list[AuditRecord]) -> None:
         prev = row["hash"] = link_hash(prev, row)
     if conn.dialect.name == "postgresql":
         _pg_write(conn, rows)
-        return
+        return pos, prev
     linked = [(p, row["chain_pos"]) for row in rows if row["patients"] for p in row["patients"].split(" ")]
     _driver(conn, _INSERT_EVENTS, [tuple(row[c] for c in _EVENT_COLUMNS) for row in rows], many=True)
     if linked:
         _driver(conn, _INSERT_PATIENTS, linked, many=True)
     _driver(conn, _MOVE_HEAD_SQL, (pos, prev))
+    return pos, prev
+
+
+# --- the head noted outside the chain (docs/audit.md "Anchors") ----------------------------------
+# A trail wiped together with its head row verifies as "0 events, intact". So the head is also
+# noted where a wiper must know to look: this node setting (moved with every own-transaction
+# append: read flushes, logins … — at most about a second behind), and each backup's
+# `.audit-head.json` beside it (store.backup). `benhan audit verify` checks the chain against both.
+HEAD_SETTING = "audit_head_seen"
+
+
+def head_note(pos: int, digest: str, recorded: int) -> str:
+    return f"{pos}:{digest}:{recorded}"
+
+
+def note_head(conn: Connection, head: tuple[int, str], recorded: int) -> None:
+    from benhan.store.sync_tables import set_setting
+    set_setting(conn, HEAD_SETTING, head_note(head[0], head[1], recorded))
+
+
+def noted_head(conn: Connection) -> tuple[int, str, int] | None:
+    """(chain_pos, hash, when noted µs) from the node setting, or None."""
+    from benhan.store.sync_tables import get_setting
+    value = get_setting(conn, HEAD_SETTING)
+    try:
+        pos, digest, recorded = (value or "").split(":")
+        return int(pos), digest, int(recorded)
+    except ValueError:
+        return None
 
 
 def append(db, records: list[AuditRecord]) -> None:  # noqa: ANN001
     """Write events at once in a transaction of their own (events that go with no other write)."""
     if records:
         with db.write() as conn:
-            write(conn, records)
+            head = write(conn, records)
+            note_head(conn, head, time.time_ns() // 1000)
 
 
 def unstored(record: AuditRecord, error: BaseException) -> AuditRecord:

@@ -28,7 +28,7 @@ from typing import Iterator
 from sqlalchemy.engine import make_url
 
 from benhan import errors
-from benhan.store import migrate
+from benhan.store import backup_audit, migrate
 from benhan.store.database import Database, damaged_file_message
 from benhan.store.private_files import create_private, private_dir
 
@@ -54,13 +54,21 @@ def _sqlite_path(db_url: str) -> Path:
     return Path(database)
 
 
-def backup(db: Database, directory: Path, label: str = "manual") -> Path:
-    """Write a consistent backup of the live database into directory; returns its path."""
+def backup(db: Database, directory: Path, label: str = "manual", *, by: str | None = None) -> Path:
+    """Write a consistent backup of the live database into directory; returns its path. The chain
+    head goes beside it (backup_audit); `by` (who asked): the backup is an audit event too."""
     private_dir(directory)             # backups hold every record: owner-only (private_files)
     name = f"benhan-{label}-{_stamp()}"
+    head = backup_audit.head_of(db)    # before the snapshot: so certainly inside it
     if db.is_sqlite:
-        return _backup_sqlite(_sqlite_path(db.url), directory / (name + SQLITE_SUFFIX))
-    return _backup_pg(db.url, directory / (name + PG_SUFFIX))
+        path = _backup_sqlite(_sqlite_path(db.url), directory / (name + SQLITE_SUFFIX))
+    else:
+        path = _backup_pg(db.url, directory / (name + PG_SUFFIX))
+    if head:
+        backup_audit.write_sidecar(path, head)
+    if by:
+        backup_audit.record_backup(db, path, by, head)
+    return path
 
 
 def _backup_sqlite(source: Path, target: Path) -> Path:
@@ -159,10 +167,12 @@ def prune(directory: Path, prefix: str, keep: int) -> None:
     Newest by the time in the name, not by the whole name: the label before it may differ
     (pre-migrate-0002-… is not newer than pre-migrate-0001-… taken later, after a restore).
     """
-    files = sorted((p for p in directory.glob(f"benhan-{prefix}*") if not p.name.endswith(".part")),
+    files = sorted((p for p in directory.glob(f"benhan-{prefix}*")
+                    if not p.name.endswith((".part", backup_audit.SIDECAR))),
                    key=lambda p: (_taken_at(p), p.name))
     for old in files[:-keep] if keep > 0 else files:
         old.unlink()
+        old.with_name(old.name + backup_audit.SIDECAR).unlink(missing_ok=True)
 
 
 def inspect_sqlite_backup(file: Path, into: Path) -> BackupInfo:
@@ -200,11 +210,13 @@ def _inspect_sqlite_backup(file: Path, into: Path) -> BackupInfo:
     return BackupInfo(file, rev, resources)
 
 
-def restore(db_url: str, file: Path) -> BackupInfo:
-    """Replace the database with the backup in file, after checking the file. Stop the server first."""
+def restore(db_url: str, file: Path, *, by: str = "system") -> BackupInfo:
+    """Replace the database with the backup in file, after checking the file. Stop the server first.
+    `by`: who asked, for the restore's audit event (written into the restored database)."""
     file = Path(file)
     if not file.is_file():
         raise errors.RestoreRefused(f"{file} does not exist")
+    replaced = _head_before_restore(db_url)
     if db_url.startswith("sqlite"):
         info = _restore_sqlite(_sqlite_path(db_url), file)
     else:
@@ -213,7 +225,21 @@ def restore(db_url: str, file: Path) -> BackupInfo:
     # what it had sent the hub since (docs/sync.md "After a restore").
     from benhan.store import sync_tables
     sync_tables.mark_restored(db_url, file.name)
+    backup_audit.record_restore(db_url, file, by, replaced)
     return info
+
+
+def _head_before_restore(db_url: str) -> tuple[int, str] | None:
+    """The chain head of the database about to be replaced (None if there is none, or it is unreadable)."""
+    if db_url.startswith("sqlite") and not _sqlite_path(db_url).exists():
+        return None
+    db = Database(db_url)
+    try:
+        return backup_audit.head_of(db)
+    except errors.BenhanError:       # a damaged database being replaced: nothing to name
+        return None
+    finally:
+        db.dispose()
 
 
 def _restore_sqlite(target: Path, file: Path) -> BackupInfo:
