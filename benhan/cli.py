@@ -67,6 +67,7 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
         logging.getLogger("alembic").setLevel(logging.WARNING)   # six lines per start otherwise
     store = Store.open(cfg)
     try:
+        _index_current(store)    # before serving: an index built with other search definitions misses matches
         if demo:
             from benhan.clinical.load_demo import load_demo_if_empty
             if store.is_empty():
@@ -95,6 +96,15 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     else:
         uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=cfg.log_level, proxy_headers=False,
                     access_log=access_log, log_config=log_redaction.uvicorn_log_config(), **tls_args)
+
+
+def _index_current(store) -> None:  # noqa: ANN001
+    from benhan.store import index_version
+    if index_version.is_stale(store) and not store.is_empty():
+        _echo("đang xây lại chỉ mục tìm kiếm (định nghĩa mới) | rebuilding the search index for new definitions…")
+    rebuilt = index_version.reindex_if_stale(store)
+    if rebuilt is not None:
+        _echo(f"search index rebuilt: {rebuilt} resources")
 
 
 def _serving_banner(cfg: config_mod.Config, urls: list[str], https: bool) -> None:
@@ -267,6 +277,9 @@ def reindex(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = Db
             raise errors.UnknownResourceType(f"{resource_type!r} is not a FHIR R4 resource type")
         n = run(store, resource_type=resource_type,
                 progress=lambda done, _pk: typer.echo(f"  {done} resources reindexed", err=True))
+        if not resource_type:
+            from benhan.store.index_version import mark_current
+            mark_current(store)     # the whole index is of this version now: serve need not redo it
     finally:
         store.close()
     _echo(f"reindexed {n} resources")

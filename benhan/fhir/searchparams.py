@@ -3,6 +3,7 @@ CompartmentDefinition resources by tools/build_search_parameters.py)."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cache
@@ -27,10 +28,25 @@ RESULT_PARAMETERS = frozenset({
 })
 
 
+# Bump when the index rows extracted for the same definitions change (fhir/indexing.py): with the
+# compiled table's digest it is the index version a server compares at start (store.index_version),
+# and a database indexed under another version is reindexed.
+INDEX_REVISION = 1
+
+
+def _blob() -> bytes:
+    return resources.files("benhan.fhir").joinpath("data/search-r4.json.gz").read_bytes()
+
+
 @cache
 def _data() -> dict:
-    blob = resources.files("benhan.fhir").joinpath("data/search-r4.json.gz").read_bytes()
-    return json.loads(gzip.decompress(blob))
+    return json.loads(gzip.decompress(_blob()))
+
+
+@cache
+def index_version() -> str:
+    """What the search index of a database must have been built with to answer this server."""
+    return f"{INDEX_REVISION}:{hashlib.sha256(gzip.decompress(_blob())).hexdigest()[:16]}"
 
 
 @cache
