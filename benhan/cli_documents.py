@@ -1,0 +1,89 @@
+"""`benhan sign` and `benhan verify`: signing a clinical document from the command line (a facility's
+seal kept in a PKCS#12 file, a clinician's token at the server), and checking any signed PDF or
+document Bundle — one line per finding, exit 1 when a signature does not hold."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from benhan import config as config_mod, errors
+from benhan.cli_common import DataDir, DbUrl, open_store
+
+FORMS = "discharge, prescription, outpatient, inpatient"
+
+
+def verify(file: Path = typer.Argument(..., help="A signed PDF, or a document Bundle (JSON) exported from benhan."),
+           trust_dir: Optional[Path] = typer.Option(None, help="Trust list folder (default: the signing_trust_dir "
+                                                               "setting, else <data_dir>/trust)."),
+           data_dir: Optional[Path] = DataDir) -> None:
+    """Check every signature of a PDF or document Bundle: who signed, when, the certificate and its
+    status at signing, and whether anything changed since (naming what). Exit 1 if one fails."""
+    from benhan.documents import verify as v
+    from benhan.signing import trust
+    cfg = config_mod.load(data_dir=data_dir)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise errors.SignatureInvalid(f"cannot read {file}: {exc.strerror}") from None
+    checks = v.verify_file(data, trust.load(trust_dir or cfg.trust_dir))
+    for check in checks:
+        for line in check.lines():
+            typer.echo(line)
+    if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id."),
+         form: str = typer.Option("discharge", help=f"The form to sign: {FORMS}."),
+         user: str = typer.Option(..., help="The signer's account (its staff record holds their CCCD)."),
+         token: Optional[str] = typer.Option(None, help="Label of the signer's PKCS#11 token (PIN from "
+                                                        "BENHAN_TOKEN_PIN, else asked)."),
+         key_label: Optional[str] = typer.Option(None, help="Label of the key on the token (default: the only one)."),
+         pkcs12: Optional[Path] = typer.Option(None, help="A PKCS#12 file instead of a token (password from "
+                                                          "BENHAN_PKCS12_PASSWORD, else asked)."),
+         seal: bool = typer.Option(False, "--seal", help="Sign as the facility (its seal) rather than as the author."),
+         out: Optional[Path] = typer.Option(None, help="Also write the signed PDF here."),
+         data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Sign one of an encounter's documents (checks the certificate first; stores the signed PDF,
+    the document Bundle and the Provenance)."""
+    from benhan.auth import policy, users
+    from benhan.documents import signing
+    from benhan.signing import keys, trust
+    if (token is None) == (pkcs12 is None):
+        raise errors.InvalidOperationParameter("give exactly one of --token or --pkcs12")
+    store = open_store(data_dir, database_url)
+    try:
+        cfg = store.config
+        if cfg.signing_offline not in signing.OFFLINE_POLICIES:
+            raise errors.ConfigError(f"signing_offline must be one of {', '.join(signing.OFFLINE_POLICIES)}")
+        actor = policy.actor_for_user(store, users.find_user(store, user), source="cli")
+        from benhan.store.repository import Repository
+        repo = Repository(store, actor)
+        trusted = trust.load(cfg.trust_dir)
+
+        def run(key: keys.SigningKey) -> signing.SignedDocument:
+            return signing.sign_encounter_document(
+                repo, actor, encounter, form, key, trusted, offline_policy=cfg.signing_offline,
+                base_url=cfg.base_url, facility_name=cfg.values.get("facility_name"),
+                role="seal" if seal else "author")
+        if pkcs12 is not None:
+            password = os.environ.get("BENHAN_PKCS12_PASSWORD") or typer.prompt("PKCS#12 password", hide_input=True)
+            done = run(keys.from_pkcs12(pkcs12.read_bytes(), password))
+        else:
+            module = str(cfg.pkcs11_module)
+            if module in ("", "."):
+                raise errors.ConfigError("set pkcs11_module to your token's PKCS#11 library to sign with a token")
+            pin = os.environ.get("BENHAN_TOKEN_PIN") or typer.prompt("Token PIN", hide_input=True)
+            with keys.from_token(module, token or "", pin, key_label) as key:
+                done = run(key)
+    finally:
+        store.close()
+    if out is not None:
+        out.write_bytes(done.pdf)
+    state = "chưa kiểm tra được trạng thái, sẽ kiểm tra lại | status unchecked, to be rechecked" \
+        if done.pending_recheck else "PAdES-B-LT"
+    typer.echo(f"signed: DocumentReference/{done.document_reference_id}, Bundle/{done.bundle_id}, "
+               f"Provenance/{done.provenance_id} ({state})")

@@ -1,0 +1,129 @@
+"""A signable clinical document as FHIR has it: a `Composition` (what the paper says, section by
+section, with its author, time and the encounter) at the head of a `document` Bundle that also holds
+every resource the paper was made from (the patient, the encounter, the diagnoses, results,
+prescriptions …, each at the version printed). The Bundle is what is signed (JWS in Bundle.signature
+and in the Provenance); the PDF rendered from the same printout carries the PAdES signature.
+
+The sections are the printout's own blocks, so the paper and the document cannot say different things.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import html
+import uuid
+
+import orjson
+
+from benhan.clinical.printouts.forms import Block, Context, Printout
+from benhan.fhir import resource_json
+from benhan.store.signed_versions import SIGNED_TAG   # the store refuses changes to what carries it
+
+LOINC = "http://loinc.org"
+# The LOINC document type of each form (document ontology: kind of document).
+DOCUMENT_TYPES = {
+    "discharge": ("18842-5", "Discharge summary"),
+    "prescription": ("57833-6", "Prescription for medication"),
+    "outpatient": ("34108-1", "Outpatient Note"),
+    "inpatient": ("11503-0", "Medical records"),
+}
+
+
+
+def _narrative(block: Block) -> dict:
+    parts = [f"<p><b>{html.escape(r.label)}</b>: {html.escape(r.value)}</p>" for r in block.rows]
+    if block.table:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in block.header or [])
+        rows = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in block.table)
+        parts.append(f"<table><tr>{head}</tr>{rows}</table>")
+    return {"status": "generated",
+            "div": '<div xmlns="http://www.w3.org/1999/xhtml">' + ("".join(parts) or "<p>—</p>") + "</div>"}
+
+
+def _entries(ctx: Context) -> list[dict]:
+    """The resources the form was made from, each once, the patient and encounter first."""
+    rec = ctx.rec
+    found: list[dict] = [ctx.patient, ctx.encounter]
+    for group in (list(rec.conditions.values()), rec.observations, rec.prescriptions, rec.orders, rec.reports,
+                  rec.allergies, rec.notes, [rec.record, rec.summary, ctx.coverage, ctx.appointment]):
+        found.extend(r for r in group if r)
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for r in found:
+        key = (r.get("resourceType", ""), r.get("id", ""))
+        if key not in seen and all(key):
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def _versioned(r: dict) -> str:
+    version = (r.get("meta") or {}).get("versionId")
+    return f"{r['resourceType']}/{r['id']}" + (f"/_history/{version}" if version else "")
+
+
+def document_bundle(printout: Printout, ctx: Context, *, author: dict, when: dt.datetime,
+                    composition_id: str | None = None) -> dict:
+    """The document Bundle of `printout`; `author` a reference (the signer's Practitioner or display)."""
+    code, display = DOCUMENT_TYPES[printout.form]
+    comp_id = composition_id or str(uuid.uuid4())
+    resources = _entries(ctx)
+    composition = {
+        "resourceType": "Composition", "id": comp_id, "status": "final",
+        "type": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": printout.title},
+        "subject": {"reference": f"Patient/{ctx.patient['id']}", "display": printout.patient_name},
+        "encounter": {"reference": f"Encounter/{ctx.encounter['id']}"},
+        "date": when.isoformat(timespec="seconds"), "author": [author],
+        "title": f"{printout.title} ({printout.form_code})",
+        "custodian": {"display": printout.facility},
+        "section": [{"title": b.heading or printout.title, "text": _narrative(b)} for b in printout.blocks],
+    }
+    entries = [{"fullUrl": f"urn:uuid:{comp_id}", "resource": composition}]
+    for r in resources:
+        body = {k: v for k, v in r.items()}
+        entries.append({"fullUrl": _versioned(r), "resource": body})
+    return {"resourceType": "Bundle", "id": str(uuid.uuid4()), "meta": {"tag": [SIGNED_TAG]},
+            "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{comp_id}"},
+            "type": "document", "timestamp": when.isoformat(timespec="seconds"), "entry": entries}
+
+
+def canonical(bundle: dict) -> bytes:
+    """The bytes signed: the Bundle without its signature and server-kept meta, keys sorted, no
+    whitespace, decimals exactly as written (resource_json)."""
+    body = {k: v for k, v in bundle.items() if k != "signature"}
+    meta = {k: v for k, v in (body.get("meta") or {}).items() if k not in resource_json.SERVER_META}
+    if meta:
+        body["meta"] = meta
+    else:
+        body.pop("meta", None)
+    return resource_json.dumps(body, orjson.OPT_SORT_KEYS)
+
+
+def entry_digests(bundle: dict) -> dict[str, str]:
+    """A digest per entry (fullUrl → SHA-256 of its canonical resource): a failed verification can
+    then name what changed. A Composition's sections get one each as well."""
+    from benhan.signing.jws import digest
+    out = {}
+    for entry in bundle.get("entry", []):
+        resource = entry.get("resource", {})
+        out[entry.get("fullUrl", "")] = digest(resource_json.dumps(resource, orjson.OPT_SORT_KEYS))
+        if resource.get("resourceType") == "Composition":
+            for i, section in enumerate(resource.get("section", [])):
+                out[f"{entry.get('fullUrl', '')}#section{i}"] = digest(resource_json.dumps(section, orjson.OPT_SORT_KEYS))
+    return out
+
+
+def what_changed(bundle: dict, digests: dict[str, str]) -> list[str]:
+    """The entries (and Composition sections) whose content differs from what was signed, named as a
+    person reads them; entries added or removed since signing too."""
+    now = entry_digests(bundle)
+    titles = {}
+    for entry in bundle.get("entry", []):
+        resource = entry.get("resource", {})
+        titles[entry.get("fullUrl", "")] = f"{resource.get('resourceType', '?')}/{resource.get('id', '?')}"
+        if resource.get("resourceType") == "Composition":
+            for i, section in enumerate(resource.get("section", [])):
+                titles[f"{entry.get('fullUrl', '')}#section{i}"] = f"mục “{section.get('title', i + 1)}”"
+    changed = [titles.get(k, k) for k in now if k in digests and now[k] != digests[k]]
+    changed += [f"{titles.get(k, k)} (thêm sau khi ký)" for k in now if k not in digests]
+    changed += [f"{k} (bị xóa sau khi ký)" for k in digests if k not in now]
+    return changed

@@ -1,0 +1,197 @@
+"""Signing a clinical document: the steps TT 15/2025 and NĐ 23/2025 ask of signing software, in order.
+
+1. The signer's certificate is checked first (trust list, dates, key usage, OCSP/CRL status); a
+   revoked, expired, untrusted or weak certificate is refused with the reason in Vietnamese. When the
+   status cannot be had (no link), the facility's `signing_offline` setting decides: `refuse`, or
+   `sign-and-recheck` (signed, recorded as unchecked, checked again when the link is back).
+2. The certificate must be the signer's own: the holder's ID in its UID attribute ("CCCD:…") must be
+   the CCCD on the signer's staff record (their Practitioner).
+3. The document is built (Composition + document Bundle), its PDF rendered with the visible mark
+   ("Đã ký số bởi …"), the PDF signed (PAdES-B-LT) and the Bundle signed (detached JWS).
+4. One transaction stores a DocumentReference holding the signed PDF and the signed document Bundle
+   (two attachments of one document, as IHE MHD carries a FHIR document) and a Provenance naming the
+   signer, the certificate, the status check and everything signed; the repository audits it, under
+   the signer's own access rules. Signed versions cannot be changed afterwards (store.signed_versions).
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from benhan import errors
+from benhan.auth import users
+from benhan.auth.actor import Actor
+from benhan.clinical.printouts import forms, pdf
+from benhan.fhir import resource_json
+from benhan.documents.composition import (DOCUMENT_TYPES, LOINC, SIGNED_TAG, canonical, document_bundle,
+                                          entry_digests)
+from benhan.signing import certcheck, jws
+from benhan.signing.keys import SigningKey
+from benhan.signing.trust import TrustList
+from benhan.store.repository import Repository
+from benhan.vn.identifiers import CCCD_SYSTEM
+
+PROVENANCE_CHECK = "https://benhan.vn/fhir/StructureDefinition/certificate-check"
+# ISO/ASTM E1762 signature types (http://hl7.org/fhir/R4/valueset-signature-type.html)
+SIGNATURE_TYPES = {"author": ("1.2.840.10065.1.12.1.1", "Author's Signature"),
+                   "seal": ("1.2.840.10065.1.12.1.5", "Verification Signature")}
+OFFLINE_POLICIES = ("refuse", "sign-and-recheck")
+
+
+@dataclass
+class SignedDocument:
+    bundle_id: str
+    document_reference_id: str
+    provenance_id: str
+    pdf: bytes
+    check: certcheck.CertCheck
+    pending_recheck: bool
+
+
+def staff_cccd(repo: Repository, actor: Actor) -> str | None:
+    """The CCCD on the signer's Practitioner (the staff record their account points to)."""
+    if actor.user_pk is None:
+        return None
+    user = users.get_user(repo.store, actor.user_pk)
+    if user is None or not user.practitioner_id:
+        return None
+    practitioner = repo.read("Practitioner", user.practitioner_id).json()
+    return next((i.get("value") for i in practitioner.get("identifier", []) if i.get("system") == CCCD_SYSTEM), None)
+
+
+def check_holder(key: SigningKey, cccd: str | None) -> None:
+    uid = (key.holder_uid or "").removeprefix("CCCD:").strip()
+    if not cccd:
+        raise errors.CertificateRefused(
+            "hồ sơ nhân viên chưa có số CCCD nên không đối chiếu được chứng thư số; quản trị ghi CCCD vào hồ sơ "
+            "(Practitioner) của người ký | the signer's staff record has no CCCD to match the certificate "
+            "against; an admin records it on their Practitioner")
+    if uid != cccd:
+        raise errors.CertificateRefused(
+            "chứng thư số không phải của người đang ký (số định danh trong chứng thư khác CCCD của tài khoản) | "
+            "the certificate belongs to someone else (its holder ID is not this account's CCCD)")
+
+
+def _refuse_unless_allowed(check: certcheck.CertCheck, offline_policy: str) -> bool:
+    """True when signing goes on without a status answer (to be checked again later)."""
+    if check.ok:
+        return False
+    if check.status == certcheck.OFFLINE and offline_policy == "sign-and-recheck":
+        return True
+    raise errors.CertificateRefused(f"{check.message('vi')} | {check.message('en')}")
+
+
+def _mark(printout: forms.Printout, key: SigningKey, when: dt.datetime, check: certcheck.CertCheck,
+          role: str) -> None:
+    """The visible signing mark on the paper: who signed, as what, when, with which certificate."""
+    issuer = key.cert.issuer.native.get("common_name", "")
+    status = ("trạng thái chứng thư khi ký: hợp lệ (đã kiểm tra trực tuyến)" if check.ok
+              else "trạng thái chứng thư chưa kiểm tra được khi ký (không có kết nối) — sẽ kiểm tra lại")
+    title = "Chữ ký số của cơ sở" if role == "seal" else "Chữ ký số"
+    printout.blocks.append(forms.Block(title, [
+        forms.Row("Đã ký số bởi", key.cert.subject.native.get("common_name", "")),
+        forms.Row("Thời điểm ký", when.strftime("%H:%M:%S %d/%m/%Y")),
+        forms.Row("Chứng thư số", f"{issuer}, số sê-ri {key.cert.serial_number:X}"),
+        forms.Row("Kiểm tra", status)]))
+
+
+def sign_encounter_document(repo: Repository, actor: Actor, encounter_id: str, form: str, key: SigningKey,
+                            trust: TrustList, *, offline_policy: str = "refuse", base_url: str = "",
+                            now: dt.datetime | None = None, facility_name: str | None = None,
+                            role: str = "author") -> SignedDocument:
+    """Sign the `form` of encounter `encounter_id` with `key`, as its author (or the facility's seal)."""
+    if form not in DOCUMENT_TYPES:
+        raise errors.InvalidOperationParameter(f"no signable form {form!r}; one of {', '.join(DOCUMENT_TYPES)}")
+    when = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone(dt.timedelta(hours=7)))
+    check = certcheck.check(key.cert, key.chain, trust, when)
+    pending = _refuse_unless_allowed(check, offline_policy)
+    if role == "author":
+        check_holder(key, staff_cccd(repo, actor))
+    ctx = forms.gather(repo, encounter_id, when.date(), facility_name)
+    printout = forms.build(ctx, form, actor, when, base_url or "")
+    signer_name = key.cert.subject.native.get("common_name", "")
+    author = {"display": signer_name}
+    bundle = document_bundle(printout, ctx, author=author, when=when)
+    _mark(printout, key, when, check, role)
+    from benhan.signing import pades     # pyHanko loads only when something is signed
+    signed_pdf = pades.sign_pdf(pdf.render(printout), key, check, trust,
+                                field_name=f"{role}-{uuid.uuid4().hex[:8]}", reason=printout.title,
+                                location=printout.facility, name=signer_name)
+    signature = jws.sign_detached(canonical(bundle), key, signed_at=when, digests=entry_digests(bundle),
+                                  revocation=check.ocsp + check.crls)
+    sig_type = SIGNATURE_TYPES[role]
+    bundle["signature"] = {"type": [{"system": "urn:iso-astm:E1762-95:2013", "code": sig_type[0],
+                                     "display": sig_type[1]}],
+                           "when": when.isoformat(timespec="seconds"), "who": author,
+                           "sigFormat": "application/jose", "data": base64.b64encode(signature.encode()).decode()}
+    code, display = DOCUMENT_TYPES[form]
+    doc_ref_id, prov_id = str(uuid.uuid4()), str(uuid.uuid4())
+    bundle_json = resource_json.dumps(bundle)
+    document_reference = {
+        "resourceType": "DocumentReference", "meta": {"tag": [SIGNED_TAG]}, "status": "current",
+        "docStatus": "final", "type": {"coding": [{"system": LOINC, "code": code, "display": display}],
+                                       "text": printout.title},
+        "subject": {"reference": f"Patient/{ctx.patient['id']}"}, "date": when.isoformat(timespec="seconds"),
+        "author": [author], "description": f"{printout.title} — đã ký số bởi {signer_name}",
+        "content": [_attachment(signed_pdf, "application/pdf", f"{printout.title}.pdf", when),
+                    _attachment(bundle_json, "application/fhir+json", f"{printout.title}.json", when)],
+        "context": {"encounter": [{"reference": f"Encounter/{ctx.encounter['id']}"}]},
+    }
+    targets = [{"reference": f"DocumentReference/{doc_ref_id}/_history/1"}]
+    targets += [{"reference": e["fullUrl"]} for e in bundle["entry"][1:] if "/_history/" in e["fullUrl"]]
+    provenance = {
+        "resourceType": "Provenance", "target": targets, "recorded": when.isoformat(timespec="seconds"),
+        "activity": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType",
+                                 "code": "AUT" if role == "author" else "LA",
+                                 "display": "author" if role == "author" else "legal authenticator"}]},
+        "agent": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                                        "code": "author" if role == "author" else "legal"}]},
+                   "who": author}],
+        "signature": [{**bundle["signature"], "targetFormat": "application/fhir+json"}],
+        "extension": [{"url": PROVENANCE_CHECK, "extension": [
+            {"url": "status", "valueCode": check.status},
+            {"url": "checkedAt", "valueDateTime": check.checked_at.isoformat(timespec="seconds")},
+            {"url": "certificate", "valueBase64Binary": base64.b64encode(key.cert.dump()).decode()},
+            *({"url": "ocsp", "valueBase64Binary": base64.b64encode(o).decode()} for o in check.ocsp),
+            *({"url": "crl", "valueBase64Binary": base64.b64encode(c).decode()} for c in check.crls),
+            {"url": "recheck", "valueBoolean": pending}]}],
+    }
+    repo.commit([repo.prepare("POST", "DocumentReference", doc_ref_id, document_reference, create_only=True),
+                 repo.prepare("POST", "Provenance", prov_id, provenance, create_only=True)], "transaction")
+    return SignedDocument(bundle["id"], doc_ref_id, prov_id, signed_pdf, check, pending)
+
+
+def signed_documents(repo: Repository, encounter_id: str) -> list[dict]:
+    """The signed documents of an encounter (DocumentReferences with the signed tag), newest first."""
+    found = repo.search_type("DocumentReference", [("encounter", f"Encounter/{encounter_id}"),
+                                                   ("_tag", f"{SIGNED_TAG['system']}|{SIGNED_TAG['code']}"),
+                                                   ("_sort", "-date"), ("_count", "100")])
+    return [m.json() for m in found.matches]
+
+
+def _attachment(data: bytes, content_type: str, title: str, when: dt.datetime) -> dict:
+    return {"attachment": {"contentType": content_type, "language": "vi", "data": base64.b64encode(data).decode(),
+                           # FHIR's Attachment.hash is SHA-1 (R4); the signatures protect the content.
+                           "hash": base64.b64encode(hashlib.sha1(data).digest()).decode(),  # noqa: S324
+                           "size": len(data), "title": title, "creation": when.isoformat(timespec="seconds")}}
+
+
+def _content(document_reference: dict, content_type: str) -> bytes | None:
+    for content in document_reference.get("content") or []:
+        attachment = content.get("attachment") or {}
+        if attachment.get("contentType") == content_type and attachment.get("data"):
+            return base64.b64decode(attachment["data"])
+    return None
+
+
+def pdf_of(document_reference: dict) -> bytes:
+    return _content(document_reference, "application/pdf") or b""
+
+
+def bundle_of(document_reference: dict) -> dict | None:
+    """The signed document Bundle kept with the PDF (exactly the bytes stored)."""
+    raw = _content(document_reference, "application/fhir+json")
+    return resource_json.loads(raw) if raw else None

@@ -1,0 +1,145 @@
+"""PAdES signatures on the record's PDFs (ETSI EN 319 142, the format TT 15/2025 names for PDF), made
+and checked with pyHanko.
+
+A signature is added as an incremental update, so the first signer's signature stays valid when the
+patient's confirmation or the facility's seal is added after it. Each carries the certificate chain
+and, when the status could be checked, the OCSP responses / CRLs of that check in the document
+security store: PAdES-B-LT, verifiable years later without reaching the CA. The visible mark
+("Đã ký số bởi …") is drawn by the form's renderer before signing, in the form's own font; the
+signature field itself is invisible.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+from asn1crypto import x509 as asn1_x509
+
+from benhan import errors
+from benhan.signing.certcheck import GOOD, CertCheck
+from benhan.signing.keys import SigningKey
+from benhan.signing.trust import TrustList
+
+with warnings.catch_warnings():      # pyHanko imports cryptography's deprecated DSA names at import
+    warnings.simplefilter("ignore")
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.misc import PdfReadError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+    from pyhanko_certvalidator import ValidationContext
+
+
+# pyHanko warns that revocation data is embedded with fetching off: that is the design here (the data
+# come from the check made just before), not a problem to print on the operator's console.
+logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
+
+
+def sign_pdf(pdf: bytes, key: SigningKey, check: CertCheck, trust: TrustList, *,
+             field_name: str, reason: str, location: str = "", name: str = "") -> bytes:
+    """Sign `pdf` with `key` after `check` (made just before). With a good check the revocation data
+    fetched by it is embedded (B-LT); with an offline check allowed by the facility, none is (B-B),
+    and the signature is checked again once the link is back."""
+    if check.status == GOOD:
+        context = ValidationContext(trust_roots=trust.anchors, other_certs=key.chain + trust.intermediates,
+                                    allow_fetching=False, ocsps=check.ocsp, crls=check.crls,
+                                    revocation_mode="hard-fail")
+    else:
+        context = ValidationContext(trust_roots=trust.anchors, other_certs=key.chain + trust.intermediates,
+                                    allow_fetching=False, ocsps=[], crls=[], revocation_mode="soft-fail")
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+        embed_validation_info=check.status == GOOD, validation_context=context,
+        reason=reason, location=location or None, name=name or None)
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        out = asyncio.run(signers.async_sign_pdf(
+            writer, meta, signer=key.signer,
+            new_field_spec=fields.SigFieldSpec(field_name, on_page=-1)))
+    except PdfReadError as exc:
+        raise errors.SignatureInvalid(f"the file is not a PDF benhan can sign: {exc}") from None
+    return out.getvalue()
+
+
+@dataclass
+class PdfSignatureReport:
+    field: str
+    signer: str                     # the certificate's common name
+    holder_uid: str | None          # "CCCD:…" when the certificate carries it
+    issuer: str
+    signing_time: dt.datetime | None
+    intact: bool                    # the signed bytes are unchanged
+    valid: bool                     # the cryptographic signature holds
+    trusted: bool                   # the certificate chains to the trust list and was not revoked
+    long_term: bool                 # revocation data embedded: verifiable without the CA (B-LT)
+    covers_whole_file: bool         # nothing was added after this signature
+    changes_after: str              # what was added after signing (pyHanko's modification level)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.intact and self.valid and self.trusted
+
+
+def _name(cert: asn1_x509.Certificate) -> str:
+    return cert.subject.native.get("common_name", "") if cert is not None else ""
+
+
+def _uid(cert: asn1_x509.Certificate) -> str | None:
+    for rdn in cert.subject.chosen:
+        for attr in rdn:
+            if attr["type"].dotted == "0.9.2342.19200300.100.1.1":
+                return str(attr["value"].native)
+    return None
+
+
+def verify_pdf(pdf: bytes, trust: TrustList) -> list[PdfSignatureReport]:
+    """Every signature of `pdf`, checked against the trust list with only what the file embeds
+    (no fetching: a signature is judged by the status recorded at signing, as NĐ 23 Đ16 asks)."""
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        signatures = reader.embedded_signatures
+    except (PdfReadError, ValueError, KeyError) as exc:
+        raise errors.SignatureInvalid(f"the file is not a readable PDF: {exc}") from None
+    try:
+        dss = DocumentSecurityStore.read_dss(reader)
+    except Exception:   # noqa: BLE001 - no DSS: the signatures are not long-term
+        dss = None
+    return [asyncio.run(_report(sig, trust, dss)) for sig in signatures]
+
+
+async def _report(sig, trust: TrustList, dss) -> PdfSignatureReport:  # noqa: ANN001
+    kwargs = {"trust_roots": trust.anchors, "other_certs": trust.intermediates, "allow_fetching": False,
+              "revocation_mode": "hard-fail"}
+    long_term = dss is not None
+    context = (dss.as_validation_context(kwargs) if dss is not None
+               else ValidationContext(**kwargs, crls=[], ocsps=[]))
+    problems: list[str] = []
+    try:
+        status = await async_validate_pdf_signature(sig, context)
+    except Exception as exc:   # noqa: BLE001 - a signature we cannot parse is reported, not raised
+        cert = sig.signer_cert
+        return PdfSignatureReport(sig.field_name, _name(cert), _uid(cert) if cert else None, "", None,
+                                  False, False, False, False, False, "", [f"{type(exc).__name__}: {exc}"])
+    if not status.intact:
+        problems.append("the signed bytes changed after signing")
+    if not status.valid:
+        problems.append("the signature value does not match the certificate's key")
+    if not status.trusted:
+        problems.append("the certificate does not chain to the trust list, was revoked, "
+                        "or its status at signing is not embedded")
+    if status.revoked:
+        problems.append("the certificate was revoked")
+    level = status.modification_level.name if status.modification_level is not None else ""
+    whole = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
+    cert = status.signing_cert
+    return PdfSignatureReport(
+        sig.field_name, _name(cert), _uid(cert), cert.issuer.native.get("common_name", ""),
+        status.signer_reported_dt, status.intact, status.valid, status.trusted, long_term and status.trusted,
+        whole, level, problems)
+

@@ -1,0 +1,58 @@
+"""`benhan sign` and `benhan verify` as an operator types them: a PKCS#12 seal or certificate signs a
+discharge paper; verify says who and when and exits 0; a changed byte exits 1 saying so; a revoked
+certificate is one line naming the refusal."""
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+
+from benhan import config
+from benhan.store.store import Store
+from tests.server_process import benhan_command
+from tests.signing.test_documents import DOCTOR_CCCD, _world
+
+
+def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BENHAN_")}
+    return subprocess.run(benhan_command(*args), capture_output=True, text=True, timeout=120, env={**clean, **env})
+
+
+def test_sign_and_verify_from_the_command_line(tmp_path, ca):  # noqa: ANN001
+    data = tmp_path / "data"
+    store = Store.open(config.load(env={}, data_dir=data))
+    try:
+        _, actor, eid = _world(store)
+    finally:
+        store.close()
+    (data / "trust").mkdir()
+    (data / "trust" / "ca.pem").write_bytes(ca.trust_pem())
+    p12 = tmp_path / "bacsi.p12"
+    p12.write_bytes(ca.issue("Lê Văn Hùng", uid=f"CCCD:{DOCTOR_CCCD}").pkcs12("mật khẩu tệp"))
+    out = tmp_path / "giay-ra-vien.pdf"
+    done = _run("sign", eid, "--form", "discharge", "--user", actor.name, "--pkcs12", str(p12), "--out", str(out),
+                "--data-dir", str(data), BENHAN_PKCS12_PASSWORD="mật khẩu tệp")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("signed: DocumentReference/") and "PAdES-B-LT" in done.stdout
+
+    checked = _run("verify", str(out), "--data-dir", str(data))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.startswith("HỢP LỆ | VALID: ký bởi | signed by Lê Văn Hùng")
+
+    tampered = bytearray(out.read_bytes())
+    at = tampered.index(b"/Producer")
+    tampered[at + 12] = ord("X") if tampered[at + 12] != ord("X") else ord("Y")
+    (tmp_path / "sua.pdf").write_bytes(bytes(tampered))
+    checked = _run("verify", str(tmp_path / "sua.pdf"), "--data-dir", str(data))
+    assert checked.returncode == 1 and "ĐÃ THAY ĐỔI" in checked.stdout
+
+    revoked = ca.issue("Lê Văn Hùng", uid=f"CCCD:{DOCTOR_CCCD}")
+    ca.revoke(revoked.cert)
+    (tmp_path / "revoked.p12").write_bytes(revoked.pkcs12("x" * 10))
+    refused = _run("sign", eid, "--user", actor.name, "--pkcs12", str(tmp_path / "revoked.p12"),
+                   "--data-dir", str(data), BENHAN_PKCS12_PASSWORD="x" * 10)
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert refused.stderr.startswith("benhan: BENHAN-7002: ") and "thu hồi" in refused.stderr
+
+    missing = _run("verify", str(tmp_path / f"{uuid.uuid4().hex}.pdf"), "--data-dir", str(data))
+    assert missing.returncode == 1 and missing.stderr.startswith("benhan: BENHAN-7004")
