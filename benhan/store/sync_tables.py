@@ -256,6 +256,41 @@ def open_conflict(conn: Connection, res_type: str, res_id: str, origin: str | No
     return conn.execute(q.order_by(sync_conflict.c.pk.desc()).limit(1)).first()
 
 
+def open_conflicts(conn: Connection, res_type: str, res_id: str, origin: str | None = None) -> list:
+    """The open set-aside versions of a resource (of one origin node), oldest first."""
+    q = select(sync_conflict).where(and_(sync_conflict.c.res_type == res_type, sync_conflict.c.res_id == res_id,
+                                         sync_conflict.c.status == "open"))
+    if origin is not None:
+        q = q.where(sync_conflict.c.origin_node == origin)
+    return conn.execute(q.order_by(sync_conflict.c.pk)).all()
+
+
+def set_aside_version(conn: Connection, origin: str, res_type: str, res_id: str, version: int):  # noqa: ANN201
+    """The newest review-queue row (any status) holding this node's version `version` of the
+    resource as its set-aside body, or None: the base of a later edit the node made from it."""
+    rows = conn.execute(select(sync_conflict).where(and_(
+        sync_conflict.c.res_type == res_type, sync_conflict.c.res_id == res_id, sync_conflict.c.origin_node == origin,
+        sync_conflict.c.kind.in_(("conflict", "merged")))).order_by(sync_conflict.c.pk.desc())).all()
+    for r in rows:
+        if (r.their_versions or "").split()[-1:] == [str(version)]:
+            return r
+    return None
+
+
+def own_based(conn: Connection, origin: str, keys: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which (resource pk, base version) pairs name a version this node made itself (its change-log
+    row has this origin): a push says so, so the hub can tell that base from its own version of
+    that number when the node's was set aside there."""
+    wanted = sorted(set(keys))
+    out: set[tuple[int, int]] = set()
+    for start in range(0, len(wanted), 400):
+        chunk = wanted[start:start + 400]
+        q = select(change_log.c.resource_pk, change_log.c.version).where(and_(
+            tuple_(change_log.c.resource_pk, change_log.c.version).in_(chunk), change_log.c.origin_node == origin))
+        out |= {(r.resource_pk, r.version) for r in conn.execute(q)}
+    return out
+
+
 def add_conflict(conn: Connection, **values: Any) -> int:
     values.setdefault("status", "open")
     return conn.execute(insert(sync_conflict).values(**values).returning(sync_conflict.c.pk)).scalar_one()
@@ -265,10 +300,16 @@ def update_conflict(conn: Connection, pk: int, **values: Any) -> None:
     conn.execute(update(sync_conflict).where(sync_conflict.c.pk == pk).values(**values))
 
 
-def close_conflicts(conn: Connection, res_type: str, res_id: str, *, version: int, by: str, now_us: int) -> int:
-    return conn.execute(update(sync_conflict).where(and_(
-        sync_conflict.c.res_type == res_type, sync_conflict.c.res_id == res_id, sync_conflict.c.status == "open"))
-        .values(status="resolved", resolved_at=now_us, resolved_by=by, resolved_version=version)).rowcount
+def close_conflicts(conn: Connection, res_type: str, res_id: str, *, version: int, by: str, now_us: int,
+                    status: str = "resolved", seq_up_to: int | None = None) -> int:
+    """Close the open rows of a resource; `seq_up_to`: only those whose set-aside edit is at or
+    below this seq of its node (a node keeps open what it never pushed)."""
+    cond = and_(sync_conflict.c.res_type == res_type, sync_conflict.c.res_id == res_id,
+                sync_conflict.c.status == "open")
+    if seq_up_to is not None:
+        cond = and_(cond, or_(sync_conflict.c.their_seq.is_(None), sync_conflict.c.their_seq <= seq_up_to))
+    return conn.execute(update(sync_conflict).where(cond)
+                        .values(status=status, resolved_at=now_us, resolved_by=by, resolved_version=version)).rowcount
 
 
 def conflicts(conn: Connection, status: str | None = "open", limit: int = 200) -> list:

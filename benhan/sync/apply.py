@@ -13,6 +13,7 @@ one at that number) is tentative, and is moved aside when the hub's arrives.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -22,8 +23,10 @@ from benhan.fhir.datetimes import format_instant, from_us
 from benhan.fhir.indexing import extract
 from benhan.fhir.resource_json import content_hash, dumps, loads, stamp
 from benhan.store import sync_tables as st
+from benhan.store.audit_log import AuditRecord
 from benhan.store.store import Store
 from benhan.store.sync_tables import RemoteWrite, Slot
+from benhan.sync import merge
 from benhan.sync.wire import Version
 from benhan.vn.identifiers import CCCD_SYSTEM
 
@@ -82,6 +85,7 @@ class Applied:
     conflicts: list[dict] = field(default_factory=list)
     invalid: list[dict] = field(default_factory=list)
     patients: set[str] = field(default_factory=set)      # Patients written (hub: scope, duplicates)
+    events: list[AuditRecord] = field(default_factory=list)   # per-resource merges and conflicts
 
 
 class _Writer:
@@ -142,12 +146,10 @@ def apply_push(conn, store: Store, node_id: str, writes: list[tuple[Version, Rem
                 del frozen[key]
                 out.applied += 1
             else:
+                # A further edit joins the queue as a row of its own, with the version it was made
+                # from: no set-aside version is ever replaced (docs/sync.md "Conflicts").
                 writer.flush()
-                row = frozen[key]
-                st.update_conflict(conn, row.pk, their_versions=f"{row.their_versions} {v.version}",
-                                   their_body=v.body, their_deleted=v.deleted, their_agent=v.agent,
-                                   their_seq=v.seq)
-                out.conflicts.append({"seq": v.seq, "type": v.res_type, "id": v.res_id, "kept": held})
+                _edited_elsewhere(conn, store, node_id, v, w, slot, out, frozen, writer, now_us)
             continue
         if held == base:
             writer.add(w)
@@ -170,14 +172,111 @@ def apply_push(conn, store: Store, node_id: str, writes: list[tuple[Version, Rem
                             their_agent=v.agent, their_seq=v.seq, detected_at=now_us, resolved_version=held + 1)
             out.merged += 1
             continue
-        pk = st.add_conflict(conn, res_type=v.res_type, res_id=v.res_id, kind="conflict", origin_node=node_id,
-                             base_version=v.base, kept_version=held, their_versions=str(v.version),
-                             their_deleted=v.deleted, their_body=v.body, their_agent=v.agent, their_seq=v.seq,
-                             detected_at=now_us)
-        frozen[key] = st.conflict(conn, pk)
-        out.conflicts.append({"seq": v.seq, "type": v.res_type, "id": v.res_id, "kept": held})
+        _edited_elsewhere(conn, store, node_id, v, w, slot, out, frozen, writer, now_us)
     writer.flush()
     return out
+
+
+def _edited_elsewhere(conn, store: Store, node_id: str, v: Version, w: RemoteWrite, slot: Slot | None,  # noqa: ANN001
+                      out: Applied, frozen: dict, writer: _Writer, now_us: int) -> None:
+    """A node's edit that was not made from the version the hub holds, or that arrives while an
+    earlier edit of the node waits for review. Different elements changed on the two sides: merged
+    at once (a new version on top, a Provenance, a "merged" row keeping the node's version, an
+    audit event). The same element changed differently, or a base that cannot be known for sure:
+    set aside as a row of its own — audited, never replacing another."""
+    key = (v.res_type, v.res_id)
+    held = slot.version if slot else 0
+    held_body = st.version_body(conn, slot.pk, held) if slot is not None and not slot.deleted else None
+    base_body, sure = _push_base(conn, node_id, v, slot)
+    agent = v.agent or ""
+    if key not in frozen and sure and base_body is not None and held_body is not None and not v.deleted:
+        result = merge.three_way(loads(base_body), loads(held_body), loads(v.body or b"{}"))
+        merged = _merged_write(store, v, result, held, now_us) if result.clean else None
+        if merged is not None:
+            writer.add(merged)
+            writer.flush()
+            pk = st.add_conflict(conn, res_type=v.res_type, res_id=v.res_id, kind="merged", status="merged",
+                                 origin_node=node_id, base_version=v.base, kept_version=held,
+                                 their_versions=str(v.version), their_deleted=False, their_body=v.body,
+                                 their_agent=v.agent, their_seq=v.seq, detected_at=now_us, resolved_at=now_us,
+                                 resolved_by="auto-merge", resolved_version=held + 1, base_body=base_body)
+            provenance = merge.provenance(v.res_type, v.res_id, held + 1, held=held, base=v.base or 0,
+                                          node=node_id, node_version=v.version, conflict=pk,
+                                          recorded=format_instant(from_us(now_us)))
+            writer.add(_new_resource(provenance, now_us, store.node_id))
+            writer.flush()
+            out.merged += 1
+            if v.res_type == "Patient":
+                out.patients.add(v.res_id)
+            out.events.append(_event(v, held + 1, "sync-merge", "0", node_id, agent, loads(merged.body), now_us, {
+                "conflict": pk, "merged": {"hub": held, node_id: v.version, "base": v.base},
+                "ours": _paths(result.ours), "theirs": _paths(result.theirs)}))
+            return
+    pk = st.add_conflict(conn, res_type=v.res_type, res_id=v.res_id, kind="conflict", origin_node=node_id,
+                         base_version=v.base, kept_version=held, their_versions=str(v.version),
+                         their_deleted=v.deleted, their_body=v.body, their_agent=v.agent, their_seq=v.seq,
+                         detected_at=now_us, base_body=base_body if sure else None)
+    frozen[key] = st.conflict(conn, pk)
+    out.conflicts.append({"seq": v.seq, "type": v.res_type, "id": v.res_id, "kept": held})
+    body = loads(v.body) if v.body else (loads(held_body) if held_body else {})
+    out.events.append(_event(v, v.version, "sync-conflict", "4", node_id, agent, body, now_us,
+                             {"conflict": pk, "kept": held, "base": v.base, "set_aside": v.version}))
+
+
+def _push_base(conn, node_id: str, v: Version, slot: Slot | None) -> tuple[bytes | None, bool]:  # noqa: ANN001
+    """The JSON the node edited from, and whether it is known for sure. The hub's version of that
+    number, unless the node says the base was its own version and the hub set that one aside: then
+    the set-aside body. A creation (no base) has none and is never merged."""
+    if not v.base or slot is None:
+        return None, False
+    if (slot.pk, v.base) in st.own_based(conn, node_id, [(slot.pk, v.base)]) or not v.base_own:
+        return st.version_body(conn, slot.pk, v.base), True
+    row = st.set_aside_version(conn, node_id, v.res_type, v.res_id, v.base)
+    if row is None or row.their_deleted or row.their_body is None:
+        return None, False
+    return bytes(row.their_body), True
+
+
+def _merged_write(store: Store, v: Version, result: merge.Merge, held: int, now_us: int) -> RemoteWrite | None:
+    """The merge as version held + 1, marked as resolving (so the node that made the edit closes
+    the row it opened when the hub's version took its slot); None if the result is not valid FHIR
+    (two choices of one element, e.g. deceasedBoolean and deceasedDateTime: a conflict then)."""
+    body = stamp(result.result, held + 1, format_instant(from_us(now_us)))
+    if store.validate(body):
+        return None
+    return RemoteWrite(v.res_type, v.res_id, held + 1, held, False, "PUT", now_us, dumps(body), content_hash(body),
+                       extract(body), store.node_id, resolves=True)
+
+
+def _new_resource(body: dict, now_us: int, origin: str) -> RemoteWrite:
+    stamped = stamp(body, 1, format_instant(from_us(now_us)))
+    return RemoteWrite(stamped["resourceType"], stamped["id"], 1, None, False, "POST", now_us, dumps(stamped),
+                       content_hash(stamped), extract(stamped), origin)
+
+
+def _paths(paths: list) -> list[str]:
+    return [".".join(p) for p in paths]
+
+
+def _event(v: Version, version: int, subtype: str, outcome: str, node_id: str, agent: str, body: dict,
+           now_us: int, detail: dict) -> AuditRecord:
+    """A per-resource sync event naming the patient whose record it is (the node's own "update"
+    event says only that the edit was made there)."""
+    detail = {"node": node_id, "seq": v.seq, **detail}      # seq: the sender's
+    return AuditRecord(recorded=now_us, interaction="update", outcome=outcome, agent=agent, res_type=v.res_type,
+                       res_id=v.res_id, version=version, subtype=subtype, patients=_patients_in(v.res_type, v.res_id, body),
+                       detail=json.dumps(detail, ensure_ascii=False))
+
+
+def _patients_in(res_type: str, res_id: str, body: dict) -> tuple[str, ...]:
+    if res_type == "Patient":
+        return (res_id,)
+    found = set()
+    for key in ("subject", "patient", "beneficiary"):
+        ref = body.get(key)
+        if isinstance(ref, dict) and str(ref.get("reference", "")).startswith("Patient/"):
+            found.add(ref["reference"].split("/")[1])
+    return tuple(sorted(found))
 
 
 def find_duplicates(conn, writes: list[RemoteWrite], patients: set[str], now_us: int) -> int:  # noqa: ANN001
@@ -219,6 +318,9 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
             same_slot = local[0] if local and local[0].version == v.version else None
             if same_slot is None or _same(same_slot, w) or same_slot.origin != own:
                 out.skipped += 1
+                if v.resolves:       # a resolution this node holds already (its own content): close
+                    st.close_conflicts(conn, v.res_type, v.res_id, version=v.version, by=v.agent or v.origin,
+                                       now_us=now_us, seq_up_to=pushed_up_to)
                 continue
             requeue = _set_aside(conn, out, v, w, slot, local, own=own, pushed_up_to=pushed_up_to,
                                  now_us=now_us)
@@ -230,13 +332,22 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
         writer.flush()
         out.applied += 1
         if v.resolves:
-            st.close_conflicts(conn, v.res_type, v.res_id, version=v.version, by=v.agent or v.origin,
-                               now_us=now_us)
+            # Rows holding an edit never pushed stay open: the hub's decision did not see it.
+            if st.close_conflicts(conn, v.res_type, v.res_id, version=v.version, by=v.agent or v.origin,
+                                  now_us=now_us, seq_up_to=pushed_up_to):
+                _settled(out, key)
         if requeue is not None:
             writer.add(requeue)
             writer.flush()
     writer.flush()
     return out
+
+
+def _settled(out: Applied, key: tuple[str, str]) -> None:
+    """A row opened earlier in this page was closed by the hub's merge or resolution that came
+    with it (the node's edit had reached the hub): not a conflict to report. The row stays, resolved."""
+    out.conflicts = [c for c in out.conflicts if (c["type"], c["id"]) != key]
+    out.events = [e for e in out.events if not (e.subtype == "sync-conflict" and (e.res_type, e.res_id) == key)]
 
 
 def _same(local: st.Change, w: RemoteWrite) -> bool:
@@ -248,43 +359,55 @@ def _same(local: st.Change, w: RemoteWrite) -> bool:
 def _set_aside(conn, out: Applied, v: Version, w: RemoteWrite, slot: Slot, local: list[st.Change], *,  # noqa: ANN001
                own: str, pushed_up_to: int, now_us: int) -> RemoteWrite | None:
     """Move this node's tentative versions of the resource out of the hub's slot into the review
-    queue; for append-only data, return the merge to write on top of the hub's version instead."""
+    queue (a row of their own, with the version they were made from: never replacing another row).
+    What was never pushed and merges with the hub's version (append-only data; different elements
+    changed) is returned as a new version to write on top, pushed like any edit. What was pushed
+    waits for the hub's merge or resolution, which arrives marked as resolving and closes the row."""
     mine = [c for c in local if c.origin == own]
     if len(mine) != len(local):
         log.warning("%s/%s: versions %s not made here are being replaced by the hub's version %d",
                     v.res_type, v.res_id, [c.version for c in local if c.origin != own], v.version)
     latest = local[-1]
     pushed = all(c.seq <= pushed_up_to for c in mine)
-    merge = append_only(v.res_type, latest.body)
+    base_version = local[0].base
+    base_body = st.version_body(conn, slot.pk, base_version) if base_version else None
     st.remove_versions(conn, slot.pk, v.version - 1 if slot.version >= v.version else (v.base or 0))
     versions = " ".join(str(c.version) for c in local)
-    row = st.open_conflict(conn, v.res_type, v.res_id)
     requeue = None
-    if merge:
-        status = "merged"
-        if not pushed:
-            # Never sent: write it again on top of the hub's version so that it is pushed as a merge.
-            body_json = loads(latest.body) if latest.body else None
-            requeue = RemoteWrite(v.res_type, v.res_id, v.version + 1, v.version, latest.deleted, "PUT", now_us,
-                                  None, content_hash(body_json) if body_json else b"",
-                                  extract(body_json) if body_json else None, own)
-            requeue = restamped(RemoteWrite(v.res_type, v.res_id, 0, None, latest.deleted, "PUT", 0,
-                                            latest.body, requeue.content_hash, requeue.index, own),
-                                v.version + 1, v.version, now_us, own)
-        # Pushed already: the hub wrote the merge itself, and it arrives with this pull.
+    merged_body: dict | None = None
+    if append_only(v.res_type, latest.body):
+        merged_body = loads(latest.body) if latest.body else None
+        kind = "merged"
     else:
-        status = "open"
-    if row is not None and not merge:
-        st.update_conflict(conn, row.pk, their_versions=f"{row.their_versions} {versions}", their_body=latest.body,
-                           their_deleted=latest.deleted, their_seq=latest.seq, kept_version=v.version)
-    else:
-        st.add_conflict(conn, res_type=v.res_type, res_id=v.res_id, kind="merged" if merge else "conflict",
-                        status=status, origin_node=own, base_version=local[0].base, kept_version=v.version,
-                        their_versions=versions, their_deleted=latest.deleted, their_body=latest.body,
-                        their_agent=latest.agent, their_seq=latest.seq, detected_at=now_us)
-    if not merge:
-        out.conflicts.append({"type": v.res_type, "id": v.res_id, "kept": v.version})
-    else:
+        kind = "conflict"
+        if not pushed and base_body is not None and latest.body and w.body and not latest.deleted:
+            result = merge.three_way(loads(base_body), loads(w.body), loads(latest.body))
+            if result.clean:
+                merged_body, kind = result.result, "merged"
+    if kind == "merged" and not pushed:
+        # Never sent: write it again on top of the hub's version so that it is pushed as an edit.
+        stamped = stamp(merged_body, v.version + 1, format_instant(from_us(now_us))) if merged_body else None
+        requeue = RemoteWrite(v.res_type, v.res_id, v.version + 1, v.version, stamped is None,
+                              "PUT" if stamped else "DELETE", now_us, dumps(stamped) if stamped else None,
+                              content_hash(stamped) if stamped else b"", extract(stamped) if stamped else None, own)
+    # Pushed already: the hub merged it (the merge arrives with this pull) or set it aside too.
+    pk = st.add_conflict(conn, res_type=v.res_type, res_id=v.res_id, kind=kind,
+                         status="merged" if kind == "merged" and (requeue is not None or append_only(
+                             v.res_type, latest.body)) else "open",
+                         origin_node=own, base_version=base_version, kept_version=v.version,
+                         their_versions=versions, their_deleted=latest.deleted, their_body=latest.body,
+                         their_agent=latest.agent, their_seq=latest.seq, detected_at=now_us, base_body=base_body)
+    body = loads(latest.body) if latest.body else (loads(w.body) if w.body else {})
+    if kind == "merged":
         out.merged += 1
+        out.events.append(_event(v, v.version + 1 if requeue is not None else v.version, "sync-merge", "0", own,
+                                 latest.agent or "", body, now_us,
+                                 {"conflict": pk, "merged": {"hub": v.version, own: versions, "base": base_version},
+                                  "author": latest.agent}))
+    else:
+        out.conflicts.append({"type": v.res_type, "id": v.res_id, "kept": v.version})
+        out.events.append(_event(v, v.version, "sync-conflict", "4", own, latest.agent or "", body, now_us,
+                                 {"conflict": pk, "kept": v.version, "set_aside": versions, "pushed": pushed,
+                                  "author": latest.agent}))
     slot.version = v.version - 1 if slot.version >= v.version else (v.base or 0)
     return requeue

@@ -5,6 +5,7 @@ request) and plain data; the web layer only moves bytes.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from datetime import datetime, timezone
@@ -116,6 +117,9 @@ def receive_push(store: Store, node, message: Message, size: int) -> dict:  # no
         st.remember_batch(conn, key, node.name, response, now)
         st.add_traffic(conn, node.name, today(), size, 0)
         records = [_copy_event(node, e, epoch) for e in events]
+        # Per-resource merges and conflicts, attributed to node/user like the node's own events.
+        records += [dataclasses.replace(e, agent=f"{node.name}/{e.agent}"[:128], client_id=node.client_id)
+                    for e in result.events]
         records += [_refusal_event(node, v, *refused[v.seq], now) for v in message.versions if v.seq in refused]
         if restored:
             records.append(AuditRecord(recorded=now, interaction="batch", agent=node.name, subtype="sync-restore",

@@ -11,6 +11,7 @@ round repeats at most one batch or one page — which the other end recognises a
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable
@@ -124,6 +125,8 @@ class NodeSync:
             changes = changes[:cut]
             events = st.audit_after(conn, audit_cursor, AUDIT_PER_BATCH)
             backlog = st.count_own_changes(conn, own, cursor)
+            # Edits made from this node's own version (which the hub may have set aside): said so.
+            own_bases = st.own_based(conn, own, [(c.resource_pk, c.base) for c in changes if c.base])
             epoch = st.get_setting(conn, st.EPOCH)
         if epoch is None:
             with self.store.db.write() as conn:
@@ -139,7 +142,8 @@ class NodeSync:
             header.update(batch=batch, audit_first=events[0]["seq"], audit_last=events[-1]["seq"],
                           audit_head=[events[-1]["chain_pos"], events[-1]["hash"]])
         versions = [wire.Version(c.seq, c.res_type, c.res_id, c.version, c.base, c.deleted, c.method,
-                                 c.last_updated, c.body, agent=c.agent, resolves=c.resolves) for c in changes]
+                                 c.last_updated, c.body, agent=c.agent, resolves=c.resolves,
+                                 base_own=(c.resource_pk, c.base) in own_bases) for c in changes]
         audit = [{"e": e["seq"], **{k: e[k] for k in _AUDIT_WIRE if e.get(k) is not None}} for e in events]
         return wire.Message(header, versions, audit)
 
@@ -226,7 +230,9 @@ class NodeSync:
                     recorded=now, interaction="batch", agent=user, subtype="sync-pull" if cursor_from is not None
                     else "sync-fetch", patients=tuple(sorted(patients))[:50],
                     detail=json.dumps({"since": header.get("since"), "next": header.get("next"),
-                                       "applied": applied.applied, "conflicts": len(applied.conflicts)}))])
+                                       "applied": applied.applied, "conflicts": len(applied.conflicts)}))]
+                    # one event per resource merged or set aside here, by this sync's user
+                    + [dataclasses.replace(e, agent=user) for e in applied.events])
         if result is not None:
             result.pulled += applied.applied
             result.pages += 1

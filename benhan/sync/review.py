@@ -25,6 +25,7 @@ from benhan.store.audit_log import AuditRecord
 from benhan.store.repository import Repository
 from benhan.store.store import Store
 from benhan.store.sync_tables import RemoteWrite
+from benhan.sync import merge
 
 CHOICES = ("kept", "theirs")
 
@@ -34,7 +35,13 @@ def now_us() -> int:
 
 
 def resolve_conflict(store: Store, pk: int, choice: str, *, by: str) -> int:
-    """Write the chosen content as the resource's next version; the version number."""
+    """Write the chosen content as the resource's next version; the version number.
+
+    "kept": the version this end holds stays as it is. "theirs": every open set-aside edit of the
+    same node for this resource, oldest first, is applied to the current version as the changes it
+    made to the version it was edited from (its base), its values winning where both sides changed
+    an element — so a second edit set aside after the first adds to it instead of erasing it. A row
+    kept from before the base was stored (or a creation) is taken whole."""
     if choice not in CHOICES:
         raise errors.InvalidUserSetting(f"choose one of {', '.join(CHOICES)}")
     now = now_us()
@@ -45,26 +52,50 @@ def resolve_conflict(store: Store, pk: int, choice: str, *, by: str) -> int:
         slots = st.current(conn, [(row.res_type, row.res_id)], lock=not store.db.is_sqlite)
         slot = slots.get((row.res_type, row.res_id))
         held = slot.version if slot else 0
+        current = None if slot is None or slot.deleted else st.version_body(conn, slot.pk, held)
+        taken: list[int] = []
         if choice == "theirs":
-            deleted, body = bool(row.their_deleted), row.their_body
+            chain = st.open_conflicts(conn, row.res_type, row.res_id, row.origin_node)
+            taken = [r.pk for r in chain]
+            data = theirs_applied(store, loads(current) if current else None, chain)
         else:
-            deleted = slot is None or slot.deleted
-            body = None if deleted else st.version_body(conn, slot.pk, held)
+            data = loads(current) if current else None
         version = held + 1
-        if deleted or body is None:
+        if data is None:
             write = RemoteWrite(row.res_type, row.res_id, version, held, True, "DELETE", now, None, b"", None,
                                 store.node_id, resolves=True)
         else:
-            data = loads(body)
             stamped = stamp(data, version, format_instant(from_us(now)))
             write = RemoteWrite(row.res_type, row.res_id, version, held, False, "PUT", now, dumps(stamped),
                                 content_hash(stamped), extract(stamped), store.node_id, resolves=True)
         st.write_remote(conn, [write], slots, now)
         st.close_conflicts(conn, row.res_type, row.res_id, version=version, by=by, now_us=now)
+        patients = (row.res_id,) if row.res_type == "Patient" else ()
         audit_log.write(conn, [AuditRecord(recorded=now, interaction="update", agent=by, res_type=row.res_type,
                                            res_id=row.res_id, version=version, subtype="sync-resolve",
-                                           detail=json.dumps({"conflict": pk, "choice": choice}))])
+                                           patients=patients,
+                                           detail=json.dumps({"conflict": pk, "choice": choice, "applied": taken}))])
     return version
+
+
+def theirs_applied(store: Store, current: dict | None, chain: list) -> dict | None:
+    """The current content with each set-aside edit of `chain` applied in order (None: deleted)."""
+    out = current
+    for r in chain:
+        if r.their_deleted or r.their_body is None:
+            out = None
+            continue
+        theirs = loads(r.their_body)
+        if out is None or r.base_body is None:
+            out = theirs
+            continue
+        out = merge.three_way(loads(r.base_body), out, theirs, prefer="theirs").result
+    if out is not None and chain and store.validate(stamp(out, 1, "2000-01-01T00:00:00Z")):
+        # Two choices of one element set on the two sides (valid apart, not together): the last
+        # set-aside version whole — the earlier ones stay readable in their resolved rows.
+        last = chain[-1]
+        out = None if last.their_deleted or last.their_body is None else loads(last.their_body)
+    return out
 
 
 LINK_SCOPE = "link"      # sync_scope.reason: the other record of a linked pair

@@ -40,6 +40,7 @@ class Version:
     origin: str = ""                 # the node that made it (pull, fetch)
     agent: str | None = None         # who made it (push)
     resolves: bool = False           # written to resolve a conflict
+    base_own: bool = False           # push: the base is a version the node made itself (see sync.md)
 
     def meta(self) -> dict:
         out: dict = {"c": self.seq, "t": self.res_type, "i": self.res_id, "v": self.version, "u": self.last_updated}
@@ -55,6 +56,8 @@ class Version:
             out["a"] = self.agent
         if self.resolves:
             out["r"] = 1
+        if self.base_own:
+            out["bo"] = 1
         return out
 
 
@@ -102,7 +105,7 @@ def decode(data: bytes) -> Message:
                 int(item["c"]), str(item["t"]), str(item["i"]), int(item["v"]),
                 int(item["b"]) if item.get("b") is not None else None, deleted, str(item.get("m", "PUT")),
                 int(item["u"]), bytes(body) if body is not None else None, str(item.get("o", "")),
-                item.get("a"), bool(item.get("r"))))
+                item.get("a"), bool(item.get("r")), bool(item.get("bo"))))
     except (StopIteration, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise errors.InvalidHeader(f"the sync body is malformed: {exc}") from None
     if not isinstance(message.header, dict):
