@@ -422,16 +422,11 @@ def errors_docs() -> None:
 def _database_failed(exc: Exception) -> bool:
     """Any command: the database (not the command) failed — unreachable, refusing, damaged in a way
     store.database did not already name (DatabaseDamaged). One line with what it said and the way out."""
-    import sqlite3
-
-    from sqlalchemy.exc import DBAPIError
-    if not isinstance(exc, (DBAPIError, sqlite3.DatabaseError)):
-        return False
-    orig = getattr(exc, "orig", None) or exc
-    said = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-    typer.echo(f"benhan: the database could not be used: {said} (check it, or restore it from a backup "
-               "with `benhan restore`)", err=True)
-    return True
+    from benhan.store.database import failure_line
+    line = failure_line(exc)
+    if line:
+        typer.echo(f"benhan: {line}", err=True)
+    return line is not None
 
 
 def main() -> None:

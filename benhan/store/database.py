@@ -46,6 +46,19 @@ def damaged_file_message(exc: BaseException | None, url: str) -> str | None:
             f"(docs/operations.md)")
 
 
+def failure_line(exc: BaseException) -> str | None:
+    """One line for the CLI when the database itself failed (unreachable, refusing, damaged), or
+    None when the error is something else."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+    if not isinstance(exc, (DBAPIError, sqlite3.DatabaseError)):
+        return None
+    orig = getattr(exc, "orig", None) or exc
+    said = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    return f"the database could not be used: {said} (check it, or restore it from a backup with `benhan restore`)"
+
+
 # Page cache per SQLite connection; the pool holds up to 24 of them.
 SQLITE_CACHE_KB = 4000
 

@@ -65,3 +65,10 @@ def test_any_damage_is_one_line_or_nothing(good_database, tmp_path_factory, offs
     assert "Traceback" not in done.stderr and "unexpected" not in done.stderr, done.stderr
     if done.returncode != 0:       # damage SQLite does not read past (a free page) is no error
         assert done.returncode == 1 and len([l for l in done.stderr.splitlines() if l.startswith("benhan:")]) == 1
+
+
+def test_an_unreachable_database_is_one_line_too():
+    from tests.server_process import free_port
+    done = benhan("audit", "verify", "--database-url", f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/nowhere")
+    assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("benhan: the database could not be used:") and "unexpected" not in done.stderr
