@@ -18,6 +18,7 @@ from benhan.store import sync_tables as st
 from benhan.store.repository import Repository
 from benhan.sync import review, status
 from benhan.web import authn
+from benhan.web import sync_conflict_view as conflict_view
 from benhan.web.i18n import language
 from benhan.web.session import session_user
 from benhan.web.templates import render
@@ -29,13 +30,21 @@ WORDS = {
            "kept": "Giữ bản hiện tại", "theirs": "Lấy bản bị gác lại", "same": "Cùng một người",
            "different": "Khác người", "keep": "Hồ sơ giữ lại (hồ sơ kia được liên kết vào)",
            "keep_older": "Hồ sơ đăng ký trước", "replaced": "đã được thay thế", "nodes": "Các cơ sở", "silent": "Im lặng > 48 giờ", "error": "Lỗi gần nhất",
-           "none": "Không có."},
+           "none": "Không có.", "field": "Thông tin", "base": "Bản gốc (trước khi sửa)",
+           "current": "Bản hiện tại", "set_aside": "Bản bị gác lại", "from": "của", "by": "người sửa",
+           "both": "Cả hai nơi cùng sửa", "same_fields": "Hai bản giống nhau ở mọi thông tin.",
+           "no_access": "Bạn không có quyền xem hồ sơ này; chỉ thấy số phiên bản.",
+           "deleted": "Bản bị gác lại là một lần xoá.", "no_base": "(không còn bản gốc)"},
     "en": {"title": "Sync", "status": "Status", "last": "Last sync", "pending": "Changes waiting to be sent",
            "conflicts": "Conflicts to review", "duplicates": "Possible duplicate patients", "now": "Sync now",
            "kept": "Keep the current version", "theirs": "Take the set-aside version", "same": "Same person",
            "different": "Different people", "keep": "Record kept (the other is linked into it)",
            "keep_older": "The earlier registration", "replaced": "replaced", "nodes": "Facilities", "silent": "Silent > 48 h", "error": "Last error",
-           "none": "None."},
+           "none": "None.", "field": "Field", "base": "Original (before the edits)",
+           "current": "Current version", "set_aside": "Set-aside version", "from": "from", "by": "edited by",
+           "both": "Changed at both ends", "same_fields": "The two versions hold the same information.",
+           "no_access": "You may not read this record; only version numbers are shown.",
+           "deleted": "The set-aside version is a deletion.", "no_base": "(original not kept)"},
 }
 
 
@@ -81,15 +90,19 @@ def _people(store, reviewer: Actor, duplicates: list) -> dict[str, dict]:  # noq
 async def page(request: Request) -> Response:
     user = _reviewer(request)
     store = request.app.state.store
+    lang = language(request)
 
     def gather() -> dict:
         with store.db.read() as conn:
             data = {"conflicts": st.conflicts(conn), "duplicates": st.duplicates(conn)}
         data["people"] = _people(store, authn.actor(request), data["duplicates"])
+        # Each conflict's differing fields side by side, read as the reviewer (audited, access-checked).
+        repo = Repository(store, authn.actor(request))
+        data["views"] = [conflict_view.view(repo, c, lang) for c in data["conflicts"]]
         data["sync"] = status.node_status(store)
         data["nodes"] = status.hub_dashboard(store) if store.config.role == "hub" else []
         return data
-    return render(request, "sync/review.html", words=WORDS[language(request)], **await run_in_threadpool(gather))
+    return render(request, "sync/review.html", words=WORDS[lang], **await run_in_threadpool(gather))
 
 
 async def resolve(request: Request) -> Response:

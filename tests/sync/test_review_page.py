@@ -45,3 +45,54 @@ def test_a_doctor_resolves_a_conflict_from_the_review_page(hub, make_node):
     assert hub.repo.read("Patient", pid).json()["gender"] == "female"
     with hub.store.db.read() as conn:
         assert st.conflicts(conn) == []
+
+
+def _conflict_on_phone_and_address(hub, make_node):  # noqa: ANN001, ANN202
+    """The node changes the phone and the address, the hub the phone: the phone is a true conflict."""
+    node = make_node()
+    pid = node.repo.create("Patient", factories.patient(
+        telecom=[{"system": "phone", "value": "0912000111"}], address=[{"line": ["12 Lê Lợi"], "city": "Huế"}])).res_id
+    node.round()
+    body = node.repo.read("Patient", pid).json()
+    node.repo.update("Patient", pid, {**body, "telecom": [{"system": "phone", "value": "0922222222"}],
+                                      "address": [{"line": ["7 Nguyễn Huệ"], "city": "Huế"}]})
+    hub.repo.update("Patient", pid, {**body, "telecom": [{"system": "phone", "value": "0911111111"}]})
+    node.round()
+    return node, pid
+
+
+def test_the_review_page_shows_both_versions_side_by_side_with_the_fields_that_differ(hub, make_node):
+    node, pid = _conflict_on_phone_and_address(hub, make_node)
+    users.create_user(hub.store, "bs.lan", "Bác sĩ Lan", ["doctor"], password=PASSWORD)
+    with TestClient(create_app(hub.store.config, hub.store)) as browser:
+        _login(browser, "bs.lan")
+        page = browser.get("/admin/sync").text
+        table = page[page.index('class="sync-diff"'):page.index("</table>")]
+        # Vietnamese labels; the base value, the hub's and the node's side by side.
+        assert "Số điện thoại / liên lạc" in table and "Địa chỉ" in table
+        assert "phone: 0912000111" in table and "phone: 0911111111" in table and "phone: 0922222222" in table
+        assert "7 Nguyễn Huệ, Huế" in table and "12 Lê Lợi, Huế" in table
+        assert "Cả hai nơi cùng sửa" in table                  # the phone: changed at both ends
+        assert table.count("<tr") == 3                          # header + the two fields that differ
+        assert "Ngày sinh" not in table and "Giới tính" not in table
+        english = browser.get("/admin/sync", headers={"accept-language": "en"}).text
+        assert "Phone / contact" in english and "Address" in english and "Changed at both ends" in english
+
+
+def test_a_reviewer_who_may_not_read_the_record_sees_no_values(hub, make_node):
+    from benhan.auth import mfa
+    node, pid = _conflict_on_phone_and_address(hub, make_node)
+    secret = mfa.new_secret()
+    users.create_user(hub.store, "quantri", "Quản trị", ["facility_admin"], password=PASSWORD, mfa_secret=secret)
+    with TestClient(create_app(hub.store.config, hub.store)) as browser:
+        page = browser.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        step = browser.post("/login", data={"username": "quantri", "password": PASSWORD, "csrf": csrf},
+                            follow_redirects=False).headers["location"]
+        page = browser.get(step)
+        browser.post("/login/mfa", data={"csrf": re.search(r'name="csrf" value="([^"]+)"', page.text).group(1),
+                                         "code": mfa.current_code(secret)})
+        page = browser.get("/admin/sync")
+        assert page.status_code == 200 and f"Patient/{pid}" in page.text
+        assert "0922222222" not in page.text and "Nguyễn Huệ" not in page.text
+        assert "Bạn không có quyền xem hồ sơ này" in page.text
