@@ -3,10 +3,12 @@
 page is applied whole or not at all, together with its cursor.
 
 The rule at both ends: a version is applied as it was made (same number, same bytes) when it was
-edited from the version this end holds. When it was not, this end's slot is kept and the other edit
-is set aside into the review queue (sync_conflict) — never silently overwritten. Append-only data
-(Observation, a closed Encounter) needs no review: the set-aside edit is written again on top, as a
-new version (a merge), and that is all.
+edited from the version this end holds. When it was not, this end's slot is kept; if the two edits
+changed different elements (sync/merge.py, three-way against the version both were made from) the
+merge is written on top as a new version, and only the same element changed differently is set
+aside into the review queue (sync_conflict, one row per version, never replaced) — never silently
+overwritten. Append-only data (Observation, a closed Encounter) needs no review: the set-aside edit
+is written again on top, as a new version (a merge), and that is all.
 
 At a node, the hub numbers the versions: a local version the hub has not taken (it holds another
 one at that number) is tentative, and is moved aside when the hub's arrives.
