@@ -26,6 +26,7 @@ from benhan.auth import users
 from benhan.auth.actor import Actor
 from benhan.clinical.printouts import forms, pdf
 from benhan.fhir import resource_json
+from benhan.documents import pdfa
 from benhan.documents.composition import (DOCUMENT_TYPES, LOINC, SIGNED_TAG, canonical, document_bundle,
                                           entry_digests)
 from benhan.signing import certcheck, jws
@@ -117,7 +118,9 @@ def sign_encounter_document(repo: Repository, actor: Actor, encounter_id: str, f
     bundle = document_bundle(printout, ctx, author=author, when=when)
     _mark(printout, key, when, check, role)
     from benhan.signing import pades     # pyHanko loads only when something is signed
-    signed_pdf = pades.sign_pdf(pdf.render(printout), key, check, trust,
+    archival = pdfa.to_pdfa(pdf.render(printout), title=printout.title, author=signer_name,
+                            subject=f"{printout.patient_name} — {printout.form_code}")
+    signed_pdf = pades.sign_pdf(archival, key, check, trust,
                                 field_name=f"{role}-{uuid.uuid4().hex[:8]}", reason=printout.title,
                                 location=printout.facility, name=signer_name)
     signature = jws.sign_detached(canonical(bundle), key, signed_at=when, digests=entry_digests(bundle),

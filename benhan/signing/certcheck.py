@@ -12,13 +12,13 @@ once the link is back (TT 15 Appendix II: the signer must be warned either way).
 """
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import warnings
 from dataclasses import dataclass, field
 
 from asn1crypto import x509 as asn1_x509
 
+from benhan.signing import aio
 from benhan.signing.trust import TrustList
 
 with warnings.catch_warnings():      # pyHanko imports cryptography's deprecated DSA names at import
@@ -91,7 +91,7 @@ def check(cert: asn1_x509.Certificate, chain: list[asn1_x509.Certificate], trust
     if trust.empty:
         return CertCheck(UNTRUSTED, when, detail="the trust list is empty (signing_trust_dir)")
     context = validation_context(trust.anchors, chain + trust.intermediates, moment)
-    status, detail = asyncio.run(_validate(cert, context))
+    status, detail = aio.run(_validate(cert, context))
     return CertCheck(status, when, [r.dump() for r in context.ocsps], [c.dump() for c in context.crls], detail,
                      context)
 
@@ -132,5 +132,5 @@ def check_recorded(cert: asn1_x509.Certificate, chain: list[asn1_x509.Certificat
     context = ValidationContext(trust_roots=trust.anchors, other_certs=chain + trust.intermediates,
                                 allow_fetching=False, ocsps=ocsp, crls=crls, revocation_mode="hard-fail",
                                 moment=moment)
-    status, detail = asyncio.run(_validate(cert, context))
+    status, detail = aio.run(_validate(cert, context))
     return CertCheck(status, moment, ocsp, crls, detail)

@@ -9,7 +9,6 @@ computes it again from the Bundle.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -22,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from benhan.signing import aio
 from benhan import errors
 from benhan.signing.keys import SigningKey
 
@@ -47,7 +47,7 @@ def sign_detached(payload: bytes, key: SigningKey, *, signed_at: dt.datetime, di
               "dig": digests, "rvi": [base64.b64encode(r).decode() for r in revocation]}
     protected = b64url(orjson.dumps(header, option=orjson.OPT_SORT_KEYS))
     signing_input = f"{protected}.{b64url(payload)}".encode()
-    raw = asyncio.run(key.signer.async_sign_raw(signing_input, "sha256"))
+    raw = aio.run(key.signer.async_sign_raw(signing_input, "sha256"))
     if header["alg"] == "ES256":      # the CMS signer gives DER; JWS wants r || s
         from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
         r, s = decode_dss_signature(raw)

@@ -10,7 +10,6 @@ signature field itself is invisible.
 """
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 import logging
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 
 from asn1crypto import x509 as asn1_x509
 
+from benhan.signing import aio
 from benhan import errors
 from benhan.signing.certcheck import GOOD, CertCheck
 from benhan.signing.keys import SigningKey
@@ -58,7 +58,7 @@ def sign_pdf(pdf: bytes, key: SigningKey, check: CertCheck, trust: TrustList, *,
         reason=reason, location=location or None, name=name or None)
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        out = asyncio.run(signers.async_sign_pdf(
+        out = aio.run(signers.async_sign_pdf(
             writer, meta, signer=key.signer,
             new_field_spec=fields.SigFieldSpec(field_name, on_page=-1)))
     except PdfReadError as exc:
@@ -110,7 +110,7 @@ def verify_pdf(pdf: bytes, trust: TrustList) -> list[PdfSignatureReport]:
         dss = DocumentSecurityStore.read_dss(reader)
     except Exception:   # noqa: BLE001 - no DSS: the signatures are not long-term
         dss = None
-    return [asyncio.run(_report(sig, trust, dss)) for sig in signatures]
+    return [aio.run(_report(sig, trust, dss)) for sig in signatures]
 
 
 async def _report(sig, trust: TrustList, dss) -> PdfSignatureReport:  # noqa: ANN001

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import base64
 import copy
+import io
 import datetime as dt
 import uuid
 
 import pytest
+from pypdf import PdfReader
 
 from benhan import errors
 from benhan.auth import policy, users
 from benhan.auth.actor import Actor
 from benhan.clinical import diagnoses, registration, visits
 from benhan.clinical.demo import facility_bundle
-from benhan.documents import signing, verify
+from benhan.documents import pdfa, signing, verify
 from benhan.signing import certcheck, keys
 from benhan.store.bundles import process_bundle
 from benhan.store.repository import Repository
@@ -29,15 +31,18 @@ TODAY = dt.date(2026, 11, 26)
 DOCTOR_CCCD = "001090123456"
 
 
-def _world(store) -> tuple[Repository, Actor, str]:  # noqa: ANN001
+PASSWORD = "một câu mật khẩu thật dài để ký"
+
+
+def _world(store, username: str | None = None) -> tuple[Repository, Actor, str]:  # noqa: ANN001
     system = Repository(store, Actor.system())
     process_bundle(system, facility_bundle(), "http://localhost/fhir")
     pid = str(uuid.uuid4())
     system.commit([system.prepare("PUT", "Practitioner", pid, {
         "resourceType": "Practitioner", "active": True, "name": [{"text": "Lê Văn Hùng", "family": "Lê"}],
         "identifier": [{"system": CCCD_SYSTEM, "value": DOCTOR_CCCD}]})], "create")
-    user, _ = users.create_user(store, f"bs{uuid.uuid4().hex[:6]}", "Lê Văn Hùng", ["doctor"], practitioner_id=pid,
-                                password="một câu mật khẩu thật dài để ký")
+    user, _ = users.create_user(store, username or f"bs{uuid.uuid4().hex[:6]}", "Lê Văn Hùng", ["doctor"],
+                                practitioner_id=pid, password=PASSWORD)
     actor = policy.actor_for_user(store, user)        # under the doctor's own access rules
     repo = Repository(store, actor)
     fac = visits.facility(repo)
@@ -58,6 +63,11 @@ def test_a_doctor_signs_a_discharge_paper_and_everything_verifies(store, ca, tru
     [document] = signing.signed_documents(repo, eid)
     pdf = signing.pdf_of(document)
     assert pdf == done.pdf
+    # An archival PDF (PDF/A-2b structure) whose Vietnamese text extracts as typed.
+    assert pdfa.pdfa_problems(pdf) == []
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "GIẤY RA VIỆN" in text and "Đã ký số bởi" in text, text
+    assert "Vũ Thị Ngọc" in text or "VŨ THỊ NGỌC" in text, text
     responder.answering = False                      # judged later, with only what was kept
     [check] = verify.verify_pdf(pdf, trust)
     assert check.ok and check.long_term and check.holder_uid == f"CCCD:{DOCTOR_CCCD}"

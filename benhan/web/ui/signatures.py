@@ -1,0 +1,107 @@
+"""Signing in the clinician app: an encounter's signed documents (who signed, when, the status of the
+certificate at signing), "Ký số" with the token's PIN (the token whose certificate is the user's, found
+among those plugged into the server), the signed PDF, and "Kiểm tra chữ ký" (docs/signatures.md)."""
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from benhan import errors
+from benhan.documents import signing, verify
+from benhan.documents.composition import DOCUMENT_TYPES
+from benhan.signing import keys, trust
+from benhan.web import i18n
+from benhan.web.ui.base import back, form, may, page, repo, require
+
+
+def _half(message: str, lang: str) -> str:
+    """Signing refusals carry "Vietnamese | English": the reader's half."""
+    vi, _, en = message.partition(" | ")
+    return (en or vi) if lang == "en" else vi
+
+
+def _documents_page(request: Request, r, status: int = 200, **extra) -> Response:  # noqa: ANN001
+    eid = request.path_params["id"]
+    encounter = r.read("Encounter", eid).json()
+    documents = signing.signed_documents(r, eid)
+    return page(request, "ui/documents.html", status, enc=encounter, documents=documents,
+                forms=list(DOCUMENT_TYPES), can_sign=_may_sign(r),
+                done=request.query_params.get("signed", ""), **extra)
+
+
+def _may_sign(r) -> bool:  # noqa: ANN001
+    return may(r, "c", "DocumentReference") and may(r, "c", "Provenance")
+
+
+async def documents_page(request: Request) -> Response:
+    def work() -> Response:
+        r = repo(request)
+        require(r, ("r", "DocumentReference"))
+        return _documents_page(request, r)
+    return await run_in_threadpool(work)
+
+
+async def sign(request: Request) -> Response:
+    r = repo(request)
+    await run_in_threadpool(require, r, ("c", "DocumentReference"))
+    eid = request.path_params["id"]
+    if request.method == "GET":
+        return back(f"/ui/encounters/{eid}/documents")
+    values = await form(request)
+    lang = i18n.language(request)
+
+    def work() -> Response:
+        cfg = request.app.state.store.config
+        try:
+            module = str(cfg.pkcs11_module)
+            if module in ("", "."):
+                raise errors.ConfigError("pkcs11_module")
+            cccd = signing.staff_cccd(r, r.actor)
+            if not cccd:
+                raise errors.CertificateRefused(i18n.translate("ui.sign.no_cccd", "vi") + " | "
+                                                + i18n.translate("ui.sign.no_cccd", "en"))
+            label = keys.find_token(module, f"CCCD:{cccd}")
+            with keys.from_token(module, label, values.get("pin", ""), None) as key:
+                done = signing.sign_encounter_document(
+                    r, r.actor, eid, values.get("form", ""), key, trust.load(cfg.trust_dir),
+                    offline_policy=cfg.signing_offline, base_url=str(request.base_url),
+                    facility_name=cfg.values.get("facility_name"))
+        except errors.ConfigError:
+            return _documents_page(request, r, 400, error=i18n.translate("ui.sign.no_module", lang))
+        except (errors.CertificateRefused, errors.SigningKeyUnavailable, errors.InvalidOperationParameter) as exc:
+            return _documents_page(request, r, 400, error=_half(exc.message, lang))
+        return back(f"/ui/encounters/{eid}/documents?signed={done.document_reference_id}")
+    return await run_in_threadpool(work)
+
+
+async def document_pdf(request: Request) -> Response:
+    def work() -> Response:
+        r = repo(request)
+        require(r, ("r", "DocumentReference"))
+        document = r.read("DocumentReference", request.path_params["id"]).json()
+        data = signing.pdf_of(document)
+        if not data:
+            raise errors.NotFound("no PDF in this document")
+        return Response(data, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{document["id"]}.pdf"'})
+    return await run_in_threadpool(work)
+
+
+async def document_verify(request: Request) -> Response:
+    def work() -> Response:
+        r = repo(request)
+        require(r, ("r", "DocumentReference"))
+        document = r.read("DocumentReference", request.path_params["id"]).json()
+        trusted = trust.load(request.app.state.store.config.trust_dir)
+        checks = []
+        data = signing.pdf_of(document)
+        if data:
+            checks += [("PDF", c) for c in verify.verify_pdf(data, trusted)]
+        bundle = signing.bundle_of(document)
+        if bundle:
+            checks.append(("FHIR", verify.verify_bundle(bundle, trusted)))
+        encounter = next((x.get("reference", "").split("/", 1)[1] for x in
+                          (document.get("context") or {}).get("encounter", []) if x.get("reference")), "")
+        return page(request, "ui/document_verify.html", document=document, checks=checks, encounter_id=encounter)
+    return await run_in_threadpool(work)
