@@ -55,7 +55,10 @@ def resolve_conflict(store: Store, pk: int, choice: str, *, by: str) -> int:
         current = None if slot is None or slot.deleted else st.version_body(conn, slot.pk, held)
         taken: list[int] = []
         if choice == "theirs":
-            chain = st.open_conflicts(conn, row.res_type, row.res_id, row.origin_node)
+            if row.kind == "invalid":
+                raise errors.InvalidUserSetting("the set-aside version is not valid FHIR: keep the current version")
+            chain = [r for r in st.open_conflicts(conn, row.res_type, row.res_id, row.origin_node)
+                     if r.kind != "invalid"]
             taken = [r.pk for r in chain]
             data = theirs_applied(store, loads(current) if current else None, chain)
         else:
@@ -95,6 +98,8 @@ def theirs_applied(store: Store, current: dict | None, chain: list) -> dict | No
         # set-aside version whole — the earlier ones stay readable in their resolved rows.
         last = chain[-1]
         out = None if last.their_deleted or last.their_body is None else loads(last.their_body)
+        if out is not None and store.validate(stamp(out, 1, "2000-01-01T00:00:00Z")):
+            raise errors.InvalidUserSetting("the set-aside version is not valid FHIR: keep the current version")
     return out
 
 

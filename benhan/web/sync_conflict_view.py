@@ -78,15 +78,18 @@ def show(value: Any, lang: str) -> str:
 def view(repo: Repository, row: Any, lang: str) -> dict:
     """One open conflict for the page: the rows of differing fields, or only their labels when the
     reviewer may not read the record."""
-    theirs = None if row.their_deleted or row.their_body is None else loads(row.their_body)
-    base = loads(row.base_body) if getattr(row, "base_body", None) else None
+    theirs, unreadable = None, False
+    if not row.their_deleted and row.their_body is not None:
+        theirs = _json(row.their_body)
+        unreadable = theirs is None            # an invalid version set aside (not JSON, not a resource)
+    base = _json(row.base_body) if getattr(row, "base_body", None) else None
     try:
         current = repo.read(row.res_type, row.res_id)
         kept, kept_version, visible = current.json(), current.version, True
     except errors.BenhanError:                     # not theirs to read (403), or gone (404/410)
         kept, kept_version, visible = None, row.kept_version, False
     fields = []
-    if visible:
+    if visible and not unreadable:
         changed_kept = set(merge.differences(base, kept)) if base is not None else set()
         changed_theirs = set(merge.differences(base, theirs)) if base is not None else set()
         for path in merge.differences(kept, theirs):
@@ -96,7 +99,15 @@ def view(repo: Repository, row: Any, lang: str) -> dict:
                            "kept": show(merge.value_at(kept, path), lang),
                            "theirs": show(merge.value_at(theirs, path), lang) if theirs is not None else ABSENT})
     return {"row": row, "visible": visible, "kept_version": kept_version, "fields": fields,
-            "deleted": theirs is None, "has_base": base is not None}
+            "deleted": theirs is None and not unreadable, "unreadable": unreadable, "has_base": base is not None}
+
+
+def _json(raw: bytes) -> dict | None:
+    try:
+        data = loads(bytes(raw))
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def _overlaps(a: tuple, b: tuple) -> bool:

@@ -34,7 +34,8 @@ WORDS = {
            "current": "Bản hiện tại", "set_aside": "Bản bị gác lại", "from": "của", "by": "người sửa",
            "both": "Cả hai nơi cùng sửa", "same_fields": "Hai bản giống nhau ở mọi thông tin.",
            "no_access": "Bạn không có quyền xem hồ sơ này; chỉ thấy số phiên bản.",
-           "deleted": "Bản bị gác lại là một lần xoá.", "no_base": "(không còn bản gốc)"},
+           "deleted": "Bản bị gác lại là một lần xoá.", "no_base": "(không còn bản gốc)",
+           "unreadable": "Bản bị gác lại không phải là dữ liệu FHIR hợp lệ; không thể so sánh."},
     "en": {"title": "Sync", "status": "Status", "last": "Last sync", "pending": "Changes waiting to be sent",
            "conflicts": "Conflicts to review", "duplicates": "Possible duplicate patients", "now": "Sync now",
            "kept": "Keep the current version", "theirs": "Take the set-aside version", "same": "Same person",
@@ -44,7 +45,8 @@ WORDS = {
            "current": "Current version", "set_aside": "Set-aside version", "from": "from", "by": "edited by",
            "both": "Changed at both ends", "same_fields": "The two versions hold the same information.",
            "no_access": "You may not read this record; only version numbers are shown.",
-           "deleted": "The set-aside version is a deletion.", "no_base": "(original not kept)"},
+           "deleted": "The set-aside version is a deletion.", "no_base": "(original not kept)",
+           "unreadable": "The set-aside version is not valid FHIR data; it cannot be compared."},
 }
 
 

@@ -96,3 +96,31 @@ def test_a_reviewer_who_may_not_read_the_record_sees_no_values(hub, make_node):
         assert page.status_code == 200 and f"Patient/{pid}" in page.text
         assert "0922222222" not in page.text and "Nguyễn Huệ" not in page.text
         assert "Bạn không có quyền xem hồ sơ này" in page.text
+
+
+def test_an_unreadable_set_aside_version_is_shown_as_such_not_as_an_error(hub, make_node):
+    """Invalid versions (not JSON, not a resource) wait in the same queue: the page says so."""
+    node, pid = _conflict_on_phone_and_address(hub, make_node)
+    with hub.store.db.write() as conn:
+        for body in (b"not json {", b"[1, 2]"):
+            st.add_conflict(conn, res_type="Patient", res_id=pid, kind="invalid", origin_node="node-x",
+                            base_version=1, kept_version=2, their_versions="9", their_deleted=False,
+                            their_body=body, detected_at=1)
+    users.create_user(hub.store, "bs.lan", "Bác sĩ Lan", ["doctor"], password=PASSWORD)
+    with TestClient(create_app(hub.store.config, hub.store)) as browser:
+        _login(browser, "bs.lan")
+        page = browser.get("/admin/sync")
+        assert page.status_code == 200
+        assert page.text.count("không phải là dữ liệu FHIR hợp lệ") == 2
+        with hub.store.db.read() as conn:
+            invalid = [c for c in st.conflicts(conn) if c.kind == "invalid"]
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        r = browser.post(f"/admin/sync/conflict/{invalid[0].pk}", data={"csrf": csrf, "choice": "theirs"},
+                         follow_redirects=False)
+        assert r.status_code == 400                              # said, not a 500; nothing written
+        assert hub.repo.read("Patient", pid).version == 2
+        r = browser.post(f"/admin/sync/conflict/{invalid[0].pk}", data={"csrf": csrf, "choice": "kept"},
+                         follow_redirects=False)
+        assert r.status_code == 303
+        with hub.store.db.read() as conn:
+            assert [c for c in st.conflicts(conn) if c.res_id == pid] == []
