@@ -198,3 +198,8 @@ def bundle_of(document_reference: dict) -> dict | None:
     """The signed document Bundle kept with the PDF (exactly the bytes stored)."""
     raw = _content(document_reference, "application/fhir+json")
     return resource_json.loads(raw) if raw else None
+
+
+def raw_bundle_of(document_reference: dict) -> bytes:
+    """The signed document Bundle's stored bytes (what a confirmation's evidence hashes)."""
+    return _content(document_reference, "application/fhir+json") or b""

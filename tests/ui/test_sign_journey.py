@@ -1,6 +1,7 @@
 """A doctor signs a discharge paper in the browser with her token's PIN (a SoftHSM2 token plugged
 into the server), sees it listed as signed, downloads the signed PDF and checks the signature; a
-wrong PIN is a translated message, not an error page."""
+wrong PIN is a translated message, not an error page; the patient confirms it with the code sent to
+her phone (an SMS gateway stand-in), shown as an electronic confirmation, not a signature."""
 from __future__ import annotations
 
 import re
@@ -10,6 +11,7 @@ from benhan import config as config_mod
 from benhan.signing.local_ca import LocalCA, Responder
 from benhan.store.store import Store
 from tests.live_server import live_server
+from tests.signing.sms_standin import SmsStandIn
 from tests.signing.test_documents import DOCTOR_CCCD, PASSWORD, _world
 from tests.signing.token import USER_PIN, init_softhsm, make_token
 from tests.ui.conftest import ARTIFACTS
@@ -18,12 +20,13 @@ from tests.ui.conftest import ARTIFACTS
 def test_a_doctor_signs_a_discharge_paper_with_her_token_and_checks_it(browser, tmp_path):  # noqa: ANN001
     module = init_softhsm(tmp_path / "hsm")
     data = tmp_path / "data"
-    with Responder() as responder:
+    with Responder() as responder, SmsStandIn() as sms:
         ca = responder.ca = LocalCA(responder.url)
         (data / "trust").mkdir(parents=True)
         (data / "trust" / "ca.pem").write_bytes(ca.trust_pem())
         make_token(module, f"BS-{uuid.uuid4().hex[:6]}", ca, "Lê Văn Hùng", f"CCCD:{DOCTOR_CCCD}")
-        store = Store.open(config_mod.load(env={}, data_dir=data, pkcs11_module=module))
+        store = Store.open(config_mod.load(env={}, data_dir=data, pkcs11_module=module, sms_gateway_url=sms.url,
+                                           sms_gateway_key=sms.key))
         try:
             _, actor, eid = _world(store, "bacsi.ky")
             with live_server(store) as server:
@@ -60,6 +63,20 @@ def test_a_doctor_signs_a_discharge_paper_with_her_token_and_checks_it(browser, 
                     page.screenshot(path=str(shots / "03-verified.png"), full_page=True)
                     assert page.locator("section.verify.ok").count() == 2       # the PDF and the FHIR document
                     assert "Nội dung không thay đổi từ khi ký" in page.inner_text("main")
+
+                    page.go_back()
+                    page.wait_for_load_state()
+                    page.fill("form.otp-request input[name=phone]", "0912345678")
+                    page.click("form.otp-request button")
+                    page.wait_for_load_state()
+                    assert "091****678" in page.inner_text("main")
+                    code = re.search(r"\b(\d{6})\b", sms.sent[-1]["text"]).group(1)
+                    page.fill("#f-code", code)
+                    page.click("main form button")
+                    page.wait_for_url(re.compile(r".*/documents\?confirmed=.*"))
+                    page.screenshot(path=str(shots / "04-patient-confirmed.png"), full_page=True)
+                    confirmed = page.inner_text(".confirmation")
+                    assert "xác nhận bằng OTP (091****678)" in confirmed and "không phải chữ ký số" in confirmed
                 finally:
                     context.close()
         finally:
