@@ -24,7 +24,16 @@ class Role:
     vi: str
     en: str
     rules: tuple[tuple[str, str, str], ...]       # (type or CLINICAL/REFERENCE, letters, ALL/SCOPED)
-    privileges: frozenset[str] = frozenset()     # manage-users, review-break-glass, break-glass
+    privileges: frozenset[str] = frozenset()     # manage-users, review-break-glass, break-glass, and the ACTS
+
+
+# Clinical acts that a type's letters cannot express (a nurse updates Encounters — bed, location,
+# status — yet ending the treatment with its result is the doctor's discharge). The clinician app
+# enforces them on the server and shows only what the role may do (issue 12.4).
+DISCHARGE = "discharge"          # end a visit with a clinical outcome (treatment result, disposition)
+CLOSE_VISIT = "close-visit"      # close a visit nobody has treated yet, without any outcome (front desk)
+PROGRESS_NOTE = "progress-note"  # write the physician's progress notes and orders (tờ điều trị, 01/BV1)
+ACTS = (DISCHARGE, CLOSE_VISIT, PROGRESS_NOTE)
 
 
 _READ_REFERENCE = (REFERENCE, "rs", ALL)
@@ -32,9 +41,9 @@ _FRONT_DESK = ("Patient", "Encounter", "Coverage", "RelatedPerson", "Appointment
 
 ROLES: dict[str, Role] = {r.code: r for r in (
     Role("registrar", "Tiếp đón", "Registrar",
-         tuple((t, "crus", ALL) for t in _FRONT_DESK) + (_READ_REFERENCE,)),
+         tuple((t, "crus", ALL) for t in _FRONT_DESK) + (_READ_REFERENCE,), frozenset({CLOSE_VISIT})),
     Role("doctor", "Bác sĩ", "Doctor",
-         ((CLINICAL, "crus", SCOPED), _READ_REFERENCE), frozenset({"break-glass"})),
+         ((CLINICAL, "crus", SCOPED), _READ_REFERENCE), frozenset({"break-glass", DISCHARGE, PROGRESS_NOTE})),
     Role("nurse", "Điều dưỡng", "Nurse",
          ((CLINICAL, "rs", SCOPED),
           *((t, "crus", SCOPED) for t in ("Observation", "MedicationAdministration", "Procedure", "Encounter",
@@ -102,3 +111,8 @@ def modes(role_codes: tuple[str, ...]) -> dict[tuple[str, str], str]:
 
 def privileges(role_codes: tuple[str, ...]) -> frozenset[str]:
     return frozenset().union(*(ROLES[c].privileges for c in role_codes)) if role_codes else frozenset()
+
+
+def may_act(role_codes: tuple[str, ...], act: str) -> bool:
+    """Whether these roles may perform one of the ACTS."""
+    return act in privileges(tuple(c for c in role_codes if c in ROLES))

@@ -3,7 +3,10 @@ see the page as the API would): the patient and their banner facts (age, sex, CC
 validity, allergies, alerts), their visits, and for one visit everything recorded in it.
 
 Types the actor may not read are left out rather than refused (a registrar sees the patient and
-the visits, not the clinical entries); the page says what it cannot show.
+the visits, not the clinical entries); the page says what it cannot show. Every list a banner or a
+summary shows is a `Listing`, which keeps apart "nothing recorded" and "your role may not see
+this": a registrar must never read "no known allergies" for a patient whose allergies she may not
+see (issue 12.3).
 """
 from __future__ import annotations
 
@@ -32,6 +35,36 @@ def _search(repo: Repository, res_type: str, items: list[tuple[str, str]]) -> li
     return [m.json() for m in repo.search_type(res_type, items + [("_count", "500")]).matches]
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One kind of entry as a banner or summary shows it, in one of three states: not permitted
+    (the reader's role may not see this kind: the page must say so, never "none"), permitted and
+    empty (nothing recorded), permitted with items."""
+    res_type: str
+    permitted: bool
+    items: tuple = ()
+
+    @property
+    def empty(self) -> bool:
+        """Permitted and nothing recorded: only then may a page say "none"."""
+        return self.permitted and not self.items
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __iter__(self):  # noqa: ANN204
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def listing(repo: Repository, res_type: str, items: list | tuple) -> Listing:
+    """The entries of `res_type` read for a page, with whether the reader may see that type at all."""
+    permitted = may_read(repo, res_type)
+    return Listing(res_type, permitted, tuple(items) if permitted else ())
+
+
 @dataclass
 class Banner:
     patient: dict
@@ -43,9 +76,10 @@ class Banner:
     bhyt: str | None
     bhyt_until: str | None
     bhyt_valid: bool | None
-    allergies: list[str]
-    alerts: list[str]
+    allergies: Listing      # of substance names (AllergyIntolerance)
+    alerts: Listing         # of alert texts (Flag)
     no_id_reason: str | None = None
+    coverage_permitted: bool = True     # False: "no BHYT card" cannot be said, only "not visible"
 
 
 @dataclass
@@ -81,15 +115,21 @@ def banner(repo: Repository, patient: dict, today: date, facts: PatientFacts | N
     if coverages:
         c = coverages[0]
         bhyt = c.get("subscriberId") or bhyt
-        until = c.get("period", {}).get("end")
+        until = (c.get("period") or {}).get("end")
     valid = None if until is None else until >= today.isoformat()
-    allergies = [allergy_rules.substance(a) for a in allergy_rules.active(facts.allergies)]
-    alerts = [f.get("code", {}).get("text", "") for f in facts.flags if f.get("status") == "active"]
+    allergies = listing(repo, "AllergyIntolerance",
+                        [allergy_rules.substance(a) for a in allergy_rules.active(facts.allergies)])
+    alerts = listing(repo, "Flag", [_flag_text(f) for f in facts.flags if f.get("status") == "active"])
     no_id = next((e.get("valueCodeableConcept", {}).get("text") for e in patient.get("extension", [])
                   if e.get("url", "").endswith("/no-identifier-reason")), None)
     return Banner(patient, name_of(patient), age_on(patient.get("birthDate"), today), patient.get("gender", ""),
                   patient.get("birthDate", ""), identifier(patient, CCCD_SYSTEM), bhyt, until, valid, allergies,
-                  alerts, no_id)
+                  alerts, no_id, may_read(repo, "Coverage"))
+
+
+def _flag_text(flag: dict) -> str:
+    code = flag.get("code") or {}
+    return code.get("text") or next((c.get("display") or c.get("code", "") for c in code.get("coding", [])), "")
 
 
 def visits(repo: Repository, patient_id: str) -> list[dict]:
@@ -110,6 +150,10 @@ class VisitRecord:
     reports: list[dict] = field(default_factory=list)
     allergies: list[dict] = field(default_factory=list)
     hidden: list[str] = field(default_factory=list)     # types the actor may not read
+
+    def permitted(self, res_type: str) -> bool:
+        """Whether the reader may see this kind of entry (False: the page says so, not "none")."""
+        return res_type not in self.hidden
 
     @property
     def vital_signs(self) -> list[dict]:
@@ -166,7 +210,8 @@ def report_for(order_id: str, reports: list[dict]) -> dict | None:
     return next((r for r in reports if any(ref_id(b) == order_id for b in r.get("basedOn", []))), None)
 
 
-def appointment_after(repo: Repository, patient_id: str, since: str) -> dict | None:
-    found = _search(repo, "Appointment", [("actor", f"Patient/{patient_id}"), ("status", "booked")])
-    later = sorted((a for a in found if a.get("created", "") >= since[:10]), key=lambda a: a.get("start", ""))
-    return later[0] if later else None
+def follow_up(repo: Repository, encounter: dict) -> dict | None:
+    """The follow-up booked at the end of THIS visit (Appointment.supportingInformation names it;
+    clinical/discharge.py): never another visit's, even the patient's next one (issue 12.5)."""
+    found = _search(repo, "Appointment", [("supporting-info", f"Encounter/{encounter['id']}"), ("status", "booked")])
+    return min(found, key=lambda a: a.get("start", ""), default=None)

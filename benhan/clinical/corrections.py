@@ -56,9 +56,10 @@ def current_values(body: dict) -> dict[str, str]:
     if t == "ClinicalImpression":
         return {"summary": body.get("summary", ""), "orders": _first_note(body)}
     if t == "Observation":
-        if "valueQuantity" in body:
-            return {"value": f"{body['valueQuantity'].get('value', ''):g}"}
-        comps = [c.get("valueQuantity", {}).get("value") for c in body.get("component", [])]
+        if "valueQuantity" in body:      # a Quantity without a value is valid FHIR (issue 11.10)
+            value = body["valueQuantity"].get("value")
+            return {"value": "" if value is None else f"{value:g}"}
+        comps = [(c.get("valueQuantity") or {}).get("value") for c in body.get("component", [])]
         return {"value": "/".join(f"{v:g}" for v in comps if v is not None)}
     if t == "AllergyIntolerance":
         return {"substance": body.get("code", {}).get("text", ""),

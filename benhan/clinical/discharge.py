@@ -7,7 +7,9 @@
 - the summary (section B of 01/BV1: course, key results, treatment, status at discharge, onward
   plan) is a Composition of type LOINC 18842-5 "Discharge summary", one section per field;
 - a follow-up visit is an Appointment (booked) for the patient.
-All in one transaction.
+All in one transaction. That is the doctor's act (auth.roles.DISCHARGE). The front desk may only
+`close` a visit nobody has treated yet (the patient left before being seen, a visit opened by
+mistake): finished, with its end, and no outcome at all (auth.roles.CLOSE_VISIT; issue 12.4).
 """
 from __future__ import annotations
 
@@ -73,8 +75,49 @@ def disposition_of(encounter: dict) -> str:
         "code", "")
 
 
-def discharge(repo: Repository, actor: Actor, encounter: dict, values: dict[str, str], tz: str = "+07:00") -> str | None:
-    """Finish the visit; the Appointment id when a follow-up was booked."""
+# What a visit is still in before anyone treats it: the front desk may close it (no outcome).
+CLOSABLE = ("planned", "arrived", "triaged")
+# The fields that record a clinical outcome: the front desk's close must carry none of them.
+OUTCOME_FIELDS = ("result", "disposition", "followup_date", "followup_note", *(field_name(s.code) for s in SUMMARY))
+
+
+def _start_date(encounter: dict):  # noqa: ANN202
+    """The day the visit started, or None (no period, or only a year: both valid FHIR)."""
+    start = (encounter.get("period") or {}).get("start") or ""
+    try:
+        return datetime.fromisoformat(start).date() if len(start) >= 10 else None
+    except ValueError:
+        return None
+
+
+def has_outcome(values: dict[str, str]) -> bool:
+    return any((values.get(name) or "").strip() for name in OUTCOME_FIELDS)
+
+
+def close(repo: Repository, actor: Actor, encounter: dict, tz: str = "+07:00", when: datetime | None = None) -> None:
+    """The front desk's administrative close: finished, with its end, without a treatment result,
+    disposition, summary or follow-up — only for a visit nobody has recorded on yet."""
+    p = Problems()
+    status = encounter.get("status")
+    if status == "finished":
+        p.add("close", "ui.err.already_finished")
+    elif status not in CLOSABLE:
+        p.add("close", "ui.close.err.started")
+    p.raise_if_any()
+    when = when or now(tz)
+    enc = {k: v for k, v in encounter.items() if k != "meta"}
+    enc["status"] = "finished"
+    enc["period"] = {**(enc.get("period") or {}), "end": when.isoformat()}
+    enc["extension"] = [e for e in enc.get("extension", []) if e.get("url") != RESULT_EXT]
+    if not enc["extension"]:
+        del enc["extension"]
+    version = int(encounter.get("meta", {}).get("versionId", "0")) or None
+    repo.update("Encounter", enc["id"], stamp(enc, actor), if_match=version)
+
+
+def discharge(repo: Repository, actor: Actor, encounter: dict, values: dict[str, str], tz: str = "+07:00",
+              when: datetime | None = None) -> str | None:
+    """Finish the visit; the Appointment id when a follow-up was booked. `when`: the clock (tests)."""
     p = Problems()
     result, disposition = values.get("result", ""), values.get("disposition", "")
     if encounter.get("status") == "finished":
@@ -88,7 +131,7 @@ def discharge(repo: Repository, actor: Actor, encounter: dict, values: dict[str,
         follow = parse_date(values.get("followup_date", ""))
     except ValueError:
         p.add("followup_date", "ui.err.date")
-    when = now(tz)
+    when = when or now(tz)
     if follow and follow <= when.date():
         p.add("followup_date", "ui.err.past")
     texts = {s.code: (values.get(field_name(s.code)) or "").strip() for s in SUMMARY}
@@ -98,7 +141,7 @@ def discharge(repo: Repository, actor: Actor, encounter: dict, values: dict[str,
     p.raise_if_any()
     enc = {k: v for k, v in encounter.items() if k != "meta"}
     enc["status"] = "finished"
-    enc["period"] = {**enc.get("period", {}), "end": when.isoformat()}
+    enc["period"] = {**(enc.get("period") or {}), "end": when.isoformat()}
     enc["extension"] = [e for e in enc.get("extension", []) if e.get("url") != RESULT_EXT] + [
         {"url": RESULT_EXT, "valueCoding": {"system": RESULT_SYSTEM, "code": result, "display": RESULTS[result][0]}}]
     hosp = dict(enc.get("hospitalization", {}))
@@ -106,9 +149,9 @@ def discharge(repo: Repository, actor: Actor, encounter: dict, values: dict[str,
                                                 "display": DISPOSITIONS[disposition][1]}],
                                     "text": DISPOSITIONS[disposition][0]}
     enc["hospitalization"] = hosp
-    start = enc.get("period", {}).get("start")
-    if start and inpatient:
-        days = (when.date() - datetime.fromisoformat(start).date()).days + 1
+    admitted = _start_date(enc)
+    if admitted and inpatient:
+        days = (when.date() - admitted).days + 1
         enc["length"] = {"value": days, "unit": "ngày", "system": "http://unitsofmeasure.org", "code": "d"}
     version = int(encounter.get("meta", {}).get("versionId", "0")) or None
     pending = [repo.prepare("PUT", "Encounter", enc["id"], stamp(enc, actor), if_match=version)]
@@ -124,9 +167,12 @@ def discharge(repo: Repository, actor: Actor, encounter: dict, values: dict[str,
         appointment_id = str(uuid.uuid4())
         at = datetime.combine(follow, time(8, 0), tzinfo=zone(tz))
         note = (values.get("followup_note") or "").strip()
+        # supportingInformation names the visit that booked it: each visit's printouts print their
+        # own follow-up, not the next one the patient happens to have (issue 12.5).
         appt = {"resourceType": "Appointment", "status": "booked",
                 "description": note or "Tái khám", "start": at.isoformat(),
                 "end": at.replace(hour=8, minute=30).isoformat(), "created": when.date().isoformat(),
+                "supportingInformation": [ref("Encounter", encounter["id"])],
                 "participant": [{"actor": encounter["subject"], "status": "accepted"}]}
         pending.append(repo.prepare("POST", "Appointment", appointment_id, stamp(appt, actor), create_only=True))
     repo.commit(pending, "transaction")

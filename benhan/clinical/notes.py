@@ -16,8 +16,14 @@ MAX_TEXT = 20_000
 
 
 def kind_of(impression: dict) -> str:
-    code = (impression.get("code", {}).get("coding") or [{}])[0].get("code")
-    return code if code in KINDS else "progress"
+    """progress, nursing, or "other" for a note of no known kind (another system's, an API client's):
+    a note is never taken for the doctor's treatment sheet by default (issue 12.6)."""
+    concept = impression.get("code") or {}
+    for c in concept.get("coding") or []:
+        if c.get("system") == NOTE_SYSTEM and c.get("code") in KINDS:
+            return c["code"]
+    text = (concept.get("text") or "").strip().lower()
+    return next((kind for kind, name in KINDS.items() if text == name.lower()), "other")
 
 
 def add(repo: Repository, actor: Actor, encounter: dict, kind: str, course: str, orders: str,

@@ -136,14 +136,14 @@ def queue(repo: Repository, location_id: str | None, day: date) -> list[QueueEnt
     for m in found.matches:
         e = m.json()
         pid = (e.get("subject", {}).get("reference", "/").split("/") + [""])[1]
-        kind = (e.get("type") or [{}])[0].get("coding", [{}])[0].get("code", "")
-        out.append(QueueEntry(m.res_id, pid, names.get(pid, ""), kind, e.get("status", ""),
-                              e.get("period", {}).get("start", ""), (e.get("reasonCode") or [{}])[0].get("text", "")))
+        out.append(QueueEntry(m.res_id, pid, names.get(pid, ""), kind_of(e), e.get("status", ""),
+                              (e.get("period") or {}).get("start", ""), (e.get("reasonCode") or [{}])[0].get("text", "")))
     return out
 
 
 def kind_of(encounter: dict) -> str:
-    return (encounter.get("type") or [{}])[0].get("coding", [{}])[0].get("code", "")
+    # type, its coding and period are optional in FHIR: an Encounter from the API may lack any of them.
+    return (((encounter.get("type") or [{}])[0].get("coding") or [{}])[0]).get("code", "")
 
 
 def is_inpatient(encounter: dict) -> bool:
@@ -151,5 +151,9 @@ def is_inpatient(encounter: dict) -> bool:
 
 
 def start_of(encounter: dict) -> datetime | None:
-    s = encounter.get("period", {}).get("start")
-    return datetime.fromisoformat(s) if s else None
+    """When the visit started, or None (no period, or only a date or a year: all valid FHIR)."""
+    s = (encounter.get("period") or {}).get("start") or ""
+    try:
+        return datetime.fromisoformat(s) if len(s) > 10 else None
+    except ValueError:
+        return None

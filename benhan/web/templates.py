@@ -20,6 +20,8 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["localtime"] = _localtime_filter
+    from benhan.web.ui import filters      # dates, numbers, units, status codes, type names (issue 12.10)
+    filters.install(env)
     return env
 
 

@@ -21,13 +21,26 @@ from datetime import datetime
 from benhan import __version__
 from benhan.auth.actor import Actor
 from benhan.clinical import chart, diagnoses, discharge, orders, prescriptions, record, visits
+from benhan.clinical import notes as notes_mod
 from benhan.clinical.common import identifier, name_of, ref_id, vn_date, vn_datetime, who
 from benhan.clinical.registration import ETHNICITY_EXT, NATIONALITY_EXT, OCCUPATION_EXT, WORKPLACE_EXT
 from benhan.clinical.vitals import readings
 from benhan.store.repository import Repository
+from benhan.vn.display import number, numbers_in, unit
 from benhan.vn.identifiers import MA_LK_SYSTEM
 
 FORMS = ("outpatient", "inpatient", "prescription", "discharge")
+# What each form is made of: a reader whose role may not see one of these gets no printout (a paper
+# record with a part silently missing would read as "nothing recorded" — issue 12.3).
+_RECORD = ("Observation", "Condition", "ClinicalImpression", "Composition", "MedicationRequest", "ServiceRequest",
+           "DiagnosticReport")
+NEEDS = {"outpatient": _RECORD, "inpatient": _RECORD, "prescription": ("Condition", "MedicationRequest"),
+         "discharge": ("Condition", "Composition")}
+
+
+def hidden_parts(form: str, rec: chart.VisitRecord) -> list[str]:
+    """The types this form prints that the reader may not see."""
+    return [t for t in NEEDS.get(form, ()) if not rec.permitted(t)]
 
 
 @dataclass
@@ -42,6 +55,7 @@ class Block:
     rows: list[Row] = field(default_factory=list)
     header: list[str] | None = None         # a table: its column titles …
     table: list[list[str]] | None = None    # … and rows
+    new_page: bool = False                  # starts a page of its own (another sheet of the record)
 
 
 @dataclass
@@ -130,12 +144,24 @@ def gather(repo: Repository, encounter_id: str, today, configured_name: str | No
     rec = chart.visit(repo, encounter, patient)
     coverage = None
     if chart.may_read(repo, "Coverage"):
-        found = repo.search_type("Coverage", [("beneficiary", f"Patient/{patient['id']}"), ("_count", "1")])
-        coverage = found.matches[0].json() if found.matches else None
-    appt = (chart.appointment_after(repo, patient["id"], encounter.get("period", {}).get("start", ""))
-            if chart.may_read(repo, "Appointment") else None)
+        found = repo.search_type("Coverage", [("beneficiary", f"Patient/{patient['id']}"), ("_count", "50")])
+        coverage = _coverage_of(encounter, [m.json() for m in found.matches])
+    # Every part of a printout is of its own encounter: the follow-up too (issue 12.5).
+    appt = chart.follow_up(repo, encounter)
     return Context(visits.facility(repo, configured_name), encounter, patient, chart.banner(repo, patient, today), rec,
                    coverage, appt)
+
+
+def _coverage_of(encounter: dict, coverages: list[dict]) -> dict | None:
+    """The BHYT card valid on the visit's first day (an expired or later card is another visit's);
+    without a date to compare, the active one."""
+    day = ((encounter.get("period") or {}).get("start") or "")[:10]
+
+    def covers(c: dict) -> bool:
+        period = c.get("period") or {}
+        return (period.get("start") or "")[:10] <= day <= ((period.get("end") or "9999")[:10])
+    active = [c for c in coverages if c.get("status") == "active"]
+    return next((c for c in active if day and covers(c)), active[0] if active else None)
 
 
 def _ext(body: dict, url: str) -> str:
@@ -168,7 +194,7 @@ def _admin(ctx: Context) -> list[Row]:
             Row("Ngoại kiều", _ext(p, NATIONALITY_EXT)), Row("Số CCCD/định danh", b.cccd or ""),
             Row("Địa chỉ", address), Row("Nơi làm việc", _ext(p, WORKPLACE_EXT)),
             Row("Đối tượng", "BHYT" if b.bhyt else "Thu phí"),
-            Row("BHYT giá trị đến ngày", vn_date(cov.get("period", {}).get("end"))),
+            Row("BHYT giá trị đến ngày", vn_date((cov.get("period") or {}).get("end"))),
             Row("Số thẻ BHYT", b.bhyt or ""),
             Row("Họ tên, địa chỉ người nhà khi cần báo tin", name), Row("Điện thoại", phone)]
 
@@ -177,9 +203,10 @@ def _vitals_rows(ctx: Context) -> list[Row]:
     rs = readings(ctx.rec.vital_signs)
     first = rs[0].values if rs else {}
 
-    def val(f: str, unit: str) -> str:
-        return f"{first[f]:g} {unit}" if f in first else ""
-    bp = f"{first['systolic']:g}/{first['diastolic']:g} mmHg" if "systolic" in first else ""
+    def val(f: str, unit: str) -> str:      # a decimal comma: the form is Vietnamese (38,5 °C)
+        return f"{number(first[f])} {unit}" if f in first else ""
+    bp = (f"{number(first['systolic'])}/{number(first.get('diastolic'))} mmHg"
+          if "systolic" in first else "")
     return [Row("Mạch", val("pulse", "lần/phút")), Row("Nhiệt độ", val("temperature", "°C")), Row("Huyết áp", bp),
             Row("Nhịp thở", val("respiratory_rate", "lần/phút")), Row("Cân nặng", val("weight", "kg")),
             Row("Chiều cao", val("height", "cm"))]
@@ -196,7 +223,8 @@ def _results_text(ctx: Context) -> str:
         if not report:
             continue
         rows = orders.result_rows(report, ctx.rec.lab_results)
-        parts = [f"{r.name}: {r.value} {r.unit}" + (f" ({r.flag})" if r.flag in ("H", "L") else "") for r in rows]
+        parts = [f"{r.name}: {number(r.value)} {unit(r.unit)}" + (f" ({r.flag})" if r.flag in ("H", "L") else "")
+                 for r in rows]
         lines.append(f"{o.get('code', {}).get('text', '')}: " + ("; ".join(parts) or report.get("conclusion", "")))
     return "\n".join(lines)
 
@@ -207,18 +235,18 @@ def _drugs_table(ctx: Context) -> tuple[list[str], list[list[str]]]:
     lines = [r for r in ctx.rec.prescriptions if r.get("status") in ("active", "completed")]
     for i, r in enumerate(lines, 1):
         q = r.get("dispenseRequest", {}).get("quantity", {})
-        rows.append([str(i), prescriptions.drug_of(r), f"{q.get('value', '')} {q.get('unit', '')}".strip(),
+        rows.append([str(i), prescriptions.drug_of(r), f"{number(q.get('value'))} {unit(q.get('unit'))}".strip(),
                      (r.get("dosageInstruction") or [{}])[0].get("text", "")])
     return header, rows
 
 
 def _period(ctx: Context) -> tuple[str, str]:
-    period = ctx.encounter.get("period", {})
+    period = ctx.encounter.get("period") or {}
     return vn_datetime(period.get("start")), vn_datetime(period.get("end"))
 
 
 def _author(ctx: Context) -> str:
-    return (ctx.rec.record or {}).get("author", [{}])[0].get("display", "") if ctx.rec.record else ""
+    return ((ctx.rec.record or {}).get("author") or [{}])[0].get("display", "")
 
 
 def _appointment(ctx: Context) -> str:
@@ -276,12 +304,31 @@ def _inpatient(ctx: Context) -> list[Block]:
             Row("Bác sĩ điều trị", (ctx.rec.summary or {}).get("author", [{}])[0].get("display", "")
                 if ctx.rec.summary else "")]),
     ]
+    # The treatment sheet holds the physician's progress notes and orders only; the nurses' notes
+    # are the nursing care sheet's (issue 12.6), on their own page after it.
     notes = [n for n in ctx.rec.notes if n.get("status") != "entered-in-error"]
     blocks.append(Block("TỜ ĐIỀU TRỊ", header=["Ngày giờ", "Diễn biến bệnh", "Y lệnh", "Người ghi"],
-                        table=[[vn_datetime(n.get("date")), n.get("summary", ""),
-                                (n.get("note") or [{}])[0].get("text", ""), n.get("assessor", {}).get("display", "")]
-                               for n in notes]))
+                        table=_note_rows(n for n in notes if notes_mod.kind_of(n) == "progress")))
+    blocks.append(Block(NURSING_SHEET, header=["Ngày giờ", "Theo dõi diễn biến", "Thực hiện y lệnh, chăm sóc",
+                                               "Điều dưỡng ghi"],
+                        table=_note_rows(n for n in notes if notes_mod.kind_of(n) == "nursing"), new_page=True))
+    other = [n for n in notes if notes_mod.kind_of(n) not in notes_mod.KINDS]
+    if other:       # notes of no known kind (another system's): printed, but on no one's sheet
+        blocks.append(Block("GHI CHÉP KHÁC", header=["Ngày giờ", "Nội dung", "Ghi chú", "Người ghi"],
+                            table=_note_rows(other)))
     return blocks
+
+
+NURSING_SHEET = "PHIẾU CHĂM SÓC"
+
+
+def _note_rows(notes) -> list[list[str]]:  # noqa: ANN001
+    return [[vn_datetime(n.get("date") or n.get("effectiveDateTime")), n.get("summary", ""),
+             (n.get("note") or [{}])[0].get("text", ""), _display(n.get("assessor"))] for n in notes]
+
+
+def _display(reference: dict | None) -> str:
+    return (reference or {}).get("display", "")
 
 
 def _outpatient(ctx: Context) -> list[Block]:

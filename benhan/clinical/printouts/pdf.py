@@ -53,6 +53,8 @@ def render(p: Printout) -> bytes:
     pdf.set_font(FAMILY, "B", 14)
     pdf.cell(0, 8, p.title, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     for block in p.blocks:
+        if block.new_page:
+            pdf.add_page()
         if block.heading:
             pdf.ln(1.5)
             pdf.set_font(FAMILY, "B", 10)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from benhan import errors
-from benhan.auth import sessions
+from benhan.auth import roles, sessions
 from benhan.clinical.common import FormInvalid, now
 from benhan.store.repository import Repository
 from benhan.web import authn, i18n
@@ -44,6 +44,17 @@ def require(r: Repository, *needs: tuple[str, str]) -> None:
         return
     letter, res_type = needs[-1]
     r.permit(letter, res_type, "read" if letter in "rs" else "create")
+
+
+def may_act(r: Repository, act: str) -> bool:
+    """Whether the actor may perform one of the clinical acts of auth.roles.ACTS (the system: all)."""
+    return r.actor.access is None or roles.may_act(r.actor.roles, act)
+
+
+def require_act(r: Repository, *acts: str) -> None:
+    """Refuse (403 page) unless the actor may perform one of these acts (auth.roles.ACTS)."""
+    if not any(may_act(r, act) for act in acts):
+        raise errors.Forbidden(f"your role may not {' or '.join(acts)}")
 
 
 def chart_gate(r: Repository) -> None:

@@ -10,6 +10,7 @@ from benhan import errors
 from benhan.clinical import corrections
 from benhan.clinical.common import FormInvalid, ref_id
 from benhan.store.repository import Repository
+from benhan.web import i18n
 from benhan.web.ui.base import back, form, messages, page, repo, require, tz
 
 CORRECTABLE = set(corrections.EDITABLE) | {"Composition", "Encounter"}
@@ -66,6 +67,8 @@ async def history(request: Request) -> Response:
         versions = corrections.history(r, res_type, res_id)
         if not versions:
             raise errors.NotFound(f"{res_type}/{res_id} is not known")
+        lang = i18n.language(request)
+        labels = {f.field: (f.vi if lang == "vi" else f.en) for f in corrections.EDITABLE.get(res_type, ())}
         return page(request, "ui/history.html", res_type=res_type, res_id=res_id, versions=versions,
-                    values=corrections.current_values, encounter_id=_encounter_of(versions[0].body))
+                    values=corrections.current_values, labels=labels, encounter_id=_encounter_of(versions[0].body))
     return await run_in_threadpool(work)

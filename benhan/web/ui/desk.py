@@ -131,14 +131,27 @@ def _patient_page(request: Request, r, patient_id: str, status: int = 200, v: di
         # A record linked into another (the same person): its chart is the other one.
         return back(f"/ui/patients/{replaced_by}?moved={patient_id}")
     b = chart.banner(r, patient, today(request))
-    encounters = chart.visits(r, patient_id)
-    trend = svg.trends(chart.patient_vitals(r, patient_id)) if may(r, "s", "Observation") else None
+    encounters = chart.listing(r, "Encounter", chart.visits(r, patient_id))
+    vitals_permitted = may(r, "s", "Observation")
+    trend = svg.trends(chart.patient_vitals(r, patient_id)) if vitals_permitted else None
     return page(request, "ui/patient.html", status, banner=b, encounters=encounters, trend=trend,
+                vitals_permitted=vitals_permitted, visit_kind=_visit_kind(request),
                 rooms=visits.locations(r), kinds=visits.OPENABLE, can_open=may(r, "c", "Encounter"),
                 found=request.query_params.get("found") == "1", v=v or {"visit_type": "kham-benh"},
                 errors=errs or {}, can_link=patient_link.has_no_id(patient) and patient_link.may_link(r),
                 linked=_linked_notice(request, r), moved=bool(request.query_params.get("moved")),
                 replaces=patient_link.replaces(patient))
+
+
+def _visit_kind(request: Request):  # noqa: ANN202
+    """A visit's kind in words when its type carries no display (an Encounter from another system)."""
+    def kind(encounter: dict) -> str:
+        code = visits.kind_of(encounter)
+        if code in visits.OPENABLE:
+            return t(request, f"ui.visit.{code}")
+        return t(request, f"ui.class.{(encounter.get('class') or {}).get('code', '')}") if (
+            encounter.get("class") or {}).get("code") in ("AMB", "EMER", "IMP") else ""
+    return kind
 
 
 def _linked_notice(request: Request, r) -> str:  # noqa: ANN001

@@ -20,6 +20,9 @@ def _printout(request: Request, as_pdf: bool) -> tuple[forms.Printout, int | Non
         raise errors.NotFound(f"no printout {form!r}")
     store = request.app.state.store
     ctx = forms.gather(r, request.path_params["id"], today(request), store.config.values.get("facility_name"))
+    for res_type in forms.hidden_parts(form, ctx.rec):
+        # A paper record with a part the reader may not see would read as "nothing recorded": refused (audited).
+        r.permit("s", res_type, "read")
     base = f"{request.url.scheme}://{request.url.netloc}"
     printout = forms.build(ctx, form, r.actor, now(tz(request)), base)
     version = int(ctx.encounter.get("meta", {}).get("versionId", "0")) or None

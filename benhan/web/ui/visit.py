@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from benhan import errors
+from benhan.auth import roles
 from benhan.clinical import (allergies, chart, diagnoses, discharge, notes, orders, prescriptions, record, visits,
                              vitals)
 from benhan.clinical.catalogue import lookup
@@ -23,7 +24,8 @@ from benhan.clinical.corrections import EDITABLE, is_cancelled
 from benhan.store.repository import Repository
 from benhan.web import i18n
 from benhan.web.ui import svg
-from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo, require, today, tz, warnings
+from benhan.web.ui.base import (back, chart_gate, form, may, may_act, messages, page, repo, require, require_act, today,
+                                tz, warnings)
 
 
 # The table shows the latest rounds; the trend charts show the whole visit (all earlier rounds
@@ -95,7 +97,10 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 dx_chosen=diagnoses.chosen(r, (v or {}).get("dx_code", "")) if section == "diagnoses" else [],
                 dx_has_main=diagnoses.has_main(diagnoses.listed(encounter, rec.conditions), "DD" if finished else "AD"),
                 icd10_loaded=not may(r, "c", "Condition") or dx_ranking.loaded(r),
-                finished=finished)
+                finished=finished, can_discharge=may(r, "u", "Encounter") and may_act(r, roles.DISCHARGE),
+                can_close=(may(r, "u", "Encounter") and may_act(r, roles.CLOSE_VISIT)
+                           and encounter.get("status") in discharge.CLOSABLE),
+                can_progress=may_act(r, roles.PROGRESS_NOTE))
 
 
 async def encounter_page(request: Request) -> Response:
@@ -106,13 +111,17 @@ async def encounter_page(request: Request) -> Response:
     return await run_in_threadpool(work)
 
 
-def _post(section: str, needs: tuple[str, str], action: Callable[[Request, Repository, dict, dict, dict], None]):  # noqa: ANN202
-    """A form handler: gate, CSRF, run `action(request, repo, encounter, patient, values)`; on
-    FormInvalid re-render with the messages; on success back to the page at the section."""
+def _post(section: str, needs: tuple[str, str], action: Callable[[Request, Repository, dict, dict, dict], None],
+          acts: tuple[str, ...] = ()):  # noqa: ANN202
+    """A form handler: gate (the type permission `needs`, and one of `acts` when given), CSRF, run
+    `action(request, repo, encounter, patient, values)`; on FormInvalid re-render with the
+    messages; on success back to the page at the section."""
     async def handler(request: Request) -> Response:
         eid = request.path_params["id"]
         r = repo(request)
         await run_in_threadpool(require, r, needs)
+        if acts:
+            require_act(r, *acts)
         if request.method == "GET":
             return back(f"/ui/encounters/{eid}#{section}")
         values = await form(request)
@@ -199,12 +208,21 @@ def _prescription(request: Request, r: Repository, encounter: dict, patient: dic
 
 
 def _note(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    if v.get("note_kind") == "progress":
+        # The treatment sheet holds the doctor's course and orders: a nurse writes the care sheet.
+        require_act(r, roles.PROGRESS_NOTE)
     notes.add(r, r.actor, encounter, v.get("note_kind", ""), v.get("note_course", ""), v.get("note_orders", ""),
               tz(request))
 
 
 def _discharge(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
-    discharge.discharge(r, r.actor, encounter, v, tz(request))
+    if may_act(r, roles.DISCHARGE):
+        discharge.discharge(r, r.actor, encounter, v, tz(request))
+        return
+    # The front desk (CLOSE_VISIT, checked by the gate): an administrative close, never an outcome.
+    if discharge.has_outcome(v):
+        require_act(r, roles.DISCHARGE)
+    discharge.close(r, r.actor, encounter, tz(request))
 
 
 vitals_post = _post("vitals", ("c", "Observation"), _vitals)
@@ -215,4 +233,4 @@ order_post = _post("orders", ("c", "ServiceRequest"), _order)
 results_post = _post("orders", ("c", "DiagnosticReport"), _results)
 prescription_post = _post("prescriptions", ("c", "MedicationRequest"), _prescription)
 note_post = _post("notes", ("c", "ClinicalImpression"), _note)
-discharge_post = _post("discharge", ("u", "Encounter"), _discharge)
+discharge_post = _post("discharge", ("u", "Encounter"), _discharge, (roles.DISCHARGE, roles.CLOSE_VISIT))
