@@ -50,6 +50,7 @@ class VersionBody:
     body: bytes | None
     method: str = "PUT"
     pk: int = 0
+    current: bool = False       # known to be its resource's current version (store.release)
 
     def json(self) -> dict:
         return loads(self.body) if self.body else {}
@@ -75,7 +76,8 @@ class HistoryResult:
 
 def _read_statement(version_clause):  # noqa: ANN001, ANN202
     r, v = resource, resource_version
-    return (select(v.c.version, v.c.last_updated, v.c.deleted, v.c.encoding, v.c.body, v.c.method, r.c.pk)
+    return (select(v.c.version, v.c.last_updated, v.c.deleted, v.c.encoding, v.c.body, v.c.method, r.c.pk,
+                   r.c.version.label("current_version"))
             .select_from(r.join(v, v.c.resource_pk == r.c.pk))
             .where(and_(r.c.res_type == bindparam("t"), r.c.res_id == bindparam("i"), version_clause)))
 
@@ -102,7 +104,7 @@ class Repository:
         # Patients created by this repository (one request, one Bundle): a scoped user may write
         # about a patient they have just registered in the same transaction.
         self._new_patients: set[str] = set()
-        self._gates: list[Gate] = []
+        self._released: set[str] = set()     # whose records this repository handed out
 
     # --- helpers -------------------------------------------------------------------------------
     def _check_type(self, res_type: str) -> None:
@@ -198,15 +200,13 @@ class Repository:
     def gate(self, conn) -> Gate:  # noqa: ANN001
         """The way out for what this request hands back (store.release): every path that returns
         resources passes them through one, and audits the patients it collected."""
-        gate = Gate(conn, self.actor.access)
-        self._gates.append(gate)
-        return gate
+        return Gate(conn, self.actor.access, self._released)
 
     @property
     def released(self) -> set[str]:
         """The patients whose records this repository has handed out so far (a printout built
         from several reads names them all in its print event)."""
-        return set().union(*(g.patients for g in self._gates))
+        return set(self._released)
 
     def _check_write_scope(self, pending: PendingWrite) -> None:
         if pending.res_type == APPEND_ONLY_TYPE:
@@ -271,6 +271,7 @@ class Repository:
 
     # --- read ----------------------------------------------------------------------------------
     def _load(self, conn, res_type: str, res_id: str, version: int | None = None) -> VersionBody | None:  # noqa: ANN001
+        """The version asked for (None: the current one); `current` tells whether it is the current one."""
         params = {"t": res_type, "i": res_id}
         if version is None:
             row = conn.execute(_READ_CURRENT, params).first()
@@ -279,7 +280,8 @@ class Repository:
         if row is None:
             return None
         body = decode_body(row.encoding, row.body) if not row.deleted else None
-        return VersionBody(res_type, res_id, row.version, row.last_updated, row.deleted, body, row.method, row.pk)
+        return VersionBody(res_type, res_id, row.version, row.last_updated, row.deleted, body, row.method, row.pk,
+                           current=row.version == row.current_version)
 
     def _load_visible(self, interaction: str, res_type: str, res_id: str,
                       version: int | None = None) -> tuple[VersionBody | None, set[str], bool]:
@@ -294,7 +296,7 @@ class Repository:
             ).first() is not None)
             gate = self.gate(conn)
             if found is not None and not found.deleted:
-                if not gate.release_one(found):
+                if not gate.release_one(found, current=found.current):
                     self._refuse_outside_scope(interaction, res_type, res_id, conn=conn, pk=found.pk)
             elif limited and exists:
                 # Nothing to hand out (a deletion, a version that is not there): whether the
