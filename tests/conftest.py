@@ -126,3 +126,16 @@ def anonymous_client(store):  # noqa: ANN001, ANN201
 def r4_examples_dir() -> Path:
     from tools.fhir_packages import examples_dir
     return examples_dir()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_outlives_the_session() -> Iterator[None]:
+    """Every process a test starts must be ended by it, whole process group included (issue 11
+    item 21): at the end of the session anything still running that this session started (a
+    server's workers, a proxy, a tracker) fails the run — and is killed, so CI does not hang."""
+    yield
+    from tests.server_process import kill_leftovers, leftover_processes
+    left = leftover_processes()
+    if left:
+        kill_leftovers()
+        pytest.fail("processes started by the tests are still running:\n" + "\n".join(left), pytrace=False)

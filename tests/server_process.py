@@ -57,8 +57,78 @@ def run_benhan(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
                           env=_environment())
 
 
+# --- every process a test starts, and its whole process group, is ended ----------------------------
+# A server with --workers N forks N workers and a multiprocessing tracker; killing only the process
+# we hold leaves them running. So every test process starts in a session (process group) of its own
+# and is ended by group; tests/conftest.py fails the run if any group started here outlives it.
+
+_GROUPS: set[int] = set()         # process group ids started by this test session
+
+
+def spawn(args: list[str], **popen: object) -> subprocess.Popen:
+    """subprocess.Popen in a new session (its own process group), remembered so that the test
+    session can check at its end that nothing it started is still running."""
+    process = subprocess.Popen(args, start_new_session=True, **popen)  # type: ignore[call-overload]
+    _GROUPS.add(process.pid)
+    return process
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group, from /proc."""
+    return [pid for pid, (_, group, state, _) in _processes().items() if group == pgid and state != "Z"]
+
+
+def _processes() -> dict[int, tuple[int, int, str, str]]:
+    """pid → (parent pid, process group, state, command line) of every process we can see."""
+    out: dict[int, tuple[int, int, str, str]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:             # ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        out[int(entry)] = (int(fields[1]), int(fields[2]), fields[0], cmd.strip()[:200])
+    return out
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def end(process: subprocess.Popen, timeout: float = 15, *, graceful: bool = True) -> None:
+    """End a process started with spawn() and everything in its group: SIGTERM to the group (unless
+    not graceful) and wait; SIGKILL to whatever is left, and wait until the group is empty."""
+    pgid = process.pid
+    if graceful and process.poll() is None:
+        _signal_group(pgid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    _signal_group(pgid, signal.SIGKILL)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while group_members(pgid) and time.monotonic() < deadline:
+        _signal_group(pgid, signal.SIGKILL)
+        time.sleep(0.05)
+    _GROUPS.discard(pgid)
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
 def terminate(process: subprocess.Popen, timeout: float = 15) -> None:
-    """SIGTERM and wait for a clean shutdown; SIGKILL if it does not come."""
+    """SIGTERM and wait for a clean shutdown; SIGKILL if it does not come. A process from spawn()
+    is ended with its whole group."""
+    if process.pid in _GROUPS:
+        end(process, timeout)
+        return
     if process.poll() is None:
         process.terminate()
         try:
@@ -66,6 +136,40 @@ def terminate(process: subprocess.Popen, timeout: float = 15) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def leftover_processes(grace: float = 10.0) -> list[str]:
+    """What this test session started and is still running: members of the groups spawn() made and
+    descendants of this process (waited for up to `grace` seconds: some are just exiting)."""
+    me = os.getpid()
+    deadline = time.monotonic() + grace
+    while True:
+        table = _processes()
+        children: dict[int, list[int]] = {}
+        for pid, (parent, _, _, _) in table.items():
+            children.setdefault(parent, []).append(pid)
+        descendants, todo = set(), list(children.get(me, []))
+        while todo:
+            pid = todo.pop()
+            if pid not in descendants:
+                descendants.add(pid)
+                todo += children.get(pid, [])
+        left = sorted({pid for pid, (_, group, state, _) in table.items()
+                       if state != "Z" and (group in _GROUPS or pid in descendants)})
+        if not left or time.monotonic() >= deadline:
+            return [f"{pid} {table[pid][3]}" for pid in left]
+        time.sleep(0.2)
+
+
+def kill_leftovers() -> None:
+    """SIGKILL everything leftover_processes() would name (so a failing run does not hang)."""
+    for pgid in list(_GROUPS):
+        _signal_group(pgid, signal.SIGKILL)
+    for line in leftover_processes(grace=0):
+        try:
+            os.kill(int(line.split()[0]), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _environment() -> dict[str, str]:
@@ -110,8 +214,7 @@ class ServerProcess:
             args += ["--database-url", self.database_url]
         log = open(self.log_path, "ab")
         try:
-            self.process = subprocess.Popen(benhan_command(*args), stdout=log, stderr=subprocess.STDOUT,
-                                            env=_environment())
+            self.process = spawn(benhan_command(*args), stdout=log, stderr=subprocess.STDOUT, env=_environment())
         finally:
             log.close()
         deadline = time.monotonic() + timeout
@@ -119,6 +222,7 @@ class ServerProcess:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     code = self.process.returncode
+                    end(self.process, graceful=False)
                     self.process = None
                     said = self.log_path.read_bytes()[log_start:].decode(errors="replace")
                     if "address already in use" in said:
@@ -136,25 +240,17 @@ class ServerProcess:
         raise RuntimeError(f"benhan serve did not answer within {timeout} s:\n{self.log()}")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown handler runs, no buffer is flushed."""
+        """SIGKILL to the server and its whole group: no shutdown handler runs, no buffer is flushed."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
+        end(self.process, graceful=False)
         self.process = None
 
     def stop(self, timeout: float = 15) -> None:
-        """SIGTERM and wait for a clean shutdown (SIGKILL if it does not come)."""
+        """SIGTERM and wait for a clean shutdown (SIGKILL if it does not come), whole group."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-                return
+        end(self.process, timeout)
         self.process = None
 
     def log(self) -> str:

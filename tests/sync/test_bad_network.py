@@ -25,6 +25,7 @@ from benhan.auth.actor import Actor
 from benhan.store.repository import Repository
 from benhan.store.store import Store
 from tests.conftest import own_pg_database
+from tests.server_process import end, spawn
 from tests.sync import netlab
 from tests.sync.harness import versions
 
@@ -37,10 +38,13 @@ RESULT_FILE = Path(__file__).resolve().parents[2] / "bench" / "results" / "sync_
 def _serve(link: netlab.BadLink, ns: str, data: Path, port: int, host: str, log: Path,
            *extra: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BENHAN_")}
+    # --no-code-lists: the test compares every version the node made with the hub's; the code lists
+    # each server loads at its first start are its own (and megabytes on the link).
     with open(log, "ab") as out:
-        return subprocess.Popen([*link.exec_args(ns), sys.executable, "-m", "benhan.cli", "serve", "--data-dir",
-                                 str(data), "--host", host, "--port", str(port), *extra], stdout=out,
-                                stderr=subprocess.STDOUT, env=env)
+        # Its own process group: the hub's workers and multiprocessing tracker end with it.
+        return spawn([*link.exec_args(ns), sys.executable, "-m", "benhan.cli", "serve", "--data-dir",
+                      str(data), "--host", host, "--port", str(port), "--no-code-lists", *extra], stdout=out,
+                     stderr=subprocess.STDOUT, env=env)
 
 
 @pytest.fixture
@@ -119,7 +123,7 @@ def test_a_facility_day_converges_over_a_bad_link(link: netlab.BadLink, hub_data
     try:
         procs.append(_serve(link, link.hub_ns, hub_dir, HUB_PORT, netlab.HUB_IP, tmp_path / "hub.log",
                             "--workers", "2"))
-        procs.append(subprocess.Popen([*link.exec_args(link.node_ns), *netlab.proxy_command(
+        procs.append(spawn([*link.exec_args(link.node_ns), *netlab.proxy_command(
             "127.0.0.1", PROXY_PORT, netlab.HUB_IP, HUB_PORT, DELAY_MS, counts)]))
         assert netlab.wait_for(lambda: _answers(link, link.node_ns, f"http://127.0.0.1:{PROXY_PORT}/fhir/metadata"), 60), \
             (tmp_path / "hub.log").read_text()[-3000:]
@@ -189,5 +193,4 @@ def test_a_facility_day_converges_over_a_bad_link(link: netlab.BadLink, hub_data
         hub_store.close()
     finally:
         for p in procs:
-            p.kill()
-            p.wait(timeout=30)
+            end(p, graceful=False)

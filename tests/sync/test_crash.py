@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from benhan import config as config_mod
 from benhan.auth.actor import Actor
 from benhan.store.repository import Repository
 from benhan.store.store import Store
-from tests.server_process import free_port
+from tests.server_process import end, free_port, spawn
 from tests.sync.harness import change_rows, versions
 
 KILLS = 8
@@ -31,12 +30,15 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        args = [sys.executable, "-m", "benhan.cli", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port)]
+        # --no-code-lists: the test compares every version the node made with the hub's; the code
+        # lists each server loads at its first start are its own (and megabytes on the link).
+        args = [sys.executable, "-m", "benhan.cli", "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
+                "--no-code-lists"]
         if self.database_url:
             args += ["--database-url", self.database_url]
         env = {k: v for k, v in os.environ.items() if not k.startswith("BENHAN_")}
         with open(self.data_dir.parent / f"{self.data_dir.name}.log", "ab") as log:
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.process = spawn(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -44,12 +46,13 @@ class Server:
                     return
             except httpx.TransportError:
                 time.sleep(0.1)
+        self.kill()
         raise RuntimeError(f"{self.data_dir.name} did not start")
 
     def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
+        """SIGKILL, the server's whole process group."""
+        if self.process:
+            end(self.process, graceful=False)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -20,7 +20,7 @@ from benhan.store.repository import Repository
 from benhan.store.store import Store
 from benhan.web import tls
 from tests import factories
-from tests.server_process import benhan_command, free_port, run_benhan, terminate
+from tests.server_process import benhan_command, free_port, run_benhan, spawn, terminate
 
 
 def _toml(data_dir: Path, **settings: str) -> None:
@@ -38,8 +38,8 @@ def https_hub(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     log_path = tmp_path / "hub.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BENHAN_")}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(benhan_command("serve", "--data-dir", str(hub), "--port", str(port)),
-                                   stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = spawn(benhan_command("serve", "--data-dir", str(hub), "--port", str(port)),
+                        stdout=log, stderr=subprocess.STDOUT, env=env)
     url = f"https://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

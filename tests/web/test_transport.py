@@ -31,7 +31,7 @@ from benhan.web.app import create_app
 from benhan.web.cors import parse_origins
 from benhan.web.log_redaction import RedactSecrets, redact
 from benhan.web.security_headers import SecurityHeaders
-from tests.server_process import benhan_command, free_port, run_benhan, terminate
+from tests.server_process import benhan_command, free_port, run_benhan, spawn, terminate
 
 APP_ORIGIN = "https://app.example.vn"
 EVERY_RESPONSE = {
@@ -275,8 +275,8 @@ def https_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsServer
     log_path = data.parent / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("BENHAN_")}
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(benhan_command("serve", "--data-dir", str(data), "--port", str(port)),
-                                   stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = spawn(benhan_command("serve", "--data-dir", str(data), "--port", str(port)),
+                        stdout=log, stderr=subprocess.STDOUT, env=env)
     server = TlsServer(process, f"https://127.0.0.1:{port}", ssl.create_default_context(cafile=str(cert)), log_path)
     deadline = time.monotonic() + 60
     try:
@@ -301,7 +301,7 @@ def test_the_server_speaks_https_with_the_self_signed_certificate_and_sends_hsts
     assert r.headers["strict-transport-security"].startswith("max-age=")
     assert r.headers["access-control-allow-origin"] == APP_ORIGIN
     assert_security_headers(r)
-    assert "serving FHIR R4 at https://" in https_server.log()
+    assert "FHIR R4 API:  https://localhost:" in https_server.log()
 
 
 def test_plain_http_to_the_https_port_gets_no_page(https_server: TlsServer):
