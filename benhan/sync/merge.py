@@ -91,12 +91,13 @@ def _merge(path: Path, b: Any, o: Any, t: Any, prefer: str, out: Merge) -> Any:
     if _equal(t, b):
         out.ours.append(path)
         return o
-    # Changed on both sides, differently: look inside objects, nowhere else.
-    if isinstance(o, dict) and isinstance(t, dict) and (isinstance(b, dict) or b is MISSING):
-        base = b if isinstance(b, dict) else {}
+    # Changed on both sides, differently: look inside objects, nowhere else. An object removed on
+    # one side is the removal of each of its members (so a member the other side added survives).
+    if all(isinstance(x, dict) or x is MISSING for x in (b, o, t)):
+        base, mine, other = (x if isinstance(x, dict) else {} for x in (b, o, t))
         merged = {}
-        for key in _keys(base, o, t):
-            value = _merge(path + (key,), base.get(key, MISSING), o.get(key, MISSING), t.get(key, MISSING),
+        for key in _keys(base, mine, other):
+            value = _merge(path + (key,), base.get(key, MISSING), mine.get(key, MISSING), other.get(key, MISSING),
                            prefer, out)
             if value is not MISSING:
                 merged[key] = value
