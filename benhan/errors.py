@@ -73,9 +73,11 @@ ConditionalReferenceUnresolved = _error("BENHAN-2007", 400, "not-found", "A cond
 ReferenceUnresolved = _error("BENHAN-2008", 400, "not-found", "A reference in the Bundle cannot be resolved", "ReferenceUnresolved")
 UnknownCodeSystem = _error("BENHAN-2009", 404, "not-found", "No such code system or value set on this server", "UnknownCodeSystem")
 UnknownCode = _error("BENHAN-2010", 404, "not-found", "The code is not in the code system", "UnknownCode")
+DuplicateIdentifier = _error("BENHAN-2011", 409, "duplicate", "Another current patient record already holds this identifier (CCCD, BHYT card); the message names it", "DuplicateIdentifier")
 
 # --- the content is not valid FHIR (3xxx)
 ValidationFailed = _error("BENHAN-3001", 422, "invalid", "The resource is not valid FHIR R4", "ValidationFailed")
+InvalidIdentifier = _error("BENHAN-3002", 422, "value", "An identifier's value is not valid for its system (a CCCD is 12 digits with a known province, a BHYT card number has one of its forms)", "InvalidIdentifier")
 
 # --- who may do what (5xxx): auth/ and the access rules; messages never describe the record refused
 Unauthenticated = _error("BENHAN-5001", 401, "login", "Authentication required: no valid session or access token", "Unauthenticated")

@@ -1,1 +1,6 @@
 """EMR workflows on top of FHIR resources."""
+from benhan.clinical.identifier_rules import install_rules
+
+# Installed on import: every entry point that writes (the web app, the CLI) imports clinical, so
+# the CCCD/BHYT rules hold on each of its write paths (store.write_rules).
+install_rules()

@@ -33,6 +33,7 @@ MAX_SORT = 20
 MAX_VALUES = 200
 # Parameters starting with "_" that are criteria (they select resources) rather than result
 # parameters (which shape the answer).
+_TOTAL_METHODS = {"count": "accurate", "exact": "accurate", "estimate": "estimate", "none": "none"}
 CRITERIA_PARAMETERS = frozenset({"_id", "_lastUpdated", "_tag", "_profile", "_security", "_source",
                                  "_text", "_content", "_list", "_has", "_type", "_query", "_filter"})
 # The longest search value (one OR-ed value, or a parameter name) taken. No index column holds
@@ -236,6 +237,14 @@ def parse(resource_type: str, items: list[tuple[str, str]], *, lenient: bool = F
             if raw not in ("none", "estimate", "accurate"):
                 raise errors.InvalidSearchParameter(f"_total must be none, estimate or accurate, not {raw!r}", expression=key)
             req.total = raw
+            continue
+        if key == "_totalMethod":
+            # Aidbox's name for _total, which fhirpy's count() sends (_count=0&_totalMethod=count):
+            # taken as its _total equivalent rather than ignored, so count() gets a real total.
+            if raw not in _TOTAL_METHODS:
+                raise errors.InvalidSearchParameter(
+                    f"_totalMethod must be {', '.join(_TOTAL_METHODS)}, not {raw!r}", expression=key)
+            req.total = _TOTAL_METHODS[raw]
             continue
         if key == "_sort":
             if len(req.sort) + raw.count(",") + 1 > MAX_SORT:

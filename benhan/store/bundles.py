@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
-
-import jsonpatch
+from urllib.parse import parse_qsl, urlsplit
 
 from benhan import errors
 from benhan.errors import Detail
+from benhan.fhir import patch as fhir_patch
 from benhan.fhir.datetimes import format_instant, from_us
 from benhan.fhir.outcome import from_error
 from benhan.fhir.references import ID_RE, walk_references
@@ -45,13 +46,40 @@ class Entry:
     matched: Stored | None = None         # conditional create that found its match
     pending: PendingWrite | None = None
     extra: dict = field(default_factory=dict)
+    operation: str | None = None          # "$lookup" …: an operation entry, answered like a read
+    patch_kind: str = fhir_patch.JSON_PATCH
+
+
+# Runs a named operation (type, id or None, "$name", query items, Parameters body or None) → the
+# resource it returns: the web layer hands in the handlers its REST routes use (terminology).
+Operation = Callable[[Repository, str, "str | None", str, list, "dict | None"], dict]
 
 
 def _entry_error(i: int, message: str) -> errors.BenhanError:
     return errors.InvalidBundle(message, expression=f"Bundle.entry[{i}]")
 
 
-def _parse_entries(bundle: dict, repo: Repository) -> list[Entry]:
+def status_line(code: int) -> str:
+    """Bundle.entry.response.status: the code and its reason phrase ("404 Not Found"), always."""
+    try:
+        return f"{code} {HTTPStatus(code).phrase}"
+    except ValueError:
+        return str(code)
+
+
+def _local_url(i: int, url: str, base: str) -> str:
+    """request.url relative to this server: an absolute URL of this server's base loses the base;
+    another server's is refused (a transaction only writes here)."""
+    if not url.startswith(("http://", "https://")):
+        return url
+    prefix = base.rstrip("/") + "/"
+    if url.startswith(prefix):
+        return url[len(prefix):]
+    raise errors.InvalidBundle(f"entry {i}: request.url {url!r} is not on this server; use a url relative to "
+                               f"{base} (Patient/123) or one that starts with it", expression=f"Bundle.entry[{i}].request.url")
+
+
+def _parse_entries(bundle: dict, repo: Repository, base: str = "") -> list[Entry]:
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
         raise errors.InvalidBundle("Bundle.entry must be an array", expression="Bundle.entry")
@@ -64,11 +92,15 @@ def _parse_entries(bundle: dict, repo: Repository) -> list[Entry]:
         url = req.get("url")
         if method not in ORDER or not isinstance(url, str) or not url:
             raise _entry_error(i, f"entry {i}: request needs a method (GET, POST, PUT, PATCH, DELETE) and a url")
-        parts = urlsplit(url)
+        parts = urlsplit(_local_url(i, url, base))
         path = parts.path.strip("/")
         segments = path.split("/") if path else []
         if not segments:
             raise _entry_error(i, f"entry {i}: url {url!r} names no resource type")
+        operation = next((s for s in segments if s.startswith("$")), None)
+        if operation is not None:
+            out.append(_operation_entry(i, method, url, segments, parts.query, e))
+            continue
         res_type = segments[0]
         res_id = segments[1] if len(segments) > 1 else None
         if_match = None
@@ -86,46 +118,65 @@ def _parse_entries(bundle: dict, repo: Repository) -> list[Entry]:
                 raise errors.ResourceTypeMismatch(
                     f"entry {i}: resource is {resource.get('resourceType')!r}, url says {res_type}",
                     expression=f"Bundle.entry[{i}].resource")
+        patch_kind = fhir_patch.JSON_PATCH
         if method == "PATCH":
-            resource = _patch_body(i, resource)
+            patch_kind, resource = _patch_body(i, resource)
         out.append(Entry(i, method, url, res_type, res_id, parts.query, resource, e.get("fullUrl"), if_match,
-                         req.get("ifNoneExist")))
+                         req.get("ifNoneExist"), patch_kind=patch_kind))
     return out
 
 
-def _patch_body(i: int, resource: Any) -> list:
-    # R4 carries a JSON Patch in a Binary (base64) entry; accept a Binary or the bare operations.
+def _operation_entry(i: int, method: str, url: str, segments: list[str], query: str, e: dict) -> Entry:
+    """`POST ValueSet/$expand` with a Parameters resource, `GET CodeSystem/$lookup?…`: Type/$op or
+    Type/id/$op, run by the same handlers as the REST routes."""
+    if method not in ("GET", "POST") or not 2 <= len(segments) <= 3 or not segments[-1].startswith("$"):
+        raise _entry_error(i, f"entry {i}: {method} {url!r} is not an operation this server runs "
+                              "(GET or POST Type/$operation or Type/id/$operation)")
+    body = e.get("resource")
+    if method == "POST" and body is not None and (not isinstance(body, dict) or body.get("resourceType") != "Parameters"):
+        raise _entry_error(i, f"entry {i}: an operation's resource is a Parameters resource")
+    return Entry(i, method, url, segments[0], segments[1] if len(segments) == 3 else None, query,
+                 body if method == "POST" else None, e.get("fullUrl"), None, None, operation=segments[-1])
+
+
+def _patch_body(i: int, resource: Any) -> tuple[str, Any]:
+    # R4 carries a patch in a Binary (base64) entry, whose contentType says JSON Patch or JSON Merge
+    # Patch; the bare operations (an array) are taken too.
     if isinstance(resource, dict) and resource.get("resourceType") == "Binary":
         import base64
+        kind = str(resource.get("contentType") or fhir_patch.JSON_PATCH).split(";")[0].strip().lower()
+        if kind not in fhir_patch.FORMATS:
+            raise _entry_error(i, f"entry {i}: a PATCH Binary's contentType is {' or '.join(fhir_patch.FORMATS)}")
         try:
-            return loads(base64.b64decode(resource.get("data", "")))
+            return kind, loads(base64.b64decode(resource.get("data", "")))
         except ValueError:
-            raise _entry_error(i, f"entry {i}: the Binary does not hold a JSON Patch") from None
+            raise _entry_error(i, f"entry {i}: the Binary does not hold a JSON patch") from None
     if isinstance(resource, list):
-        return resource
-    raise _entry_error(i, f"entry {i}: PATCH needs a Binary holding a JSON Patch")
+        return fhir_patch.JSON_PATCH, resource
+    raise _entry_error(i, f"entry {i}: PATCH needs a Binary holding a JSON Patch or JSON Merge Patch")
 
 
-def process_bundle(repo: Repository, bundle: Any, base: str) -> dict:
+def process_bundle(repo: Repository, bundle: Any, base: str, operation: Operation | None = None) -> dict:
+    """`operation` runs operation entries (`POST ValueSet/$expand`); without it they are refused."""
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise errors.InvalidBundle("POST to the base needs a Bundle of type batch or transaction")
     kind = bundle.get("type")
     if kind == "transaction":
-        return transaction(repo, bundle, base)
+        return transaction(repo, bundle, base, operation)
     if kind == "batch":
-        return batch(repo, bundle, base)
+        return batch(repo, bundle, base, operation)
     raise errors.InvalidBundle(f"Bundle.type must be batch or transaction, not {kind!r}", expression="Bundle.type")
 
 
 # --- transaction -------------------------------------------------------------------------------
 
-def transaction(repo: Repository, bundle: dict, base: str) -> dict:
-    entries = _parse_entries(bundle, repo)
+def transaction(repo: Repository, bundle: dict, base: str, operation: Operation | None = None) -> dict:
+    entries = _parse_entries(bundle, repo, base)
     for e in entries:
         if e.res_type not in repo.store.resource_types:
             raise errors.UnknownResourceType(f"entry {e.index}: {e.res_type!r} is not a resource type",
                                              expression=f"Bundle.entry[{e.index}].request.url")
-    ordered = sorted(entries, key=lambda e: (ORDER[e.method], e.index))
+    ordered = sorted(entries, key=lambda e: (ORDER["GET"] if _is_read(e) else ORDER[e.method], e.index))
     mapping: dict[str, str] = {}       # fullUrl (urn:uuid:…) → Type/id
     _resolve_targets(repo, ordered, mapping, base)
     _rewrite_references(repo, entries, mapping, base)
@@ -133,7 +184,7 @@ def transaction(repo: Repository, bundle: dict, base: str) -> dict:
     pending: list[PendingWrite] = []
     writers: list[Entry] = []
     for e in ordered:
-        if e.method in ("GET", "HEAD") or e.matched is not None or e.target_id is None:
+        if _is_read(e) or e.matched is not None or e.target_id is None:
             continue
         key = (e.res_type, e.target_id)
         if key in seen:
@@ -150,7 +201,7 @@ def transaction(repo: Repository, bundle: dict, base: str) -> dict:
     by_entry = {w.index: r for w, r in zip(writers, results)}
     responses: dict[int, dict] = {}
     for e in entries:
-        if e.method in ("GET", "HEAD"):
+        if _is_read(e):
             continue
         if e.matched is not None:
             responses[e.index] = _response_for(e.matched, base, "200 OK")
@@ -161,14 +212,34 @@ def transaction(repo: Repository, bundle: dict, base: str) -> dict:
         else:   # conditional delete with no match
             responses[e.index] = {"response": {"status": "204 No Content"}}
     for e in entries:
-        if e.method in ("GET", "HEAD"):
-            responses[e.index] = _get_entry(repo, e, base)
+        if _is_read(e):
+            responses[e.index] = _read_entry(repo, e, base, operation)
     return {"resourceType": "Bundle", "type": "transaction-response",
             "entry": [responses[e.index] for e in entries]}
 
 
+def _is_read(e: Entry) -> bool:
+    """GET/HEAD, or an operation (the terminology operations read): answered after the writes."""
+    return e.method in ("GET", "HEAD") or e.operation is not None
+
+
+def _read_entry(repo: Repository, e: Entry, base: str, operation: Operation | None) -> dict:
+    if e.operation is None:
+        return _get_entry(repo, e, base)
+    try:
+        if operation is None:
+            raise errors.MethodNotAllowed(f"entry {e.index}: operations are not run in this Bundle")
+        result = operation(repo, e.res_type, e.res_id, e.operation, parse_qsl(e.query, keep_blank_values=True),
+                           e.resource)
+    except errors.BenhanError as err:
+        return {"response": {"status": status_line(err.status), "outcome": from_error(err)}}
+    return {"resource": result, "response": {"status": status_line(200)}}
+
+
 def _resolve_targets(repo: Repository, ordered: list[Entry], mapping: dict[str, str], base: str) -> None:
     for e in ordered:
+        if e.operation is not None:
+            continue
         if e.method == "POST":
             if e.if_none_exist:
                 e.matched = repo.match(e.res_type, e.if_none_exist)
@@ -217,7 +288,7 @@ def _rewrite_references(repo: Repository, entries: list[Entry], mapping: dict[st
             ref["reference"] = conditional_cache[text]
 
     for e in entries:
-        if e.method in ("POST", "PUT") and isinstance(e.resource, dict):
+        if e.method in ("POST", "PUT") and e.operation is None and isinstance(e.resource, dict):
             walk_references(e.resource, visit)
 
 
@@ -243,10 +314,7 @@ def _prepare(repo: Repository, e: Entry) -> PendingWrite:
         return PendingWrite("DELETE", e.res_type, e.target_id, None, None, None, if_match=e.if_match)
     if e.method == "PATCH":
         current = repo.read(e.res_type, e.target_id)
-        try:
-            patched = jsonpatch.JsonPatch(e.resource).apply(current.json())
-        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError, ValueError) as exc:
-            raise errors.InvalidPatch(f"the patch cannot be applied: {exc}") from None
+        patched = fhir_patch.apply(current.json(), e.resource, e.patch_kind)
         return repo.prepare("PATCH", e.res_type, e.target_id, patched,
                             if_match=e.if_match if e.if_match is not None else current.version)
     body = dict(e.resource)
@@ -278,7 +346,6 @@ def _get_entry(repo: Repository, e: Entry, base: str) -> dict:
         elif e.res_id:
             v = repo.read(e.res_type, e.res_id)
         else:
-            from urllib.parse import parse_qsl
             result = repo.search_type(e.res_type, parse_qsl(e.query, keep_blank_values=True))
             entries = [{"fullUrl": f"{base}/{m.res_type}/{m.res_id}", "resource": m.json(),
                         "search": {"mode": "match"}} for m in result.matches]
@@ -288,23 +355,23 @@ def _get_entry(repo: Repository, e: Entry, base: str) -> dict:
         return {"fullUrl": f"{base}/{e.res_type}/{v.res_id}", "resource": v.json(),
                 "response": {"status": "200 OK", "etag": f'W/"{v.version}"'}}
     except errors.BenhanError as err:
-        return {"response": {"status": f"{err.status}", "outcome": from_error(err)}}
+        return {"response": {"status": status_line(err.status), "outcome": from_error(err)}}
 
 
 # --- batch -------------------------------------------------------------------------------------
 
-def batch(repo: Repository, bundle: dict, base: str) -> dict:
+def batch(repo: Repository, bundle: dict, base: str, operation: Operation | None = None) -> dict:
     entries = bundle.get("entry") or []
     if not isinstance(entries, list):
         raise errors.InvalidBundle("Bundle.entry must be an array", expression="Bundle.entry")
     out = []
     for i, raw in enumerate(entries):
         try:
-            e = _parse_entries({"entry": [raw]}, repo)[0]
+            e = _parse_entries({"entry": [raw]}, repo, base)[0]
             e.index = i
-            out.append(_batch_entry(repo, e, base))
+            out.append(_read_entry(repo, e, base, operation) if _is_read(e) else _batch_entry(repo, e, base))
         except errors.BenhanError as err:
-            out.append({"response": {"status": str(err.status), "outcome": from_error(err)}})
+            out.append({"response": {"status": status_line(err.status), "outcome": from_error(err)}})
     return {"resourceType": "Bundle", "type": "batch-response", "entry": out}
 
 
@@ -321,7 +388,7 @@ def _batch_entry(repo: Repository, e: Entry, base: str) -> dict:
     if e.method == "PATCH":
         if not e.res_id:
             raise _entry_error(e.index, "conditional PATCH in a batch is not supported; use the id")
-        r = repo.patch(e.res_type, e.res_id, e.resource, if_match=e.if_match)
+        r = repo.patch(e.res_type, e.res_id, e.resource, if_match=e.if_match, kind=e.patch_kind)
         return _response_for(r, base, "200 OK")
     r = repo.delete(e.res_type, e.res_id) if e.res_id else repo.conditional_delete(e.res_type, e.query)
     return {"response": {"status": "204 No Content"}} if r is None else _response_for(r, base, "204 No Content")

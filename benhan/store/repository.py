@@ -12,13 +12,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonpatch
 import orjson
 from sqlalchemy import and_, bindparam, func, select
 
 from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.errors import Detail
+from benhan.fhir import patch as fhir_patch
 from benhan.fhir import search as fhir_search
 from benhan.fhir.indexing import extract
 from benhan.fhir.references import ID_RE
@@ -27,6 +27,7 @@ from benhan.store import access as access_sql
 from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
 from benhan.store import includes
+from benhan.store import write_rules
 from benhan.store.release import Gate
 from benhan.store.search import SYSTEM, count_query, page_query
 from benhan.store.store import Store
@@ -250,6 +251,7 @@ class Repository:
         pending = PendingWrite(method, res_type, res_id, body, content_hash(body), extract(body),
                                if_match=if_match, create_only=create_only)
         self._check_write_scope(pending)
+        write_rules.check_format(res_type, body)        # CCCD, BHYT card: store.write_rules
         return pending
 
     def commit(self, pending: list[PendingWrite], interaction: str,
@@ -260,6 +262,9 @@ class Repository:
         def work(conn) -> list[Stored]:  # noqa: ANN001
             # A deletion's patients come from the version it ends (it has no index rows of its own).
             deleted = _deleted_patients(conn, [p for p in pending if p.method == "DELETE"])
+            # One current Patient per CCCD/BHYT value, decided inside this transaction (race-free).
+            write_rules.check_unique(conn, [(p.res_type, p.res_id, p.resource) for p in pending],
+                                     postgres=not self.store.db.is_sqlite)
             results = write_all(conn, pending, now_us=now_us(), node_id=self.store.node_id,
                                 lock=not self.store.db.is_sqlite)
             audit_log.write(conn, [self._audit(_INTERACTION.get(p.method, interaction),
@@ -415,7 +420,9 @@ class Repository:
         pending = self.prepare("PUT", res_type, str(uuid.uuid4()), body, create_only=True)
         return self.commit([pending], "create")[0]
 
-    def patch(self, res_type: str, res_id: str, operations: Any, *, if_match: int | None = None) -> Stored:
+    def patch(self, res_type: str, res_id: str, operations: Any, *, if_match: int | None = None,
+              kind: str = fhir_patch.JSON_PATCH) -> Stored:
+        """JSON Patch or (kind MERGE_PATCH) JSON Merge Patch: the patched resource is then an update."""
         self._check_type(res_type)
         self._limited("u", res_type, "patch", res_id=res_id)
         # Loaded without a read event of its own: the patch's event is the one that matters.
@@ -427,15 +434,7 @@ class Repository:
         if if_match is not None and current.version != if_match:
             raise errors.VersionConflict(f"{res_type}/{res_id} is at version {current.version}, not {if_match}",
                                          expression="If-Match")
-        if not isinstance(operations, list):
-            raise errors.InvalidPatch("a JSON Patch is an array of operations")
-        try:
-            patched = jsonpatch.JsonPatch(operations).apply(current.json())
-        except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError, KeyError,
-                ValueError, AttributeError) as exc:
-            raise errors.InvalidPatch(f"the patch cannot be applied: {exc}") from None
-        if not isinstance(patched, dict) or patched.get("resourceType") != res_type or patched.get("id") != res_id:
-            raise errors.InvalidPatch("a patch may not change resourceType or id")
+        patched = fhir_patch.apply(current.json(), operations, kind)
         pending = self.prepare("PATCH", res_type, res_id, patched, if_match=current.version)
         return self.commit([pending], "patch")[0]
 

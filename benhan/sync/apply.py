@@ -342,6 +342,9 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
             writer.add(requeue)
             writer.flush()
     writer.flush()
+    # A pulled Patient holding a CCCD a local Patient holds is kept, and the pair goes to the
+    # "same person" review, as the hub does for pushes (never dropped, never merged unasked).
+    find_duplicates(conn, [w for _, w in writes], {w.res_id for _, w in writes if w.res_type == "Patient"}, now_us)
     return out
 
 

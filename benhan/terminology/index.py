@@ -18,8 +18,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
+from benhan.fhir.resource_json import dumps, loads
 from benhan.fhir.text import fold
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -105,7 +104,8 @@ class CodeSystemIndex:
                                     for d in designations))
             self.languages.update(_primary(d["language"]) for d in designations if d.get("language"))
             # decode(): a str of the exact size; orjson's bytes keep a ~4 KB buffer each (60 MB for ICD-10).
-            self._raw.append(orjson.dumps({"designation": designations, "property": props}).decode())
+            # resource_json: a valueDecimal property keeps its text (0.40 stays 0.40).
+            self._raw.append(dumps({"designation": designations, "property": props}).decode())
             if _flag(props, "notSelectable"):
                 self.abstract.add(i)
             if _flag(props, "inactive") or _value(props, "status") in ("retired", "inactive"):
@@ -117,14 +117,14 @@ class CodeSystemIndex:
     def _link_parents(self, nested_parent: list[int | None]) -> None:
         parents: list[list[int]] = [[p] if p is not None else [] for p in nested_parent]
         for i, raw in enumerate(self._raw):
-            for p in orjson.loads(raw)["property"]:
+            for p in loads(raw)["property"]:
                 j = self.position.get(p.get("valueCode")) if p.get("code") == "parent" else None
                 if j is not None and j not in parents[i]:
                     parents[i].append(j)
         self.parents = [tuple(p) for p in parents]
 
     def concept(self, i: int) -> Concept:
-        raw = orjson.loads(self._raw[i])
+        raw = loads(self._raw[i])
         return Concept(self.codes[i], self.displays[i], raw["designation"], raw["property"], self.parents[i],
                        i in self.abstract, i in self.inactive)
 
@@ -239,7 +239,7 @@ class CodeSystemIndex:
         return seen
 
     def properties(self, i: int) -> list[dict]:
-        return orjson.loads(self._raw[i])["property"]
+        return loads(self._raw[i])["property"]
 
 
 def _flag(props: list[dict], code: str) -> bool:

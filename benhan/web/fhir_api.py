@@ -125,7 +125,8 @@ async def type_endpoint(request: Request) -> Response:
             if found:
                 raise errors.MultipleMatches(f"{res_type}?{query} matches more than one resource")
             raise errors.NotFound(f"{res_type}?{query} matches no resource")
-        stored = await run_in_threadpool(repo.patch, res_type, found[0].res_id, ops, if_match=http.if_match(request))
+        stored = await run_in_threadpool(repo.patch, res_type, found[0].res_id, ops, if_match=http.if_match(request),
+                                         kind=http.content_type(request))
         return _write_response(request, stored)
     raise errors.MethodNotAllowed(f"{request.method} is not allowed on /{res_type}")
 
@@ -214,7 +215,8 @@ async def instance_endpoint(request: Request) -> Response:
         return _write_response(request, stored)
     if request.method == "PATCH":
         ops = await http.read_body(request, _max_body(request), http.PATCH_TYPES)
-        stored = await run_in_threadpool(repo.patch, res_type, res_id, ops, if_match=http.if_match(request))
+        stored = await run_in_threadpool(repo.patch, res_type, res_id, ops, if_match=http.if_match(request),
+                                         kind=http.content_type(request))
         return _write_response(request, stored)
     if request.method == "DELETE":
         stored = await run_in_threadpool(repo.delete, res_type, res_id)
@@ -284,7 +286,7 @@ async def system_endpoint(request: Request) -> Response:
     if request.method == "POST":
         body = await http.read_body(request, _max_body(request))
         repo = _repo(request)
-        result = await run_in_threadpool(process_bundle, repo, body, _base(request))
+        result = await run_in_threadpool(process_bundle, repo, body, _base(request), terminology_api.run_operation)
         return http.json_response(result, indent=http.pretty(request))
     # GET [base]?_type=Patient,Observation&_lastUpdated=ge… : system-level search.
     return await _search(request, _repo(request), "", _query_items(request))

@@ -18,7 +18,7 @@ from benhan.fhir.resource_json import dumps, loads
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "text/json"}
-PATCH_TYPES = {"application/json-patch+json"}
+PATCH_TYPES = {"application/json-patch+json", "application/merge-patch+json"}   # fhir.patch
 _FORMAT_JSON = {"json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"}
 _FORMAT_XML = {"xml", "application/xml", "application/fhir+xml", "text/xml", "application/xml+fhir"}
 _ETAG = re.compile(r'^\s*(?:W/)?"?([^"\s]+)"?\s*$')

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from benhan import errors
 from benhan.terminology import operations
 from benhan.terminology.params import Param, from_parameters, from_query
 from benhan.web import http
@@ -44,14 +45,33 @@ def _endpoint(run: Callable, id_kind: str | None = None) -> Callable:  # noqa: A
 
 
 _BOTH = ["GET", "POST"]
-routes = [
-    Route("/CodeSystem/$lookup", _endpoint(operations.lookup), methods=_BOTH),
-    Route("/CodeSystem/$validate-code", _endpoint(operations.validate_code_in_code_system), methods=_BOTH),
-    Route("/CodeSystem/$subsumes", _endpoint(operations.subsumes), methods=_BOTH),
-    Route("/CodeSystem/{id}/$validate-code", _endpoint(operations.validate_code_in_code_system, "id"), methods=_BOTH),
-    Route("/CodeSystem/{id}/$subsumes", _endpoint(operations.subsumes, "id"), methods=_BOTH),
-    Route("/ValueSet/$expand", _endpoint(operations.expand), methods=_BOTH),
-    Route("/ValueSet/$validate-code", _endpoint(operations.validate_code_in_value_set), methods=_BOTH),
-    Route("/ValueSet/{id}/$expand", _endpoint(operations.expand, "id"), methods=_BOTH),
-    Route("/ValueSet/{id}/$validate-code", _endpoint(operations.validate_code_in_value_set, "id"), methods=_BOTH),
-]
+# (type, with an id, name) → handler: the REST routes below and the operation entries of a batch or
+# transaction (store.bundles) run the same ones.
+_HANDLERS = {
+    ("CodeSystem", False, "$lookup"): operations.lookup,
+    ("CodeSystem", False, "$validate-code"): operations.validate_code_in_code_system,
+    ("CodeSystem", False, "$subsumes"): operations.subsumes,
+    ("CodeSystem", True, "$validate-code"): operations.validate_code_in_code_system,
+    ("CodeSystem", True, "$subsumes"): operations.subsumes,
+    ("ValueSet", False, "$expand"): operations.expand,
+    ("ValueSet", False, "$validate-code"): operations.validate_code_in_value_set,
+    ("ValueSet", True, "$expand"): operations.expand,
+    ("ValueSet", True, "$validate-code"): operations.validate_code_in_value_set,
+}
+
+
+def run_operation(repo, res_type: str, res_id: str | None, name: str, query: list[tuple[str, str]],  # noqa: ANN001
+                  parameters: dict | None) -> dict:
+    """An operation entry of a batch or transaction (bundles.Operation), checked as the route is."""
+    run = _HANDLERS.get((res_type, res_id is not None, name))
+    if run is None:
+        raise errors.MethodNotAllowed(f"{res_type}/{res_id + '/' if res_id else ''}{name} is not an operation "
+                                      "of this server (terminology: $lookup, $validate-code, $subsumes, $expand)")
+    params = from_query(query) + (from_parameters(parameters) if parameters is not None else [])
+    repo.permit("r", res_type, "operation")
+    return run(repo, params, res_id) if res_id is not None else run(repo, params)
+
+
+routes = [Route(f"/{res_type}/{{id}}/{name}" if with_id else f"/{res_type}/{name}",
+                _endpoint(run, "id" if with_id else None), methods=_BOTH)
+          for (res_type, with_id, name), run in _HANDLERS.items()]

@@ -138,7 +138,7 @@ def test_a_batch_processes_entries_independently_with_an_outcome_each(client):
     assert out["type"] == "batch-response"
     statuses = [e["response"]["status"] for e in out["entry"]]
     assert statuses[0] == "201 Created" and statuses[3] == "201 Created"
-    assert statuses[1] == "422" and statuses[2] == "404"
+    assert statuses[1] == "422 Unprocessable Entity" and statuses[2] == "404 Not Found"
     assert out["entry"][1]["response"]["outcome"]["resourceType"] == "OperationOutcome"
     assert count(client, "Patient") == 2
 
