@@ -1,6 +1,7 @@
 """The command line: errors are one line on stderr and a non-zero exit; never a traceback."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,5 +36,5 @@ def test_a_bad_setting_in_the_environment_is_one_line(tmp_path: Path):
 def test_the_demo_facility_loads_into_an_empty_database(tmp_path: Path):
     done = benhan("demo", "--data-dir", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    loaded = int(done.stdout.split(":")[1].split()[0])
+    loaded = int(re.search(r"demo facility loaded: (\d+) resources", done.stdout).group(1))
     assert loaded > 1000
