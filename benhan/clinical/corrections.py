@@ -13,8 +13,8 @@ import uuid
 from dataclasses import dataclass
 
 from benhan.auth.actor import Actor
-from benhan.clinical import allergies, diagnoses, prescriptions
-from benhan.clinical.common import CORRECTION_REASON, ICD10, Problems, now, parse_number, stamp, who
+from benhan.clinical import allergies, diagnoses, overrides, prescriptions
+from benhan.clinical.common import CORRECTION_REASON, ICD10, Problems, now, parse_number, ref_id, stamp, who
 from benhan.store.repository import Repository
 
 DATA_OPERATION = "http://terminology.hl7.org/CodeSystem/v3-DataOperation"
@@ -73,16 +73,23 @@ def current_values(body: dict) -> dict[str, str]:
     return {}
 
 
-def _recode(body: dict, code: str, p: Problems, repo: Repository) -> None:
-    """A diagnosis corrected to another ICD-10 code (the old one stays in the earlier version)."""
+def _recode(body: dict, code: str, p: Problems, repo: Repository) -> list[overrides.Warning]:
+    """A diagnosis corrected to another ICD-10 code (the old one stays in the earlier version), and
+    what the new code's flags say against it for this patient and rank — the same checks as when a
+    diagnosis is added, so a correction is no way around them."""
     coding = ((body.get("code") or {}).get("coding") or [{}])[0]
     if not code or code.replace(".", "").upper() == coding.get("code", "").replace(".", "").upper():
-        return
+        return []
     found = diagnoses.lookup(repo, code)
     if found is None:
         p.add("code", "ui.err.dx_unknown", code=code)
-        return
+        return []
     body["code"] = {"coding": [{"system": ICD10, "code": found.code, "display": found.display}], "text": found.display}
+    pid, eid = ref_id(body.get("subject")), ref_id(body.get("encounter"))
+    gender = repo.read("Patient", pid).json().get("gender") if pid else None
+    main = bool(eid) and any(ref_id(d.get("condition")) == body.get("id") and d.get("rank") == 1
+                             for d in repo.read("Encounter", eid).json().get("diagnosis", []))
+    return diagnoses.warnings_for(found, gender, main)
 
 
 def _apply(body: dict, values: dict[str, str], p: Problems, ingredients: list[str]) -> None:
@@ -164,6 +171,7 @@ def change(repo: Repository, actor: Actor, res_type: str, res_id: str, values: d
     body = current.json()
     body.pop("meta", None)
     p = Problems()
+    warned: list[overrides.Warning] = []
     if len(reason.strip()) < MIN_REASON:
         p.add("reason", "ui.err.correction_reason")
     if is_cancelled(body):
@@ -175,10 +183,13 @@ def change(repo: Repository, actor: Actor, res_type: str, res_id: str, values: d
                        if res_type == "AllergyIntolerance" else [])
         _apply(body, values, p, ingredients)
         if res_type == "Condition" and "code" in values:
-            _recode(body, values["code"].strip().split(" ")[0], p, repo)
+            warned = _recode(body, values["code"].strip().split(" ")[0], p, repo)
     else:
         p.add("reason", "ui.err.not_editable")
     p.raise_if_any()
+    if warned:      # overridden by ticking the box; the correction's reason is the override's reason
+        overrides.confirm({**(values or {}), "override_reason": reason}, warned)
+        overrides.record(body, warned, reason.strip())
     stamp(body, actor)
     body["extension"].append({"url": CORRECTION_REASON, "valueString": reason.strip()})
     new_version = current.version + 1

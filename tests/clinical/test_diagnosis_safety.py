@@ -107,6 +107,15 @@ def test_a_saved_code_is_corrected_as_a_new_version_keeping_the_old_one(clinic):
     assert versions[0].reason == "chọn nhầm mã"
     listed = diagnoses.listed(repo.read("Encounter", man[1]).json(), {cid: repo.read("Condition", cid).json()})
     assert [(d.code, d.kind) for d in listed] == [("J15", "main")]
+    # A correction is no way around the checks: to a code for the other sex, the box must be ticked
+    # (the correction's reason is the override's reason, kept in the new version).
+    with pytest.raises(FormInvalid) as err:
+        corrections.change(repo, DOCTOR, "Condition", cid, {"code": "O80.0", "note": ""}, "thử sửa sai")
+    assert [k for k, _ in err.value.warnings] == ["ui.warn.dx_female_only"]
+    assert set(err.value.errors) == {"confirm_warnings"}
+    assert corrections.change(repo, DOCTOR, "Condition", cid, {"code": "O80.0", "note": "", "confirm_warnings": "yes"},
+                              "thử sửa sai") == 3
+    assert {"url": OVERRIDE_REASON, "valueString": "thử sửa sai"} in repo.read("Condition", cid).json()["extension"]
 
 
 def test_a_cancelled_diagnosis_is_neither_main_nor_comorbidity(clinic):  # noqa: ANN001

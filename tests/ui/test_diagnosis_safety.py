@@ -122,6 +122,13 @@ def test_diagnosis_chosen_not_guessed_corrected_cancelled_and_a_dose_overridden(
     j.page.wait_for_url(re.compile(r".*saved=diagnoses.*"))
     assert "Bệnh kèm theo" in _dx_item(j, "J06.9").inner_text()
     _dx_item(j, "J06.9").locator("a", has_text="Sửa").click()
+    j.page.fill("#f-code", "N76.0")                           # vaginitis, for a man: the correction warns too
+    j.page.fill("#f-reason", "Thử")
+    j.page.click("button[name=action][value=correct]")
+    j.page.wait_for_selector(".notice.override")
+    j.shot("correction-warns")
+    assert "chỉ (hoặc chủ yếu) dùng cho nữ" in j.page.inner_text(".notice.override")
+    j.page.fill("#f-code", "J06.9")
     j.page.fill("#f-reason", "Ghi nhầm")
     j.page.click("button[name=action][value=cancel]")
     j.page.wait_for_url(re.compile(r".*/ui/encounters/.*"))

@@ -11,7 +11,7 @@ from benhan.clinical import corrections
 from benhan.clinical.common import FormInvalid, ref_id
 from benhan.store.repository import Repository
 from benhan.web import i18n
-from benhan.web.ui.base import back, form, messages, page, repo, require, tz
+from benhan.web.ui.base import back, form, messages, page, repo, require, tz, warnings
 
 CORRECTABLE = set(corrections.EDITABLE) | {"Composition", "Encounter"}
 
@@ -30,12 +30,12 @@ def _encounter_of(body: dict) -> str | None:
 
 
 def _form_page(request: Request, r: Repository, res_type: str, res_id: str, status: int = 200,
-               v: dict | None = None, errs: dict | None = None) -> Response:
+               v: dict | None = None, errs: dict | None = None, warns: list[str] | None = None) -> Response:
     body = r.read(res_type, res_id).json()
     return page(request, "ui/correct.html", status, res_type=res_type, res_id=res_id, body=body,
                 fields=corrections.EDITABLE.get(res_type, ()), current=corrections.current_values(body),
                 v=v or corrections.current_values(body), errors=errs or {}, encounter_id=_encounter_of(body),
-                cancelled=corrections.is_cancelled(body))
+                cancelled=corrections.is_cancelled(body), warnings=warns or [])
 
 
 async def correct(request: Request) -> Response:
@@ -52,7 +52,8 @@ async def correct(request: Request) -> Response:
             corrections.change(r, r.actor, res_type, res_id, None if cancel else values, values.get("reason", ""),
                                tz(request))
         except FormInvalid as exc:
-            return _form_page(request, r, res_type, res_id, 400, values, messages(request, exc))
+            return _form_page(request, r, res_type, res_id, 400, values, messages(request, exc),
+                              warnings(request, exc))
         eid = _encounter_of(r.read(res_type, res_id).json())
         return back(f"/ui/encounters/{eid}" if eid else f"/ui/history/{res_type}/{res_id}")
     return await run_in_threadpool(work)
