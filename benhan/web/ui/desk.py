@@ -14,6 +14,7 @@ from benhan import errors
 from benhan.clinical import chart, patient_link, registration, visits
 from benhan.clinical.common import FormInvalid, Problems, name_of
 from benhan.vn.cccd_qr import QrProblem, parse_cccd_qr
+from benhan.web import i18n
 from benhan.web.ui import svg
 from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo, require, t, today, tz
 
@@ -133,7 +134,7 @@ def _patient_page(request: Request, r, patient_id: str, status: int = 200, v: di
     b = chart.banner(r, patient, today(request))
     encounters = chart.listing(r, "Encounter", chart.visits(r, patient_id))
     vitals_permitted = may(r, "s", "Observation")
-    trend = svg.trends(chart.patient_vitals(r, patient_id)) if vitals_permitted else None
+    trend = svg.trends(chart.patient_vitals(r, patient_id), i18n.language(request)) if vitals_permitted else None
     return page(request, "ui/patient.html", status, banner=b, encounters=encounters, trend=trend,
                 vitals_permitted=vitals_permitted, visit_kind=_visit_kind(request),
                 rooms=visits.locations(r), kinds=visits.OPENABLE, can_open=may(r, "c", "Encounter"),

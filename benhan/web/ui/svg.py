@@ -8,6 +8,7 @@ from html import escape
 
 from benhan.clinical.common import vn_datetime
 from benhan.clinical.vitals import BMI, BY_FIELD, readings
+from benhan.vn.display import number
 
 W, H, PAD = 320, 90, 22
 MARKED_POINTS = 12     # points with a hover label; beyond, only the latest (keeps the page small)
@@ -34,7 +35,7 @@ def _scale(values: list[float], normal: tuple[float, float] | None) -> tuple[flo
     return lo - margin, hi + margin
 
 
-def _chart(fields: tuple[str, ...], series: list[tuple[str, dict[str, float]]]) -> Chart | None:
+def _chart(fields: tuple[str, ...], series: list[tuple[str, dict[str, float]]], lang: str = "vi") -> Chart | None:
     points = [(when, vals) for when, vals in series if any(f in vals for f in fields)]
     if not points:
         return None
@@ -65,15 +66,17 @@ def _chart(fields: tuple[str, ...], series: list[tuple[str, dict[str, float]]]) 
             marked = marked[-1:]        # a long series: the line says enough, mark the latest only
         for (a, b), (when, vals) in marked:
             parts.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="2.5" fill="{colour}">'
-                         f'<title>{escape(vn_datetime(when))}: {vals[f]:g}</title></circle>')
-    parts.append(f'<text x="2" y="10" font-size="9">{hi:.4g}</text><text x="2" y="{H - 2}" font-size="9">{lo:.4g}</text>')
+                         f'<title>{escape(vn_datetime(when))}: {number(vals[f], lang)}</title></circle>')
+    # Axis labels and values as the reader writes numbers (38,5 in Vietnamese: issue 12.10).
+    parts.append(f'<text x="2" y="10" font-size="9">{number(f"{hi:.4g}", lang)}</text>'
+                 f'<text x="2" y="{H - 2}" font-size="9">{number(f"{lo:.4g}", lang)}</text>')
     parts.append("</svg>")
     last_vals = points[-1][1]
-    last = "/".join(f"{last_vals[f]:g}" for f in fields if f in last_vals)
+    last = "/".join(number(last_vals[f], lang) for f in fields if f in last_vals)
     title = "Huyết áp" if len(fields) == 2 else spec.vi
     return Chart(fields[0], title, spec.unit, last, "".join(parts))
 
 
-def trends(observations: list[dict]) -> list[Chart]:
+def trends(observations: list[dict], lang: str = "vi") -> list[Chart]:
     series = [(r.when, r.values) for r in readings(observations)]
-    return [c for c in (_chart(fields, series) for fields in CHARTS) if c is not None]
+    return [c for c in (_chart(fields, series, lang) for fields in CHARTS) if c is not None]

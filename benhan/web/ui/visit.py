@@ -22,6 +22,7 @@ from benhan.clinical import dx_ranking
 from benhan.clinical.common import FormInvalid, age_on, now, ref_id
 from benhan.clinical.corrections import EDITABLE, is_cancelled
 from benhan.store.repository import Repository
+from benhan.vn import display
 from benhan.web import i18n
 from benhan.web.ui import svg
 from benhan.web.ui.base import (back, chart_gate, form, may, may_act, messages, page, repo, require, require_act, today,
@@ -79,11 +80,11 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
     return page(request, "ui/encounter.html", status, banner=b, enc=encounter, rec=rec,
                 notes_shown=notes_shown, notes_earlier=len(rec.notes) - len(notes_shown),
                 readings=vitals.readings(rec.vital_signs)[-RECENT_READINGS:], vital_fields=vitals.VITALS,
-                trend=svg.trends(rec.vital_signs),
+                trend=svg.trends(rec.vital_signs, i18n.language(request)),
                 dx=diagnoses.listed(encounter, rec.conditions), record_texts=record.texts(rec.record),
                 sections=record.SECTIONS, summary_sections=discharge.SUMMARY,
                 summary_texts=discharge.summary_texts(rec.summary), drugs=drugs, routes=prescriptions.ROUTES,
-                lab_choices=orders.lab_choices(), pending=pending, results=results,
+                lab_choices=[(k, display.unit(text)) for k, text in orders.lab_choices()], pending=pending, results=results,
                 order_services=order_services, order_found=order_found, order_list=ORDER_LIST,
                 service_code=orders.service_code, not_in_catalogue=orders.not_in_catalogue,
                 allergy_choices=allergy_choices, allergy_coded=allergies.is_coded, day=day,
