@@ -39,6 +39,14 @@ KINDS = [
     dict(interaction="export", subtype="export", patients=("p1",), detail="not json"),
     dict(interaction="sign", subtype="sign", res_type="Composition", res_id="c1", version=2, patients=("p1",)),
     dict(interaction="backup", detail=json.dumps(["a", 1])),
+    # issue 11 items 3, 4: a restore, the stand-in for a row the database refused, and a request's
+    # unstorable values (escaped, cut) all render as valid AuditEvents.
+    dict(interaction="restore", subtype="restore",
+         detail=json.dumps({"file": "benhan-manual-x.sqlite.gz", "restored_head": "3:ab", "replaced_head": None})),
+    dict(interaction="audit-failure", subtype="audit-failure", outcome="8", patients=("p1",),
+         detail=json.dumps({"note": "audit row could not be stored", "interaction": "read", "error": "DataError"})),
+    dict(interaction="search-type", res_type="Patient", query="_elements=\x00&name=" + "\ud800é" * 5000,
+         res_id="\x01" * 80, patients=("p 1", "\x00" * 70)),
 ]
 
 
