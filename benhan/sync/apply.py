@@ -240,14 +240,14 @@ def _push_base(conn, node_id: str, v: Version, slot: Slot | None) -> tuple[bytes
 
 
 def _merged_write(store: Store, v: Version, result: merge.Merge, held: int, now_us: int) -> RemoteWrite | None:
-    """The merge as version held + 1, marked as resolving (so the node that made the edit closes
-    the row it opened when the hub's version took its slot); None if the result is not valid FHIR
-    (two choices of one element, e.g. deceasedBoolean and deceasedDateTime: a conflict then)."""
+    """The merge as version held + 1; None if the result is not valid FHIR (two choices of one
+    element, e.g. deceasedBoolean and deceasedDateTime: a conflict then). Not marked as resolving:
+    the node that made the edit closes its row by content (_absorbed), other nodes keep theirs."""
     body = stamp(result.result, held + 1, format_instant(from_us(now_us)))
     if store.validate(body):
         return None
     return RemoteWrite(v.res_type, v.res_id, held + 1, held, False, "PUT", now_us, dumps(body), content_hash(body),
-                       extract(body), store.node_id, resolves=True)
+                       extract(body), store.node_id)
 
 
 def _new_resource(body: dict, now_us: int, origin: str) -> RemoteWrite:
@@ -303,6 +303,7 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
     out = Applied()
     slots = st.current(conn, list({(v.res_type, v.res_id) for v, _ in writes}), lock=False)
     writer = _Writer(conn, slots, now_us)
+    waiting = {(r.res_type, r.res_id) for r in st.conflicts(conn, "open", limit=100000)}   # rows to close
     for v, w in writes:
         key = (v.res_type, v.res_id)
         if key in writer.keys:
@@ -323,13 +324,17 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
                 if v.resolves:       # a resolution this node holds already (its own content): close
                     st.close_conflicts(conn, v.res_type, v.res_id, version=v.version, by=v.agent or v.origin,
                                        now_us=now_us, seq_up_to=pushed_up_to)
+                elif key in waiting:
+                    _absorbed(conn, out, v, w, pushed_up_to=pushed_up_to, now_us=now_us)
                 continue
             requeue = _set_aside(conn, out, v, w, slot, local, own=own, pushed_up_to=pushed_up_to,
                                  now_us=now_us)
+            waiting.add(key)
         elif held > base:
             local = st.local_versions(conn, slot.pk, base)
             requeue = _set_aside(conn, out, v, w, slot, local, own=own, pushed_up_to=pushed_up_to,
                                  now_us=now_us)
+            waiting.add(key)
         writer.add(w)
         writer.flush()
         out.applied += 1
@@ -338,6 +343,8 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
             if st.close_conflicts(conn, v.res_type, v.res_id, version=v.version, by=v.agent or v.origin,
                                   now_us=now_us, seq_up_to=pushed_up_to):
                 _settled(out, key)
+        elif key in waiting:
+            _absorbed(conn, out, v, w, pushed_up_to=pushed_up_to, now_us=now_us)
         if requeue is not None:
             writer.add(requeue)
             writer.flush()
@@ -346,6 +353,31 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
     # "same person" review, as the hub does for pushes (never dropped, never merged unasked).
     find_duplicates(conn, [w for _, w in writes], {w.res_id for _, w in writes if w.res_type == "Patient"}, now_us)
     return out
+
+
+def _absorbed(conn, out: Applied, v: Version, w: RemoteWrite, *, pushed_up_to: int, now_us: int) -> None:  # noqa: ANN001
+    """Close this node's open rows of the resource whose edit the hub's version already holds: the
+    hub merged it (sync/merge.py: applying the row's changes to its base onto this version changes
+    nothing). Only edits that reached the hub; the merge is not marked as a resolution, so other
+    nodes' rows on the same resource stay as they are."""
+    if w.deleted or w.body is None:
+        return
+    incoming = loads(w.body)
+    closed = left = 0
+    for r in st.open_conflicts(conn, v.res_type, v.res_id):
+        pushed = r.their_seq is None or r.their_seq <= pushed_up_to
+        if not pushed or r.kind != "conflict" or r.base_body is None or r.their_body is None or r.their_deleted:
+            left += 1
+            continue
+        result = merge.three_way(loads(r.base_body), incoming, loads(r.their_body))
+        if result.clean and merge.same(result.result, incoming):
+            st.update_conflict(conn, r.pk, status="merged", resolved_at=now_us, resolved_by=v.origin or "hub",
+                               resolved_version=v.version)
+            closed += 1
+        else:
+            left += 1
+    if closed and not left:
+        _settled(out, (v.res_type, v.res_id))
 
 
 def _settled(out: Applied, key: tuple[str, str]) -> None:

@@ -129,6 +129,11 @@ def _equal(a: Any, b: Any) -> bool:
     return a is b if a is MISSING else a == b
 
 
+def same(a: dict | None, b: dict | None) -> bool:
+    """Whether two versions hold the same content (stamps aside)."""
+    return _equal(content(a), content(b))
+
+
 def value_at(resource: dict | None, path: Path) -> Any:
     """The value at a path, or MISSING."""
     node: Any = resource if resource is not None else MISSING

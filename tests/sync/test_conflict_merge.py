@@ -172,3 +172,20 @@ def test_an_edit_never_pushed_merges_at_the_node_and_goes_up_as_an_ordinary_edit
     body = hub.repo.read("Patient", pid).json()
     assert body["address"][0]["line"] == ["9 Bà Triệu"] and body["telecom"][0]["value"] == "0944444444"
     assert _open(hub.store) == []
+
+
+def test_merging_one_facility_edit_leaves_another_facility_open_conflict_open(hub, make_node):
+    """A's edit waits for review (the hub changed the same element); B's edit of another element
+    is merged. The merge reaches A without closing A's row, which still waits at both ends."""
+    a, b, pid = _two_facilities(hub, make_node)
+    body = hub.repo.read("Patient", pid).json()
+    hub.repo.update("Patient", pid, {**body, "gender": "female"})
+    _edit(a, pid, gender="other")
+    assert a.round().conflicts
+    _edit(b, pid, telecom=[{"system": "phone", "value": "0955555555"}])
+    assert b.round().conflicts == []
+    a.round()
+    assert a.repo.read("Patient", pid).json()["telecom"][0]["value"] == "0955555555"
+    [mine] = _open(a.store)
+    assert json.loads(mine.their_body)["gender"] == "other"
+    assert [r.origin_node for r in _open(hub.store)] == [a.store.node_id]
