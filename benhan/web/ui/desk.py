@@ -15,7 +15,7 @@ from benhan.clinical import chart, patient_link, registration, visits
 from benhan.clinical.common import FormInvalid, Problems, name_of
 from benhan.vn.cccd_qr import QrProblem, parse_cccd_qr
 from benhan.web import i18n
-from benhan.web.ui import svg
+from benhan.web.ui import paper as paper_ui, svg
 from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo, require, t, today, tz
 
 VISIT_FIELDS = ("visit_type", "location", "reason")
@@ -141,7 +141,8 @@ def _patient_page(request: Request, r, patient_id: str, status: int = 200, v: di
                 found=request.query_params.get("found") == "1", v=v or {"visit_type": "kham-benh"},
                 errors=errs or {}, can_link=patient_link.has_no_id(patient) and patient_link.may_link(r),
                 linked=_linked_notice(request, r), moved=bool(request.query_params.get("moved")),
-                replaces=patient_link.replaces(patient))
+                replaces=patient_link.replaces(patient), paper=paper_ui.listing(r, patient_id),
+                can_convert=paper_ui.may_convert(r))
 
 
 def _visit_kind(request: Request):  # noqa: ANN202

@@ -59,14 +59,17 @@ async def _upload(request: Request) -> Response:
         # Refused before the body is parsed: a 2 GB upload is not spooled to disk first.
         return await run_in_threadpool(lambda: _page(request, r, pid, 413, error=i18n.translate(
             "ui.paper.too_large", lang, mb=paper.MAX_BYTES // (1024 * 1024))))
-    values = await form(request)
-    upload = (await request.form()).get("file")
-    data = b""
-    if isinstance(upload, UploadFile):
-        data = await upload.read(paper.MAX_BYTES + 1)    # one byte more than allowed: "too large" is told
-        await upload.close()
+    parsed = await request.form()
+    try:
+        values = await form(request)                    # the CSRF token (the form parsed once, cached)
+        upload = parsed.get("file")
+        data, filename = b"", ""
+        if isinstance(upload, UploadFile):
+            data = await upload.read(paper.MAX_BYTES + 1)    # one byte more than allowed: "too large" is told
+            filename = upload.filename or ""
+    finally:
+        await parsed.close()                            # the spooled upload, on a refusal too
     v = {k: (values.get(k) or "").strip() for k in FIELDS}
-    filename = upload.filename if isinstance(upload, UploadFile) and upload.filename else ""
 
     def work() -> Response:
         r.read("Patient", pid)          # 404 / 403 before the seal is opened
