@@ -248,14 +248,6 @@ def mark_resolution(conn: Connection, resource_pk: int, version: int) -> None:
 
 # --- review queue: conflicts ----------------------------------------------------------------------
 
-def open_conflict(conn: Connection, res_type: str, res_id: str, origin: str | None = None):  # noqa: ANN201
-    q = select(sync_conflict).where(and_(sync_conflict.c.res_type == res_type, sync_conflict.c.res_id == res_id,
-                                         sync_conflict.c.status == "open"))
-    if origin is not None:
-        q = q.where(sync_conflict.c.origin_node == origin)
-    return conn.execute(q.order_by(sync_conflict.c.pk.desc()).limit(1)).first()
-
-
 def open_conflicts(conn: Connection, res_type: str, res_id: str, origin: str | None = None) -> list:
     """The open set-aside versions of a resource (of one origin node), oldest first."""
     q = select(sync_conflict).where(and_(sync_conflict.c.res_type == res_type, sync_conflict.c.res_id == res_id,
