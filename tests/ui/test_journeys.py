@@ -181,7 +181,7 @@ def test_b_admission_notes_correction_discharge_paper(journey, world):  # noqa: 
                         j.page.locator("#notes tbody tr").nth(1).inner_html()).group(1)
     j.page.locator("#notes tbody tr").nth(1).locator("a", has_text="Lịch sử").click()
     j.shot("note-history")
-    assert "Ghi nhầm nhiệt độ" in j.page.inner_text("table") and "v2" in j.page.inner_text("table")
+    assert "Ghi nhầm nhiệt độ" in j.page.inner_text("table") and "phiên bản 2" in j.page.inner_text("table")
     j.go(f"/ui/encounters/{encounter_id}")
 
     j.page.fill("#f-dx_query", "J18.9")
