@@ -224,3 +224,19 @@ def test_the_mark_fits_a_long_title_on_a_small_page(ca, trust):  # noqa: ANN001
         lookup=f"DocumentReference/{uuid.uuid4()}"))
     [page] = PdfReader(io.BytesIO(marked)).pages
     assert "Ư" * 120 in page.extract_text() and float(page.mediabox.height) > 595   # A4 landscape + the band
+
+
+def test_a_pdf_that_cannot_be_pdfa_is_still_marked_and_sealed(store, ca, trust):  # noqa: ANN001
+    """A scan whose text uses a font it does not embed (Helvetica) cannot be PDF/A: it is sealed as it is,
+    and not declared PDF/A."""
+    repo, actor, eid = _world(store)
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.cell(0, 10, "Old typed report")
+    done = paper.convert(repo, actor, _patient(repo, eid), bytes(pdf.output()), kind="other",
+                         original_date=dt.date(2001, 9, 9), key=seal(ca), trust=trust)
+    assert not done.archival and pdfa.pdfa_problems(done.pdf)
+    assert "no PDF/A-2 identification in the XMP metadata" in pdfa.pdfa_problems(done.pdf)
+    [check] = verify.verify_pdf(done.pdf, trust)
+    assert check.ok and paper.MARK in PdfReader(io.BytesIO(done.pdf)).pages[0].extract_text()
