@@ -316,10 +316,11 @@ def conflict(conn: Connection, pk: int):  # noqa: ANN201
 
 
 def count_conflicts(conn: Connection, origin: str | None = None) -> int:
-    q = select(func.count()).select_from(sync_conflict).where(sync_conflict.c.status == "open")
+    """Resources waiting for review (a resource with several set-aside versions counts once)."""
+    q = select(sync_conflict.c.res_type, sync_conflict.c.res_id).where(sync_conflict.c.status == "open").distinct()
     if origin is not None:
         q = q.where(sync_conflict.c.origin_node == origin)
-    return conn.execute(q).scalar() or 0
+    return conn.execute(select(func.count()).select_from(q.subquery())).scalar() or 0
 
 
 def conflicts_for_seqs(conn: Connection, origin: str, first: int, last: int) -> list:

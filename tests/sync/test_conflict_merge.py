@@ -108,6 +108,8 @@ def test_a_second_edit_while_a_conflict_is_open_never_erases_the_first(hub, make
     assert len(rows) == 2                                  # each pushed version in its own row
     assert [json.loads(r.their_body)["telecom"] for r in sorted(rows, key=lambda r: r.pk)] == [b_phone, a_phone]
     assert all(r.base_body is not None for r in rows)
+    with hub.store.db.read() as conn:
+        assert st.count_conflicts(conn) == 1                   # one patient waits, with two versions
     events = [e for e in _events(hub.store, "sync-conflict") if e.res_id == pid]
     assert len(events) == 2 and {e.outcome for e in events} == {"4"} and events[0].patients == pid
     review.resolve_conflict(hub.store, rows[0].pk, "theirs", by="so-y-te")
