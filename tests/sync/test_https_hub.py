@@ -25,7 +25,10 @@ from tests.server_process import benhan_command, free_port, run_benhan, spawn, t
 
 def _toml(data_dir: Path, **settings: str) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
+    # Owner only, as benhan makes its folder (else it says so on stderr while tightening them).
+    data_dir.chmod(0o700)
     (data_dir / "benhan.toml").write_text("".join(f"{k} = '{v}'\n" for k, v in settings.items()))
+    (data_dir / "benhan.toml").chmod(0o600)
 
 
 @pytest.fixture
