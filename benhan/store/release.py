@@ -22,10 +22,11 @@ path, whatever SQL produced the rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Protocol
 
 import orjson
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, and_, bindparam, or_, select
 
 from benhan.fhir.indexing import extract
 from benhan.store import access as access_sql
@@ -50,22 +51,33 @@ def _chunks(items: Sequence, size: int = CHUNK):  # noqa: ANN202
         yield items[start:start + size]
 
 
+# Built once per shape, with the pks as an expanding parameter: building a select per call cost
+# more than SQLite's work for a read (see repository._READ_CURRENT).
+_CURRENT_VERSIONS = (select(resource.c.pk, resource.c.version)
+                     .where(resource.c.pk.in_(bindparam("pks", expanding=True))))
+
+
+@cache
+def _indexed_statement(types: tuple[str, ...]):  # noqa: ANN202
+    ref = idx_reference
+    pairs = or_(*(and_(ref.c.res_type == t, ref.c.param.in_(access_sql.member_params(t))) for t in types))
+    return select(ref.c.resource_pk, ref.c.target_id).where(and_(
+        ref.c.resource_pk.in_(bindparam("pks", expanding=True)), ref.c.target_type == PATIENT, pairs))
+
+
 def _current_versions(conn: Connection, pks: list[int]) -> dict[int, int]:
     out: dict[int, int] = {}
     for part in _chunks(pks):
-        out.update(conn.execute(select(resource.c.pk, resource.c.version).where(resource.c.pk.in_(part))).all())
+        out.update((pk, version) for pk, version in conn.execute(_CURRENT_VERSIONS, {"pks": part}))
     return out
 
 
 def _indexed_patients(conn: Connection, pks: list[int], types: set[str]) -> dict[int, set[str]]:
     """pk → the patients its current version's index names through a compartment parameter."""
-    ref = idx_reference
-    pairs = or_(*(and_(ref.c.res_type == t, ref.c.param.in_(access_sql.member_params(t))) for t in sorted(types)))
+    statement = _indexed_statement(tuple(sorted(types)))
     named: dict[int, set[str]] = {}
     for part in _chunks(pks):
-        q = select(ref.c.resource_pk, ref.c.target_id).where(and_(
-            ref.c.resource_pk.in_(part), ref.c.target_type == PATIENT, pairs))
-        for pk, target in conn.execute(q):
+        for pk, target in conn.execute(statement, {"pks": part}):
             named.setdefault(pk, set()).add(target)
     return named
 
@@ -107,10 +119,18 @@ def patients_allowed(conn: Connection, access: Access, candidates: Iterable[str]
 class Gate:
     """One request's way out: release() filters, `patients` accumulates whose records went."""
 
-    def __init__(self, conn: Connection, access: Access | None):
+    def __init__(self, conn: Connection, access: Access | None, also_into: set[str] | None = None):
+        """`also_into`: a longer-lived set that collects the patients too (a request's several reads)."""
         self.conn = conn
         self.access = access
         self.patients: set[str] = set()
+        self.withheld: set[str] = set()     # the patients of what was kept back (a refusal's audit)
+        self._also_into = also_into
+
+    def _went(self, patients: set[str]) -> None:
+        self.patients |= patients
+        if self._also_into is not None:
+            self._also_into |= patients
 
     def release(self, items: Sequence[Outgoing], letter: str = "r", *, current: bool = False) -> list:
         """The items the actor may see (letter: the SMART interaction the path is, r or s), in
@@ -122,7 +142,7 @@ class Gate:
         access = self.access
         if access is None:                       # the system itself: everything, still audited
             for ps in owners:
-                self.patients |= ps
+                self._went(ps)
             return list(items)
         limited = {t: access.patient_limited(letter, t) for t in {b.res_type for b in items}}
         candidates = set().union(*(ps for b, ps in zip(items, owners) if limited[b.res_type]))
@@ -130,13 +150,13 @@ class Gate:
         keep = []
         for b, ps in zip(items, owners):
             rule = limited[b.res_type]
-            if rule is None:                     # a type the actor may not use at all
-                continue
-            if rule and ps.isdisjoint(allowed):  # nobody in scope: not theirs to see
+            if rule is None or (rule and ps.isdisjoint(allowed)):
+                # A type the actor may not use at all, or nobody in scope: not theirs to see.
+                self.withheld |= ps
                 continue
             keep.append(b)
-            self.patients |= ps
+            self._went(ps)
         return keep
 
-    def release_one(self, item: Outgoing, letter: str = "r") -> bool:
-        return bool(self.release([item], letter))
+    def release_one(self, item: Outgoing, letter: str = "r", *, current: bool = False) -> bool:
+        return bool(self.release([item], letter, current=current))

@@ -302,7 +302,8 @@ class Repository:
             gate = self.gate(conn)
             if found is not None and not found.deleted:
                 if not gate.release_one(found, current=found.current):
-                    self._refuse_outside_scope(interaction, res_type, res_id, conn=conn, pk=found.pk)
+                    # Audited with whose that version is (an earlier one may be another patient's).
+                    self._refuse_outside_scope(interaction, res_type, res_id, patients=gate.withheld)
             elif limited and exists:
                 # Nothing to hand out (a deletion, a version that is not there): whether the
                 # resource is the actor's to ask about is decided on its current version.

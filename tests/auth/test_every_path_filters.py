@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 
-import pytest
+import orjson
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from benhan.auth import users
 from benhan.auth.actor import Actor
 from benhan.clinical.printouts.forms import FORMS
+from benhan.store import sync_tables
 from benhan.store.repository import Repository
 from benhan.store.schema import audit_event, audit_patient
 from benhan.web.app import create_app
@@ -93,7 +94,7 @@ NOT_TEXT = {"/ui/encounters/{id}/print.pdf", "/static"}
 
 A_WORDS = {"Alderamin": "pa", "PANELA": "pa", "ENCOUNTERA": "pa", "REPORTA": "pa", "MOVEDA": "pa"}
 B_WORDS = {"Zubenelgenubi": "pb", "HIVSECRETB": "pb", "PARTOFSECRETB": "pb", "REVSECRETB": "pb",
-           "MOVEDSECRETB": "pb"}
+           "MOVEDSECRETB": "pb", "CONFLICTSECRETB": "pb"}
 SHARED_WORDS = {"SHAREDAB": ("pa", "pb")}
 
 
@@ -138,6 +139,11 @@ def build_world(store) -> dict[str, str]:  # noqa: ANN001
                    "result": [{"reference": f"Observation/{ob}"}, {"reference": f"Observation/{oa}"}]})
     moved = create("obMoved", _obs(pb, "MOVEDSECRETB"))
     repo.update("Observation", moved, {**_obs(pa, "MOVEDA"), "id": moved})     # version 2: pa's
+    # A sync edit of pb's result set aside for review (the /admin/sync page lists what waits).
+    with store.db.write() as conn:
+        sync_tables.add_conflict(conn, res_type="Observation", res_id=ob, kind="conflict", origin_node="node-b",
+                                 kept_version=1, their_versions="2", their_deleted=False, detected_at=1,
+                                 their_body=orjson.dumps({**_obs(pb, "CONFLICTSECRETB"), "id": ob}))
     user, _ = users.create_user(store, "bs.a", "Bác sĩ khoa A", ["doctor"], departments=[medicine],
                                 password=PASSWORD)
     ids["user_pk"] = str(user.pk)
@@ -257,10 +263,15 @@ def _last_seq(store) -> int:  # noqa: ANN001
         return conn.execute(select(func.coalesce(func.max(audit_event.c.seq), 0))).scalar()
 
 
-def _audited_since(store, seq: int) -> set[str]:  # noqa: ANN001
+def _audited_since(store, seq: int, **where: str) -> set[str]:  # noqa: ANN001
+    """The patients named by the audit events after `seq` (of this interaction / outcome)."""
     store.read_audit.flush()
+    e, p = audit_event, audit_patient
+    q = select(p.c.patient_id).select_from(p.join(e, e.c.seq == p.c.seq)).where(p.c.seq > seq)
+    for column, value in where.items():
+        q = q.where(e.c[column] == value)
     with store.db.read() as conn:
-        return set(conn.execute(select(audit_patient.c.patient_id).where(audit_patient.c.seq > seq)).scalars())
+        return set(conn.execute(q).scalars())
 
 
 def _login(client: TestClient) -> str:
@@ -287,7 +298,7 @@ def test_a_department_a_doctor_gets_nothing_of_department_b_on_any_path_and_the_
     app = create_app(store.config, store)
     leaks, unaudited, failures = [], [], []
     seen_words: set[str] = set()
-    calls = 0
+    calls = prints = 0
     with TestClient(app, raise_server_exceptions=False) as api, TestClient(app, raise_server_exceptions=False) as ui:
         api.headers.update(token_for(store, "user/*.cruds", user_pk=int(ids["user_pk"])))
         csrf = _login(ui)
@@ -308,6 +319,13 @@ def test_a_department_a_doctor_gets_nothing_of_department_b_on_any_path_and_the_
                 if leaked:
                     leaks.append(f"{where}: {leaked}")
                 audited = {name_of.get(p, p) for p in _audited_since(store, before)}
+                if "/print" in url and r.status_code == 200:
+                    # The print event itself names every patient whose record the printout's reads handed out.
+                    prints += 1
+                    printed = {name_of.get(p, p) for p in _audited_since(store, before, interaction="print")}
+                    read = {name_of.get(p, p) for p in _audited_since(store, before, outcome="0")}
+                    if not read <= printed:
+                        unaudited.append(f"{where}: the print event names {sorted(printed)}, its reads {sorted(read)}")
                 for word, owner in {**A_WORDS, **SHARED_WORDS}.items():
                     if word in text:
                         seen_words.add(word)
@@ -318,4 +336,87 @@ def test_a_department_a_doctor_gets_nothing_of_department_b_on_any_path_and_the_
                                                   "not audited": unaudited}
     # The test is not vacuous: department A's record and the shared resource did go out.
     assert set(A_WORDS) | set(SHARED_WORDS) <= seen_words, sorted(set(A_WORDS) | set(SHARED_WORDS) - seen_words)
-    assert calls > 300
+    assert calls > 300 and prints >= len(FORMS)
+
+
+# --- the rule itself, over any shape of cross-references -------------------------------------------
+
+def test_whatever_references_a_record_holds_a_path_hands_out_only_what_a_direct_read_would(store):
+    """Generated records of patients of both departments pointing at each other through any
+    compartment or non-compartment reference: every resource $everything, a search with
+    _include/_revinclude (:iterate), a compartment search and history return to the department-A
+    doctor is one a direct read (vread for an earlier version) gives her, and the request's audit
+    names every patient whose record it is."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from benhan import errors
+    from benhan.auth.policy import actor_for_user
+    from benhan.fhir.indexing import extract
+    from benhan.store import access as access_sql
+    from benhan.store import compartments
+
+    system = Repository(store, Actor.system("test-setup"))
+    medicine = system.create("Organization", {"resourceType": "Organization", "name": "Khoa Nội"}).res_id
+    surgery = system.create("Organization", {"resourceType": "Organization", "name": "Khoa Ngoại"}).res_id
+    user, _ = users.create_user(store, "bs.a", "Bác sĩ khoa A", ["doctor"], departments=[medicine],
+                                password=PASSWORD)
+    doctor = actor_for_user(store, user)
+    links = st.sampled_from(["hasMember", "derivedFrom", "performer", "focus", "encounter"])
+    record = st.lists(st.tuples(st.integers(0, 3), st.lists(st.tuples(links, st.integers(0, 7)), max_size=3)),
+                      min_size=1, max_size=8)
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(record, st.booleans(), st.booleans())
+    def any_record(obs_spec, move_one, part_of) -> None:  # noqa: ANN001
+        # Patients 0, 1 in department A, 2, 3 in department B; each has an encounter there, and
+        # (part_of) A's encounters are part of B's.
+        pats = [system.create("Patient", patient()).res_id for _ in range(4)]
+        encs = [system.create("Encounter", _encounter(p, surgery, "E")).res_id for p in pats[2:]]
+        encs = [system.create("Encounter", _encounter(
+            p, medicine, "E", **({"partOf": {"reference": f"Encounter/{encs[i]}"}} if part_of else {}))).res_id
+            for i, p in enumerate(pats[:2])] + encs
+        made: list[str] = []
+        for owner, refs in obs_spec:
+            body = _obs(pats[owner], "O")
+            for kind, target in refs:
+                if kind == "performer":
+                    body.setdefault("performer", []).append({"reference": f"Patient/{pats[target % 4]}"})
+                elif kind == "encounter":
+                    body["encounter"] = {"reference": f"Encounter/{encs[target % 4]}"}
+                elif kind == "focus" and made:
+                    body.setdefault("focus", []).append({"reference": f"Observation/{made[target % len(made)]}"})
+                elif made and kind in ("hasMember", "derivedFrom"):
+                    body.setdefault(kind, []).append({"reference": f"Observation/{made[target % len(made)]}"})
+            made.append(system.create("Observation", body).res_id)
+        if move_one:     # the first result was patient 3's; now it is patient 0's
+            system.update("Observation", made[0], {**_obs(pats[0], "O"), "id": made[0]})
+        repo = Repository(store, doctor)
+        paths = {
+            "$everything": lambda: [e.resource for e in compartments.everything(repo, pats[0], count=1000).entries],
+            "search": lambda: (lambda r: r.matches + r.included)(repo.search_type("Observation", [
+                ("_count", "1000"), ("_include", "Observation:has-member"), ("_include", "Observation:derived-from"),
+                ("_include:iterate", "Observation:focus"), ("_include", "Observation:encounter"),
+                ("_include:iterate", "Encounter:part-of"),
+                ("_include", "Observation:performer"), ("_revinclude", "Observation:has-member")])),
+            "compartment": lambda: (lambda r: r.matches + r.included)(compartments.search(
+                repo, pats[1], "Observation", [("_include", "Observation:has-member"),
+                                               ("_include:iterate", "Observation:derived-from")])),
+            "history": lambda: repo.history("Observation", count=1000).entries,
+        }
+        for name, run in paths.items():
+            before = _last_seq(store)
+            out = run()
+            audited = _audited_since(store, before)
+            for b in out:
+                check = Repository(store, doctor)
+                try:
+                    check.vread(b.res_type, b.res_id, str(b.version)) if b.body else check.read(b.res_type, b.res_id)
+                except (errors.OutsideCareScope, errors.Forbidden):
+                    raise AssertionError(f"{name} handed out {b.res_type}/{b.res_id}/_history/{b.version}, "
+                                         "which a direct read refuses") from None
+                owners = ({b.res_id} if b.res_type == "Patient" else
+                          access_sql.referenced_patients(b.res_type, extract(orjson.loads(b.body)).reference)
+                          if b.body else set())
+                assert owners <= audited, (name, b.res_type, b.res_id, owners, audited)
+    any_record()
