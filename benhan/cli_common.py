@@ -14,5 +14,6 @@ DbUrl = typer.Option(None, "--database-url", help="Database URL (default: SQLite
 
 def open_store(data_dir: Optional[Path], database_url: Optional[str]):  # noqa: ANN201
     """The configured store, migrated (with a backup first) if it is behind."""
+    import benhan.clinical  # noqa: F401  (installs the CCCD/BHYT write rules, store.write_rules)
     from benhan.store.store import Store
     return Store.open(config_mod.load(data_dir=data_dir, database_url=database_url))
