@@ -138,13 +138,16 @@ def readings(observations: list[dict]) -> list[Reading]:
         r = by_time.setdefault(when, Reading(when, {}, {}))
         if BP_PANEL in codes:
             for comp in o.get("component", []):
-                code = comp["code"]["coding"][0]["code"]
-                if code in BY_LOINC:
-                    r.values[BY_LOINC[code].field] = comp["valueQuantity"]["value"]
-                    r.ids[BY_LOINC[code].field] = o["id"]
+                # A component's coding and value are optional in FHIR (another system's panel): skip what is missing.
+                value = (comp.get("valueQuantity") or {}).get("value")
+                for code in {c.get("code") for c in (comp.get("code") or {}).get("coding", [])}:
+                    if code in BY_LOINC and value is not None:
+                        r.values[BY_LOINC[code].field] = value
+                        r.ids[BY_LOINC[code].field] = o["id"]
         for code in codes:
             v = BY_LOINC.get(code) or (BMI if code == BMI.loinc else None)
-            if v and "valueQuantity" in o:
-                r.values[v.field] = o["valueQuantity"]["value"]
+            value = (o.get("valueQuantity") or {}).get("value")
+            if v and value is not None:
+                r.values[v.field] = value
                 r.ids[v.field] = o["id"]
     return sorted((r for r in by_time.values() if r.values), key=lambda r: r.when)

@@ -30,7 +30,9 @@ SETTINGS = settings(max_examples=6, deadline=None, phases=(Phase.explicit, Phase
 
 dates = st.sampled_from(["2026", "2026-12", "2026-12-06", "2026-12-06T08:30:00+07:00", "2026-12-06T08:30:15.123Z"])
 words = st.sampled_from(["Sốt", "Ho khan", "x", "Đau thượng vị kéo dài 3 ngày"])
-codings = st.fixed_dictionaries({"code": st.sampled_from(["J18.9", "8310-5", "x"])},
+# Vital-sign LOINC codes too (8310-5 temperature, 85354-9 the blood pressure panel, 8480-6 systolic):
+# the chart reads those Observations' values and components.
+codings = st.fixed_dictionaries({"code": st.sampled_from(["J18.9", "8310-5", "85354-9", "8480-6", "x"])},
                                 optional={"system": st.sampled_from(["http://loinc.org", "http://hl7.org/fhir/sid/icd-10"]),
                                           "display": words})
 concepts = st.one_of(st.fixed_dictionaries({"text": words}),
@@ -217,3 +219,23 @@ def test_a_visit_without_period_shows_that_no_time_was_recorded(world):  # noqa:
     visit = doctor.get(f"/ui/encounters/{eid}")
     assert visit.status_code == 200 and "chưa ghi thời gian" in visit.text
     assert "Ngoại trú" in patient_page.text          # the class, for a visit without a type
+
+
+def test_vital_signs_from_another_system_without_values_or_codings_render(world):  # noqa: ANN001
+    """The shapes the generated cases may miss, always: a blood pressure panel whose components have
+    only text or a string value, a temperature whose Quantity has no value."""
+    api = world["api"]
+    pid = create(api, {"resourceType": "Patient", "name": [{"text": "Đỗ Văn Đo"}]})
+    eid = create(api, {"resourceType": "Encounter", "status": "in-progress", "class": {"code": "AMB"},
+                       "subject": {"reference": f"Patient/{pid}"}, "period": {"start": "2026-12-06"}})
+    vital = [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}]
+    common = {"resourceType": "Observation", "status": "final", "category": vital, "effectiveDateTime": "2026-12-06",
+              "subject": {"reference": f"Patient/{pid}"}, "encounter": {"reference": f"Encounter/{eid}"}}
+    create(api, {**common, "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+                 "component": [{"code": {"text": "tâm thu"}, "valueString": "cao"},
+                               {"code": {"coding": [{"system": "http://loinc.org", "code": "8462-4"}]}}]})
+    create(api, {**common, "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5"}]},
+                 "valueQuantity": {"unit": "Cel"}})
+    for client in world["clients"].values():
+        for path in (f"/ui/patients/{pid}", f"/ui/encounters/{eid}", f"/ui/encounters/{eid}/print?form=outpatient"):
+            assert client.get(path).status_code < 500, path
