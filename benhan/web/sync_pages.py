@@ -4,6 +4,8 @@ last contact, backlog, conflicts and traffic, silent nodes flagged. Kept minimal
 clinician UI links to it and shows `benhan.sync.status.node_status` on every page."""
 from __future__ import annotations
 
+from collections import Counter
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -30,23 +32,27 @@ WORDS = {
            "kept": "Giữ bản hiện tại", "theirs": "Lấy bản bị gác lại", "same": "Cùng một người",
            "different": "Khác người", "keep": "Hồ sơ giữ lại (hồ sơ kia được liên kết vào)",
            "keep_older": "Hồ sơ đăng ký trước", "replaced": "đã được thay thế", "nodes": "Các cơ sở", "silent": "Im lặng > 48 giờ", "error": "Lỗi gần nhất",
+           "refused": "Hub từ chối (ngoài phạm vi của cơ sở)", "recovering": "Sau khi khôi phục bản sao lưu: đang lấy lại dữ liệu của cơ sở từ hub", "recovered": "Đã lấy lại từ hub sau khi khôi phục",
            "none": "Không có.", "field": "Thông tin", "base": "Bản gốc (trước khi sửa)",
            "current": "Bản hiện tại", "set_aside": "Bản bị gác lại", "from": "của", "by": "người sửa",
            "both": "Cả hai nơi cùng sửa", "same_fields": "Hai bản giống nhau ở mọi thông tin.",
            "no_access": "Bạn không có quyền xem hồ sơ này; chỉ thấy số phiên bản.",
            "deleted": "Bản bị gác lại là một lần xoá.", "no_base": "(không còn bản gốc)",
-           "unreadable": "Bản bị gác lại không phải là dữ liệu FHIR hợp lệ; không thể so sánh."},
+           "unreadable": "Bản bị gác lại không phải là dữ liệu FHIR hợp lệ; không thể so sánh.",
+           "chain": "Cơ sở này có {n} bản bị gác lại cho hồ sơ này; “Lấy bản bị gác lại” áp dụng các thay đổi của cả {n} bản, theo thứ tự."},
     "en": {"title": "Sync", "status": "Status", "last": "Last sync", "pending": "Changes waiting to be sent",
            "conflicts": "Conflicts to review", "duplicates": "Possible duplicate patients", "now": "Sync now",
            "kept": "Keep the current version", "theirs": "Take the set-aside version", "same": "Same person",
            "different": "Different people", "keep": "Record kept (the other is linked into it)",
            "keep_older": "The earlier registration", "replaced": "replaced", "nodes": "Facilities", "silent": "Silent > 48 h", "error": "Last error",
+           "refused": "Refused by the hub (outside this facility's scope)", "recovering": "After a restore from backup: pulling this facility's data back from the hub", "recovered": "Pulled back from the hub after the restore",
            "none": "None.", "field": "Field", "base": "Original (before the edits)",
            "current": "Current version", "set_aside": "Set-aside version", "from": "from", "by": "edited by",
            "both": "Changed at both ends", "same_fields": "The two versions hold the same information.",
            "no_access": "You may not read this record; only version numbers are shown.",
            "deleted": "The set-aside version is a deletion.", "no_base": "(original not kept)",
-           "unreadable": "The set-aside version is not valid FHIR data; it cannot be compared."},
+           "unreadable": "The set-aside version is not valid FHIR data; it cannot be compared.",
+           "chain": "This facility has {n} set-aside versions of this record; “Take the set-aside version” applies the changes of all {n}, in order."},
 }
 
 
@@ -101,6 +107,9 @@ async def page(request: Request) -> Response:
         # Each conflict's differing fields side by side, read as the reviewer (audited, access-checked).
         repo = Repository(store, authn.actor(request))
         data["views"] = [conflict_view.view(repo, c, lang) for c in data["conflicts"]]
+        chains = Counter((c.res_type, c.res_id, c.origin_node) for c in data["conflicts"] if c.kind != "invalid")
+        for v in data["views"]:      # "take the set-aside version" applies all of that node's, in order
+            v["chain"] = chains[(v["row"].res_type, v["row"].res_id, v["row"].origin_node)]
         data["sync"] = status.node_status(store)
         data["nodes"] = status.hub_dashboard(store) if store.config.role == "hub" else []
         return data

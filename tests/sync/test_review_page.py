@@ -124,3 +124,23 @@ def test_an_unreadable_set_aside_version_is_shown_as_such_not_as_an_error(hub, m
         assert r.status_code == 303
         with hub.store.db.read() as conn:
             assert [c for c in st.conflicts(conn) if c.res_id == pid] == []
+
+
+def test_several_set_aside_versions_of_one_record_are_each_shown_and_taken_together(hub, make_node):
+    node, pid = _conflict_on_phone_and_address(hub, make_node)
+    body = node.repo.read("Patient", pid).json()
+    node.repo.update("Patient", pid, {**body, "birthDate": "1985-03-16"})      # while the first waits
+    node.round()
+    users.create_user(hub.store, "bs.lan", "Bác sĩ Lan", ["doctor"], password=PASSWORD)
+    with TestClient(create_app(hub.store.config, hub.store)) as browser:
+        csrf = _login(browser, "bs.lan")
+        page = browser.get("/admin/sync").text
+        assert page.count('class="sync-conflict"') == 2
+        assert page.count("Cơ sở này có 2 bản bị gác lại") == 2
+        assert "Ngày sinh" in page and "Địa chỉ" in page
+        with hub.store.db.read() as conn:
+            first = min(c.pk for c in st.conflicts(conn))
+        browser.post(f"/admin/sync/conflict/{first}", data={"csrf": csrf, "choice": "theirs"})
+    got = hub.repo.read("Patient", pid).json()
+    assert (got["telecom"][0]["value"], got["address"][0]["line"], got["birthDate"]) == \
+        ("0922222222", ["7 Nguyễn Huệ"], "1985-03-16")
