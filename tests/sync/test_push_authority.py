@@ -91,6 +91,22 @@ class Attacker:
         return self.client.push(wire.Message(header, out))
 
 
+def review_page(node) -> str:  # noqa: ANN001
+    """The node's /admin/sync page as a doctor sees it (Vietnamese)."""
+    from starlette.testclient import TestClient
+
+    from benhan.auth import users
+    from benhan.web.app import create_app
+    from tests.sync.test_review_page import PASSWORD, _login
+    name = f"bs-{uuid.uuid4().hex[:6]}"
+    users.create_user(node.store, name, "Bác sĩ Lan", ["doctor"], password=PASSWORD)
+    with TestClient(create_app(node.store.config, node.store)) as browser:
+        _login(browser, name)
+        page = browser.get("/admin/sync")
+        assert page.status_code == 200
+        return page.text
+
+
 def _held(hub, res_type: str, res_id: str) -> tuple[int, bytes | None]:  # noqa: ANN001
     """(version, current body) at the hub; (0, None) when absent."""
     found = hub.repo.store.db
@@ -231,6 +247,8 @@ def test_the_operator_sees_what_the_hub_refused(world):  # noqa: ANN001
     assert seen["refused"] == 1 and seen["refused_recent"][0]["id"] == doctor
     assert _held(w["hub"], "Practitioner", doctor)[0] == 1
     assert w["a"].round().pushed == 0                    # acknowledged: not sent again and again
+    page = review_page(w["a"])
+    assert "Hub từ chối (ngoài phạm vi của cơ sở): 1" in page and f"Practitioner/{doctor}" in page
 
     # The hub admin lets the node author Practitioners (a patient type is refused in one line):
     # the next edit goes through.

@@ -25,6 +25,7 @@ from benhan.sync import status
 from tests import factories
 from tests.conftest import own_pg_database
 from tests.sync.harness import Node, change_rows, versions
+from tests.sync.test_push_authority import review_page
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -112,6 +113,7 @@ def test_a_restored_node_loses_nothing(hub, tmp_path, node_database, by_hand):  
     seen = status.node_status(node.store)
     assert seen["pending"] == 0 and seen["recovering"] is None
     assert seen["recovered"]["pulled"] >= len(day) * 2 and result.recovered
+    assert f"Đã lấy lại từ hub sau khi khôi phục: {seen['recovered']['pulled']}" in review_page(node)
     # The node numbered its changes again (batches from the same first seq, other content): the hub
     # answered each anew.
     with hub.store.db.read() as conn:
