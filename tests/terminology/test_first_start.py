@@ -13,7 +13,7 @@ import httpx
 from benhan import config as config_mod
 from benhan.store.store import Store
 from benhan.terminology import load as loader
-from tests.server_process import _environment, benhan_command, free_port, run_benhan, terminate
+from tests.server_process import _environment, benhan_command, end, free_port, run_benhan, spawn
 
 
 def test_the_ids_a_start_checks_are_those_the_builders_write():
@@ -38,8 +38,8 @@ def _serve(data_dir: Path, *extra: str) -> tuple[subprocess.Popen, int, Path]:
     port = free_port()
     log = data_dir.parent / "serve.log"
     with open(log, "wb") as out:
-        process = subprocess.Popen(benhan_command("serve", "--data-dir", str(data_dir), "--port", str(port), *extra),
-                                   stdout=out, stderr=subprocess.STDOUT, env=_environment(), start_new_session=True)
+        process = spawn(benhan_command("serve", "--data-dir", str(data_dir), "--port", str(port), *extra),
+                        stdout=out, stderr=subprocess.STDOUT, env=_environment())
     return process, port, log
 
 
@@ -70,7 +70,7 @@ def test_the_first_serve_loads_the_code_lists_and_says_so(tmp_path):  # noqa: AN
     try:
         _wait(process, port, log)
     finally:
-        terminate(process)
+        end(process)
     said = log.read_text()
     assert "loading the code lists" in said and "đang nạp danh mục mã" in said and "codes (" in said
     assert _stored_code_systems(data) == []
@@ -78,7 +78,7 @@ def test_the_first_serve_loads_the_code_lists_and_says_so(tmp_path):  # noqa: AN
     try:
         _wait(process, port, log)
     finally:
-        terminate(process)
+        end(process)
     assert "loading the code lists" not in log.read_text()
 
 
