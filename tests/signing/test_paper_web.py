@@ -54,7 +54,7 @@ def test_a_doctor_converts_a_scan_in_the_browser(store, doctor, ca, tmp_path, mo
     refused = _upload(client, pid, b"%PDF-1.7\n" + b"0" * (paper.MAX_BYTES + 512 * 1024), "huge.pdf", lang="en")
     assert refused.status_code == 413 and "too large" in refused.text               # refused before parsing
     refused = _upload(client, pid, jpeg(300, 400), "scan.jpg", date="31/02/2019")
-    assert refused.status_code == 400 and "ngày của văn bản gốc" in refused.text
+    assert refused.status_code == 400 and "Ngày của văn bản gốc không hợp lệ" in refused.text
     no_csrf = client.post(f"/ui/patients/{pid}/paper", data={"kind": "lab", "date": "03/05/2019"},
                           files={"file": ("a.jpg", jpeg(10, 10), "image/jpeg")}, follow_redirects=False)
     assert no_csrf.status_code < 500 and no_csrf.status_code != 303

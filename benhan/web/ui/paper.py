@@ -31,6 +31,8 @@ def listing(r, patient_id: str) -> list[dict] | None:  # noqa: ANN001
 def _page(request: Request, r, pid: str, status: int = 200, **extra) -> Response:  # noqa: ANN001
     patient = r.read("Patient", pid).json()
     extra.setdefault("v", {"kind": "inpatient"})
+    if extra.get("error"):
+        extra["error"] = extra["error"][:1].upper() + extra["error"][1:]     # a sentence on the page
     return page(request, "ui/paper.html", status, patient=patient, documents=listing(r, pid) or [],
                 kinds=list(paper.PAPER_TYPES), can_convert=may_convert(r), max_mb=paper.MAX_BYTES // (1024 * 1024),
                 max_pages=paper.MAX_PAGES, done=request.query_params.get("converted", ""), **extra)
