@@ -37,6 +37,7 @@ def import_(patient: str = typer.Argument(..., help="The patient's id."),
     except OSError as exc:
         raise errors.PaperDocumentRefused(f"cannot read {file}: {exc.strerror}") from None
     original = paper.parse_date(date)
+    checked = paper.check_upload(data)          # a bad file is told before the seal is asked for
     store = open_store(data_dir, database_url)
     try:
         cfg = store.config
@@ -44,7 +45,7 @@ def import_(patient: str = typer.Argument(..., help="The patient's id."),
             raise errors.ConfigError(f"signing_offline must be one of {', '.join(signing.OFFLINE_POLICIES)}")
         key = paper.facility_seal(cfg)
         actor = policy.actor_for_user(store, users.find_user(store, user), source="cli")
-        done = paper.convert(Repository(store, actor), actor, patient, data, kind=type_, original_date=original,
+        done = paper.convert(Repository(store, actor), actor, patient, checked, kind=type_, original_date=original,
                              key=key, trust=trust.load(cfg.trust_dir), filename=file.name, title=title or "",
                              offline_policy=cfg.signing_offline, facility_name=cfg.values.get("facility_name"))
     finally:

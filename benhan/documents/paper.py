@@ -287,18 +287,19 @@ def parse_date(text: str) -> dt.date:
                   "(dd/mm/yyyy)")
 
 
-def convert(repo: Repository, actor: Actor, patient_id: str, data: bytes, *, kind: str,
+def convert(repo: Repository, actor: Actor, patient_id: str, data: bytes | Upload, *, kind: str,
             original_date: dt.date, key: SigningKey, trust: TrustList, filename: str = "", title: str = "",
             offline_policy: str = "refuse", now: dt.datetime | None = None,
             facility_name: str | None = None) -> Converted:
-    """Convert the paper document `data` onto patient `patient_id`'s record, sealed with `key`."""
+    """Convert the paper document `data` (the uploaded bytes, or already checked by check_upload)
+    onto patient `patient_id`'s record, sealed with `key`."""
     if kind not in PAPER_TYPES:
         raise _refuse(f"loại văn bản không có trong danh sách: {kind!r}",
                       f"unknown document type {kind!r}; one of {', '.join(PAPER_TYPES)}")
     when = (now or dt.datetime.now(dt.timezone.utc)).astimezone(VN)
     if original_date > when.date():
         raise _refuse("ngày của văn bản gốc ở tương lai", "the original document's date is in the future")
-    upload = check_upload(data)
+    upload = data if isinstance(data, Upload) else check_upload(data)
     patient = repo.read("Patient", patient_id).json()        # 404 / 403 before anything is signed
     check = certcheck.check(key.cert, key.chain, trust, when)
     pending = _refuse_unless_allowed(check, offline_policy)
