@@ -248,6 +248,9 @@ def stamp(data: bytes, lines: list[str]) -> bytes:
     with pikepdf.open(io.BytesIO(data)) as doc:
         band = _band(lines, len(doc.pages))
         try:
+            for n, page in enumerate(doc.pages):
+                if int(page.obj.get("/Rotate", 0)) % 360:
+                    doc.pages[n] = _upright(doc, page)
             for page, band_page in zip(doc.pages, band.pages):
                 x0, y0, x1, y1 = (float(v) for v in page.mediabox)
                 height = BAND_H * (x1 - x0) / BAND_W
@@ -260,6 +263,21 @@ def stamp(data: bytes, lines: list[str]) -> bytes:
             return out.getvalue()
         finally:
             band.close()
+
+
+def _upright(doc: pikepdf.Pdf, page: pikepdf.Page) -> pikepdf.Page:
+    """A scanner's rotated page (/Rotate 90, 180, 270) redrawn upright on a page of the size it is
+    shown at, so the band goes below what the reader sees, not along its side."""
+    rotate = int(page.obj.get("/Rotate", 0)) % 360
+    form = page.as_form_xobject(handle_transformations=True)
+    x0, y0, x1, y1 = (float(v) for v in page.mediabox)
+    w, h = (x1 - x0, y1 - y0) if rotate == 180 else (y1 - y0, x1 - x0)
+    upright = pikepdf.Page(doc.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.Page, MediaBox=pikepdf.Array([0, 0, w, h]),
+        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(P0=form)))))
+    upright.obj.Contents = doc.make_stream(
+        upright.calc_form_xobject_placement(form, pikepdf.Name.P0, pikepdf.Rectangle(0, 0, w, h)))
+    return upright
 
 
 # --- conversion -------------------------------------------------------------------------------

@@ -240,3 +240,20 @@ def test_a_pdf_that_cannot_be_pdfa_is_still_marked_and_sealed(store, ca, trust):
     assert "no PDF/A-2 identification in the XMP metadata" in pdfa.pdfa_problems(done.pdf)
     [check] = verify.verify_pdf(done.pdf, trust)
     assert check.ok and paper.MARK in PdfReader(io.BytesIO(done.pdf)).pages[0].extract_text()
+
+
+def test_a_rotated_scan_gets_its_band_below_what_the_reader_sees():
+    """Scanners often store a landscape page as portrait with /Rotate 90: the page is redrawn upright
+    first, so the band is under the content as displayed, not along its side."""
+    with pikepdf.open(io.BytesIO(two_page_pdf())) as pdf:
+        pdf.pages[0].obj.Rotate = 90
+        pdf.pages[1].obj.Rotate = 180
+        out = io.BytesIO()
+        pdf.save(out)
+    marked = paper.stamp(paper.check_upload(out.getvalue()).pdf, ["BẢN CHUYỂN ĐỔI", "dòng 2", "dòng 3"])
+    first, second = PdfReader(io.BytesIO(marked)).pages
+    assert first.get("/Rotate") in (None, 0) and second.get("/Rotate") in (None, 0)
+    assert first.mediabox.width > first.mediabox.height                # shown landscape (with the band)
+    for n, page in enumerate((first, second), 1):
+        text = page.extract_text()
+        assert f"trang gốc số {n}" in text and "BẢN CHUYỂN ĐỔI" in text, text
