@@ -69,6 +69,8 @@ FORM_POSTS = {
     "/ui/encounters/{id}/sign": (lambda r: has(r, "c", "DocumentReference"), {"form": "khong-co"}),
     "/ui/documents/{id}/otp": (lambda r: has(r, "c", "Provenance"), {}),
     "/ui/documents/{id}/otp/confirm": (lambda r: has(r, "c", "Provenance"), {"code": "000000"}),
+    # A paper record scanned in (web/ui/paper.py): no file posted, refused as a form when allowed.
+    "/ui/patients/{id}/paper": (lambda r: has(r, "c", "DocumentReference") and has(r, "c", "Provenance"), {}),
 }
 
 
