@@ -133,8 +133,11 @@ def _records(path: Path) -> list[tuple[int, list[object]]]:
         return [(i + 1, list(r)) for i, r in enumerate(csv.reader(io.StringIO(text, newline="")))]
     if suffix in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
-        sheet = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-        return [(i + 1, list(r)) for i, r in enumerate(sheet.iter_rows(values_only=True))]
+        book = load_workbook(path, read_only=True, data_only=True)
+        try:            # a read-only workbook holds its file open until closed
+            return [(i + 1, list(r)) for i, r in enumerate(book.worksheets[0].iter_rows(values_only=True))]
+        finally:
+            book.close()
     raise FileProblem(f"{path.name}: a catalogue is a .csv or .xlsx file")
 
 
