@@ -6,7 +6,8 @@ converting organisation's digital signature — here the facility's seal.
 
 The steps, in order:
 1. The upload is checked before anything else: a real PDF or JPEG/PNG by its first bytes (never by
-   its name), at most MAX_BYTES and MAX_PAGES, readable; an image becomes one A4 page.
+   its name), readable, at most MAX_PAGES; an image (up to MAX_BYTES) becomes one A4 page at
+   IMAGE_DPI; a PDF must fit what one FHIR attachment holds (MAX_STORED_BYTES).
 2. The seal (a PKCS#12 file configured for the facility; its password from the environment or a file,
    never from the database) is opened and its certificate checked (signing.certcheck) before the
    file is touched, so a refusal leaves nothing behind.
@@ -47,8 +48,13 @@ from benhan.signing.keys import SigningKey
 from benhan.signing.trust import TrustList
 from benhan.store.repository import Repository
 
-MAX_BYTES = 20 * 1024 * 1024          # a scanned 100-page record at 150 dpi fits; a phone photo easily
+MAX_BYTES = 20 * 1024 * 1024          # an upload: a phone photo or a 600-dpi scan as JPEG/PNG fits
+# What one document can hold: its PDF is an Attachment.data, a FHIR base64Binary, and FHIR strings stop at
+# 1 MiB (R4 maxStringLength, which the store's validation applies): 3/4 of that as bytes.
+MAX_STORED_BYTES = 1024 * 1024 * 3 // 4
 MAX_PAGES = 200
+IMAGE_DPI = 200                       # an image is redrawn at this on A4 (the usual minimum for a legible archival scan)
+IMAGE_BUDGET = 600 * 1024             # its JPEG, leaving room in MAX_STORED_BYTES for the mark and the seal
 MAX_PIXELS = 60_000_000               # one image: larger is a decompression bomb, not a scan
 SEAL_PASSWORD_ENV = "BENHAN_SEAL_PASSWORD"
 VN = dt.timezone(dt.timedelta(hours=7))
@@ -117,6 +123,11 @@ def check_upload(data: bytes) -> Upload:
         raise _refuse(f"tệp quá lớn ({len(data) // (1024 * 1024)} MB; tối đa {MAX_BYTES // (1024 * 1024)} MB)",
                       f"the file is too large ({len(data) // (1024 * 1024)} MB; at most {MAX_BYTES // (1024 * 1024)} MB)")
     kind = sniff(data)
+    if kind == "application/pdf" and len(data) > MAX_STORED_BYTES:
+        raise _refuse(f"tệp PDF quá lớn để lưu ({len(data) // 1024} KB; tối đa {MAX_STORED_BYTES // 1024} KB): quét lại "
+                      f"ở 150–200 dpi, ảnh xám, hoặc tách thành nhiều tệp",
+                      f"the PDF is too large to store ({len(data) // 1024} KB; at most {MAX_STORED_BYTES // 1024} KB): "
+                      f"scan again at 150-200 dpi in grey, or split it into several files")
     pdf = _image_page(data) if kind.startswith("image/") else data
     try:
         with pikepdf.open(io.BytesIO(pdf)) as doc:
@@ -161,7 +172,17 @@ def _image_page(data: bytes) -> bytes:
     room_w, room_h = pdf.w - 20, pdf.h - 20
     scale = min(room_w / img.width, room_h / img.height)
     w, h = img.width * scale, img.height * scale
-    pdf.image(img, x=(pdf.w - w) / 2, y=(pdf.h - h) / 2, w=w, h=h)
+    # A phone photo (12 MP and more) is redrawn at IMAGE_DPI and kept as JPEG (DCT): a page of some
+    # 200-500 KB, which the store can hold; a smaller image is not enlarged.
+    most = (round(w / 25.4 * IMAGE_DPI), round(h / 25.4 * IMAGE_DPI))
+    if img.width > most[0] or img.height > most[1]:
+        img = img.resize(most, Image.Resampling.LANCZOS)
+    for quality in (80, 70, 60, 50, 40):     # a busy photo is compressed harder rather than refused
+        jpeg = io.BytesIO()
+        img.save(jpeg, "JPEG", quality=quality, optimize=True)
+        if jpeg.tell() <= IMAGE_BUDGET:
+            break
+    pdf.image(io.BytesIO(jpeg.getvalue()), x=(pdf.w - w) / 2, y=(pdf.h - h) / 2, w=w, h=h)
     return bytes(pdf.output())
 
 
@@ -337,6 +358,11 @@ def convert(repo: Repository, actor: Actor, patient_id: str, data: bytes | Uploa
     signed = pades.sign_pdf(archival if is_pdfa else marked, key, check, trust,
                             field_name=f"seal-{uuid.uuid4().hex[:8]}",
                             reason=f"{MARK} — {title}", location=facility.name, name=sealer)
+    if len(signed) > MAX_STORED_BYTES:
+        raise _refuse(f"bản chuyển đổi quá lớn để lưu ({len(signed) // 1024} KB; tối đa {MAX_STORED_BYTES // 1024} KB): "
+                      f"quét lại ở độ phân giải thấp hơn hoặc tách thành nhiều tệp",
+                      f"the converted document is too large to store ({len(signed) // 1024} KB; at most "
+                      f"{MAX_STORED_BYTES // 1024} KB): scan at a lower resolution or split it")
     organization = ({"reference": f"Organization/{facility.organization_id}", "display": facility.name}
                     if facility.organization_id else {"display": facility.name})
     stamp_time = when.isoformat(timespec="seconds")

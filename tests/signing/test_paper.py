@@ -145,6 +145,7 @@ GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\
     (GIF, "không phải PDF"),
     (b"PK\x03\x04" + b"\x00" * 100, "không phải PDF"),                       # a .docx/.zip renamed .pdf
     (b"%PDF-1.7\n" + b"\x00" * (paper.MAX_BYTES), "quá lớn"),
+    (b"%PDF-1.7\n" + b"\x00" * paper.MAX_STORED_BYTES, "quá lớn để lưu"),     # more than one attachment holds
     (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF", "PDF"),         # damaged / no pages
     (b"\xff\xd8\xff\xe0" + b"\x00" * 64, "ảnh bị hỏng"),
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "ảnh bị hỏng"),
@@ -257,3 +258,17 @@ def test_a_rotated_scan_gets_its_band_below_what_the_reader_sees():
     for n, page in enumerate((first, second), 1):
         text = page.extract_text()
         assert f"trang gốc số {n}" in text and "BẢN CHUYỂN ĐỔI" in text, text
+
+
+def test_a_large_busy_phone_photo_is_redrawn_to_fit_the_store(store, ca, trust):  # noqa: ANN001
+    """A 12-megapixel photo (noise: the worst case for JPEG) becomes a 200-dpi A4 page the store can
+    hold (a FHIR attachment is at most 1 MiB of base64), rather than a refusal or a validation error."""
+    repo, actor, eid = _world(store)
+    photo = io.BytesIO()
+    Image.effect_noise((4000, 3000), 60).convert("RGB").save(photo, "JPEG", quality=95)
+    assert len(photo.getvalue()) > paper.MAX_STORED_BYTES
+    done = paper.convert(repo, actor, _patient(repo, eid), photo.getvalue(), kind="imaging",
+                         original_date=dt.date(2023, 3, 3), key=seal(ca), trust=trust)
+    assert len(done.pdf) <= paper.MAX_STORED_BYTES and done.archival
+    stored = signing.pdf_of(repo.read("DocumentReference", done.document_reference_id).json())
+    assert stored == done.pdf

@@ -479,10 +479,10 @@ UI_MESSAGES: dict[str, tuple[str, str]] = {
     "ui.paper.back": ("Về hồ sơ người bệnh", "Back to the patient"),
     "ui.paper.list": ("Bản chuyển đổi từ văn bản giấy", "Converted from paper"),
     "ui.paper.upload": ("Tải lên hoặc quét văn bản giấy", "Upload or scan a paper document"),
-    "ui.paper.help": ("Tệp PDF, JPEG hoặc PNG, tối đa {mb} MB và {pages} trang. Mỗi trang được đóng dấu "
+    "ui.paper.help": ("Ảnh JPEG hoặc PNG tối đa {mb} MB; tệp PDF tối đa {kb} KB và {pages} trang. Mỗi trang được đóng dấu "
                       "\"Bản chuyển đổi từ văn bản giấy\" kèm thời điểm, người chuyển đổi, rồi ký số bằng con dấu số "
                       "của cơ sở (NĐ 137/2024/NĐ-CP Điều 4).",
-                      "A PDF, JPEG or PNG file, at most {mb} MB and {pages} pages. Every page is marked \"converted "
+                      "A JPEG or PNG image up to {mb} MB, or a PDF up to {kb} KB and {pages} pages. Every page is marked \"converted "
                       "from paper\" with the time and the converter, then signed with the facility's seal "
                       "(Decree 137/2024 Art. 4)."),
     "ui.paper.kind": ("Loại văn bản", "Kind of document"),

@@ -35,7 +35,7 @@ def _page(request: Request, r, pid: str, status: int = 200, **extra) -> Response
         extra["error"] = extra["error"][:1].upper() + extra["error"][1:]     # a sentence on the page
     return page(request, "ui/paper.html", status, patient=patient, documents=listing(r, pid) or [],
                 kinds=list(paper.PAPER_TYPES), can_convert=may_convert(r), max_mb=paper.MAX_BYTES // (1024 * 1024),
-                max_pages=paper.MAX_PAGES, done=request.query_params.get("converted", ""), **extra)
+                max_pages=paper.MAX_PAGES, max_kb=paper.MAX_STORED_BYTES // 1024, done=request.query_params.get("converted", ""), **extra)
 
 
 async def paper_page(request: Request) -> Response:
