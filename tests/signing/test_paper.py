@@ -101,6 +101,16 @@ def test_a_photo_and_a_scanned_pdf_become_sealed_marked_searchable_documents(sto
     assert converter["who"]["display"] == "Lê Văn Hùng" and converter["who"]["reference"].startswith("Practitioner/")
     assert facility["who"]["display"] == FACILITY
 
+    # Both written in one audited transaction, by the converter.
+    from sqlalchemy import select
+
+    from benhan.store.schema import audit_event
+    with store.db.read() as conn:
+        rows = conn.execute(select(audit_event.c.res_type, audit_event.c.agent, audit_event.c.action).where(
+            audit_event.c.res_id.in_([scan.document_reference_id, scan.provenance_id]))).all()
+    assert {(r.res_type, r.agent, r.action) for r in rows} == {("DocumentReference", actor.name, "C"),
+                                                              ("Provenance", actor.name, "C")}
+
     # The sealed version cannot be changed (the signed tag), whoever writes.
     changed = dict(document, description="sửa")
     with pytest.raises(errors.SignedDocumentImmutable):
