@@ -9,6 +9,8 @@ from typing import Optional
 import typer
 
 from benhan import __version__, config as config_mod, errors
+from benhan import cli_documents
+from benhan.cli_paper import paper_app
 from benhan.cli_common import DataDir, DbUrl, open_store
 from benhan.cli_oauth import client_app, token_app
 from benhan.cli_sync import node_app, sync_app
@@ -25,6 +27,9 @@ app.add_typer(client_app, name="client")
 app.add_typer(token_app, name="token")
 app.add_typer(node_app, name="node")
 app.add_typer(sync_app, name="sync")
+app.command("sign")(cli_documents.sign)
+app.command("verify")(cli_documents.verify)
+app.add_typer(paper_app, name="paper")
 
 
 
@@ -184,6 +189,11 @@ def migrate(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = Db
         db.dispose()
 
 
+def _operator() -> str:
+    import getpass
+    return f"cli:{getpass.getuser()}"
+
+
 @app.command()
 def backup(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
            out: Optional[Path] = typer.Option(None, "--out", help="Folder for the backup (default: data/backups).")) -> None:
@@ -197,11 +207,6 @@ def backup(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbU
     finally:
         db.dispose()
     _echo(str(path))
-
-
-def _operator() -> str:
-    import getpass
-    return f"cli:{getpass.getuser()}"
 
 
 @app.command()
@@ -404,6 +409,8 @@ def config_show(data_dir: Optional[Path] = DataDir) -> None:
         value = cfg.values[s.name]
         if s.name == "database_url" and value:
             value = _safe_url(value)
+        elif s.name.endswith(("_key", "_password", "_secret")) and value:
+            value = "****"          # a secret is never printed (the SMS gateway's key …)
         _echo(f"{s.name} = {value}")
 
 

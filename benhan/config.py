@@ -67,6 +67,27 @@ SETTINGS: tuple[Setting, ...] = (
             "Origins allowed to call the FHIR API from a browser, comma-separated (e.g. https://app.example.vn). "
             "Empty: none."),
     Setting("pool_size", int, 8, "Database connections kept open per server process (PostgreSQL; up to twice as many more under load)."),
+    # --- digital signatures (docs/signatures.md) ---
+    Setting("signing_trust_dir", Path, Path(""),
+            "Folder of the CA certificates signatures are checked against (the NEAC roots and the licensed CAs: "
+            ".crt/.cer/.pem/.der). Empty: <data_dir>/trust."),
+    Setting("facility_seal_file", Path, Path(""),
+            "PKCS#12 file of the facility's seal (its organisation certificate), which signs paper documents converted "
+            "to electronic (NĐ 137/2024 Đ4). Its password comes from the environment variable BENHAN_SEAL_PASSWORD or "
+            "facility_seal_password_file, never from the database. Empty: paper conversion is refused."),
+    Setting("facility_seal_password_file", Path, Path(""),
+            "A file (readable by the server only) holding the seal's password, when BENHAN_SEAL_PASSWORD is not set."),
+    Setting("signing_offline", str, "refuse",
+            "When a signer's certificate status cannot be checked (no OCSP/CRL answer): refuse, or "
+            "sign-and-recheck (sign, record it, check again when the link is back)."),
+    Setting("pkcs11_module", Path, Path(""),
+            "The PKCS#11 library of the staff's USB tokens (the CA's driver, e.g. a .so from VNPT-CA or Viettel-CA). "
+            "Empty: none configured (signing with a token is refused with this setting's name)."),
+    Setting("sms_gateway_url", str, "",
+            "The SMS gateway that sends patients their confirmation codes (docs/signatures.md). Empty: no SMS; "
+            "patient confirmation by OTP is not offered."),
+    Setting("sms_gateway_key", str, "", "The SMS gateway's API key (sent as a bearer token)."),
+    Setting("sms_brandname", str, "BENHAN", "The sender name (brandname) registered with the SMS provider."),
     # --- sync between facility nodes and the hub (docs/sync.md) ---
     Setting("role", str, "",
             "Sync role: node (a facility that syncs with a hub), hub (the province's server nodes sync with) "
@@ -116,6 +137,11 @@ class Config:
     def backups(self) -> Path:
         b = self.values["backup_dir"]
         return b if str(b) not in ("", ".") else self.values["data_dir"] / "backups"
+
+    @property
+    def trust_dir(self) -> Path:
+        t = self.values["signing_trust_dir"]
+        return t if str(t) not in ("", ".") else self.values["data_dir"] / "trust"
 
     def replace(self, **changes: Any) -> "Config":
         unknown = set(changes) - set(_BY_NAME)

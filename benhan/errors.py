@@ -91,6 +91,16 @@ UserExists = _error("BENHAN-5008", 409, "duplicate", "A user with this name alre
 InvalidUserSetting = _error("BENHAN-5009", 400, "value", "Invalid user setting (role, department or access hours)", "InvalidUserSetting")
 AuditChainBroken = _error("BENHAN-5010", 500, "exception", "The audit trail's hash chain is broken", "AuditChainBroken")
 
+# --- signatures (7xxx): signing/ and the signed documents
+SigningKeyUnavailable = _error("BENHAN-7001", 422, "processing", "The signing key could not be used (token absent, wrong PIN, unreadable key file)", "SigningKeyUnavailable")
+CertificateRefused = _error("BENHAN-7002", 422, "business-rule", "The signer's certificate failed the check made before signing (revoked, expired, untrusted, not for signing, or its status could not be checked)", "CertificateRefused")
+SignedDocumentImmutable = _error("BENHAN-7003", 409, "business-rule", "A signed version cannot be changed or deleted; write a correction that references it", "SignedDocumentImmutable")
+SmsFailed = _error("BENHAN-7005", 502, "transient", "The SMS with the confirmation code could not be sent", "SmsFailed")
+ConfirmationRefused = _error("BENHAN-7006", 422, "business-rule", "The confirmation code is wrong, expired or used up; ask for a new one", "ConfirmationRefused")
+SignatureInvalid = _error("BENHAN-7004", 422, "invalid", "The signature does not verify: the document changed after signing, or the signature is not one benhan can read", "SignatureInvalid")
+PaperDocumentRefused = _error("BENHAN-7007", 422, "invalid", "The paper document cannot be converted: not a PDF, JPEG or PNG, too large, too many pages, unreadable, or its details are wrong", "PaperDocumentRefused")
+SealNotConfigured = _error("BENHAN-7008", 409, "business-rule", "The facility's seal (facility_seal_file and its password) is not configured or cannot be read", "SealNotConfigured")
+
 # --- the installation (4xxx)
 ConfigError = _error("BENHAN-4001", 500, "exception", "Invalid configuration", "ConfigError")
 SchemaUnknown = _error("BENHAN-4002", 503, "exception", "The database schema is not one this version knows", "SchemaUnknown")

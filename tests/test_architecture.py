@@ -17,15 +17,20 @@ ALLOWED = {
     "terminology": {"fhir", "store", "auth", "terminology"},
     "vn": {"fhir", "store", "vn", "terminology"},
     "clinical": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical"},
+    "signing": {"fhir", "signing"},                               # certificates, PAdES, JWS: no records
+    "outbox": {"outbox"},                                         # messages to other services (SMS)
+    "documents": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "signing", "documents"},
     "sync": {"fhir", "store", "auth", "audit", "vn", "sync"},   # vn: CCCD of on-demand fetches
-    "web": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "web"},
+    "web": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "signing", "documents",
+            "outbox", "web"},
     "cli": {"*"},
 }
 TOP_LEVEL = {"config", "errors", "__init__"}   # importable from everywhere
 # third-party library -> the only layers that may import it
 HOMES = {
     "starlette": {"web"}, "uvicorn": {"web", "cli"}, "sqlalchemy": {"store"}, "alembic": {"store"},
-    "psycopg": {"store"}, "httpx": {"sync"}, "typer": {"cli"}, "fhirpathpy": {"fhir"},
+    "psycopg": {"store"}, "httpx": {"sync", "outbox"}, "typer": {"cli"}, "fhirpathpy": {"fhir"},
+    "pyhanko": {"signing"}, "pyhanko_certvalidator": {"signing"}, "pkcs11": {"signing"},
 }
 
 

@@ -33,7 +33,8 @@ class Role:
 DISCHARGE = "discharge"          # end a visit with a clinical outcome (treatment result, disposition)
 CLOSE_VISIT = "close-visit"      # close a visit nobody has treated yet, without any outcome (front desk)
 PROGRESS_NOTE = "progress-note"  # write the physician's progress notes and orders (tờ điều trị, 01/BV1)
-ACTS = (DISCHARGE, CLOSE_VISIT, PROGRESS_NOTE)
+SIGN_DOCUMENT = "sign-document"  # digitally sign the record's documents as their author (documents.signing)
+ACTS = (DISCHARGE, CLOSE_VISIT, PROGRESS_NOTE, SIGN_DOCUMENT)
 
 
 _READ_REFERENCE = (REFERENCE, "rs", ALL)
@@ -43,7 +44,7 @@ ROLES: dict[str, Role] = {r.code: r for r in (
     Role("registrar", "Tiếp đón", "Registrar",
          tuple((t, "crus", ALL) for t in _FRONT_DESK) + (_READ_REFERENCE,), frozenset({CLOSE_VISIT})),
     Role("doctor", "Bác sĩ", "Doctor",
-         ((CLINICAL, "crus", SCOPED), _READ_REFERENCE), frozenset({"break-glass", DISCHARGE, PROGRESS_NOTE})),
+         ((CLINICAL, "crus", SCOPED), _READ_REFERENCE), frozenset({"break-glass", DISCHARGE, PROGRESS_NOTE, SIGN_DOCUMENT})),
     Role("nurse", "Điều dưỡng", "Nurse",
          ((CLINICAL, "rs", SCOPED),
           *((t, "crus", SCOPED) for t in ("Observation", "MedicationAdministration", "Procedure", "Encounter",

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass
 
 from benhan import errors
-from benhan.auth import users
+from benhan.auth import roles, users
 from benhan.auth.actor import Actor
 from benhan.clinical.printouts import forms, pdf
 from benhan.fhir import resource_json
@@ -110,6 +110,9 @@ def sign_encounter_document(repo: Repository, actor: Actor, encounter_id: str, f
     check = certcheck.check(key.cert, key.chain, trust, when)
     pending = _refuse_unless_allowed(check, offline_policy)
     if role == "author":
+        if actor.access is not None and not roles.may_act(actor.roles, roles.SIGN_DOCUMENT):
+            raise errors.Forbidden("vai trò của bạn không ký số tài liệu bệnh án | your role does not sign the "
+                                   "record's documents")
         check_holder(key, staff_cccd(repo, actor))
     ctx = forms.gather(repo, encounter_id, when.date(), facility_name)
     printout = forms.build(ctx, form, actor, when, base_url or "")

@@ -27,7 +27,7 @@ from benhan.store import access as access_sql
 from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
 from benhan.store import includes
-from benhan.store import write_rules
+from benhan.store import signed_versions, write_rules
 from benhan.store.release import Gate
 from benhan.store.search import SYSTEM, count_query, page_query
 from benhan.store.store import Store
@@ -265,6 +265,7 @@ class Repository:
             # One current Patient per CCCD/BHYT value, decided inside this transaction (race-free).
             write_rules.check_unique(conn, [(p.res_type, p.res_id, p.resource) for p in pending],
                                      postgres=not self.store.db.is_sqlite)
+            signed_versions.check(conn, pending)     # a signed version is never changed or deleted
             results = write_all(conn, pending, now_us=now_us(), node_id=self.store.node_id,
                                 lock=not self.store.db.is_sqlite)
             audit_log.write(conn, [self._audit(_INTERACTION.get(p.method, interaction),

@@ -194,10 +194,25 @@ async def account_mfa(request: Request) -> Response:
                   uri=mfa.provisioning_uri(secret, user.username, facility), required=user.needs_mfa)
 
 
+# The lab technician's and the pharmacist's work is a list of their own (web/ui/bench.py), not the
+# registration desk and the room queues: their home page is that list.
+_BENCH_HOMES = (("lab_technician", "/ui/lab"), ("pharmacist", "/ui/pharmacy"))
+_DESK_ROLES = frozenset({"registrar", "doctor", "nurse"})
+
+
+def _bench_home(user_roles) -> str | None:  # noqa: ANN001
+    if _DESK_ROLES & set(user_roles):
+        return None
+    return next((path for role, path in _BENCH_HOMES if role in user_roles), None)
+
+
 async def home(request: Request) -> Response:
     session = _session_or_login(request)
     store = request.app.state.store
     user = session.user
+    bench_home = _bench_home(user.roles)
+    if bench_home:
+        return RedirectResponse(bench_home, status_code=303)
     departments = (_t(request, "home.all_departments") if user.all_departments
                    else ", ".join(sorted(user.departments)))
     roles = [users.ROLES[r].vi if i18n.language(request) == "vi" else users.ROLES[r].en for r in user.roles]

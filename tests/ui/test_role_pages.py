@@ -66,7 +66,8 @@ FORM_POSTS = {
     # The lab and pharmacy benches and the signatures (web/ui/bench.py, signatures.py), as their gates read.
     "/ui/lab/{id}/results": (lambda r: has(r, "c", "DiagnosticReport"), {}),
     "/ui/pharmacy/dispense": (lambda r: has(r, "c", "MedicationDispense"), {"request": "khong-co"}),
-    "/ui/encounters/{id}/sign": (lambda r: has(r, "c", "DocumentReference"), {"form": "khong-co"}),
+    "/ui/encounters/{id}/sign": (lambda r: has(r, "c", "DocumentReference")
+                                 and roles.may_act((r,), roles.SIGN_DOCUMENT), {"form": "khong-co"}),
     "/ui/documents/{id}/otp": (lambda r: has(r, "c", "Provenance"), {}),
     "/ui/documents/{id}/otp/confirm": (lambda r: has(r, "c", "Provenance"), {"code": "000000"}),
     # A paper record scanned in (web/ui/paper.py): no file posted, refused as a form when allowed.

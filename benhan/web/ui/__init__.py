@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from benhan.web.ui import corrections, desk, diagnosis_search, linking, printouts, visit
+from benhan.web.ui import bench, corrections, desk, diagnosis_search, linking, printouts, signatures, visit
+from benhan.web.ui import paper
 
 _FORM = ["GET", "POST"]   # GET: after a lost session, the login returns to the form's page
 
@@ -18,6 +19,7 @@ routes = [
     Route("/ui/patients/{id}", desk.patient_page),
     Route("/ui/patients/{id}/visits", desk.open_visit, methods=_FORM),
     Route("/ui/patients/{id}/link", linking.link_page, methods=_FORM),
+    Route("/ui/patients/{id}/paper", paper.paper_page, methods=["GET", "POST"]),
     Route("/ui/encounters/{id}", visit.encounter_page),
     Route("/ui/encounters/{id}/vitals", visit.vitals_post, methods=_FORM),
     Route("/ui/encounters/{id}/record", visit.record_post, methods=_FORM),
@@ -33,4 +35,14 @@ routes = [
     Route("/ui/encounters/{id}/print.pdf", printouts.print_pdf),
     Route("/ui/correct/{type}/{id}", corrections.correct, methods=_FORM),
     Route("/ui/history/{type}/{id}", corrections.history),
+    Route("/ui/encounters/{id}/documents", signatures.documents_page),
+    Route("/ui/encounters/{id}/sign", signatures.sign, methods=_FORM),
+    Route("/ui/documents/{id}/pdf", signatures.document_pdf),
+    Route("/ui/documents/{id}/verify", signatures.document_verify),
+    Route("/ui/documents/{id}/otp", signatures.otp_send, methods=_FORM),
+    Route("/ui/documents/{id}/otp/confirm", signatures.otp_confirm, methods=_FORM),
+    Route("/ui/lab", bench.lab_worklist),
+    Route("/ui/lab/{id}/results", bench.lab_results, methods=_FORM),
+    Route("/ui/pharmacy", bench.pharmacy),
+    Route("/ui/pharmacy/dispense", bench.pharmacy_dispense, methods=_FORM),
 ]

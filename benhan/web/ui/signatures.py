@@ -8,11 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from benhan import errors
+from benhan.auth import roles
 from benhan.documents import confirmation, signing, verify
 from benhan.documents.composition import DOCUMENT_TYPES
 from benhan.signing import keys, trust
 from benhan.web import i18n
-from benhan.web.ui.base import back, form, may, page, repo, require
+from benhan.web.ui.base import back, form, may, may_act, page, repo, require, require_act
 
 
 def _half(message: str, lang: str) -> str:
@@ -34,7 +35,7 @@ def _documents_page(request: Request, r, eid: str, status: int = 200, **extra) -
 
 
 def _may_sign(r) -> bool:  # noqa: ANN001
-    return may(r, "c", "DocumentReference") and may(r, "c", "Provenance")
+    return may(r, "c", "DocumentReference") and may(r, "c", "Provenance") and may_act(r, roles.SIGN_DOCUMENT)
 
 
 async def documents_page(request: Request) -> Response:
@@ -48,6 +49,7 @@ async def documents_page(request: Request) -> Response:
 async def sign(request: Request) -> Response:
     r = repo(request)
     await run_in_threadpool(require, r, ("c", "DocumentReference"))
+    require_act(r, roles.SIGN_DOCUMENT)
     eid = request.path_params["id"]
     if request.method == "GET":
         return back(f"/ui/encounters/{eid}/documents")
