@@ -89,6 +89,9 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     # The access log costs a third of a read's CPU and writes query strings (patient identifiers)
     # to the log; it is on only at log level debug.
     access_log = cfg.log_level == "debug"
+    # uvicorn's four start-up lines would follow the block above and bury it; at the default level
+    # only its warnings and errors are shown (log_level = debug shows everything).
+    server_log = "warning" if cfg.log_level == "info" else cfg.log_level
     if workers > 1 and cfg.sqlalchemy_url.startswith("sqlite"):
         raise errors.ConfigError("SQLite has one writer: run one worker (use PostgreSQL for several)")
     _serving_banner(cfg, browser_urls(cfg.host, cfg.port, "https" if tls_args else "http"), bool(tls_args))
@@ -96,10 +99,10 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
         import os
         os.environ.update({f"BENHAN_{k.upper()}": str(v) for k, v in cfg.values.items() if str(v) not in ("", ".")})
         uvicorn.run("benhan.web.app:app_from_environment", factory=True, host=cfg.host, port=cfg.port,
-                    workers=workers, log_level=cfg.log_level, proxy_headers=False, access_log=access_log,
+                    workers=workers, log_level=server_log, proxy_headers=False, access_log=access_log,
                     log_config=log_redaction.uvicorn_log_config(), **tls_args)
     else:
-        uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=cfg.log_level, proxy_headers=False,
+        uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=server_log, proxy_headers=False,
                     access_log=access_log, log_config=log_redaction.uvicorn_log_config(), **tls_args)
 
 
