@@ -21,6 +21,8 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
+from asn1crypto import x509 as asn1_x509
+
 from benhan import errors
 from benhan.auth import roles, users
 from benhan.auth.actor import Actor
@@ -99,11 +101,54 @@ def _mark(printout: forms.Printout, key: SigningKey, when: dt.datetime, check: c
         forms.Row("Kiểm tra", status)]))
 
 
-def sign_encounter_document(repo: Repository, actor: Actor, encounter_id: str, form: str, key: SigningKey,
-                            trust: TrustList, *, offline_policy: str = "refuse", base_url: str = "",
-                            now: dt.datetime | None = None, facility_name: str | None = None,
-                            role: str = "author") -> SignedDocument:
-    """Sign the `form` of encounter `encounter_id` with `key`, as its author (or the facility's seal)."""
+@dataclass
+class Draft:
+    """A document ready to be signed: everything the record needs except the two signatures. Plain
+    data (`to_json`), so a remote signature can wait for the signer's approval across a restart."""
+    form: str
+    role: str
+    when: dt.datetime
+    title: str
+    facility: str
+    patient_id: str
+    encounter_id: str
+    signer_name: str
+    bundle: dict
+    pdf: bytes                      # the archival PDF, unsigned
+    check: certcheck.CertCheck
+    pending_recheck: bool
+
+    @property
+    def author(self) -> dict:
+        return {"display": self.signer_name}
+
+    def to_json(self) -> dict:
+        return {"form": self.form, "role": self.role, "when": self.when.isoformat(), "title": self.title,
+                "facility": self.facility, "patient": self.patient_id, "encounter": self.encounter_id,
+                "signer": self.signer_name, "bundle": resource_json.dumps(self.bundle).decode(),
+                "pdf": base64.b64encode(self.pdf).decode(), "recheck": self.pending_recheck,
+                "check": {"status": self.check.status, "at": self.check.checked_at.isoformat(),
+                          "ocsp": [base64.b64encode(o).decode() for o in self.check.ocsp],
+                          "crls": [base64.b64encode(c).decode() for c in self.check.crls],
+                          "detail": self.check.detail}}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Draft":
+        c = data["check"]
+        check = certcheck.CertCheck(c["status"], dt.datetime.fromisoformat(c["at"]),
+                                    [base64.b64decode(o) for o in c["ocsp"]], [base64.b64decode(x) for x in c["crls"]],
+                                    c.get("detail", ""))
+        return cls(data["form"], data["role"], dt.datetime.fromisoformat(data["when"]), data["title"], data["facility"],
+                   data["patient"], data["encounter"], data["signer"], resource_json.loads(data["bundle"].encode()),
+                   base64.b64decode(data["pdf"]), check, bool(data["recheck"]))
+
+
+def prepare_document(repo: Repository, actor: Actor, encounter_id: str, form: str, key: SigningKey,
+                     trust: TrustList, *, offline_policy: str = "refuse", base_url: str = "",
+                     now: dt.datetime | None = None, facility_name: str | None = None,
+                     role: str = "author") -> Draft:
+    """Steps 1–3 up to the signatures: the certificate checked (before anything is signed or sent to a
+    remote service), the holder matched to the signer, the document built and made PDF/A."""
     if form not in DOCUMENT_TYPES:
         raise errors.InvalidOperationParameter(f"no signable form {form!r}; one of {', '.join(DOCUMENT_TYPES)}")
     when = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone(dt.timedelta(hours=7)))
@@ -117,34 +162,60 @@ def sign_encounter_document(repo: Repository, actor: Actor, encounter_id: str, f
     ctx = forms.gather(repo, encounter_id, when.date(), facility_name)
     printout = forms.build(ctx, form, actor, when, base_url or "")
     signer_name = key.cert.subject.native.get("common_name", "")
-    author = {"display": signer_name}
-    bundle = document_bundle(printout, ctx, author=author, when=when)
+    bundle = document_bundle(printout, ctx, author={"display": signer_name}, when=when)
     _mark(printout, key, when, check, role)
-    from benhan.signing import pades     # pyHanko loads only when something is signed
     archival = pdfa.to_pdfa(pdf.render(printout), title=printout.title, author=signer_name,
                             subject=f"{printout.patient_name} — {printout.form_code}")
-    signed_pdf = pades.sign_pdf(archival, key, check, trust,
-                                field_name=f"{role}-{uuid.uuid4().hex[:8]}", reason=printout.title,
-                                location=printout.facility, name=signer_name)
-    signature = jws.sign_detached(canonical(bundle), key, signed_at=when, digests=entry_digests(bundle),
-                                  revocation=check.ocsp + check.crls)
+    return Draft(form, role, when, printout.title, printout.facility, ctx.patient["id"], ctx.encounter["id"],
+                 signer_name, bundle, archival, check, pending)
+
+
+def jws_arguments(draft: Draft) -> dict:
+    """What the detached JWS over the draft's Bundle is made from (the same for a key and a remote service)."""
+    return {"signed_at": draft.when, "digests": entry_digests(draft.bundle),
+            "revocation": draft.check.ocsp + draft.check.crls}
+
+
+def sign_encounter_document(repo: Repository, actor: Actor, encounter_id: str, form: str, key: SigningKey,
+                            trust: TrustList, *, offline_policy: str = "refuse", base_url: str = "",
+                            now: dt.datetime | None = None, facility_name: str | None = None,
+                            role: str = "author") -> SignedDocument:
+    """Sign the `form` of encounter `encounter_id` with `key`, as its author (or the facility's seal)."""
+    draft = prepare_document(repo, actor, encounter_id, form, key, trust, offline_policy=offline_policy,
+                             base_url=base_url, now=now, facility_name=facility_name, role=role)
+    from benhan.signing import pades     # pyHanko loads only when something is signed
+    signed_pdf = pades.sign_pdf(draft.pdf, key, draft.check, trust, field_name=field_name(draft),
+                                reason=draft.title, location=draft.facility, name=draft.signer_name)
+    signature = jws.sign_detached(canonical(draft.bundle), key, **jws_arguments(draft))
+    return record_signed(repo, draft, key.cert, signed_pdf, signature)
+
+
+def field_name(draft: Draft) -> str:
+    return f"{draft.role}-{uuid.uuid4().hex[:8]}"
+
+
+def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, signed_pdf: bytes,
+                  signature: str) -> SignedDocument:
+    """Step 4: one transaction stores the DocumentReference (signed PDF + signed Bundle) and the Provenance."""
+    when, role, author, check, pending = draft.when, draft.role, draft.author, draft.check, draft.pending_recheck
+    bundle = draft.bundle
     sig_type = SIGNATURE_TYPES[role]
     bundle["signature"] = {"type": [{"system": "urn:iso-astm:E1762-95:2013", "code": sig_type[0],
                                      "display": sig_type[1]}],
                            "when": when.isoformat(timespec="seconds"), "who": author,
                            "sigFormat": "application/jose", "data": base64.b64encode(signature.encode()).decode()}
-    code, display = DOCUMENT_TYPES[form]
+    code, display = DOCUMENT_TYPES[draft.form]
     doc_ref_id, prov_id = str(uuid.uuid4()), str(uuid.uuid4())
     bundle_json = resource_json.dumps(bundle)
     document_reference = {
         "resourceType": "DocumentReference", "meta": {"tag": [SIGNED_TAG]}, "status": "current",
         "docStatus": "final", "type": {"coding": [{"system": LOINC, "code": code, "display": display}],
-                                       "text": printout.title},
-        "subject": {"reference": f"Patient/{ctx.patient['id']}"}, "date": when.isoformat(timespec="seconds"),
-        "author": [author], "description": f"{printout.title} — đã ký số bởi {signer_name}",
-        "content": [_attachment(signed_pdf, "application/pdf", f"{printout.title}.pdf", when),
-                    _attachment(bundle_json, "application/fhir+json", f"{printout.title}.json", when)],
-        "context": {"encounter": [{"reference": f"Encounter/{ctx.encounter['id']}"}]},
+                                       "text": draft.title},
+        "subject": {"reference": f"Patient/{draft.patient_id}"}, "date": when.isoformat(timespec="seconds"),
+        "author": [author], "description": f"{draft.title} — đã ký số bởi {draft.signer_name}",
+        "content": [_attachment(signed_pdf, "application/pdf", f"{draft.title}.pdf", when),
+                    _attachment(bundle_json, "application/fhir+json", f"{draft.title}.json", when)],
+        "context": {"encounter": [{"reference": f"Encounter/{draft.encounter_id}"}]},
     }
     targets = [{"reference": f"DocumentReference/{doc_ref_id}/_history/1"}]
     targets += [{"reference": e["fullUrl"]} for e in bundle["entry"][1:] if "/_history/" in e["fullUrl"]]
@@ -160,7 +231,7 @@ def sign_encounter_document(repo: Repository, actor: Actor, encounter_id: str, f
         "extension": [{"url": PROVENANCE_CHECK, "extension": [
             {"url": "status", "valueCode": check.status},
             {"url": "checkedAt", "valueDateTime": check.checked_at.isoformat(timespec="seconds")},
-            {"url": "certificate", "valueBase64Binary": base64.b64encode(key.cert.dump()).decode()},
+            {"url": "certificate", "valueBase64Binary": base64.b64encode(cert.dump()).decode()},
             *({"url": "ocsp", "valueBase64Binary": base64.b64encode(o).decode()} for o in check.ocsp),
             *({"url": "crl", "valueBase64Binary": base64.b64encode(c).decode()} for c in check.crls),
             {"url": "recheck", "valueBoolean": pending}]}],
