@@ -83,6 +83,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("pkcs11_module", Path, Path(""),
             "The PKCS#11 library of the staff's USB tokens (the CA's driver, e.g. a .so from VNPT-CA or Viettel-CA). "
             "Empty: none configured (signing with a token is refused with this setting's name)."),
+    Setting("remote_signing_url", str, "",
+            "The remote-signing service (the signer's key in the CA's HSM, approval on the phone), reached "
+            "through an adapter that speaks benhan's contract (benhan/signing/remote.py). Empty: none."),
+    Setting("remote_signing_key", str, "", "The remote-signing service's API key (sent as a bearer token)."),
     Setting("sms_gateway_url", str, "",
             "The SMS gateway that sends patients their confirmation codes (docs/signatures.md). Empty: no SMS; "
             "patient confirmation by OTP is not offered."),

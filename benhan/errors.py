@@ -100,6 +100,8 @@ ConfirmationRefused = _error("BENHAN-7006", 422, "business-rule", "The confirmat
 SignatureInvalid = _error("BENHAN-7004", 422, "invalid", "The signature does not verify: the document changed after signing, or the signature is not one benhan can read", "SignatureInvalid")
 PaperDocumentRefused = _error("BENHAN-7007", 422, "invalid", "The paper document cannot be converted: not a PDF, JPEG or PNG, too large, too many pages, unreadable, or its details are wrong", "PaperDocumentRefused")
 SealNotConfigured = _error("BENHAN-7008", 409, "business-rule", "The facility's seal (facility_seal_file and its password) is not configured or cannot be read", "SealNotConfigured")
+RemoteSignatureRefused = _error("BENHAN-7010", 422, "business-rule", "The remote signature was refused or not approved in time on the signer's phone; nothing was signed", "RemoteSignatureRefused")
+RemoteSigningUnavailable = _error("BENHAN-7011", 502, "transient", "The remote-signing service is not configured, cannot be reached, does not know the user, or answered outside benhan's contract", "RemoteSigningUnavailable")
 
 # --- the installation (4xxx)
 ConfigError = _error("BENHAN-4001", 500, "exception", "Invalid configuration", "ConfigError")

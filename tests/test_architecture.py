@@ -29,7 +29,7 @@ TOP_LEVEL = {"config", "errors", "__init__"}   # importable from everywhere
 # third-party library -> the only layers that may import it
 HOMES = {
     "starlette": {"web"}, "uvicorn": {"web", "cli"}, "sqlalchemy": {"store"}, "alembic": {"store"},
-    "psycopg": {"store"}, "httpx": {"sync", "outbox"}, "typer": {"cli"}, "fhirpathpy": {"fhir"},
+    "psycopg": {"store"}, "httpx": {"sync", "outbox", "signing"}, "typer": {"cli"}, "fhirpathpy": {"fhir"},
     "pyhanko": {"signing"}, "pyhanko_certvalidator": {"signing"}, "pkcs11": {"signing"},
 }
 

@@ -1,0 +1,213 @@
+"""Remote signing (the key in the service's HSM, approval on the phone) against a stand-in service, on
+both databases: the certificate is checked before any request is sent; the pending signature is kept
+in the database and survives a restart (the test drops every in-memory object between start and
+finish); approved → the PDF verifies long-term and the Bundle's JWS verifies, Provenance stored;
+refused or expired at the phone → BENHAN-7010 and nothing stored; a service that returns a signature
+by another key is caught. No real sleeps: polling gets a fake clock and sleep."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import uuid
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from benhan import errors
+from benhan.documents import remote_signing, signing, verify
+from benhan.signing import certcheck, remote
+from benhan.store.repository import Repository
+from tests.signing.remote_standin import RemoteSigningStandIn
+from tests.signing.test_documents import DOCTOR_CCCD, _world
+
+
+@pytest.fixture
+def service() -> RemoteSigningStandIn:
+    with RemoteSigningStandIn() as s:
+        yield s
+
+
+def _client(stand_in: RemoteSigningStandIn) -> remote.RemoteSigningService:
+    return remote.RemoteSigningService(stand_in.url, stand_in.key)
+
+
+class FakeTime:
+    """A clock and a sleep for polling: the phone's answer arrives after `pending_polls` polls."""
+
+    def __init__(self, on_sleep=None):  # noqa: ANN001
+        self.now, self.sleeps, self.on_sleep = 0.0, 0, on_sleep
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.sleeps += 1
+        if self.on_sleep:
+            self.on_sleep(self.sleeps)
+
+
+def test_remote_signature_survives_a_restart_and_verifies(store, ca, trust, service, responder):  # noqa: ANN001
+    repo, actor, eid = _world(store)
+    user_id = f"smartca-{uuid.uuid4().hex[:6]}"
+    service.users[user_id] = ca.issue("Lê Văn Hùng", uid=f"CCCD:{DOCTOR_CCCD}")
+    with _client(service) as client:
+        pending = remote_signing.start_remote(repo, actor, eid, "discharge", client, user_id, trust)
+    # One request with two digests (the PDF's signed attributes, the Bundle's JWS input), one approval.
+    [(tid, transaction)] = service.transactions.items()
+    assert tid == pending.transaction_id and len(transaction["digests"]) == 2
+    assert transaction["description"].startswith("GIẤY RA VIỆN") or "ra viện" in transaction["description"].lower()
+    assert signing.signed_documents(repo, eid) == []          # nothing signed until the phone says so
+
+    # A restart: nothing of the above survives but the database and the ids.
+    store_kept, user_pk = repo.store, actor.user_pk
+    del repo, actor, pending, client
+    from benhan.auth import policy, users
+    actor = policy.actor_for_user(store_kept, users.get_user(store_kept, user_pk))
+    repo = Repository(store_kept, actor)
+
+    time = FakeTime(on_sleep=lambda n: service.settle(tid, "approved") if n == 3 else None)
+    with _client(service) as client:
+        done = remote_signing.finish_remote(repo, client, tid, interval=2.0, timeout=600.0, sleep=time.sleep,
+                                            clock=time.clock)
+    assert time.sleeps == 3 and done.check.status == certcheck.GOOD
+    [document] = signing.signed_documents(repo, eid)
+    assert signing.pdf_of(document) == done.pdf
+    responder.answering = False                               # judged with only what was kept
+    [check] = verify.verify_pdf(done.pdf, trust)
+    assert check.ok and check.long_term and check.holder_uid == f"CCCD:{DOCTOR_CCCD}"
+    bundle = signing.bundle_of(document)
+    assert verify.verify_bundle(bundle, trust).ok
+    provenance = repo.read("Provenance", done.provenance_id).json()
+    assert provenance["signature"][0]["sigFormat"] == "application/jose"
+    fields = {e["url"]: e for e in provenance["extension"][0]["extension"]}
+    assert fields["status"]["valueCode"] == "good"
+    assert base64.b64decode(fields["certificate"]["valueBase64Binary"]) == \
+        service.users[user_id].cert.public_bytes(__import__("cryptography").hazmat.primitives.serialization.Encoding.DER)
+    # Finished once: a second finish is refused, nothing is stored twice.
+    with _client(service) as client, pytest.raises(errors.RemoteSignatureRefused):
+        remote_signing.finish_remote(repo, client, tid, sleep=time.sleep, clock=time.clock)
+    assert len(signing.signed_documents(repo, eid)) == 1
+
+
+@pytest.mark.parametrize("answer", ["refused", "expired"])
+def test_refused_or_expired_at_the_phone_signs_nothing(store, ca, trust, service, answer):  # noqa: ANN001
+    repo, actor, eid = _world(store)
+    user_id = f"mysign-{uuid.uuid4().hex[:6]}"
+    service.users[user_id] = ca.issue("Lê Văn Hùng", uid=f"CCCD:{DOCTOR_CCCD}")
+    time = FakeTime()
+    with _client(service) as client:
+        pending = remote_signing.start_remote(repo, actor, eid, "prescription", client, user_id, trust)
+        # Not yet answered: benhan's own wait runs out, the pending signature is kept.
+        with pytest.raises(errors.RemoteSignatureRefused, match="within the waiting time") as waited:
+            remote_signing.finish_remote(repo, client, pending.transaction_id, interval=5, timeout=20,
+                                         sleep=time.sleep, clock=time.clock)
+        assert waited.value.code == "BENHAN-7010" and time.sleeps == 4
+        service.settle(pending.transaction_id, answer)
+        with pytest.raises(errors.RemoteSignatureRefused, match="refused on the phone" if answer == "refused"
+                           else "expired") as refused:
+            remote_signing.finish_remote(repo, client, pending.transaction_id, sleep=time.sleep, clock=time.clock)
+        assert "không được ký" in str(refused.value)
+        # Closed: it cannot be finished afterwards either.
+        with pytest.raises(errors.RemoteSignatureRefused, match="no remote signature is waiting"):
+            remote_signing.finish_remote(repo, client, pending.transaction_id, sleep=time.sleep, clock=time.clock)
+    assert signing.signed_documents(repo, eid) == []
+
+
+def test_a_revoked_certificate_is_refused_before_any_request(store, ca, trust, service):  # noqa: ANN001
+    repo, actor, eid = _world(store)
+    revoked = ca.issue("Lê Văn Hùng", uid=f"CCCD:{DOCTOR_CCCD}")
+    ca.revoke(revoked.cert)
+    service.users["revoked"] = revoked
+    service.users["someone-else"] = ca.issue("Người khác", uid="CCCD:001099000001")
+    with _client(service) as client:
+        with pytest.raises(errors.CertificateRefused, match="thu hồi"):
+            remote_signing.start_remote(repo, actor, eid, "discharge", client, "revoked", trust)
+        with pytest.raises(errors.CertificateRefused, match="someone else"):
+            remote_signing.start_remote(repo, actor, eid, "discharge", client, "someone-else", trust)
+        with pytest.raises(errors.RemoteSigningUnavailable, match="does not know the user"):
+            remote_signing.start_remote(repo, actor, eid, "discharge", client, "nobody", trust)
+    assert service.transactions == {} and not any(c.startswith("POST") for c in service.calls)
+    assert signing.signed_documents(repo, eid) == []
+
+
+def test_a_signature_by_another_key_is_not_embedded(store, ca, trust, service):  # noqa: ANN001
+    """A service (or adapter) that signs with a key other than the certificate checked is caught."""
+    repo, actor, eid = _world(store)
+    service.users["bs"] = ca.issue("Lê Văn Hùng", uid=f"CCCD:{DOCTOR_CCCD}")
+    with _client(service) as client:
+        pending = remote_signing.start_remote(repo, actor, eid, "discharge", client, "bs", trust)
+        service.users["bs"] = type(service.users["bs"])(ca.issue("x").key, service.users["bs"].cert,
+                                                         service.users["bs"].chain)
+        service.settle(pending.transaction_id, "approved")
+        with pytest.raises(errors.RemoteSigningUnavailable, match="does not match"):
+            remote_signing.finish_remote(repo, client, pending.transaction_id)
+    assert signing.signed_documents(repo, eid) == []
+
+
+# --- the client against the contract, without a database ---------------------------------------
+
+def test_the_client_reports_an_unreachable_or_unconfigured_service():
+    with pytest.raises(errors.RemoteSigningUnavailable, match="remote_signing_url"):
+        remote.RemoteSigningService("", "k")
+    transport = httpx.MockTransport(lambda request: (_ for _ in ()).throw(httpx.ConnectError("down")))
+    with remote.RemoteSigningService("http://service.invalid", "k", transport=transport) as client, \
+            pytest.raises(errors.RemoteSigningUnavailable, match="could not be reached"):
+        client.certificates("u")
+
+
+def test_a_wrong_key_is_reported(service):  # noqa: ANN001
+    with remote.RemoteSigningService(service.url, "wrong") as client, \
+            pytest.raises(errors.RemoteSigningUnavailable, match="remote_signing_key"):
+        client.certificates("u")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(digests=st.lists(st.binary(min_size=0, max_size=64), min_size=0, max_size=12))
+def test_only_lists_of_sha256_digests_are_sent(service, ca, digests):  # noqa: ANN001
+    """Any list of byte strings: 1–10 values of exactly 32 bytes are accepted by client and stand-in
+    alike; anything else is refused by the client before it reaches the service."""
+    service.users.setdefault("u", ca.issue("U", uid="CCCD:001090000009"))
+    sent_before = len(service.requests)
+    with _client(service) as client:
+        if 1 <= len(digests) <= 10 and all(len(d) == 32 for d in digests):
+            tid = client.submit("u", digests, "mô tả")
+            assert service.transactions[tid]["digests"] == digests
+        else:
+            with pytest.raises(errors.InvalidOperationParameter):
+                client.submit("u", digests, "mô tả")
+            assert len(service.requests) == sent_before
+
+
+def test_the_stand_in_checks_like_a_real_service(service, ca):  # noqa: ANN001
+    service.users["u"] = ca.issue("U", uid="CCCD:001090000009")
+    headers = {"Authorization": f"Bearer {service.key}"}
+    good = {"request_id": "r1", "user_id": "u", "description": "d", "hash_algorithm": "SHA-256",
+            "digests": [base64.b64encode(hashlib.sha256(b"x").digest()).decode()]}
+    with httpx.Client(headers=headers) as http:
+        assert http.post(f"{service.url}/sign", json={**good, "digests": ["AAAA"]}).status_code == 400
+        assert http.post(f"{service.url}/sign", json={**good, "user_id": "nobody"}).status_code == 404
+        assert http.post(f"{service.url}/sign", json=good).status_code == 200
+        assert http.post(f"{service.url}/sign", json=good).status_code == 409     # one transaction per request id
+        assert http.get(f"{service.url}/transactions/nope").status_code == 404
+
+
+def test_the_waiting_time_is_benhans_own_and_needs_no_real_sleep(service, ca):  # noqa: ANN001
+    service.users["u"] = ca.issue("U", uid="CCCD:001090000009")
+    time = FakeTime()
+    with _client(service) as client:
+        tid = client.submit("u", [hashlib.sha256(b"a").digest()], "d")
+        answer = client.wait(tid, 1, interval=1.5, timeout=6, sleep=time.sleep, clock=time.clock)
+    assert answer.status == remote.PENDING and time.sleeps == 4 and time.now == pytest.approx(6.0)
+
+
+def test_a_stored_draft_round_trips(ca):  # noqa: ANN001
+    check = certcheck.CertCheck("good", dt.datetime(2026, 11, 26, 3, tzinfo=dt.timezone.utc), [b"o"], [b"c"], "d")
+    draft = signing.Draft("discharge", "author", dt.datetime(2026, 11, 26, 10, tzinfo=dt.timezone(dt.timedelta(hours=7))),
+                          "GIẤY RA VIỆN", "BV", "p", "e", "Lê Văn Hùng",
+                          {"resourceType": "Bundle", "entry": [{"resource": {"valueDecimal": 1.50}}]}, b"%PDF", check,
+                          False)
+    again = signing.Draft.from_json(draft.to_json())
+    assert again.to_json() == draft.to_json() and again.check.ocsp == [b"o"] and again.when == draft.when
