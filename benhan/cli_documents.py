@@ -44,6 +44,9 @@ def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id."),
          key_label: Optional[str] = typer.Option(None, help="Label of the key on the token (default: the only one)."),
          pkcs12: Optional[Path] = typer.Option(None, help="A PKCS#12 file instead of a token (password from "
                                                           "BENHAN_PKCS12_PASSWORD, else asked)."),
+         remote: Optional[str] = typer.Option(None, help="Sign with the remote-signing service (remote_signing_url): "
+                                                         "your user id there; approve on your phone."),
+         wait: float = typer.Option(300.0, help="With --remote: how many seconds to wait for the approval."),
          seal: bool = typer.Option(False, "--seal", help="Sign as the facility (its seal) rather than as the author."),
          out: Optional[Path] = typer.Option(None, help="Also write the signed PDF here."),
          data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
@@ -52,8 +55,8 @@ def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id."),
     from benhan.auth import policy, users
     from benhan.documents import signing
     from benhan.signing import keys, trust
-    if (token is None) == (pkcs12 is None):
-        raise errors.InvalidOperationParameter("give exactly one of --token or --pkcs12")
+    if sum(x is not None for x in (token, pkcs12, remote)) != 1:
+        raise errors.InvalidOperationParameter("give exactly one of --token, --pkcs12 or --remote")
     store = open_store(data_dir, database_url)
     try:
         cfg = store.config
@@ -69,7 +72,9 @@ def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id."),
                 repo, actor, encounter, form, key, trusted, offline_policy=cfg.signing_offline,
                 base_url=cfg.base_url, facility_name=cfg.values.get("facility_name"),
                 role="seal" if seal else "author")
-        if pkcs12 is not None:
+        if remote is not None:
+            done = _sign_remote(repo, actor, encounter, form, remote, trusted, cfg, seal, wait)
+        elif pkcs12 is not None:
             password = os.environ.get("BENHAN_PKCS12_PASSWORD") or typer.prompt("PKCS#12 password", hide_input=True)
             done = run(keys.from_pkcs12(pkcs12.read_bytes(), password))
         else:
@@ -87,3 +92,17 @@ def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id."),
         if done.pending_recheck else "PAdES-B-LT"
     typer.echo(f"signed: DocumentReference/{done.document_reference_id}, Bundle/{done.bundle_id}, "
                f"Provenance/{done.provenance_id} ({state})")
+
+
+def _sign_remote(repo, actor, encounter: str, form: str, user_id: str, trusted, cfg, seal: bool,  # noqa: ANN001, ANN202
+                 wait: float):
+    """Start the remote signature (the certificate is checked first), then wait for the phone."""
+    from benhan.documents import remote_signing
+    from benhan.signing import remote
+    with remote.RemoteSigningService(cfg.remote_signing_url, cfg.remote_signing_key) as service:
+        pending = remote_signing.start_remote(
+            repo, actor, encounter, form, service, user_id, trusted, offline_policy=cfg.signing_offline,
+            base_url=cfg.base_url, facility_name=cfg.values.get("facility_name"), role="seal" if seal else "author")
+        typer.echo(f"Hãy xác nhận yêu cầu ký trên điện thoại | approve the signing request on your phone "
+                   f"(transaction {pending.transaction_id})")
+        return remote_signing.finish_remote(repo, service, pending.transaction_id, interval=2.0, timeout=wait)

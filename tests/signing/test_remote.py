@@ -211,3 +211,53 @@ def test_a_stored_draft_round_trips(ca):  # noqa: ANN001
                           False)
     again = signing.Draft.from_json(draft.to_json())
     assert again.to_json() == draft.to_json() and again.check.ocsp == [b"o"] and again.when == draft.when
+
+
+def test_sign_remote_from_the_command_line(tmp_path, ca, service):  # noqa: ANN001
+    """`benhan sign --remote USER` says to approve on the phone, waits, and stores the signed document;
+    a refusal at the phone is one line with BENHAN-7010 and exit 1."""
+    import os
+    import subprocess
+    import threading
+
+    from benhan import config
+    from benhan.store.store import Store
+    from tests.server_process import benhan_command
+
+    data = tmp_path / "data"
+    store = Store.open(config.load(env={}, data_dir=data))
+    try:
+        _, actor, eid = _world(store)
+    finally:
+        store.close()
+    (data / "trust").mkdir()
+    (data / "trust" / "ca.pem").write_bytes(ca.trust_pem())
+    service.users["bs-hung"] = ca.issue("Lê Văn Hùng", uid=f"CCCD:{DOCTOR_CCCD}")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("BENHAN_")},
+           "BENHAN_REMOTE_SIGNING_URL": service.url, "BENHAN_REMOTE_SIGNING_KEY": service.key}
+
+    def phone(answer: str, stop: threading.Event) -> None:
+        """The signer's phone: answers the first request that arrives."""
+        while not stop.wait(0.05):
+            for tid, transaction in list(service.transactions.items()):
+                if transaction["status"] == "pending":
+                    service.settle(tid, answer)
+                    return
+
+    for answer, code in (("approved", 0), ("refused", 1)):
+        stop = threading.Event()
+        thread = threading.Thread(target=phone, args=(answer, stop), daemon=True)
+        thread.start()
+        try:
+            done = subprocess.run(benhan_command("sign", eid, "--form", "prescription", "--user", actor.name,
+                                                 "--remote", "bs-hung", "--data-dir", str(data)),
+                                  capture_output=True, text=True, timeout=180, env=env)
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+        assert done.returncode == code, done.stdout + done.stderr
+        assert "approve the signing request on your phone" in done.stdout
+        if code == 0:
+            assert "signed: DocumentReference/" in done.stdout and "PAdES-B-LT" in done.stdout
+        else:
+            assert done.stderr.startswith("benhan: BENHAN-7010: ") and len(done.stderr.strip().splitlines()) == 1
