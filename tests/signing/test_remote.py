@@ -13,6 +13,7 @@ import uuid
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from benhan import errors
@@ -34,7 +35,7 @@ def _client(stand_in: RemoteSigningStandIn) -> remote.RemoteSigningService:
 
 
 class FakeTime:
-    """A clock and a sleep for polling: the phone's answer arrives after `pending_polls` polls."""
+    """A clock and a sleep for polling (no real waiting); `on_sleep(n)` plays the phone after the n-th wait."""
 
     def __init__(self, on_sleep=None):  # noqa: ANN001
         self.now, self.sleeps, self.on_sleep = 0.0, 0, on_sleep
@@ -85,7 +86,7 @@ def test_remote_signature_survives_a_restart_and_verifies(store, ca, trust, serv
     fields = {e["url"]: e for e in provenance["extension"][0]["extension"]}
     assert fields["status"]["valueCode"] == "good"
     assert base64.b64decode(fields["certificate"]["valueBase64Binary"]) == \
-        service.users[user_id].cert.public_bytes(__import__("cryptography").hazmat.primitives.serialization.Encoding.DER)
+        service.users[user_id].cert.public_bytes(serialization.Encoding.DER)
     # Finished once: a second finish is refused, nothing is stored twice.
     with _client(service) as client, pytest.raises(errors.RemoteSignatureRefused):
         remote_signing.finish_remote(repo, client, tid, sleep=time.sleep, clock=time.clock)
