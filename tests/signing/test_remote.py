@@ -262,3 +262,43 @@ def test_sign_remote_from_the_command_line(tmp_path, ca, service):  # noqa: ANN0
             assert "signed: DocumentReference/" in done.stdout and "PAdES-B-LT" in done.stdout
         else:
             assert done.stderr.startswith("benhan: BENHAN-7010: ") and len(done.stderr.strip().splitlines()) == 1
+
+
+_decimals = st.from_regex(r"-?(0|[1-9][0-9]{0,6})\.[0-9]{1,6}", fullmatch=True)
+_values = st.recursive(
+    st.one_of(st.text(max_size=12), st.integers(-2**53, 2**53), st.booleans(), _decimals.map(lambda d: ("#d", d))),
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4)),
+    max_leaves=12)
+
+
+def _with_decimals(value):  # noqa: ANN001, ANN202
+    """Decimals written as text in JSON (0.40 stays 0.40), the way a FHIR body carries them."""
+    if isinstance(value, tuple):
+        return f"__D{value[1]}__"
+    if isinstance(value, list):
+        return [_with_decimals(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _with_decimals(v) for k, v in value.items()}
+    return value
+
+
+@settings(max_examples=60, deadline=None)
+@given(content=st.dictionaries(st.text(min_size=1, max_size=8), _values, max_size=5))
+def test_any_bundle_waits_for_its_remote_signature_byte_exact(content):  # noqa: ANN001
+    """The Bundle kept while the signer approves gives the same signed bytes afterwards, whatever it holds
+    (decimals as written, Vietnamese text, nesting): otherwise the JWS signed on the phone would not verify."""
+    import json
+    import re
+
+    from benhan.documents.composition import canonical
+    from benhan.fhir import resource_json
+    text = json.dumps({"resourceType": "Bundle", "type": "document", "entry": [{"resource": _with_decimals(content)}]},
+                      ensure_ascii=False)
+    text = re.sub(r'"__D(-?[0-9.]+)__"', r"\1", text)
+    bundle = resource_json.loads(text.encode())
+    check = certcheck.CertCheck("good", dt.datetime(2026, 11, 26, 3, tzinfo=dt.timezone.utc))
+    draft = signing.Draft("discharge", "author", dt.datetime(2026, 11, 26, 10, tzinfo=dt.timezone.utc), "t", "f",
+                          "p", "e", "Lê Văn Hùng", bundle, b"", check, False)
+    kept = signing.Draft.from_json(json.loads(json.dumps(draft.to_json())))
+    assert canonical(kept.bundle) == canonical(bundle)
