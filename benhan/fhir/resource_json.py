@@ -21,11 +21,14 @@ import orjson
 # look like a change.
 SERVER_META = ("versionId", "lastUpdated")
 
-# What may be a number a float would change (after a colon, an array's [ or a comma): one with a
-# fraction or exponent, an integer past 64 bits, or -0. A cheap first look (it also matches the
-# seconds of a time in a string, ":00.123"); the parsed tree then says whether a float is really
-# there (orjson gives a float for exactly these numbers) — -0 alone it cannot see (it reads 0).
-_MAYBE_INEXACT = re.compile(rb'[:\[,]\s*(?:-?[0-9]+[.eE]|-?[0-9]{19}|-0\s*[,\]}])')
+# What may be a number a float would change (after a colon, an array's [ or a comma, and ended by a
+# comma, ] or }): one with a fraction or exponent, an integer past 64 bits, or -0. A cheap first
+# look: the milliseconds of a time in a string (":00.123+07:00", every stored meta.lastUpdated) do
+# not match, since a string goes on after them; text inside a string can still match ("a: 1.5,"),
+# and then the parsed tree says whether a float is really there (orjson gives a float for exactly
+# these numbers) — -0 alone it cannot see (it reads 0).
+_MAYBE_INEXACT = re.compile(
+    rb'[:\[,]\s*(?:-?[0-9]+(?:\.[0-9]+(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+)|-?[0-9]{19,}|-0)\s*[,\]}]')
 _NEGATIVE_ZERO = re.compile(rb'[:\[,]\s*-0\s*[,\]}]')
 _INT64 = (-2**63, 2**64 - 1)       # what orjson reads and writes as an integer
 
@@ -85,6 +88,10 @@ def loads(raw: bytes | str) -> Any:
     data = orjson.loads(raw)            # validates: what orjson refuses stays refused
     probe = raw.encode() if isinstance(raw, str) else raw
     if isinstance(data, (dict, list)):
+        # What the store reads back is what `dumps` wrote: when writing the parsed tree gives the
+        # same bytes, no number changed its text (0.7 µs; the regex and tree walk below cost ~20 µs).
+        if orjson.dumps(data) == probe:
+            return data
         if not _MAYBE_INEXACT.search(probe) or not (_has_float(data) or _NEGATIVE_ZERO.search(probe)):
             return data
     elif not isinstance(data, float) and probe.strip() != b"-0":
