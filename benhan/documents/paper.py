@@ -21,7 +21,6 @@ The steps, in order:
 """
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import io
@@ -42,7 +41,8 @@ from benhan.clinical import visits
 from benhan.clinical.printouts.pdf import FAMILY, FONTS
 from benhan.documents import pdfa
 from benhan.documents.composition import LOINC, SIGNED_TAG
-from benhan.documents.signing import PROVENANCE_CHECK, SIGNATURE_TYPES, _attachment, _refuse_unless_allowed
+from benhan.documents.signing import (SIGNATURE_TYPES, attachment, certificate_check_extension,
+                                      refuse_unless_allowed)
 from benhan.signing import certcheck, keys
 from benhan.signing.keys import SigningKey
 from benhan.signing.trust import TrustList
@@ -341,7 +341,7 @@ def convert(repo: Repository, actor: Actor, patient_id: str, data: bytes | Uploa
     upload = data if isinstance(data, Upload) else check_upload(data)
     patient = repo.read("Patient", patient_id).json()        # 404 / 403 before anything is signed
     check = certcheck.check(key.cert, key.chain, trust, when)
-    pending = _refuse_unless_allowed(check, offline_policy)
+    pending = refuse_unless_allowed(check, offline_policy)
     facility = visits.facility(repo, facility_name)
     converter, converter_name = _converter(repo, actor)
     code, display, label = PAPER_TYPES[kind]
@@ -366,7 +366,7 @@ def convert(repo: Repository, actor: Actor, patient_id: str, data: bytes | Uploa
     organization = ({"reference": f"Organization/{facility.organization_id}", "display": facility.name}
                     if facility.organization_id else {"display": facility.name})
     stamp_time = when.isoformat(timespec="seconds")
-    content = _attachment(signed, "application/pdf", f"{title} — bản chuyển đổi từ giấy", when)
+    content = attachment(signed, "application/pdf", f"{title} — bản chuyển đổi từ giấy", when)
     content["attachment"]["creation"] = original_date.isoformat()
     content["format"] = XDS_SD_PDF
     document_reference = {
@@ -409,13 +409,7 @@ def convert(repo: Repository, actor: Actor, patient_id: str, data: bytes | Uploa
                                  "display": seal_type[1]}],
                        "when": stamp_time, "who": organization, "targetFormat": "application/pdf",
                        "sigFormat": "application/pdf"}],
-        "extension": [{"url": PROVENANCE_CHECK, "extension": [
-            {"url": "status", "valueCode": check.status},
-            {"url": "checkedAt", "valueDateTime": check.checked_at.isoformat(timespec="seconds")},
-            {"url": "certificate", "valueBase64Binary": base64.b64encode(key.cert.dump()).decode()},
-            *({"url": "ocsp", "valueBase64Binary": base64.b64encode(o).decode()} for o in check.ocsp),
-            *({"url": "crl", "valueBase64Binary": base64.b64encode(c).decode()} for c in check.crls),
-            {"url": "recheck", "valueBoolean": pending}]}],
+        "extension": [certificate_check_extension(check, key.cert, pending)],
     }
     repo.commit([repo.prepare("POST", "DocumentReference", doc_ref_id, document_reference, create_only=True),
                  repo.prepare("POST", "Provenance", prov_id, provenance, create_only=True)], "transaction")

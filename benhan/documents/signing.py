@@ -78,7 +78,7 @@ def check_holder(key: SigningKey, cccd: str | None) -> None:
             "the certificate belongs to someone else (its holder ID is not this account's CCCD)")
 
 
-def _refuse_unless_allowed(check: certcheck.CertCheck, offline_policy: str) -> bool:
+def refuse_unless_allowed(check: certcheck.CertCheck, offline_policy: str) -> bool:
     """True when signing goes on without a status answer (to be checked again later)."""
     if check.ok:
         return False
@@ -153,7 +153,7 @@ def prepare_document(repo: Repository, actor: Actor, encounter_id: str, form: st
         raise errors.InvalidOperationParameter(f"no signable form {form!r}; one of {', '.join(DOCUMENT_TYPES)}")
     when = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone(dt.timedelta(hours=7)))
     check = certcheck.check(key.cert, key.chain, trust, when)
-    pending = _refuse_unless_allowed(check, offline_policy)
+    pending = refuse_unless_allowed(check, offline_policy)
     if role == "author":
         if actor.access is not None and not roles.may_act(actor.roles, roles.SIGN_DOCUMENT):
             raise errors.Forbidden("vai trò của bạn không ký số tài liệu bệnh án | your role does not sign the "
@@ -213,8 +213,8 @@ def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, s
                                        "text": draft.title},
         "subject": {"reference": f"Patient/{draft.patient_id}"}, "date": when.isoformat(timespec="seconds"),
         "author": [author], "description": f"{draft.title} — đã ký số bởi {draft.signer_name}",
-        "content": [_attachment(signed_pdf, "application/pdf", f"{draft.title}.pdf", when),
-                    _attachment(bundle_json, "application/fhir+json", f"{draft.title}.json", when)],
+        "content": [attachment(signed_pdf, "application/pdf", f"{draft.title}.pdf", when),
+                    attachment(bundle_json, "application/fhir+json", f"{draft.title}.json", when)],
         "context": {"encounter": [{"reference": f"Encounter/{draft.encounter_id}"}]},
     }
     targets = [{"reference": f"DocumentReference/{doc_ref_id}/_history/1"}]
@@ -228,13 +228,7 @@ def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, s
                                         "code": "author" if role == "author" else "legal"}]},
                    "who": author}],
         "signature": [{**bundle["signature"], "targetFormat": "application/fhir+json"}],
-        "extension": [{"url": PROVENANCE_CHECK, "extension": [
-            {"url": "status", "valueCode": check.status},
-            {"url": "checkedAt", "valueDateTime": check.checked_at.isoformat(timespec="seconds")},
-            {"url": "certificate", "valueBase64Binary": base64.b64encode(cert.dump()).decode()},
-            *({"url": "ocsp", "valueBase64Binary": base64.b64encode(o).decode()} for o in check.ocsp),
-            *({"url": "crl", "valueBase64Binary": base64.b64encode(c).decode()} for c in check.crls),
-            {"url": "recheck", "valueBoolean": pending}]}],
+        "extension": [certificate_check_extension(check, cert, pending)],
     }
     repo.commit([repo.prepare("POST", "DocumentReference", doc_ref_id, document_reference, create_only=True),
                  repo.prepare("POST", "Provenance", prov_id, provenance, create_only=True)], "transaction")
@@ -249,7 +243,19 @@ def signed_documents(repo: Repository, encounter_id: str) -> list[dict]:
     return [m.json() for m in found.matches]
 
 
-def _attachment(data: bytes, content_type: str, title: str, when: dt.datetime) -> dict:
+def certificate_check_extension(check: certcheck.CertCheck, cert, pending: bool) -> dict:  # noqa: ANN001
+    """What the law asks to keep of the check made at signing (TT 15/2025): the certificate, the
+    OCSP/CRL answers, the result and its time, and whether it must be checked again."""
+    return {"url": PROVENANCE_CHECK, "extension": [
+        {"url": "status", "valueCode": check.status},
+        {"url": "checkedAt", "valueDateTime": check.checked_at.isoformat(timespec="seconds")},
+        {"url": "certificate", "valueBase64Binary": base64.b64encode(cert.dump()).decode()},
+        *({"url": "ocsp", "valueBase64Binary": base64.b64encode(o).decode()} for o in check.ocsp),
+        *({"url": "crl", "valueBase64Binary": base64.b64encode(c).decode()} for c in check.crls),
+        {"url": "recheck", "valueBoolean": pending}]}
+
+
+def attachment(data: bytes, content_type: str, title: str, when: dt.datetime) -> dict:
     return {"attachment": {"contentType": content_type, "language": "vi", "data": base64.b64encode(data).decode(),
                            # FHIR's Attachment.hash is SHA-1 (R4); the signatures protect the content.
                            "hash": base64.b64encode(hashlib.sha1(data).digest()).decode(),  # noqa: S324

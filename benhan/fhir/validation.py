@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from benhan.fhir.definitions import StructureDefinitions, load_structure
 from benhan.fhir.primitives import json_name, shorten
-from benhan.fhir.shapes import COMPLEX, PRIMITIVE, RESOURCE, Shape, Shapes, Slot
+from benhan.fhir.shapes import PRIMITIVE, RESOURCE, Shape, Shapes, Slot
 
 # Legitimate trees (Questionnaire.item.item…, nested extensions) are far shallower; the limit keeps
 # hostile input from exhausting the interpreter's stack.

@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from sqlalchemy import and_, bindparam, func, select
 
 from benhan import errors

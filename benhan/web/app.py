@@ -10,11 +10,11 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from benhan import __version__, errors
+from benhan import errors
 from benhan.config import Config
 from benhan.store.store import Store
 from benhan.web import auth_pages, authn, fhir_api, http, oauth_api, sync_api, ui, ui_errors

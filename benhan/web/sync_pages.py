@@ -96,7 +96,7 @@ def _people(store, reviewer: Actor, duplicates: list) -> dict[str, dict]:  # noq
 
 
 async def page(request: Request) -> Response:
-    user = _reviewer(request)
+    _reviewer(request)          # refuses (403) anyone who may not review
     store = request.app.state.store
     lang = language(request)
 

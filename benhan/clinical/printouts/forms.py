@@ -26,7 +26,7 @@ from benhan.clinical.common import identifier, name_of, ref_id, vn_date, vn_date
 from benhan.clinical.registration import ETHNICITY_EXT, NATIONALITY_EXT, OCCUPATION_EXT, WORKPLACE_EXT
 from benhan.clinical.vitals import readings
 from benhan.store.repository import Repository
-from benhan.vn.display import number, numbers_in, unit
+from benhan.vn.display import number, unit
 from benhan.vn.identifiers import MA_LK_SYSTEM
 
 FORMS = ("outpatient", "inpatient", "prescription", "discharge")

@@ -10,7 +10,6 @@ from functools import lru_cache
 
 from benhan.clinical.synth.names import SOUTH, Weighted, person_name, region_of
 from benhan.terminology import sources
-from benhan.terminology.curated import GROUP_LEVEL
 from benhan.vn.bhyt import make_legacy_bhyt
 from benhan.vn.identifiers import make_cccd
 from benhan.vn.phone import MOBILE_PREFIXES
