@@ -18,6 +18,7 @@ from benhan import errors
 from benhan.documents.composition import canonical, what_changed
 from benhan.fhir import resource_json
 from benhan.signing import certcheck, jws
+from benhan.signing.certcheck import holder_uid
 from benhan.signing.trust import TrustList
 
 
@@ -87,7 +88,7 @@ def verify_bundle(bundle: dict, trust: TrustList) -> SignatureCheck:
     changed = [] if checked.valid else what_changed(bundle, header.get("dig", {}))
     if not checked.valid and not changed:
         changed = ["phần đầu của Bundle (ngoài các mục) | the Bundle's own elements"]
-    return SignatureCheck(cert.subject.native.get("common_name", ""), _uid(cert),
+    return SignatureCheck(cert.subject.native.get("common_name", ""), holder_uid(cert),
                           cert.issuer.native.get("common_name", ""),
                           moment.astimezone(dt.timezone(dt.timedelta(hours=7))).strftime("%H:%M:%S %d/%m/%Y"),
                           checked.valid, status.status, bool(revinfo), changed,
@@ -101,14 +102,6 @@ def _is_ocsp(der: bytes) -> bool:
         return True
     except (ValueError, TypeError, KeyError):
         return False
-
-
-def _uid(cert) -> str | None:  # noqa: ANN001
-    for rdn in cert.subject.chosen:
-        for attr in rdn:
-            if attr["type"].dotted == "0.9.2342.19200300.100.1.1":
-                return str(attr["value"].native)
-    return None
 
 
 def verify_file(data: bytes, trust: TrustList) -> list[SignatureCheck]:

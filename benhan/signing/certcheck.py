@@ -68,6 +68,16 @@ def as_asn1(der: bytes) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(der)
 
 
+def holder_uid(cert: asn1_x509.Certificate) -> str | None:
+    """The subject's UID attribute (0.9.2342.19200300.100.1.1): "CCCD:001090123456" on Vietnamese
+    staff certificates, how benhan maps a certificate to a staff account."""
+    for rdn in cert.subject.chosen:
+        for attr in rdn:
+            if attr["type"].dotted == "0.9.2342.19200300.100.1.1":
+                return str(attr["value"].native)
+    return None
+
+
 def key_strong_enough(cert: asn1_x509.Certificate) -> bool:
     """TT 15/2025 Appendix I: RSA ≥ 2048 bits, ECDSA ≥ 256 bits."""
     algo = cert.public_key.algorithm

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from asn1crypto import x509 as asn1_x509
 
 from benhan import errors
+from benhan.signing import certcheck
 
 with warnings.catch_warnings():      # pyHanko imports cryptography's deprecated DSA names at import
     warnings.simplefilter("ignore")
@@ -36,11 +37,7 @@ class SigningKey:
     @property
     def holder_uid(self) -> str | None:
         """The subject's UID attribute: "CCCD:001090123456" on Vietnamese staff certificates."""
-        for rdn in self.cert.subject.chosen:
-            for attr in rdn:
-                if attr["type"].dotted == "0.9.2342.19200300.100.1.1":
-                    return str(attr["value"].native)
-        return None
+        return certcheck.holder_uid(self.cert)
 
 
 def from_pkcs12(data: bytes, password: str) -> SigningKey:
@@ -97,7 +94,7 @@ def find_token(module: str, holder_uid: str) -> str:
             with token.open() as session:
                 for cert in session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE}):
                     parsed = asn1_x509.Certificate.load(cert[Attribute.VALUE])
-                    if SigningKey(None, parsed, [], "pkcs11").holder_uid == holder_uid:   # type: ignore[arg-type]
+                    if certcheck.holder_uid(parsed) == holder_uid:
                         return token.label
         except pkcs11.exceptions.PKCS11Error:
             continue

@@ -20,7 +20,7 @@ from asn1crypto import x509 as asn1_x509
 
 from benhan.signing import aio
 from benhan import errors
-from benhan.signing.certcheck import GOOD, CertCheck
+from benhan.signing.certcheck import GOOD, CertCheck, holder_uid
 from benhan.signing.keys import SigningKey
 from benhan.signing.trust import TrustList
 
@@ -90,14 +90,6 @@ def _name(cert: asn1_x509.Certificate) -> str:
     return cert.subject.native.get("common_name", "") if cert is not None else ""
 
 
-def _uid(cert: asn1_x509.Certificate) -> str | None:
-    for rdn in cert.subject.chosen:
-        for attr in rdn:
-            if attr["type"].dotted == "0.9.2342.19200300.100.1.1":
-                return str(attr["value"].native)
-    return None
-
-
 def verify_pdf(pdf: bytes, trust: TrustList) -> list[PdfSignatureReport]:
     """Every signature of `pdf`, checked against the trust list with only what the file embeds
     (no fetching: a signature is judged by the status recorded at signing, as NĐ 23 Đ16 asks)."""
@@ -124,7 +116,7 @@ async def _report(sig, trust: TrustList, dss) -> PdfSignatureReport:  # noqa: AN
         status = await async_validate_pdf_signature(sig, context)
     except Exception as exc:   # noqa: BLE001 - a signature we cannot parse is reported, not raised
         cert = sig.signer_cert
-        return PdfSignatureReport(sig.field_name, _name(cert), _uid(cert) if cert else None, "", None,
+        return PdfSignatureReport(sig.field_name, _name(cert), holder_uid(cert) if cert else None, "", None,
                                   False, False, False, False, False, "", [f"{type(exc).__name__}: {exc}"])
     if not status.intact:
         problems.append("the signed bytes changed after signing")
@@ -139,7 +131,7 @@ async def _report(sig, trust: TrustList, dss) -> PdfSignatureReport:  # noqa: AN
     whole = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
     cert = status.signing_cert
     return PdfSignatureReport(
-        sig.field_name, _name(cert), _uid(cert), cert.issuer.native.get("common_name", ""),
+        sig.field_name, _name(cert), holder_uid(cert), cert.issuer.native.get("common_name", ""),
         status.signer_reported_dt, status.intact, status.valid, status.trusted, long_term and status.trusted,
         whole, level, problems)
 
