@@ -116,6 +116,15 @@ def last_seq(conn: Connection) -> int:
     return conn.execute(select(func.max(change_log.c.seq))).scalar() or 0
 
 
+def current_versions(conn: Connection, pks: list[int]) -> dict[int, int]:
+    """The current version number of each resource (by pk)."""
+    found: dict[int, int] = {}
+    for start in range(0, len(pks), 500):
+        rows = conn.execute(select(resource.c.pk, resource.c.version).where(resource.c.pk.in_(pks[start:start + 500])))
+        found.update({row.pk: row.version for row in rows})
+    return found
+
+
 def version_body(conn: Connection, resource_pk: int, version: int) -> bytes | None:
     row = conn.execute(select(resource_version.c.encoding, resource_version.c.body, resource_version.c.deleted)
                        .where(and_(resource_version.c.resource_pk == resource_pk,

@@ -54,6 +54,7 @@ class Scope:
         rows = [r for r in rows if r.origin != self.node_id]
         members = [r for r in rows if r.res_type != access_sql.PATIENT and access_sql.in_patient_compartment(r.res_type)]
         by_pk = access_sql.patients_of(self.conn, [r.resource_pk for r in members if not r.deleted])
+        current = st.current_versions(self.conn, [r.resource_pk for r in members if not r.deleted])
         keep = []
         for r in rows:
             if r.res_type == access_sql.PATIENT:
@@ -62,17 +63,29 @@ class Scope:
             elif not access_sql.in_patient_compartment(r.res_type):
                 keep.append(r)
             else:
-                about = by_pk.get(r.resource_pk) if not r.deleted else self._patients_before(r)
+                if r.deleted:
+                    about = self._patients_before(r)
+                elif current.get(r.resource_pk) == r.version:
+                    about = by_pk.get(r.resource_pk)
+                else:
+                    # An earlier version is judged by whose it was (its own references), as history
+                    # and vread are (store.release): a record moved between patients must not carry
+                    # its version about the other patient to this node.
+                    about = self._patients_in(r.res_type, r.body)
                 if about and not about.isdisjoint(self.patients):
                     keep.append(r)
         return keep
 
-    def _patients_before(self, r: Change) -> set[str]:
-        # A deletion has no index rows left: whose it was is read from the version before it.
-        body = st.version_body(self.conn, r.resource_pk, r.version - 1) if r.version > 1 else None
+    @staticmethod
+    def _patients_in(res_type: str, body: bytes | None) -> set[str]:
         if body is None:
             return set()
-        return access_sql.referenced_patients(r.res_type, extract(orjson.loads(body)).reference)
+        return access_sql.referenced_patients(res_type, extract(orjson.loads(body)).reference)
+
+    def _patients_before(self, r: Change) -> set[str]:
+        # A deletion has no index rows left: whose it was is read from the version before it.
+        return self._patients_in(r.res_type, st.version_body(self.conn, r.resource_pk, r.version - 1)
+                                 if r.version > 1 else None)
 
 
 # --- what a node may write ------------------------------------------------------------------------

@@ -126,3 +126,23 @@ def test_status_counts_pending_changes_and_conflicts(hub, make_node):
     [row] = status.hub_dashboard(hub.store)
     assert row["name"] == "tyt-a" and row["last_contact"] and not row["silent"] and row["bytes_today"] > 0
     assert hub.client.get("/sync/status").status_code == 401
+
+
+def test_an_earlier_version_about_another_patient_is_not_pulled(hub, make_node):
+    """A record moved from a patient the node does not hold to one it holds: the pull sends its
+    versions about the held patient only (each version judged by whose it was, as history is)."""
+    a = make_node("tyt-a")
+    pa = a.repo.create("Patient", factories.patient()).res_id
+    a.round()
+    other = hub.repo.create("Patient", factories.patient(family="Khác")).res_id     # not a's patient
+    obs = hub.repo.create("Observation", factories.observation(f"Patient/{other}", value=123)).res_id
+    moved = hub.repo.read("Observation", obs).json()
+    moved["subject"] = {"reference": f"Patient/{pa}"}
+    hub.repo.update("Observation", obs, moved)
+    a.round()
+    from benhan.auth.actor import Actor
+    from benhan.store.repository import Repository
+    held = Repository(a.store, Actor.system()).history("Observation", obs).entries
+    bodies = [e.json() for e in held if not e.deleted]
+    assert bodies and all(b["subject"]["reference"] == f"Patient/{pa}" for b in bodies)
+    assert other not in _ids(a.store, "Patient")
