@@ -15,6 +15,12 @@ from benhan.cli_common import DataDir, DbUrl, open_store
 FORMS = "discharge, prescription, outpatient, inpatient"
 
 
+def signature_state(pending_recheck: bool) -> str:
+    """How the operator is told what kind of signature was made."""
+    return ("chưa kiểm tra được trạng thái, sẽ kiểm tra lại | status unchecked, to be rechecked"
+            if pending_recheck else "PAdES-B-LT")
+
+
 def verify(file: Path = typer.Argument(..., help="A signed PDF, or a document Bundle (JSON) exported from benhan."),
            trust_dir: Optional[Path] = typer.Option(None, help="Trust list folder (default: the signing_trust_dir "
                                                                "setting, else <data_dir>/trust)."),
@@ -88,8 +94,7 @@ def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id."),
         store.close()
     if out is not None:
         out.write_bytes(done.pdf)
-    state = "chưa kiểm tra được trạng thái, sẽ kiểm tra lại | status unchecked, to be rechecked" \
-        if done.pending_recheck else "PAdES-B-LT"
+    state = signature_state(done.pending_recheck)
     typer.echo(f"signed: DocumentReference/{done.document_reference_id}, Bundle/{done.bundle_id}, "
                f"Provenance/{done.provenance_id} ({state})")
 

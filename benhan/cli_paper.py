@@ -11,6 +11,7 @@ import typer
 
 from benhan import errors
 from benhan.cli_common import DataDir, DbUrl, open_store
+from benhan.cli_documents import signature_state
 
 paper_app = typer.Typer(help="Paper documents converted to electronic (NĐ 137/2024 Đ4).", no_args_is_help=True)
 
@@ -52,7 +53,6 @@ def import_(patient: str = typer.Argument(..., help="The patient's id."),
         store.close()
     if out is not None:
         out.write_bytes(done.pdf)
-    state = "chưa kiểm tra được trạng thái, sẽ kiểm tra lại | status unchecked, to be rechecked" \
-        if done.pending_recheck else "PAdES-B-LT"
+    state = signature_state(done.pending_recheck)
     typer.echo(f"converted: DocumentReference/{done.document_reference_id}, Provenance/{done.provenance_id} "
                f"({state}{', PDF/A-2b' if done.archival else ''})")

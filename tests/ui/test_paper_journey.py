@@ -11,10 +11,10 @@ from benhan.store.store import Store
 from tests.live_server import live_server
 from tests.signing.test_documents import PASSWORD, _world
 from tests.signing.test_paper import FACILITY, SEAL_PASSWORD, _patient, jpeg
-from tests.ui.conftest import ARTIFACTS, browser  # noqa: F401 - the session's browser fixture
+from tests.ui.conftest import ARTIFACTS, Journey
 
 
-def test_a_photographed_report_is_converted_in_the_browser(browser, tmp_path):  # noqa: ANN001, F811
+def test_a_photographed_report_is_converted_in_the_browser(browser, tmp_path):  # noqa: ANN001
     data = tmp_path / "data"
     with Responder() as responder:
         ca = responder.ca = LocalCA(responder.url)
@@ -37,11 +37,7 @@ def test_a_photographed_report_is_converted_in_the_browser(browser, tmp_path):  
                 shots = ARTIFACTS / "paper-journey"
                 shots.mkdir(parents=True, exist_ok=True)
                 try:
-                    page.goto(server.url + "/login")
-                    page.fill("input[name=username]", "bacsi.giay")
-                    page.fill("input[name=password]", PASSWORD)
-                    page.click("main button[type=submit]")
-                    page.wait_for_url(re.compile(r".*/$"))
+                    Journey(page, server.url, "bacsi.giay").login("bacsi.giay", password=PASSWORD)
                     page.goto(f"{server.url}/ui/patients/{pid}")
                     page.click(f"a[href='/ui/patients/{pid}/paper']")
                     page.select_option("#f-paper-kind", "lab")

@@ -14,7 +14,7 @@ from tests.live_server import live_server
 from tests.signing.sms_standin import SmsStandIn
 from tests.signing.test_documents import DOCTOR_CCCD, PASSWORD, _world
 from tests.signing.token import USER_PIN, init_softhsm, make_token
-from tests.ui.conftest import ARTIFACTS
+from tests.ui.conftest import ARTIFACTS, Journey
 
 
 def test_a_doctor_signs_a_discharge_paper_with_her_token_and_checks_it(browser, tmp_path):  # noqa: ANN001
@@ -36,11 +36,7 @@ def test_a_doctor_signs_a_discharge_paper_with_her_token_and_checks_it(browser, 
                 shots = ARTIFACTS / "sign-journey"
                 shots.mkdir(parents=True, exist_ok=True)
                 try:
-                    page.goto(server.url + "/login")
-                    page.fill("input[name=username]", "bacsi.ky")
-                    page.fill("input[name=password]", PASSWORD)
-                    page.click("main button[type=submit]")
-                    page.wait_for_url(re.compile(r".*/$"))
+                    Journey(page, server.url, "bacsi.ky").login("bacsi.ky", password=PASSWORD)
                     page.goto(f"{server.url}/ui/encounters/{eid}")
                     page.click(f"a[href='/ui/encounters/{eid}/documents']")
                     page.select_option("#f-sign-form", "discharge")
