@@ -18,11 +18,14 @@ ALLOWED = {
     "vn": {"fhir", "store", "vn", "terminology"},
     "clinical": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical"},
     "signing": {"fhir", "signing"},                               # certificates, PAdES, JWS: no records
-    "outbox": {"outbox"},                                         # messages to other services (SMS)
+    "outbox": {"fhir", "store", "outbox"},                        # the durable delivery queue to other services
+    "billing": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "signing", "outbox", "billing"},
+    "claims": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "signing", "outbox", "billing",
+               "claims"},
     "documents": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "signing", "documents"},
     "sync": {"fhir", "store", "auth", "audit", "vn", "sync"},   # vn: CCCD of on-demand fetches
     "web": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "signing", "documents",
-            "outbox", "web"},
+            "outbox", "billing", "claims", "web"},
     "cli": {"*"},
 }
 TOP_LEVEL = {"config", "errors", "__init__"}   # importable from everywhere
@@ -31,6 +34,7 @@ HOMES = {
     "starlette": {"web"}, "uvicorn": {"web", "cli"}, "sqlalchemy": {"store"}, "alembic": {"store"},
     "psycopg": {"store"}, "httpx": {"sync", "outbox", "signing"}, "typer": {"cli"}, "fhirpathpy": {"fhir"},
     "pyhanko": {"signing"}, "pyhanko_certvalidator": {"signing"}, "pkcs11": {"signing"},
+    "signxml": {"signing"}, "segno": {"billing", "documents"},
 }
 
 
