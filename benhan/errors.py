@@ -102,6 +102,7 @@ PaperDocumentRefused = _error("BENHAN-7007", 422, "invalid", "The paper document
 SealNotConfigured = _error("BENHAN-7008", 409, "business-rule", "The facility's seal (facility_seal_file and its password) is not configured or cannot be read", "SealNotConfigured")
 RemoteSignatureRefused = _error("BENHAN-7010", 422, "business-rule", "The remote signature was refused or not approved in time on the signer's phone; nothing was signed", "RemoteSignatureRefused")
 RemoteSigningUnavailable = _error("BENHAN-7011", 502, "transient", "The remote-signing service is not configured, cannot be reached, does not know the user, or answered outside benhan's contract", "RemoteSigningUnavailable")
+ConfirmationImageRefused = _error("BENHAN-7020", 422, "invalid", "The signature drawn on the screen cannot be kept: empty, not a PNG image, or too large", "ConfirmationImageRefused")
 
 # --- the installation (4xxx)
 ConfigError = _error("BENHAN-4001", 500, "exception", "Invalid configuration", "ConfigError")
