@@ -103,6 +103,13 @@ SETTINGS: tuple[Setting, ...] = (
             "(copied to the node). Empty: the system's trusted certificate authorities."),
     Setting("sync_interval_seconds", int, 60,
             "How often a node syncs when all is well; after a failure it retries sooner, then backs off up to 5 minutes."),
+    # --- the cashier's VietQR codes (docs/cashier.md): payments go straight into this account (NĐ 52/2024) ---
+    Setting("vietqr_bank_bin", str, "",
+            "NAPAS BIN of the facility's bank (6 digits, e.g. 970436 Vietcombank, 970415 VietinBank), from the bank. "
+            "Empty: no VietQR code is shown; the cashier takes cash only."),
+    Setting("vietqr_account", str, "", "The facility's account number at that bank (up to 19 digits), which patients pay into."),
+    Setting("vietqr_account_name", str, "",
+            "The account holder's name as the bank shows it (printed under the code so the patient can check it)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
