@@ -80,6 +80,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("signing_offline", str, "refuse",
             "When a signer's certificate status cannot be checked (no OCSP/CRL answer): refuse, or "
             "sign-and-recheck (sign, record it, check again when the link is back)."),
+    Setting("signing_tsa_url", str, "",
+            "The RFC 3161 time-stamping authority (a licensed TSA) that timestamps every signature (PAdES-B-LTA). "
+            "Empty: signatures carry the signer's own time only, recorded as 'không có dấu thời gian'. When the TSA "
+            "does not answer, the document is signed without a timestamp and that is recorded."),
+    Setting("signing_tsa_username", str, "", "Account at the TSA, when it asks for one (HTTP basic authentication)."),
+    Setting("signing_tsa_password", str, "", "Password of signing_tsa_username (better set as BENHAN_SIGNING_TSA_PASSWORD)."),
+    Setting("signing_recheck_minutes", int, 15,
+            "How often the server checks again the signatures made while OCSP and CRL could not be reached "
+            "(signing_offline = sign-and-recheck); nothing runs while none is pending. 0: never in the server."),
     Setting("pkcs11_module", Path, Path(""),
             "The PKCS#11 library of the staff's USB tokens (the CA's driver, e.g. a .so from VNPT-CA or Viettel-CA). "
             "Empty: none configured (signing with a token is refused with this setting's name)."),

@@ -104,6 +104,7 @@ RemoteSignatureRefused = _error("BENHAN-7010", 422, "business-rule", "The remote
 RemoteSigningUnavailable = _error("BENHAN-7011", 502, "transient", "The remote-signing service is not configured, cannot be reached, does not know the user, or answered outside benhan's contract", "RemoteSigningUnavailable")
 ConfirmationImageRefused = _error("BENHAN-7020", 422, "invalid", "The signature drawn on the screen cannot be kept: empty, not a PNG image, or too large", "ConfirmationImageRefused")
 AmendmentRefused = _error("BENHAN-7030", 422, "business-rule", "A correction after signing needs a reason, and amends only the latest signed version of a document benhan signs", "AmendmentRefused")
+TimestampUnavailable = _error("BENHAN-7040", 502, "transient", "The time-stamping authority (signing_tsa_url) could not be reached or refused the request", "TimestampUnavailable")
 
 # --- the installation (4xxx)
 ConfigError = _error("BENHAN-4001", 500, "exception", "Invalid configuration", "ConfigError")
