@@ -33,6 +33,7 @@ class SignatureCheck:
     long_term: bool
     changed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    sig_field: str = ""              # a PDF signature's field ("author-…", "seal-…": whose it is)
 
     @property
     def ok(self) -> bool:
@@ -64,7 +65,7 @@ def verify_pdf(data: bytes, trust: TrustList) -> list[SignatureCheck]:
             if r.signing_time else "?"
         out.append(SignatureCheck(r.signer, r.holder_uid, r.issuer, when, r.intact and r.valid, status,
                                   r.long_term, [] if r.intact else ["nội dung PDF (các trang đã ký) | the signed PDF content"],
-                                  r.problems))
+                                  r.problems, r.field))
     return out
 
 
