@@ -106,6 +106,10 @@ ConfirmationImageRefused = _error("BENHAN-7020", 422, "invalid", "The signature 
 AmendmentRefused = _error("BENHAN-7030", 422, "business-rule", "A correction after signing needs a reason, and amends only the latest signed version of a document benhan signs", "AmendmentRefused")
 TimestampUnavailable = _error("BENHAN-7040", 502, "transient", "The time-stamping authority (signing_tsa_url) could not be reached or refused the request", "TimestampUnavailable")
 
+# --- the cashier (8050-8069 of the billing block): billing/payments.py, billing/bank_statement.py
+PaymentRefused = _error("BENHAN-8050", 422, "business-rule", "The payment, refund or advance cannot be recorded (amount not a positive whole number of đồng, more than is owed or was paid, the bill already paid, the shift closed, no reason for a refund)", "PaymentRefused")
+BankStatementUnreadable = _error("BENHAN-8051", 422, "invalid", "The bank statement file cannot be read (not a CSV export with date, amount and description columns)", "BankStatementUnreadable")
+
 # --- the installation (4xxx)
 ConfigError = _error("BENHAN-4001", 500, "exception", "Invalid configuration", "ConfigError")
 SchemaUnknown = _error("BENHAN-4002", 503, "exception", "The database schema is not one this version knows", "SchemaUnknown")
