@@ -119,6 +119,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("vietqr_account", str, "", "The facility's account number at that bank (up to 19 digits), which patients pay into."),
     Setting("vietqr_account_name", str, "",
             "The account holder's name as the bank shows it (printed under the code so the patient can check it)."),
+    Setting("facility_head_title", str, "",
+            "Title of the facility's head on the record forms' signature block (e.g. 'Trạm trưởng', 'Giám đốc'). "
+            "Empty: from the facility's name (Trạm Y tế: Trạm trưởng; Trung tâm Y tế: Giám đốc trung tâm; "
+            "Bệnh viện: Giám đốc bệnh viện; otherwise Thủ trưởng đơn vị)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
