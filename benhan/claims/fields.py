@@ -1,0 +1,379 @@
+"""The field lists of the claim tables (QĐ 4750/3176 tag names, in the order of the decision) with
+each field's type, size and whether it must be filled: the tables are written in this order and
+validated against the same list, so a field added here is both written and checked.
+
+Types: S string, N whole number, M money (2 decimals), Q quantity or price (up to 3 decimals),
+T timestamp yyyyMMddHHmm, D date yyyyMMdd (";"-separated when the field says so).
+Sizes follow the QĐ 130 tables with the later changes noted in shared/vietnam-billing.md §3.1;
+where QĐ 3176 changed a size the primary text was not read (docs/claims.md, ⚠).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str          # S N M Q T D
+    size: int
+    required: bool = False
+    multi: bool = False   # ";"-separated values, each checked
+
+
+def _spec(text: str) -> tuple[Field, ...]:
+    """One field per line: NAME KIND SIZE [req] [multi]."""
+    out = []
+    for line in text.strip().splitlines():
+        parts = line.split()
+        out.append(Field(parts[0], parts[1], int(parts[2]), "req" in parts[3:], "multi" in parts[3:]))
+    return tuple(out)
+
+
+# The inner root, the list tag and the record tag of each table (vietnam.md §3.2).
+ROOTS = {
+    "XML0": ("CHI_TIEU_TRANG_THAI_KCB", "DSACH_TRANG_THAI_KCB", "TRANG_THAI_KCB"),
+    "XML1": ("TONG_HOP", None, None),
+    "XML2": ("CHITIEU_CHITIET_THUOC", "DSACH_CHI_TIET_THUOC", "CHI_TIET_THUOC"),
+    "XML3": ("CHITIEU_CHITIET_DVKT_VTYT", "DSACH_CHI_TIET_DVKT", "CHI_TIET_DVKT"),
+    "XML4": ("CHITIEU_CHITIET_DICHVUCANLAMSANG", "DSACH_CHI_TIET_CLS", "CHI_TIET_CLS"),
+    "XML5": ("CHITIEU_CHITIET_DIENBIENLAMSANG", "DSACH_CHI_TIET_DIEN_BIEN_BENH", "CHI_TIET_DIEN_BIEN_BENH"),
+    "XML7": ("CHI_TIEU_DU_LIEU_GIAY_RA_VIEN", None, None),
+    "XML8": ("CHI_TIEU_DU_LIEU_TOM_TAT_HO_SO_BENH_AN", None, None),
+    "XML13": ("CHI_TIEU_GIAYCHUYENTUYEN", None, None),
+    "XML14": ("CHI_TIEU_GIAYHEN_KHAMLAI", None, None),
+}
+
+FIELDS: dict[str, tuple[Field, ...]] = {
+    "XML0": _spec("""
+MA_LK S 100 req
+STT N 10 req
+MA_BN S 100 req
+HO_TEN S 255 req
+SO_CCCD N 15
+NGAY_SINH S 12 req
+GIOI_TINH N 1 req
+MA_THE_BHYT S 255 multi
+MA_DKBD S 5
+GT_THE_TU D 8 multi
+GT_THE_DEN D 8 multi
+MA_DOITUONG_KCB S 4 req
+NGAY_VAO T 12 req
+NGAY_VAO_NOI_TRU T 12
+LY_DO_VNT S 1024
+MA_LY_DO_VNT S 5
+MA_LOAI_KCB S 2 req
+MA_CSKCB S 5 req
+MA_DICH_VU S 50
+TEN_DICH_VU S 1024
+MA_THUOC S 255
+TEN_THUOC S 1024
+MA_VAT_TU S 255
+TEN_VAT_TU S 1024
+NGAY_YL T 12
+DU_PHONG S 1024
+"""),
+    "XML1": _spec("""
+MA_LK S 100 req
+STT N 10 req
+MA_BN S 100 req
+HO_TEN S 255 req
+SO_CCCD N 15
+NGAY_SINH S 12 req
+GIOI_TINH N 1 req
+NHOM_MAU S 5
+MA_QUOCTICH N 3 req
+MA_DANTOC N 2
+MA_NGHE_NGHIEP N 5 req
+DIA_CHI S 1024
+MATINH_CU_TRU S 3
+MAHUYEN_CU_TRU S 3
+MAXA_CU_TRU S 5
+DIEN_THOAI N 15
+MA_THE_BHYT S 255 multi
+MA_DKBD S 5
+GT_THE_TU D 8 multi
+GT_THE_DEN D 8 multi
+NGAY_MIEN_CCT S 12
+LY_DO_VV S 1024
+LY_DO_VNT S 1024
+MA_LY_DO_VNT S 5
+CHAN_DOAN_VAO S 2048
+CHAN_DOAN_RV S 2048 req
+MA_BENH_CHINH S 7 req
+MA_BENH_KT S 100
+MA_BENH_YHCT S 255
+MA_PTTT_QT S 125
+MA_DOITUONG_KCB S 4 req
+MA_NOI_DI S 5
+MA_NOI_DEN S 5
+MA_TAI_NAN N 1
+NGAY_VAO T 12 req
+NGAY_VAO_NOI_TRU T 12
+NGAY_RA T 12 req
+GIAY_CHUYEN_TUYEN S 50
+SO_NGAY_DTRI N 3 req
+PP_DIEU_TRI S 2048
+KET_QUA_DTRI N 1 req
+MA_LOAI_RV N 1 req
+GHI_CHU S 2048
+NGAY_TTOAN T 12
+T_THUOC M 15 req
+T_VTYT M 15 req
+T_TONGCHI_BV M 15 req
+T_TONGCHI_BH M 15 req
+T_BNTT M 15 req
+T_BNCCT M 15 req
+T_BHTT M 15 req
+T_NGUONKHAC M 15 req
+T_BHTT_GDV M 15 req
+NAM_QT N 4 req
+THANG_QT N 2 req
+MA_LOAI_KCB S 2 req
+MA_KHOA S 50 req
+MA_CSKCB S 5 req
+MA_KHUVUC S 2
+CAN_NANG S 6
+CAN_NANG_CON S 100
+NAM_NAM_LIEN_TUC S 8
+NGAY_TAI_KHAM S 50
+MA_HSBA S 100 req
+MA_TTDV S 10
+DU_PHONG S 1024
+"""),
+    "XML2": _spec("""
+MA_LK S 100 req
+STT N 10 req
+MA_THUOC S 255 req
+MA_PP_CHEBIEN S 255
+MA_CSKCB_THUOC S 10
+MA_NHOM N 2 req
+TEN_THUOC S 1024 req
+DON_VI_TINH S 50 req
+HAM_LUONG S 1024
+DUONG_DUNG S 4
+DANG_BAO_CHE S 1024
+LIEU_DUNG S 1024
+CACH_DUNG S 1024
+SO_DANG_KY S 255
+TT_THAU S 50
+PHAM_VI N 1 req
+TYLE_TT_BH N 3 req
+SO_LUONG Q 10 req
+DON_GIA Q 15 req
+THANH_TIEN_BV M 15 req
+THANH_TIEN_BH M 15 req
+T_NGUONKHAC_NSNN M 15
+T_NGUONKHAC_VTNN M 15
+T_NGUONKHAC_VTTN M 15
+T_NGUONKHAC_CL M 15
+T_NGUONKHAC M 15 req
+MUC_HUONG N 4 req
+T_BNTT M 15 req
+T_BNCCT M 15 req
+T_BHTT M 15 req
+MA_KHOA S 20 req
+MA_BAC_SI S 255
+MA_DICH_VU S 255
+NGAY_YL T 12 req
+NGAY_TH_YL T 12
+MA_PTTT N 1 req
+NGUON_CTRA N 1
+VET_THUONG_TP N 1
+DU_PHONG S 1024
+"""),
+    "XML3": _spec("""
+MA_LK S 100 req
+STT N 10 req
+MA_DICH_VU S 50
+MA_PTTT_QT S 255
+MA_VAT_TU S 255
+MA_NHOM N 2 req
+GOI_VTYT S 3
+TEN_VAT_TU S 1024
+TEN_DICH_VU S 1024
+MA_XANG_DAU S 20
+DON_VI_TINH S 50 req
+PHAM_VI N 1 req
+SO_LUONG Q 10 req
+DON_GIA_BV Q 15 req
+DON_GIA_BH Q 15 req
+TT_THAU S 25
+TYLE_TT_DV N 3 req
+TYLE_TT_BH N 3 req
+THANH_TIEN_BV M 15 req
+THANH_TIEN_BH M 15 req
+T_TRANTT M 15
+MUC_HUONG N 4 req
+T_NGUONKHAC_NSNN M 15
+T_NGUONKHAC_VTNN M 15
+T_NGUONKHAC_VTTN M 15
+T_NGUONKHAC_CL M 15
+T_NGUONKHAC M 15 req
+T_BNTT M 15 req
+T_BNCCT M 15 req
+T_BHTT M 15 req
+MA_KHOA S 20 req
+MA_GIUONG S 50
+MA_BAC_SI S 255
+NGUOI_THUC_HIEN S 255
+MA_BENH S 100
+MA_BENH_YHCT S 255
+NGAY_YL T 12 req
+NGAY_TH_YL T 12
+NGAY_KQ T 12
+MA_PTTT N 1 req
+VET_THUONG_TP N 1
+PP_VO_CAM N 1
+VI_TRI_TH_DVKT N 3
+MA_MAY S 1024
+MA_HIEU_SP S 255
+TAI_SU_DUNG N 1
+DU_PHONG S 1024
+"""),
+    "XML4": _spec("""
+MA_LK S 100 req
+STT N 10 req
+MA_DICH_VU S 15 req
+MA_CHI_SO S 50
+TEN_CHI_SO S 255
+GIA_TRI S 50
+DON_VI_DO S 50
+MO_TA S 4000
+KET_LUAN S 2048
+NGAY_KQ T 12
+MA_BS_DOC_KQ S 255
+DU_PHONG S 1024
+"""),
+    "XML5": _spec("""
+MA_LK S 100 req
+STT N 10 req
+DIEN_BIEN_LS S 4000 req
+GIAI_DOAN_BENH S 4000
+HOI_CHAN S 4000
+PHAU_THUAT S 4000
+THOI_DIEM_DBLS T 12 req
+NGUOI_THUC_HIEN S 255
+DU_PHONG S 1024
+"""),
+    "XML7": _spec("""
+MA_LK S 100 req
+SO_LUU_TRU S 200 req
+MA_YTE S 200
+MA_KHOA_RV S 200 req
+NGAY_VAO T 12 req
+NGAY_RA T 12 req
+MA_DINH_CHI_THAI N 1
+NGUYENNHAN_DINHCHI S 1024
+THOIGIAN_DINHCHI T 12
+TUOI_THAI N 2
+CHAN_DOAN_RV S 1500 req
+PP_DIEUTRI S 1500 req
+GHI_CHU S 1500
+MA_TTDV S 255
+MA_BS S 255 req
+TEN_BS S 255
+NGAY_CT D 8 req
+MA_CHA S 10
+MA_ME S 10
+MA_THE_TAM S 15
+HO_TEN_CHA S 255
+HO_TEN_ME S 255
+SO_NGAY_NGHI N 3
+NGOAITRU_TUNGAY D 8
+NGOAITRU_DENNGAY D 8
+DU_PHONG S 1024
+"""),
+    "XML8": _spec("""
+MA_LK S 100 req
+MA_LOAI_KCB S 2 req
+HO_TEN_CHA S 255
+HO_TEN_ME S 255
+NGUOI_GIAM_HO S 255
+DON_VI S 1024
+NGAY_VAO T 12 req
+NGAY_RA T 12 req
+CHAN_DOAN_VAO S 1500
+CHAN_DOAN_RV S 1500 req
+QT_BENHLY S 4000 req
+TOMTAT_KQ S 4000
+PP_DIEUTRI S 4000 req
+NGAY_SINHCON D 8
+NGAY_CONCHET D 8
+SO_CONCHET N 2
+KET_QUA_DTRI N 1 req
+GHI_CHU S 1500
+MA_TTDV S 255
+NGAY_CT D 8 req
+MA_THE_TAM S 15
+DU_PHONG S 1024
+"""),
+    "XML13": _spec("""
+MA_LK S 100 req
+SO_HOSO S 50 req
+SO_CHUYENTUYEN S 50 req
+GIAY_CHUYEN_TUYEN S 50
+MA_CSKCB S 5 req
+MA_NOI_DI S 5
+MA_NOI_DEN S 5 req
+HO_TEN S 255 req
+NGAY_SINH S 12 req
+GIOI_TINH N 1 req
+MA_QUOCTICH N 3
+MA_DANTOC N 2
+MA_NGHE_NGHIEP N 5
+DIA_CHI S 1024
+MA_THE_BHYT S 255
+GT_THE_DEN D 8
+NGAY_VAO T 12 req
+NGAY_VAO_NOI_TRU T 12
+NGAY_RA T 12 req
+DAU_HIEU_LS S 1024 req
+CHAN_DOAN_RV S 1500 req
+QT_BENHLY S 4000
+TOMTAT_KQ S 4000
+PP_DIEUTRI S 1500 req
+MA_BENH_CHINH S 7 req
+MA_BENH_KT S 100
+MA_BENH_YHCT S 255
+TEN_DICH_VU S 1024
+TEN_THUOC S 1024
+PP_DIEU_TRI S 1500
+MA_LOAI_RV N 1 req
+MA_LYDO_CT N 1 req
+HUONG_DIEU_TRI S 1024 req
+PHUONGTIEN_VC S 255 req
+HOTEN_NGUOI_HT S 255
+CHUCDANH_NGUOI_HT S 255
+MA_BAC_SI S 255 req
+MA_TTDV S 255
+DU_PHONG S 1024
+"""),
+    "XML14": _spec("""
+MA_LK S 100 req
+SO_GIAYHEN_KL S 50 req
+MA_CSKCB S 5 req
+HO_TEN S 255 req
+NGAY_SINH S 12 req
+GIOI_TINH N 1 req
+DIA_CHI S 1024
+MA_THE_BHYT S 255
+GT_THE_DEN D 8
+NGAY_VAO T 12 req
+NGAY_VAO_NOI_TRU T 12
+NGAY_RA T 12 req
+NGAY_HEN_KL D 8 req
+CHAN_DOAN_RV S 1500 req
+MA_BENH_CHINH S 7 req
+MA_BENH_KT S 100
+MA_BENH_YHCT S 255
+MA_DOITUONG_KCB S 4
+MA_BAC_SI S 255 req
+MA_TTDV S 255
+NGAY_CT D 8 req
+DU_PHONG S 1024
+"""),
+}
+
+NAMES = {table: tuple(f.name for f in fields) for table, fields in FIELDS.items()}
+BY_NAME = {table: {f.name: f for f in fields} for table, fields in FIELDS.items()}

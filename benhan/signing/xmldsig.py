@@ -1,0 +1,82 @@
+"""XML signatures (XMLDSig, enveloped, RSA-SHA256 with SHA-256 digests, exclusive C14N) for the
+files benhan sends to government gateways: the BHYT claim envelope carries the facility's signature
+in an element the caller names (``CHUKYDONVI``), with the certificate in ``KeyInfo`` so the
+receiver can check it against the certificate the facility registered.
+
+This is the only module that imports signxml (tests/test_architecture.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+from lxml import etree
+from signxml import DigestAlgorithm, SignatureMethod, XMLSigner, XMLVerifier
+from signxml.exceptions import InvalidInput, InvalidSignature
+
+from benhan import errors
+
+DS = "http://www.w3.org/2000/09/xmldsig#"
+
+
+@dataclass(frozen=True)
+class XmlKey:
+    """A private key and its certificate, as signxml takes them (PEM)."""
+    key_pem: bytes
+    cert_pem: bytes
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.cert_pem)
+
+
+def key_from_pkcs12(data: bytes, password: str) -> XmlKey:
+    """The facility seal's key from its PKCS#12 file (facility_seal_file)."""
+    try:
+        key, cert, _ = pkcs12.load_key_and_certificates(data, password.encode())
+    except (ValueError, TypeError) as exc:
+        raise errors.SigningKeyUnavailable(f"không mở được tệp PKCS#12 (sai mật khẩu?) | the PKCS#12 file could not "
+                                           f"be opened (wrong password?): {exc}") from None
+    if key is None or cert is None:
+        raise errors.SigningKeyUnavailable("tệp PKCS#12 không có chứng thư và khóa | the PKCS#12 file holds no "
+                                           "certificate and key")
+    return XmlKey(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()),
+                  cert.public_bytes(serialization.Encoding.PEM))
+
+
+def sign_into(document: bytes, holder_tag: str, key: XmlKey) -> bytes:
+    """Sign the whole document (enveloped) and put the ds:Signature inside its last ``holder_tag``
+    element (created at the end of the root if absent)."""
+    root = etree.fromstring(document, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    holder = root.find(holder_tag)
+    if holder is None:
+        holder = etree.SubElement(root, holder_tag)
+    for child in list(holder):
+        holder.remove(child)
+    # signxml replaces an empty ds:Signature with Id="placeholder" wherever it stands.
+    etree.SubElement(holder, f"{{{DS}}}Signature", Id="placeholder", nsmap={"ds": DS})
+    signer = XMLSigner(signature_algorithm=SignatureMethod.RSA_SHA256, digest_algorithm=DigestAlgorithm.SHA256,
+                       c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
+    signed = signer.sign(root, key=key.key_pem, cert=key.cert_pem)
+    return etree.tostring(signed, xml_declaration=True, encoding="utf-8")
+
+
+def verify(document: bytes, cert_pem: bytes | None = None) -> x509.Certificate:
+    """Check the document's enveloped signature; against ``cert_pem`` when given (the certificate
+    the signer registered), else against the certificate in KeyInfo (integrity only). The signing
+    certificate; SignatureInvalid when there is none, or the document changed after signing."""
+    try:
+        if cert_pem is None:
+            root = etree.fromstring(document, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+            node = root.find(f".//{{{DS}}}X509Certificate")
+            if node is None or not (node.text or "").strip():
+                raise errors.SignatureInvalid("chữ ký không có chứng thư số | the signature carries no certificate")
+            cert_pem = ("-----BEGIN CERTIFICATE-----\n" + "".join(node.text.split())
+                        + "\n-----END CERTIFICATE-----\n").encode()
+        XMLVerifier().verify(document, x509_cert=cert_pem.decode(), expect_references=1)
+    except (InvalidSignature, InvalidInput, etree.XMLSyntaxError) as exc:
+        raise errors.SignatureInvalid(f"chữ ký XML không hợp lệ | the XML signature does not verify: {exc}") from None
+    return x509.load_pem_x509_certificate(cert_pem)
