@@ -123,6 +123,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Title of the facility's head on the record forms' signature block (e.g. 'Trạm trưởng', 'Giám đốc'). "
             "Empty: from the facility's name (Trạm Y tế: Trạm trưởng; Trung tâm Y tế: Giám đốc trung tâm; "
             "Bệnh viện: Giám đốc bệnh viện; otherwise Thủ trưởng đơn vị)."),
+    Setting("facility_authority", str, "",
+            "The facility's parent authority, first line of the forms' top-left block (e.g. 'Sở Y tế Thanh Hóa'). "
+            "Empty: the facility Organization's partOf (its display); without one the line prints dotted."),
+    Setting("form_abbreviations_file", Path, Path(""),
+            "The facility's published list of allowed abbreviations (TT 32/2023 Đ52 k2 c), a TOML file of "
+            "ABBREVIATION = \"full words\" lines (docs/forms.md). Empty: the list shipped in "
+            "benhan/documents/forms/abbreviations.toml."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
