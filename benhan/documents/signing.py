@@ -42,6 +42,11 @@ PROVENANCE_CHECK = "https://benhan.vn/fhir/StructureDefinition/certificate-check
 SIGNATURE_TYPES = {"author": ("1.2.840.10065.1.12.1.1", "Author's Signature"),
                    "seal": ("1.2.840.10065.1.12.1.5", "Verification Signature")}
 OFFLINE_POLICIES = ("refuse", "sign-and-recheck")
+# A Provenance whose certificate status could not be checked at signing carries this tag, so the later
+# check (benhan.documents.recheck) finds it by a search; the result goes in a new Provenance.
+RECHECK_SYSTEM = "https://benhan.vn/fhir/CodeSystem/certificate-recheck"
+RECHECK_PENDING_TAG = {"system": RECHECK_SYSTEM, "code": "pending",
+                       "display": "Chưa kiểm tra được trạng thái chứng thư"}
 
 
 @dataclass
@@ -52,6 +57,7 @@ class SignedDocument:
     pdf: bytes
     check: certcheck.CertCheck
     pending_recheck: bool
+    timestamp_note: str = ""            # why the PDF has no timestamp ("" when it has one)
 
 
 def staff_cccd(repo: Repository, actor: Actor) -> str | None:
@@ -146,7 +152,7 @@ class Draft:
 def prepare_document(repo: Repository, actor: Actor, encounter_id: str, form: str, key: SigningKey,
                      trust: TrustList, *, offline_policy: str = "refuse", base_url: str = "",
                      now: dt.datetime | None = None, facility_name: str | None = None,
-                     role: str = "author") -> Draft:
+                     role: str = "author", amends=None) -> Draft:  # noqa: ANN001 - amendment.Amends
     """Steps 1–3 up to the signatures: the certificate checked (before anything is signed or sent to a
     remote service), the holder matched to the signer, the document built and made PDF/A."""
     if form not in DOCUMENT_TYPES:
@@ -161,8 +167,12 @@ def prepare_document(repo: Repository, actor: Actor, encounter_id: str, form: st
         check_holder(key, staff_cccd(repo, actor))
     ctx = forms.gather(repo, encounter_id, when.date(), facility_name)
     printout = forms.build(ctx, form, actor, when, base_url or "")
+    if amends is not None:           # a correction says, on paper and in the Composition, what it replaces and why
+        amends.mark(printout)
     signer_name = key.cert.subject.native.get("common_name", "")
     bundle = document_bundle(printout, ctx, author={"display": signer_name}, when=when)
+    if amends is not None:           # the replaced version's identity and hashes are signed with it
+        amends.link(bundle)
     _mark(printout, key, when, check, role)
     archival = pdfa.to_pdfa(pdf.render(printout), title=printout.title, author=signer_name,
                             subject=f"{printout.patient_name} — {printout.form_code}")
@@ -179,15 +189,16 @@ def jws_arguments(draft: Draft) -> dict:
 def sign_encounter_document(repo: Repository, actor: Actor, encounter_id: str, form: str, key: SigningKey,
                             trust: TrustList, *, offline_policy: str = "refuse", base_url: str = "",
                             now: dt.datetime | None = None, facility_name: str | None = None,
-                            role: str = "author") -> SignedDocument:
-    """Sign the `form` of encounter `encounter_id` with `key`, as its author (or the facility's seal)."""
+                            role: str = "author", amends=None, tsa=None) -> SignedDocument:  # noqa: ANN001
+    """Sign the `form` of encounter `encounter_id` with `key`, as its author (or the facility's seal);
+    with the facility's `tsa` (signing.timestamps.Tsa) the PDF is timestamped (PAdES-B-LTA)."""
     draft = prepare_document(repo, actor, encounter_id, form, key, trust, offline_policy=offline_policy,
-                             base_url=base_url, now=now, facility_name=facility_name, role=role)
-    from benhan.signing import pades     # pyHanko loads only when something is signed
-    signed_pdf = pades.sign_pdf(draft.pdf, key, draft.check, trust, field_name=field_name(draft),
-                                reason=draft.title, location=draft.facility, name=draft.signer_name)
+                             base_url=base_url, now=now, facility_name=facility_name, role=role, amends=amends)
+    from benhan.documents import timestamping     # pyHanko loads only when something is signed
+    signed_pdf, no_stamp = timestamping.sign_pdf(draft.pdf, key, draft.check, trust, tsa, field_name=field_name(draft),
+                                                 reason=draft.title, location=draft.facility, name=draft.signer_name)
     signature = jws.sign_detached(canonical(draft.bundle), key, **jws_arguments(draft))
-    return record_signed(repo, draft, key.cert, signed_pdf, signature)
+    return record_signed(repo, draft, key.cert, signed_pdf, signature, timestamp_note=no_stamp)
 
 
 def field_name(draft: Draft) -> str:
@@ -195,7 +206,7 @@ def field_name(draft: Draft) -> str:
 
 
 def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, signed_pdf: bytes,
-                  signature: str) -> SignedDocument:
+                  signature: str, timestamp_note: str | None = None) -> SignedDocument:
     """Step 4: one transaction stores the DocumentReference (signed PDF + signed Bundle) and the Provenance."""
     when, role, author, check, pending = draft.when, draft.role, draft.author, draft.check, draft.pending_recheck
     bundle = draft.bundle
@@ -217,6 +228,9 @@ def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, s
                     attachment(bundle_json, "application/fhir+json", f"{draft.title}.json", when)],
         "context": {"encounter": [{"reference": f"Encounter/{draft.encounter_id}"}]},
     }
+    from benhan.documents import amendment      # a correction names the signed version it replaces
+    document_reference.update(amendment.reference_links(bundle))
+    from benhan.documents import timestamping   # what the PDF's timestamps say (or why there is none)
     targets = [{"reference": f"DocumentReference/{doc_ref_id}/_history/1"}]
     targets += [{"reference": e["fullUrl"]} for e in bundle["entry"][1:] if "/_history/" in e["fullUrl"]]
     provenance = {
@@ -228,11 +242,15 @@ def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, s
                                         "code": "author" if role == "author" else "legal"}]},
                    "who": author}],
         "signature": [{**bundle["signature"], "targetFormat": "application/fhir+json"}],
-        "extension": [certificate_check_extension(check, cert, pending)],
+        "extension": [certificate_check_extension(check, cert, pending), *timestamping.extensions(signed_pdf,
+                                                                                                  timestamp_note)],
+        **amendment.provenance_links(bundle),
     }
+    if pending:
+        provenance["meta"] = {"tag": [RECHECK_PENDING_TAG]}
     repo.commit([repo.prepare("POST", "DocumentReference", doc_ref_id, document_reference, create_only=True),
                  repo.prepare("POST", "Provenance", prov_id, provenance, create_only=True)], "transaction")
-    return SignedDocument(bundle["id"], doc_ref_id, prov_id, signed_pdf, check, pending)
+    return SignedDocument(bundle["id"], doc_ref_id, prov_id, signed_pdf, check, pending, timestamp_note or "")
 
 
 def signed_documents(repo: Repository, encounter_id: str) -> list[dict]:
