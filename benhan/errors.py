@@ -109,6 +109,11 @@ TimestampUnavailable = _error("BENHAN-7040", 502, "transient", "The time-stampin
 # --- the cashier (8050-8069 of the billing block): billing/payments.py, billing/bank_statement.py
 PaymentRefused = _error("BENHAN-8050", 422, "business-rule", "The payment, refund or advance cannot be recorded (amount not a positive whole number of đồng, more than is owed or was paid, the bill already paid, the shift closed, no reason for a refund)", "PaymentRefused")
 BankStatementUnreadable = _error("BENHAN-8051", 422, "invalid", "The bank statement file cannot be read (not a CSV export with date, amount and description columns)", "BankStatementUnreadable")
+# --- BHYT claims (81xx; docs/claims.md)
+ClaimGatewayUnavailable = _error("BENHAN-8101", 502, "transient", "The BHXH gateway (or its stand-in) did not answer or failed; the claim stays in the outbox and is retried", "ClaimGatewayUnavailable")
+ClaimGatewayRefused = _error("BENHAN-8102", 502, "security", "The BHXH gateway refused the facility's account (user name, password or facility code)", "ClaimGatewayRefused")
+ClaimInvalid = _error("BENHAN-8103", 422, "invalid", "The claim tables break the BHYT data rules; the report names each record and field to fix", "ClaimInvalid")
+ClaimNotPossible = _error("BENHAN-8104", 409, "business-rule", "No BHYT claim can be made for this visit (no card, not a BHYT visit, not finished, or the gateway is not configured)", "ClaimNotPossible")
 
 # --- the installation (4xxx)
 ConfigError = _error("BENHAN-4001", 500, "exception", "Invalid configuration", "ConfigError")

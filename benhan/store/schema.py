@@ -369,3 +369,31 @@ sync_duplicate = Table(
     Column("reviewed_at", BigInteger, nullable=True),
     UniqueConstraint("patient_a", "patient_b", name="uq_sync_duplicate_pair"),
 )
+
+
+# --- the outbox (0006; benhan/outbox/queue.py, store/outbox_tables.py) --------------------------
+# One row per message to another service (BHYT check-in and claim now; VNeID, e-invoices later).
+# A worker takes a row by a lease in one transaction; the idempotency key goes to the remote too,
+# so a send repeated after a crash is recognised there and never counted twice.
+outbox_item = Table(
+    "outbox_item", metadata,
+    Column("pk", PK, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),                    # bhyt-checkin, bhyt-claim …
+    Column("idem_key", String(200), nullable=False, unique=True),
+    Column("subject", String(128), nullable=False),                # what it is about (MA_LK, Encounter id)
+    Column("patient", String(255), nullable=True),                 # who, for the clerk's list
+    Column("payload", LargeBinary, nullable=False),
+    Column("state", String(12), nullable=False),                   # pending, sending, sent, rejected, given-up
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("due_at", BigInteger, nullable=True),                   # the legal deadline (late-sending log)
+    Column("next_attempt", BigInteger, nullable=False),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", BigInteger, nullable=True),
+    Column("sent_at", BigInteger, nullable=True),
+    Column("receipt", Text, nullable=True),                        # JSON: the remote's receipt, kept
+    Column("last_error", Text, nullable=True),
+    Column("late_reason", Text, nullable=True),                    # why it went after due_at (TT 48 Đ8)
+    Index("ix_outbox_item_state_next", "state", "next_attempt"),
+    Index("ix_outbox_item_subject", "kind", "subject"),
+)
