@@ -127,6 +127,30 @@ class LocalCA:
         self.known.add(serial)
         return Issued(key, cert, [self.issuer.cert, self.root.cert])   # type: ignore[union-attr]
 
+    def issue_timestamping(self, common_name: str, days: int = 1825) -> Issued:
+        """A time-stamping authority's certificate: RFC 3161 §2.3 wants the timeStamping extended key
+        usage, critical and alone; it names the responder like the others, so its status can be checked."""
+        assert self.issuer is not None and self.root is not None
+        start = _utc(None) - dt.timedelta(minutes=5)
+        key = rsa.generate_private_key(65537, self.key_size)
+        serial = x509.random_serial_number()
+        cert = (x509.CertificateBuilder().subject_name(_name(common_name, f"{self.name} (thử nghiệm)"))
+                .issuer_name(self.issuer.cert.subject).public_key(key.public_key()).serial_number(serial)
+                .not_valid_before(start).not_valid_after(start + dt.timedelta(days=days))
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.KeyUsage(True, True, False, False, False, False, False, False, False), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.issuer.key.public_key()),
+                               critical=False)
+                .add_extension(x509.AuthorityInformationAccess([
+                    x509.AccessDescription(AuthorityInformationAccessOID.OCSP,
+                                           x509.UniformResourceIdentifier(f"{self.base_url}/ocsp"))]), critical=False)
+                .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+                    [x509.UniformResourceIdentifier(f"{self.base_url}/crl")], None, None, None)]), critical=False)
+                .sign(self.issuer.key, hashes.SHA256()))
+        self.known.add(serial)
+        return Issued(key, cert, [self.issuer.cert, self.root.cert])
+
     def revoke(self, cert: x509.Certificate, when: dt.datetime | None = None) -> None:
         self.revoked[cert.serial_number] = _utc(when) - dt.timedelta(seconds=1)
 

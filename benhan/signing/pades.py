@@ -22,6 +22,7 @@ from benhan.signing import aio
 from benhan import errors
 from benhan.signing.certcheck import GOOD, CertCheck, holder_uid
 from benhan.signing.keys import SigningKey
+from benhan.signing.timestamps import TimestampRequestError, Tsa, token_tsa
 from benhan.signing.trust import TrustList
 
 with warnings.catch_warnings():      # pyHanko imports cryptography's deprecated DSA names at import
@@ -30,7 +31,7 @@ with warnings.catch_warnings():      # pyHanko imports cryptography's deprecated
     from pyhanko.pdf_utils.misc import PdfReadError
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign import fields, signers
-    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
     from pyhanko.sign.validation.dss import DocumentSecurityStore
     from pyhanko_certvalidator import ValidationContext
 
@@ -41,29 +42,55 @@ logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
 
 
 def sign_pdf(pdf: bytes, key: SigningKey, check: CertCheck, trust: TrustList, *,
-             field_name: str, reason: str, location: str = "", name: str = "") -> bytes:
+             field_name: str, reason: str, location: str = "", name: str = "", tsa: Tsa | None = None) -> bytes:
     """Sign `pdf` with `key` after `check` (made just before). With a good check the revocation data
     fetched by it is embedded (B-LT); with an offline check allowed by the facility, none is (B-B),
-    and the signature is checked again once the link is back."""
+    and the signature is checked again once the link is back.
+
+    With a `tsa` the signature gets a signature timestamp (B-T), and with a good check also a document
+    timestamp after the validation data (B-LTA); the TSA's own certificate status is fetched for that
+    (the TSA answered, so the link is up). A TSA that cannot be reached raises TimestampUnavailable:
+    the caller decides what to do (documents.signing signs again without, and records it)."""
+    stamped_lta = tsa is not None and check.status == GOOD
     if check.status == GOOD:
         context = ValidationContext(trust_roots=trust.anchors, other_certs=key.chain + trust.intermediates,
-                                    allow_fetching=False, ocsps=check.ocsp, crls=check.crls,
+                                    allow_fetching=stamped_lta, ocsps=check.ocsp, crls=check.crls,
                                     revocation_mode="hard-fail")
     else:
         context = ValidationContext(trust_roots=trust.anchors, other_certs=key.chain + trust.intermediates,
                                     allow_fetching=False, ocsps=[], crls=[], revocation_mode="soft-fail")
     meta = signers.PdfSignatureMetadata(
         field_name=field_name, md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
-        embed_validation_info=check.status == GOOD, validation_context=context,
+        embed_validation_info=check.status == GOOD, validation_context=context, use_pades_lta=stamped_lta,
         reason=reason, location=location or None, name=name or None)
+
+    async def run() -> io.BytesIO:
+        try:
+            return await signers.async_sign_pdf(
+                writer, meta, signer=key.signer, timestamper=tsa.timestamper() if tsa is not None else None,
+                new_field_spec=fields.SigFieldSpec(field_name, on_page=-1))
+        finally:
+            await context.aclose()
+
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        out = aio.run(signers.async_sign_pdf(
-            writer, meta, signer=key.signer,
-            new_field_spec=fields.SigFieldSpec(field_name, on_page=-1)))
+        out = aio.run(run())
     except PdfReadError as exc:
         raise errors.SignatureInvalid(f"the file is not a PDF benhan can sign: {exc}") from None
+    except TimestampRequestError as exc:
+        raise errors.TimestampUnavailable(
+            f"máy chủ cấp dấu thời gian {tsa.url if tsa else ''} không trả lời | the time-stamping authority "
+            f"did not answer: {exc}") from None
     return out.getvalue()
+
+
+@dataclass
+class Timestamp:
+    """An RFC 3161 timestamp found in the file: the TSA's time, who made it, whether it holds."""
+    time: dt.datetime
+    tsa: str
+    valid: bool                     # intact, cryptographically sound, and the TSA's certificate trusted
+    problem: str = ""
 
 
 @dataclass
@@ -80,6 +107,8 @@ class PdfSignatureReport:
     covers_whole_file: bool         # nothing was added after this signature
     changes_after: str              # what was added after signing (pyHanko's modification level)
     problems: list[str] = field(default_factory=list)
+    timestamp: Timestamp | None = None                  # the signature timestamp (B-T), if any
+    archive_timestamps: list[Timestamp] = field(default_factory=list)   # document timestamps after it (B-LTA)
 
     @property
     def ok(self) -> bool:
@@ -102,18 +131,52 @@ def verify_pdf(pdf: bytes, trust: TrustList) -> list[PdfSignatureReport]:
         dss = DocumentSecurityStore.read_dss(reader)
     except Exception:   # noqa: BLE001 - no DSS: the signatures are not long-term
         dss = None
-    return [aio.run(_report(sig, trust, dss)) for sig in signatures]
+    regular = [s for s in signatures if s.sig_object_type != "/DocTimeStamp"]
+    archives = [aio.run(_document_timestamp(s, trust, dss)) for s in signatures
+                if s.sig_object_type == "/DocTimeStamp"]
+    reports = [aio.run(_report(sig, trust, dss)) for sig in regular]
+    for report in reports:
+        report.archive_timestamps = list(archives)
+    return reports
+
+
+def _context(trust: TrustList, dss) -> ValidationContext:  # noqa: ANN001
+    kwargs = {"trust_roots": trust.anchors, "other_certs": trust.intermediates, "allow_fetching": False,
+              "revocation_mode": "hard-fail"}
+    return dss.as_validation_context(kwargs) if dss is not None else ValidationContext(**kwargs, crls=[], ocsps=[])
+
+
+def _tsa_name(status=None, signed_data=None) -> str:  # noqa: ANN001
+    """The TSA's name: its certificate's common name as the validator found it, else the token's own."""
+    cert = getattr(status, "signing_cert", None)
+    if cert is not None:
+        return _name(cert)
+    from asn1crypto import cms
+    try:
+        return token_tsa(cms.ContentInfo({"content_type": "signed_data", "content": signed_data}))
+    except (KeyError, ValueError, IndexError, TypeError, AttributeError):
+        return ""
+
+
+async def _document_timestamp(sig, trust: TrustList, dss) -> Timestamp:  # noqa: ANN001
+    """A document timestamp (B-LTA): checked with what the file embeds, like the signatures."""
+    context = _context(trust, dss)
+    try:
+        status = await async_validate_pdf_timestamp(sig, validation_context=context)
+    except Exception as exc:   # noqa: BLE001 - reported, not raised
+        return Timestamp(sig.self_reported_timestamp or dt.datetime.min.replace(tzinfo=dt.timezone.utc),
+                         _tsa_name(signed_data=sig.signed_data), False, f"{type(exc).__name__}: {exc}")
+    ok = status.intact and status.valid and status.trusted
+    return Timestamp(status.timestamp, _tsa_name(status, sig.signed_data), ok,
+                     "" if ok else "the document timestamp does not hold or its TSA is not trusted")
 
 
 async def _report(sig, trust: TrustList, dss) -> PdfSignatureReport:  # noqa: ANN001
-    kwargs = {"trust_roots": trust.anchors, "other_certs": trust.intermediates, "allow_fetching": False,
-              "revocation_mode": "hard-fail"}
     long_term = dss is not None
-    context = (dss.as_validation_context(kwargs) if dss is not None
-               else ValidationContext(**kwargs, crls=[], ocsps=[]))
+    context = _context(trust, dss)
     problems: list[str] = []
     try:
-        status = await async_validate_pdf_signature(sig, context)
+        status = await async_validate_pdf_signature(sig, context, ts_validation_context=_context(trust, dss))
     except Exception as exc:   # noqa: BLE001 - a signature we cannot parse is reported, not raised
         cert = sig.signer_cert
         return PdfSignatureReport(sig.field_name, _name(cert), holder_uid(cert) if cert else None, "", None,
@@ -130,8 +193,16 @@ async def _report(sig, trust: TrustList, dss) -> PdfSignatureReport:  # noqa: AN
     level = status.modification_level.name if status.modification_level is not None else ""
     whole = status.coverage is not None and status.coverage.name == "ENTIRE_FILE"
     cert = status.signing_cert
+    stamp = None
+    if status.timestamp_validity is not None:
+        tv = status.timestamp_validity
+        ok = tv.intact and tv.valid and tv.trusted
+        stamp = Timestamp(tv.timestamp, _tsa_name(tv), ok,
+                          "" if ok else "the signature timestamp does not hold or its TSA is not trusted")
+        if not ok:
+            problems.append(stamp.problem)
     return PdfSignatureReport(
         sig.field_name, _name(cert), holder_uid(cert), cert.issuer.native.get("common_name", ""),
         status.signer_reported_dt, status.intact, status.valid, status.trusted, long_term and status.trusted,
-        whole, level, problems)
+        whole, level, problems, stamp)
 
