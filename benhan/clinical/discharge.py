@@ -6,7 +6,9 @@
 - the discharge diagnoses are Conditions listed on the Encounter with role DD (diagnoses.add);
 - the summary (section B of 01/BV1: course, key results, treatment, status at discharge, onward
   plan) is a Composition of type LOINC 18842-5 "Discharge summary", one section per field;
-- a follow-up visit is an Appointment (booked) for the patient.
+- a follow-up visit is an Appointment (booked) for the patient;
+- a transfer out, a death (with Patient.deceasedDateTime) and the pathology result: clinical.outcome;
+  the last department's stay ends with the visit (clinical.transfers).
 All in one transaction. That is the doctor's act (auth.roles.DISCHARGE). The front desk may only
 `close` a visit nobody has treated yet (the patient left before being seen, a visit opened by
 mistake): finished, with its end, and no outcome at all (auth.roles.CLOSE_VISIT; issue 12.4).
@@ -20,6 +22,7 @@ from datetime import datetime, time
 from benhan.auth.actor import Actor
 from benhan.clinical.common import (BENHAN, LOINC, Problems, author, narrative, narrative_text, now, parse_date,
                                     ref, stamp, zone)
+from benhan.clinical import outcome, transfers
 from benhan.store.repository import Repository
 
 RESULT_EXT = f"{BENHAN}/StructureDefinition/treatment-result"
@@ -78,7 +81,8 @@ def disposition_of(encounter: dict) -> str:
 # What a visit is still in before anyone treats it: the front desk may close it (no outcome).
 CLOSABLE = ("planned", "arrived", "triaged")
 # The fields that record a clinical outcome: the front desk's close must carry none of them.
-OUTCOME_FIELDS = ("result", "disposition", "followup_date", "followup_note", *(field_name(s.code) for s in SUMMARY))
+OUTCOME_FIELDS = ("result", "disposition", "followup_date", "followup_note", *(field_name(s.code) for s in SUMMARY),
+                  *outcome.FIELDS)
 
 
 def _start_date(encounter: dict):  # noqa: ANN202
@@ -138,6 +142,7 @@ def discharge(repo: Repository, actor: Actor, encounter: dict, values: dict[str,
     inpatient = encounter.get("class", {}).get("code") == "IMP"
     if inpatient and not texts["tinh-trang-ra-vien"]:
         p.add(field_name("tinh-trang-ra-vien"), "ui.err.required")
+    details = outcome.check(repo, p, values, encounter, result, disposition, when, tz)
     p.raise_if_any()
     enc = {k: v for k, v in encounter.items() if k != "meta"}
     enc["status"] = "finished"
@@ -149,12 +154,21 @@ def discharge(repo: Repository, actor: Actor, encounter: dict, values: dict[str,
                                                 "display": DISPOSITIONS[disposition][1]}],
                                     "text": DISPOSITIONS[disposition][0]}
     enc["hospitalization"] = hosp
+    outcome.apply(enc, details)
+    transfers.close_current(enc, when)
     admitted = _start_date(enc)
     if admitted and inpatient:
         days = (when.date() - admitted).days + 1
         enc["length"] = {"value": days, "unit": "ngày", "system": "http://unitsofmeasure.org", "code": "d"}
     version = int(encounter.get("meta", {}).get("versionId", "0")) or None
     pending = [repo.prepare("PUT", "Encounter", enc["id"], stamp(enc, actor), if_match=version)]
+    if details.deceased is not None:
+        # The record of the person says so too (Patient.deceased), in the same transaction.
+        patient = repo.read("Patient", encounter["subject"]["reference"].split("/", 1)[1]).json()
+        patient_version = int(patient.get("meta", {}).get("versionId", "0")) or None
+        patient = {k: v for k, v in patient.items() if k not in ("meta", "deceasedBoolean")}
+        patient["deceasedDateTime"] = details.deceased.isoformat()
+        pending.append(repo.prepare("PUT", "Patient", patient["id"], stamp(patient, actor), if_match=patient_version))
     if any(texts.values()):
         summary = {"resourceType": "Composition", "status": "final", "type": SUMMARY_TYPE,
                    "subject": encounter["subject"], "encounter": ref("Encounter", encounter["id"]),

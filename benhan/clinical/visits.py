@@ -18,7 +18,6 @@ from benhan.terminology.curated import ENCOUNTER_TYPE_URL, ENCOUNTER_TYPES
 from benhan.vn.identifiers import MA_LK_SYSTEM
 
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-ADMIT_SOURCE = "http://terminology.hl7.org/CodeSystem/admit-source"
 MA_CSKCB_SYSTEM = "https://benhan.vn/sid/ma-cskcb"
 # The kinds a desk opens (the others — day treatment, home visits … — come with later issues).
 OPENABLE = ("kham-benh", "cap-cuu", "noi-tru")
@@ -65,7 +64,8 @@ def department_of(location: dict, fac: Facility) -> str | None:
 
 
 def open_visit(repo: Repository, actor: Actor, patient_id: str, kind: str, location_id: str, reason: str,
-               fac: Facility, tz: str = "+07:00") -> str:
+               fac: Facility, tz: str = "+07:00", when: datetime | None = None) -> str:
+    """Open the visit; `when`: the clock (tests), else now."""
     p = Problems()
     if kind not in OPENABLE:
         p.add("visit_type", "ui.err.choose")
@@ -74,7 +74,7 @@ def open_visit(repo: Repository, actor: Actor, patient_id: str, kind: str, locat
         p.add("location", "ui.err.choose")
     p.raise_if_any()
     name, klass = _TYPES[kind]
-    start = now(tz)
+    start = when or now(tz)
     eid = str(uuid.uuid4())
     body: dict = {
         "resourceType": "Encounter", "status": "arrived",
@@ -90,7 +90,9 @@ def open_visit(repo: Repository, actor: Actor, patient_id: str, kind: str, locat
     if kind == "cap-cuu":
         body["priority"] = {"coding": [{"system": ACT_CODE, "code": "EM", "display": "emergency"}]}
     if kind == "noi-tru":
-        body["hospitalization"] = {"admitSource": {"coding": [{"system": ADMIT_SOURCE, "code": "outp"}]}}
+        # The admitting department's stay starts with the admission (clinical.transfers); how the
+        # patient came in is the doctor's to record (clinical.admission), never assumed here.
+        body["location"][0]["period"] = {"start": start.isoformat()}
     if reason:
         body["reasonCode"] = [{"text": reason}]
     provider = department_of(room, fac)

@@ -20,7 +20,9 @@ from datetime import datetime
 
 from benhan import __version__
 from benhan.auth.actor import Actor
-from benhan.clinical import chart, diagnoses, discharge, orders, prescriptions, record, visits
+from benhan.clinical import admission, chart, diagnoses, discharge, orders, outcome, prescriptions, record, signers
+from benhan.clinical import procedures as procs
+from benhan.clinical import transfers, visits
 from benhan.clinical import notes as notes_mod
 from benhan.clinical.common import identifier, name_of, ref_id, vn_date, vn_datetime, who
 from benhan.clinical.registration import ETHNICITY_EXT, NATIONALITY_EXT, OCCUPATION_EXT, WORKPLACE_EXT
@@ -85,6 +87,7 @@ class Printout:
     blocks: list[Block]
     signatures: list[str]
     mark: Mark
+    signers: list[str] = field(default_factory=list)     # the full name under each signature ("" unknown)
 
 
 # The labels each form must print (checked by the PDF tests): the form's fields, not the values.
@@ -105,7 +108,7 @@ MANDATORY = {
         "Tiên lượng", "Hướng điều trị", "Quá trình bệnh lý và diễn biến lâm sàng",
         "Tóm tắt kết quả xét nghiệm cận lâm sàng có giá trị chẩn đoán", "Phương pháp điều trị",
         "Tình trạng người bệnh ra viện", "Hướng điều trị và các chế độ tiếp theo", "Hồ sơ, phim, ảnh",
-        "Người giao hồ sơ", "Người nhận hồ sơ", "Bác sĩ điều trị", "Giám đốc bệnh viện", "Trưởng khoa",
+        "Người giao hồ sơ", "Người nhận hồ sơ", "Bác sĩ điều trị", "Trưởng khoa",
         "Bác sĩ làm bệnh án", "TỜ ĐIỀU TRỊ"),
     "outpatient": ADMIN_LABELS + (
         "Đến khám lúc", "Lý do đến khám", "Bệnh sử", "Tiền sử bản thân", "Tiền sử gia đình", "Khám toàn thân",
@@ -136,9 +139,15 @@ class Context:
     rec: chart.VisitRecord
     coverage: dict | None
     appointment: dict | None
+    # The stay (01/BV1 items 15–29), read by gather; the defaults keep a Context built by hand valid.
+    procedures: list[dict] = field(default_factory=list)         # Procedure, in the order done
+    stays: list[transfers.Stay] = field(default_factory=list)    # the departments, admitting one first
+    head_title: str = ""                                         # the facility head's title, to sign
+    practitioners: dict[str, str] = field(default_factory=dict)  # Practitioner id → full name (signers)
 
 
-def gather(repo: Repository, encounter_id: str, today, configured_name: str | None = None) -> Context:  # noqa: ANN001
+def gather(repo: Repository, encounter_id: str, today, configured_name: str | None = None,  # noqa: ANN001
+           head_title: str | None = None) -> Context:
     encounter = repo.read("Encounter", encounter_id).json()
     patient = repo.read("Patient", ref_id(encounter.get("subject")) or "x").json()
     rec = chart.visit(repo, encounter, patient)
@@ -148,8 +157,16 @@ def gather(repo: Repository, encounter_id: str, today, configured_name: str | No
         coverage = _coverage_of(encounter, [m.json() for m in found.matches])
     # Every part of a printout is of its own encounter: the follow-up too (issue 12.5).
     appt = chart.follow_up(repo, encounter)
-    return Context(visits.facility(repo, configured_name), encounter, patient, chart.banner(repo, patient, today), rec,
-                   coverage, appt)
+    fac = visits.facility(repo, configured_name)
+    proc_list = procs.of_visit(repo, encounter["id"]) if chart.may_read(repo, "Procedure") else []
+    names = {m.res_id: m.json().get("name", "") for m in repo.search_type("Location", [("_count", "200")]).matches}
+    authors = [*((rec.record or {}).get("author") or []), *((rec.summary or {}).get("author") or []),
+               *(x.get("actor") for p in proc_list for x in p.get("performer", []))]
+    if head_title is None:
+        head_title = repo.store.config.values.get("facility_head_title", "")
+    return Context(fac, encounter, patient, chart.banner(repo, patient, today), rec, coverage, appt,
+                   proc_list, transfers.stays(encounter, names), signers.head_title(head_title, fac.name),
+                   signers.practitioner_names(repo, authors))
 
 
 def _coverage_of(encounter: dict, coverages: list[dict]) -> dict | None:
@@ -246,7 +263,54 @@ def _period(ctx: Context) -> tuple[str, str]:
 
 
 def _author(ctx: Context) -> str:
-    return ((ctx.rec.record or {}).get("author") or [{}])[0].get("display", "")
+    return signers.full_name(((ctx.rec.record or {}).get("author") or [{}])[0], ctx.practitioners)
+
+
+def _treating(ctx: Context) -> str:
+    """The treating doctor: who wrote the discharge summary (part B)."""
+    return signers.full_name(((ctx.rec.summary or {}).get("author") or [{}])[0], ctx.practitioners) \
+        if ctx.rec.summary else ""
+
+
+def _stay_text(stay: transfers.Stay) -> str:
+    days = "" if stay.days is None else f"{stay.days} ngày"
+    return " — ".join(x for x in (stay.name, vn_datetime(stay.start), days) if x)
+
+
+def _management(ctx: Context, start: str, end: str) -> list[Row]:
+    """II. Quản lý người bệnh (items 12–19), each from what was recorded."""
+    adm = admission.of(ctx.encounter)
+    source = admission.SOURCES.get(adm.source, ("", ""))[0]
+    origin = adm.origin_name + (f" (mã {adm.origin_code})" if adm.origin_code else "")
+    length = ctx.encounter.get("length", {}).get("value")
+    disposition = discharge.disposition_of(ctx.encounter)
+    stays = ctx.stays
+    return [
+        Row("Vào viện", start), Row("Trực tiếp vào", admission.ROUTES.get(adm.route, ("", ""))[0]),
+        Row("Nơi giới thiệu", " — ".join(x for x in (source, origin) if x)),
+        Row("Vào khoa", _stay_text(stays[0]) if stays else ""),
+        Row("Chuyển khoa", "; ".join(_stay_text(x) for x in stays[1:])),
+        Row("Chuyển viện", outcome.transfer_out_of(ctx.encounter)),
+        Row("Ra viện", f"{end} — {discharge.DISPOSITIONS.get(disposition, ('', ''))[0]}" if end else ""),
+        Row("Tổng số ngày điều trị", "" if length is None else str(length))]
+
+
+def _procedure_rows(ctx: Context) -> list[Row]:
+    done = {k: "; ".join(procs.describe(p) for p in ctx.procedures if procs.kind_of(p) == k) for k in procs.KINDS}
+    comps = procs.complications(ctx.rec.conditions)
+    happened = {k: "; ".join(procs.complication_text(c) for c in comps if procs.kind_of(c) == k) for k in procs.COMPLICATIONS}
+    return [Row("Thủ thuật", done["thu-thuat"]), Row("Phẫu thuật", done["phau-thuat"]),
+            Row("Ra viện - Bệnh chính", _dx(ctx, "DD", True)), Row("Ra viện - Bệnh kèm theo", _dx(ctx, "DD", False)),
+            Row("Tai biến", happened["tai-bien"]), Row("Biến chứng", happened["bien-chung"])]
+
+
+def _death_rows(ctx: Context) -> list[Row]:
+    death = outcome.death_of(ctx.encounter)
+    autopsy = "" if death is None or death.autopsy is None else outcome.AUTOPSY["yes" if death.autopsy else "no"][0]
+    return [Row("Giải phẫu bệnh", outcome.pathology_of(ctx.encounter)),
+            Row("Tình hình tử vong", death.summary() if death else ""),
+            Row("Nguyên nhân chính tử vong", death.cause if death else ""),
+            Row("Khám nghiệm tử thi", autopsy), Row("Chẩn đoán giải phẫu tử thi", death.autopsy_dx if death else "")]
 
 
 def _appointment(ctx: Context) -> str:
@@ -258,27 +322,17 @@ def _inpatient(ctx: Context) -> list[Block]:
     t = record.texts(ctx.rec.record)
     s = discharge.summary_texts(ctx.rec.summary)
     start, end = _period(ctx)
-    length = ctx.encounter.get("length", {}).get("value")
-    location = (ctx.encounter.get("location") or [{}])[0].get("location", {}).get("display", "")
     result = discharge.result_of(ctx.encounter)
-    disposition = discharge.disposition_of(ctx.encounter)
+    adm = admission.of(ctx.encounter)
     blocks = [
         Block("I. HÀNH CHÍNH", _admin(ctx)),
-        Block("II. QUẢN LÝ NGƯỜI BỆNH", [
-            Row("Vào viện", start), Row("Trực tiếp vào", "Khoa điều trị"), Row("Nơi giới thiệu", "Tự đến"),
-            Row("Vào khoa", f"{location} — {start}"), Row("Chuyển khoa", ""), Row("Chuyển viện", ""),
-            Row("Ra viện", f"{end} — {discharge.DISPOSITIONS.get(disposition, ('', ''))[0]}" if end else ""),
-            Row("Tổng số ngày điều trị", "" if length is None else str(length))]),
+        Block("II. QUẢN LÝ NGƯỜI BỆNH", _management(ctx, start, end)),
         Block("III. CHẨN ĐOÁN", [
-            Row("Nơi chuyển đến", ""), Row("KKB, Cấp cứu", ""),
+            Row("Nơi chuyển đến", adm.referral_dx), Row("KKB, Cấp cứu", adm.kkb_dx),
             Row("Khi vào khoa điều trị", "; ".join(x for x in (_dx(ctx, "AD", True), _dx(ctx, "AD", False)) if x)),
-            Row("Thủ thuật", ""), Row("Phẫu thuật", ""),
-            Row("Ra viện - Bệnh chính", _dx(ctx, "DD", True)), Row("Ra viện - Bệnh kèm theo", _dx(ctx, "DD", False)),
-            Row("Tai biến", ""), Row("Biến chứng", "")]),
+            *_procedure_rows(ctx)]),
         Block("IV. TÌNH TRẠNG RA VIỆN", [
-            Row("Kết quả điều trị", discharge.RESULTS.get(result, ("", ""))[0]),
-            Row("Giải phẫu bệnh", ""), Row("Tình hình tử vong", ""), Row("Nguyên nhân chính tử vong", ""),
-            Row("Khám nghiệm tử thi", ""), Row("Chẩn đoán giải phẫu tử thi", "")]),
+            Row("Kết quả điều trị", discharge.RESULTS.get(result, ("", ""))[0]), *_death_rows(ctx)]),
         Block("A. BỆNH ÁN", [
             Row("I. Lý do vào viện", t.get("ly-do-vao-vien", "")), Row("Vào ngày thứ", ""),
             Row("II. Hỏi bệnh - 1. Quá trình bệnh lý", t.get("qua-trinh-benh-ly", "")),
@@ -301,8 +355,7 @@ def _inpatient(ctx: Context) -> list[Block]:
               for i, sec in enumerate(discharge.SUMMARY, 1)],
             Row("Hồ sơ, phim, ảnh", "X-quang: …  CT Scanner: …  Siêu âm: …  Xét nghiệm: …  Khác: …  Toàn bộ hồ sơ: …"),
             Row("Người giao hồ sơ", ""), Row("Người nhận hồ sơ", ""),
-            Row("Bác sĩ điều trị", (ctx.rec.summary or {}).get("author", [{}])[0].get("display", "")
-                if ctx.rec.summary else "")]),
+            Row("Bác sĩ điều trị", _treating(ctx))]),
     ]
     # The treatment sheet holds the physician's progress notes and orders only; the nurses' notes
     # are the nursing care sheet's (issue 12.6), on their own page after it.
@@ -392,7 +445,9 @@ def _discharge(ctx: Context) -> list[Block]:
         Row("Ghi chú", s.get("huong-dieu-tri-tiep", "")), Row("Hẹn tái khám", _appointment(ctx))])]
 
 
-_SIGNATURES = {"inpatient": ["Giám đốc bệnh viện", "Trưởng khoa", "Bác sĩ điều trị"],
+# The inpatient record's first signer is the facility head, by this facility's title (Context.head_title).
+HEAD = "{head}"
+_SIGNATURES = {"inpatient": [HEAD, "Trưởng khoa", "Bác sĩ điều trị"],
                "outpatient": ["Bác sĩ khám bệnh"], "prescription": ["Bác sĩ/Y sĩ khám bệnh"],
                "discharge": ["Trưởng khoa", "Thủ trưởng đơn vị"]}
 _BUILD = {"inpatient": _inpatient, "outpatient": _outpatient, "prescription": _prescription, "discharge": _discharge}
@@ -418,6 +473,17 @@ def build(ctx: Context, form: str, actor: Actor, printed: datetime, base_url: st
     mark = Mark(system=f"benhan {__version__}", facility=f"{fac.name}" + (f" (mã {fac.code})" if fac.code else ""),
                 lookup_code=lookup_code(ctx, form), lookup_url=f"{base_url.rstrip('/')}/ui/encounters/{ctx.encounter['id']}",
                 printed_at=printed.strftime("%H:%M %d/%m/%Y"), printed_by=who(actor))
+    titles = [ctx.head_title or signers.HEAD_FALLBACK if t == HEAD else t for t in _SIGNATURES[form]]
     return Printout(form, code, title, fac.name, location, ctx.patient["id"], name_of(ctx.patient), _BUILD[form](ctx),
-                    _SIGNATURES[form], mark)
+                    titles, mark, _signer_names(ctx, form))
+
+
+def _signer_names(ctx: Context, form: str) -> list[str]:
+    """The full name under each signature that the record tells (the head and the head of department
+    are not recorded yet: their line stays blank for the pen)."""
+    known = {"Bác sĩ điều trị": _treating(ctx), "Bác sĩ khám bệnh": _author(ctx),
+             "Bác sĩ/Y sĩ khám bệnh": signers.full_name(next(
+                 (r.get("requester") for r in ctx.rec.prescriptions if r.get("status") in ("active", "completed")), None),
+                 ctx.practitioners)}
+    return [known.get(t, "") for t in _SIGNATURES[form]]
 

@@ -84,4 +84,10 @@ def render(p: Printout) -> bytes:
     pdf.set_font(FAMILY, "", 7.5)
     for _ in p.signatures:
         pdf.cell(width, 4, "(Ký, ghi rõ họ tên)", align="C")
+    if any(p.signers):
+        # Room for the signature, then the signer's full name (ký, ghi rõ họ tên).
+        pdf.ln(16)
+        pdf.set_font(FAMILY, "B", 9)
+        for name in p.signers:
+            pdf.cell(width, 5, name, align="C")
     return bytes(pdf.output())
