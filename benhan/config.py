@@ -130,6 +130,19 @@ SETTINGS: tuple[Setting, ...] = (
             "The facility's published list of allowed abbreviations (TT 32/2023 Đ52 k2 c), a TOML file of "
             "ABBREVIATION = \"full words\" lines (docs/forms.md). Empty: the list shipped in "
             "benhan/documents/forms/abbreviations.toml."),
+    # --- BHYT claims to the BHXH gateway (docs/claims.md) ---
+    Setting("bhxh_gateway_url", str, "",
+            "Base URL of the BHXH gateway (https://egw.baohiemxahoi.gov.vn) or of benhan's stand-in "
+            "(`benhan claims standin`). Empty: claims are queued but not sent, and the card check is not offered."),
+    Setting("bhxh_username", str, "", "The facility's gateway account (usually <MA_CSKCB>_BV)."),
+    Setting("bhxh_password_file", Path, Path(""),
+            "A file (readable by the server only) holding the gateway password, when BENHAN_BHXH_PASSWORD is not set."),
+    Setting("bhxh_province", str, "", "maTinh sent with each file: the facility's province code at the gateway."),
+    Setting("claims_interval_seconds", int, 60,
+            "How often `benhan serve` sends what is due in the outbox (check-ins, claims); 0: not at all."),
+    Setting("claims_send_within_hours", int, 24,
+            "A claim sent later than this after the episode ends is listed in the late-sending log with the reason "
+            "(TT 48/2017 Đ7–8; a draft asks for 3 hours from 2027)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
