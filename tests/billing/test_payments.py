@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from benhan.auth.actor import Actor
-from benhan.billing import payments
+from benhan.billing import accounts, payments
 from benhan.billing.lines import Bill, ChargeLine
 from benhan.billing.payments import Refused
 from benhan.store.repository import Repository
@@ -40,7 +40,7 @@ def make_world(store) -> tuple[Repository, dict]:  # noqa: ANN001
 
 def make_bill(repo: Repository, ids: dict, number: str, lines: list[ChargeLine]) -> Bill:
     invoice = repo.create("Invoice", {"resourceType": "Invoice", "status": "issued",
-                                      "identifier": [{"system": "https://benhan.vn/sid/bill", "value": number}],
+                                      "identifier": [{"system": accounts.BILL_SYSTEM, "value": number}],
                                       "subject": {"reference": f"Patient/{ids['patient']}"},
                                       "account": {"reference": f"Account/{ids['account']}"}}).res_id
     return Bill(number=number, encounter_id="e1", patient_id=ids["patient"], patient_name="Nguyễn Văn An",
