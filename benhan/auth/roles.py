@@ -34,7 +34,8 @@ DISCHARGE = "discharge"          # end a visit with a clinical outcome (treatmen
 CLOSE_VISIT = "close-visit"      # close a visit nobody has treated yet, without any outcome (front desk)
 PROGRESS_NOTE = "progress-note"  # write the physician's progress notes and orders (tờ điều trị, 01/BV1)
 SIGN_DOCUMENT = "sign-document"  # digitally sign the record's documents as their author (documents.signing)
-ACTS = (DISCHARGE, CLOSE_VISIT, PROGRESS_NOTE, SIGN_DOCUMENT)
+SEAL_DOCUMENT = "seal-document"  # apply the facility's seal to a signed document (documents.seal): the director
+ACTS = (DISCHARGE, CLOSE_VISIT, PROGRESS_NOTE, SIGN_DOCUMENT, SEAL_DOCUMENT)
 
 
 _READ_REFERENCE = (REFERENCE, "rs", ALL)
@@ -73,8 +74,10 @@ ROLES: dict[str, Role] = {r.code: r for r in (
          (("AuditEvent", "rs", ALL), ("Patient", "rs", ALL), ("Consent", "rs", ALL), _READ_REFERENCE),
          frozenset({"review-break-glass"})),
     Role("director", "Giám đốc", "Director",
-         (("AuditEvent", "rs", ALL), (CLINICAL, "rs", SCOPED), _READ_REFERENCE),
-         frozenset({"review-break-glass", "break-glass"})),
+         (("AuditEvent", "rs", ALL), (CLINICAL, "rs", SCOPED),
+          # The sealed version of a signed document and its Provenance (documents.seal), nothing else.
+          ("DocumentReference", "c", SCOPED), ("Provenance", "c", SCOPED), _READ_REFERENCE),
+         frozenset({"review-break-glass", "break-glass", SEAL_DOCUMENT})),
 )}
 
 # The audit trail is written by the server, never by a client: no role may write AuditEvent.

@@ -70,6 +70,10 @@ FORM_POSTS = {
                                  and roles.may_act((r,), roles.SIGN_DOCUMENT), {"form": "khong-co"}),
     "/ui/documents/{id}/otp": (lambda r: has(r, "c", "Provenance"), {}),
     "/ui/documents/{id}/otp/confirm": (lambda r: has(r, "c", "Provenance"), {"code": "000000"}),
+    # The facility's seal (the director) and the patient's drawn signature (as for the code by SMS).
+    "/ui/documents/{id}/seal": (lambda r: has(r, "c", "DocumentReference")
+                                and roles.may_act((r,), roles.SEAL_DOCUMENT), {}),
+    "/ui/documents/{id}/pad": (lambda r: has(r, "c", "Provenance"), {"signature": ""}),
     # A paper record scanned in (web/ui/paper.py): no file posted, refused as a form when allowed.
     "/ui/patients/{id}/paper": (lambda r: has(r, "c", "DocumentReference") and has(r, "c", "Provenance"), {}),
 }

@@ -41,6 +41,8 @@ routes = [
     Route("/ui/documents/{id}/verify", signatures.document_verify),
     Route("/ui/documents/{id}/otp", signatures.otp_send, methods=_FORM),
     Route("/ui/documents/{id}/otp/confirm", signatures.otp_confirm, methods=_FORM),
+    Route("/ui/documents/{id}/seal", signatures.seal, methods=_FORM),
+    Route("/ui/documents/{id}/pad", signatures.pad_page, methods=_FORM),
     Route("/ui/lab", bench.lab_worklist),
     Route("/ui/lab/{id}/results", bench.lab_results, methods=_FORM),
     Route("/ui/pharmacy", bench.pharmacy),

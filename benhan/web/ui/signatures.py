@@ -1,6 +1,8 @@
 """Signing in the clinician app: an encounter's signed documents (who signed, when, the status of the
 certificate at signing), "Ký số" with the token's PIN (the token whose certificate is the user's, found
-among those plugged into the server), the signed PDF, and "Kiểm tra chữ ký" (docs/signatures.md)."""
+among those plugged into the server), the facility's seal added by the director ("Đóng dấu cơ sở"),
+the patient's confirmation (a code by SMS, or a signature drawn on the screen), the signed PDF, and
+"Kiểm tra chữ ký": every signature and confirmation of a document (docs/signatures.md)."""
 from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
@@ -9,7 +11,7 @@ from starlette.responses import Response
 
 from benhan import errors
 from benhan.auth import roles
-from benhan.documents import confirmation, signing, verify
+from benhan.documents import confirmation, paper as paper_docs, seal as sealing, signing, verify
 from benhan.documents.composition import DOCUMENT_TYPES
 from benhan.signing import keys, trust
 from benhan.web import i18n
@@ -24,14 +26,24 @@ def _half(message: str, lang: str) -> str:
 
 def _documents_page(request: Request, r, eid: str, status: int = 200, **extra) -> Response:  # noqa: ANN001
     encounter = r.read("Encounter", eid).json()
-    documents = signing.signed_documents(r, eid)
+    listed = signing.signed_documents(r, eid)
+    # A sealed version stands for the author's version it appends the seal to: one row per paper.
+    superseded = {sealing.sealed_from(d) for d in listed}
+    documents = [d for d in listed if d["id"] not in superseded]
     sms = bool(request.app.state.store.config.sms_gateway_url)
-    confirmed = {d["id"]: confirmation.confirmations(r, d["id"]) for d in documents}
+    confirmed = {d["id"]: confirmation.confirmations(r, d["id"], follow=True) for d in documents}
     phone = confirmation.patient_phone(r, documents[0]) if documents and sms and _may_sign(r) else ""
+    can_seal = _may_seal(r)
+    to_seal = {d["id"] for d in documents if can_seal and sealing.needs_seal(d, listed)}
     return page(request, "ui/documents.html", status, enc=encounter, documents=documents,
                 forms=list(DOCUMENT_TYPES), can_sign=_may_sign(r), sms=sms, confirmed=confirmed, phone=phone,
-                done=request.query_params.get("signed", ""), otp_done=request.query_params.get("confirmed", ""),
+                to_seal=to_seal, done=request.query_params.get("signed", ""),
+                otp_done=request.query_params.get("confirmed", ""), sealed=request.query_params.get("sealed", ""),
                 **extra)
+
+
+def _may_seal(r) -> bool:  # noqa: ANN001
+    return may(r, "c", "DocumentReference") and may(r, "c", "Provenance") and may_act(r, roles.SEAL_DOCUMENT)
 
 
 def _may_sign(r) -> bool:  # noqa: ANN001
@@ -94,6 +106,9 @@ async def document_pdf(request: Request) -> Response:
 
 
 async def document_verify(request: Request) -> Response:
+    """Every signature on the document: the author's and the facility's seal (in the PDF and over the
+    FHIR document), the patient's confirmations; for each who, when, the certificate and its status at
+    signing, and whether the document changed since."""
     def work() -> Response:
         r = repo(request)
         require(r, ("r", "DocumentReference"))
@@ -102,12 +117,74 @@ async def document_verify(request: Request) -> Response:
         checks = []
         data = signing.pdf_of(document)
         if data:
-            checks += [("PDF", c) for c in verify.verify_pdf(data, trusted)]
+            checks += [("seal" if c.sig_field.startswith("seal-") else "author", "PDF", c)
+                       for c in verify.verify_pdf(data, trusted)]
         bundle = signing.bundle_of(document)
         if bundle:
-            checks.append(("FHIR", verify.verify_bundle(bundle, trusted)))
-        return page(request, "ui/document_verify.html", document=document, checks=checks,
+            checks.append(("author", "FHIR", verify.verify_bundle(bundle, trusted)))
+            seal_sig = sealing.seal_signature(r, document["id"])
+            if seal_sig:
+                checks.append(("seal", "FHIR", verify.verify_bundle({**bundle, "signature": seal_sig}, trusted)))
+        confirmed = [(c, confirmation.unchanged_since(r, c, data))
+                     for c in confirmation.confirmations(r, document["id"], follow=True)]
+        return page(request, "ui/document_verify.html", document=document, checks=checks, confirmed=confirmed,
                     encounter_id=_document_encounter(document))
+    return await run_in_threadpool(work)
+
+
+async def seal(request: Request) -> Response:
+    """"Đóng dấu cơ sở": the facility's seal (its PKCS#12 file) added to a signed document."""
+    r = repo(request)
+    await run_in_threadpool(require, r, ("c", "DocumentReference"))
+    require_act(r, roles.SEAL_DOCUMENT)
+    if request.method == "GET":
+        return back("/")
+    await form(request)
+    lang = i18n.language(request)
+
+    def work() -> Response:
+        cfg = request.app.state.store.config
+        document = r.read("DocumentReference", request.path_params["id"]).json()
+        eid = _document_encounter(document)
+        try:
+            key = paper_docs.facility_seal(cfg)
+            done = sealing.seal_document(r, r.actor, document["id"], key, trust.load(cfg.trust_dir),
+                                         offline_policy=cfg.signing_offline,
+                                         facility_name=cfg.values.get("facility_name"))
+        except errors.SealNotConfigured:
+            return _documents_page(request, r, eid, 409, error=i18n.translate("ui.seal.not_configured", lang))
+        except (errors.CertificateRefused, errors.SigningKeyUnavailable, errors.InvalidOperationParameter) as exc:
+            return _documents_page(request, r, eid, 400, error=_half(exc.message, lang))
+        return back(f"/ui/encounters/{eid}/documents?sealed={done.document_reference_id}")
+    return await run_in_threadpool(work)
+
+
+async def pad_page(request: Request) -> Response:
+    """"Ký trên màn hình": the patient signs with a finger (or the mouse) on the tablet; the drawing is
+    kept as their electronic confirmation (documents.confirmation), never as a digital signature."""
+    r = repo(request)
+    await run_in_threadpool(require, r, ("c", "Provenance"))      # as for the code by SMS
+    lang = i18n.language(request)
+
+    def show(document: dict, status: int = 200, error: str = "", values: dict | None = None) -> Response:
+        return page(request, "ui/pad.html", status, document=document, error=error, v=values or {},
+                    encounter_id=_document_encounter(document))
+
+    if request.method == "GET":
+        return await run_in_threadpool(
+            lambda: show(r.read("DocumentReference", request.path_params["id"]).json()))
+    values = await form(request)
+
+    def work() -> Response:
+        document = r.read("DocumentReference", request.path_params["id"]).json()
+        try:
+            confirmation.confirm_by_pad(r, r.actor, document["id"], values.get("signature", ""),
+                                        device=values.get("device", ""),
+                                        user_agent=request.headers.get("user-agent", ""),
+                                        who=values.get("who", "patient"))
+        except errors.ConfirmationImageRefused as exc:
+            return show(document, 400, _half(exc.message, lang), {k: values.get(k, "") for k in ("device", "who")})
+        return back(f"/ui/encounters/{_document_encounter(document)}/documents?confirmed={document['id']}")
     return await run_in_threadpool(work)
 
 
