@@ -155,6 +155,18 @@ def _load(override_text: str) -> Rules:
         services = {(r["role"], r["encounter_kind"]): r["code"] for r in _csv(_file("record_services.csv", override))}
         rates = _dated(_csv(_file("payment_rates.csv", override)))
         excluded = _dated(_csv(_file("excluded.csv", override)))
+        # Every row read once now, so that a broken file fails at start, not on a patient's bill.
+        for d in base:
+            Decimal(d.row["amount"])
+        for d in routes:
+            Decimal(d.row["route_rate"]), d.row["code"], d.row["care"], d.row["times_card_rate"], d.row["correct_route"]
+        for d in rates:
+            Decimal(d.row["rate"]), d.row["code"]
+        for d in excluded:
+            d.row["code"]
+        for name in ("small_visit_fraction", "supply_ceiling_base_salaries", "second_exam_rate",
+                     "exam_total_cap_multiple", "unknown_card_rate"):
+            Decimal(str(params[name]))
     except (OSError, KeyError, ValueError, ArithmeticError) as exc:
         raise RuleDataError(f"billing rule data: {type(exc).__name__}: {exc}") from None
     return Rules(tuple(base), levels, tuple(routes), facility, params, services, tuple(rates), tuple(excluded))
