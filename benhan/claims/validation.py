@@ -9,12 +9,15 @@ MA_LK, the table, the row and the field (its Vietnamese name and its tag) and wh
 """
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from pathlib import Path
 
+from benhan.billing import coverage
 from benhan.claims.fields import BY_NAME, FIELDS
 from benhan.claims.tables import Table
 from benhan.terminology import sources
@@ -57,11 +60,15 @@ CODE_LISTS = {
     "MA_PTTT": {"1", "2", "3"},
     "PHAM_VI": {"1", "2", "3"},
 }
-# QĐ 3276/2025 PL1 (vietnam-billing.md §1.3): the object codes; data a facility can extend (⚠ the
-# full 27-row list is in docs/claims.md).
-OBJECT_CODES = {"1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9", "1.10", "1.11", "1.12", "1.13",
-                "1.14", "1.15", "1.16", "1.17", "1.18", "2", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7",
-                "3.8", "4", "5", "6", "7.1", "7.2", "7.3", "7.4", "8", "9", "10"}
+
+
+@lru_cache(maxsize=1)
+def object_codes() -> frozenset[str]:
+    """MA_DOITUONG_KCB codes (QĐ 3276/2025 PL1) from the billing layer's dated route table, the one
+    the bill was computed with (data a facility can correct), plus 8 (claim withdrawal)."""
+    path = Path(coverage.__file__).parent / "data" / "routes.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        return frozenset({row["code"] for row in csv.DictReader(f)} | {"8"})
 
 
 @dataclass(frozen=True)
@@ -210,7 +217,7 @@ def validate(tables: list[Table]) -> Report:
 
 
 def _codes(c: _Checker, s: dict[str, str]) -> None:
-    if s.get("MA_DOITUONG_KCB") and s["MA_DOITUONG_KCB"] not in OBJECT_CODES:
+    if s.get("MA_DOITUONG_KCB") and s["MA_DOITUONG_KCB"] not in object_codes():
         c.add("XML1", 1, "MA_DOITUONG_KCB", f"mã “{s['MA_DOITUONG_KCB']}” không có trong danh mục QĐ 3276/2025.", "code")
     for name in ("MA_CSKCB", "MA_DKBD", "MA_NOI_DI", "MA_NOI_DEN"):
         if s.get(name) and not _FACILITY.match(s[name]):
@@ -359,3 +366,19 @@ def _needed_tables(c: _Checker, by_name: dict[str, Table], s: dict[str, str]) ->
         table = by_name.get(name)
         if table is not None and name not in FIELDS:
             c.add(name, 0, "MA_LK", "bảng không được hỗ trợ.", "table")
+
+
+def validate_checkin(table: Table) -> Report:
+    """The check-in (XML0): its field list, code lists and card form."""
+    row = table.rows[0] if table.rows else {}
+    c = _Checker({"XML0": table})
+    if not row:
+        c.add("XML0", 0, "MA_LK", "bảng check-in XML0 trống.", "table")
+    else:
+        c.fields(table)
+        for card in filter(None, row.get("MA_THE_BHYT", "").split(";")):
+            if bhyt_problems(card):
+                c.add("XML0", 1, "MA_THE_BHYT", f"mã thẻ “{card}” không đúng dạng.", "code")
+        if row.get("MA_DOITUONG_KCB") and row["MA_DOITUONG_KCB"] not in object_codes():
+            c.add("XML0", 1, "MA_DOITUONG_KCB", f"mã “{row['MA_DOITUONG_KCB']}” không có trong danh mục.", "code")
+    return Report(row.get("MA_LK", "?"), row.get("HO_TEN", "?"), c.problems)

@@ -1,0 +1,133 @@
+"""Making, checking, signing and queueing the claim files of an episode, and the outbox's senders.
+
+- ``prepare``: the tables of an episode, validated; a report, and the signed envelope if it passed.
+- ``queue_checkin`` / ``queue_claim``: into the outbox with an idempotency key made of MA_LK and a
+  hash of the tables, so queueing the same content twice is one message and a corrected file is a
+  new one (the gateway replaces an MA_LK's file on resend).
+- ``senders``: the outbox's delivery functions for both kinds through one Gateway.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from benhan import errors
+from benhan.billing.lines import ChargeLine
+from benhan.claims import envelope, tables, validation
+from benhan.claims.episode import Episode
+from benhan.claims.gateway import Gateway, delivery
+from benhan.outbox.queue import Outbox, Sender
+from benhan.signing import xmldsig
+
+CHECKIN, CLAIM = "bhyt-checkin", "bhyt-claim"
+SEAL_PASSWORD_ENV = "BENHAN_SEAL_PASSWORD"        # the same variable the paper conversion reads
+GATEWAY_PASSWORD_ENV = "BENHAN_BHXH_PASSWORD"
+
+
+@dataclass
+class Prepared:
+    report: validation.Report
+    tables: list[tables.Table]
+    signed: bytes | None          # the signed GIAMDINHHS when the report is clean
+
+    @property
+    def key(self) -> str:
+        return idempotency_key(CLAIM if self.tables and self.tables[0].name != "XML0" else CHECKIN,
+                               self.report.ma_lk, self.tables)
+
+
+def idempotency_key(kind: str, ma_lk: str, content: list[tables.Table]) -> str:
+    digest = hashlib.sha256(b"".join(tables.to_xml(t) for t in content)).hexdigest()[:24]
+    return f"{kind}:{ma_lk}:{digest}"
+
+
+def prepare(ep: Episode, lines: list[ChargeLine], key: xmldsig.XmlKey | None, made: datetime) -> Prepared:
+    if not ep.insured:
+        raise errors.ClaimNotPossible(f"lượt khám {ep.ma_lk} không có thẻ BHYT: không lập hồ sơ giám định | "
+                                      f"visit {ep.ma_lk} has no BHYT card: no claim")
+    content = tables.claim_tables(ep, lines)
+    report = validation.validate(content)
+    signed = envelope.sign(envelope.build(ep.facility, made, content), key) if report.ok and key else None
+    return Prepared(report, content, signed)
+
+
+def prepare_checkin(ep: Episode, lines: list[ChargeLine], key: xmldsig.XmlKey | None, made: datetime) -> Prepared | None:
+    """The check-in, or None when none is due: no card, or an emergency (MA_DOITUONG_KCB 2)."""
+    if not ep.insured or ep.object_code == "2":
+        return None
+    content = [tables.xml0(ep, lines)]
+    report = validation.validate_checkin(content[0])
+    signed = envelope.sign(envelope.build(ep.facility, made, content), key) if report.ok and key else None
+    return Prepared(report, content, signed)
+
+
+def _queue(outbox: Outbox, kind: str, prepared: Prepared, ep: Episode, due: datetime | None) -> tuple[int, bool]:
+    if not prepared.report.ok:
+        raise errors.ClaimInvalid(prepared.report.text())
+    if prepared.signed is None:
+        raise errors.SealNotConfigured("chưa có con dấu số của cơ sở để ký hồ sơ | the facility seal is needed to sign")
+    return outbox.put(kind, idempotency_key(kind, ep.ma_lk, prepared.tables), ep.ma_lk, prepared.signed,
+                      patient=ep.name, due=due)
+
+
+def queue_checkin(outbox: Outbox, ep: Episode, lines: list[ChargeLine], key: xmldsig.XmlKey,
+                  made: datetime) -> tuple[int, bool] | None:
+    prepared = prepare_checkin(ep, lines, key, made)
+    return None if prepared is None else _queue(outbox, CHECKIN, prepared, ep, None)
+
+
+def queue_claim(outbox: Outbox, ep: Episode, lines: list[ChargeLine], key: xmldsig.XmlKey, made: datetime,
+                within_hours: int = 24) -> tuple[int, bool]:
+    due = ep.discharged + timedelta(hours=within_hours) if ep.discharged else None
+    return _queue(outbox, CLAIM, prepare(ep, lines, key, made), ep, due)
+
+
+def senders(gateway: Gateway) -> dict[str, Sender]:
+    return {CHECKIN: lambda item: delivery(lambda: gateway.check_in(item.payload, item.idem_key)),
+            CLAIM: lambda item: delivery(lambda: gateway.send_claim(item.payload, item.idem_key))}
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+def _secret(env: str, path: Path, what: str) -> str:
+    value = os.environ.get(env)
+    if value:
+        return value
+    if str(path) not in ("", "."):
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise errors.ConfigError(f"không đọc được {path.name} | {what} file {path} cannot be read: {exc.strerror}") from None
+    return ""
+
+
+def seal_key(cfg) -> xmldsig.XmlKey:  # noqa: ANN001 - a benhan.config.Config
+    """The facility seal (facility_seal_file, its password from BENHAN_SEAL_PASSWORD or
+    facility_seal_password_file) as the XML signer takes it."""
+    path = Path(str(cfg.facility_seal_file))
+    if str(path) in ("", "."):
+        raise errors.SealNotConfigured("chưa cấu hình con dấu số của cơ sở (facility_seal_file): không ký được hồ sơ "
+                                       "BHYT | the facility's seal is not configured (facility_seal_file): claims "
+                                       "cannot be signed")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise errors.SealNotConfigured(f"không đọc được tệp con dấu số {path.name} | the seal file {path} cannot be "
+                                       f"read: {exc.strerror}") from None
+    password = _secret(SEAL_PASSWORD_ENV, Path(str(cfg.facility_seal_password_file)), "the seal password")
+    if not password:
+        raise errors.SealNotConfigured(f"chưa có mật khẩu con dấu số: đặt {SEAL_PASSWORD_ENV} hoặc "
+                                       f"facility_seal_password_file | the seal's password is not set")
+    return xmldsig.key_from_pkcs12(data, password)
+
+
+def gateway_from_config(cfg, facility: str) -> Gateway:  # noqa: ANN001
+    if not cfg.bhxh_gateway_url:
+        raise errors.ClaimNotPossible("chưa cấu hình cổng BHXH (bhxh_gateway_url) | the BHXH gateway is not "
+                                      "configured (bhxh_gateway_url)")
+    password = _secret(GATEWAY_PASSWORD_ENV, Path(str(cfg.bhxh_password_file)), "the gateway password")
+    return Gateway(cfg.bhxh_gateway_url, cfg.bhxh_username or f"{facility}_BV", password, facility,
+                   cfg.bhxh_province)
