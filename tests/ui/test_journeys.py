@@ -191,6 +191,7 @@ def test_b_admission_notes_correction_discharge_paper(journey, world):  # noqa: 
     j.page.click("button[name=action][value=add]")
     j.page.wait_for_url(re.compile(r".*saved=diagnoses.*"))
     j.page.select_option("#f-result", "1")
+    j.page.select_option("#f-disposition", "home")      # nothing is chosen for the doctor
     j.page.fill("#f-followup_date", "01/01/2099")
     j.page.fill("#f-d_phuong_phap_dieu_tri", "Kháng sinh Ceftriaxon 5 ngày, hạ sốt")
     j.page.fill("#f-d_tinh_trang_ra_vien", "Hết sốt, phổi thông khí tốt")

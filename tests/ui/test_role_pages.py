@@ -62,6 +62,11 @@ FORM_POSTS = {
     # Ending a visit with an outcome is the doctor's discharge (an invalid result: refused, nothing written).
     "/ui/encounters/{id}/discharge": (lambda r: has(r, "u", "Encounter") and roles.may_act((r,), roles.DISCHARGE),
                                       {"result": "9", "disposition": "home"}),
+    # The inpatient stay (web/ui/visit.py): admission, transfer, procedures, complications — refused forms.
+    "/ui/encounters/{id}/admission": (lambda r: has(r, "u", "Encounter"), {"adm_route": "x"}),
+    "/ui/encounters/{id}/transfer": (lambda r: has(r, "u", "Encounter"), {"transfer_to": "khong-co"}),
+    "/ui/encounters/{id}/procedures": (lambda r: has(r, "c", "Procedure"), {"proc_kind": "x"}),
+    "/ui/encounters/{id}/complications": (lambda r: has(r, "c", "Condition"), {"comp_kind": "x"}),
     "/ui/correct/{type}/{id}": (lambda r: has(r, "u", "Observation"), {"value": "37", "reason": ""}),
     # The lab and pharmacy benches and the signatures (web/ui/bench.py, signatures.py), as their gates read.
     "/ui/lab/{id}/results": (lambda r: has(r, "c", "DiagnosticReport"), {}),

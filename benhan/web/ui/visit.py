@@ -15,8 +15,8 @@ from starlette.responses import Response
 
 from benhan import errors
 from benhan.auth import roles
-from benhan.clinical import (allergies, chart, diagnoses, discharge, notes, orders, prescriptions, record, visits,
-                             vitals)
+from benhan.clinical import (admission, allergies, chart, diagnoses, discharge, notes, orders, outcome, prescriptions,
+                             procedures, record, transfers, visits, vitals)
 from benhan.clinical.catalogue import lookup
 from benhan.clinical import dx_ranking
 from benhan.clinical.common import FormInvalid, age_on, now, ref_id
@@ -77,6 +77,7 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
         report = chart.report_for(o["id"], rec.reports)
         results.append((o, report, orders.result_rows(report, rec.lab_results) if report else []))
     notes_shown = rec.notes if request.query_params.get("notes") == "all" else rec.notes[-RECENT_NOTES:]
+    stay = _stay(r, encounter, rec, i18n.language(request)) if visits.is_inpatient(encounter) else {}
     return page(request, "ui/encounter.html", status, banner=b, enc=encounter, rec=rec,
                 notes_shown=notes_shown, notes_earlier=len(rec.notes) - len(notes_shown),
                 readings=vitals.readings(rec.vital_signs)[-RECENT_READINGS:], vital_fields=vitals.VITALS,
@@ -101,7 +102,38 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 finished=finished, can_discharge=may(r, "u", "Encounter") and may_act(r, roles.DISCHARGE),
                 can_close=(may(r, "u", "Encounter") and may_act(r, roles.CLOSE_VISIT)
                            and encounter.get("status") in discharge.CLOSABLE),
-                can_progress=may_act(r, roles.PROGRESS_NOTE))
+                can_progress=may_act(r, roles.PROGRESS_NOTE), stay=stay, outcome=outcome,
+                death=outcome.death_of(encounter), transfer_out=outcome.transfer_out_of(encounter),
+                out_options={k: [(c, names[0 if i18n.language(request) == "vi" else 1]) for c, names in codes.items()]
+                             for k, codes in (("levels", outcome.LEVELS), ("circumstances", outcome.CIRCUMSTANCES),
+                                              ("autopsy", outcome.AUTOPSY), ("pathology", outcome.PATHOLOGY))},
+                pathology=outcome.pathology_of(encounter))
+
+
+def _stay(r: Repository, encounter: dict, rec: chart.VisitRecord, lang: str) -> dict:
+    """What the admission, transfers and procedures cards show (inpatient visits)."""
+    rooms = visits.locations(r)
+    procs = procedures.of_visit(r, encounter["id"]) if may(r, "r", "Procedure") else []
+    may_add_proc = may(r, "c", "Procedure")
+    li = 0 if lang == "vi" else 1
+    stays = transfers.stays(encounter, dict(rooms))
+    here = stays[-1].location_id if stays else ""
+
+    def options(codes: dict) -> list[tuple[str, str]]:
+        return [(code, names[li]) for code, names in codes.items()]
+    return {"options": {"routes": options(admission.ROUTES), "sources": options(admission.SOURCES),
+                        "kinds": options(procedures.KINDS), "anaesthesia": options(procedures.ANAESTHESIA),
+                        "complication_kinds": options(procedures.COMPLICATIONS),
+                        "procedures": [(p["id"], procedures.describe(p)) for p in procs]},
+            "transfer_rooms": [(lid, name) for lid, name in rooms if lid != here],
+            "admission": admission.of(encounter),
+            "admission_values": admission.of(encounter).values(encounter.get("hospitalization") or {}),
+            "routes": admission.ROUTES, "sources": admission.SOURCES,
+            "stays": stays,
+            "procedures": procs, "describe": procedures.describe, "kind_of": procedures.kind_of,
+            "complications": procedures.complications(rec.conditions), "complication_text": procedures.complication_text,
+            "kinds": procedures.KINDS, "anaesthesia": procedures.ANAESTHESIA, "complication_kinds": procedures.COMPLICATIONS,
+            "staff": procedures.practitioners(r) if may_add_proc else [], "may_add_proc": may_add_proc}
 
 
 async def encounter_page(request: Request) -> Response:
@@ -226,7 +258,29 @@ def _discharge(request: Request, r: Repository, encounter: dict, patient: dict, 
     discharge.close(r, r.actor, encounter, tz(request))
 
 
+def _admission(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    admission.record(r, r.actor, encounter, v)
+
+
+def _transfer(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    fac = visits.facility(r, request.app.state.store.config.values.get("facility_name"))
+    transfers.transfer(r, r.actor, encounter, v.get("transfer_to", ""), fac, tz(request))
+
+
+def _procedure(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    procedures.add(r, r.actor, encounter, v, tz(request))
+    _progress(r, request, r.read("Encounter", encounter["id"]).json())
+
+
+def _complication(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    procedures.add_complication(r, r.actor, encounter, v, procedures.of_visit(r, encounter["id"]), tz(request))
+
+
 vitals_post = _post("vitals", ("c", "Observation"), _vitals)
+admission_post = _post("admission", ("u", "Encounter"), _admission)
+transfer_post = _post("admission", ("u", "Encounter"), _transfer)
+procedure_post = _post("procedures", ("c", "Procedure"), _procedure)
+complication_post = _post("procedures", ("c", "Condition"), _complication)
 record_post = _post("record", ("c", "Composition"), _record)
 diagnosis_post = _post("diagnoses", ("c", "Condition"), _diagnosis)
 allergy_post = _post("allergies", ("c", "AllergyIntolerance"), _allergy)
