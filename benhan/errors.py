@@ -106,6 +106,8 @@ ConfirmationImageRefused = _error("BENHAN-7020", 422, "invalid", "The signature 
 AmendmentRefused = _error("BENHAN-7030", 422, "business-rule", "A correction after signing needs a reason, and amends only the latest signed version of a document benhan signs", "AmendmentRefused")
 TimestampUnavailable = _error("BENHAN-7040", 502, "transient", "The time-stamping authority (signing_tsa_url) could not be reached or refused the request", "TimestampUnavailable")
 
+# --- charges and who pays what (8001-8049 of the billing block): billing/charges.py, billing/coverage.py
+BillingRulesInvalid = _error("BENHAN-8001", 500, "processing", "The billing rule data (benhan/billing/data or the facility's <data_dir>/billing corrections) cannot be read: a file, column or value is missing or wrong; the message names it", "BillingRulesInvalid")
 # --- the cashier (8050-8069 of the billing block): billing/payments.py, billing/bank_statement.py
 PaymentRefused = _error("BENHAN-8050", 422, "business-rule", "The payment, refund or advance cannot be recorded (amount not a positive whole number of đồng, more than is owed or was paid, the bill already paid, the shift closed, no reason for a refund)", "PaymentRefused")
 BankStatementUnreadable = _error("BENHAN-8051", 422, "invalid", "The bank statement file cannot be read (not a CSV export with date, amount and description columns)", "BankStatementUnreadable")

@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
 
+from benhan import errors
 from benhan.clinical.common import BENHAN, ref_id
 from benhan.store.repository import Repository
 from benhan.vn.bhyt import LEGACY, normalize, parse_bhyt
@@ -78,8 +79,7 @@ def _dated(rows: list[dict]) -> list[Dated]:
     return [Dated(_day(r.get("valid_from", "")), _day(r.get("valid_to", "")), r) for r in rows]
 
 
-class RuleDataError(ValueError):
-    """A rule file that cannot be read (the message names the file and the row)."""
+RuleDataError = errors.BillingRulesInvalid       # a rule file that cannot be read (the message names it)
 
 
 @dataclass(frozen=True)
