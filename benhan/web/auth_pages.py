@@ -196,7 +196,7 @@ async def account_mfa(request: Request) -> Response:
 
 # The lab technician's and the pharmacist's work is a list of their own (web/ui/bench.py), not the
 # registration desk and the room queues: their home page is that list.
-_BENCH_HOMES = (("lab_technician", "/ui/lab"), ("pharmacist", "/ui/pharmacy"))
+_BENCH_HOMES = (("lab_technician", "/ui/lab"), ("pharmacist", "/ui/pharmacy"), ("cashier", "/ui/cashier"))
 _DESK_ROLES = frozenset({"registrar", "doctor", "nurse"})
 
 

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from benhan.web.ui import bench, corrections, desk, diagnosis_search, linking, printouts, signatures, visit
 from benhan.web.ui import paper
+from benhan.web.ui import cashier
 
 _FORM = ["GET", "POST"]   # GET: after a lost session, the login returns to the form's page
 
@@ -51,4 +52,5 @@ routes = [
     Route("/ui/lab/{id}/results", bench.lab_results, methods=_FORM),
     Route("/ui/pharmacy", bench.pharmacy),
     Route("/ui/pharmacy/dispense", bench.pharmacy_dispense, methods=_FORM),
+    *cashier.routes,
 ]
