@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -93,7 +94,7 @@ class Gateway:
     base_url: str
     username: str
     password: str
-    facility: str             # maCSKCB
+    facility: str = ""        # maCSKCB when a file does not name it
     province: str = ""        # maTinh
     timeout: float = 30.0
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
@@ -125,10 +126,13 @@ class Gateway:
         return self._token[0], self._token[1]
 
     def _send(self, path: str, kind: str, envelope: bytes, idem_key: str) -> tuple[int, Receipt]:
+        # maCSKCB is the facility the file was made by (its MACSKCB), else this account's.
+        found = re.search(rb"<MACSKCB>([^<]*)</MACSKCB>", envelope[:2000])
+        facility = found.group(1).decode() if found else self.facility
         access, id_token = self.token()
         headers = {"accessToken": access, "tokenId": id_token, "passwordHash": password_hash(self.password),
                    "X-Idempotency-Key": idem_key}
-        form = {"username": self.username, "loaiHoSo": kind, "maTinh": self.province, "maCSKCB": self.facility,
+        form = {"username": self.username, "loaiHoSo": kind, "maTinh": self.province, "maCSKCB": facility,
                 "fileHSBase64": base64.b64encode(envelope).decode()}
         answer = http.post(self._url(path), form=form, headers=headers, timeout=self.timeout)
         receipt = Receipt.of(answer.body)

@@ -124,10 +124,10 @@ def seal_key(cfg) -> xmldsig.XmlKey:  # noqa: ANN001 - a benhan.config.Config
     return xmldsig.key_from_pkcs12(data, password)
 
 
-def gateway_from_config(cfg, facility: str) -> Gateway:  # noqa: ANN001
+def gateway_from_config(cfg, facility: str = "") -> Gateway:  # noqa: ANN001
     if not cfg.bhxh_gateway_url:
         raise errors.ClaimNotPossible("chưa cấu hình cổng BHXH (bhxh_gateway_url) | the BHXH gateway is not "
                                       "configured (bhxh_gateway_url)")
     password = _secret(GATEWAY_PASSWORD_ENV, Path(str(cfg.bhxh_password_file)), "the gateway password")
-    return Gateway(cfg.bhxh_gateway_url, cfg.bhxh_username or f"{facility}_BV", password, facility,
+    return Gateway(cfg.bhxh_gateway_url, cfg.bhxh_username or (f"{facility}_BV" if facility else ""), password, facility,
                    cfg.bhxh_province)

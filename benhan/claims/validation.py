@@ -157,7 +157,7 @@ class _Checker:
                     if f.required:
                         self.add(table.name, i, f.name, "bắt buộc nhưng đang để trống.", "required")
                     continue
-                if len(value) > (f.size if not f.multi else max(f.size, 255 * 4)):
+                if f.kind == "S" and len(value) > (f.size if not f.multi else max(f.size, 255 * 4)):
                     self.add(table.name, i, f.name, f"dài {len(value)} ký tự, tối đa {f.size}.", "size")
                     continue
                 for part in (value.split(";") if f.multi else [value]):

@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from benhan import errors
 from benhan.config import Config
 from benhan.store.store import Store
-from benhan.web import auth_pages, authn, fhir_api, http, oauth_api, sync_api, ui, ui_errors
+from benhan.web import auth_pages, authn, claims_runner, fhir_api, http, oauth_api, sync_api, ui, ui_errors
 from benhan.web.authn import Authentication
 from benhan.web.cors import add_cors
 from benhan.web.crash_guard import CrashGuard
@@ -89,6 +89,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     if store is not None:
         app.state.store = store
     sync_api.install(app)   # /sync/… endpoints, /admin/sync page, a node's background sync
+    claims_runner.install(app)   # the claims outbox worker, when a BHXH gateway is configured
     # Every request is authenticated before any route runs (web/authn.py).
     app.add_middleware(Authentication)
     # Transport (added last, so outermost): CORS and security headers also on 401s and preflights.

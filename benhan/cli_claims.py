@@ -1,0 +1,173 @@
+"""`benhan claims …`: check, queue and send the BHYT claim files of a visit, see the outbox, look a
+card up, and run the stand-in gateway (docs/claims.md)."""
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from benhan import errors
+from benhan.cli_common import DataDir, DbUrl, open_store
+
+claims_app = typer.Typer(help="BHYT claims: check, queue, send, status, card check, the stand-in gateway.",
+                         no_args_is_help=True)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"benhan: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _when(us: int | None) -> str:
+    from benhan.outbox.queue import from_us
+    moment = from_us(us)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def _episode(store, encounter_id: str):  # noqa: ANN001, ANN202
+    from benhan.auth.actor import Actor
+    from benhan.claims.record import episode_from_record
+    from benhan.store.repository import Repository
+    return episode_from_record(Repository(store, Actor.system("cli-claims")), encounter_id)
+
+
+@claims_app.command("check")
+def check(encounter_id: str, data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Build the claim tables of a visit and print the validation report (exit 1 if it has errors)."""
+    from benhan.claims import tables, validation
+    store = open_store(data_dir, database_url)
+    try:
+        ep, lines = _episode(store, encounter_id)
+        if not ep.insured:
+            _fail(f"BENHAN-8104: lượt khám {encounter_id} không dùng thẻ BHYT: không lập hồ sơ giám định")
+        report = validation.validate(tables.claim_tables(ep, lines))
+    except errors.BenhanError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    finally:
+        store.close()
+    typer.echo(report.text())
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@claims_app.command("queue")
+def queue(encounter_id: str, data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Validate, sign with the facility seal and put the visit's check-in and claim in the outbox."""
+    from benhan.claims import service
+    from benhan.outbox.queue import Outbox
+    store = open_store(data_dir, database_url)
+    try:
+        ep, lines = _episode(store, encounter_id)
+        key = service.seal_key(store.config)
+        outbox = Outbox(store.db)
+        now = datetime.now(timezone.utc)
+        checkin = service.queue_checkin(outbox, ep, lines, key, now)
+        pk, new = service.queue_claim(outbox, ep, lines, key, now, store.config.claims_send_within_hours)
+    except errors.BenhanError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    finally:
+        store.close()
+    if checkin:
+        typer.echo(f"check-in #{checkin[0]}{'' if checkin[1] else ' (đã có)'}")
+    typer.echo(f"claim #{pk} {ep.ma_lk}{'' if new else ' (đã có trong hàng đợi)'}")
+
+
+@claims_app.command("send")
+def send(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
+         lease_seconds: float = typer.Option(120.0, help="How long a message is held while it is being sent.")) -> None:
+    """Send what is due in the outbox now (check-ins first as queued, then claims), once."""
+    from benhan.claims import service
+    from benhan.outbox.queue import Outbox
+    store = open_store(data_dir, database_url)
+    try:
+        gateway = service.gateway_from_config(store.config)
+        outbox = Outbox(store.db, lease_seconds=lease_seconds)
+        attempted = outbox.run_once(service.senders(gateway), limit=10_000)
+        counts = outbox.counts()
+    except errors.BenhanError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    finally:
+        store.close()
+    summary = ", ".join(f"{kind} {state}: {n}" for (kind, state), n in sorted(counts.items()))
+    typer.echo(f"{attempted} attempted; {summary or 'outbox empty'}")
+
+
+@claims_app.command("status")
+def status(subject: Optional[str] = typer.Option(None, "--ma-lk", help="Only this episode (MA_LK)."),
+           state: Optional[str] = typer.Option(None, help="pending, sending, sent, rejected, given-up."),
+           data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """The outbox: each message, its state, attempts, receipt (maGiaoDich) or last error; late sends."""
+    from benhan.outbox.queue import Outbox
+    store = open_store(data_dir, database_url)
+    try:
+        items = Outbox(store.db).items(subject=subject, state=state)
+    finally:
+        store.close()
+    if not items:
+        typer.echo("outbox empty")
+        return
+    for item in items:
+        receipt = json.loads(item.receipt) if item.receipt else {}
+        detail = receipt.get("maGiaoDich") or item.last_error or ""
+        line = (f"#{item.pk} {item.kind} {item.subject} {item.patient or ''} {item.state} "
+                f"attempts={item.attempts} sent={_when(item.sent_at)} {detail}")
+        if item.late_reason:
+            line += f" | gửi muộn (hạn {_when(item.due_at)}): {item.late_reason}"
+        typer.echo(line)
+
+
+@claims_app.command("card")
+def card(number: str, name: str = typer.Option(..., "--name"), birth: str = typer.Option(..., "--birth",
+         help="dd/MM/yyyy or yyyy"), staff_name: str = typer.Option(..., "--staff-name"),
+         staff_cccd: str = typer.Option(..., "--staff-cccd"), data_dir: Optional[Path] = DataDir) -> None:
+    """Look a BHYT card up on the gateway (thông tuyến): validity, 5-year date, the answer code."""
+    from benhan import config as config_mod
+    from benhan.claims import service
+    try:
+        answer = service.gateway_from_config(config_mod.load(data_dir=data_dir)).card_check(
+            number, name, birth, staff_name, staff_cccd)
+    except errors.BenhanError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    body = answer.body
+    typer.echo(f"{answer.code} {answer.meaning} {answer.note}".strip())
+    if body.get("gtTheTu"):
+        typer.echo(f"thẻ {body.get('maThe')} từ {body.get('gtTheTu')} đến {body.get('gtTheDen')}, "
+                   f"nơi ĐKBĐ {body.get('maDKBD')}, đủ 5 năm từ {body.get('ngayDu5Nam') or '—'}")
+    if not answer.ok:
+        raise typer.Exit(1)
+
+
+@claims_app.command("standin")
+def standin(port: int = typer.Option(8790, "--port"), host: str = typer.Option("127.0.0.1", "--host"),
+            facility: str = typer.Option(..., "--facility", help="The facility's MA_CSKCB."),
+            username: Optional[str] = typer.Option(None, "--username", help="Default <MA_CSKCB>_BV."),
+            password: str = typer.Option(..., "--password", envvar="BENHAN_BHXH_PASSWORD"),
+            cert: Optional[Path] = typer.Option(None, "--cert", help="PEM of the facility's registered seal "
+                                                "certificate; without it the certificate in the signature is used."),
+            cards: Optional[Path] = typer.Option(None, "--cards", help="JSON list of cards the card check knows.")
+            ) -> None:
+    """Run the stand-in BHXH gateway in the foreground (for the demo and tests); Ctrl-C stops it."""
+    from benhan.claims.standin import Card, StandIn, State
+    try:
+        known = {c["number"]: Card(**c) for c in json.loads(cards.read_text(encoding="utf-8"))} if cards else {}
+        state = State(username or f"{facility}_BV", password, facility,
+                      cert_pem=cert.read_bytes() if cert else None, cards=known)
+        server = StandIn(state, port, host)
+    except (OSError, ValueError, TypeError) as exc:
+        _fail(f"stand-in cannot start: {exc}")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server.start()
+    typer.echo(f"BHXH stand-in gateway on {server.url} (facility {facility})", err=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
