@@ -15,10 +15,12 @@ from benhan.cli_common import DataDir, DbUrl, open_store
 FORMS = "discharge, prescription, outpatient, inpatient"
 
 
-def signature_state(pending_recheck: bool) -> str:
-    """How the operator is told what kind of signature was made."""
-    return ("chưa kiểm tra được trạng thái, sẽ kiểm tra lại | status unchecked, to be rechecked"
-            if pending_recheck else "PAdES-B-LT")
+def signature_state(pending_recheck: bool, timestamp_note: str | None = None) -> str:
+    """How the operator is told what kind of signature was made (`timestamp_note`: None when timestamps
+    are not the question, "" when the PDF was timestamped, else why it was not)."""
+    state = ("chưa kiểm tra được trạng thái, sẽ kiểm tra lại | status unchecked, to be rechecked"
+             if pending_recheck else "PAdES-B-LTA" if timestamp_note == "" else "PAdES-B-LT")
+    return state + (f"; {timestamp_note}" if timestamp_note else "")
 
 
 def verify(file: Path = typer.Argument(..., help="A signed PDF, or a document Bundle (JSON) exported from benhan."),
@@ -42,9 +44,10 @@ def verify(file: Path = typer.Argument(..., help="A signed PDF, or a document Bu
         raise typer.Exit(1)
 
 
-def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id."),
+def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id; or 'recheck': check again the "
+                                                   "signatures made while OCSP/CRL could not be reached."),
          form: str = typer.Option("discharge", help=f"The form to sign: {FORMS}."),
-         user: str = typer.Option(..., help="The signer's account (its staff record holds their CCCD)."),
+         user: Optional[str] = typer.Option(None, help="The signer's account (its staff record holds their CCCD)."),
          token: Optional[str] = typer.Option(None, help="Label of the signer's PKCS#11 token (PIN from "
                                                         "BENHAN_TOKEN_PIN, else asked)."),
          key_label: Optional[str] = typer.Option(None, help="Label of the key on the token (default: the only one)."),
@@ -57,10 +60,15 @@ def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id."),
          out: Optional[Path] = typer.Option(None, help="Also write the signed PDF here."),
          data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """Sign one of an encounter's documents (checks the certificate first; stores the signed PDF,
-    the document Bundle and the Provenance)."""
+    the document Bundle and the Provenance; timestamps it when signing_tsa_url is set).
+    `benhan sign recheck`: one line per signature still unchecked; exit 1 if one is revoked or unchecked."""
+    if encounter == "recheck":
+        return recheck(data_dir, database_url)
     from benhan.auth import policy, users
     from benhan.documents import signing
-    from benhan.signing import keys, trust
+    from benhan.signing import keys, timestamps, trust
+    if not user:
+        raise errors.InvalidOperationParameter("give the signer's account with --user")
     if sum(x is not None for x in (token, pkcs12, remote)) != 1:
         raise errors.InvalidOperationParameter("give exactly one of --token, --pkcs12 or --remote")
     store = open_store(data_dir, database_url)
@@ -77,7 +85,8 @@ def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id."),
             return signing.sign_encounter_document(
                 repo, actor, encounter, form, key, trusted, offline_policy=cfg.signing_offline,
                 base_url=cfg.base_url, facility_name=cfg.values.get("facility_name"),
-                role="seal" if seal else "author")
+                role="seal" if seal else "author",
+                tsa=timestamps.from_settings(cfg.signing_tsa_url, cfg.signing_tsa_username, cfg.signing_tsa_password))
         if remote is not None:
             done = _sign_remote(repo, actor, encounter, form, remote, trusted, cfg, seal, wait)
         elif pkcs12 is not None:
@@ -94,7 +103,7 @@ def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id."),
         store.close()
     if out is not None:
         out.write_bytes(done.pdf)
-    state = signature_state(done.pending_recheck)
+    state = signature_state(done.pending_recheck, done.timestamp_note)
     typer.echo(f"signed: DocumentReference/{done.document_reference_id}, Bundle/{done.bundle_id}, "
                f"Provenance/{done.provenance_id} ({state})")
 
@@ -111,3 +120,24 @@ def _sign_remote(repo, actor, encounter: str, form: str, user_id: str, trusted, 
         typer.echo(f"Hãy xác nhận yêu cầu ký trên điện thoại | approve the signing request on your phone "
                    f"(transaction {pending.transaction_id})")
         return remote_signing.finish_remote(repo, service, pending.transaction_id, interval=2.0, timeout=wait)
+
+
+def recheck(data_dir: Optional[Path], database_url: Optional[str]) -> None:
+    """Check again every signature whose certificate status could not be had at signing; store each
+    answer; one line per document. Exit 1 when a certificate was revoked before its signature (or was
+    otherwise not valid then), or when a status still cannot be had."""
+    from benhan.auth.actor import Actor
+    from benhan.documents import recheck as rc
+    from benhan.signing import trust
+    from benhan.store.repository import Repository
+    store = open_store(data_dir, database_url)
+    try:
+        outcomes = rc.recheck_all(Repository(store, Actor.system("cli-recheck")), trust.load(store.config.trust_dir))
+    finally:
+        store.close()
+    if not outcomes:
+        typer.echo("không có chữ ký nào chờ kiểm tra lại | no signature waits for a recheck")
+    for outcome in outcomes:
+        typer.echo(outcome.line())
+    if not all(o.ok for o in outcomes):
+        raise typer.Exit(1)

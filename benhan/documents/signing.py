@@ -231,6 +231,7 @@ def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, s
     from benhan.documents import amendment      # a correction names the signed version it replaces
     document_reference.update(amendment.reference_links(bundle))
     from benhan.documents import timestamping   # what the PDF's timestamps say (or why there is none)
+    stamps = timestamping.extensions(signed_pdf, timestamp_note)
     targets = [{"reference": f"DocumentReference/{doc_ref_id}/_history/1"}]
     targets += [{"reference": e["fullUrl"]} for e in bundle["entry"][1:] if "/_history/" in e["fullUrl"]]
     provenance = {
@@ -242,15 +243,14 @@ def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, s
                                         "code": "author" if role == "author" else "legal"}]},
                    "who": author}],
         "signature": [{**bundle["signature"], "targetFormat": "application/fhir+json"}],
-        "extension": [certificate_check_extension(check, cert, pending), *timestamping.extensions(signed_pdf,
-                                                                                                  timestamp_note)],
+        "extension": [certificate_check_extension(check, cert, pending), *stamps],
         **amendment.provenance_links(bundle),
     }
     if pending:
         provenance["meta"] = {"tag": [RECHECK_PENDING_TAG]}
     repo.commit([repo.prepare("POST", "DocumentReference", doc_ref_id, document_reference, create_only=True),
                  repo.prepare("POST", "Provenance", prov_id, provenance, create_only=True)], "transaction")
-    return SignedDocument(bundle["id"], doc_ref_id, prov_id, signed_pdf, check, pending, timestamp_note or "")
+    return SignedDocument(bundle["id"], doc_ref_id, prov_id, signed_pdf, check, pending, timestamping.missing(stamps))
 
 
 def signed_documents(repo: Repository, encounter_id: str) -> list[dict]:

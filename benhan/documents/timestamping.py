@@ -72,6 +72,11 @@ def extensions(signed_pdf: bytes, note: str | None) -> list[dict]:
         {"url": "tsa", "valueString": tsa}]} for kind, when, tsa in stamps]
 
 
+def missing(extensions_: list[dict]) -> str:
+    """Why the PDF has no timestamp, from its recorded extensions ("" when it has one)."""
+    return next((r["note"] for r in recorded({"extension": extensions_}) if r["kind"] == "none"), "")
+
+
 def recorded(provenance: dict) -> list[dict]:
     """What a Provenance says of the timestamps: [{"kind", "time", "tsa", "note"}]."""
     out = []

@@ -34,10 +34,15 @@ class SignatureCheck:
     changed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     sig_field: str = ""              # a PDF signature's field ("author-…", "seal-…": whose it is)
+    # RFC 3161 timestamps (a PDF's): "time — TSA" of the signature's own and of each document timestamp;
+    # None where a format carries none (the Bundle's JWS: its signed PDF carries them).
+    timestamp: str | None = None
+    archive_timestamps: list[str] = field(default_factory=list)
+    timestamps_valid: bool = True
 
     @property
     def ok(self) -> bool:
-        return self.intact and self.certificate_status == certcheck.GOOD and not self.changed
+        return self.intact and self.certificate_status == certcheck.GOOD and not self.changed and self.timestamps_valid
 
     def lines(self) -> list[str]:
         state = "HỢP LỆ | VALID" if self.ok else "KHÔNG HỢP LỆ | NOT VALID"
@@ -47,9 +52,20 @@ class SignatureCheck:
                f"{certcheck.MESSAGES.get(self.certificate_status, (self.certificate_status,) * 2)[0]}",
                "  nội dung | content: " + ("không thay đổi từ khi ký | unchanged since signing" if self.intact
                                            else "ĐÃ THAY ĐỔI sau khi ký | CHANGED after signing")]
+        if self.timestamp is not None:
+            out.append(f"  dấu thời gian | timestamp: {self.timestamp}" if self.timestamp
+                       else "  không có dấu thời gian | no timestamp")
+        out += [f"  dấu thời gian lưu trữ | document timestamp: {a}" for a in self.archive_timestamps]
         out += [f"  đã thay đổi | changed: {c}" for c in self.changed]
         out += [f"  vấn đề | problem: {p}" for p in self.problems]
         return out
+
+
+def _stamp(t) -> str:  # noqa: ANN001 - pades.Timestamp
+    """"08:30:00 06/12/2026 (giờ Việt Nam), cấp bởi TSA X: hợp lệ" — the TSA's time and who vouches for it."""
+    when = t.time.astimezone(dt.timezone(dt.timedelta(hours=7))).strftime("%H:%M:%S %d/%m/%Y")
+    state = "hợp lệ | valid" if t.valid else "KHÔNG HỢP LỆ | NOT VALID"
+    return f"{when}, cấp bởi | by {t.tsa or '?'}: {state}"
 
 
 def verify_pdf(data: bytes, trust: TrustList) -> list[SignatureCheck]:
@@ -65,7 +81,9 @@ def verify_pdf(data: bytes, trust: TrustList) -> list[SignatureCheck]:
             if r.signing_time else "?"
         out.append(SignatureCheck(r.signer, r.holder_uid, r.issuer, when, r.intact and r.valid, status,
                                   r.long_term, [] if r.intact else ["nội dung PDF (các trang đã ký) | the signed PDF content"],
-                                  r.problems, r.field))
+                                  r.problems, r.field, _stamp(r.timestamp) if r.timestamp else "",
+                                  [_stamp(a) for a in r.archive_timestamps],
+                                  all(t.valid for t in [r.timestamp, *r.archive_timestamps] if t is not None)))
     return out
 
 

@@ -7,7 +7,8 @@ RFC 3161 §2.3 requires of a TSA, and names the CA's OCSP responder like any oth
 timestamp it makes can be validated — and its status embedded — the way a real one is.
 
 The clock is injected (`now`) so a test can play a TSA whose time it knows; `answering` switched off
-plays a TSA that cannot be reached (the connection is closed without an answer).
+plays a TSA that cannot be reached (the connection is closed without an answer), `refusing` one that
+answers every request with a rejection.
 """
 from __future__ import annotations
 
@@ -30,6 +31,13 @@ POLICY = "2.25.203405125458393011432215634416370412633"
 HASHES = {"sha256", "sha384", "sha512"}
 
 
+def _sequence(content: bytes) -> bytes:
+    """A DER SEQUENCE around `content`."""
+    n = len(content)
+    length = bytes([n]) if n < 128 else bytes([0x80 | ((n.bit_length() + 7) // 8)]) + n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return b"\x30" + length + content
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -46,8 +54,10 @@ class LocalTSA:
         self.chain = [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in self.issued.chain]
 
     def _rejection(self, failure: str, text: str) -> bytes:
-        return tsp.TimeStampResp({"status": {"status": "rejection", "status_string": [text],
-                                             "fail_info": tsp.PKIFailureInfo({failure})}}).dump()
+        # A TimeStampResp with its status only (asn1crypto's class insists on a token, so it is wrapped here).
+        status = tsp.PKIStatusInfo({"status": "rejection", "status_string": [text],
+                                    "fail_info": tsp.PKIFailureInfo({failure})}).dump()
+        return _sequence(status)
 
     def respond(self, der_request: bytes) -> bytes:
         """The DER TimeStampResp for a DER TimeStampReq."""
@@ -104,6 +114,7 @@ class TsaServer:
     def __init__(self, tsa: LocalTSA, host: str = "127.0.0.1", port: int = 0):
         self.tsa = tsa
         self.answering = True
+        self.refusing = False           # answer every request with a rejection (a TSA out of service)
         self.requests = 0
         server = self
 
@@ -118,7 +129,8 @@ class TsaServer:
                     self.close_connection = True
                     self.connection.close()
                     return
-                answer = server.tsa.respond(body)
+                answer = (server.tsa._rejection("system_failure", "out of service") if server.refusing  # noqa: SLF001
+                          else server.tsa.respond(body))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/timestamp-reply")
                 self.send_header("Content-Length", str(len(answer)))

@@ -38,7 +38,27 @@ class Tsa:
 
     def timestamper(self) -> RequestsHTTPTimeStamper:
         auth = (self.username, self.password) if self.username else None
-        return RequestsHTTPTimeStamper(self.url, timeout=self.timeout, auth=auth)
+        return _Timestamper(self.url, timeout=self.timeout, auth=auth)
+
+
+class _Timestamper(RequestsHTTPTimeStamper):
+    """pyHanko's HTTP timestamper, with a refusal (a TimeStampResp without a token, which asn1crypto
+    cannot parse lazily) reported as a TimestampRequestError like any other TSA failure."""
+
+    async def async_request_tsa_response(self, req):  # noqa: ANN001, ANN201
+        response = await super().async_request_tsa_response(req)
+        try:
+            status = response["status"]
+            status.native
+        except ValueError:
+            from asn1crypto import core, tsp
+            try:
+                info = tsp.PKIStatusInfo.load(core.Sequence.load(response.dump()).contents)
+                text = f"{info['status'].native}: {'; '.join(info['status_string'].native or [])}"
+            except ValueError:
+                text = "an answer that is not a TimeStampResp"
+            raise TimestampRequestError(f"the TSA refused the request ({text})") from None
+        return response
 
 
 def from_settings(url: str, username: str = "", password: str = "") -> Tsa | None:
