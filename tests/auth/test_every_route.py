@@ -178,7 +178,9 @@ def login(client, username: str) -> str:  # noqa: ANN001
 
 UI_LACKING = {"/admin/break-glass": "bacsi", "/admin/break-glass/{pk}/review": "bacsi", "/break-glass": "thungan"}
 # The clinician pages (web/ui): a cashier opens no chart, registers no one, records nothing.
-UI_LACKING.update({p: "thungan" for _, p in ROUTES if p.startswith("/ui/")})
+UI_LACKING.update({p: "thungan" for _, p in ROUTES if p.startswith("/ui/") and not p.startswith("/ui/cashier")})
+# The cashier's desk (web/ui/cashier.py): a doctor takes no money.
+UI_LACKING.update({p: "bacsi" for _, p in ROUTES if p.startswith("/ui/cashier")})
 # The sync review page (web/sync_pages.py): doctors and facility admins only.
 UI_LACKING.update({p: "thungan" for _, p in ROUTES if p.startswith("/admin/sync")})
 
