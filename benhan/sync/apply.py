@@ -28,7 +28,7 @@ from benhan.store import sync_tables as st
 from benhan.store.audit_log import AuditRecord
 from benhan.store.store import Store
 from benhan.store.sync_tables import RemoteWrite, Slot
-from benhan.sync import merge
+from benhan.sync import merge, signed
 from benhan.sync.wire import Version
 from benhan.vn.identifiers import CCCD_SYSTEM
 
@@ -121,6 +121,8 @@ def apply_push(conn, store: Store, node_id: str, writes: list[tuple[Version, Rem
     slots = st.current(conn, list({(v.res_type, v.res_id) for v, _ in writes}), lock=not store.db.is_sqlite)
     frozen = {(r.res_type, r.res_id): r for r in st.conflicts(conn, "open", limit=100000) if r.origin_node == node_id}
     writer = _Writer(conn, slots, now_us)
+    # The node's versions its signatures in this push cover (by the node's own numbering).
+    node_signed = signed.arriving([w.body for v, w in writes if v.res_type == "Provenance" and not isinstance(w, Invalid)])
     for v, w in writes:
         key = (v.res_type, v.res_id)
         if isinstance(w, Invalid):
@@ -149,9 +151,13 @@ def apply_push(conn, store: Store, node_id: str, writes: list[tuple[Version, Rem
                 out.applied += 1
             else:
                 # A further edit joins the queue as a row of its own, with the version it was made
-                # from: no set-aside version is ever replaced (docs/sync.md "Conflicts").
+                # from: no set-aside version is ever replaced (docs/sync.md "Conflicts") — unless it
+                # is signed and the hub's is not: then it is kept, and the hub's is set aside.
                 writer.flush()
-                _edited_elsewhere(conn, store, node_id, v, w, slot, out, frozen, writer, now_us)
+                if _signed_side(conn, v, w, slot, node_signed) == "node":
+                    _signed_kept(conn, store, node_id, v, w, slot, out, writer, now_us)
+                else:
+                    _edited_elsewhere(conn, store, node_id, v, w, slot, out, frozen, writer, now_us)
             continue
         if held == base:
             writer.add(w)
@@ -164,7 +170,11 @@ def apply_push(conn, store: Store, node_id: str, writes: list[tuple[Version, Rem
                                    now_us=now_us)
             continue
         writer.flush()
-        if append_only(v.res_type, v.body):
+        side = _signed_side(conn, v, w, slot, node_signed)
+        if side == "node":
+            _signed_kept(conn, store, node_id, v, w, slot, out, writer, now_us)
+            continue
+        if side is None and append_only(v.res_type, v.body):
             merged = restamped(w, held + 1, held, now_us, store.node_id)
             writer.add(merged)
             writer.flush()
@@ -174,13 +184,49 @@ def apply_push(conn, store: Store, node_id: str, writes: list[tuple[Version, Rem
                             their_agent=v.agent, their_seq=v.seq, detected_at=now_us, resolved_version=held + 1)
             out.merged += 1
             continue
-        _edited_elsewhere(conn, store, node_id, v, w, slot, out, frozen, writer, now_us)
+        _edited_elsewhere(conn, store, node_id, v, w, slot, out, frozen, writer, now_us, merge_ok=side is None)
     writer.flush()
     return out
 
 
+def _signed_side(conn, v: Version, w: RemoteWrite, slot: Slot | None, node_signed: set) -> str | None:  # noqa: ANN001
+    """Which side of a conflicting edit is signed (docs/sync.md "Signed versions"): "hub" when the
+    version the hub holds is (it keeps its place whatever the node's is), "node" when only the node's
+    is, None when neither."""
+    held_body = st.version_body(conn, slot.pk, slot.version) if slot is not None and not slot.deleted else None
+    if held_body is not None and (signed.tagged(held_body) or signed.stored(conn, v.res_type, v.res_id, slot.version)):
+        return "hub"
+    if not v.deleted and ((v.res_type, v.res_id, v.version) in node_signed or signed.tagged(v.body)):
+        return "node"
+    return None
+
+
+def _signed_kept(conn, store: Store, node_id: str, v: Version, w: RemoteWrite, slot: Slot | None,  # noqa: ANN001
+                 out: Applied, writer: _Writer, now_us: int) -> None:
+    """The node's version is signed and conflicts with the hub's unsigned one: the signed content is
+    written on top as version held + 1 (with a Provenance naming the node's version), and the hub's
+    version is set aside for review — a row of the hub's own, which resolving can bring back on top."""
+    held = slot.version if slot else 0
+    held_body = st.version_body(conn, slot.pk, held) if slot is not None and not slot.deleted else None
+    base_body, sure = _push_base(conn, node_id, v, slot)
+    writer.add(restamped(w, held + 1, held, now_us, store.node_id))
+    writer.flush()
+    pk = st.add_conflict(conn, res_type=v.res_type, res_id=v.res_id, kind="conflict", origin_node=store.node_id,
+                         base_version=v.base, kept_version=held + 1, their_versions=str(held),
+                         their_deleted=held_body is None, their_body=held_body, their_agent=None, their_seq=None,
+                         detected_at=now_us, base_body=base_body if sure else None)
+    writer.add(_new_resource(merge.signed_kept_provenance(
+        v.res_type, v.res_id, held + 1, held=held, node=node_id, node_version=v.version, conflict=pk,
+        recorded=format_instant(from_us(now_us))), now_us, store.node_id))
+    writer.flush()
+    out.conflicts.append({"seq": v.seq, "type": v.res_type, "id": v.res_id, "kept": held + 1, "signed": "node"})
+    out.events.append(_event(v, held + 1, "sync-conflict", "4", node_id, v.agent or "", loads(v.body or b"{}"),
+                             now_us, {"conflict": pk, "kept": held + 1, "signed": node_id, "base": v.base,
+                                      "set_aside": held, "set_aside_origin": store.node_id}))
+
+
 def _edited_elsewhere(conn, store: Store, node_id: str, v: Version, w: RemoteWrite, slot: Slot | None,  # noqa: ANN001
-                      out: Applied, frozen: dict, writer: _Writer, now_us: int) -> None:
+                      out: Applied, frozen: dict, writer: _Writer, now_us: int, *, merge_ok: bool = True) -> None:
     """A node's edit that was not made from the version the hub holds, or that arrives while an
     earlier edit of the node waits for review. Different elements changed on the two sides: merged
     at once (a new version on top, a Provenance, a "merged" row keeping the node's version, an
@@ -191,7 +237,8 @@ def _edited_elsewhere(conn, store: Store, node_id: str, v: Version, w: RemoteWri
     held_body = st.version_body(conn, slot.pk, held) if slot is not None and not slot.deleted else None
     base_body, sure = _push_base(conn, node_id, v, slot)
     agent = v.agent or ""
-    if key not in frozen and sure and base_body is not None and held_body is not None and not v.deleted:
+    # A signed version is never merged into: the other edit waits for review (merge_ok False).
+    if merge_ok and key not in frozen and sure and base_body is not None and held_body is not None and not v.deleted:
         result = merge.three_way(loads(base_body), loads(held_body), loads(v.body or b"{}"))
         merged = _merged_write(store, v, result, held, now_us) if result.clean else None
         if merged is not None:
@@ -304,6 +351,8 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
     slots = st.current(conn, list({(v.res_type, v.res_id) for v, _ in writes}), lock=False)
     writer = _Writer(conn, slots, now_us)
     waiting = {(r.res_type, r.res_id) for r in st.conflicts(conn, "open", limit=100000)}   # rows to close
+    # The versions the signatures arriving in this page cover (by the hub's numbering).
+    hub_signed = signed.arriving([w.body for v, w in writes if v.res_type == "Provenance"])
     for v, w in writes:
         key = (v.res_type, v.res_id)
         if key in writer.keys:
@@ -325,15 +374,15 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
                     st.close_conflicts(conn, v.res_type, v.res_id, version=v.version, by=v.agent or v.origin,
                                        now_us=now_us, seq_up_to=pushed_up_to)
                 elif key in waiting:
-                    _absorbed(conn, out, v, w, pushed_up_to=pushed_up_to, now_us=now_us)
+                    _absorbed(conn, out, v, w, pushed_up_to=pushed_up_to, now_us=now_us, own=own)
                 continue
             requeue = _set_aside(conn, out, v, w, slot, local, own=own, pushed_up_to=pushed_up_to,
-                                 now_us=now_us)
+                                 now_us=now_us, hub_signed=hub_signed)
             waiting.add(key)
         elif held > base:
             local = st.local_versions(conn, slot.pk, base)
             requeue = _set_aside(conn, out, v, w, slot, local, own=own, pushed_up_to=pushed_up_to,
-                                 now_us=now_us)
+                                 now_us=now_us, hub_signed=hub_signed)
             waiting.add(key)
         writer.add(w)
         writer.flush()
@@ -344,7 +393,7 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
                                   now_us=now_us, seq_up_to=pushed_up_to):
                 _settled(out, key)
         elif key in waiting:
-            _absorbed(conn, out, v, w, pushed_up_to=pushed_up_to, now_us=now_us)
+            _absorbed(conn, out, v, w, pushed_up_to=pushed_up_to, now_us=now_us, own=own)
         if requeue is not None:
             writer.add(requeue)
             writer.flush()
@@ -355,7 +404,8 @@ def apply_pull(conn, store: Store, writes: list[tuple[Version, RemoteWrite]], *,
     return out
 
 
-def _absorbed(conn, out: Applied, v: Version, w: RemoteWrite, *, pushed_up_to: int, now_us: int) -> None:  # noqa: ANN001
+def _absorbed(conn, out: Applied, v: Version, w: RemoteWrite, *, pushed_up_to: int, now_us: int,  # noqa: ANN001
+              own: str | None = None) -> None:
     """Close this node's open rows of the resource whose edit the hub's version already holds: the
     hub merged it (sync/merge.py: applying the row's changes to its base onto this version changes
     nothing). Only edits that reached the hub; the merge is not marked as a resolution, so other
@@ -366,7 +416,10 @@ def _absorbed(conn, out: Applied, v: Version, w: RemoteWrite, *, pushed_up_to: i
     closed = left = 0
     for r in st.open_conflicts(conn, v.res_type, v.res_id):
         pushed = r.their_seq is None or r.their_seq <= pushed_up_to
-        if not pushed or r.kind != "conflict" or r.base_body is None or r.their_body is None or r.their_deleted:
+        # A row of another end's edit (the hub's, set aside here because this node's signed version
+        # was kept) is closed only by a resolution.
+        foreign = own is not None and r.origin_node != own
+        if foreign or not pushed or r.kind != "conflict" or r.base_body is None or r.their_body is None or r.their_deleted:
             left += 1
             continue
         result = merge.three_way(loads(r.base_body), incoming, loads(r.their_body))
@@ -394,7 +447,7 @@ def _same(local: st.Change, w: RemoteWrite) -> bool:
 
 
 def _set_aside(conn, out: Applied, v: Version, w: RemoteWrite, slot: Slot, local: list[st.Change], *,  # noqa: ANN001
-               own: str, pushed_up_to: int, now_us: int) -> RemoteWrite | None:
+               own: str, pushed_up_to: int, now_us: int, hub_signed: frozenset | set = frozenset()) -> RemoteWrite | None:
     """Move this node's tentative versions of the resource out of the hub's slot into the review
     queue (a row of their own, with the version they were made from: never replacing another row).
     What was never pushed and merges with the hub's version (append-only data; different elements
@@ -408,11 +461,22 @@ def _set_aside(conn, out: Applied, v: Version, w: RemoteWrite, slot: Slot, local
     pushed = all(c.seq <= pushed_up_to for c in mine)
     base_version = local[0].base
     base_body = st.version_body(conn, slot.pk, base_version) if base_version else None
+    # Signed versions (docs/sync.md "Signed versions"): the hub's, arriving signed, is never merged
+    # into; this node's own signed edit that the hub has not seen yet is kept on top of the hub's.
+    incoming_signed = not w.deleted and ((v.res_type, v.res_id, v.version) in hub_signed or signed.tagged(w.body)
+                                         or signed.stored(conn, v.res_type, v.res_id, v.version, not_origin=own))
+    if not incoming_signed and not pushed and not latest.deleted and latest.origin == own and (
+            signed.tagged(latest.body) or signed.stored(conn, v.res_type, v.res_id, latest.version, origin=own)):
+        st.remove_versions(conn, slot.pk, v.version - 1 if slot.version >= v.version else (v.base or 0))
+        slot.version = v.version - 1 if slot.version >= v.version else (v.base or 0)
+        return _keep_signed_here(conn, out, v, w, latest, base_version, base_body, own=own, now_us=now_us)
     st.remove_versions(conn, slot.pk, v.version - 1 if slot.version >= v.version else (v.base or 0))
     versions = " ".join(str(c.version) for c in local)
     requeue = None
     merged_body: dict | None = None
-    if append_only(v.res_type, latest.body):
+    if incoming_signed:
+        kind = "conflict"
+    elif append_only(v.res_type, latest.body):
         merged_body = loads(latest.body) if latest.body else None
         kind = "merged"
     else:
@@ -447,4 +511,26 @@ def _set_aside(conn, out: Applied, v: Version, w: RemoteWrite, slot: Slot, local
                                  {"conflict": pk, "kept": v.version, "set_aside": versions, "pushed": pushed,
                                   "author": latest.agent}))
     slot.version = v.version - 1 if slot.version >= v.version else (v.base or 0)
+    return requeue
+
+
+def _keep_signed_here(conn, out: Applied, v: Version, w: RemoteWrite, latest: st.Change, base_version: int | None,  # noqa: ANN001
+                      base_body: bytes | None, *, own: str, now_us: int) -> RemoteWrite:
+    """This node signed its edit before the hub saw it, and the hub's conflicting version arrives:
+    the hub's takes its number (the hub numbers versions), the signed content is written again on
+    top and pushed like any edit, and the hub's edit is set aside here for review (a row of the
+    hub's; "take the set-aside version" brings it back on top)."""
+    stamped = stamp(loads(latest.body or b"{}"), v.version + 1, format_instant(from_us(now_us)))
+    requeue = RemoteWrite(v.res_type, v.res_id, v.version + 1, v.version, False, "PUT", now_us, dumps(stamped),
+                          content_hash(stamped), extract(stamped), own)
+    origin = v.origin or "hub"
+    pk = st.add_conflict(conn, res_type=v.res_type, res_id=v.res_id, kind="conflict", origin_node=origin,
+                         base_version=base_version, kept_version=v.version + 1, their_versions=str(v.version),
+                         their_deleted=w.deleted, their_body=w.body, their_agent=v.agent, their_seq=None,
+                         detected_at=now_us, base_body=base_body)
+    out.conflicts.append({"type": v.res_type, "id": v.res_id, "kept": v.version + 1, "signed": own})
+    out.events.append(_event(v, v.version + 1, "sync-conflict", "4", own, latest.agent or "",
+                             loads(latest.body or b"{}"), now_us,
+                             {"conflict": pk, "kept": v.version + 1, "signed": own, "set_aside": v.version,
+                              "set_aside_origin": origin, "author": latest.agent}))
     return requeue

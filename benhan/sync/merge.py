@@ -201,3 +201,30 @@ def provenance(res_type: str, res_id: str, version: int, *, held: int, base: int
             {"role": "derivation", "what": {"reference": f"{target}/_history/{base}"}},
         ],
     }
+
+
+def signed_kept_provenance(res_type: str, res_id: str, version: int, *, held: int, node: str, node_version: int,
+                           conflict: int, recorded: str, hub: str = "hub") -> dict:
+    """The record that version `version` is a node's signed version `node_version`, written on top
+    of the hub's `held` (set aside as row `conflict`): a signed version is never replaced by a
+    conflicting edit (docs/sync.md "Signed versions"). Its activity marks `version` as signed for
+    the next conflict at this end (sync/signed.py)."""
+    from benhan.sync.signed import KEPT_CODE, KEPT_SYSTEM
+    target = f"{res_type}/{res_id}"
+    return {
+        "resourceType": "Provenance", "id": str(uuid.uuid4()),
+        "target": [{"reference": f"{target}/_history/{version}"}],
+        "recorded": recorded,
+        "activity": {"coding": [{"system": KEPT_SYSTEM, "code": KEPT_CODE, "display": "signed version kept"}],
+                     "text": "Giữ phiên bản đã ký số khi đồng bộ; chỉnh sửa xung đột được để riêng chờ xem xét / "
+                             "the signed version kept at sync; the conflicting edit set aside for review"},
+        "agent": [{"type": {"coding": [{"system": PARTICIPANT_TYPE, "code": "assembler"}]},
+                   "who": {"display": f"benhan sync ({hub})"}}],
+        "entity": [
+            {"role": "source", "what": {"identifier": {"system": NODE_VERSION_SYSTEM,
+                                                       "value": f"{node}/{target}/{node_version}"},
+                                        "display": f"{node} v{node_version} (đã ký | signed)"}},
+            {"role": "removal", "what": {"reference": f"{target}/_history/{held}",
+                                         "display": f"để riêng chờ xem xét | set aside (sync conflict #{conflict})"}},
+        ],
+    }
