@@ -14,13 +14,13 @@ from benhan.signing import certcheck, keys
 from tests.signing.test_documents import DOCTOR_CCCD, _world
 
 
-def _sign_offline(store, ca, trust, responder, *, not_before: dt.datetime | None = None):  # noqa: ANN001, ANN202
-    repo, actor, eid = _world(store)
+def _sign_offline(store, ca, trust, responder, *, not_before: dt.datetime | None = None,  # noqa: ANN001, ANN202
+                  world=None, form: str = "discharge"):  # noqa: ANN001
+    repo, actor, eid = world or _world(store)
     issued = ca.issue("Lê Văn Hùng", uid=f"CCCD:{DOCTOR_CCCD}", not_before=not_before)
     key = keys.from_pkcs12(issued.pkcs12("p"), "p")
     responder.answering = False
-    done = signing.sign_encounter_document(repo, actor, eid, "discharge", key, trust,
-                                           offline_policy="sign-and-recheck")
+    done = signing.sign_encounter_document(repo, actor, eid, form, key, trust, offline_policy="sign-and-recheck")
     return repo, issued, done
 
 
@@ -94,3 +94,43 @@ def test_the_servers_runner_rechecks_on_its_schedule(store, ca, trust, responder
     runner._wait = lambda seconds: (waits.append(seconds), runner._stop.set())   # noqa: SLF001
     runner.run()
     assert waits == [900.0] and runner.rounds == 2
+
+
+def test_benhan_sign_recheck_names_each_document_and_fails_on_a_revoked_certificate(tmp_path, ca, responder):  # noqa: ANN001
+    from benhan import config
+    from benhan.signing.trust import TrustList, certificates_in
+    from benhan.store.store import Store
+    from tests.signing.test_cli import _run
+    data = tmp_path / "data"
+    (data / "trust").mkdir(parents=True)
+    (data / "trust" / "ca.pem").write_bytes(ca.trust_pem())
+    trust = TrustList()
+    for cert in certificates_in(ca.trust_pem()):
+        trust.add(cert)
+    store = Store.open(config.load(env={}, data_dir=data))
+    try:
+        past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)
+        world = _world(store)
+        repo, issued, revoked_doc = _sign_offline(store, ca, trust, responder, not_before=past, world=world)
+        _, _, good_doc = _sign_offline(store, ca, trust, responder, world=world, form="prescription")
+        signed_at = dt.datetime.fromisoformat(repo.read("Provenance", revoked_doc.provenance_id).json()["recorded"])
+    finally:
+        store.close()
+    ca.revoke(issued.cert, signed_at - dt.timedelta(hours=1))
+
+    waiting = _run("sign", "recheck", "--data-dir", str(data))             # the responder is still down
+    assert waiting.returncode == 1, waiting.stderr
+    assert len(waiting.stdout.strip().splitlines()) == 2 and "chưa kiểm tra được" in waiting.stdout
+
+    responder.answering = True
+    checked = _run("sign", "recheck", "--data-dir", str(data))
+    assert checked.returncode == 1, checked.stderr
+    lines = checked.stdout.strip().splitlines()
+    assert len(lines) == 2
+    [bad] = [line for line in lines if revoked_doc.document_reference_id in line]
+    [fine] = [line for line in lines if good_doc.document_reference_id in line]
+    assert "CẢNH BÁO" in bad and "TRƯỚC thời điểm ký" in bad and "thu hồi lúc" in bad
+    assert "hợp lệ tại thời điểm ký" in fine
+
+    again = _run("sign", "recheck", "--data-dir", str(data))                # both stored: nothing pending
+    assert again.returncode == 0 and "không có chữ ký nào chờ kiểm tra lại" in again.stdout
