@@ -134,3 +134,15 @@ def test_benhan_sign_recheck_names_each_document_and_fails_on_a_revoked_certific
 
     again = _run("sign", "recheck", "--data-dir", str(data))                # both stored: nothing pending
     assert again.returncode == 0 and "không có chữ ký nào chờ kiểm tra lại" in again.stdout
+
+
+def test_the_server_starts_and_stops_its_runner(store):  # noqa: ANN001
+    from starlette.testclient import TestClient
+
+    from benhan.web.app import create_app
+    with TestClient(create_app(store.config, store)) as client:
+        runner = client.app.state.recheck_runner
+        assert isinstance(runner, recheck.RecheckRunner)
+        assert runner.interval == store.config.signing_recheck_minutes * 60 and runner._thread.is_alive()  # noqa: SLF001
+        assert runner.rounds == 0                      # the first round waits one interval
+    assert not runner._thread.is_alive()               # noqa: SLF001
