@@ -49,6 +49,7 @@ PAD_MAX_BYTES = 64 * 1024         # a signature on a 600×200 canvas is a few KB
 PAD_MAX_SIDE = 1600               # pixels, either side
 PAD_MIN_INK = 40                  # drawn pixels: fewer is an empty pad or a tap, not a signature
 _KEY = "otp:"
+VN = dt.timezone(dt.timedelta(hours=7))
 
 
 @dataclass
@@ -120,7 +121,7 @@ def confirm(repo: Repository, actor: Actor, challenge_id: str, code: str, *, now
                                          f"({TRIES - record['tries'] - 1} tries left)")
     document = repo.read("DocumentReference", record["document"]).json()
     pdf, bundle = signing.pdf_of(document), signing.raw_bundle_of(document)
-    when = _now(now)
+    when = _now(now).astimezone(VN)       # as the signatures: the facility's clock time, with its offset
     evidence = {"channel": "sms-otp", "phone": masked(record["phone"]), "who": record["who"],
                 "message_id": record["message_id"], "sent": record["sent"], "confirmed": when.isoformat(),
                 "document": f"DocumentReference/{document['id']}/_history/{record['version']}",
@@ -212,7 +213,7 @@ def confirm_by_pad(repo: Repository, actor: Actor, document_reference_id: str, i
     document = repo.read("DocumentReference", document_reference_id).json()
     version = document["meta"]["versionId"]
     pdf, bundle = signing.pdf_of(document), signing.raw_bundle_of(document)
-    when = _now(now)
+    when = _now(now).astimezone(VN)       # as the signatures: the facility's clock time, with its offset
     device, user_agent = " ".join(device.split())[:120], " ".join(user_agent.split())[:300]
     evidence = [{"url": "channel", "valueCode": "signature-pad"},
                 {"url": "who", "valueCode": "patient" if who == "patient" else "representative"},
@@ -270,7 +271,7 @@ def confirmations(repo: Repository, document_reference_id: str, *, follow: bool 
                                 "device": ev.get("device", "") or ev.get("userAgent", ""),
                                 "image": f"data:image/png;base64,{sig.get('data', '')}",
                                 "document": ev.get("document", ""), "pdf_sha256": ev.get("pdfSha256", "")})
-    return sorted(out, key=lambda c: c["when"])
+    return sorted(out, key=lambda c: dt.datetime.fromisoformat(c["when"]) if c["when"] else _now(None))
 
 
 def unchanged_since(repo: Repository, item: dict, pdf: bytes) -> bool:

@@ -8,6 +8,7 @@ refused with a clear message; the confirmation is still found, and still matches
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import io
 
@@ -117,8 +118,10 @@ def test_only_the_papers_that_take_a_seal_and_only_a_good_seal(store, ca, trust)
 def test_a_drawn_signature_is_kept_as_an_electronic_confirmation(store, ca, trust):  # noqa: ANN001
     repo, actor, _, done = _signed(store, ca, trust)
     png = drawing()
+    moment = dt.datetime(2026, 12, 6, 17, 15, 30, tzinfo=dt.timezone.utc)
     pid = confirmation.confirm_by_pad(repo, actor, done.document_reference_id, data_url(png), who="representative",
-                                      device="  Máy tính bảng\nphòng khám 2 ", user_agent="Mozilla/5.0 (iPad)")
+                                      device="  Máy tính bảng\nphòng khám 2 ", user_agent="Mozilla/5.0 (iPad)",
+                                      now=moment)
     provenance = repo.read("Provenance", pid).json()
     [sig] = provenance["signature"]
     # Told apart from a digital signature in the data: type, format, agents, extension.
@@ -135,6 +138,7 @@ def test_a_drawn_signature_is_kept_as_an_electronic_confirmation(store, ca, trus
     assert ev["pdfSha256"] == hashlib.sha256(done.pdf).hexdigest()
     [listed] = confirmation.confirmations(repo, done.document_reference_id)
     assert listed["channel"] == "pad" and listed["who"] == "representative" and listed["image"] == data_url(png)
+    assert listed["when"] == "2026-12-07T00:15:30+07:00"       # the facility's clock time, as the signatures
 
 
 @pytest.mark.parametrize("image, says", [
