@@ -607,6 +607,14 @@ def referencing(conn: Connection, pks: list[int], target_type: str, target_id: s
     return out
 
 
+def referrers(conn: Connection, res_type: str, param: str, target_type: str, target_id: str) -> list[int]:
+    """The resources of `res_type` whose `param` references target_type/target_id (e.g. the
+    Provenances whose target is a resource: sync/signed.py)."""
+    return list(conn.execute(select(idx_reference.c.resource_pk).where(and_(
+        idx_reference.c.res_type == res_type, idx_reference.c.param == param,
+        idx_reference.c.target_type == target_type, idx_reference.c.target_id == target_id))).scalars())
+
+
 # --- node: epochs, recovery after a restore, refusals ----------------------------------------------
 # A node's change log is numbered by its own database: restored from a backup, it numbers its next
 # changes again from the backup's point. The epoch (random, new at each restore) tells the hub that

@@ -13,11 +13,8 @@ from elsewhere).
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, select
-
 from benhan.fhir.resource_json import loads
 from benhan.store import sync_tables as st
-from benhan.store.schema import idx_reference
 from benhan.store.signed_versions import is_signed
 
 Key = tuple[str, str, int]       # (type, id, version)
@@ -72,9 +69,7 @@ def stored(conn, res_type: str, res_id: str, version: int, *, origin: str | None
            not_origin: str | None = None) -> bool:
     """Whether a signing Provenance held here covers res_type/res_id at `version`; `origin` /
     `not_origin`: only Provenances made (or not made) at that end, whose numbering they use."""
-    pks = list(conn.execute(select(idx_reference.c.resource_pk).where(and_(
-        idx_reference.c.res_type == "Provenance", idx_reference.c.param == "target",
-        idx_reference.c.target_type == res_type, idx_reference.c.target_id == res_id))).scalars())
+    pks = st.referrers(conn, "Provenance", "target", res_type, res_id)
     if not pks:
         return False
     if origin is not None or not_origin is not None:

@@ -133,6 +133,7 @@ def test_hub_signs_while_the_node_edited_the_signed_version_wins_and_is_not_merg
         [row] = [c for c in _open(end.store) if c.res_id == eid]
         assert b'"EM"' in row.their_body and row.kind == "conflict"
     document = node.repo.read("DocumentReference", done.document_reference_id).json()   # pulled, verifies
+    assert node.repo.read("Provenance", done.provenance_id).json()["signature"]          # with its Provenance
     assert verify.verify_bundle(signing.bundle_of(document), trust).ok
 
 
