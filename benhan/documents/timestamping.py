@@ -12,9 +12,6 @@ there is none and why ("không có dấu thời gian").
 """
 from __future__ import annotations
 
-import io
-import warnings
-
 from benhan import errors
 from benhan.signing import timestamps
 from benhan.signing.certcheck import CertCheck
@@ -39,25 +36,8 @@ def sign_pdf(pdf: bytes, key: SigningKey, check: CertCheck, trust: TrustList, ts
 def found(pdf: bytes) -> list[tuple[str, str, str]]:
     """(kind, ISO time, TSA) of each timestamp in the PDF: "signature" for a signature's own
     timestamp token, "document" for a document timestamp. Read, not validated (the verifier does that)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from asn1crypto import cms
-        from pyhanko.pdf_utils.reader import PdfFileReader
-        from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
-    out = []
-    try:
-        signatures = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
-    except Exception:  # noqa: BLE001 - not a readable PDF: nothing to record
-        return []
-    for sig in signatures:
-        if sig.sig_object_type == "/DocTimeStamp":
-            tokens, kind = [sig.signed_data], "document"
-        else:
-            tokens, kind = list(extract_tst_data_iter(sig.signer_info, signed=False)), "signature"
-        for signed_data in tokens:
-            token = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
-            out.append((kind, timestamps.token_time(token).isoformat(), timestamps.token_tsa(token)))
-    return out
+    from benhan.signing import pades
+    return pades.timestamps_in(pdf)
 
 
 def extensions(signed_pdf: bytes, note: str | None) -> list[dict]:

@@ -22,7 +22,7 @@ from benhan.signing import aio
 from benhan import errors
 from benhan.signing.certcheck import GOOD, CertCheck, holder_uid
 from benhan.signing.keys import SigningKey
-from benhan.signing.timestamps import TimestampRequestError, Tsa, token_tsa
+from benhan.signing.timestamps import TimestampRequestError, Tsa, token_time, token_tsa
 from benhan.signing.trust import TrustList
 
 with warnings.catch_warnings():      # pyHanko imports cryptography's deprecated DSA names at import
@@ -82,6 +82,27 @@ def sign_pdf(pdf: bytes, key: SigningKey, check: CertCheck, trust: TrustList, *,
             f"máy chủ cấp dấu thời gian {tsa.url if tsa else ''} không trả lời | the time-stamping authority "
             f"did not answer: {exc}") from None
     return out.getvalue()
+
+
+def timestamps_in(pdf: bytes) -> list[tuple[str, str, str]]:
+    """(kind, ISO time, TSA) of each timestamp token in `pdf`, read without validating: "signature" for
+    a signature's own timestamp (unsigned attribute), "document" for a document timestamp."""
+    from asn1crypto import cms
+    from pyhanko.sign.validation.generic_cms import extract_tst_data_iter
+    try:
+        signatures = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
+    except (PdfReadError, ValueError, KeyError):
+        return []
+    out = []
+    for sig in signatures:
+        if sig.sig_object_type == "/DocTimeStamp":
+            tokens, kind = [sig.signed_data], "document"
+        else:
+            tokens, kind = list(extract_tst_data_iter(sig.signer_info, signed=False)), "signature"
+        for signed_data in tokens:
+            token = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
+            out.append((kind, token_time(token).isoformat(), token_tsa(token)))
+    return out
 
 
 @dataclass
