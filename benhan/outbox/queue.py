@@ -135,7 +135,9 @@ class Outbox:
         if delivery.outcome == SENT:
             values.update(state=SENT, sent_at=_us(now), last_error=None)
             if item.due_at is not None and _us(now) > item.due_at:
-                values["late_reason"] = item.last_error or "gửi muộn (không rõ lý do)"
+                values["late_reason"] = (item.last_error if item.last_error
+                                         else "đưa vào hàng đợi sau hạn gửi" if item.created_at > item.due_at
+                                         else "gửi muộn (không rõ lý do)")
                 log.warning("outbox: %s %s sent late (due %s): %s", item.kind, item.subject,
                             from_us(item.due_at), values["late_reason"])
         elif delivery.outcome == REJECTED:
