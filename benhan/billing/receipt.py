@@ -52,6 +52,12 @@ def vnd(amount: Decimal) -> str:
     return f"{sign}{abs(int(value)):,}".replace(",", ".") + " đ"
 
 
+def quantity(value: Decimal) -> str:
+    """10 → "10", 1.500 → "1,5" (no exponent, the Vietnamese decimal comma)."""
+    text = f"{Decimal(value).normalize():f}"
+    return text.replace(".", ",")
+
+
 @dataclass(frozen=True)
 class ReceiptPrint:
     facility: str
@@ -65,7 +71,7 @@ class ReceiptPrint:
 
 
 def render(p: ReceiptPrint) -> bytes:
-    pdf = FPDF(format="A5")
+    pdf = FPDF(format=(148, 210))     # A5 in mm (the name "A5" warns about an old fpdf2 size fix)
     pdf.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.set_margins(10, 10, 10)
@@ -94,7 +100,7 @@ def render(p: ReceiptPrint) -> bytes:
             head.cell(title)
         for line in p.bill.lines:
             row = table.row()
-            for value in (line.name, f"{line.quantity.normalize():f}", vnd(line.amount), vnd(line.bhyt_paid),
+            for value in (line.name, quantity(line.quantity), vnd(line.amount), vnd(line.bhyt_paid),
                           vnd(line.patient_copay + line.patient_self)):
                 row.cell(value)
         total = table.row()

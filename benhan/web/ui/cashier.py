@@ -119,9 +119,10 @@ def _bill_page(request: Request, r: Repository, invoice_id: str, status: int = 2
         except VietQrProblem as problem:
             qr_problem = problem.reason
     advances = payments.receipts_for(r, f"Account/{account_id}") if account_id else []
+    extra.setdefault("failed", "")
     return page(request, "ui/cashier_bill.html", status, bill=bill, invoice=invoice, receipts=receipts, paid=paid,
                 due=due, bank=bank, qr_svg=qr_svg, qr_problem=qr_problem, vnd=receipt_mod.vnd,
-                inpatient=_inpatient(r, bill.encounter_id), advances=advances,
+                qty=receipt_mod.quantity, inpatient=_inpatient(r, bill.encounter_id), advances=advances,
                 held=sum((x.amount for x in advances), Decimal(0)), purpose=receipt_mod.purpose(bill.number),
                 done=request.query_params.get("done", ""), **extra)
 
