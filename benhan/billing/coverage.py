@@ -25,6 +25,7 @@ from pathlib import Path
 
 from benhan import errors
 from benhan.clinical.common import BENHAN, ref_id
+from benhan.clinical.visits import BHYT_ROUTE_EXT, BHYT_ROUTES
 from benhan.store.repository import Repository
 from benhan.vn.bhyt import LEGACY, normalize, parse_bhyt
 from benhan.vn.identifiers import BHYT_SYSTEM
@@ -35,10 +36,11 @@ HUNDRED = Decimal(100)
 ZERO = Decimal("0.00")
 
 # Captured at the visit's opening: where the insured patient comes from (docs/billing.md).
-ROUTE_EXT = f"{BENHAN}/StructureDefinition/bhyt-route"
+ROUTE_EXT = BHYT_ROUTE_EXT
 ROUTES = {"dang-ky": "at the facility on the card", "chuyen-tuyen": "with a transfer slip",
           "hen-kham": "follow-up by appointment", "luu-tru": "temporary stay / changed residence",
           "tu-den": "self-referred (thông tuyến / trái tuyến)", "khong-bhyt": "not using BHYT"}
+assert set(ROUTES) == set(BHYT_ROUTES)
 # The MA_DOITUONG_KCB the BHYT desk decided for the finished visit (QĐ 3276: chosen after the visit).
 OBJECT_CODE_EXT = f"{BENHAN}/StructureDefinition/ma-doituong-kcb"
 # On the Coverage: the benefit rate (MUC_HUONG of the card) and the date from which co-payment is

@@ -23,6 +23,10 @@ MA_CSKCB_SYSTEM = "https://benhan.vn/sid/ma-cskcb"
 OPENABLE = ("kham-benh", "cap-cuu", "noi-tru")
 _TYPES = {code: (name, klass) for code, name, klass, _ in ENCOUNTER_TYPES}
 OPEN_STATUSES = ("planned", "arrived", "triaged", "in-progress", "onleave")
+# The BHYT route asked at the desk (billing.coverage turns it into the visit's MA_DOITUONG_KCB):
+# the facility on the card, a transfer slip, an appointment, a temporary stay, self-referred, no card.
+BHYT_ROUTE_EXT = "https://benhan.vn/fhir/StructureDefinition/bhyt-route"
+BHYT_ROUTES = ("dang-ky", "chuyen-tuyen", "hen-kham", "luu-tru", "tu-den", "khong-bhyt")
 
 
 @dataclass(frozen=True)
@@ -64,11 +68,14 @@ def department_of(location: dict, fac: Facility) -> str | None:
 
 
 def open_visit(repo: Repository, actor: Actor, patient_id: str, kind: str, location_id: str, reason: str,
-               fac: Facility, tz: str = "+07:00", when: datetime | None = None) -> str:
-    """Open the visit; `when`: the clock (tests), else now."""
+               fac: Facility, tz: str = "+07:00", when: datetime | None = None, route: str = "") -> str:
+    """Open the visit; `when`: the clock (tests), else now. `route`: where an insured patient comes
+    from (BHYT_ROUTES), which decides what the fund pays (docs/billing.md); '' when not asked."""
     p = Problems()
     if kind not in OPENABLE:
         p.add("visit_type", "ui.err.choose")
+    if route and route not in BHYT_ROUTES:
+        p.add("route", "ui.err.choose")
     room = next((loc for loc in _active_locations(repo) if loc["id"] == location_id), None)
     if room is None:
         p.add("location", "ui.err.choose")
@@ -95,6 +102,8 @@ def open_visit(repo: Repository, actor: Actor, patient_id: str, kind: str, locat
         body["location"][0]["period"] = {"start": start.isoformat()}
     if reason:
         body["reasonCode"] = [{"text": reason}]
+    if route:
+        body["extension"] = [{"url": BHYT_ROUTE_EXT, "valueCode": route}]
     provider = department_of(room, fac)
     if provider:
         body["serviceProvider"] = ref("Organization", provider)

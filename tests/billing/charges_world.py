@@ -75,14 +75,8 @@ class World:
                                      date(2026, 1, 2), self.fac.organization_id).patient_id
 
     def visit(self, pid: str, start: datetime, *, kind: str = "kham-benh", route: str = "") -> str:
-        eid = visits.open_visit(self.system, DOCTOR, pid, kind, visits.locations(self.system)[0][0], "Đau ngực",
-                                self.fac)
-        body = self.system.read("Encounter", eid).json()
-        body["period"] = {"start": start.isoformat()}      # the visit as if opened at `start`
-        if route:
-            body["extension"] = [{"url": "https://benhan.vn/fhir/StructureDefinition/bhyt-route", "valueCode": route}]
-        self.system.update("Encounter", eid, body)
-        return eid
+        return visits.open_visit(self.system, DOCTOR, pid, kind, visits.locations(self.system)[0][0], "Đau ngực",
+                                 self.fac, when=start, route=route)
 
     def end(self, eid: str, when: datetime, disposition: str = "home", result: str = "2") -> None:
         body = self.system.read("Encounter", eid).json()

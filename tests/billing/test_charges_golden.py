@@ -250,3 +250,18 @@ def test_what_cannot_be_priced_is_left_out_and_said(world):  # noqa: ANN001
     c = compute(world.repo, eid, on=DAY)
     assert [ln.code for ln in c.lines] == [EXAM]
     assert any("no price on 20/11/2026" in u for u in c.uncharged)
+
+
+def test_the_route_is_asked_when_the_visit_opens(world):  # noqa: ANN001
+    from benhan.clinical import visits
+    from benhan.clinical.common import FormInvalid
+    pid = world.patient("001090123415", "Tạ Văn Sơn", bhyt="DN4790123456715")
+    eid = world.visit(pid, at(DAY), route="chuyen-tuyen")
+    body = world.repo.read("Encounter", eid).json()
+    assert {"url": "https://benhan.vn/fhir/StructureDefinition/bhyt-route", "valueCode": "chuyen-tuyen"} in body[
+        "extension"]
+    assert {ln.extra["ma_doituong_kcb"] for ln in charge_lines(world.repo, eid, on=DAY)} == {"1.3"}
+    with pytest.raises(FormInvalid) as err:
+        visits.open_visit(world.system, world.repo.actor, pid, "kham-benh", visits.locations(world.system)[0][0],
+                          "", world.fac, route="qua-duong")
+    assert "route" in err.value.errors
