@@ -1,0 +1,9 @@
+"""The MoH forms drawn by the layout engine (benhan.documents.layout), one module each: a form is its
+definition (elements and the source of each value, sources.py) — adding one is data, see docs/forms.md."""
+from __future__ import annotations
+
+from benhan.documents.forms import followup, outpatient, prescription, referral
+from benhan.documents.layout.model import Form
+
+# In the order of issue 14: a commune station's first.
+FORMS: dict[str, Form] = {f.key: f for f in (outpatient.FORM, prescription.FORM, referral.FORM, followup.FORM)}

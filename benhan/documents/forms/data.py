@@ -1,0 +1,53 @@
+"""What a form's sources read: the printout Context of the visit (benhan.clinical.printouts.forms,
+shared with the old printouts) and what only the new forms need (the parent authority, the BHYT
+referral of the visit), the time of printing and the signing marks."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from benhan.clinical import chart
+from benhan.clinical.common import ref_id
+from benhan.clinical.printouts.forms import Context
+from benhan.store.repository import Repository
+
+SNOMED = "http://snomed.info/sct"
+REFERRAL = "3457005"          # SNOMED CT "Patient referral": the ServiceRequest of a transfer (XML13)
+
+
+@dataclass
+class FormData:
+    ctx: Context
+    printed: dt.datetime
+    authority: str = ""                      # "Sở Y tế …"
+    referral: dict | None = None             # the transfer's ServiceRequest
+    signed: dict[str, list[str]] = field(default_factory=dict)
+
+
+def authority(repo: Repository, ctx: Context, configured: str | None) -> str:
+    """The setting facility_authority when given, else the facility Organization's partOf."""
+    if configured and configured.strip():
+        return configured.strip()
+    if not ctx.facility.organization_id:
+        return ""
+    org = repo.read("Organization", ctx.facility.organization_id).json()
+    return (org.get("partOf") or {}).get("display", "")
+
+
+def referral_of(repo: Repository, ctx: Context) -> dict | None:
+    """The latest active BHYT referral (a ServiceRequest with the SNOMED referral code) of the visit."""
+    if not chart.may_read(repo, "ServiceRequest"):
+        return None
+    found = repo.search_type("ServiceRequest", [("encounter", f"Encounter/{ctx.encounter['id']}"),
+                                                ("code", f"{SNOMED}|{REFERRAL}"), ("_count", "20")])
+    live = [m.json() for m in found.matches if m.json().get("status") in ("active", "completed")]
+    return max(live, key=lambda r: r.get("authoredOn", ""), default=None)
+
+
+def gather_extra(repo: Repository, ctx: Context, printed: dt.datetime, configured_authority: str | None = None,
+                 signed: dict[str, list[str]] | None = None) -> FormData:
+    return FormData(ctx, printed, authority(repo, ctx, configured_authority), referral_of(repo, ctx), signed or {})
+
+
+def subject_id(resource: dict) -> str | None:
+    return ref_id(resource.get("subject"))

@@ -1,0 +1,73 @@
+"""Printing a form of a visit with the layout engine: the data gathered once (the printout Context
+and the extra reads of data.py), the abbreviation check (abbreviations.py), the header and the
+electronic-to-paper mark, the PDF. Used by the web print route and by the signing path."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from benhan import __version__
+from benhan.auth.actor import Actor
+from benhan.clinical.common import name_of, who
+from benhan.clinical.printouts import forms as printouts
+from benhan.documents.forms import FORMS, abbreviations, sources, vocabulary
+from benhan.documents.forms.data import FormData, gather_extra
+from benhan.documents.layout import render as layout
+from benhan.documents.layout.model import Form
+from benhan.store.repository import Repository
+
+
+@dataclass
+class Printed:
+    form: Form
+    rendered: layout.Rendered
+    printout: printouts.Printout          # what the audit records (form, patient, lookup code); no blocks
+    warnings: list[str]                   # abbreviations (TT 32 Đ52 k2 c)
+    message: str
+
+    @property
+    def pdf(self) -> bytes:
+        return self.rendered.pdf
+
+
+def handles(form: str) -> bool:
+    return form in FORMS
+
+
+def hidden_parts(form: str, ctx: printouts.Context) -> list[str]:
+    return [t for t in FORMS[form].needs if not ctx.rec.permitted(t)]
+
+
+def mark(ctx: printouts.Context, form: str, actor: Actor, printed: dt.datetime, base_url: str) -> printouts.Mark:
+    fac = ctx.facility
+    return printouts.Mark(system=f"benhan {__version__}", facility=fac.name + (f" (mã {fac.code})" if fac.code else ""),
+                          lookup_code=printouts.lookup_code(ctx, form),
+                          lookup_url=f"{base_url.rstrip('/')}/ui/encounters/{ctx.encounter['id']}",
+                          printed_at=printed.strftime("%H:%M %d/%m/%Y"), printed_by=who(actor))
+
+
+def print_form(repo: Repository, ctx: printouts.Context, form_key: str, actor: Actor, printed: dt.datetime,
+               base_url: str, settings: Mapping[str, Any] | None = None,
+               signed: dict[str, list[str]] | None = None) -> Printed:
+    """`settings`: the node's settings (facility_authority, form_abbreviations_file); `signed`: the
+    signing mark's lines by signature role ("author", "seal")."""
+    settings = settings or {}
+    form = FORMS[form_key]
+    data = gather_extra(repo, ctx, printed, settings.get("facility_authority"), signed)
+    checker = abbreviations.Checker(abbreviations.allowed(settings.get("form_abbreviations_file")),
+                                    form.given_to_patient)
+    m = mark(ctx, form_key, actor, printed, base_url)
+    sheet = layout.Sheet(data=data, authority=data.authority, facility=ctx.facility.name,
+                         facility_code=ctx.facility.code, department=sources.department(data),
+                         patient_name=name_of(ctx.patient), mark_lines=m.lines(), options=vocabulary.options,
+                         signed=data.signed, transform=checker)
+    rendered = layout.render(form, sheet)
+    stub = printouts.Printout(form_key, f"MS: {form.code}", form.title, ctx.facility.name, sheet.department,
+                              ctx.patient["id"], sheet.patient_name, [], [], m)
+    return Printed(form, rendered, stub, checker.warnings, checker.message())
+
+
+def form_data(repo: Repository, ctx: printouts.Context, printed: dt.datetime) -> FormData:
+    return gather_extra(repo, ctx, printed)
