@@ -94,6 +94,10 @@ def _doctor_and_patient(browser, base: str, eid: str, sms: SmsStandIn) -> None: 
         page.click("#pad-save")
         page.wait_for_load_state()
         assert "chưa có chữ ký trên màn hình" in page.inner_text("p.error")
+        # A phone-sized screen: the box shrinks to fit and a stroke lands where the finger is.
+        page.set_viewport_size({"width": 360, "height": 740})
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert page.locator("#signature-pad").bounding_box()["width"] < 360
         _draw(page)
         j.shot("patient-signs-on-the-screen")
         page.click("#pad-save")
