@@ -23,14 +23,23 @@ def signature_state(pending_recheck: bool, timestamp_note: str | None = None) ->
     return state + (f"; {timestamp_note}" if timestamp_note else "")
 
 
-def verify(file: Path = typer.Argument(..., help="A signed PDF, or a document Bundle (JSON) exported from benhan."),
+def verify(file: Optional[Path] = typer.Argument(None, help="A signed PDF, or a document Bundle (JSON) exported "
+                                                                "from benhan."),
            trust_dir: Optional[Path] = typer.Option(None, help="Trust list folder (default: the signing_trust_dir "
                                                                "setting, else <data_dir>/trust)."),
-           data_dir: Optional[Path] = DataDir) -> None:
+           document: Optional[str] = typer.Option(None, "--document", help="Instead of a file: a signed document in "
+                                                  "the database (its DocumentReference id), with every version of "
+                                                  "its amendment chain."),
+           data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """Check every signature of a PDF or document Bundle: who signed, when, the certificate and its
     status at signing, and whether anything changed since (naming what). Exit 1 if one fails."""
     from benhan.documents import verify as v
     from benhan.signing import trust
+    if (file is None) == (document is None):
+        raise errors.InvalidOperationParameter("give a FILE or --document ID (one of them)")
+    if document is not None:
+        _verify_chain(document, trust_dir, data_dir, database_url)
+        return
     cfg = config_mod.load(data_dir=data_dir)
     try:
         data = file.read_bytes()
@@ -40,7 +49,40 @@ def verify(file: Path = typer.Argument(..., help="A signed PDF, or a document Bu
     for check in checks:
         for line in check.lines():
             typer.echo(line)
+    _amends_line(data)
     if not all(c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+def _amends_line(data: bytes) -> None:
+    """A document Bundle that corrects a signed one says so: which version, its hash, and why."""
+    from benhan.documents import amendment
+    from benhan.fhir import resource_json
+    if data.lstrip()[:1] != b"{":
+        return
+    link = amendment.link_in(resource_json.loads(data))
+    if link is not None:
+        typer.echo(f"bản sửa đổi của | amends DocumentReference/{link.document_reference_id} (SHA-256 Bundle "
+                   f"{link.bundle_sha256[:16]}…); lý do | reason: {link.reason}")
+        typer.echo(f"  cả chuỗi | the whole chain: benhan verify --document {link.document_reference_id}")
+
+
+def _verify_chain(document: str, trust_dir: Optional[Path], data_dir: Optional[Path],
+                  database_url: Optional[str]) -> None:
+    """A stored document and every version of its amendment chain, oldest first."""
+    from benhan.auth.actor import Actor
+    from benhan.documents import amendment
+    from benhan.signing import trust
+    from benhan.store.repository import Repository
+    store = open_store(data_dir, database_url)
+    try:
+        chain = amendment.chain(Repository(store, Actor.system("cli:verify")), document,
+                                trust.load(trust_dir or store.config.trust_dir))
+    finally:
+        store.close()
+    for line in chain.lines():
+        typer.echo(line)
+    if not chain.ok:
         raise typer.Exit(1)
 
 

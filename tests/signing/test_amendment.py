@@ -165,3 +165,43 @@ def test_amending_needs_a_reason_and_the_latest_version_and_signed_versions_stay
     chain = amendment.chain(repo, v1.document_reference_id, trust)
     assert chain.ok and [v.document_reference_id for v in chain.versions][-1] == v3.document_reference_id
     assert [v.reason for v in chain.versions] == ["", REASON, "Sửa tên thuốc"]
+
+
+def test_benhan_verify_shows_the_chain_of_a_stored_document_and_the_link_of_a_bundle_file(tmp_path, ca):  # noqa: ANN001
+    from benhan import config
+    from benhan.signing.trust import TrustList, certificates_in
+    from benhan.store.store import Store
+    from tests.signing.test_cli import _run
+    data = tmp_path / "data"
+    (data / "trust").mkdir(parents=True)
+    (data / "trust" / "ca.pem").write_bytes(ca.trust_pem())
+    trusted = TrustList()
+    for cert in certificates_in(ca.trust_pem()):
+        trusted.add(cert)
+    store = Store.open(config.load(env={}, data_dir=data))
+    try:
+        repo, _, _, _, v1, v2 = _signed_then_amended(store, ca, trusted)
+        bundle_file = tmp_path / "ban-sua.json"
+        bundle_file.write_bytes(signing.raw_bundle_of(repo.read("DocumentReference", v2.document_reference_id).json()))
+    finally:
+        store.close()
+    shown = _run("verify", "--document", v2.document_reference_id, "--data-dir", str(data))
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("Chuỗi bản sửa đổi | amendment chain: 2") and "HỢP LỆ" in lines[0]
+    assert lines[1].startswith(f"1. HỢP LỆ | VALID: DocumentReference/{v1.document_reference_id}")
+    assert f"superseded by DocumentReference/{v2.document_reference_id}" in shown.stdout
+    assert f"reason for the correction: {REASON}" in shown.stdout
+    from_file = _run("verify", str(bundle_file), "--data-dir", str(data))
+    assert from_file.returncode == 0 and f"amends DocumentReference/{v1.document_reference_id}" in from_file.stdout
+    store = Store.open(config.load(env={}, data_dir=data))
+    try:
+        _tamper(store, v1.document_reference_id, lambda d: d.update(description="đã sửa lén"))   # outside the files
+        _tamper(store, v1.document_reference_id, lambda d: _with_bundle(d, lambda b: b.update(timestamp="2020-01-01")))
+    finally:
+        store.close()
+    broken = _run("verify", "--document", v1.document_reference_id, "--data-dir", str(data))
+    assert broken.returncode == 1 and "KHÔNG HỢP LỆ" in broken.stdout.splitlines()[0]
+    assert "SHA-256" in broken.stdout and "ĐÃ THAY ĐỔI" in broken.stdout
+    both = _run("verify", "--data-dir", str(data))
+    assert both.returncode != 0 and "--document" in both.stderr
