@@ -35,11 +35,18 @@ def _documents_page(request: Request, r, eid: str, status: int = 200, **extra) -
     phone = confirmation.patient_phone(r, documents[0]) if documents and sms and _may_sign(r) else ""
     can_seal = _may_seal(r)
     to_seal = {d["id"] for d in documents if can_seal and sealing.needs_seal(d, listed)}
+    from benhan.documents import recheck     # signatures made offline: still unchecked, or the later check's verdict
+    rechecks = {d["id"]: recheck.state_of(r, d["id"]) for d in documents}
     return page(request, "ui/documents.html", status, enc=encounter, documents=documents,
                 forms=list(DOCUMENT_TYPES), can_sign=_may_sign(r), sms=sms, confirmed=confirmed, phone=phone,
-                to_seal=to_seal, done=request.query_params.get("signed", ""),
+                to_seal=to_seal, rechecks=rechecks, done=request.query_params.get("signed", ""),
                 otp_done=request.query_params.get("confirmed", ""), sealed=request.query_params.get("sealed", ""),
                 **extra)
+
+
+def _tsa(cfg):  # noqa: ANN001, ANN202 - the facility's TSA (signing_tsa_url), None when not configured
+    from benhan.signing import timestamps
+    return timestamps.from_settings(cfg.signing_tsa_url, cfg.signing_tsa_username, cfg.signing_tsa_password)
 
 
 def _may_seal(r) -> bool:  # noqa: ANN001
@@ -83,7 +90,7 @@ async def sign(request: Request) -> Response:
                 done = signing.sign_encounter_document(
                     r, r.actor, eid, values.get("form", ""), key, trust.load(cfg.trust_dir),
                     offline_policy=cfg.signing_offline, base_url=str(request.base_url),
-                    facility_name=cfg.values.get("facility_name"))
+                    facility_name=cfg.values.get("facility_name"), tsa=_tsa(cfg))
         except errors.ConfigError:
             return _documents_page(request, r, eid, 400, error=i18n.translate("ui.sign.no_module", lang))
         except (errors.CertificateRefused, errors.SigningKeyUnavailable, errors.InvalidOperationParameter) as exc:
@@ -127,8 +134,9 @@ async def document_verify(request: Request) -> Response:
                 checks.append(("seal", "FHIR", verify.verify_bundle({**bundle, "signature": seal_sig}, trusted)))
         confirmed = [(c, confirmation.unchanged_since(r, c, data))
                      for c in confirmation.confirmations(r, document["id"], follow=True)]
+        from benhan.documents import recheck
         return page(request, "ui/document_verify.html", document=document, checks=checks, confirmed=confirmed,
-                    encounter_id=_document_encounter(document))
+                    encounter_id=_document_encounter(document), recheck=recheck.state_of(r, document["id"]))
     return await run_in_threadpool(work)
 
 
