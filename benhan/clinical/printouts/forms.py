@@ -110,11 +110,12 @@ MANDATORY = {
         "Tình trạng người bệnh ra viện", "Hướng điều trị và các chế độ tiếp theo", "Hồ sơ, phim, ảnh",
         "Người giao hồ sơ", "Người nhận hồ sơ", "Bác sĩ điều trị", "Trưởng khoa",
         "Bác sĩ làm bệnh án", "TỜ ĐIỀU TRỊ"),
+    # 15/BV1's own item labels: its PDF is drawn by the layout engine (benhan.documents.forms.outpatient).
     "outpatient": ADMIN_LABELS + (
-        "Đến khám lúc", "Lý do đến khám", "Bệnh sử", "Tiền sử bản thân", "Tiền sử gia đình", "Khám toàn thân",
-        "Khám bộ phận", "Mạch", "Nhiệt độ", "Huyết áp", "Nhịp thở", "Cân nặng", "Chiều cao",
-        "Kết quả cận lâm sàng", "Chẩn đoán - Bệnh chính", "Chẩn đoán - Bệnh kèm theo", "Xử trí, điều trị",
-        "Kết thúc khám lúc", "Hẹn tái khám", "Bác sĩ khám bệnh"),
+        "Đến khám bệnh lúc", "Chẩn đoán của nơi giới thiệu", "Lý do đến khám", "Quá trình bệnh lý", "Tiền sử bệnh",
+        "Gia đình", "Toàn thân", "Mạch", "Nhiệt độ", "Huyết áp", "Nhịp thở", "Cân nặng", "Chiều cao", "Các bộ phận",
+        "Tóm tắt kết quả cận lâm sàng", "Chẩn đoán ban đầu", "Bệnh kèm theo", "Đã xử lý", "Chẩn đoán khi ra viện",
+        "Điều trị ngoại trú từ ngày", "Hẹn tái khám", "Bác sĩ khám bệnh", "TỔNG KẾT BỆNH ÁN"),
     "prescription": ("Họ và tên", "Ngày sinh", "Tuổi", "Giới", "Số CCCD/định danh", "Số thẻ BHYT", "Địa chỉ",
                      "Chẩn đoán", "Thuốc điều trị", "Lời dặn", "Ngày kê đơn", "Bác sĩ/Y sĩ khám bệnh",
                      "Hẹn tái khám"),
@@ -296,7 +297,8 @@ def _management(ctx: Context, start: str, end: str) -> list[Row]:
 
 
 def _procedure_rows(ctx: Context) -> list[Row]:
-    done = {k: "; ".join(procs.describe(p) for p in ctx.procedures if procs.kind_of(p) == k) for k in procs.KINDS}
+    done = {k: "; ".join(procs.describe(p, ctx.practitioners) for p in ctx.procedures if procs.kind_of(p) == k)
+            for k in procs.KINDS}
     comps = procs.complications(ctx.rec.conditions)
     happened = {k: "; ".join(procs.complication_text(c) for c in comps if procs.kind_of(c) == k) for k in procs.COMPLICATIONS}
     return [Row("Thủ thuật", done["thu-thuat"]), Row("Phẫu thuật", done["phau-thuat"]),
