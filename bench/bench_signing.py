@@ -4,6 +4,8 @@ in-process over a SQLite store with the local CA's OCSP responder on a local por
 - sign: read the record, build the document Bundle, render the PDF, make it PDF/A, check the
   certificate (OCSP over HTTP), PAdES-B-LT signature, JWS over the Bundle, store — end to end,
   with a PKCS#12 key and, when SoftHSM2 is installed, a PKCS#11 token;
+- with a TSA (the local RFC 3161 stand-in on a local port): the same with a signature timestamp and a
+  document timestamp (PAdES-B-LTA), and its verification;
 - verify: the PDF's signature with only what it embeds, and the Bundle's JWS.
 
     .venv/bin/python bench/bench_signing.py [--runs 20]
@@ -46,7 +48,9 @@ def main() -> None:
     from benhan import config
     from benhan.documents import signing, verify
     from benhan.signing import keys
+    from benhan.signing import timestamps
     from benhan.signing.local_ca import LocalCA, Responder
+    from benhan.signing.local_tsa import LocalTSA, TsaServer
     from benhan.signing.trust import TrustList, certificates_in
     from benhan.store.store import Store
     sys.path.insert(0, str(ROOT))
@@ -75,6 +79,16 @@ def main() -> None:
                                                                          trust), args.runs))
             except BaseException as exc:   # noqa: BLE001 - pytest.skip from the helper when SoftHSM2 is absent
                 print(f"token: not measured ({type(exc).__name__}: {exc})")
+            with TsaServer(LocalTSA(ca)) as tsa_server:
+                tsa = timestamps.Tsa(tsa_server.url)
+                stamped: list = []
+                _line("render + sign + store, PKCS#12 + TSA (B-LTA)",
+                      _times(lambda: stamped.append(signing.sign_encounter_document(
+                          repo, actor, eid, "discharge", key, trust, tsa=tsa)), args.runs))
+            lta = stamped[-1].pdf
+            assert stamped[-1].timestamp_note == "", stamped[-1].timestamp_note
+            print(f"signed PDF size, B-LTA                       {len(lta) / 1024:.1f} KiB")
+            _line("verify PDF, B-LTA (2 timestamps)", _times(lambda: verify.verify_pdf(lta, trust), args.runs))
             pdf = done[-1].pdf
             print(f"signed PDF size                              {len(pdf) / 1024:.1f} KiB")
             _line("verify PDF (goal ≤ 300)", _times(lambda: verify.verify_pdf(pdf, trust), args.runs))
