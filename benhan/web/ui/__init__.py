@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from benhan.web.ui import bench, corrections, desk, diagnosis_search, linking, printouts, signatures, visit
 from benhan.web.ui import paper
+from benhan.web.ui import amendment as amendment_pages
 from benhan.web.ui import cashier
 
 _FORM = ["GET", "POST"]   # GET: after a lost session, the login returns to the form's page
@@ -44,6 +45,8 @@ routes = [
     Route("/ui/encounters/{id}/sign", signatures.sign, methods=_FORM),
     Route("/ui/documents/{id}/pdf", signatures.document_pdf),
     Route("/ui/documents/{id}/verify", signatures.document_verify),
+    Route("/ui/documents/{id}/amend", amendment_pages.amend, methods=_FORM),
+    Route("/ui/documents/{id}/chain", amendment_pages.chain),
     Route("/ui/documents/{id}/otp", signatures.otp_send, methods=_FORM),
     Route("/ui/documents/{id}/otp/confirm", signatures.otp_confirm, methods=_FORM),
     Route("/ui/documents/{id}/seal", signatures.seal, methods=_FORM),
