@@ -75,7 +75,7 @@ class Outcome:
     def line(self) -> str:
         """One line for the operator: the document, the verdict, the times."""
         text = MESSAGES[self.outcome]
-        if self.outcome == FAILED and self.detail:
+        if self.outcome in (FAILED, PENDING) and self.detail:
             text += f" ({certcheck.MESSAGES.get(self.detail, (self.detail,))[0]})"
         if self.revoked_at:
             text += f"; thu hồi lúc | revoked at {self.revoked_at}"
@@ -183,7 +183,20 @@ def recheck_one(repo: Repository, provenance: dict, trust: TrustList, now: dt.da
 
 
 def recheck_all(repo: Repository, trust: TrustList, now: dt.datetime | None = None) -> list[Outcome]:
-    return [recheck_one(repo, p, trust, now) for p in pending(repo)]
+    return _recheck(repo, pending(repo), trust, now)
+
+
+def _recheck(repo: Repository, waiting: list[dict], trust: TrustList, now: dt.datetime | None) -> list[Outcome]:
+    out = []
+    for provenance in waiting:
+        try:
+            out.append(recheck_one(repo, provenance, trust, now))
+        except (KeyError, IndexError, ValueError, TypeError) as exc:
+            # A record benhan cannot read (no certificate, a bad time) stays pending and is named, not skipped.
+            log.error("signature recheck: Provenance/%s cannot be read: %s", provenance.get("id"), exc)
+            out.append(Outcome(provenance.get("id", ""), _document_id(provenance), PENDING, "?",
+                               detail=f"{type(exc).__name__}: {exc}"))
+    return out
 
 
 def state_of(repo: Repository, document_reference_id: str) -> Outcome | None:
@@ -239,7 +252,7 @@ class RecheckRunner:
         repo = Repository(self.store, Actor.system("signature-recheck"))
         try:
             waiting = pending(repo)
-            self.last = [recheck_one(repo, p, self.trust(), self.now()) for p in waiting] if waiting else []
+            self.last = _recheck(repo, waiting, self.trust(), self.now()) if waiting else []
         except Exception as exc:  # noqa: BLE001 - a bad round must not end the server's checks
             log.warning("signature recheck round failed: %s", exc)
             self.last = []

@@ -146,3 +146,20 @@ def test_the_server_starts_and_stops_its_runner(store):  # noqa: ANN001
         assert runner.interval == store.config.signing_recheck_minutes * 60 and runner._thread.is_alive()  # noqa: SLF001
         assert runner.rounds == 0                      # the first round waits one interval
     assert not runner._thread.is_alive()               # noqa: SLF001
+
+
+def test_a_pending_record_benhan_cannot_read_stays_pending_and_is_named(store, trust):  # noqa: ANN001
+    import uuid
+
+    from benhan.auth.actor import Actor
+    from benhan.store.repository import Repository
+    repo = Repository(store, Actor.system())
+    pid = str(uuid.uuid4())
+    repo.commit([repo.prepare("POST", "Provenance", pid, {
+        "resourceType": "Provenance", "meta": {"tag": [signing.RECHECK_PENDING_TAG]},
+        "target": [{"reference": "DocumentReference/khong-co"}], "recorded": "2026-12-06T08:00:00+07:00",
+        "agent": [{"who": {"display": "?"}}]}, create_only=True)], "create")
+    outcomes = recheck.recheck_all(repo, trust)
+    [bad] = [o for o in outcomes if o.provenance_id == pid]
+    assert bad.outcome == recheck.PENDING and not bad.ok and "KeyError" in bad.line()
+    assert pid in [p["id"] for p in recheck.pending(repo)]        # still waiting, nothing written
