@@ -4,9 +4,11 @@ byte for byte and verify there; and a signed version is never replaced by a conf
 signed side is kept at both ends, the other edit set aside for review, whichever end signed."""
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
+from starlette.testclient import TestClient
 
 from benhan import errors
 from benhan.auth import policy, users
@@ -17,12 +19,17 @@ from benhan.store.repository import Repository
 from benhan.sync import merge
 from benhan.sync.node import RoundResult
 from benhan.vn.identifiers import CCCD_SYSTEM
+from benhan.web.app import create_app
 from tests.signing.conftest import ca, responder, trust  # noqa: F401 - the signing tests' CA and trust list
 from tests.signing.test_documents import DOCTOR_CCCD, PASSWORD, _world
 from tests.sync.harness import versions
 
 NODE_TEXT = "Sốt cao, ho khan (tuyến xã)"
 HUB_TEXT = "Sốt, ho, khó thở (sửa ở tuyến trên)"
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
 
 
 def _open(store) -> list:  # noqa: ANN001
@@ -97,9 +104,17 @@ def test_node_signs_while_the_hub_edited_the_same_element_the_signed_version_win
     [row] = [c for c in _open(hub.store) if c.res_id == eid]
     assert HUB_TEXT.encode() in row.their_body and row.kept_version == current
     assert row.origin_node == hub.store.node_id
-    # A reviewer can bring it back on top (a new version; the signed one stays in the history).
-    from benhan.sync import review
-    review.resolve_conflict(hub.store, row.pk, "theirs", by="so-y-te")
+    # It waits on the hub's review page, where a reviewer can bring it back on top (a new version;
+    # the signed one stays in the history).
+    users.create_user(hub.store, "bs.soyte", "Bác sĩ Sở Y tế", ["doctor"], password=PASSWORD)
+    with TestClient(create_app(hub.store.config, hub.store)) as browser:
+        browser.post("/login", data={"username": "bs.soyte", "password": PASSWORD,
+                                     "csrf": _csrf(browser.get("/login").text)})
+        page = browser.get("/admin/sync")
+        assert page.status_code == 200 and f"Encounter/{eid}" in page.text and HUB_TEXT in page.text
+        answer = browser.post(f"/admin/sync/conflict/{row.pk}", data={"csrf": _csrf(page.text), "choice": "theirs"},
+                              follow_redirects=False)
+        assert answer.status_code == 303
     node.round()
     assert _reason(node.repo, eid) == HUB_TEXT and _open(hub.store) == [] and _open(node.store) == []
     assert verify.verify_bundle(signing.bundle_of(node.repo.read("DocumentReference", done.document_reference_id)
