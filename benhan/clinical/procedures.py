@@ -20,6 +20,7 @@ from datetime import datetime
 from benhan.auth.actor import Actor
 from benhan.clinical.admission import coded_dx, dx_text, parse_datetime
 from benhan.clinical.common import BENHAN, Problems, now, ref, ref_id, stamp, vn_datetime
+from benhan.clinical.signers import full_name
 from benhan.store.repository import Repository
 
 KIND_SYSTEM = f"{BENHAN}/CodeSystem/procedure-kind"
@@ -179,10 +180,11 @@ def anaesthesia_of(proc: dict) -> str:
     return (ext.get("valueCodeableConcept") or {}).get("text", "")
 
 
-def describe(proc: dict) -> str:
-    """'Cắt ruột thừa — 14:30 02/12/2026 — Phẫu thuật viên: … — Gây mê: … — Vô cảm: …'."""
-    surgeon = next((x.get("actor", {}).get("display", "") for x in proc.get("performer", []) if not x.get("function")), "")
-    anaes = next((x.get("actor", {}).get("display", "") for x in proc.get("performer", []) if x.get("function")), "")
+def describe(proc: dict, names: dict[str, str] | None = None) -> str:
+    """'Cắt ruột thừa — 14:30 02/12/2026 — Người thực hiện: … — Gây mê hồi sức: … — Vô cảm: …';
+    `names`: Practitioner id → full name, for performers referenced without a display."""
+    surgeon = next((full_name(x.get("actor"), names) for x in proc.get("performer", []) if not x.get("function")), "")
+    anaes = next((full_name(x.get("actor"), names) for x in proc.get("performer", []) if x.get("function")), "")
     parts = [proc.get("code", {}).get("text", ""), vn_datetime(proc.get("performedDateTime"))]
     if surgeon:
         parts.append(f"Người thực hiện: {surgeon}")

@@ -143,7 +143,7 @@ def patient_record(seed: int, number: int, fac: Facility, today: date = TODAY) -
         dx = reasons.pick(rng)
         low, high = dict((d.code, r) for d, r in INPATIENT)[dx.code]
         admitted = _moment(rng, earliest + timedelta(days=rng.randrange(max(span - high, 1))))
-        inpatient.stay(ctx, dx, rng.randint(low, high), admitted, fac.locations[1])
+        inpatient.stay(ctx, dx, rng.randint(low, high), admitted, fac.locations[1], dict(zip(LOCATIONS, fac.locations)))
     return ctx.out
 
 

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from benhan.clinical.synth import episode
 from benhan.clinical.synth.care import (Context, condition, encounter, lab_panel, new_id, prescription, ref,
                                         vital_signs)
 from benhan.clinical.synth.catalog import ICD10, Diagnosis, icd10_names
-
-DISCHARGE = "http://terminology.hl7.org/CodeSystem/discharge-disposition"
-ADMIT_SOURCE = "http://terminology.hl7.org/CodeSystem/admit-source"
 
 _BETTER = ["Bệnh nhân tỉnh, tiếp xúc tốt, ăn uống được.", "Đỡ mệt, ngủ được, đại tiểu tiện bình thường.",
            "Các triệu chứng giảm dần, không có biến chứng mới.", "Tình trạng ổn định, đáp ứng tốt với điều trị."]
@@ -29,16 +27,22 @@ _SYMPTOM = {"J18.9": "sốt, ho khạc đờm đục, khó thở nhẹ", "A97.0"
             "K35.8": "đau hố chậu phải, sốt nhẹ", "O80.0": "chuyển dạ, ối còn"}
 
 
-def stay(ctx: Context, dx: Diagnosis, days: int, admitted: datetime, ward_location: str) -> None:
+def stay(ctx: Context, dx: Diagnosis, days: int, admitted: datetime, ward_location: str,
+         departments: dict[str, str] | None = None) -> None:
+    """`departments`: the facility's Location ids by name (Khoa Nội, Khoa Ngoại, Khoa Nhi …)."""
     rng = ctx.rng
     discharged = admitted + timedelta(days=days - 1, hours=rng.randint(1, 6))
     cid = new_id(rng)
-    enc = encounter(ctx, "noi-tru", admitted, discharged, diagnoses=[cid], location=ward_location, extra={
-        "hospitalization": {
-            "admitSource": {"coding": [{"system": ADMIT_SOURCE, "code": rng.choice(["emd", "outp", "gp"])}]},
-            "dischargeDisposition": {"coding": [{"system": DISCHARGE, "code": "home", "display": "Home"}]}},
-        "length": {"value": days, "unit": "ngày", "system": "http://unitsofmeasure.org", "code": "d"},
+    ep = episode.plan(cid, dx, ctx.age, ctx.facility_code, departments or {}, ward_location, admitted, discharged,
+                      ctx.practitioners, new_id)
+    enc = encounter(ctx, "noi-tru", admitted, discharged, diagnoses=[cid], extra={
+        **ep.extra, "length": {"value": days, "unit": "ngày", "system": "http://unitsofmeasure.org", "code": "d"},
     })
+    for r in ep.resources:
+        ctx.out.append({**r, "subject": ctx.patient, "encounter": ref("Encounter", enc)})
+    if ep.died is not None:
+        patient = next(r for r in ctx.out if r["resourceType"] == "Patient" and r["id"] == ctx.patient_id)
+        patient["deceasedDateTime"] = ep.died.isoformat()
     condition(ctx, cid, dx, enc, admitted, resolved=True)
     febrile = dx.code in {"J18.9", "A97.0", "N39.0", "J44.1", "K35.8"}
     for panel in dx.labs:

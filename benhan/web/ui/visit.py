@@ -16,7 +16,7 @@ from starlette.responses import Response
 from benhan import errors
 from benhan.auth import roles
 from benhan.clinical import (admission, allergies, chart, diagnoses, discharge, notes, orders, outcome, prescriptions,
-                             procedures, record, transfers, visits, vitals)
+                             procedures, record, signers, transfers, visits, vitals)
 from benhan.clinical.catalogue import lookup
 from benhan.clinical import dx_ranking
 from benhan.clinical.common import FormInvalid, age_on, now, ref_id
@@ -117,6 +117,10 @@ def _stay(r: Repository, encounter: dict, rec: chart.VisitRecord, lang: str) -> 
     may_add_proc = may(r, "c", "Procedure")
     li = 0 if lang == "vi" else 1
     stays = transfers.stays(encounter, dict(rooms))
+    names = signers.practitioner_names(r, [x.get("actor") for p in procs for x in p.get("performer", [])])
+
+    def describe(p: dict) -> str:
+        return procedures.describe(p, names)
     here = stays[-1].location_id if stays else ""
 
     def options(codes: dict) -> list[tuple[str, str]]:
@@ -124,13 +128,13 @@ def _stay(r: Repository, encounter: dict, rec: chart.VisitRecord, lang: str) -> 
     return {"options": {"routes": options(admission.ROUTES), "sources": options(admission.SOURCES),
                         "kinds": options(procedures.KINDS), "anaesthesia": options(procedures.ANAESTHESIA),
                         "complication_kinds": options(procedures.COMPLICATIONS),
-                        "procedures": [(p["id"], procedures.describe(p)) for p in procs]},
+                        "procedures": [(p["id"], describe(p)) for p in procs]},
             "transfer_rooms": [(lid, name) for lid, name in rooms if lid != here],
             "admission": admission.of(encounter),
             "admission_values": admission.of(encounter).values(encounter.get("hospitalization") or {}),
             "routes": admission.ROUTES, "sources": admission.SOURCES,
             "stays": stays,
-            "procedures": procs, "describe": procedures.describe, "kind_of": procedures.kind_of,
+            "procedures": procs, "describe": describe, "kind_of": procedures.kind_of,
             "complications": procedures.complications(rec.conditions), "complication_text": procedures.complication_text,
             "kinds": procedures.KINDS, "anaesthesia": procedures.ANAESTHESIA, "complication_kinds": procedures.COMPLICATIONS,
             "staff": procedures.practitioners(r) if may_add_proc else [], "may_add_proc": may_add_proc}
