@@ -25,6 +25,9 @@ DOCUMENT_TYPES = {
     "prescription": ("57833-6", "Prescription for medication"),
     "outpatient": ("34108-1", "Outpatient Note"),
     "inpatient": ("11503-0", "Medical records"),
+    # Drawn only by the layout engine (benhan.documents.forms): the BHYT transfer and follow-up slips.
+    "referral": ("57133-1", "Referral note"),
+    "followup": ("18776-5", "Plan of care note"),
 }
 
 

@@ -29,6 +29,7 @@ from benhan.auth.actor import Actor
 from benhan.clinical.printouts import forms, pdf
 from benhan.fhir import resource_json
 from benhan.documents import pdfa
+from benhan.documents.forms import printing as form_printing
 from benhan.documents.composition import (DOCUMENT_TYPES, LOINC, SIGNED_TAG, canonical, document_bundle,
                                           entry_digests)
 from benhan.signing import certcheck, jws
@@ -166,7 +167,11 @@ def prepare_document(repo: Repository, actor: Actor, encounter_id: str, form: st
                                    "record's documents")
         check_holder(key, staff_cccd(repo, actor))
     ctx = forms.gather(repo, encounter_id, when.date(), facility_name)
-    printout = forms.build(ctx, form, actor, when, base_url or "")
+    if form in forms.FORMS:
+        printout = forms.build(ctx, form, actor, when, base_url or "")
+    else:       # drawn only by the layout engine: its printed values are the document's section
+        printout = form_printing.print_form(repo, ctx, form, actor, when, base_url or "",
+                                            repo.store.config.values).as_printout()
     if amends is not None:           # a correction says, on paper and in the Composition, what it replaces and why
         amends.mark(printout)
     signer_name = key.cert.subject.native.get("common_name", "")
@@ -174,7 +179,14 @@ def prepare_document(repo: Repository, actor: Actor, encounter_id: str, form: st
     if amends is not None:           # the replaced version's identity and hashes are signed with it
         amends.link(bundle)
     _mark(printout, key, when, check, role)
-    archival = pdfa.to_pdfa(pdf.render(printout), title=printout.title, author=signer_name,
+    if amends is None and form_printing.handles(form):
+        # A form the layout engine draws: the paper's layout, the signing mark in the signer's own block.
+        mark = [f"{r.label}: {r.value}" for r in printout.blocks[-1].rows]
+        body = form_printing.print_form(repo, ctx, form, actor, when, base_url or "", repo.store.config.values,
+                                        signed={role: mark}).pdf
+    else:
+        body = pdf.render(printout)
+    archival = pdfa.to_pdfa(body, title=printout.title, author=signer_name,
                             subject=f"{printout.patient_name} — {printout.form_code}")
     return Draft(form, role, when, printout.title, printout.facility, ctx.patient["id"], ctx.encounter["id"],
                  signer_name, bundle, archival, check, pending)

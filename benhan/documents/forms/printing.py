@@ -15,7 +15,7 @@ from benhan.clinical.printouts import forms as printouts
 from benhan.documents.forms import FORMS, abbreviations, sources, vocabulary
 from benhan.documents.forms.data import FormData, gather_extra
 from benhan.documents.layout import render as layout
-from benhan.documents.layout.model import Form
+from benhan.documents.layout.model import Form, Table
 from benhan.store.repository import Repository
 
 
@@ -30,6 +30,16 @@ class Printed:
     @property
     def pdf(self) -> bytes:
         return self.rendered.pdf
+
+    def as_printout(self) -> printouts.Printout:
+        """The printed values as the old printout structure (one block of "label: value" rows), which
+        the signed document's Composition is made from."""
+        rows = [printouts.Row(f.label, self.rendered.values.get(f.name, "")) for f in self.form.fields()]
+        rows += [printouts.Row(t.key, self.rendered.values.get(t.key, "")) for t in self.form.body
+                 if isinstance(t, Table)]
+        p = self.printout
+        return printouts.Printout(p.form, p.form_code, p.title, p.facility, p.department, p.patient_id,
+                                  p.patient_name, [printouts.Block(self.form.title, rows)], [], p.mark)
 
 
 def handles(form: str) -> bool:

@@ -169,8 +169,12 @@ class _Renderer:
         if isinstance(el, m.DateLine):
             return lh + 1
         if isinstance(el, m.Signatures):
-            marks = max((len(self.sheet.signed.get(s.role, [])) for s in el.items if s.role), default=0)
-            return lh * 3 + (22 if not pdf.a5 else 16) + marks * 3
+            w = pdf.width / max(len(el.items), 2)
+            pdf.set_font(FAMILY, "", pdf.size - 1.5)
+            marks = max((self._lines("\n".join(self.sheet.signed.get(s.role, [])), w) for s in el.items if s.role),
+                        default=0)
+            pdf.set_font(FAMILY, "", pdf.size)
+            return lh * 3 + (22 if not pdf.a5 else 16) + marks * (lh - 0.8)
         return lh
 
     # --- drawing ---
