@@ -136,16 +136,35 @@ def _search_all(repo: Repository, res_type: str, params: list[tuple[str, str]]) 
     return [m.json() for m in repo.search_type(res_type, params + [("_count", "1000")]).matches]
 
 
-def _services_by(repo: Repository, param: str, values: list[str]) -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    values = sorted(set(v for v in values if v))
-    for i in range(0, len(values), _CHUNK):
-        for body in _search_all(repo, "ActivityDefinition", [(param, ",".join(values[i:i + _CHUNK]))]):
-            key = body.get("url", "") if param == "url" else next(
-                (x.get("value", "") for x in body.get("identifier", [])
-                 if x.get("system") == resources.ITEM_SYSTEM["service"]), "")
-            out[key] = body
-    return out
+class _Items:
+    """Catalogue items read by id: the import derives each item's id from its kind and code
+    (catalogue.resources.item_id), so a read (well under a millisecond) finds it without a search."""
+
+    def __init__(self, repo: Repository):
+        self.repo = repo
+        self.cache: dict[tuple[str, str], dict | None] = {}
+
+    def get(self, res_type: str, rid: str) -> dict | None:
+        if (res_type, rid) not in self.cache:
+            try:
+                body = self.repo.read(res_type, rid).json()
+                self.cache[(res_type, rid)] = body if body.get("status", "active") == "active" else None
+            except errors.BenhanError:
+                self.cache[(res_type, rid)] = None
+        return self.cache[(res_type, rid)]
+
+    def service_by_url(self, url: str) -> dict | None:
+        prefix = f"{resources.BASE}/ActivityDefinition/"
+        if url.startswith(prefix):
+            return self.get("ActivityDefinition", url[len(prefix):])
+        found = _search_all(self.repo, "ActivityDefinition", [("url", url)])     # a url of another form
+        return found[0] if found else None
+
+    def service(self, code: str) -> dict | None:
+        return self.get("ActivityDefinition", resources.item_id("service", code))
+
+    def supply(self, code: str) -> dict | None:
+        return self.get("DeviceDefinition", resources.item_id("supply", code))
 
 
 def _service_name(body: dict) -> tuple[str, str]:
@@ -155,18 +174,52 @@ def _service_name(body: dict) -> tuple[str, str]:
 
 
 # --- what the record holds -------------------------------------------------------------------------
+_REVINCLUDES = ("ServiceRequest:encounter", "MedicationRequest:encounter", "MedicationDispense:context",
+                "DeviceRequest:encounter")
+
+
+def _record(repo: Repository, eid: str) -> dict[str, list[dict]]:
+    """The encounter, its patient and every order, prescription, dispense and supply use of it, by
+    type — one search."""
+    found = repo.search_type("Encounter", [("_id", eid), ("_include", "Encounter:subject"),
+                                           ("_revinclude:iterate", "Coverage:beneficiary")]
+                             + [("_revinclude", r) for r in _REVINCLUDES])
+    if not found.matches:
+        raise errors.NotFound(f"Encounter/{eid} not found")
+    out: dict[str, list[dict]] = {"Encounter": [found.matches[0].json()]}
+    for m in found.included:
+        out.setdefault(m.res_type, []).append(m.json())
+    return out
+
+
+def _price_urls(record: dict[str, list[dict]], rules: Rules, kind: str) -> set[str]:
+    """The price urls of every catalogue item the record names (catalogue.resources: one url per item,
+    derived from the item's id)."""
+    ids = set()
+    prefix = f"{resources.BASE}/ActivityDefinition/"
+    for o in record.get("ServiceRequest", []):
+        ids |= {u[len(prefix):] for u in o.get("instantiatesCanonical", []) if u.startswith(prefix)}
+        ids |= {resources.item_id("service", c["code"]) for c in o.get("code", {}).get("coding", [])
+                if c.get("system") == resources.CODE_SYSTEM["service"] and c.get("code")}
+    for role in ("exam", "bed"):
+        if rules.record_services.get((role, kind)):
+            ids.add(resources.item_id("service", rules.record_services[(role, kind)]))
+    for b in record.get("MedicationRequest", []) + record.get("MedicationDispense", []):
+        ids.add(ref_id(b.get("medicationReference")) or "")
+    for u in record.get("DeviceRequest", []):
+        ids |= {resources.item_id("supply", c["code"]) for c in (u.get("codeCodeableConcept") or {}).get("coding", [])
+                if c.get("system") == resources.CODE_SYSTEM["supply"] and c.get("code")}
+    return {_price_url(i) for i in ids if i}
+
+
 def _when(order: dict) -> datetime | None:
     return _dt(order.get("occurrenceDateTime") or (order.get("occurrencePeriod") or {}).get("start")
                or order.get("authoredOn"))
 
 
-def _service_items(repo: Repository, eid: str, prices: _Prices, skipped: list[str]) -> list[_Item]:
-    orders = [o for o in _search_all(repo, "ServiceRequest", [("encounter", f"Encounter/{eid}")])
-              if o.get("status") not in DONE]
-    by_url = _services_by(repo, "url", [u for o in orders for u in o.get("instantiatesCanonical", [])])
-    codes = [c.get("code", "") for o in orders if not o.get("instantiatesCanonical")
-             for c in o.get("code", {}).get("coding", []) if c.get("system") == resources.CODE_SYSTEM["service"]]
-    by_code = _services_by(repo, "identifier", [f"{resources.ITEM_SYSTEM['service']}|{c}" for c in codes])
+def _service_items(record: dict[str, list[dict]], catalogue: _Items, prices: _Prices,
+                   skipped: list[str]) -> list[_Item]:
+    orders = [o for o in record.get("ServiceRequest", []) if o.get("status") not in DONE]
     items = []
     for o in orders:
         when = _when(o)
@@ -174,10 +227,11 @@ def _service_items(repo: Repository, eid: str, prices: _Prices, skipped: list[st
         if when is None:
             skipped.append(f"ServiceRequest/{o['id']} ({label}): no date")
             continue
-        bodies = [by_url[u] for u in o.get("instantiatesCanonical", []) if u in by_url]
+        found = [catalogue.service_by_url(u) for u in o.get("instantiatesCanonical", [])]
         if not o.get("instantiatesCanonical"):
-            bodies = [by_code[c.get("code", "")] for c in o.get("code", {}).get("coding", [])
-                      if c.get("system") == resources.CODE_SYSTEM["service"] and c.get("code", "") in by_code]
+            found = [catalogue.service(c.get("code", "")) for c in o.get("code", {}).get("coding", [])
+                     if c.get("system") == resources.CODE_SYSTEM["service"] and c.get("code")]
+        bodies = [b for b in found if b is not None]
         if not bodies:
             skipped.append(f"ServiceRequest/{o['id']} ({label}): not in the service catalogue")
             continue
@@ -195,17 +249,14 @@ def _service_items(repo: Repository, eid: str, prices: _Prices, skipped: list[st
     return items
 
 
-def _record_service(repo: Repository, rules: Rules, role: str, kind: str) -> dict | None:
+def _record_service(catalogue: _Items, rules: Rules, role: str, kind: str) -> dict | None:
     code = rules.record_services.get((role, kind))
-    if not code:
-        return None
-    key = f"{resources.ITEM_SYSTEM['service']}|{code}"
-    return _services_by(repo, "identifier", [key]).get(code)
+    return catalogue.service(code) if code else None
 
 
-def _exam_item(repo: Repository, rules: Rules, encounter: dict, kind: str, start: datetime, prices: _Prices,
+def _exam_item(catalogue: _Items, rules: Rules, encounter: dict, kind: str, start: datetime, prices: _Prices,
                skipped: list[str]) -> _Item | None:
-    body = _record_service(repo, rules, "exam", kind)
+    body = _record_service(catalogue, rules, "exam", kind)
     if body is None:
         if (("exam", kind)) in rules.record_services:
             skipped.append(f"exam {rules.record_services[('exam', kind)]}: not in the service catalogue")
@@ -234,9 +285,9 @@ def bed_days(start: datetime, end: datetime, disposition: str, worse: bool, rule
     return max(days, 1)
 
 
-def _bed_items(repo: Repository, rules: Rules, encounter: dict, kind: str, start: datetime, end: datetime,
+def _bed_items(catalogue: _Items, rules: Rules, encounter: dict, kind: str, start: datetime, end: datetime,
                prices: _Prices, skipped: list[str]) -> list[_Item]:
-    body = _record_service(repo, rules, "bed", kind)
+    body = _record_service(catalogue, rules, "bed", kind)
     if body is None:
         if ("bed", kind) in rules.record_services:
             skipped.append(f"bed {rules.record_services[('bed', kind)]}: not in the service catalogue")
@@ -266,21 +317,12 @@ def _bed_items(repo: Repository, rules: Rules, encounter: dict, kind: str, start
     return items
 
 
-def _medication(repo: Repository, mid: str, cache: dict) -> dict | None:
-    if mid not in cache:
-        try:
-            cache[mid] = repo.read("Medication", mid).json()
-        except errors.BenhanError:
-            cache[mid] = None
-    return cache[mid]
-
-
-def _drug_item(repo: Repository, body: dict, quantity: Decimal, when: datetime, source: str, prices: _Prices,
-               meds: dict, skipped: list[str]) -> _Item | None:
+def _drug_item(catalogue: _Items, body: dict, quantity: Decimal, when: datetime, source: str, prices: _Prices,
+               skipped: list[str]) -> _Item | None:
     mid = ref_id(body.get("medicationReference")) or ""
     label = (body.get("medicationReference") or {}).get("display") or (
         body.get("medicationCodeableConcept") or {}).get("text") or "?"
-    med = _medication(repo, mid, meds) if mid else None
+    med = catalogue.get("Medication", mid) if mid else None
     if med is None:
         skipped.append(f"{source} ({label}): not in the drug catalogue")
         return None
@@ -296,11 +338,10 @@ def _drug_item(repo: Repository, body: dict, quantity: Decimal, when: datetime, 
                  service_rate=None, extra={"medication": f"Medication/{mid}", "so_dang_ky": reg})
 
 
-def _drug_items(repo: Repository, eid: str, prices: _Prices, skipped: list[str]) -> list[_Item]:
-    requests = [r for r in _search_all(repo, "MedicationRequest", [("encounter", f"Encounter/{eid}")])
-                if r.get("status") not in DRUG_DONE]
-    dispenses = [d for d in _search_all(repo, "MedicationDispense", [("context", f"Encounter/{eid}")])
-                 if d.get("status") == "completed"]
+def _drug_items(record: dict[str, list[dict]], catalogue: _Items, prices: _Prices,
+                skipped: list[str]) -> list[_Item]:
+    requests = [r for r in record.get("MedicationRequest", []) if r.get("status") not in DRUG_DONE]
+    dispenses = [d for d in record.get("MedicationDispense", []) if d.get("status") == "completed"]
     dispensed: dict[str, Decimal] = {}
     loose = []
     for d in dispenses:
@@ -310,8 +351,6 @@ def _drug_items(repo: Repository, eid: str, prices: _Prices, skipped: list[str])
                 dispensed[rid or ""] = dispensed.get(rid or "", Decimal(0)) + _dec((d.get("quantity") or {}).get("value"))
         else:
             loose.append(d)
-    prices.fetch({_price_url(ref_id(b.get("medicationReference")) or "") for b in requests + loose})
-    meds: dict = {}
     items = []
     for r in requests:
         when = _dt(r.get("authoredOn"))
@@ -321,7 +360,7 @@ def _drug_items(repo: Repository, eid: str, prices: _Prices, skipped: list[str])
         quantity = dispensed.get(r["id"], _dec(((r.get("dispenseRequest") or {}).get("quantity") or {}).get("value")))
         if quantity <= 0:
             continue
-        item = _drug_item(repo, r, quantity, when, f"MedicationRequest/{r['id']}", prices, meds, skipped)
+        item = _drug_item(catalogue, r, quantity, when, f"MedicationRequest/{r['id']}", prices, skipped)
         if item:
             items.append(item)
     for d in loose:
@@ -329,16 +368,16 @@ def _drug_items(repo: Repository, eid: str, prices: _Prices, skipped: list[str])
         if when is None:
             skipped.append(f"MedicationDispense/{d['id']}: no date")
             continue
-        item = _drug_item(repo, d, _dec((d.get("quantity") or {}).get("value")), when,
-                          f"MedicationDispense/{d['id']}", prices, meds, skipped)
+        item = _drug_item(catalogue, d, _dec((d.get("quantity") or {}).get("value")), when,
+                          f"MedicationDispense/{d['id']}", prices, skipped)
         if item:
             items.append(item)
     return items
 
 
-def _supply_items(repo: Repository, eid: str, prices: _Prices, skipped: list[str]) -> list[_Item]:
-    uses = [u for u in _search_all(repo, "DeviceRequest", [("encounter", f"Encounter/{eid}")])
-            if u.get("status") not in DONE]
+def _supply_items(record: dict[str, list[dict]], catalogue: _Items, prices: _Prices,
+                  skipped: list[str]) -> list[_Item]:
+    uses = [u for u in record.get("DeviceRequest", []) if u.get("status") not in DONE]
     items = []
     for u in uses:
         coding = next((c for c in (u.get("codeCodeableConcept") or {}).get("coding", [])
@@ -348,12 +387,10 @@ def _supply_items(repo: Repository, eid: str, prices: _Prices, skipped: list[str
         if coding is None or when is None:
             skipped.append(f"DeviceRequest/{u['id']} ({label}): no catalogue code or no date")
             continue
-        found_dd = _search_all(repo, "DeviceDefinition",
-                               [("identifier", f"{resources.ITEM_SYSTEM['supply']}|{coding['code']}")])
-        if not found_dd:
+        dd = catalogue.supply(coding["code"])
+        if dd is None:
             skipped.append(f"DeviceRequest/{u['id']} ({label}): not in the supply catalogue")
             continue
-        dd = found_dd[0]
         found = prices.on(_price_url(dd["id"]), when.date())
         if found is None:
             skipped.append(f"DeviceRequest/{u['id']} ({label}): no price on {when.date():%d/%m/%Y}")
@@ -453,16 +490,19 @@ def compute(repo: Repository, encounter_id: str, *, on: date | None = None, rule
             tz: str = "+07:00") -> Charges:
     """The encounter's charge lines with who pays what, and what could not be charged."""
     rules = rules or coverage.rules_for(repo)
-    encounter = repo.read("Encounter", encounter_id).json()
+    record = _record(repo, encounter_id)
+    encounter = record["Encounter"][0]
     pid = coverage.patient_ref_id(encounter)
-    patient = repo.read("Patient", pid).json() if pid else {"id": ""}
+    patient = next((p for p in record.get("Patient", []) if p["id"] == pid), None) or (
+        repo.read("Patient", pid).json() if pid else {"id": ""})
     kind = next((c.get("code", "") for t in encounter.get("type", []) for c in t.get("coding", [])), "")
     start = _dt((encounter.get("period") or {}).get("start"))
     end = _dt((encounter.get("period") or {}).get("end"))
     as_of = on or (end.date() if end else now(tz).date())
     if end is None:          # still open: charged up to the end of `on`
         end = datetime.combine(as_of, datetime.max.time().replace(microsecond=0), start.tzinfo if start else None)
-    card = coverage.card_of(repo, patient, rules) if pid else None
+    covers = [c for c in record.get("Coverage", []) if ref_id(c.get("beneficiary")) == pid]
+    card = coverage.card_of(repo, patient, rules, covers) if pid else None
     fac = facility(repo)
     visit_day = start.date() if start else as_of
     ent = coverage.entitlement(encounter, card, visit_day, rules, fac.code)
@@ -470,16 +510,18 @@ def compute(repo: Repository, encounter_id: str, *, on: date | None = None, rule
     if kind in rules.params.get("excluded_encounter_kinds", []):
         ent = replace(ent, route_rate=Decimal(0), times_card_rate=False)
         skipped.append(f"a visit of kind {kind} is not covered by BHYT (Luật BHYT Đ23)")
+    catalogue = _Items(repo)
     prices = _Prices(repo)
-    items = _service_items(repo, encounter_id, prices, skipped)
+    prices.fetch(_price_urls(record, rules, kind))       # every price the visit may need, in one search
+    items = _service_items(record, catalogue, prices, skipped)
     if start is not None:
-        exam = _exam_item(repo, rules, encounter, kind, start, prices, skipped)
+        exam = _exam_item(catalogue, rules, encounter, kind, start, prices, skipped)
         if exam is not None:
             items.append(exam)
         if coverage.is_inpatient(encounter):
-            items += _bed_items(repo, rules, encounter, kind, start, end, prices, skipped)
-    items += _drug_items(repo, encounter_id, prices, skipped)
-    items += _supply_items(repo, encounter_id, prices, skipped)
+            items += _bed_items(catalogue, rules, encounter, kind, start, end, prices, skipped)
+    items += _drug_items(record, catalogue, prices, skipped)
+    items += _supply_items(record, catalogue, prices, skipped)
     items = [i for i in items if i.when.date() <= as_of]
     exams = _exam_rates([i for i in items if i.kind == "exam"], ent.inpatient, rules)
     items = [i for i in items if i.kind != "exam"] + exams

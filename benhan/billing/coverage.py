@@ -211,13 +211,15 @@ def _card_rate(number: str, stored: object, rules: Rules) -> tuple[Decimal, bool
     return rules.param("unknown_card_rate"), False
 
 
-def card_of(repo: Repository, patient: dict, rules: Rules) -> Card | None:
+def card_of(repo: Repository, patient: dict, rules: Rules, coverages: list[dict] | None = None) -> Card | None:
     """The patient's BHYT card: the active Coverage written at registration, else a BHYT identifier
-    on the Patient (records made by other systems or the synthetic demo); None when uninsured."""
-    found = repo.search_type("Coverage", [("beneficiary", f"Patient/{patient['id']}"), ("status", "active"),
-                                          ("_count", "20")])
-    covers = [m.json() for m in found.matches
-              if any(i.get("system") == BHYT_SYSTEM for i in m.json().get("identifier", []))]
+    on the Patient (records made by other systems or the synthetic demo); None when uninsured.
+    `coverages`: the patient's Coverages when the caller has them already."""
+    if coverages is None:
+        found = repo.search_type("Coverage", [("beneficiary", f"Patient/{patient['id']}"), ("_count", "50")])
+        coverages = [m.json() for m in found.matches]
+    covers = [c for c in coverages if c.get("status") == "active"
+              and any(i.get("system") == BHYT_SYSTEM for i in c.get("identifier", []))]
     if covers:
         covers.sort(key=lambda c: (c.get("period") or {}).get("start", ""), reverse=True)
         c = covers[0]
