@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from lxml import etree
 from signxml import DigestAlgorithm, SignatureMethod, XMLSigner, XMLVerifier
@@ -23,8 +24,9 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 
 @dataclass(frozen=True)
 class XmlKey:
-    """A private key and its certificate, as signxml takes them (PEM)."""
-    key_pem: bytes
+    """A private key (loaded once: parsing and checking an RSA key costs ~100 ms, more than the
+    signature) and its certificate (PEM)."""
+    private_key: PrivateKeyTypes
     cert_pem: bytes
 
     @property
@@ -42,9 +44,7 @@ def key_from_pkcs12(data: bytes, password: str) -> XmlKey:
     if key is None or cert is None:
         raise errors.SigningKeyUnavailable("tệp PKCS#12 không có chứng thư và khóa | the PKCS#12 file holds no "
                                            "certificate and key")
-    return XmlKey(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()),
-                  cert.public_bytes(serialization.Encoding.PEM))
+    return XmlKey(key, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def sign_into(document: bytes, holder_tag: str, key: XmlKey) -> bytes:
@@ -60,7 +60,7 @@ def sign_into(document: bytes, holder_tag: str, key: XmlKey) -> bytes:
     etree.SubElement(holder, f"{{{DS}}}Signature", Id="placeholder", nsmap={"ds": DS})
     signer = XMLSigner(signature_algorithm=SignatureMethod.RSA_SHA256, digest_algorithm=DigestAlgorithm.SHA256,
                        c14n_algorithm="http://www.w3.org/2001/10/xml-exc-c14n#")
-    signed = signer.sign(root, key=key.key_pem, cert=key.cert_pem)
+    signed = signer.sign(root, key=key.private_key, cert=key.cert_pem)
     return etree.tostring(signed, xml_declaration=True, encoding="utf-8")
 
 
