@@ -249,12 +249,13 @@ async def bank(request: Request) -> Response:
     if request.method == "GET":
         return await run_in_threadpool(lambda: page(request, "ui/cashier_bank.html", report=None,
                                                     vnd=receipt_mod.vnd))
-    data = await request.form(max_files=1, max_fields=10)
-    if not sessions.check_csrf(authn.session(request), data.get("csrf") if isinstance(data.get("csrf"), str) else None):
-        raise errors.CsrfRejected()
-    upload = data.get("statement")
-    content = await upload.read(bank_statement.MAX_BYTES + 1) if upload is not None and not isinstance(upload, str) \
-        else b""
+    async with request.form(max_files=1, max_fields=10) as data:     # the upload's temporary file closed after
+        csrf = data.get("csrf")
+        if not sessions.check_csrf(authn.session(request), csrf if isinstance(csrf, str) else None):
+            raise errors.CsrfRejected()
+        upload = data.get("statement")
+        content = await upload.read(bank_statement.MAX_BYTES + 1) \
+            if upload is not None and not isinstance(upload, str) else b""
 
     def work() -> Response:
         if not content:
