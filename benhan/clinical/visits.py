@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from benhan.auth.actor import Actor
-from benhan.clinical.common import Problems, author, now, ref, stamp
+from benhan.clinical.common import Problems, author, now, ref, ref_id, stamp
 from benhan.store.repository import Repository
 from benhan.terminology.curated import ENCOUNTER_TYPE_URL, ENCOUNTER_TYPES
 from benhan.vn.identifiers import MA_LK_SYSTEM
@@ -146,6 +146,8 @@ def queue(repo: Repository, location_id: str | None, day: date) -> list[QueueEnt
     out = []
     for m in found.matches:
         e = m.json()
+        if location_id and ref_id(((e.get("location") or [{}])[-1]).get("location")) != location_id:
+            continue        # transferred to another department since: that room's queue lists it now
         pid = (e.get("subject", {}).get("reference", "/").split("/") + [""])[1]
         out.append(QueueEntry(m.res_id, pid, names.get(pid, ""), kind_of(e), e.get("status", ""),
                               (e.get("period") or {}).get("start", ""), (e.get("reasonCode") or [{}])[0].get("text", "")))

@@ -212,3 +212,19 @@ def test_bad_or_inconsistent_entries_are_refused_by_field(ward):  # noqa: ANN001
         "result": "3", "disposition": "other-hcf", "d_tinh_trang_ra_vien": "x"}, when=at(16, 8))) == {
         "transfer_level": "ui.err.choose", "transfer_to_name": "ui.err.required"}
     assert enc(ward, eid)["status"] != "finished"
+
+
+def test_after_a_transfer_the_patient_is_in_the_new_departments_list_and_printed_under_it(ward):  # noqa: ANN001
+    repo = ward["repo"]
+    f = registration.PatientForm.from_mapping({"cccd": "001060777888", "name": "Lê Văn Tám",
+                                               "birth_date": "05/06/1960", "gender": "male"})
+    pid = registration.register(repo, f, DOCTOR, date(2025, 3, 1), ward["fac"].organization_id).patient_id
+    medical, surgical = ward["rooms"]["Khoa Nội tổng hợp"], ward["rooms"]["Khoa Ngoại chấn thương"]
+    eid = visits.open_visit(repo, DOCTOR, pid, "noi-tru", medical, "Đau bụng", ward["fac"])
+    today = datetime.fromisoformat(enc(ward, eid)["period"]["start"]).date()
+    assert eid in [q.encounter_id for q in visits.queue(repo, medical, today)]
+    transfers.transfer(repo, DOCTOR, enc(ward, eid), surgical, ward["fac"])
+    assert eid not in [q.encounter_id for q in visits.queue(repo, medical, today)]
+    assert eid in [q.encounter_id for q in visits.queue(repo, surgical, today)]
+    ctx = forms.gather(Repository(repo.store, Actor.system()), eid, today)
+    assert forms.build(ctx, "inpatient", DOCTOR, at(20, 9), "http://x").department == "Khoa Ngoại chấn thương"

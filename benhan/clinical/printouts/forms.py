@@ -470,7 +470,9 @@ def build(ctx: Context, form: str, actor: Actor, printed: datetime, base_url: st
     if form not in _BUILD:
         raise ValueError(form)
     title, code = TITLES[form]
-    location = (ctx.encounter.get("location") or [{}])[0].get("location", {}).get("display", "")
+    # The department the patient is (or was last) in: after a transfer, the new one.
+    location = ctx.stays[-1].name if ctx.stays else \
+        (ctx.encounter.get("location") or [{}])[-1].get("location", {}).get("display", "")
     fac = ctx.facility
     mark = Mark(system=f"benhan {__version__}", facility=f"{fac.name}" + (f" (mã {fac.code})" if fac.code else ""),
                 lookup_code=lookup_code(ctx, form), lookup_url=f"{base_url.rstrip('/')}/ui/encounters/{ctx.encounter['id']}",
