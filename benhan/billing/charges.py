@@ -378,12 +378,17 @@ def _drug_items(record: dict[str, list[dict]], catalogue: _Items, prices: _Price
 def _supply_items(record: dict[str, list[dict]], catalogue: _Items, prices: _Prices,
                   skipped: list[str]) -> list[_Item]:
     uses = [u for u in record.get("DeviceRequest", []) if u.get("status") not in DONE]
+    procedures = {o["id"]: o for o in record.get("ServiceRequest", [])}
     items = []
     for u in uses:
         coding = next((c for c in (u.get("codeCodeableConcept") or {}).get("coding", [])
                        if c.get("system") == resources.CODE_SYSTEM["supply"]), None)
         label = (u.get("codeCodeableConcept") or {}).get("text") or (coding or {}).get("display") or "?"
-        when = _when(u)
+        package = next((ref_id(b) or "" for b in u.get("basedOn", []) if (b.get("reference") or "").startswith(
+            "ServiceRequest/")), "")
+        # A supply's NGAY_YL is the time of the procedure that used it, so that the ceiling in force on
+        # that day applies (QĐ 130 XML3 notes).
+        when = _when(procedures.get(package, {})) or _when(u)
         if coding is None or when is None:
             skipped.append(f"DeviceRequest/{u['id']} ({label}): no catalogue code or no date")
             continue
@@ -398,8 +403,6 @@ def _supply_items(record: dict[str, list[dict]], catalogue: _Items, prices: _Pri
         quantity = next((_dec((p.get("valueQuantity") or {}).get("value")) for p in u.get("parameter", [])
                          if p.get("valueQuantity")), Decimal(1))
         name = next((n.get("name", "") for n in dd.get("deviceName", [])), "") or coding.get("display", "")
-        package = next((ref_id(b) or "" for b in u.get("basedOn", []) if (b.get("reference") or "").startswith(
-            "ServiceRequest/")), "")
         items.append(_Item("supply", coding["code"], name, found[1] or "cái", quantity, found[0], when,
                            f"DeviceRequest/{u['id']}", "10", found[2], package=package))
     return items
@@ -536,6 +539,7 @@ def compute(repo: Repository, encounter_id: str, *, on: date | None = None, rule
     small = (ent.insured and covered > 0 and covered < threshold
              and (ent.correct_route or not rules.params.get("small_visit_needs_correct_route", True)))
     lines = []
+    packages: dict[str, str] = {}          # GOI_VTYT: G1, G2 … in the order the packages were used
     for it, unit, rate, ceiling, why in parts:
         if why:
             benefit = Decimal(0)
@@ -546,7 +550,11 @@ def compute(repo: Repository, encounter_id: str, *, on: date | None = None, rule
         else:
             benefit = ent.benefit()
         extra = {"ma_doituong_kcb": ent.object_code, **({"not_covered": why} if why and ent.insured else {}),
-                 **({"small_visit": True} if small else {})}
+                 **({"small_visit": True} if small else {}),
+                 # PHAM_VI: 2 when BHYT never pays the item for this insured patient, 1 otherwise.
+                 "pham_vi": "2" if why and why not in ("not insured", "card not valid on the date") else "1"}
+        if it.kind == "supply" and it.package and ceiling is not None:
+            extra["goi_vtyt"] = packages.setdefault(it.package, f"G{len(packages) + 1}")
         lines.append(_line(it, encounter_id, benefit, unit, rate, ceiling, extra))
     order = {"exam": 0, "bed": 1, "service": 2, "supply": 3, "drug": 4}
     lines.sort(key=lambda ln: (order.get(ln.kind, 9), ln.service_time or datetime.min, ln.code, ln.charge_item_id))

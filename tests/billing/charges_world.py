@@ -132,9 +132,13 @@ class World:
 
     def facility_rules(self, **facility: object) -> None:
         """The facility's correction of facility.json (<data_dir>/billing/facility.json)."""
+        self.rule_file("facility.json", json.dumps(facility))
+
+    def rule_file(self, name: str, text: str) -> None:
+        """A facility's own copy of a rule file, in <data_dir>/billing/."""
         folder = Path(self.store.config.values["data_dir"]) / "billing"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "facility.json").write_text(json.dumps(facility), encoding="utf-8")
+        (folder / name).write_text(text, encoding="utf-8")
 
 
 def make_world(store) -> World:  # noqa: ANN001

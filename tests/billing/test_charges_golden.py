@@ -202,6 +202,30 @@ def test_a_supply_above_its_ceiling(world):  # noqa: ANN001
     # A supply well under the ceiling of its own package is covered whole: 2 × 1,200 × 0.8.
     syringe = got[("supply", SYRINGE)]
     assert (syringe.insured_amount, syringe.bhyt_paid, syringe.patient_self) == (D("2400.00"), D("1920.00"), D("0.00"))
+    # Each procedure's supplies are a package (GOI_VTYT G1, G2 in order of use), dated by the procedure.
+    assert (stent.extra["goi_vtyt"], syringe.extra["goi_vtyt"]) == ("G1", "G2")
+    assert stent.service_time == at(DAY, 10) and syringe.service_time == at(DAY, 11)
+
+
+def test_items_bhyt_never_pays_and_fund_payment_rates_are_data(world):  # noqa: ANN001
+    # The facility lists the dressing as never paid by BHYT and Augmentin at TYLE_TT_BH 50 from 01/11/2026.
+    world.rule_file("excluded.csv", "kind,code,valid_from,valid_to,reason\n"
+                                    "service,10.0900.0200,2026-01-01,,Luật BHYT Đ23 (example)\n")
+    world.rule_file("payment_rates.csv", "kind,code,valid_from,valid_to,rate,source\n"
+                                         "drug,DEMO-J01CR02,2026-11-01,,50,example\n")
+    pid = world.patient("001090123416", "Kiều Văn Tú", bhyt="DN4790123456716")
+    eid = _usual_visit(world, pid)
+    world.order(eid, "10.0900.0200", at(DAY, 11))             # dressing, 57,600
+    got = _by_code(charge_lines(world.repo, eid, on=DAY))
+    dressing = got[("service", "10.0900.0200")]
+    assert (dressing.insured_amount, dressing.bhyt_paid, dressing.patient_self) == (D("0.00"), D("0.00"), D("57600.00"))
+    assert dressing.extra["pham_vi"] == "2"
+    drug = got[("drug", AUGMENTIN[0])]
+    # 10 × 14,500 = 145,000; × 50% = 72,500 insured; 80% of it = 58,000 fund, 14,500 co-pay; 72,500 own.
+    assert (drug.insurance_rate, drug.insured_amount) == (D(50), D("72500.00"))
+    assert (drug.bhyt_paid, drug.patient_copay, drug.patient_self) == (D("58000.00"), D("14500.00"), D("72500.00"))
+    assert got[("service", CT)].extra["pham_vi"] == "1"
+    _check_invariant(got.values())
 
 
 def test_a_small_visit_is_paid_in_full(world):  # noqa: ANN001
