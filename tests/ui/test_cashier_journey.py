@@ -113,6 +113,12 @@ def test_the_cashier_takes_a_vietqr_transfer_and_prints_the_receipt(browser, des
         assert "797.000 đ" in text and "ĐÃ THANH TOÁN ĐỦ" in text and "chuyển khoản VietQR" in text
         assert _scan(pypdfium2.PdfDocument(pdf)[0].render(scale=3).to_pil()) == []     # paid: no code
 
+        # The cost statement the patient signs, from the same desk.
+        statement = j.fetch(page.get_attribute("#cost-statement", "href"))
+        with pdfplumber.open(io.BytesIO(statement)) as doc:
+            words = "\n".join(p.extract_text() for p in doc.pages)
+        assert "01/KBCB" in words and "Trần Thị Bình" in words
+
         invoice = desk["store"]
         from benhan.auth.actor import Actor
         from benhan.store.repository import Repository

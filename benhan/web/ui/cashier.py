@@ -17,7 +17,7 @@ from starlette.routing import Route
 from benhan import errors
 from benhan.auth import sessions
 from benhan.auth.actor import Actor
-from benhan.billing import accounts, bank_statement, payments, qr_image, receipt as receipt_mod
+from benhan.billing import accounts, bank_statement, cost_statement, payments, qr_image, receipt as receipt_mod
 from benhan.clinical.common import now, ref_id
 from benhan.clinical.visits import facility
 from benhan.store.repository import Repository
@@ -209,6 +209,19 @@ async def receipt_pdf(request: Request) -> Response:
     return await run_in_threadpool(work)
 
 
+async def cost_statement_pdf(request: Request) -> Response:
+    """The cost statement (bảng kê 01/KBCB) the patient signs at the desk (billing/cost_statement.py)."""
+    def work() -> Response:
+        r = repo(request)
+        require(r, _GATE)
+        _, bill = _bill(r, request.path_params["id"])
+        # Its administrative part names the diagnosis, which the cashier's role does not read itself.
+        body = cost_statement.render(_billing_repo(request, r), bill, now=_now(request))
+        return Response(body, media_type="application/pdf",
+                        headers={"content-disposition": f'inline; filename="bang-ke-{bill.number}.pdf"'})
+    return await run_in_threadpool(work)
+
+
 # --- the shift closing -------------------------------------------------------------------------
 
 def _closing_page(request: Request, r: Repository, status: int = 200, **extra) -> Response:  # noqa: ANN001
@@ -279,6 +292,7 @@ routes = [
     Route(f"{HOME}/bills/{{id}}/apply-advance", apply_advance, methods=_FORM),
     Route(f"{HOME}/bills/{{id}}/refund", refund, methods=_FORM),
     Route(f"{HOME}/bills/{{id}}/receipt.pdf", receipt_pdf),
+    Route(f"{HOME}/bills/{{id}}/cost-statement.pdf", cost_statement_pdf),
     Route(f"{HOME}/closing", closing, methods=_FORM),
     Route(f"{HOME}/bank", bank, methods=_FORM),
 ]
