@@ -6,15 +6,6 @@ from benhan.documents.forms import blocks, sources as s
 from benhan.documents.layout.model import (Column, DateLine, Digits, Field, Form, Heading, Line, PageBreak,
                                            Signature, Signatures, Table, Ticks)
 
-
-def _handover(d) -> list[list[str]]:  # noqa: ANN001
-    """Hồ sơ, phim, ảnh: the kinds the paper lists; the number of result sheets benhan holds for
-    "Xét nghiệm", the others not recorded yet (blank)."""
-    reports = len(d.ctx.rec.reports)
-    return [["X-quang", ""], ["CT Scanner", ""], ["Siêu âm", ""], ["Xét nghiệm", str(reports) if reports else ""],
-            ["Khác", ""], ["Toàn bộ hồ sơ", ""]]
-
-
 FORM = Form(
     key="outpatient", code="15/BV1", title="BỆNH ÁN NGOẠI TRÚ",
     identifiers=(Field("Số ngoại trú", s.record_number, key="record-number", code=True),
@@ -62,7 +53,7 @@ FORM = Form(
         Field("Tình trạng người bệnh ra viện", s.summary("tinh-trang-ra-vien"), key="status", number="5.", lines=2),
         Field("Hướng điều trị và các chế độ tiếp theo", s.summary("huong-dieu-tri-tiep"), key="onward",
               number="6.", lines=2),
-        Table("handover", (Column("Hồ sơ, phim, ảnh", 0.7), Column("Số tờ", 0.3)), _handover, min_rows=0),
+        Table("handover", (Column("Hồ sơ, phim, ảnh", 0.7), Column("Số tờ", 0.3)), s.handover_rows, min_rows=0),
         DateLine(s.summary_date, key="summary-date-line"),
         Signatures((Signature(s.title("handed-by"), s.nobody, key="handed-by"),
                     Signature(s.title("received-by"), s.nobody, key="received-by"),

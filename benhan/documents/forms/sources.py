@@ -386,6 +386,14 @@ def follow_up_by(d: FormData) -> str:
     return signers.full_name(who, d.ctx.practitioners) if who else record_author(d)
 
 
+def handover_rows(d: FormData) -> list[list[str]]:
+    """Hồ sơ, phim, ảnh: the kinds the paper lists (vocabulary); the number of result sheets benhan
+    holds for "xét nghiệm", the others not recorded yet (blank)."""
+    reports = len(d.ctx.rec.reports)
+    return [[words, str(reports) if code == "xet-nghiem" and reports else ""]
+            for code, words in vocabulary.options("ho-so-phim-anh")]
+
+
 # --- the facility and signers ---
 
 def facility(d: FormData) -> str:

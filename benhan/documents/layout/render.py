@@ -190,11 +190,13 @@ class _Renderer:
                 pdf.add_page()
                 continue
             need = self._height(el)
-            if not isinstance(el, tail):
-                # A date line and signatures go with the element before them: a page never holds
-                # only a signature.
+            if isinstance(el, m.Heading) and i + 1 < len(elements):
+                need += self._height(elements[i + 1])        # a heading is never last on its page
+            elif not isinstance(el, tail):
+                # The paper's small print, the date line and the signatures go with the element before
+                # them: a page never holds only a signature.
                 j = i + 1
-                while j < len(elements) and isinstance(elements[j], tail):
+                while j < len(elements) and isinstance(elements[j], (m.Note, *tail)):
                     need += self._height(elements[j]) + 1.5
                     j += 1
             if pdf.get_y() + need > pdf.limit and need < pdf.limit - pdf.t_margin:
