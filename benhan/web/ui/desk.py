@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from benhan import errors
 from benhan.clinical import chart, patient_link, registration, visits
 from benhan.clinical.common import FormInvalid, Problems, name_of
+from benhan.claims.gateway import CARD_CODES
 from benhan.vn.cccd_qr import QrProblem, parse_cccd_qr
 from benhan.web import i18n
 from benhan.web.ui import paper as paper_ui, svg
@@ -47,6 +48,7 @@ def _register_context(request: Request, r, v: dict[str, str]) -> dict:  # noqa: 
 
 def _register_page(request: Request, r, v: dict, status: int = 200, errs: dict | None = None, **extra) -> Response:  # noqa: ANN001
     ctx = _register_context(request, r, v)
+    ctx["card_check_enabled"] = bool(request.app.state.store.config.bhxh_gateway_url)
     ctx.update(extra)
     return page(request, "ui/register.html", status, errors=errs or {}, **ctx)
 
@@ -91,6 +93,8 @@ async def register(request: Request) -> Response:
             # No JavaScript: the province changed, show its communes, keep everything typed.
             v["commune"] = ""
             return _register_page(request, r, v)
+        if data.get("action") == "card_check":
+            return _card_check(request, r, v)
         fac = _facility(request, r)
         pf = registration.PatientForm.from_mapping(v)
         problems = Problems()
@@ -115,6 +119,33 @@ async def register(request: Request) -> Response:
             return back(f"/ui/encounters/{eid}")
         return back(f"/ui/patients/{done.patient_id}")
     return await run_in_threadpool(work)
+
+
+def _card_check(request: Request, r, v: dict[str, str]) -> Response:  # noqa: ANN001
+    """The thông tuyến check on the BHXH gateway (claims.gateway), its answer shown on the form; a
+    valid card's dates and registered facility fill the fields left empty. The gateway down is not
+    a reason to turn the patient away (NĐ 188 Đ38 k2): the answer says to check again later."""
+    from benhan.claims import service
+    if not (v.get("bhyt") or v.get("cccd")) or not v.get("name") or not v.get("birth_date"):
+        return _register_page(request, r, v, card_check={"ok": False, "lines": [t(request, "ui.card_check.need")]})
+    try:
+        gateway = service.gateway_from_config(request.app.state.store.config)
+        answer = gateway.card_check(v.get("bhyt") or v["cccd"], v["name"], v["birth_date"],
+                                    r.actor.display or r.actor.name, v.get("staff_cccd", ""))
+    except errors.BenhanError as exc:
+        return _register_page(request, r, v, card_check={"ok": False, "lines": [
+            t(request, "ui.card_check.unavailable", why=exc.message.split(" | ")[0])]})
+    lines = [t(request, "ui.card_check.answer", code=answer.code,
+               meaning=t(request, f"ui.card.code.{answer.code}") if answer.code in CARD_CODES else answer.note)]
+    body = answer.body
+    if body.get("gtTheTu"):
+        lines.append(t(request, "ui.card_check.valid", card=body.get("maThe", ""), start=body.get("gtTheTu", ""),
+                       end=body.get("gtTheDen", ""), place=body.get("maDKBD", ""), five=body.get("ngayDu5Nam") or "—"))
+    if answer.ok:
+        for field, key in (("bhyt_from", "gtTheTu"), ("bhyt_to", "gtTheDen"), ("bhyt_place", "maDKBD")):
+            if not v.get(field) and body.get(key):
+                v[field] = str(body[key])
+    return _register_page(request, r, v, card_check={"ok": answer.ok, "lines": lines})
 
 
 async def communes(request: Request) -> Response:
