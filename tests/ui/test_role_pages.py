@@ -81,6 +81,12 @@ FORM_POSTS = {
     "/ui/documents/{id}/pad": (lambda r: has(r, "c", "Provenance"), {"signature": ""}),
     # A paper record scanned in (web/ui/paper.py): no file posted, refused as a form when allowed.
     "/ui/patients/{id}/paper": (lambda r: has(r, "c", "DocumentReference") and has(r, "c", "Provenance"), {}),
+    # The cashier's desk (web/ui/cashier.py): an unknown visit key, an unknown bill (404), no file, an empty closing.
+    "/ui/cashier/visit": (lambda r: has(r, "c", "PaymentReconciliation"), {"ma_lk": "khong-co"}),
+    **{f"/ui/cashier/bills/{{id}}/{action}": (lambda r: has(r, "c", "PaymentReconciliation"), {"amount": "1000"})
+       for action in ("pay", "advance", "apply-advance", "refund")},
+    "/ui/cashier/closing": (lambda r: has(r, "c", "PaymentReconciliation"), {}),
+    "/ui/cashier/bank": (lambda r: has(r, "c", "PaymentReconciliation"), {}),
 }
 
 
