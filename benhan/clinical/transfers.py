@@ -39,6 +39,14 @@ def _date(iso: str) -> date | None:
         return None
 
 
+def _moment(iso: str) -> datetime | None:
+    """A FHIR dateTime with its time (a date alone, or only a year, is valid FHIR: None)."""
+    try:
+        return datetime.fromisoformat(iso) if len(iso) > 10 else None
+    except ValueError:
+        return None
+
+
 def stays(encounter: dict, names: dict[str, str] | None = None) -> list[Stay]:
     """The departments in order of arrival; `names` (Location id → name) fills in a display the
     entry lacks (data from elsewhere)."""
@@ -76,7 +84,7 @@ def transfer(repo: Repository, actor: Actor, encounter: dict, location_id: str, 
     elif current and current[-1].location_id == location_id:
         p.add("transfer_to", "ui.transfer.err.same")
     since = current[-1].start if current else (encounter.get("period") or {}).get("start", "")
-    if since and datetime.fromisoformat(since) > when:
+    if _moment(since) and _moment(since) > when:
         p.add("transfer_to", "ui.transfer.err.before")
     p.raise_if_any()
     assert room is not None
