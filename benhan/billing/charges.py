@@ -30,7 +30,7 @@ from benhan.billing import coverage
 from benhan.billing.coverage import HUNDRED, ZERO, Entitlement, Rules
 from benhan.billing.lines import ChargeLine
 from benhan.clinical.catalogue import resources
-from benhan.clinical.common import name_of, now, ref_id
+from benhan.clinical.common import now, ref_id
 from benhan.clinical.visits import facility
 from benhan.store.repository import Repository
 
@@ -565,7 +565,3 @@ def charge_lines(repo: Repository, encounter_id: str, *, on: date | None = None)
     """The encounter's charge lines as of `on` (default: its end, or today while it is open); pure
     computation from the record, nothing written."""
     return compute(repo, encounter_id, on=on).lines
-
-
-def patient_name(charges: Charges) -> str:
-    return name_of(charges.patient) if charges.patient.get("id") else ""

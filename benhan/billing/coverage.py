@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -193,7 +193,6 @@ class Card:
     coverage_id: str = ""
 
     def valid_on(self, on: date, grace_days: int = 0) -> bool:
-        from datetime import timedelta
         return ((self.valid_from is None or self.valid_from <= on)
                 and (self.valid_to is None or on <= self.valid_to + timedelta(days=grace_days)))
 
@@ -376,10 +375,6 @@ def split(quantity: Decimal, unit_price: Decimal, insured_unit_price: Decimal, b
     take = min(left, copay); copay -= take; left -= take
     take = min(left, fund); fund -= take; left -= take
     return Split(amount, insured, fund, copay, self_pay, other - left)
-
-
-def now_date(when: datetime | None) -> date | None:
-    return when.date() if when else None
 
 
 def patient_ref_id(encounter: dict) -> str:
