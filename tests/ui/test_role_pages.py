@@ -36,6 +36,10 @@ def opens_chart(role: str) -> bool:
     return has(role, "c", "Encounter") or has(role, "r", "Condition")
 
 
+def cashier_desk(role: str) -> bool:
+    return has(role, "c", "PaymentReconciliation") and has(role, "r", "Invoice")
+
+
 def links(role: str) -> bool:
     needs = [("c", "Provenance")] + [(letter, t) for t in patient_link.member_params() if t not in patient_link._TRAIL
                                      for letter in "ru"]
@@ -82,11 +86,11 @@ FORM_POSTS = {
     # A paper record scanned in (web/ui/paper.py): no file posted, refused as a form when allowed.
     "/ui/patients/{id}/paper": (lambda r: has(r, "c", "DocumentReference") and has(r, "c", "Provenance"), {}),
     # The cashier's desk (web/ui/cashier.py): an unknown visit key, an unknown bill (404), no file, an empty closing.
-    "/ui/cashier/visit": (lambda r: has(r, "c", "PaymentReconciliation"), {"ma_lk": "khong-co"}),
-    **{f"/ui/cashier/bills/{{id}}/{action}": (lambda r: has(r, "c", "PaymentReconciliation"), {"amount": "1000"})
+    "/ui/cashier/visit": (lambda r: cashier_desk(r), {"ma_lk": "khong-co"}),
+    **{f"/ui/cashier/bills/{{id}}/{action}": (lambda r: cashier_desk(r), {"amount": "1000"})
        for action in ("pay", "advance", "apply-advance", "refund")},
-    "/ui/cashier/closing": (lambda r: has(r, "c", "PaymentReconciliation"), {}),
-    "/ui/cashier/bank": (lambda r: has(r, "c", "PaymentReconciliation"), {}),
+    "/ui/cashier/closing": (lambda r: cashier_desk(r), {}),
+    "/ui/cashier/bank": (lambda r: cashier_desk(r), {}),
 }
 
 
