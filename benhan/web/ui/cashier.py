@@ -27,7 +27,13 @@ from benhan.web import authn
 from benhan.web.ui.base import back, form, page, repo, require, t, today, tz
 
 HOME = "/ui/cashier"
-_GATE = ("c", "PaymentReconciliation")
+
+
+def _gate(r: Repository) -> None:
+    """The desk is for who records receipts and reads the bills (the cashier; not a facility admin, who
+    may write PaymentReconciliation as reference data but reads no patient's bill)."""
+    require(r, ("c", "PaymentReconciliation"))
+    require(r, ("r", "Invoice"))
 _FORM = ["GET", "POST"]
 
 
@@ -57,7 +63,7 @@ def _home(request: Request, r: Repository, status: int = 200, **extra) -> Respon
 async def home(request: Request) -> Response:
     def work() -> Response:
         r = repo(request)
-        require(r, _GATE)
+        _gate(r)
         return _home(request, r)
     return await run_in_threadpool(work)
 
@@ -73,7 +79,7 @@ def _billing_repo(request: Request, r: Repository) -> Repository:
 async def bill_visit(request: Request) -> Response:
     """The bill of a visit found by its episode key (MA_LK, printed on the patient's slip)."""
     r = repo(request)
-    await run_in_threadpool(require, r, _GATE)
+    await run_in_threadpool(_gate, r)
     if request.method == "GET":
         return back(HOME)
     values = await form(request)
@@ -130,7 +136,7 @@ def _bill_page(request: Request, r: Repository, invoice_id: str, status: int = 2
 async def bill_page(request: Request) -> Response:
     def work() -> Response:
         r = repo(request)
-        require(r, _GATE)
+        _gate(r)
         return _bill_page(request, r, request.path_params["id"])
     return await run_in_threadpool(work)
 
@@ -138,7 +144,7 @@ async def bill_page(request: Request) -> Response:
 async def _post(request: Request, action) -> Response:  # noqa: ANN001
     """A form on the bill page: the action's receipt → back to the bill; a refusal → the page again."""
     r = repo(request)
-    await run_in_threadpool(require, r, _GATE)
+    await run_in_threadpool(_gate, r)
     invoice_id = request.path_params["id"]
     if request.method == "GET":
         return back(f"{HOME}/bills/{invoice_id}")
@@ -194,7 +200,7 @@ async def refund(request: Request) -> Response:
 async def receipt_pdf(request: Request) -> Response:
     def work() -> Response:
         r = repo(request)
-        require(r, _GATE)
+        _gate(r)
         invoice_id = request.path_params["id"]
         _, bill = _bill(r, invoice_id)
         receipts = payments.receipts_for(r, f"Invoice/{invoice_id}")
@@ -213,7 +219,7 @@ async def cost_statement_pdf(request: Request) -> Response:
     """The cost statement (bảng kê 01/KBCB) the patient signs at the desk (billing/cost_statement.py)."""
     def work() -> Response:
         r = repo(request)
-        require(r, _GATE)
+        _gate(r)
         _, bill = _bill(r, request.path_params["id"])
         # Its administrative part names the diagnosis, which the cashier's role does not read itself.
         body = cost_statement.render(_billing_repo(request, r), bill, now=_now(request))
@@ -240,7 +246,7 @@ def _closing_page(request: Request, r: Repository, status: int = 200, **extra) -
 
 async def closing(request: Request) -> Response:
     r = repo(request)
-    await run_in_threadpool(require, r, _GATE)
+    await run_in_threadpool(_gate, r)
     values = await form(request) if request.method == "POST" else None
 
     def work() -> Response:
@@ -258,7 +264,7 @@ async def closing(request: Request) -> Response:
 
 async def bank(request: Request) -> Response:
     r = repo(request)
-    await run_in_threadpool(require, r, _GATE)
+    await run_in_threadpool(_gate, r)
     if request.method == "GET":
         return await run_in_threadpool(lambda: page(request, "ui/cashier_bank.html", report=None,
                                                     vnd=receipt_mod.vnd))
