@@ -128,6 +128,9 @@ def gateway_from_config(cfg, facility: str = "") -> Gateway:  # noqa: ANN001
     if not cfg.bhxh_gateway_url:
         raise errors.ClaimNotPossible("chưa cấu hình cổng BHXH (bhxh_gateway_url) | the BHXH gateway is not "
                                       "configured (bhxh_gateway_url)")
+    username = cfg.bhxh_username or (f"{facility}_BV" if facility else "")
     password = _secret(GATEWAY_PASSWORD_ENV, Path(str(cfg.bhxh_password_file)), "the gateway password")
-    return Gateway(cfg.bhxh_gateway_url, cfg.bhxh_username or (f"{facility}_BV" if facility else ""), password, facility,
-                   cfg.bhxh_province)
+    if not username or not password:
+        raise errors.ClaimNotPossible("chưa cấu hình tài khoản cổng BHXH (bhxh_username, BENHAN_BHXH_PASSWORD hoặc "
+                                      "bhxh_password_file) | the BHXH gateway account is not configured")
+    return Gateway(cfg.bhxh_gateway_url, username, password, facility, cfg.bhxh_province)
