@@ -19,7 +19,7 @@ from benhan.billing.coverage import ZERO
 from benhan.billing.lines import Bill, ChargeLine
 from benhan.clinical.catalogue import resources
 from benhan.clinical.common import BENHAN, identifier, name_of, ref, ref_id
-from benhan.fhir.resource_json import JsonDecimal
+from benhan.fhir.resource_json import JsonDecimal, content_hash
 from benhan.store.repository import Repository
 from benhan.vn.identifiers import MA_LK_SYSTEM
 
@@ -120,6 +120,14 @@ def _read(repo: Repository, res_type: str, res_id: str) -> dict | None:
     return found.matches[0].json() if found.matches else None
 
 
+def _put(repo: Repository, prepared: list, res_type: str, rid: str, body: dict, stored: dict | None) -> None:
+    """Prepare the write unless the stored version already says the same (billing again validates
+    and writes only what changed)."""
+    if stored is not None and content_hash({**body, "id": rid}) == content_hash(stored):
+        return
+    prepared.append(repo.prepare("PUT", res_type, rid, body))
+
+
 def _money(d: Decimal) -> dict:
     return {"value": _num(d), "currency": "VND"}
 
@@ -137,7 +145,8 @@ def bill_for_encounter(repo: Repository, encounter_id: str, *, now: datetime) ->
     prepared = []
     current = {ln.charge_item_id for ln in c.lines}
     for line in c.lines:
-        prepared.append(repo.prepare("PUT", "ChargeItem", line.charge_item_id, _charge_item(line, pid, aid)))
+        _put(repo, prepared, "ChargeItem", line.charge_item_id, _charge_item(line, pid, aid),
+             existing.get(line.charge_item_id))
     for cid, body in existing.items():     # no longer in the record: kept, marked, never billed
         if cid not in current and body.get("status") != "entered-in-error":
             prepared.append(repo.prepare("PUT", "ChargeItem", cid, {**body, "status": "entered-in-error"}))
@@ -153,7 +162,7 @@ def bill_for_encounter(repo: Repository, encounter_id: str, *, now: datetime) ->
         account["coverage"] = [{"coverage": ref("Coverage", c.entitlement.card.coverage_id), "priority": 1}]
     if not account["subject"]:
         del account["subject"]
-    prepared.append(repo.prepare("PUT", "Account", aid, account))
+    _put(repo, prepared, "Account", aid, account, _read(repo, "Account", aid))
     old = _read(repo, "Invoice", iid)
     total = sum((ln.amount for ln in c.lines), ZERO)
     due = sum((ln.patient_copay + ln.patient_self for ln in c.lines), ZERO)
@@ -178,8 +187,9 @@ def bill_for_encounter(repo: Repository, encounter_id: str, *, now: datetime) ->
     }
     if not invoice["lineItem"]:
         del invoice["lineItem"]
-    prepared.append(repo.prepare("PUT", "Invoice", iid, invoice))
-    repo.commit(prepared, "transaction")
+    _put(repo, prepared, "Invoice", iid, invoice, old)
+    if prepared:
+        repo.commit(prepared, "transaction")
     return Bill(number, encounter_id, pid, name_of(patient) if pid else "",
                 datetime.fromisoformat(issued), tuple(c.lines), iid)
 
