@@ -39,6 +39,7 @@ RECEIPT = "https://benhan.vn/sid/receipt"                 # the receipt number, 
 RECEIPT_FOR = "https://benhan.vn/sid/receipt-for"         # "Invoice/<id>" / "Account/<id>": the search key
 BANK_TRANSACTION = "https://benhan.vn/sid/bank-transaction"   # the bank's reference of a transfer
 CLOSING = "https://benhan.vn/sid/cashier-closing"
+CLOSING_BY = "https://benhan.vn/sid/cashier-closing-by"  # the cashier's user name: her last closing in one search
 CLOSING_TOTAL_EXT = f"{BENHAN}/StructureDefinition/closing-total"     # method + amount, one per method
 METHOD_EXT = f"{BENHAN}/StructureDefinition/payment-method"
 CASHIER_EXT = f"{BENHAN}/StructureDefinition/cashier"
@@ -374,23 +375,27 @@ def _sub(ext: dict, url: str) -> dict:
 
 
 def last_closing(repo: Repository, cashier: str) -> Closing | None:
-    mine = [c for c in closings(repo) if c.cashier == cashier]
-    return max(mine, key=lambda c: c.end) if mine else None
+    found = repo.search_type("PaymentReconciliation", [("identifier", f"{CLOSING_BY}|{cashier}"),
+                                                       ("_sort", "-created"), ("_count", "1")])
+    return _closing(found.matches[0].json()) if found.matches else None
+
+
+def _closing(b: dict) -> Closing:
+    period = b.get("period") or {}
+    return Closing(id=b["id"], number=_ident(b, CLOSING), cashier=_ext(b, CASHIER_EXT),
+                   start=_when(period["start"]) if period.get("start") else None, end=_when(period["end"]),
+                   receipts=tuple(ref_id(d.get("request")) or "" for d in b.get("detail", [])),
+                   totals={_sub(e, "method").get("valueCode", ""): _amount(_sub(e, "amount").get("valueMoney"))
+                           for e in b.get("extension", []) if e.get("url") == CLOSING_TOTAL_EXT})
 
 
 def closings(repo: Repository, day: date | None = None, zone=None) -> list[Closing]:  # noqa: ANN001
+    """The closings (of the local day, when given), oldest first."""
     items = [("identifier", f"{CLOSING}|")]
-    out = []
-    for b in _all(repo, items):
-        period = b.get("period") or {}
-        c = Closing(id=b["id"], number=_ident(b, CLOSING), cashier=_ext(b, CASHIER_EXT),
-                    start=_when(period["start"]) if period.get("start") else None, end=_when(period["end"]),
-                    receipts=tuple(ref_id(d.get("request")) or "" for d in b.get("detail", [])),
-                    totals={_sub(e, "method").get("valueCode", ""): _amount(_sub(e, "amount").get("valueMoney"))
-                            for e in b.get("extension", []) if e.get("url") == CLOSING_TOTAL_EXT})
-        if day is None or c.end.astimezone(zone).date() == day:
-            out.append(c)
-    return sorted(out, key=lambda c: c.end)
+    if day is not None:
+        start = datetime.combine(day, time(0), zone)
+        items += [("created", f"ge{start.isoformat()}"), ("created", f"lt{(start + timedelta(days=1)).isoformat()}")]
+    return sorted((_closing(b) for b in _all(repo, items)), key=lambda c: c.end)
 
 
 def day_receipts(repo: Repository, day: date, zone) -> list[Receipt]:  # noqa: ANN001
@@ -428,7 +433,7 @@ def close_shift(repo: Repository, actor: Actor, *, now: datetime) -> Closing:
             by_method[r.method] = by_method.get(r.method, ZERO) + r.amount
         number = f"KC-{actor.name}-{now:%Y%m%d%H%M%S}"
         body = {"resourceType": "PaymentReconciliation", "status": "active",
-                "identifier": [{"system": CLOSING, "value": number}],
+                "identifier": [{"system": CLOSING, "value": number}, {"system": CLOSING_BY, "value": actor.name}],
                 "period": {**({"start": since.isoformat()} if since else {}), "end": now.isoformat()},
                 "created": now.isoformat(), "paymentDate": now.date().isoformat(),
                 "paymentAmount": _money(sum(by_method.values(), ZERO)), "outcome": "complete",
