@@ -130,6 +130,13 @@ SETTINGS: tuple[Setting, ...] = (
             "The facility's published list of allowed abbreviations (TT 32/2023 Đ52 k2 c), a TOML file of "
             "ABBREVIATION = \"full words\" lines (docs/forms.md). Empty: the list shipped in "
             "benhan/documents/forms/abbreviations.toml."),
+    Setting("national_prescription_url", str, "",
+            "The national e-prescription system (Hệ thống đơn thuốc quốc gia) prescriptions are sent to "
+            "(TT 26/2025 Đ12; connection per QĐ 808/QĐ-BYT). Empty: not configured (sending is refused, printing works)."),
+    Setting("national_prescription_linking_code", str, "",
+            "The facility's linking code (mã liên thông) issued by the national system (QĐ 425/QĐ-BYT Đ20)."),
+    Setting("national_prescription_password", str, "",
+            "Password of the linking code (better set as BENHAN_NATIONAL_PRESCRIPTION_PASSWORD)."),
     # --- BHYT claims to the BHXH gateway (docs/claims.md) ---
     Setting("bhxh_gateway_url", str, "",
             "Base URL of the BHXH gateway (https://egw.baohiemxahoi.gov.vn) or of benhan's stand-in "

@@ -105,6 +105,8 @@ RemoteSigningUnavailable = _error("BENHAN-7011", 502, "transient", "The remote-s
 ConfirmationImageRefused = _error("BENHAN-7020", 422, "invalid", "The signature drawn on the screen cannot be kept: empty, not a PNG image, or too large", "ConfirmationImageRefused")
 AmendmentRefused = _error("BENHAN-7030", 422, "business-rule", "A correction after signing needs a reason, and amends only the latest signed version of a document benhan signs", "AmendmentRefused")
 TimestampUnavailable = _error("BENHAN-7040", 502, "transient", "The time-stamping authority (signing_tsa_url) could not be reached or refused the request", "TimestampUnavailable")
+# --- the MoH forms and the national e-prescription system (71xx; docs/forms.md)
+PrescriptionSubmissionFailed = _error("BENHAN-7101", 502, "transient", "The national e-prescription system (national_prescription_url) is not configured, could not be reached, or refused the prescription; the message gives its answer", "PrescriptionSubmissionFailed")
 
 # --- charges and who pays what (8001-8049 of the billing block): billing/charges.py, billing/coverage.py
 BillingRulesInvalid = _error("BENHAN-8001", 500, "processing", "The billing rule data (benhan/billing/data or the facility's <data_dir>/billing corrections) cannot be read: a file, column or value is missing or wrong; the message names it", "BillingRulesInvalid")
