@@ -6,8 +6,8 @@ not answer: signed without, recorded and said. No TSA configured: recorded as "k
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
-import subprocess
 import warnings
 from collections.abc import Iterator
 
@@ -76,7 +76,7 @@ def test_a_signature_with_a_tsa_is_pades_lta_and_the_verification_shows_the_tsa(
 
     [check] = verify.verify_pdf(done.pdf, trust)
     assert check.ok and check.long_term and check.timestamps_valid
-    shown = tv.timestamp.astimezone(__import__("datetime").timezone(__import__("datetime").timedelta(hours=7)))
+    shown = tv.timestamp.astimezone(dt.timezone(dt.timedelta(hours=7)))
     assert check.timestamp.startswith(shown.strftime("%H:%M:%S %d/%m/%Y"))
     assert "Dịch vụ dấu thời gian thử nghiệm" in check.timestamp and "hợp lệ" in check.timestamp
     assert len(check.archive_timestamps) == 1
@@ -167,4 +167,3 @@ def test_sign_and_verify_from_the_command_line_with_a_tsa(tmp_path, ca, tsa):  #
     checked = _run("verify", str(out), "--data-dir", str(data))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "  dấu thời gian | timestamp: " in checked.stdout and "Dịch vụ dấu thời gian thử nghiệm" in checked.stdout
-    assert isinstance(done, subprocess.CompletedProcess)
