@@ -121,6 +121,29 @@ def status(subject: Optional[str] = typer.Option(None, "--ma-lk", help="Only thi
         typer.echo(line)
 
 
+@claims_app.command("report")
+def report(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """For the BHYT desk: claims queued, accepted, rejected and waiting per day; rejections by reason."""
+    from benhan.claims import reports
+    from benhan.fhir.datetimes import parse_zone
+    from benhan.outbox.queue import Outbox
+    store = open_store(data_dir, database_url)
+    try:
+        items = Outbox(store.db).items(kind=reports.CLAIM, limit=None)
+        zone = parse_zone(store.config.timezone)
+    finally:
+        store.close()
+    typer.echo("ngày        đưa vào  chấp nhận  từ chối  đang chờ  gửi muộn")
+    for d in reports.per_day(items, zone):
+        typer.echo(f"{d.day.strftime('%d/%m/%Y')}  {d.queued:7d}  {d.accepted:9d}  {d.rejected:7d}  {d.waiting:8d}  "
+                   f"{d.late:8d}")
+    reasons = reports.rejection_reasons(items)
+    if reasons:
+        typer.echo("Lý do từ chối:")
+        for reason, n in reasons:
+            typer.echo(f"  {n:5d}  {reason}")
+
+
 @claims_app.command("card")
 def card(number: str, name: str = typer.Option(..., "--name"), birth: str = typer.Option(..., "--birth",
          help="dd/MM/yyyy or yyyy"), staff_name: str = typer.Option(..., "--staff-name"),

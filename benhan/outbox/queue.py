@@ -161,7 +161,7 @@ class Outbox:
         with self.db.read() as conn:
             return outbox_tables.by_key(conn, idem_key)
 
-    def items(self, **filters: str | None) -> list[Item]:
+    def items(self, **filters: object) -> list[Item]:
         with self.db.read() as conn:
             return outbox_tables.listing(conn, **filters)  # type: ignore[arg-type]
 

@@ -85,7 +85,7 @@ def by_key(conn: Connection, idem_key: str) -> Item | None:
 
 
 def listing(conn: Connection, *, kind: str | None = None, subject: str | None = None, state: str | None = None,
-            limit: int = 200) -> list[Item]:
+            limit: int | None = 200) -> list[Item]:
     q = select(*_COLUMNS)
     if kind:
         q = q.where(outbox_item.c.kind == kind)
@@ -93,7 +93,8 @@ def listing(conn: Connection, *, kind: str | None = None, subject: str | None = 
         q = q.where(outbox_item.c.subject == subject)
     if state:
         q = q.where(outbox_item.c.state == state)
-    return [_item(r) for r in conn.execute(q.order_by(outbox_item.c.pk.desc()).limit(limit))]
+    q = q.order_by(outbox_item.c.pk.desc())
+    return [_item(r) for r in conn.execute(q.limit(limit) if limit else q)]
 
 
 def counts(conn: Connection) -> dict[tuple[str, str], int]:

@@ -89,3 +89,18 @@ def test_the_serve_worker_sends_what_is_queued(tmp_path, standin, seal, monkeypa
             time.sleep(0.05)
     finally:
         store.close()
+
+
+def test_the_desk_report_as_a_clerk_reads_it(store, seal) -> None:  # noqa: ANN001
+    from datetime import datetime, timedelta, timezone
+    from benhan.claims import service
+    vn = timezone(timedelta(hours=7))
+    ep, lines = episodes.outpatient()
+    before = datetime.now(vn).strftime("%d/%m/%Y")
+    service.queue_claim(Outbox(store.db), ep, lines, seal, ep.discharged)
+    done = run(store, "report")
+    after = datetime.now(vn).strftime("%d/%m/%Y")           # the same day, unless run across midnight
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0].startswith("ngày")
+    day, *counts = done.stdout.splitlines()[1].split()
+    assert day in (before, after) and counts == ["1", "0", "0", "1", "0"]

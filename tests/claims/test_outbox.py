@@ -9,7 +9,6 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import httpx
-import pytest
 
 from benhan.claims import service
 from benhan.claims.gateway import Gateway
@@ -207,3 +206,20 @@ def test_the_outbox_survives_kill_9_of_the_sending_process(store, standin, seal,
     stats = standin.state.stats()
     assert stats["received"] == {key: 2} and stats["issued"] == {key: 1}
     assert stats["accepted"] == ["01013-KB-20261103-0001"]
+
+
+def test_the_desk_report_counts_per_day_and_rejections_by_reason(store, standin, seal) -> None:  # noqa: ANN001
+    from benhan.claims import reports
+    other = LocalCA("http://127.0.0.1:9").issue("Không phải cơ sở", organization="Khác")
+    stranger = xmldsig.key_from_pkcs12(other.pkcs12("x"), "x")
+    day1 = Clock(datetime(2026, 11, 5, 2, 0, tzinfo=timezone.utc))           # 09:00 in Viet Nam
+    outbox = Outbox(store.db, clock=day1)
+    queued_claim(outbox, seal, episodes.outpatient)
+    queued_claim(outbox, stranger, episodes.emergency)                          # refused: not the facility's seal
+    day1.advance(86400)
+    queued_claim(outbox, seal, episodes.thong_tuyen)                             # 06/11, not sent yet
+    Outbox(store.db, clock=lambda: day1.now - timedelta(hours=1)).run_once(
+        {service.CLAIM: service.senders(gateway(standin))[service.CLAIM]}, limit=2)
+    rows = [(d.day.isoformat(), d.queued, d.accepted, d.rejected, d.waiting) for d in reports.per_day(outbox.items())]
+    assert rows == [("2026-11-06", 1, 0, 0, 1), ("2026-11-05", 2, 1, 1, 0)]
+    assert reports.rejection_reasons(outbox.items()) == [("GIAMDINHHS.CHUKYDONVI", 1)]
