@@ -29,8 +29,9 @@ def sign_pdf(pdf: bytes, key: SigningKey, check: CertCheck, trust: TrustList, ts
         return pades.sign_pdf(pdf, key, check, trust, **fields), timestamps.NO_TIMESTAMP
     try:
         return pades.sign_pdf(pdf, key, check, trust, tsa=tsa, **fields), ""
-    except errors.TimestampUnavailable:
-        return pades.sign_pdf(pdf, key, check, trust, **fields), timestamps.UNAVAILABLE
+    except errors.TimestampUnavailable as exc:
+        note = timestamps.TSA_UNTRUSTED if getattr(exc, "tsa_untrusted", False) else timestamps.UNAVAILABLE
+        return pades.sign_pdf(pdf, key, check, trust, **fields), note
 
 
 def found(pdf: bytes) -> list[tuple[str, str, str]]:

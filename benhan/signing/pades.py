@@ -34,6 +34,7 @@ with warnings.catch_warnings():      # pyHanko imports cryptography's deprecated
     from pyhanko.sign.validation import async_validate_pdf_signature, async_validate_pdf_timestamp
     from pyhanko.sign.validation.dss import DocumentSecurityStore
     from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator import errors as cv_errors
 
 
 # pyHanko warns that revocation data is embedded with fetching off: that is the design here (the data
@@ -81,6 +82,16 @@ def sign_pdf(pdf: bytes, key: SigningKey, check: CertCheck, trust: TrustList, *,
         raise errors.TimestampUnavailable(
             f"máy chủ cấp dấu thời gian {tsa.url if tsa else ''} không trả lời | the time-stamping authority "
             f"did not answer: {exc}") from None
+    except (cv_errors.PathError, cv_errors.ValidationError) as exc:
+        if not stamped_lta:
+            raise
+        # The signer's certificate was checked just before: what fails here is the TSA's own (B-LTA
+        # validates it to embed its status), e.g. a TSA whose CA is not on the trust list.
+        refused = errors.TimestampUnavailable(
+            f"chứng thư của máy chủ cấp dấu thời gian không kiểm tra được | the TSA's certificate could not be "
+            f"validated: {exc}")
+        refused.tsa_untrusted = True
+        raise refused from None
     return out.getvalue()
 
 

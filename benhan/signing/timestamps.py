@@ -25,7 +25,11 @@ NO_TIMESTAMP = "không có dấu thời gian (chưa cấu hình máy chủ cấp
 UNAVAILABLE = ("không có dấu thời gian: máy chủ cấp dấu thời gian không trả lời khi ký | no timestamp: the TSA did "
                "not answer at signing")
 
-__all__ = ["Tsa", "TimestampRequestError", "token_time", "token_tsa", "NO_TIMESTAMP", "UNAVAILABLE"]
+TSA_UNTRUSTED = ("không có dấu thời gian: chứng thư của máy chủ cấp dấu thời gian không kiểm tra được (không thuộc "
+                 "danh sách tin cậy hoặc không rõ trạng thái) | no timestamp: the TSA's certificate could not be "
+                 "validated (not on the trust list, or its status unknown)")
+
+__all__ = ["Tsa", "TimestampRequestError", "token_time", "token_tsa", "NO_TIMESTAMP", "UNAVAILABLE", "TSA_UNTRUSTED"]
 
 
 @dataclass(frozen=True)

@@ -167,3 +167,24 @@ def test_sign_and_verify_from_the_command_line_with_a_tsa(tmp_path, ca, tsa):  #
     checked = _run("verify", str(out), "--data-dir", str(data))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "  dấu thời gian | timestamp: " in checked.stdout and "Dịch vụ dấu thời gian thử nghiệm" in checked.stdout
+
+
+def test_a_tsa_whose_certificate_is_not_trusted_is_said_and_signing_goes_on_without(store, ca, trust, responder):  # noqa: ANN001
+    """A misconfiguration (the TSA's CA is not on the trust list): the signer and the record say why
+    there is no timestamp, rather than an error or a timestamp nobody can validate."""
+    from benhan import errors
+    from benhan.signing.local_ca import LocalCA
+    stranger = LocalCA(ca.base_url, name="CA lạ")
+    key = keys.from_pkcs12(ca.issue("Lê Văn Hùng", uid=f"CCCD:{DOCTOR_CCCD}").pkcs12("p"), "p")
+    with TsaServer(LocalTSA(stranger)) as server:
+        tsa = timestamps.Tsa(server.url)
+        with pytest.raises(errors.TimestampUnavailable, match="could not be validated"):
+            pades.sign_pdf(a_pdf(), key, certcheck.check(key.cert, key.chain, trust), trust, field_name="Sig",
+                           reason="ký", tsa=tsa)
+        repo, actor, eid = _world(store)
+        done = signing.sign_encounter_document(repo, actor, eid, "discharge", key, trust, tsa=tsa)
+    assert done.timestamp_note == timestamps.TSA_UNTRUSTED
+    [record] = timestamping.recorded(repo.read("Provenance", done.provenance_id).json())
+    assert record["kind"] == "none" and "danh sách tin cậy" in record["note"]
+    [check] = verify.verify_pdf(done.pdf, trust)
+    assert check.ok and check.timestamp == ""
