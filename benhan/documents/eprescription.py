@@ -21,8 +21,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-import httpx
-
 from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.clinical import diagnoses, prescriptions
@@ -36,41 +34,9 @@ SENT_EXT = f"{BENHAN}/StructureDefinition/national-prescription-sent"
 
 
 class NationalPrescriptionSystem(Protocol):
+    """The national system as benhan sees it: the HTTP connection is benhan.outbox.eprescription
+    (httpx lives in outbox/); `submit` answers the system's JSON or raises PrescriptionSubmissionFailed."""
     def submit(self, payload: dict) -> dict: ...
-
-
-@dataclass
-class HttpNationalPrescriptionSystem:
-    """The connection: POST {url}/api/v1/gui-don-thuoc, the linking code and its password as HTTP basic
-    authentication."""
-    url: str
-    linking_code: str
-    password: str
-    timeout: float = 15.0
-    transport: httpx.BaseTransport | None = None
-
-    def submit(self, payload: dict) -> dict:
-        if not self.url:
-            raise errors.PrescriptionSubmissionFailed(
-                "chưa cấu hình hệ thống đơn thuốc quốc gia (national_prescription_url) | the national "
-                "e-prescription system is not configured")
-        try:
-            with httpx.Client(timeout=self.timeout, transport=self.transport,
-                              auth=(self.linking_code, self.password)) as client:
-                r = client.post(f"{self.url.rstrip('/')}/api/v1/gui-don-thuoc", json=payload)
-        except httpx.HTTPError as exc:
-            raise errors.PrescriptionSubmissionFailed(
-                f"không kết nối được hệ thống đơn thuốc quốc gia ({type(exc).__name__}) | the national "
-                "e-prescription system could not be reached") from None
-        try:
-            body = r.json()
-        except ValueError:
-            body = {}
-        if r.status_code != 200:
-            said = body.get("message") or body.get("error") or r.text[:200]
-            raise errors.PrescriptionSubmissionFailed(
-                f"hệ thống đơn thuốc quốc gia từ chối (HTTP {r.status_code}): {said} | refused: {said}")
-        return body
 
 
 def _lines(ctx: Context) -> list[dict]:

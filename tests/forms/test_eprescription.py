@@ -13,6 +13,7 @@ from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.clinical.printouts import forms as printouts
 from benhan.documents import eprescription, prescription_code
+from benhan.outbox.eprescription import HttpNationalPrescriptionSystem
 from benhan.documents.prescription_code import NATIONAL_CODE_SYSTEM
 from benhan.store.repository import Repository
 from tests.forms import seed
@@ -35,7 +36,7 @@ def test_a_prescription_gets_its_code_once_and_reaches_the_national_system(store
     ids = seed.build(store)
     repo = _without_code(store, ids)
     with NationalPrescriptionStandIn() as standin:
-        system = eprescription.HttpNationalPrescriptionSystem(standin.url, standin.linking_code, standin.password)
+        system = HttpNationalPrescriptionSystem(standin.url, standin.linking_code, standin.password)
         ctx = printouts.gather(repo, ids["encounter"], seed.TODAY)
         sent = eprescription.send(repo, seed.DOCTOR, ctx, system, NOW)
         assert prescription_code.valid(sent.code) and sent.code.startswith(seed.V["facility-code"])
@@ -63,14 +64,14 @@ def test_a_refusal_or_no_connection_is_one_clear_error(store):  # noqa: ANN001
     repo = _without_code(store, ids)
     ctx = printouts.gather(repo, ids["encounter"], seed.TODAY)
     with NationalPrescriptionStandIn() as standin:
-        wrong = eprescription.HttpNationalPrescriptionSystem(standin.url, standin.linking_code, "sai")
+        wrong = HttpNationalPrescriptionSystem(standin.url, standin.linking_code, "sai")
         with pytest.raises(errors.PrescriptionSubmissionFailed, match="Sai mã liên thông"):
             eprescription.send(repo, seed.DOCTOR, ctx, wrong, NOW)
         assert standin.received == {}
         url = standin.url
     with pytest.raises(errors.PrescriptionSubmissionFailed, match="không kết nối được"):
-        eprescription.HttpNationalPrescriptionSystem(url, "x", "y", timeout=2).submit({})
+        HttpNationalPrescriptionSystem(url, "x", "y", timeout=2).submit({})
     with pytest.raises(errors.PrescriptionSubmissionFailed, match="chưa cấu hình"):
-        eprescription.HttpNationalPrescriptionSystem("", "x", "y").submit({})
+        HttpNationalPrescriptionSystem("", "x", "y").submit({})
     lines = [m.json() for m in repo.search_type("MedicationRequest", [("encounter", f"Encounter/{ids['encounter']}")]).matches]
     assert not any(e["url"] == eprescription.SENT_EXT for r in lines for e in r.get("extension", []))
