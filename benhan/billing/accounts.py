@@ -25,6 +25,8 @@ from benhan.vn.identifiers import MA_LK_SYSTEM
 
 BILL_SYSTEM = "https://benhan.vn/sid/so-hoa-don"
 CHARGE_SPLIT = f"{BENHAN}/StructureDefinition/charge-split"
+# The encounter an Invoice bills (Invoice has no element for it).
+INVOICE_ENCOUNTER = f"{BENHAN}/StructureDefinition/invoice-encounter"
 NAMESPACE = charges_mod.NAMESPACE
 _MONEY = ("amount", "insured_amount", "bhyt_paid", "patient_copay", "patient_self", "other_sources",
           "benefit_rate", "service_rate", "insurance_rate", "insured_unit_price", "ceiling")
@@ -172,6 +174,7 @@ def bill_for_encounter(repo: Repository, encounter_id: str, *, now: datetime) ->
         status = "issued"          # paid, then charged more: open again for the difference
     invoice = {
         "resourceType": "Invoice", "status": status,
+        "extension": [{"url": INVOICE_ENCOUNTER, "valueReference": ref("Encounter", encounter_id)}],
         "identifier": [{"system": BILL_SYSTEM, "value": number}],
         "type": {"text": "Phần người bệnh chi trả"},
         **({"subject": ref("Patient", pid, name_of(patient))} if pid else {}),
@@ -194,16 +197,29 @@ def bill_for_encounter(repo: Repository, encounter_id: str, *, now: datetime) ->
                 datetime.fromisoformat(issued), tuple(c.lines), iid)
 
 
-def bill_of(repo: Repository, invoice: dict) -> Bill:
-    """The Bill an Invoice stands for, its lines read from the stored ChargeItems."""
+def _items_by_account(repo: Repository, account_ids: list[str]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {a: [] for a in account_ids}
+    for i in range(0, len(account_ids), 20):
+        chunk = ",".join(f"Account/{a}" for a in account_ids[i:i + 20])
+        for m in repo.search_type("ChargeItem", [("account", chunk), ("_count", "5000")]).matches:
+            item = m.json()
+            for a in item.get("account", []):
+                if ref_id(a) in out:
+                    out[ref_id(a) or ""].append(item)
+    return out
+
+
+def bill_of(repo: Repository, invoice: dict, items: list[dict] | None = None) -> Bill:
+    """The Bill an Invoice stands for, its lines read from the stored ChargeItems (`items`: the
+    account's ChargeItems when the caller has them)."""
     aid = ref_id(invoice.get("account")) or ""
-    items = [m.json() for m in repo.search_type("ChargeItem", [("account", f"Account/{aid}"),
-                                                               ("_count", "5000")]).matches]
+    if items is None:
+        items = _items_by_account(repo, [aid])[aid]
     lines = [line_of(i) for i in items if i.get("status") != "entered-in-error"]
     order = {ref_id(li.get("chargeItemReference")): li.get("sequence", 0) for li in invoice.get("lineItem", [])}
     lines.sort(key=lambda ln: order.get(ln.charge_item_id, 10**6))
-    eid = lines[0].encounter_id if lines else next(
-        (ref_id(i.get("context")) or "" for i in items), "")
+    eid = next((ref_id(e.get("valueReference")) or "" for e in invoice.get("extension", [])
+                if e.get("url") == INVOICE_ENCOUNTER), "") or next((ref_id(i.get("context")) or "" for i in items), "")
     subject = invoice.get("subject") or {}
     number = next((i.get("value", "") for i in invoice.get("identifier", []) if i.get("system") == BILL_SYSTEM), "")
     return Bill(number, eid, ref_id(subject) or "", subject.get("display", ""),
@@ -228,11 +244,12 @@ def open_bills(repo: Repository, *, on: date) -> list[Bill]:
     """The bills issued up to `on` with something still due from the patient, oldest first."""
     found = repo.search_type("Invoice", [("status", "issued"), ("date", f"le{on.isoformat()}"),
                                          ("_sort", "date"), ("_count", "1000")])
-    out = []
+    owing = []
     for m in found.matches:
         invoice = m.json()
         # The cashier collects whole đồng (half up), as the printed statement shows them.
         due = Decimal(str((invoice.get("totalNet") or {}).get("value", 0))).quantize(Decimal(1), ROUND_HALF_UP)
         if due - paid_for(repo, invoice["id"]) > 0:
-            out.append(bill_of(repo, invoice))
-    return out
+            owing.append(invoice)
+    items = _items_by_account(repo, [ref_id(i.get("account")) or "" for i in owing])
+    return [bill_of(repo, i, items.get(ref_id(i.get("account")) or "", [])) for i in owing]
