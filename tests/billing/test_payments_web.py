@@ -116,3 +116,25 @@ def test_a_statement_uploaded_through_the_page_pays_its_bill_once(desk):  # noqa
     assert "Đã ghi trước đó: 1" in r.text and "Không khớp: 1" in r.text
     assert payments.paid_for(desk["repo"], bill.invoice_id) == Decimal(116000)
     assert desk["repo"].read("Invoice", bill.invoice_id).json()["status"] == "balanced"
+
+
+FUZZ_VALUES = ["\x00", "a\x00b", "x" * 60_000, "Tạm ứng 🙂", "\udcff", "%zz", "-1e9999", "1" * 400, "NaN", " ", "<script>"]
+
+
+def test_every_cashier_route_takes_malformed_values_as_a_cashier_without_a_5xx(desk):  # noqa: ANN001
+    c, bill = desk["client"], desk["bill"]
+    posts = ["/ui/cashier/visit", "/ui/cashier/closing", "/ui/cashier/bank"] + [
+        f"/ui/cashier/bills/{bill.invoice_id}/{a}" for a in ("pay", "advance", "apply-advance", "refund")]
+    for raw in FUZZ_VALUES:
+        value = raw.encode("utf-8", "surrogatepass").decode("utf-8", "replace")    # what a browser can send
+        data = {"csrf": desk["csrf"], "ma_lk": value, "amount": value, "method": value, "reference": value,
+                "reason": value, "receipt": value, "_form": value}
+        for path in posts:
+            r = c.post(path, data=data)
+            assert r.status_code < 500, (path, value[:20], r.status_code)
+        for path in (f"/ui/cashier/bills/{value[:300]}", f"/ui/cashier/bills/{value[:300]}/receipt.pdf",
+                     f"/ui/cashier/bills/{bill.invoice_id}?done={value[:300]}"):
+            r = c.get(path.replace("\x00", "%00").replace("%zz", "%25zz"))
+            assert r.status_code < 500, (path[:60], r.status_code)
+    # Whatever was thrown at it, only whole-đồng amounts could be recorded, none of them here.
+    assert payments.paid_for(desk["repo"], bill.invoice_id) == 0
