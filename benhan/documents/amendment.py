@@ -273,7 +273,8 @@ def _version(document: dict, previous: dict | None, successor: str | None, trust
     pdf = signing.pdf_of(document)
     for kind, data, check in (("PDF", pdf, verify.verify_pdf), ("FHIR", bundle, verify.verify_bundle)):
         if not data:
-            v.problems.append("thiếu tệp đã ký | a signed file is missing")
+            if kind == "PDF":       # a scanned paper has no document Bundle: its sealed PDF is what is signed
+                v.problems.append("thiếu tệp PDF đã ký | the signed PDF is missing")
             continue
         try:
             found = check(data, trust)
