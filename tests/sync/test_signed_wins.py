@@ -169,3 +169,24 @@ def test_a_node_keeps_its_signed_version_when_the_hubs_edit_arrives_first(hub, m
     assert _reason(hub.repo, eid) == NODE_TEXT
     current = hub.repo.read("Encounter", eid).version
     assert versions(hub.store)[("Encounter", eid, current)] == versions(node.store)[("Encounter", eid, current)]
+
+
+def test_a_nodes_unpushed_edit_is_not_merged_into_a_signed_version_arriving_from_the_hub(hub, make_node, ca, trust):  # noqa: ANN001, F811
+    """The hub signed; the node changed another element and pulls before pushing: without the
+    signature the two would merge here and the merge be pushed; signed, the edit waits for review."""
+    node, repo, _, eid = _node_with_visit(make_node)
+    hub_repo, hub_actor = _hub_doctor(hub)
+    _edit(hub.repo, eid, reasonCode=[{"text": HUB_TEXT}])
+    signing.sign_encounter_document(hub_repo, hub_actor, eid, "discharge", _key(ca), trust)
+    signed_version = hub.repo.read("Encounter", eid).version
+    _edit(repo, eid, priority={"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActPriority",
+                                           "code": "EM"}]})
+    pulled = RoundResult()
+    node.sync().pull_all(pulled)
+    current = node.repo.read("Encounter", eid)
+    assert current.version == signed_version and "priority" not in current.json()
+    [row] = [c for c in _open(node.store) if c.res_id == eid]
+    assert b'"EM"' in row.their_body and row.kind == "conflict"
+    node.round()                                   # nothing of the edit reaches the hub unreviewed
+    assert "priority" not in hub.repo.read("Encounter", eid).json()
+    assert hub.repo.read("Encounter", eid).version == signed_version
