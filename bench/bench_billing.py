@@ -1,6 +1,6 @@
 """Charges from the record: what computing a visit's charge lines (billing.charges.charge_lines) and
-storing its bill (billing.accounts.bill_for_encounter, first time and again) cost per visit, and
-listing the open bills — on SQLite, with the demo facility and catalogue.
+storing its bill (billing.accounts.bill_for_encounter, first time and again) cost per visit, the
+same for all visits at once (charges.compute_many, as a month's claims would), and listing the open bills — on SQLite, with the demo facility and catalogue.
 
 The visits are a seeded mix: outpatient exams with imaging, laboratory and drugs; inpatient stays with
 bed-days, a procedure and its supplies. The claim benchmark (bench_claims.py) starts from charge lines;
@@ -115,6 +115,9 @@ def main(argv: list[str]) -> None:
                 t0 = time.perf_counter()
                 lines += len(charges.charge_lines(repo, eid, on=on))
                 computed.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            together = charges.compute_many(repo, eids, on=on)
+            t_many = time.perf_counter() - t0
             now = datetime(2026, 11, 30, 12, tzinfo=VN)
             for eid in eids:
                 t0 = time.perf_counter()
@@ -131,6 +134,7 @@ def main(argv: list[str]) -> None:
             store.close()
     print(f"visits {n}, charge lines {lines} (SQLite)")
     _figures("charge_lines", computed)
+    print(f"compute_many ({len(together)} visits)     {t_many:6.2f} s   {t_many / n * 1000:6.1f} ms a visit")
     _figures("bill_for_encounter, first", first)
     _figures("bill_for_encounter, again", again)
     print(f"open_bills ({len(listed)} bills)       {t_open * 1000:7.1f} ms")

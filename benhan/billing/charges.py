@@ -31,7 +31,7 @@ from benhan.billing.coverage import HUNDRED, ZERO, Entitlement, Rules
 from benhan.billing.lines import ChargeLine
 from benhan.clinical.catalogue import resources
 from benhan.clinical.common import now, ref_id
-from benhan.clinical.visits import facility
+from benhan.clinical.visits import Facility, facility
 from benhan.store.repository import Repository
 
 NAMESPACE = uuid.UUID("6f1d3c52-9a1e-4f7b-8c51-1b0d7e2f6a10")
@@ -178,17 +178,39 @@ _REVINCLUDES = ("ServiceRequest:encounter", "MedicationRequest:encounter", "Medi
                 "DeviceRequest:encounter")
 
 
-def _record(repo: Repository, eid: str) -> dict[str, list[dict]]:
-    """The encounter, its patient and every order, prescription, dispense and supply use of it, by
-    type — one search."""
-    found = repo.search_type("Encounter", [("_id", eid), ("_include", "Encounter:subject"),
-                                           ("_revinclude:iterate", "Coverage:beneficiary")]
-                             + [("_revinclude", r) for r in _REVINCLUDES])
-    if not found.matches:
-        raise errors.NotFound(f"Encounter/{eid} not found")
-    out: dict[str, list[dict]] = {"Encounter": [found.matches[0].json()]}
-    for m in found.included:
-        out.setdefault(m.res_type, []).append(m.json())
+_RECORD_CHUNK = 20      # encounters read in one search (their included resources stay well under 5,000)
+
+
+def _records(repo: Repository, eids: list[str]) -> dict[str, dict[str, list[dict]]]:
+    """Per encounter: the encounter, its patient and the patient's Coverages, and every order,
+    prescription, dispense and supply use of it, by type — one search for up to 20 encounters."""
+    out: dict[str, dict[str, list[dict]]] = {}
+    for i in range(0, len(eids), _RECORD_CHUNK):
+        chunk = eids[i:i + _RECORD_CHUNK]
+        found = repo.search_type("Encounter", [("_id", ",".join(chunk)), ("_count", str(len(chunk))),
+                                               ("_include", "Encounter:subject"),
+                                               ("_revinclude:iterate", "Coverage:beneficiary")]
+                                 + [("_revinclude", r) for r in _REVINCLUDES])
+        by_patient: dict[str, dict[str, list[dict]]] = {}
+        for m in found.matches:
+            encounter = m.json()
+            out[m.res_id] = {"Encounter": [encounter]}
+            by_patient.setdefault(coverage.patient_ref_id(encounter), {"Patient": [], "Coverage": []})
+        for m in found.included:
+            body = m.json()
+            if m.res_type in ("Patient", "Coverage"):
+                owner = body["id"] if m.res_type == "Patient" else ref_id(body.get("beneficiary")) or ""
+                if owner in by_patient:
+                    by_patient[owner][m.res_type].append(body)
+                continue
+            eid = ref_id(body.get("context" if m.res_type == "MedicationDispense" else "encounter"))
+            if eid in out:
+                out[eid].setdefault(m.res_type, []).append(body)
+        for rec in out.values():
+            rec.update(by_patient.get(coverage.patient_ref_id(rec["Encounter"][0]), {}))
+    missing = [e for e in eids if e not in out]
+    if missing:
+        raise errors.NotFound(f"Encounter/{missing[0]} not found")
     return out
 
 
@@ -492,8 +514,26 @@ def _insured_parts(items: list[_Item], ent: Entitlement, rules: Rules, end: date
 def compute(repo: Repository, encounter_id: str, *, on: date | None = None, rules: Rules | None = None,
             tz: str = "+07:00") -> Charges:
     """The encounter's charge lines with who pays what, and what could not be charged."""
+    return compute_many(repo, [encounter_id], on=on, rules=rules, tz=tz)[encounter_id]
+
+
+def compute_many(repo: Repository, encounter_ids: list[str], *, on: date | None = None, rules: Rules | None = None,
+                 tz: str = "+07:00") -> dict[str, Charges]:
+    """`compute` for many encounters (a month's claims, a ward's bills): the records read 20 at a time,
+    the catalogue items, prices and the facility once for all."""
     rules = rules or coverage.rules_for(repo)
-    record = _record(repo, encounter_id)
+    records = _records(repo, list(dict.fromkeys(encounter_ids)))
+    catalogue, prices, fac = _Items(repo), _Prices(repo), facility(repo)
+    urls: set[str] = set()
+    for record in records.values():
+        kind = next((c.get("code", "") for t in record["Encounter"][0].get("type", []) for c in t.get("coding", [])), "")
+        urls |= _price_urls(record, rules, kind)
+    prices.fetch(urls)                 # every price the visits may need, in a few searches
+    return {eid: _compute(repo, eid, records[eid], rules, catalogue, prices, fac, on, tz) for eid in encounter_ids}
+
+
+def _compute(repo: Repository, encounter_id: str, record: dict[str, list[dict]], rules: Rules, catalogue: _Items,
+             prices: _Prices, fac: Facility, on: date | None, tz: str) -> Charges:
     encounter = record["Encounter"][0]
     pid = coverage.patient_ref_id(encounter)
     patient = next((p for p in record.get("Patient", []) if p["id"] == pid), None) or (
@@ -504,18 +544,13 @@ def compute(repo: Repository, encounter_id: str, *, on: date | None = None, rule
     as_of = on or (end.date() if end else now(tz).date())
     if end is None:          # still open: charged up to the end of `on`
         end = datetime.combine(as_of, datetime.max.time().replace(microsecond=0), start.tzinfo if start else None)
-    covers = [c for c in record.get("Coverage", []) if ref_id(c.get("beneficiary")) == pid]
-    card = coverage.card_of(repo, patient, rules, covers) if pid else None
-    fac = facility(repo)
+    card = coverage.card_of(repo, patient, rules, record.get("Coverage", [])) if pid else None
     visit_day = start.date() if start else as_of
     ent = coverage.entitlement(encounter, card, visit_day, rules, fac.code)
     skipped: list[str] = list(ent.notes)
     if kind in rules.params.get("excluded_encounter_kinds", []):
         ent = replace(ent, route_rate=Decimal(0), times_card_rate=False)
         skipped.append(f"a visit of kind {kind} is not covered by BHYT (Luật BHYT Đ23)")
-    catalogue = _Items(repo)
-    prices = _Prices(repo)
-    prices.fetch(_price_urls(record, rules, kind))       # every price the visit may need, in one search
     items = _service_items(record, catalogue, prices, skipped)
     if start is not None:
         exam = _exam_item(catalogue, rules, encounter, kind, start, prices, skipped)

@@ -289,3 +289,18 @@ def test_the_route_is_asked_when_the_visit_opens(world):  # noqa: ANN001
         visits.open_visit(world.system, world.repo.actor, pid, "kham-benh", visits.locations(world.system)[0][0],
                           "", world.fac, route="qua-duong")
     assert "route" in err.value.errors
+
+
+def test_many_visits_at_once_are_charged_as_one_by_one(world):  # noqa: ANN001
+    from benhan.billing.charges import compute_many
+    insured = world.patient("001090123417", "Lâm Văn Vinh", bhyt="DN4790123456717")
+    other = world.patient("001090123418", "Lâm Thị Yến")
+    eids = [_usual_visit(world, insured), _usual_visit(world, other),
+            world.visit(insured, at(date(2026, 11, 2), 8), kind="noi-tru")]
+    world.end(eids[2], at(date(2026, 11, 5), 9))
+    together = compute_many(world.repo, eids, on=DAY)
+    assert list(together) == eids
+    for eid in eids:
+        assert together[eid].lines == compute(world.repo, eid, on=DAY).lines
+    assert sum(ln.patient_self for ln in together[eids[1]].lines) == D("797000.00")     # no card
+    assert [ln.quantity for ln in together[eids[2]].lines if ln.kind == "bed"] == [D(3)]   # 5 − 2
