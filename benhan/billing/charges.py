@@ -292,6 +292,15 @@ def _exam_item(catalogue: _Items, rules: Rules, encounter: dict, kind: str, star
                  EXAM_GROUP, found[2])
 
 
+def _closed_unseen(encounter: dict, record: dict[str, list[dict]]) -> bool:
+    """The desk closed the visit before anyone saw the patient (clinical.discharge.close: finished,
+    no treatment result — a discharge always records one — and nothing ordered or prescribed)."""
+    return (encounter.get("status") == "finished"
+            and not any(e.get("url", "").endswith("/treatment-result") for e in encounter.get("extension", []))
+            and not record.get("ServiceRequest") and not record.get("MedicationRequest")
+            and not record.get("MedicationDispense") and not record.get("DeviceRequest"))
+
+
 def bed_days(start: datetime, end: datetime, disposition: str, worse: bool, rules: Rules) -> int:
     """Inpatient bed-days (TT 35/2016 Đ4c as added by TT 39/2024): ≤ 4 h none; under 24 h one;
     else discharge date − admission date, + 1 for death, transfer, or taken home worse."""
@@ -552,7 +561,12 @@ def _compute(repo: Repository, encounter_id: str, record: dict[str, list[dict]],
         ent = replace(ent, route_rate=Decimal(0), times_card_rate=False)
         skipped.append(f"a visit of kind {kind} is not covered by BHYT (Luật BHYT Đ23)")
     items = _service_items(record, catalogue, prices, skipped)
-    if start is not None:
+    if encounter.get("status") in ("cancelled", "entered-in-error"):
+        skipped.append(f"Encounter/{encounter_id} is {encounter['status']}: nothing is charged")
+        return Charges(encounter, patient, ent, [], skipped)
+    if start is not None and _closed_unseen(encounter, record):
+        skipped.append("the visit was closed before anyone saw the patient: no exam fee")
+    elif start is not None:
         exam = _exam_item(catalogue, rules, encounter, kind, start, prices, skipped)
         if exam is not None:
             items.append(exam)

@@ -304,3 +304,23 @@ def test_many_visits_at_once_are_charged_as_one_by_one(world):  # noqa: ANN001
         assert together[eid].lines == compute(world.repo, eid, on=DAY).lines
     assert sum(ln.patient_self for ln in together[eids[1]].lines) == D("797000.00")     # no card
     assert [ln.quantity for ln in together[eids[2]].lines if ln.kind == "bed"] == [D(3)]   # 5 − 2
+
+
+def test_a_visit_closed_before_anyone_saw_the_patient_costs_nothing(world):  # noqa: ANN001
+    from benhan.clinical import discharge
+    pid = world.patient("001090123419", "Chu Văn Bảo")
+    eid = world.visit(pid, at(DAY))
+    discharge.close(world.repo, world.repo.actor, world.repo.read("Encounter", eid).json(), when=at(DAY, 9))
+    c = compute(world.repo, eid, on=DAY)
+    assert c.lines == [] and any("closed before anyone saw" in u for u in c.uncharged)
+    # A visit seen and discharged with its result keeps its exam fee.
+    seen = world.visit(pid, at(DAY, 10))
+    world.end(seen, at(DAY, 11))
+    assert [ln.code for ln in charge_lines(world.repo, seen, on=DAY)] == [EXAM]
+    # A visit entered in error is charged nothing, whatever it holds.
+    wrong = world.visit(pid, at(DAY, 12))
+    world.order(wrong, CT, at(DAY, 12, 10))
+    body = world.repo.read("Encounter", wrong).json()
+    body["status"] = "entered-in-error"
+    world.repo.update("Encounter", wrong, body)
+    assert charge_lines(world.repo, wrong, on=DAY) == []
