@@ -11,13 +11,17 @@ left, as pdfplumber reports words): the golden tests check each seeded value lie
 """
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import SubsetMap, TTFFont
+
 
 from benhan.clinical.printouts.pdf import FAMILY, FONTS
 from benhan.documents.layout import model as m
@@ -63,14 +67,37 @@ class Rendered:
     values: dict[str, str]                     # every field's printed value, by key
 
 
+# The fonts' metrics (widths of some 6,000 glyphs), read once per process: reading them is most of a
+# form's rendering time. Each document still gets its own font object and its own copy of the font
+# file to subset (fpdf2 subsets the file in place when it writes the PDF).
+_PARSED: dict[str, TTFFont] = {}
+_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+
+
+def _add_fonts(pdf: FPDF) -> None:
+    for style, file in _FILES.items():
+        key = f"{FAMILY.lower()}{style}"
+        parsed = _PARSED.get(key)
+        if parsed is None:
+            pdf.add_font(FAMILY, style, str(FONTS / file))
+            parsed = _PARSED[key] = copy.copy(pdf.fonts[key])
+        font = copy.copy(parsed)
+        font.ttfont = ttLib.TTFont(str(FONTS / file), recalcTimestamp=False, lazy=True)
+        font.desc = copy.copy(parsed.desc)
+        font.i = len(pdf.fonts) + 1
+        font.subset = SubsetMap(font)
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        pdf.fonts[key] = font
+
+
 class _Pdf(FPDF):
     def __init__(self, form: m.Form, sheet: Sheet, record_number: str):
         # ISO 216 sizes in millimetres (fpdf2 2.8 warns on the name "A5", whose size it once had wrong).
         super().__init__(format={"A4": (210, 297), "A5": (148, 210)}[form.page])
         self.form, self.sheet, self.record_number = form, sheet, record_number
         self.a5 = form.page == "A5"
-        self.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
-        self.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+        _add_fonts(self)
         margin = 9 if self.a5 else 14
         self.set_margins(margin, 9 if self.a5 else 11, margin)
         self.footer_h = 17 if self.a5 else 19
