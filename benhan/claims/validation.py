@@ -211,6 +211,7 @@ def validate(tables: list[Table]) -> Report:
     _dates(c, by_name, summary)
     _lines(c, by_name)
     _sums(c, by_name, summary)
+    _days_and_beds(c, by_name, summary)
     _needed_tables(c, by_name, summary)
     report.problems = c.problems
     return report
@@ -352,6 +353,35 @@ def _sums(c: _Checker, by_name: dict[str, Table], s: dict[str, str]) -> None:
         got = _dec(s.get(field, ""))
         if got is not None and got != want:
             c.add("XML1", 1, field, f"ghi {got} nhưng {how} là {want}.", "sum")
+
+
+BED_GROUPS = ("14", "15", "16")     # day bed, inpatient bed, observation bed (MA_NHOM)
+
+
+def _days_and_beds(c: _Checker, by_name: dict[str, Table], s: dict[str, str]) -> None:
+    """SO_NGAY_DTRI by the visit type (QĐ 130 XML1: 0 for an exam; out − in + 1 for treatment),
+    no bed-days on an exam, and no more bed-days than days (vietnam-billing.md §2.3, §3.3)."""
+    kind = s.get("MA_LOAI_KCB", "")
+    start = _when(s.get("NGAY_VAO_NOI_TRU", "")) or _when(s.get("NGAY_VAO", ""))
+    end = _when(s.get("NGAY_RA", ""))
+    declared = s.get("SO_NGAY_DTRI", "")
+    expected = None
+    if kind in ("01", "07", "09"):
+        expected = 0
+    elif kind in ("02", "03", "04", "06") and start and end and end >= start:
+        expected = (end.date() - start.date()).days + 1
+    if expected is not None and declared.isdigit() and int(declared) != expected:
+        c.add("XML1", 1, "SO_NGAY_DTRI", f"ghi {declared} ngày, theo loại KCB {kind} và ngày vào/ra phải là {expected}.",
+              "dates")
+    table = by_name.get("XML3")
+    beds = [(i, r) for i, r in enumerate(table.rows if table else [], start=1) if r.get("MA_NHOM") in BED_GROUPS]
+    if kind == "01":
+        for i, _ in beds:
+            c.add("XML3", i, "MA_NHOM", "lượt khám bệnh (MA_LOAI_KCB 01) không có ngày giường.", "beds")
+    elif beds and expected:
+        total = sum((_dec(r.get("SO_LUONG", "")) or Decimal(0) for _, r in beds), Decimal(0))
+        if total > expected:
+            c.add("XML3", beds[0][0], "SO_LUONG", f"tổng {total} ngày giường vượt số ngày điều trị {expected}.", "beds")
 
 
 def _needed_tables(c: _Checker, by_name: dict[str, Table], s: dict[str, str]) -> None:

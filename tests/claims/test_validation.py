@@ -159,3 +159,28 @@ def test_the_report_names_the_patient_the_record_the_row_and_the_field_in_vietna
                                     "2 lỗi cần sửa trước khi gửi:")
     assert "  1. XML1 dòng 1, trường mã bệnh chính (MA_BENH_CHINH): bắt buộc nhưng đang để trống." in text
     assert "  2. XML2 dòng 1, trường đơn vị tính (DON_VI_TINH): bắt buộc nhưng đang để trống." in text
+
+
+def test_treatment_days_that_do_not_follow_the_dates() -> None:
+    def change(t): t["XML1"].rows[0]["SO_NGAY_DTRI"] = "3"  # noqa: ANN001, E704
+    p = only(seeded(change), "dates")
+    assert p.field == "SO_NGAY_DTRI" and "phải là 4" in p.message        # 02/11 → 05/11: 5 − 2 + 1
+
+
+def test_more_bed_days_than_days_of_treatment() -> None:
+    def change(t):  # noqa: ANN001
+        r = t["XML3"].rows[0]                                  # 5 bed-days × 321,000 on a 4-day stay
+        r["SO_LUONG"], r["THANH_TIEN_BV"], r["THANH_TIEN_BH"] = "5", "1605000.00", "1605000.00"
+        r["T_BHTT"], r["T_BNCCT"] = "1284000.00", "321000.00"
+        x1 = t["XML1"].rows[0]
+        x1["T_TONGCHI_BV"], x1["T_TONGCHI_BH"] = "124163642.00", "118013642.00"
+        x1["T_BHTT"], x1["T_BNCCT"] = "94410913.60", "23602728.40"
+    p = only(seeded(change), "beds")
+    assert (p.table, p.field) == ("XML3", "SO_LUONG") and "vượt số ngày điều trị 4" in p.message
+
+
+def test_bed_days_on_an_outpatient_exam() -> None:
+    def change(t):  # noqa: ANN001
+        t["XML3"].rows[0]["MA_NHOM"] = "15"                    # the exam line coded as a bed-day
+    p = only(seeded(change, episodes.outpatient), "beds")
+    assert (p.table, p.row, p.field) == ("XML3", 1, "MA_NHOM")
