@@ -40,6 +40,9 @@ DRUG_DONE = ("cancelled", "entered-in-error", "draft")
 EXAM_GROUP = "13"
 BED_GROUPS = ("14", "15", "16")
 _CHUNK = 60
+# A department's code in the BHYT tables (MA_KHOA, QĐ 1804/2026 list from 01/08/2026), given by the
+# facility as an identifier of the room (Location) or of the department (Organization) that runs it.
+MA_KHOA_SYSTEM = "https://benhan.vn/sid/ma-khoa"
 
 
 @dataclass
@@ -148,7 +151,9 @@ class _Items:
         if (res_type, rid) not in self.cache:
             try:
                 body = self.repo.read(res_type, rid).json()
-                self.cache[(res_type, rid)] = body if body.get("status", "active") == "active" else None
+                # A catalogue item no longer active is not charged; a room or department is found whatever its status.
+                keep = res_type in ("Location", "Organization") or body.get("status", "active") == "active"
+                self.cache[(res_type, rid)] = body if keep else None
             except errors.BenhanError:
                 self.cache[(res_type, rid)] = None
         return self.cache[(res_type, rid)]
@@ -470,8 +475,29 @@ def _exam_rates(exams: list[_Item], inpatient: bool, rules: Rules) -> list[_Item
     return out
 
 
+def _department(encounter: dict, when: datetime, catalogue: _Items) -> str:
+    """MA_KHOA of where the patient was at `when`: the identifier MA_KHOA_SYSTEM of the encounter's
+    location at that time (clinical.transfers keeps one entry per stay, with its period), else of the
+    Organization that runs it; '' when the facility has not given its departments their codes."""
+    chosen = None
+    for entry in encounter.get("location", []):
+        start = _dt((entry.get("period") or {}).get("start"))
+        comparable = start is not None and (start.tzinfo is None) == (when.tzinfo is None)
+        if chosen is None or (comparable and start <= when):      # type: ignore[operator]
+            chosen = entry
+    lid = ref_id((chosen or {}).get("location"))
+    location = catalogue.get("Location", lid) if lid else None
+    for body in (location, catalogue.get("Organization", ref_id((location or {}).get("managingOrganization")) or "")
+                 if location and location.get("managingOrganization") else None):
+        code = next((i.get("value", "") for i in (body or {}).get("identifier", [])
+                     if i.get("system") == MA_KHOA_SYSTEM), "")
+        if code:
+            return code
+    return ""
+
+
 def _line(item: _Item, eid: str, benefit: Decimal, insured_unit: Decimal, insurance_rate: Decimal,
-          ceiling: Decimal | None, extra: dict) -> ChargeLine:
+          ceiling: Decimal | None, extra: dict, department: str = "") -> ChargeLine:
     s = coverage.split(item.quantity, item.unit_price, insured_unit, benefit,
                        service_rate=item.service_rate, insurance_rate=insurance_rate)
     key = f"{eid}|{item.source_ref}|{item.kind}|{item.code}|{item.part}"
@@ -483,7 +509,7 @@ def _line(item: _Item, eid: str, benefit: Decimal, insured_unit: Decimal, insura
         service_rate=item.service_rate if item.service_rate is not None else HUNDRED,
         insurance_rate=insurance_rate,
         insured_unit_price=insured_unit if insured_unit != item.unit_price else None,
-        ceiling=ceiling, cost_group=item.group, source_ref=item.source_ref,
+        ceiling=ceiling, cost_group=item.group, department=department, source_ref=item.source_ref,
         charge_item_id=str(uuid.uuid5(NAMESPACE, key)),
         extra={**item.extra, **extra, "price_canonical": item.price_canonical,
                **({"package": item.package} if item.package else {})})
@@ -604,7 +630,8 @@ def _compute(repo: Repository, encounter_id: str, record: dict[str, list[dict]],
                  "pham_vi": "2" if why and why not in ("not insured", "card not valid on the date") else "1"}
         if it.kind == "supply" and it.package and ceiling is not None:
             extra["goi_vtyt"] = packages.setdefault(it.package, f"G{len(packages) + 1}")
-        lines.append(_line(it, encounter_id, benefit, unit, rate, ceiling, extra))
+        lines.append(_line(it, encounter_id, benefit, unit, rate, ceiling, extra,
+                           _department(encounter, it.when, catalogue)))
     order = {"exam": 0, "bed": 1, "service": 2, "supply": 3, "drug": 4}
     lines.sort(key=lambda ln: (order.get(ln.kind, 9), ln.service_time or datetime.min, ln.code, ln.charge_item_id))
     return Charges(encounter, patient, ent, lines, skipped)

@@ -324,3 +324,15 @@ def test_a_visit_closed_before_anyone_saw_the_patient_costs_nothing(world):  # n
     body["status"] = "entered-in-error"
     world.repo.update("Encounter", wrong, body)
     assert charge_lines(world.repo, wrong, on=DAY) == []
+
+
+def test_each_line_names_the_department_the_patient_was_in(world):  # noqa: ANN001
+    from benhan.billing.charges import MA_KHOA_SYSTEM
+    from benhan.clinical import visits
+    room = visits.locations(world.system)[0][0]
+    location = world.system.read("Location", room).json()
+    location["identifier"] = [{"system": MA_KHOA_SYSTEM, "value": "K01"}]
+    world.system.update("Location", room, location)
+    pid = world.patient("001090123420", "Chu Thị Cúc")
+    eid = _usual_visit(world, pid)
+    assert {ln.department for ln in charge_lines(world.repo, eid, on=DAY)} == {"K01"}
