@@ -54,6 +54,7 @@ def form_of(client: TestClient, **values: str) -> dict[str, str]:
 def test_a_valid_card_is_shown_and_fills_the_empty_fields(desk) -> None:  # noqa: ANN001
     page = desk.get("/ui/register")
     assert "Tra cứu thẻ BHYT (thông tuyến)" in page.text
+    assert desk.app.state.claims_runner is not None          # the app runs the outbox worker with a gateway set
     r = desk.post("/ui/register/patient", data=form_of(desk, name="Hoàng Thu Trang", birth_date="30/12/1975",
                                                       bhyt="GD3010123456780", cccd="001175012345", phone="0912345678"))
     assert r.status_code == 200
