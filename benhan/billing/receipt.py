@@ -68,6 +68,11 @@ class ReceiptPrint:
     printed: datetime
     printed_by: str
     bank: BankAccount | None = None
+    single: Receipt | None = None      # the receipt of one transaction (NĐ 254 Đ9 k4 m: one per payment)
+
+
+def _how(method: str) -> str:
+    return {"cash": "tiền mặt", "vietqr": "chuyển khoản VietQR", "advance": "trừ tạm ứng"}.get(method, method)
 
 
 def render(p: ReceiptPrint) -> bytes:
@@ -76,16 +81,24 @@ def render(p: ReceiptPrint) -> bytes:
     pdf.add_font(FAMILY, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.set_margins(10, 10, 10)
     pdf.set_auto_page_break(True, margin=12)
-    pdf.set_title(f"Phiếu thu {p.bill.number}")
+    pdf.set_title(f"Phiếu thu {p.single.number if p.single else p.bill.number}")
     pdf.set_creator("benhan")
     pdf.add_page()
     pdf.set_font(FAMILY, "", 8)
     pdf.cell(0, 4, p.facility, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FAMILY, "B", 13)
-    pdf.cell(0, 8, "PHIẾU THU TIỀN VIỆN PHÍ", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    refund = p.single is not None and p.single.amount < 0
+    pdf.cell(0, 8, "PHIẾU CHI HOÀN TIỀN VIỆN PHÍ" if refund else "PHIẾU THU TIỀN VIỆN PHÍ", align="C",
+             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FAMILY, "", 8.5)
-    for label, value in (("Số hóa đơn", p.bill.number), ("Người bệnh", p.bill.patient_name),
-                         ("Ngày lập", f"{p.bill.issued:%d/%m/%Y %H:%M}")):
+    head = [("Số hóa đơn", p.bill.number), ("Người bệnh", p.bill.patient_name),
+            ("Ngày lập", f"{p.bill.issued:%d/%m/%Y %H:%M}")]
+    if p.single is not None:
+        head = [("Số phiếu", p.single.number), ("Ngày thu", f"{p.single.created:%d/%m/%Y %H:%M}"),
+                ("Số tiền", vnd(abs(p.single.amount))), ("Hình thức", _how(p.single.method))] + head
+        if p.single.reason:
+            head.append(("Lý do hoàn", p.single.reason))
+    for label, value in head:
         pdf.set_font(FAMILY, "B", 8.5)
         pdf.write(4.6, f"{label}: ")
         pdf.set_font(FAMILY, "", 8.5)
@@ -111,8 +124,7 @@ def render(p: ReceiptPrint) -> bytes:
     pdf.cell(0, 5, "Đã thu", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FAMILY, "", 8)
     for r in p.receipts:
-        how = {"cash": "tiền mặt", "vietqr": "chuyển khoản VietQR", "advance": "trừ tạm ứng"}.get(r.method, r.method)
-        text = f"{r.number} · {r.created:%d/%m/%Y %H:%M} · {how} · {vnd(r.amount)} · {r.cashier_name}"
+        text = f"{r.number} · {r.created:%d/%m/%Y %H:%M} · {_how(r.method)} · {vnd(r.amount)} · {r.cashier_name}"
         if r.reason:
             text += f" · hoàn trả: {r.reason}"
         pdf.multi_cell(0, 4.2, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)

@@ -113,6 +113,14 @@ def test_the_cashier_takes_a_vietqr_transfer_and_prints_the_receipt(browser, des
         assert "797.000 đ" in text and "ĐÃ THANH TOÁN ĐỦ" in text and "chuyển khoản VietQR" in text
         assert _scan(pypdfium2.PdfDocument(pdf)[0].render(scale=3).to_pil()) == []     # paid: no code
 
+        # The receipt of this one transaction (one per payment, NĐ 254/2026 Đ9 k4 m).
+        one = j.fetch(page.get_attribute("a.print-one", "href"))
+        with pdfplumber.open(io.BytesIO(one)) as doc:
+            words = "\n".join(p.extract_text() for p in doc.pages)
+        number = re.search(r"Số phiếu: (PT\S+)", words).group(1)
+        assert number in page.inner_text("table.receipts") and "Số tiền: 797.000 đ" in words
+        assert "Hình thức: chuyển khoản VietQR" in words
+
         # The cost statement the patient signs, from the same desk.
         statement = j.fetch(page.get_attribute("#cost-statement", "href"))
         with pdfplumber.open(io.BytesIO(statement)) as doc:

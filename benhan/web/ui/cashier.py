@@ -204,12 +204,16 @@ async def receipt_pdf(request: Request) -> Response:
         invoice_id = request.path_params["id"]
         _, bill = _bill(r, invoice_id)
         receipts = payments.receipts_for(r, f"Invoice/{invoice_id}")
+        wanted = request.query_params.get("receipt", "")
+        single = next((x for x in receipts if x.id == wanted), None)
+        if wanted and single is None:
+            raise errors.NotFound(f"receipt {wanted!r} is not one of this bill's")
         store = request.app.state.store
         fac = facility(r, store.config.values.get("facility_name"))
         body = receipt_mod.render(receipt_mod.ReceiptPrint(
             facility=fac.name, bill=bill, receipts=tuple(receipts), paid=sum((x.amount for x in receipts), Decimal(0)),
             due=payments.due(r, bill), printed=_now(request), printed_by=r.actor.display or r.actor.name,
-            bank=receipt_mod.BankAccount.from_config(store.config)))
+            bank=receipt_mod.BankAccount.from_config(store.config), single=single))
         return Response(body, media_type="application/pdf",
                         headers={"content-disposition": f'inline; filename="phieu-thu-{bill.number}.pdf"'})
     return await run_in_threadpool(work)
