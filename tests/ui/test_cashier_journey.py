@@ -18,8 +18,10 @@ from PIL import Image
 
 from benhan import config as config_mod
 from benhan.auth import users
+from benhan.auth.actor import Actor
 from benhan.billing import accounts
 from benhan.clinical.common import now
+from benhan.store.repository import Repository
 from benhan.store.store import Store
 from benhan.vn import vietqr
 from tests.billing.charges_world import AUGMENTIN, CT, XRAY, at, make_world
@@ -127,10 +129,8 @@ def test_the_cashier_takes_a_vietqr_transfer_and_prints_the_receipt(browser, des
             words = "\n".join(p.extract_text() for p in doc.pages)
         assert "01/KBCB" in words and "Trần Thị Bình" in words
 
-        invoice = desk["store"]
-        from benhan.auth.actor import Actor
-        from benhan.store.repository import Repository
-        assert Repository(invoice, Actor.system()).read("Invoice", bill.invoice_id).json()["status"] == "balanced"
+        stored = Repository(desk["store"], Actor.system()).read("Invoice", bill.invoice_id).json()
+        assert stored["status"] == "balanced"
         j.go("/ui/cashier")
         assert bill.number not in page.inner_text("main")
 
