@@ -36,7 +36,7 @@ class Table:
 # --- formats -------------------------------------------------------------------------------------
 
 def _local(moment: datetime) -> datetime:
-    return moment.astimezone(datetimes._local) if moment.tzinfo else moment
+    return moment.astimezone(datetimes.local_zone()) if moment.tzinfo else moment
 
 
 def stamp(moment: datetime | None) -> str:

@@ -36,6 +36,11 @@ def parse_zone(text: str) -> timezone:
     return timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[4:6])))
 
 
+def local_zone() -> timezone:
+    """The zone of the facility (setting `timezone`), for values written in local time."""
+    return _local
+
+
 def set_local_zone(text: str) -> None:
     """The zone of values that carry none (setting `timezone`). Changing it on a database that
     holds data needs `benhan reindex`, since stored ranges were computed in the old zone."""
