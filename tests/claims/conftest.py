@@ -15,6 +15,17 @@ SEAL_PASSWORD = "con-dau-thu"
 USERNAME, PASSWORD = f"{FACILITY}_BV", "mat-khau-cong"
 
 
+@pytest.fixture(autouse=True)
+def facility_in_viet_nam() -> Iterator[None]:
+    """The tables write local times in the facility's zone (setting `timezone`, process-wide): these
+    tests' facility is in Viet Nam whatever an earlier test set."""
+    from benhan.fhir import datetimes
+    before = datetimes.local_zone()
+    datetimes.set_local_zone("+07:00")
+    yield
+    datetimes._local = before       # put back exactly what was there
+
+
 @pytest.fixture(scope="session")
 def local_ca() -> LocalCA:
     return LocalCA("http://127.0.0.1:9")      # no status checks here: only its certificates are used
