@@ -515,18 +515,20 @@ def _line(item: _Item, eid: str, benefit: Decimal, insured_unit: Decimal, insura
                **({"package": item.package} if item.package else {})})
 
 
-def _insured_parts(items: list[_Item], ent: Entitlement, rules: Rules, end: date,
+def _insured_parts(items: list[_Item], ent: Entitlement, rules: Rules, admitted: date,
                    card_grace: int) -> list[tuple[_Item, Decimal, Decimal, Decimal | None, str]]:
     """(item, DON_GIA_BH, TYLE_TT_BH, T_TRANTT, why not covered) per item, the supply ceilings applied
     per package (the supplies of one procedure) in the order they were used."""
     out = []
     packages: dict[str, Decimal] = {}
+    # A card valid on admission that ends during an inpatient stay pays up to `card_grace` days more.
+    grace = card_grace if ent.inpatient and ent.card is not None and ent.card.valid_on(admitted) else 0
     for it in sorted(items, key=lambda i: (i.when, i.source_ref, i.part)):
         day = it.when.date()
         why = ""
         if not ent.insured:
             why = "not insured"
-        elif ent.card is not None and not ent.card.valid_on(day, card_grace if ent.inpatient else 0):
+        elif ent.card is not None and not ent.card.valid_on(day, grace):
             why = "card not valid on the date"
         else:
             why = rules.is_excluded(it.kind, it.code, day)
@@ -604,7 +606,7 @@ def _compute(repo: Repository, encounter_id: str, record: dict[str, list[dict]],
     exams = _exam_rates([i for i in items if i.kind == "exam"], ent.inpatient, rules)
     items = [i for i in items if i.kind != "exam"] + exams
 
-    parts = _insured_parts(items, ent, rules, as_of, int(rules.params.get("card_expiry_grace_days", 0)))
+    parts = _insured_parts(items, ent, rules, visit_day, int(rules.params.get("card_expiry_grace_days", 0)))
     # Whole-visit exemption: a correct-route visit whose covered cost is under 15% of the base salary
     # is paid in full (vietnam-billing.md §1.4). The covered cost is Σ THANH_TIEN_BH of the visit.
     covered = sum((coverage.split(it.quantity, it.unit_price, unit, Decimal(0), service_rate=it.service_rate,

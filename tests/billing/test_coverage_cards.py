@@ -73,3 +73,21 @@ def test_a_card_not_valid_on_the_day_pays_nothing(world):  # noqa: ANN001
     assert sum(ln.bhyt_paid + ln.insured_amount for ln in lines) == D("0.00")
     assert sum(ln.patient_self for ln in lines) == D("586600.00")       # 50,600 + 536,000
     assert {ln.extra.get("not_covered") for ln in lines} == {"card not valid on the date"}
+
+
+def test_a_card_ending_during_a_stay_pays_15_days_more_only_if_valid_on_admission(world):  # noqa: ANN001
+    # Card valid to 20/11/2026. Admitted 18/11, a drug on 22/11 (2 days after the end: paid) and on
+    # 07/12 (17 days after: not paid). A patient admitted after the end gets no such days.
+    pid = world.patient("001090123445", "Đinh Văn Yên", bhyt="DN4790123456745", valid=("01/01/2026", "20/11/2026"))
+    eid = world.visit(pid, at(date(2026, 11, 18)), kind="noi-tru")
+    within = world.prescribe(eid, AUGMENTIN, 10, at(date(2026, 11, 22), 9))
+    beyond = world.prescribe(eid, AUGMENTIN, 10, at(date(2026, 12, 7), 9))
+    world.end(eid, at(date(2026, 12, 8), 9))
+    drugs = {ln.source_ref: ln for ln in compute(world.repo, eid).lines if ln.kind == "drug"}
+    assert drugs[f"MedicationRequest/{within}"].bhyt_paid == D("116000.00")       # 145,000 × 0.8
+    assert drugs[f"MedicationRequest/{beyond}"].bhyt_paid == D("0.00")
+    assert drugs[f"MedicationRequest/{beyond}"].patient_self == D("145000.00")
+    late = world.visit(pid, at(date(2026, 11, 22)), kind="noi-tru")
+    world.prescribe(late, AUGMENTIN, 10, at(date(2026, 11, 22), 10))
+    world.end(late, at(date(2026, 11, 24), 9))
+    assert sum(ln.bhyt_paid for ln in compute(world.repo, late).lines) == D("0.00")
