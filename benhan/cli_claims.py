@@ -56,11 +56,35 @@ def check(encounter_id: str, data_dir: Optional[Path] = DataDir, database_url: O
 
 
 @claims_app.command("queue")
-def queue(encounter_id: str, data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
-    """Validate, sign with the facility seal and put the visit's check-in and claim in the outbox."""
+def queue(encounter_id: Optional[str] = typer.Argument(None, help="The visit (Encounter id, = MA_LK)."),
+          finished_since: Optional[str] = typer.Option(None, "--finished-since",
+                                                       help="Every visit finished since this date (yyyy-mm-dd)."),
+          data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Validate, sign with the facility seal and put a visit's check-in and claim in the outbox; with
+    --finished-since, every BHYT visit finished since then (the reports of those to fix are printed)."""
     from benhan.claims import service
     from benhan.outbox.queue import Outbox
+    if (encounter_id is None) == (finished_since is None):
+        _fail("give one visit (ENCOUNTER_ID) or --finished-since yyyy-mm-dd")
     store = open_store(data_dir, database_url)
+    if finished_since is not None:
+        try:
+            from benhan.auth.actor import Actor
+            from benhan.store.repository import Repository
+            batch = service.queue_finished(Repository(store, Actor.system("cli-claims")), Outbox(store.db),
+                                           service.seal_key(store.config), finished_since,
+                                           datetime.now(timezone.utc), store.config.claims_send_within_hours)
+        except errors.BenhanError as exc:
+            _fail(f"{exc.code}: {exc.message}")
+        finally:
+            store.close()
+        for report in batch.invalid:
+            typer.echo(report.text())
+        typer.echo(f"queued {len(batch.queued)}, already queued {len(batch.already)}, to fix {len(batch.invalid)}, "
+                   f"without BHYT {len(batch.not_bhyt)}")
+        if batch.invalid:
+            raise typer.Exit(1)
+        return
     try:
         ep, lines = _episode(store, encounter_id)
         key = service.seal_key(store.config)

@@ -134,3 +134,42 @@ def gateway_from_config(cfg, facility: str = "") -> Gateway:  # noqa: ANN001
         raise errors.ClaimNotPossible("chưa cấu hình tài khoản cổng BHXH (bhxh_username, BENHAN_BHXH_PASSWORD hoặc "
                                       "bhxh_password_file) | the BHXH gateway account is not configured")
     return Gateway(cfg.bhxh_gateway_url, username, password, facility, cfg.bhxh_province)
+
+
+# --- the day's claims at once --------------------------------------------------------------------
+
+@dataclass
+class Batch:
+    queued: list[str]                         # MA_LK queued (new)
+    already: list[str]                        # MA_LK whose same claim was already queued
+    not_bhyt: list[str]                       # visits without BHYT: no claim
+    invalid: list[validation.Report]          # to fix, with the clerk's report
+
+
+def queue_finished(repo, outbox: Outbox, key: xmldsig.XmlKey, since: str, now: datetime,  # noqa: ANN001
+                   within_hours: int = 24) -> Batch:
+    """Queue the check-in and the claim of every visit finished since ``since`` (an ISO date or
+    instant): the day's claims in one step. A visit whose tables do not validate is left out and
+    its report returned; queueing again later skips what is already queued (same idempotency key)."""
+    from benhan.claims.record import episode_from_record
+    batch = Batch([], [], [], [])
+    cursor = None
+    while True:
+        page = repo.search_type("Encounter", [("status", "finished"), ("date", f"ge{since}"), ("_count", "200")]
+                                + ([("_cursor", cursor)] if cursor else []))
+        for match in page.matches:
+            ep, lines = episode_from_record(repo, match.res_id)
+            if not ep.insured:
+                batch.not_bhyt.append(ep.ma_lk)
+                continue
+            prepared = prepare(ep, lines, key, now)
+            if not prepared.report.ok:
+                batch.invalid.append(prepared.report)
+                continue
+            queue_checkin(outbox, ep, lines, key, now)
+            _, new = _queue(outbox, CLAIM, prepared, ep,
+                            ep.discharged + timedelta(hours=within_hours) if ep.discharged else None)
+            (batch.queued if new else batch.already).append(ep.ma_lk)
+        if not page.has_next or not page.next_cursor:
+            return batch
+        cursor = page.next_cursor

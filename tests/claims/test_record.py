@@ -98,3 +98,22 @@ def test_a_visit_without_a_card_cannot_be_claimed(world, seal) -> None:  # noqa:
     ep, lines = episode_from_record(world.system, eid)
     with pytest.raises(errors.ClaimNotPossible):
         service.prepare(ep, lines, seal, datetime.now(timezone.utc))
+
+
+def test_the_days_finished_visits_are_queued_at_once_and_those_to_fix_reported(world, seal) -> None:  # noqa: ANN001
+    good = bhyt_visit(world)
+    pid = world.patient("001090123403", "Lê Thị Cúc", bhyt="DN4790123456702")
+    undiagnosed = world.visit(pid, at(DAY, 13))
+    world.order(undiagnosed, XRAY, at(DAY, 13, 30))
+    world.end(undiagnosed, at(DAY, 14))
+    other = world.patient("001090123404", "Võ Văn Dũng")
+    no_card = world.visit(other, at(DAY, 15))
+    world.end(no_card, at(DAY, 15, 30))
+    outbox = Outbox(world.store.db)
+    batch = service.queue_finished(world.system, outbox, seal, DAY.isoformat(), datetime.now(timezone.utc))
+    assert (batch.queued, batch.already, batch.not_bhyt) == ([good], [], [no_card])
+    assert [r.ma_lk for r in batch.invalid] == [undiagnosed]
+    assert "trường mã bệnh chính (MA_BENH_CHINH): bắt buộc nhưng đang để trống." in batch.invalid[0].text()
+    assert sorted(i.kind for i in outbox.items()) == ["bhyt-checkin", "bhyt-claim"]
+    again = service.queue_finished(world.system, outbox, seal, DAY.isoformat(), datetime.now(timezone.utc))
+    assert (again.queued, again.already) == ([], [good])
