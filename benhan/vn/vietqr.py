@@ -36,7 +36,7 @@ _MAX_AMOUNT = Decimal("9999999999999")      # 13 characters (tag 54)
 
 
 class VietQrProblem(ValueError):
-    """A payload that cannot be built or read; `key` is a stable message key (vn.vietqr.<key>)."""
+    """A payload that cannot be built or read; `key` names the problem (bad-crc, bad-amount …), `reason` says it."""
 
     def __init__(self, key: str, reason: str):
         super().__init__(reason)
