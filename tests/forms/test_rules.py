@@ -149,3 +149,30 @@ def test_no_page_holds_only_the_signature_however_many_drugs(world):
         assert last - {"date-line", "prescriber", "prescriber.title"}, (n, last)
         assert p.rendered.regions["date-line"].page == p.rendered.regions["prescriber"].page
     assert max(pages_seen) >= 2              # the drugs did run onto another sheet
+
+
+def test_a_visit_with_almost_nothing_recorded_prints_every_form_with_dotted_lines(store):  # noqa: ANN001
+    # A bare visit (no period, no name, a year-only birth date, a drug line with a decimal quantity and
+    # no unit, a follow-up with no date): every form still prints, the empty fields as dotted lines.
+    from benhan.clinical.printouts import forms as printouts
+    from benhan.documents.forms import printing
+    repo = Repository(store, Actor.system())
+    pid = repo.create("Patient", {"resourceType": "Patient", "birthDate": "1990"}).res_id
+    eid = repo.create("Encounter", {"resourceType": "Encounter", "status": "in-progress",
+                                    "class": {"code": "AMB"}, "subject": {"reference": f"Patient/{pid}"}}).res_id
+    repo.create("MedicationRequest", {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+                                      "subject": {"reference": f"Patient/{pid}"},
+                                      "encounter": {"reference": f"Encounter/{eid}"},
+                                      "medicationCodeableConcept": {"text": "Siro ho"},
+                                      "dispenseRequest": {"quantity": {"value": 2.5}}})
+    repo.create("Appointment", {"resourceType": "Appointment", "status": "booked",
+                                "participant": [{"actor": {"reference": f"Patient/{pid}"}, "status": "accepted"}],
+                                "supportingInformation": [{"reference": f"Encounter/{eid}"}]})
+    ctx = printouts.gather(repo, eid, seed.TODAY)
+    for key in FORMS:
+        p = printing.print_form(repo, ctx, key, seed.DOCTOR, seed.PRINTED, "http://benhan.test")
+        assert p.pdf.startswith(b"%PDF") and p.rendered.pages >= 1, key
+        dotted = [k for k, v in p.rendered.values.items() if not v]
+        assert dotted and set(text_in(p.pdf, p.rendered.regions["name"]).replace(" ", "")) == {"."}, key
+    drugs = printing.print_form(repo, ctx, "prescription", seed.DOCTOR, seed.PRINTED, "http://b").rendered.values
+    assert "2,5" in drugs["drugs"] and "Siro ho" in drugs["drugs"]
