@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -272,7 +273,10 @@ def route_of(encounter: dict, card: Card | None, facility_code: str) -> str:
         return ext["valueCode"]
     if card is None:
         return "khong-bhyt"
-    if card.registered_facility and facility_code and card.registered_facility != facility_code:
+    # Only a facility code (5 digits, the card check's maDKBD) says "another facility"; a name typed
+    # by the clerk says nothing for sure.
+    place = card.registered_facility.strip()
+    if facility_code and re.fullmatch(r"\d{5}", place) and place != facility_code:
         return "tu-den"
     return "dang-ky"
 
