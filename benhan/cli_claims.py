@@ -33,7 +33,13 @@ def _episode(store, encounter_id: str):  # noqa: ANN001, ANN202
     from benhan.auth.actor import Actor
     from benhan.claims.record import episode_from_record
     from benhan.store.repository import Repository
-    return episode_from_record(Repository(store, Actor.system("cli-claims")), encounter_id)
+    from benhan.vn.identifiers import MA_LK_SYSTEM
+    repo = Repository(store, Actor.system("cli-claims"))
+    # The visit by its MA_LK (printed on the patient's slip) or by its Encounter id.
+    found = repo.search_type("Encounter", [("identifier", f"{MA_LK_SYSTEM}|{encounter_id}"), ("_count", "2")])
+    if len(found.matches) == 1:
+        encounter_id = found.matches[0].res_id
+    return episode_from_record(repo, encounter_id)
 
 
 @claims_app.command("check")
@@ -56,7 +62,7 @@ def check(encounter_id: str, data_dir: Optional[Path] = DataDir, database_url: O
 
 
 @claims_app.command("queue")
-def queue(encounter_id: Optional[str] = typer.Argument(None, help="The visit (Encounter id, = MA_LK)."),
+def queue(encounter_id: Optional[str] = typer.Argument(None, help="The visit: its MA_LK or Encounter id."),
           finished_since: Optional[str] = typer.Option(None, "--finished-since",
                                                        help="Every visit finished since this date (yyyy-mm-dd)."),
           data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:

@@ -2,7 +2,9 @@
 entitlement, so the claim and the bill agree on the card and the object code), Encounter,
 Conditions with ICD-10 ranked on the Encounter, laboratory Observations, progress notes
 (ClinicalImpression), the discharge summary, the transfer out and the follow-up Appointment; the
-charge lines from billing.charges. MA_LK is the Encounter id: unique and never changed.
+charge lines from billing.charges. MA_LK is the Encounter's MA_LK identifier (the "số khám bệnh" the
+desk prints, also on the cost statement; the Encounter id for a visit without one): unique and never
+changed.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from benhan.clinical.visits import facility, kind_of
 from benhan.store.repository import Repository
 from benhan.terminology.curated import OCCUPATION_URL
 from benhan.terminology.small_lists import ETHNICITY_URL
-from benhan.vn.identifiers import CCCD_SYSTEM
+from benhan.vn.identifiers import CCCD_SYSTEM, MA_LK_SYSTEM
 
 # Encounter kind → MA_LOAI_KCB (QĐ 1804/2026): an emergency seen and sent home is an exam (its
 # object code, 2, says emergency); the kinds the desk opens today.
@@ -106,8 +108,10 @@ def episode_from_record(repo: Repository, encounter_id: str, *, on: date | None 
                 appointment = Appointment(number=appt["id"][:50], day=when.date())
                 break
     departments = tuple(dict.fromkeys(line.department for line in computed.lines if line.department))
+    ma_lk = next((i.get("value", "") for i in encounter.get("identifier", []) if i.get("system") == MA_LK_SYSTEM),
+                 "") or encounter_id
     ep = Episode(
-        ma_lk=encounter_id, patient_code=patient.get("id", ""), name=name_of(patient), birth=born,
+        ma_lk=ma_lk, patient_code=patient.get("id", ""), name=name_of(patient), birth=born,
         sex={"male": 1, "female": 2}.get(patient.get("gender", ""), 3),
         cccd=next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == CCCD_SYSTEM), ""),
         ethnicity=_code_in(patient, ETHNICITY_URL) or "01", occupation=_code_in(patient, OCCUPATION_URL) or "00000",

@@ -12,7 +12,7 @@ from benhan.outbox.queue import Outbox
 from benhan.store.store import Store
 from tests.claims import episodes
 from tests.claims.conftest import PASSWORD, SEAL_PASSWORD, USERNAME
-from tests.claims.test_record import bhyt_visit
+from tests.claims.test_record import bhyt_visit, ma_lk
 from tests.billing.charges_world import make_world
 from tests.server_process import benhan_command
 
@@ -44,12 +44,12 @@ def test_queue_send_and_status_of_a_recorded_visit(store, seal_p12, seal) -> Non
     eid = bhyt_visit(world)
     code = world.fac.code
     seal_env = {"BENHAN_FACILITY_SEAL_FILE": str(seal_p12), "BENHAN_SEAL_PASSWORD": SEAL_PASSWORD}
-    done = run(store, "check", eid)
+    done = run(store, "check", ma_lk(world, eid))                          # by the MA_LK on the slip
     assert done.returncode == 0 and "đạt, có thể gửi cổng giám định." in done.stdout, done.stderr
     one_line_error(run(store, "queue", eid), "BENHAN-7008")               # no seal configured
     done = run(store, "queue", eid, **seal_env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == f"claim #{done.stdout.split('claim #')[1].split()[0]} {eid}"
+    assert done.stdout.splitlines()[-1] == f"claim #{done.stdout.split('claim #')[1].split()[0]} {ma_lk(world, eid)}"
     again = run(store, "queue", eid, **seal_env)
     assert "(đã có trong hàng đợi)" in again.stdout                         # the same claim is one message
     standin = StandIn(State(f"{code}_BV", PASSWORD, code, cert_pem=seal.cert_pem)).start()
@@ -58,10 +58,10 @@ def test_queue_send_and_status_of_a_recorded_visit(store, seal_p12, seal) -> Non
         one_line_error(run(store, "send", **gateway), "BENHAN-8104")          # no account name
         done = run(store, "send", BENHAN_BHXH_USERNAME=f"{code}_BV", **gateway)
         assert done.returncode == 0 and done.stdout.startswith("2 attempted"), done.stderr
-        assert standin.state.stats()["accepted"] == [eid]
+        assert standin.state.stats()["accepted"] == [ma_lk(world, eid)]
     finally:
         standin.stop()
-    status = run(store, "status", "--ma-lk", eid).stdout.splitlines()
+    status = run(store, "status", "--ma-lk", ma_lk(world, eid)).stdout.splitlines()
     assert len(status) == 2 and all(" sent attempts=1 " in line for line in status)
     assert all("Nguyễn Văn An" in line for line in status)
 

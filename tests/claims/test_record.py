@@ -21,6 +21,12 @@ from tests.claims.conftest import PASSWORD
 DAY = date(2026, 11, 20)
 
 
+def ma_lk(world, eid: str) -> str:  # noqa: ANN001
+    """The visit's MA_LK as the desk wrote it (clinical.visits): facility, date, id — not the id itself."""
+    enc = world.system.read("Encounter", eid).json()
+    return next(i["value"] for i in enc["identifier"] if i["system"] == "http://fhir.hl7.org.vn/core/sid/ma-lk")
+
+
 def diagnose(world, eid: str, code: str, display: str) -> None:  # noqa: ANN001
     enc = world.system.read("Encounter", eid).json()
     cid = world.system.create("Condition", {
@@ -53,7 +59,8 @@ def test_a_bhyt_visit_on_the_record_becomes_valid_claim_tables(world) -> None:  
     eid = bhyt_visit(world)
     ep, lines = episode_from_record(world.system, eid)
     assert (ep.ma_lk, ep.name, ep.card, ep.object_code, ep.main_icd) == (
-        eid, "Nguyễn Văn An", "DN4790123456701", "1.1", "I10")
+        ma_lk(world, eid), "Nguyễn Văn An", "DN4790123456701", "1.1", "I10")
+    assert ep.ma_lk.startswith(f"{world.fac.code}261120")
     content = tables.claim_tables(ep, lines)
     report = validation.validate(content)
     assert report.ok, report.text()
@@ -87,7 +94,7 @@ def _queue_and_send(world, standin, seal, code: str) -> None:  # noqa: ANN001
     gateway = Gateway(standin.url, f"{code}_BV", PASSWORD, "", "38")
     assert outbox.run_once(service.senders(gateway)) == 2
     assert {i.kind: i.state for i in outbox.items()} == {"bhyt-checkin": "sent", "bhyt-claim": "sent"}
-    assert standin.state.stats()["accepted"] == [eid]
+    assert standin.state.stats()["accepted"] == [ma_lk(world, eid)]
 
 
 def test_a_visit_without_a_card_cannot_be_claimed(world, seal) -> None:  # noqa: ANN001
@@ -111,9 +118,9 @@ def test_the_days_finished_visits_are_queued_at_once_and_those_to_fix_reported(w
     world.end(no_card, at(DAY, 15, 30))
     outbox = Outbox(world.store.db)
     batch = service.queue_finished(world.system, outbox, seal, DAY.isoformat(), datetime.now(timezone.utc))
-    assert (batch.queued, batch.already, batch.not_bhyt) == ([good], [], [no_card])
-    assert [r.ma_lk for r in batch.invalid] == [undiagnosed]
+    assert (batch.queued, batch.already, batch.not_bhyt) == ([ma_lk(world, good)], [], [ma_lk(world, no_card)])
+    assert [r.ma_lk for r in batch.invalid] == [ma_lk(world, undiagnosed)]
     assert "trường mã bệnh chính (MA_BENH_CHINH): bắt buộc nhưng đang để trống." in batch.invalid[0].text()
     assert sorted(i.kind for i in outbox.items()) == ["bhyt-checkin", "bhyt-claim"]
     again = service.queue_finished(world.system, outbox, seal, DAY.isoformat(), datetime.now(timezone.utc))
-    assert (again.queued, again.already) == ([], [good])
+    assert (again.queued, again.already) == ([], [ma_lk(world, good)])
