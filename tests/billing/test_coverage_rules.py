@@ -88,6 +88,9 @@ def test_base_salary_by_date():
     assert RULES.base_salary(date(2026, 6, 30)) == Decimal(2340000)
     assert RULES.base_salary(date(2026, 7, 1)) == Decimal(2530000)
     assert RULES.base_salary(date(2025, 1, 15)) == Decimal(2340000)
+    assert RULES.base_salary(date(2024, 6, 13)) == Decimal(1800000)         # older visits of a record
+    with pytest.raises(coverage.RuleDataError, match="no base salary for 2019-06-30"):
+        RULES.base_salary(date(2019, 6, 30))
 
 
 def _t(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
