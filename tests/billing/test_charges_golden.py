@@ -336,3 +336,20 @@ def test_each_line_names_the_department_the_patient_was_in(world):  # noqa: ANN0
     pid = world.patient("001090123420", "Chu Thị Cúc")
     eid = _usual_visit(world, pid)
     assert {ln.department for ln in charge_lines(world.repo, eid, on=DAY)} == {"K01"}
+
+
+def test_every_visit_of_the_demo_record_can_be_charged(store):  # noqa: ANN001
+    # The synthetic records (visits back to 2024, inpatient stays, deaths, transfers, patients with and
+    # without cards) go through the charge computation without an error, every line keeping the invariant.
+    from benhan.auth.actor import Actor
+    from benhan.billing.charges import compute_many
+    from benhan.clinical.load_demo import load_demo
+    from benhan.store.repository import Repository
+    load_demo(store, patients=15)
+    repo = Repository(store, Actor.system("test"))
+    eids = [m.res_id for m in repo.search_type("Encounter", [("_count", "1000")]).matches]
+    assert len(eids) > 15
+    computed = compute_many(repo, eids, on=date(2026, 12, 6))
+    assert set(computed) == set(eids)
+    for c in computed.values():
+        _check_invariant(c.lines)
