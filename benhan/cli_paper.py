@@ -12,6 +12,7 @@ import typer
 from benhan import errors
 from benhan.cli_common import DataDir, DbUrl, open_store
 from benhan.cli_documents import signature_state
+from benhan.documents import timestamping
 
 paper_app = typer.Typer(help="Paper documents converted to electronic (NĐ 137/2024 Đ4).", no_args_is_help=True)
 
@@ -48,7 +49,8 @@ def import_(patient: str = typer.Argument(..., help="The patient's id."),
         actor = policy.actor_for_user(store, users.find_user(store, user), source="cli")
         done = paper.convert(Repository(store, actor), actor, patient, checked, kind=type_, original_date=original,
                              key=key, trust=trust.load(cfg.trust_dir), filename=file.name, title=title or "",
-                             offline_policy=cfg.signing_offline, facility_name=cfg.values.get("facility_name"))
+                             offline_policy=cfg.signing_offline, facility_name=cfg.values.get("facility_name"),
+                             tsa=timestamping.configured(cfg))
     finally:
         store.close()
     if out is not None:

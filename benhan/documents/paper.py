@@ -41,7 +41,7 @@ from benhan.clinical import visits
 from benhan.clinical.printouts.pdf import FAMILY, FONTS
 from benhan.documents import pdfa
 from benhan.documents.composition import LOINC, SIGNED_TAG
-from benhan.documents.signing import (SIGNATURE_TYPES, attachment, certificate_check_extension,
+from benhan.documents.signing import (RECHECK_PENDING_TAG, SIGNATURE_TYPES, attachment, certificate_check_extension,
                                       refuse_unless_allowed)
 from benhan.signing import certcheck, keys
 from benhan.signing.keys import SigningKey
@@ -329,7 +329,7 @@ def parse_date(text: str) -> dt.date:
 def convert(repo: Repository, actor: Actor, patient_id: str, data: bytes | Upload, *, kind: str,
             original_date: dt.date, key: SigningKey, trust: TrustList, filename: str = "", title: str = "",
             offline_policy: str = "refuse", now: dt.datetime | None = None,
-            facility_name: str | None = None) -> Converted:
+            facility_name: str | None = None, tsa=None) -> Converted:  # noqa: ANN001 - signing.timestamps.Tsa
     """Convert the paper document `data` (the uploaded bytes, or already checked by check_upload)
     onto patient `patient_id`'s record, sealed with `key`."""
     if kind not in PAPER_TYPES:
@@ -354,10 +354,10 @@ def convert(repo: Repository, actor: Actor, patient_id: str, data: bytes | Uploa
     archival = pdfa.to_pdfa(marked, title=f"{title} — {MARK.lower()}", author=converter_name,
                             subject=f"{MARK}: {title}")
     is_pdfa = not pdfa.pdfa_problems(archival)
-    from benhan.signing import pades      # pyHanko loads only when something is signed
-    signed = pades.sign_pdf(archival if is_pdfa else marked, key, check, trust,
-                            field_name=f"seal-{uuid.uuid4().hex[:8]}",
-                            reason=f"{MARK} — {title}", location=facility.name, name=sealer)
+    from benhan.documents import timestamping      # pyHanko loads only when something is signed
+    signed, no_stamp = timestamping.sign_pdf(archival if is_pdfa else marked, key, check, trust, tsa,
+                                             field_name=f"seal-{uuid.uuid4().hex[:8]}",
+                                             reason=f"{MARK} — {title}", location=facility.name, name=sealer)
     if len(signed) > MAX_STORED_BYTES:
         raise _refuse(f"bản chuyển đổi quá lớn để lưu ({len(signed) // 1024} KB; tối đa {MAX_STORED_BYTES // 1024} KB): "
                       f"quét lại ở độ phân giải thấp hơn hoặc tách thành nhiều tệp",
@@ -409,8 +409,11 @@ def convert(repo: Repository, actor: Actor, patient_id: str, data: bytes | Uploa
                                  "display": seal_type[1]}],
                        "when": stamp_time, "who": organization, "targetFormat": "application/pdf",
                        "sigFormat": "application/pdf"}],
-        "extension": [certificate_check_extension(check, key.cert, pending)],
+        "extension": [certificate_check_extension(check, key.cert, pending),
+                      *timestamping.extensions(signed, no_stamp)],
     }
+    if pending:     # sealed offline: the later check (documents.recheck) finds it by this tag
+        provenance["meta"] = {"tag": [RECHECK_PENDING_TAG]}
     repo.commit([repo.prepare("POST", "DocumentReference", doc_ref_id, document_reference, create_only=True),
                  repo.prepare("POST", "Provenance", prov_id, provenance, create_only=True)], "transaction")
     return Converted(doc_ref_id, prov_id, signed, check, pending, is_pdfa)

@@ -65,7 +65,7 @@ def needs_seal(document: dict, listed: list[dict]) -> bool:
 
 def seal_document(repo: Repository, actor: Actor, document_reference_id: str, key: SigningKey, trust: TrustList,
                   *, offline_policy: str = "refuse", now: dt.datetime | None = None,
-                  facility_name: str | None = None) -> Sealed:
+                  facility_name: str | None = None, tsa=None) -> Sealed:  # noqa: ANN001 - signing.timestamps.Tsa
     """Add the facility's seal (`key`) to the signed document `document_reference_id`."""
     if actor.access is not None and not roles.may_act(actor.roles, roles.SEAL_DOCUMENT):
         raise errors.Forbidden("vai trò của bạn không đóng dấu số của cơ sở | your role does not apply the "
@@ -85,9 +85,10 @@ def seal_document(repo: Repository, actor: Actor, document_reference_id: str, ke
     facility = visits.facility(repo, facility_name)
     sealer = key.cert.subject.native.get("common_name", "")
     title = (document.get("type") or {}).get("text", "")
-    from benhan.signing import pades     # pyHanko loads only when something is signed
-    sealed_pdf = pades.sign_pdf(pdf, key, check, trust, field_name=f"seal-{uuid.uuid4().hex[:8]}",
-                                reason=f"Con dấu số của cơ sở — {title}", location=facility.name, name=sealer)
+    from benhan.documents import timestamping     # pyHanko loads only when something is signed
+    sealed_pdf, no_stamp = timestamping.sign_pdf(pdf, key, check, trust, tsa, field_name=f"seal-{uuid.uuid4().hex[:8]}",
+                                                 reason=f"Con dấu số của cơ sở — {title}", location=facility.name,
+                                                 name=sealer)
     bundle = resource_json.loads(bundle_bytes)
     token = jws.sign_detached(canonical(bundle), key, signed_at=when, digests=entry_digests(bundle),
                               revocation=check.ocsp + check.crls)
@@ -123,8 +124,11 @@ def seal_document(repo: Repository, actor: Actor, document_reference_id: str, ke
                                  "display": seal_type[1]}],
                        "when": stamp, "who": organization, "targetFormat": "application/fhir+json",
                        "sigFormat": "application/jose", "data": base64.b64encode(token.encode()).decode()}],
-        "extension": [signing.certificate_check_extension(check, key.cert, pending)],
+        "extension": [signing.certificate_check_extension(check, key.cert, pending),
+                      *timestamping.extensions(sealed_pdf, no_stamp)],
     }
+    if pending:     # signed offline: the later check (documents.recheck) finds it by this tag
+        provenance["meta"] = {"tag": [signing.RECHECK_PENDING_TAG]}
     repo.commit([repo.prepare("POST", "DocumentReference", doc_id, sealed, create_only=True),
                  repo.prepare("POST", "Provenance", prov_id, provenance, create_only=True)], "transaction")
     return Sealed(doc_id, prov_id, sealed_pdf, check, pending)

@@ -68,3 +68,8 @@ def recorded(provenance: dict) -> list[dict]:
             out.append({"kind": fields.get("kind", ""), "time": fields.get("time", ""), "tsa": fields.get("tsa", ""),
                         "note": fields.get("note", "")})
     return out
+
+
+def configured(cfg) -> timestamps.Tsa | None:  # noqa: ANN001 - a benhan.config.Config
+    """The facility's TSA (signing_tsa_url and its credentials), None when none is configured."""
+    return timestamps.from_settings(cfg.signing_tsa_url, cfg.signing_tsa_username, cfg.signing_tsa_password)

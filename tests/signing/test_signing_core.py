@@ -65,7 +65,8 @@ def test_one_changed_byte_fails_verification(ca, trust, where):  # noqa: ANN001
         start = signed.index(b"/Contents <") + len(b"/Contents <")
         end = signed.index(b">", start)
         at = start + len(bytes(signed[start:end]).rstrip(b"0")) - 8
-        signed[at] = ord("a") if signed[at] != ord("a") else ord("b")
+        # Hex digits compare case-insensitively ("A" and "a" are the same nibble): flip to another value.
+        signed[at] = ord("1") if chr(signed[at]).lower() != "1" else ord("2")
     [report] = pades.verify_pdf(bytes(signed), trust)
     assert not report.ok and report.problems
 

@@ -188,3 +188,46 @@ def test_a_tsa_whose_certificate_is_not_trusted_is_said_and_signing_goes_on_with
     assert record["kind"] == "none" and "danh sách tin cậy" in record["note"]
     [check] = verify.verify_pdf(done.pdf, trust)
     assert check.ok and check.timestamp == ""
+
+
+def test_the_facility_seal_is_timestamped_and_a_seal_made_offline_waits_for_the_later_check(store, ca, trust, responder,  # noqa: ANN001
+                                                                                            tsa, tsa_server):
+    from benhan.documents import recheck, seal as sealing
+    from tests.signing.test_seal_and_pad import _director, _seal_key, _signed
+    _, _, _, done = _signed(store, ca, trust)
+    director = _director(store)
+    before = tsa_server.requests
+    responder.answering = False          # the seal is checked offline: signed, recorded as to be checked later
+    try:
+        sealed = sealing.seal_document(director, director.actor, done.document_reference_id, _seal_key(ca), trust,
+                                       offline_policy="sign-and-recheck", tsa=tsa)
+    finally:
+        responder.answering = True
+    assert sealed.pending_recheck and tsa_server.requests > before
+    provenance = director.read("Provenance", sealed.provenance_id).json()
+    assert [r["kind"] for r in timestamping.recorded(provenance)][0] == "signature"
+    assert sealed.provenance_id in {p["id"] for p in recheck.pending(director)}
+    checks = verify.verify_pdf(sealed.pdf, trust)
+    assert [c.sig_field.split("-")[0] for c in checks] == ["author", "seal"]
+    assert checks[1].timestamp and "Dịch vụ dấu thời gian thử nghiệm" in checks[1].timestamp
+
+
+def test_a_paper_conversion_is_timestamped_and_one_sealed_offline_waits_for_the_later_check(store, ca, trust,  # noqa: ANN001
+                                                                                           responder, tsa):
+    from benhan.documents import paper, recheck
+    from tests.signing.test_paper import jpeg, seal
+    repo, actor, _ = _world(store)
+    pid = repo.search_type("Patient", [("_count", "1")]).matches[0].res_id
+    responder.answering = False
+    try:
+        done = paper.convert(repo, actor, pid, jpeg(400, 300), kind="lab", original_date=dt.date(2020, 3, 1),
+                             key=seal(ca), trust=trust, offline_policy="sign-and-recheck", tsa=tsa)
+    finally:
+        responder.answering = True
+    assert done.pending_recheck and done.provenance_id in {p["id"] for p in recheck.pending(repo)}
+    kinds = [r["kind"] for r in timestamping.recorded(repo.read("Provenance", done.provenance_id).json())]
+    assert kinds[0] == "signature"
+    [check] = verify.verify_pdf(done.pdf, trust)
+    assert check.timestamp and "Dịch vụ dấu thời gian thử nghiệm" in check.timestamp
+    assert len(recheck.recheck_all(repo, trust)) == 1       # the link is back: checked, and no longer waiting
+    assert done.provenance_id not in {p["id"] for p in recheck.pending(repo)}

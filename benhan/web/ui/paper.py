@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from benhan import errors
-from benhan.documents import paper, signing
+from benhan.documents import paper, signing, timestamping
 from benhan.signing import trust
 from benhan.web import i18n
 from benhan.web.ui.base import back, chart_gate, form, may, page, repo, require
@@ -87,7 +87,8 @@ async def _upload(request: Request) -> Response:
             key = paper.facility_seal(cfg)
             done = paper.convert(r, r.actor, pid, checked, kind=v["kind"], original_date=original, key=key,
                                  trust=trust.load(cfg.trust_dir), filename=filename, title=v["title"],
-                                 offline_policy=cfg.signing_offline, facility_name=cfg.values.get("facility_name"))
+                                 offline_policy=cfg.signing_offline, facility_name=cfg.values.get("facility_name"),
+                                 tsa=timestamping.configured(cfg))
         except errors.SealNotConfigured as exc:
             return _page(request, r, pid, 409, v=v, error=i18n.translate("ui.paper.no_seal", lang)
                          + " (" + _half(exc.message, lang) + ")")

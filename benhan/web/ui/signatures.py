@@ -30,6 +30,9 @@ def _documents_page(request: Request, r, eid: str, status: int = 200, **extra) -
     # A sealed version stands for the author's version it appends the seal to: one row per paper.
     superseded = {sealing.sealed_from(d) for d in listed}
     documents = [d for d in listed if d["id"] not in superseded]
+    # A version a correction replaces is kept for the record but is no longer the one to confirm.
+    replaced = {rel.get("target", {}).get("reference", "").removeprefix("DocumentReference/")
+                for d in documents for rel in d.get("relatesTo") or [] if rel.get("code") == "replaces"}
     sms = bool(request.app.state.store.config.sms_gateway_url)
     confirmed = {d["id"]: confirmation.confirmations(r, d["id"], follow=True) for d in documents}
     phone = confirmation.patient_phone(r, documents[0]) if documents and sms and _may_sign(r) else ""
@@ -39,14 +42,14 @@ def _documents_page(request: Request, r, eid: str, status: int = 200, **extra) -
     rechecks = {d["id"]: recheck.state_of(r, d["id"]) for d in documents}
     return page(request, "ui/documents.html", status, enc=encounter, documents=documents,
                 forms=list(DOCUMENT_TYPES), can_sign=_may_sign(r), sms=sms, confirmed=confirmed, phone=phone,
-                to_seal=to_seal, rechecks=rechecks, done=request.query_params.get("signed", ""),
+                to_seal=to_seal, rechecks=rechecks, replaced=replaced, done=request.query_params.get("signed", ""),
                 otp_done=request.query_params.get("confirmed", ""), sealed=request.query_params.get("sealed", ""),
                 **extra)
 
 
 def _tsa(cfg):  # noqa: ANN001, ANN202 - the facility's TSA (signing_tsa_url), None when not configured
-    from benhan.signing import timestamps
-    return timestamps.from_settings(cfg.signing_tsa_url, cfg.signing_tsa_username, cfg.signing_tsa_password)
+    from benhan.documents import timestamping
+    return timestamping.configured(cfg)
 
 
 def _may_seal(r) -> bool:  # noqa: ANN001
@@ -158,7 +161,7 @@ async def seal(request: Request) -> Response:
             key = paper_docs.facility_seal(cfg)
             done = sealing.seal_document(r, r.actor, document["id"], key, trust.load(cfg.trust_dir),
                                          offline_policy=cfg.signing_offline,
-                                         facility_name=cfg.values.get("facility_name"))
+                                         facility_name=cfg.values.get("facility_name"), tsa=_tsa(cfg))
         except errors.SealNotConfigured:
             return _documents_page(request, r, eid, 409, error=i18n.translate("ui.seal.not_configured", lang))
         except (errors.CertificateRefused, errors.SigningKeyUnavailable, errors.InvalidOperationParameter) as exc:
