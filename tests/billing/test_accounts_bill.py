@@ -128,3 +128,23 @@ def test_open_bills_lists_what_is_still_due(world):  # noqa: ANN001
     invoice["status"] = "balanced"
     world.repo.update("Invoice", bill_a.invoice_id, invoice)
     assert open_bills(world.repo, on=DAY) == []
+
+
+def test_payments_reduce_what_is_due_and_a_later_charge_reopens_the_bill(world):  # noqa: ANN001
+    from benhan.billing import payments
+    pid = world.patient("001090123427", "Đào Văn Hưng")
+    eid = world.visit(pid, at(DAY))
+    bill = bill_for_encounter(world.repo, eid, now=at(DAY, 9))            # the exam: 50,600, no card
+    payments.record_payment(world.system, world.repo.actor, bill, "20000", payments.CASH, now=at(DAY, 9, 5))
+    listed = open_bills(world.repo, on=DAY)
+    assert [x.number for x in listed] == [bill.number]                    # 30,600 still due
+    assert accounts.paid_for(world.repo, bill.invoice_id) == D(20000)
+    payments.record_payment(world.system, world.repo.actor, bill, "30600", payments.CASH, now=at(DAY, 9, 10))
+    assert open_bills(world.repo, on=DAY) == []
+    assert world.repo.read("Invoice", bill.invoice_id).json()["status"] == "balanced"
+    # An X-ray ordered after the bill was paid: billing again opens it for the 65,400 more.
+    world.order(eid, XRAY, at(DAY, 10))
+    again = bill_for_encounter(world.repo, eid, now=at(DAY, 10, 30))
+    assert again.patient_due == D("116000.00")                            # 50,600 + 65,400
+    assert world.repo.read("Invoice", bill.invoice_id).json()["status"] == "issued"
+    assert [x.number for x in open_bills(world.repo, on=DAY)] == [bill.number]
