@@ -83,6 +83,9 @@ FORM_POSTS = {
     "/ui/documents/{id}/seal": (lambda r: has(r, "c", "DocumentReference")
                                 and roles.may_act((r,), roles.SEAL_DOCUMENT), {}),
     "/ui/documents/{id}/pad": (lambda r: has(r, "c", "Provenance"), {"signature": ""}),
+    # A correction after signing (web/ui/amendment.py): the signer's act; no reason given, refused as a form.
+    "/ui/documents/{id}/amend": (lambda r: has(r, "c", "DocumentReference")
+                                 and roles.may_act((r,), roles.SIGN_DOCUMENT), {"reason": ""}),
     # A paper record scanned in (web/ui/paper.py): no file posted, refused as a form when allowed.
     "/ui/patients/{id}/paper": (lambda r: has(r, "c", "DocumentReference") and has(r, "c", "Provenance"), {}),
     # The cashier's desk (web/ui/cashier.py): an unknown visit key, an unknown bill (404), no file, an empty closing.
