@@ -10,7 +10,7 @@ from benhan.clinical import discharge, record
 from benhan.clinical.common import narrative
 from benhan.clinical.registration import ETHNICITY_EXT, NATIONALITY_EXT, OCCUPATION_EXT, WORKPLACE_EXT
 from benhan.documents.forms import sources
-from benhan.documents.forms.data import REFERRAL, SNOMED
+from benhan.documents.forms.data import DOCUMENT_KIND, ENCOUNTER_EXT, REFERRAL, SICK_LEAVE, SNOMED
 from benhan.documents.prescription_code import NATIONAL_CODE_SYSTEM
 from benhan.store.repository import Repository
 from benhan.vn.identifiers import BHYT_SYSTEM, CCCD_SYSTEM, MA_LK_SYSTEM
@@ -48,6 +48,8 @@ V = {
     "direction": "Nội soi can thiệp cầm máu", "transport": "Xe cứu thương của trung tâm",
     "escort": "Vi Thị Nguyệt", "escort-title": "Điều dưỡng hạng ba", "condition": "Mạch nhanh, da xanh nhợt",
     "head-title": "Giám đốc trung tâm",
+    "leave-number": "NV-2026-0088", "bhxh": "4512345678", "leave-treatment": "Nghỉ ngơi, dùng thuốc theo đơn",
+    "father": "Hoàng Văn Sáu", "mother": "Lường Thị Bảy", "leave-note": "Nghỉ tại nhà theo dõi",
 }
 VITALS = {"pulse": "84", "temperature": "37,2", "systolic": "128", "diastolic": "82", "respiratory_rate": "19",
           "weight": "52", "height": "158"}
@@ -156,4 +158,13 @@ def build(store) -> dict:  # noqa: ANN001
                       {"url": sources.REFERRAL_EXT["escort-title"], "valueString": V["escort-title"]},
                       {"url": sources.REFERRAL_EXT["condition-at-transfer"], "valueString": V["condition"]},
                       {"url": sources.REFERRAL_EXT["valid-one-year"], "valueBoolean": True}]})
+    leave = {"period": {"valuePeriod": {"start": "2026-12-18", "end": "2026-12-22"}},
+             "number": {"valueString": V["leave-number"]}, "bhxh": {"valueString": V["bhxh"]},
+             "treatment": {"valueString": V["leave-treatment"]}, "father": {"valueString": V["father"]},
+             "mother": {"valueString": V["mother"]}, "note": {"valueString": V["leave-note"]}}
+    repo.create("Basic", {
+        "resourceType": "Basic", "code": {"coding": [{"system": DOCUMENT_KIND, "code": SICK_LEAVE}]},
+        "subject": _ref("Patient", pid), "created": "2026-12-18", "author": _ref("Practitioner", doctor, V["doctor"]),
+        "extension": [{"url": ENCOUNTER_EXT, "valueReference": _ref("Encounter", eid)},
+                      *({"url": sources.SICK_LEAVE_EXT[k], **v} for k, v in leave.items())]})
     return {"patient": pid, "encounter": eid, "doctor": doctor, "organization": org}

@@ -143,7 +143,22 @@ def test_follow_up_slip_tt01_pl5_with_the_xml14_fields(world):  # noqa: ANN001
     no_page_of_signatures_only(p)
 
 
-@pytest.mark.parametrize("key", ["outpatient", "prescription", "referral", "followup"])
+def test_sick_leave_paper_tt25_mau07(world):  # noqa: ANN001
+    p = render(world, "sickleave")
+    keep("TT25-M07-sick-leave", p.pdf)
+    check_every_page(p.pdf, A4, "Thông tư 25/2025/TT-BYT")
+    check_values(p, {
+        "number": V["leave-number"], "record-number": V["ma-lk"], "name": V["name"].upper(), "birth": "23/04/1987",
+        "gender": "Nữ", "bhxh": V["bhxh"], "workplace": V["workplace"], "diagnosis": V["dx-dd"][1],
+        "treatment": V["leave-treatment"], "days": "05", "from": "18/12/2026", "to": "22/12/2026",
+        "father": V["father"], "mother": V["mother"], "note": V["leave-note"],
+        "date-line": "Ngày 18 tháng 12 năm 2026", "doctor": V["doctor"], "head.title": V["head-title"],
+        "doctor.title": "Người hành nghề khám bệnh, chữa bệnh"},
+        digits={"bhyt": V["bhyt"], "cccd": V["cccd"]}, ticks={})
+    no_page_of_signatures_only(p)
+
+
+@pytest.mark.parametrize("key", ["outpatient", "prescription", "referral", "followup", "sickleave"])
 def test_the_signing_mark_is_printed_in_the_authors_block(world, key):  # noqa: ANN001
     mark = ["Đã ký số bởi Đinh Công Tráng", "16:05:00 18/12/2026"]
     p = render(world, key, signed={"author": mark})

@@ -2,8 +2,9 @@
 definition (elements and the source of each value, sources.py) — adding one is data, see docs/forms.md."""
 from __future__ import annotations
 
-from benhan.documents.forms import followup, outpatient, prescription, referral
+from benhan.documents.forms import followup, outpatient, prescription, referral, sick_leave
 from benhan.documents.layout.model import Form
 
 # In the order of issue 14: a commune station's first.
-FORMS: dict[str, Form] = {f.key: f for f in (outpatient.FORM, prescription.FORM, referral.FORM, followup.FORM)}
+FORMS: dict[str, Form] = {f.key: f for f in (outpatient.FORM, prescription.FORM, referral.FORM, followup.FORM,
+                                             sick_leave.FORM)}

@@ -21,6 +21,7 @@ class FormData:
     printed: dt.datetime
     authority: str = ""                      # "Sở Y tế …"
     referral: dict | None = None             # the transfer's ServiceRequest
+    sick_leave: dict | None = None           # the sick-leave certificate (Basic) of the visit
     signed: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -44,9 +45,28 @@ def referral_of(repo: Repository, ctx: Context) -> dict | None:
     return max(live, key=lambda r: r.get("authoredOn", ""), default=None)
 
 
+DOCUMENT_KIND = "https://benhan.vn/fhir/CodeSystem/document-kind"
+SICK_LEAVE = "sick-leave"
+ENCOUNTER_EXT = "https://benhan.vn/fhir/StructureDefinition/encounter"
+
+
+def sick_leave_of(repo: Repository, ctx: Context) -> dict | None:
+    """The visit's sick-leave certificate: a Basic (R4 has no resource for it) coded sick-leave, of the
+    patient, naming the visit in an extension. Provisional: no page records one yet (docs/forms.md)."""
+    if not chart.may_read(repo, "Basic"):
+        return None
+    found = repo.search_type("Basic", [("subject", f"Patient/{ctx.patient['id']}"),
+                                       ("code", f"{DOCUMENT_KIND}|{SICK_LEAVE}"), ("_count", "50")])
+    mine = [m.json() for m in found.matches
+            if any(e.get("url") == ENCOUNTER_EXT and ref_id(e.get("valueReference")) == ctx.encounter["id"]
+                   for e in m.json().get("extension", []))]
+    return max(mine, key=lambda b: b.get("created", ""), default=None)
+
+
 def gather_extra(repo: Repository, ctx: Context, printed: dt.datetime, configured_authority: str | None = None,
                  signed: dict[str, list[str]] | None = None) -> FormData:
-    return FormData(ctx, printed, authority(repo, ctx, configured_authority), referral_of(repo, ctx), signed or {})
+    return FormData(ctx, printed, authority(repo, ctx, configured_authority), referral=referral_of(repo, ctx),
+                    sick_leave=sick_leave_of(repo, ctx), signed=signed or {})
 
 
 def subject_id(resource: dict) -> str | None:

@@ -490,5 +490,50 @@ def referral_one_year(d: FormData) -> str:
     return "co" if _ref_ext(d, "valid-one-year") in ("True", "true") else ""
 
 
+# --- the sick-leave certificate (TT 25/2025 Mẫu 07; a Basic, data.sick_leave_of) ---
+
+SICK_LEAVE_EXT = {name: f"{BENHAN_SD}/sick-leave-{name}" for name in (
+    "period",          # valuePeriod: từ ngày … đến hết ngày …
+    "number",          # valueString: số seri
+    "bhxh",            # valueString: mã số bảo hiểm xã hội
+    "father",          # valueString: họ tên cha (a child under 7)
+    "mother",          # valueString: họ tên mẹ
+    "treatment",       # valueString: phương pháp điều trị
+    "note")}           # valueString: ghi chú
+
+
+def _leave_ext(d: FormData, name: str) -> dict:
+    return next((e for e in (d.sick_leave or {}).get("extension", []) if e.get("url") == SICK_LEAVE_EXT[name]), {})
+
+
+def sick_leave(name: str) -> Callable[[FormData], str]:
+    def read(d: FormData) -> str:
+        return _leave_ext(d, name).get("valueString", "")
+    read.__name__ = f"sick_leave_{name}"
+    return read
+
+
+def sick_leave_from(d: FormData) -> str:
+    return vn_date((_leave_ext(d, "period").get("valuePeriod") or {}).get("start"))
+
+
+def sick_leave_to(d: FormData) -> str:
+    return vn_date((_leave_ext(d, "period").get("valuePeriod") or {}).get("end"))
+
+
+def sick_leave_days(d: FormData) -> str:
+    period = _leave_ext(d, "period").get("valuePeriod") or {}
+    start, end = _as_date(period.get("start")), _as_date(period.get("end"))
+    return f"{(end - start).days + 1:02d}" if start and end and end >= start else ""
+
+
+def sick_leave_author(d: FormData) -> str:
+    return signers.full_name((d.sick_leave or {}).get("author"), d.ctx.practitioners)
+
+
+def sick_leave_date(d: FormData) -> dt.date | None:
+    return _as_date((d.sick_leave or {}).get("created"))
+
+
 # The names of the values that print in capitals or are codes: the abbreviation check skips them.
 CODE_LIKE = re.compile(r"^[\dA-Z./\- ]+$")
