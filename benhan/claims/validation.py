@@ -50,6 +50,8 @@ _DIGITS = re.compile(r"^\d+$")
 _MONEY = re.compile(r"^-?\d+\.\d{2}$")
 _QTY = re.compile(r"^\d+(\.\d{1,3})?$")
 _FACILITY = re.compile(r"^[0-9A-Z]{5}$")
+# QĐ 1804/2026 PL02: K01–K60 and K99, with sub-codes (K02.D35) and joined specialties (K0102).
+_DEPARTMENT = re.compile(r"^K(0[1-9]|[1-5]\d|60|99)(\d{2})*(\.[0-9A-Z]+)?$")
 
 CODE_LISTS = {
     "GIOI_TINH": {"1", "2", "3"},
@@ -223,6 +225,12 @@ def _codes(c: _Checker, s: dict[str, str]) -> None:
     for name in ("MA_CSKCB", "MA_DKBD", "MA_NOI_DI", "MA_NOI_DEN"):
         if s.get(name) and not _FACILITY.match(s[name]):
             c.add("XML1", 1, name, f"mã cơ sở “{s[name]}” phải có đúng 5 ký tự.", "code")
+    if s.get("MA_KHUVUC") and s["MA_KHUVUC"] not in ("K1", "K2", "K3"):
+        c.add("XML1", 1, "MA_KHUVUC", f"mã “{s['MA_KHUVUC']}” không phải K1, K2 hoặc K3.", "code")
+    for name, table in (("MA_KHOA", "XML1"),):
+        for dept in filter(None, s.get(name, "").split(";")):
+            if not _DEPARTMENT.match(dept):
+                c.add(table, 1, name, f"mã khoa “{dept}” không đúng dạng Kxx của QĐ 1804/2026 (K01–K60, K99).", "code")
     for card in filter(None, s.get("MA_THE_BHYT", "").split(";")):
         if bhyt_problems(card):
             c.add("XML1", 1, "MA_THE_BHYT", f"mã thẻ “{card}” không đúng dạng (15 ký tự, 10 số BHXH hoặc 12 số CCCD).",

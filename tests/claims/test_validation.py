@@ -184,3 +184,9 @@ def test_bed_days_on_an_outpatient_exam() -> None:
         t["XML3"].rows[0]["MA_NHOM"] = "15"                    # the exam line coded as a bed-day
     p = only(seeded(change, episodes.outpatient), "beds")
     assert (p.table, p.row, p.field) == ("XML3", 1, "MA_NHOM")
+
+
+def test_a_department_code_not_of_the_list() -> None:
+    def change(t): t["XML1"].rows[0]["MA_KHOA"] = "K01;KHOA-NGOAI"  # noqa: ANN001, E704
+    p = only(seeded(change), "code")
+    assert p.field == "MA_KHOA" and "KHOA-NGOAI" in p.message
