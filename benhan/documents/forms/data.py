@@ -67,7 +67,3 @@ def gather_extra(repo: Repository, ctx: Context, printed: dt.datetime, configure
                  signed: dict[str, list[str]] | None = None) -> FormData:
     return FormData(ctx, printed, authority(repo, ctx, configured_authority), referral=referral_of(repo, ctx),
                     sick_leave=sick_leave_of(repo, ctx), signed=signed or {})
-
-
-def subject_id(resource: dict) -> str | None:
-    return ref_id(resource.get("subject"))

@@ -13,7 +13,7 @@ from benhan.auth.actor import Actor
 from benhan.clinical.common import name_of, who
 from benhan.clinical.printouts import forms as printouts
 from benhan.documents.forms import FORMS, abbreviations, sources, vocabulary
-from benhan.documents.forms.data import FormData, gather_extra
+from benhan.documents.forms.data import gather_extra
 from benhan.documents.layout import render as layout
 from benhan.documents.layout.model import Form, Table
 from benhan.store.repository import Repository
@@ -77,7 +77,3 @@ def print_form(repo: Repository, ctx: printouts.Context, form_key: str, actor: A
     stub = printouts.Printout(form_key, f"MS: {form.code}", form.title, ctx.facility.name, sheet.department,
                               ctx.patient["id"], sheet.patient_name, [], [], m)
     return Printed(form, rendered, stub, checker.warnings, checker.message())
-
-
-def form_data(repo: Repository, ctx: printouts.Context, printed: dt.datetime) -> FormData:
-    return gather_extra(repo, ctx, printed)

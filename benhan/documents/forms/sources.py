@@ -5,7 +5,6 @@ the paper's dotted line (TT 32/2023 Đ52 k1 b), and a tick box is ticked only by
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 
 from benhan.clinical import chart, diagnoses, discharge, orders, prescriptions, record, signers
@@ -533,7 +532,3 @@ def sick_leave_author(d: FormData) -> str:
 
 def sick_leave_date(d: FormData) -> dt.date | None:
     return _as_date((d.sick_leave or {}).get("created"))
-
-
-# The names of the values that print in capitals or are codes: the abbreviation check skips them.
-CODE_LIKE = re.compile(r"^[\dA-Z./\- ]+$")

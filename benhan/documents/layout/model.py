@@ -13,7 +13,7 @@ settings (benhan.documents.forms.vocabulary), so a form definition holds no clin
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 Source = Callable[[Any], Any]          # FormData → str | list | date …
@@ -159,7 +159,6 @@ class Form:
     given_to_patient: bool = False       # TT 32 Đ52 k2 c: no abbreviations at all
     needs: tuple[str, ...] = ()          # resource types it prints (a reader who may not see one gets no printout)
     document_type: tuple[str, str] = ("", "")   # LOINC (code, display), for the signed document
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def fields(self) -> list[Field | Digits | Ticks]:
         """Every value-bearing item, in order (for tests and the abbreviation check)."""
