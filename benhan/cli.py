@@ -11,6 +11,7 @@ import typer
 from benhan import __version__, config as config_mod, errors
 from benhan import cli_documents
 from benhan.cli_paper import paper_app
+from benhan.cli_prescriptions import prescription_app
 from benhan.cli_claims import claims_app
 from benhan.cli_common import DataDir, DbUrl, open_store
 from benhan.cli_oauth import client_app, token_app
@@ -32,6 +33,7 @@ app.command("sign")(cli_documents.sign)
 app.command("verify")(cli_documents.verify)
 app.add_typer(paper_app, name="paper")
 app.add_typer(claims_app, name="claims")
+app.add_typer(prescription_app, name="prescription")
 
 
 

@@ -75,3 +75,38 @@ def test_a_refusal_or_no_connection_is_one_clear_error(store):  # noqa: ANN001
         HttpNationalPrescriptionSystem("", "x", "y").submit({})
     lines = [m.json() for m in repo.search_type("MedicationRequest", [("encounter", f"Encounter/{ids['encounter']}")]).matches]
     assert not any(e["url"] == eprescription.SENT_EXT for r in lines for e in r.get("extension", []))
+
+
+def test_benhan_prescription_send_from_the_command_line(tmp_path):  # noqa: ANN001
+    # SQLite in a folder of its own: the command runs as another process, as an operator would.
+    import os
+    import subprocess
+
+    from benhan import config
+    from benhan.auth import users
+    from benhan.store.store import Store
+    from tests.server_process import benhan_command
+    data = tmp_path / "data"
+    store = Store.open(config.load(env={}, data_dir=data))
+    try:
+        ids = seed.build(store)
+        _without_code(store, ids)
+        users.create_user(store, "bs.gui", "Đinh Công Tráng", ["doctor"], practitioner_id=ids["doctor"],
+                          password="một câu mật khẩu thật dài để gửi đơn")
+    finally:
+        store.close()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BENHAN_")}
+    with NationalPrescriptionStandIn() as standin:
+        env = {**clean, "BENHAN_NATIONAL_PRESCRIPTION_URL": standin.url,
+               "BENHAN_NATIONAL_PRESCRIPTION_LINKING_CODE": standin.linking_code,
+               "BENHAN_NATIONAL_PRESCRIPTION_PASSWORD": standin.password}
+        run = subprocess.run(benhan_command("prescription", "send", ids["encounter"], "--user", "bs.gui",
+                                            "--data-dir", str(data)), capture_output=True, text=True, timeout=120,
+                             env=env)
+        assert run.returncode == 0, run.stderr
+        [code] = standin.received
+        assert f"mã đơn thuốc {code}" in run.stdout and "DTQG-000001" in run.stdout
+        again = subprocess.run(benhan_command("prescription", "send", ids["encounter"], "--user", "bs.gui",
+                                              "--data-dir", str(data)), capture_output=True, text=True, timeout=120,
+                               env=env)
+    assert again.returncode == 1 and "BENHAN-7101" in again.stderr + again.stdout and "Traceback" not in again.stderr
