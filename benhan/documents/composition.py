@@ -28,6 +28,7 @@ DOCUMENT_TYPES = {
     # Drawn only by the layout engine (benhan.documents.forms): the BHYT transfer and follow-up slips.
     "referral": ("57133-1", "Referral note"),
     "followup": ("18776-5", "Plan of care note"),
+    "sickleave": ("34109-9", "Note"),
 }
 
 

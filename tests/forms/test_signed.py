@@ -26,7 +26,7 @@ def ca():  # noqa: ANN201
         yield r.ca
 
 
-@pytest.mark.parametrize("form", ["outpatient", "followup"])
+@pytest.mark.parametrize("form", ["outpatient", "followup", "sickleave"])
 def test_the_seal_mark_lands_in_the_representatives_block(store, ca, form):  # noqa: ANN001
     ids = seed.build(store)
     trust = TrustList()

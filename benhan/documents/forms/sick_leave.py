@@ -14,7 +14,7 @@ FORM = Form(
     identifiers=(Field("Số seri", s.sick_leave("number"), key="number", code=True),
                  Field("Số hồ sơ", s.record_number, key="record-number", code=True)),
     record_number=s.record_number, needs=("Condition", "Basic"),
-    document_type=("64292-6", "Release of information form"),
+    document_type=("34109-9", "Note"),
     body=(
         Heading("I. THÔNG TIN NGƯỜI BỆNH"),
         Line((Field("Họ và tên", s.name, key="name", width=0.6, caps=True),
