@@ -60,7 +60,10 @@ def issue_code(repo: Repository, actor: Actor, ctx: Context, kind: str = "C") ->
     def taken(candidate: str) -> bool:
         return bool(repo.search_type("MedicationRequest", [("identifier", f"{NATIONAL_CODE_SYSTEM}|{candidate}"),
                                                            ("_count", "1")]).matches)
-    code = prescription_code.generate(ctx.facility.code, kind, taken)
+    try:
+        code = prescription_code.generate(ctx.facility.code, kind, taken)
+    except prescription_code.CodeError as exc:       # the facility's code or the kind cannot make a code
+        raise errors.PrescriptionSubmissionFailed(str(exc)) from None
     pending = []
     for line in lines:
         body = {k: v for k, v in line.items() if k != "meta"}

@@ -73,6 +73,8 @@ def test_a_refusal_or_no_connection_is_one_clear_error(store):  # noqa: ANN001
         HttpNationalPrescriptionSystem(url, "x", "y", timeout=2).submit({})
     with pytest.raises(errors.PrescriptionSubmissionFailed, match="chưa cấu hình"):
         HttpNationalPrescriptionSystem("", "x", "y").submit({})
+    with pytest.raises(errors.PrescriptionSubmissionFailed, match="loại đơn"):
+        eprescription.issue_code(repo, seed.DOCTOR, ctx, kind="X")
     lines = [m.json() for m in repo.search_type("MedicationRequest", [("encounter", f"Encounter/{ids['encounter']}")]).matches]
     assert not any(e["url"] == eprescription.SENT_EXT for r in lines for e in r.get("extension", []))
 
