@@ -35,7 +35,10 @@ CLOSE_VISIT = "close-visit"      # close a visit nobody has treated yet, without
 PROGRESS_NOTE = "progress-note"  # write the physician's progress notes and orders (tờ điều trị, 01/BV1)
 SIGN_DOCUMENT = "sign-document"  # digitally sign the record's documents as their author (documents.signing)
 SEAL_DOCUMENT = "seal-document"  # apply the facility's seal to a signed document (documents.seal): the director
-ACTS = (DISCHARGE, CLOSE_VISIT, PROGRESS_NOTE, SIGN_DOCUMENT, SEAL_DOCUMENT)
+# The BHYT desk (web/ui/claims_desk.py) shows every finished BHYT visit of a day, whoever treated it:
+# the cashier (who also sends, having Claim "c") and the director (who follows it); not every reader of Claim.
+BHYT_DESK = "bhyt-desk"
+ACTS = (DISCHARGE, CLOSE_VISIT, PROGRESS_NOTE, SIGN_DOCUMENT, SEAL_DOCUMENT, BHYT_DESK)
 
 
 _READ_REFERENCE = (REFERENCE, "rs", ALL)
@@ -67,7 +70,7 @@ ROLES: dict[str, Role] = {r.code: r for r in (
          (("Patient", "rs", ALL), ("Encounter", "rs", ALL), ("Coverage", "rs", ALL),
           *((t, "crus", ALL) for t in ("Account", "ChargeItem", "Invoice", "Claim", "ClaimResponse",
                                        "PaymentNotice", "PaymentReconciliation")),
-          _READ_REFERENCE)),
+          _READ_REFERENCE), frozenset({BHYT_DESK})),
     Role("facility_admin", "Quản trị cơ sở", "Facility admin",
          ((REFERENCE, "cruds", ALL),), frozenset({"manage-users"})),
     Role("auditor", "Kiểm tra, giám sát", "Auditor",
@@ -77,7 +80,7 @@ ROLES: dict[str, Role] = {r.code: r for r in (
          (("AuditEvent", "rs", ALL), (CLINICAL, "rs", SCOPED),
           # The sealed version of a signed document and its Provenance (documents.seal), nothing else.
           ("DocumentReference", "c", SCOPED), ("Provenance", "c", SCOPED), _READ_REFERENCE),
-         frozenset({"review-break-glass", "break-glass", SEAL_DOCUMENT})),
+         frozenset({"review-break-glass", "break-glass", SEAL_DOCUMENT, BHYT_DESK})),
 )}
 
 # The audit trail is written by the server, never by a client: no role may write AuditEvent.

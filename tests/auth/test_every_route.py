@@ -181,6 +181,8 @@ UI_LACKING = {"/admin/break-glass": "bacsi", "/admin/break-glass/{pk}/review": "
 UI_LACKING.update({p: "thungan" for _, p in ROUTES if p.startswith("/ui/") and not p.startswith("/ui/cashier")})
 # The cashier's desk (web/ui/cashier.py): a doctor takes no money.
 UI_LACKING.update({p: "bacsi" for _, p in ROUTES if p.startswith("/ui/cashier")})
+# The BHYT desk (web/ui/claims_desk.py): the cashier and the director, not a doctor.
+UI_LACKING.update({p: "bacsi" for _, p in ROUTES if p.startswith("/ui/claims")})
 # The sync review page (web/sync_pages.py): doctors and facility admins only.
 UI_LACKING.update({p: "thungan" for _, p in ROUTES if p.startswith("/admin/sync")})
 

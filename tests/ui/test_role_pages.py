@@ -94,6 +94,8 @@ FORM_POSTS = {
        for action in ("pay", "advance", "apply-advance", "refund")},
     "/ui/cashier/closing": (lambda r: cashier_desk(r), {}),
     "/ui/cashier/bank": (lambda r: cashier_desk(r), {}),
+    # The BHYT desk (web/ui/claims_desk.py): the cashier sends (the desk's act and Claim "c"); an unknown visit: 404.
+    "/ui/claims/{id}/send": (lambda r: roles.may_act((r,), roles.BHYT_DESK) and has(r, "c", "Claim"), {}),
 }
 
 

@@ -10,6 +10,7 @@ from benhan.web.ui import bench, corrections, desk, diagnosis_search, linking, p
 from benhan.web.ui import paper
 from benhan.web.ui import amendment as amendment_pages
 from benhan.web.ui import cashier
+from benhan.web.ui import claims_desk
 
 _FORM = ["GET", "POST"]   # GET: after a lost session, the login returns to the form's page
 
@@ -56,4 +57,5 @@ routes = [
     Route("/ui/pharmacy", bench.pharmacy),
     Route("/ui/pharmacy/dispense", bench.pharmacy_dispense, methods=_FORM),
     *cashier.routes,
+    *claims_desk.routes,
 ]
