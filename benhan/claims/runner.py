@@ -1,15 +1,29 @@
 """The outbox's worker inside `benhan serve`: every claims_interval_seconds it sends what is due
 (check-ins, claims) to the configured gateway. It never dies on a failure (the outbox records it
-and retries with backoff); a restart, or a kill, loses nothing (the queue is in the database)."""
+and retries with backoff); a restart, or a kill, loses nothing (the queue is in the database).
+
+It also queues the claims itself (issue 15: nothing typed again): every SCAN_SECONDS it looks at
+the BHYT visits finished in the last LOOKBACK_DAYS and queues each one that validates, when the
+seal is configured. Here rather than where a visit is closed: closing never fails because of a
+claim, every way a visit ends (the web, the API, sync) is covered, and a round missed (a restart,
+the seal set later) is caught up by the next. A visit that does not validate is left for the BHYT
+desk (web/ui/claims_desk.py), which shows its report."""
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timedelta
 
+from benhan import errors
+from benhan.auth.actor import Actor
 from benhan.claims import service
-from benhan.outbox.queue import Outbox
+from benhan.fhir.datetimes import parse_zone
+from benhan.outbox.queue import Outbox, utcnow
+from benhan.store.repository import Repository
 
 log = logging.getLogger(__name__)
+SCAN_SECONDS = 600.0      # a finished visit is queued within ten minutes; its claim is due in 24 h
+LOOKBACK_DAYS = 2
 
 
 class ClaimsRunner:
@@ -19,6 +33,7 @@ class ClaimsRunner:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.run, name="claims-outbox", daemon=True)
         self.outbox = Outbox(store.db)
+        self._scanned: datetime | None = None
 
     def start(self) -> "ClaimsRunner":
         self._thread.start()
@@ -32,12 +47,37 @@ class ClaimsRunner:
     def run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
+                self.queue_finished_visits()
+            except Exception as exc:  # noqa: BLE001 - never die; the next scan tries again
+                log.warning("claims: queueing the finished visits failed: %s", exc)
+            try:
                 gateway = service.gateway_from_config(self.store.config)
                 sent = self.outbox.run_once(service.senders(gateway))
                 if sent:
                     log.info("claims outbox: %d message(s) attempted", sent)
             except Exception as exc:  # noqa: BLE001 - never die; the next round tries again
                 log.warning("claims outbox round failed: %s", exc)
+
+    def queue_finished_visits(self, moment: datetime | None = None) -> service.Batch | None:
+        """Queue the claims of the BHYT visits finished lately (at most every SCAN_SECONDS); None when
+        it is not time yet or the seal is not configured (then nothing can be signed: the desk says so)."""
+        moment = moment or utcnow()
+        if self._scanned is not None and abs((moment - self._scanned).total_seconds()) < SCAN_SECONDS:
+            return None
+        self._scanned = moment             # also: a missing seal is logged every SCAN_SECONDS, not every round
+        cfg = self.store.config
+        try:
+            key = service.seal_key(cfg)
+        except errors.BenhanError as exc:
+            log.warning("claims: finished visits not queued: %s", exc.message)
+            return None
+        since = moment.astimezone(parse_zone(cfg.timezone)).date() - timedelta(days=LOOKBACK_DAYS)
+        batch = service.queue_finished(Repository(self.store, Actor.system("claims-runner")), self.outbox, key,
+                                       since.isoformat(), moment, cfg.claims_send_within_hours)
+        if batch.queued or batch.invalid:
+            log.info("claims: %d finished visit(s) queued, %d to fix on the BHYT desk", len(batch.queued),
+                     len(batch.invalid))
+        return batch
 
 
 def start_if_configured(store) -> ClaimsRunner | None:  # noqa: ANN001

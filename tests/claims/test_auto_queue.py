@@ -1,0 +1,43 @@
+"""Issue 15, nothing typed again: the serve worker queues the claims of the BHYT visits finished
+lately by itself (claims/runner.py), when the seal is configured; a visit that does not validate is
+left for the BHYT desk with its report, and closing a visit never depends on any of it. Both databases."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from benhan.claims import service
+from benhan.claims.runner import SCAN_SECONDS, ClaimsRunner
+from benhan.claims.gateway import Gateway
+from tests.billing.charges_world import at
+from tests.claims.conftest import PASSWORD
+from tests.claims.test_claims_desk import (Staff, claims_config, demo_facility_code, desk, standin_for,
+                                           undiagnosed_visit)
+from tests.claims.test_record import DAY, bhyt_visit, ma_lk
+
+
+def test_the_worker_queues_finished_bhyt_visits_and_the_desk_shows_them_sent(db_config, tmp_path, seal_p12,
+                                                                           seal) -> None:  # noqa: ANN001
+    with standin_for(seal.cert_pem) as gateway, desk(claims_config(db_config, tmp_path, gateway=gateway.url,
+                                                                   seal=seal_p12)) as (world, app):
+        good, to_fix = bhyt_visit(world), undiagnosed_visit(world)
+        runner = ClaimsRunner(world.store, interval=3600)           # its rounds called here, not on a timer
+        later = at(DAY, 16)
+        batch = runner.queue_finished_visits(later)
+        assert batch.queued == [ma_lk(world, good)] and [r.ma_lk for r in batch.invalid] == [ma_lk(world, to_fix)]
+        assert runner.queue_finished_visits(later + timedelta(seconds=SCAN_SECONDS / 2)) is None   # not yet
+        again = runner.queue_finished_visits(later + timedelta(seconds=SCAN_SECONDS))
+        assert (again.queued, again.already) == ([], [ma_lk(world, good)])                      # never twice
+        code = demo_facility_code()
+        runner.outbox.run_once(service.senders(Gateway(gateway.url, f"{code}_BV", PASSWORD, code, "")))
+        assert gateway.state.stats()["accepted"] == [ma_lk(world, good)]
+        day = Staff(app, "thungan").get(f"/ui/claims?day={DAY.isoformat()}").text
+        assert f'data-ma-lk="{ma_lk(world, good)}" class="state-accepted"' in day
+        assert f'data-ma-lk="{ma_lk(world, to_fix)}" class="state-to-fix"' in day
+
+
+def test_without_a_seal_the_worker_queues_nothing_and_keeps_running(db_config, tmp_path) -> None:  # noqa: ANN001
+    with desk(claims_config(db_config, tmp_path, gateway="http://127.0.0.1:9/")) as (world, app):
+        bhyt_visit(world)
+        runner = ClaimsRunner(world.store, interval=3600)
+        assert runner.queue_finished_visits(at(DAY, 16)) is None
+        assert runner.outbox.items() == []
