@@ -56,6 +56,10 @@ SERVICES = (
     ("23.0051.1494", "Định lượng Creatinin (máu)", "1", 21500, START, None),
     ("23.0166.1494", "Định lượng Urê máu [Máu]", "1", 21500, START, None),
     ("23.0206.1596", "Tổng phân tích nước tiểu (bằng máy tự động)", "1", 27400, START, None),
+    # The visit's exam and the inpatient bed-day, which billing charges from the record itself
+    # (benhan/billing/data/record_services.csv names these codes; a facility corrects both).
+    ("02.1896", "Khám Nội", "13", 50600, START, None),
+    ("K15.1905", "Ngày giường bệnh Nội khoa loại 3 (hạng III)", "15", 199100, START, None),
 )
 
 

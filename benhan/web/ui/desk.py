@@ -19,7 +19,7 @@ from benhan.web import i18n
 from benhan.web.ui import paper as paper_ui, svg
 from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo, require, t, today, tz
 
-VISIT_FIELDS = ("visit_type", "location", "reason")
+VISIT_FIELDS = ("visit_type", "location", "reason", "route")
 
 
 def _facility(request: Request, r) -> visits.Facility:  # noqa: ANN001
@@ -43,7 +43,14 @@ def worklist_context(request: Request) -> dict:
 def _register_context(request: Request, r, v: dict[str, str]) -> dict:  # noqa: ANN001
     return {"v": v, "provinces": registration.provinces(), "communes": registration.communes(v.get("province", "")),
             "ethnicities": registration.ethnicities(), "occupations": registration.occupations(),
-            "rooms": visits.locations(r), "kinds": visits.OPENABLE, "similar": [], "notice": ""}
+            "rooms": visits.locations(r), "kinds": visits.OPENABLE, "routes": _routes(request), "similar": [],
+            "notice": ""}
+
+
+def _routes(request: Request) -> list[tuple[str, str]]:
+    """The BHYT routes the desk asks when a visit opens (what the fund pays depends on it)."""
+    lang = i18n.language(request)
+    return [(code, i18n.translate(f"ui.route.{code}", lang)) for code in visits.BHYT_ROUTES]
 
 
 def _register_page(request: Request, r, v: dict, status: int = 200, errs: dict | None = None, **extra) -> Response:  # noqa: ANN001
@@ -102,6 +109,8 @@ async def register(request: Request) -> Response:
             problems.add("visit_type", "ui.err.choose")
         if v["visit_type"] and v["location"] not in dict(visits.locations(r)):
             problems.add("location", "ui.err.choose")
+        if v["visit_type"] and v.get("route") and v["route"] not in visits.BHYT_ROUTES:
+            problems.add("route", "ui.err.choose")
         try:
             checked, birth = registration.check(pf, today(request))
             checked.errors.update(problems.errors)
@@ -115,7 +124,7 @@ async def register(request: Request) -> Response:
                                   duplicate=exc.errors.get("cccd", ("", {}))[1].get("patient"))
         if v["visit_type"]:
             eid = visits.open_visit(r, r.actor, done.patient_id, v["visit_type"], v["location"], v["reason"], fac,
-                                    tz(request))
+                                    tz(request), route=v.get("route", ""))
             return back(f"/ui/encounters/{eid}")
         return back(f"/ui/patients/{done.patient_id}")
     return await run_in_threadpool(work)
@@ -168,7 +177,8 @@ def _patient_page(request: Request, r, patient_id: str, status: int = 200, v: di
     trend = svg.trends(chart.patient_vitals(r, patient_id), i18n.language(request)) if vitals_permitted else None
     return page(request, "ui/patient.html", status, banner=b, encounters=encounters, trend=trend,
                 vitals_permitted=vitals_permitted, visit_kind=_visit_kind(request),
-                rooms=visits.locations(r), kinds=visits.OPENABLE, can_open=may(r, "c", "Encounter"),
+                rooms=visits.locations(r), kinds=visits.OPENABLE, routes=_routes(request),
+                can_open=may(r, "c", "Encounter"),
                 found=request.query_params.get("found") == "1", v=v or {"visit_type": "kham-benh"},
                 errors=errs or {}, can_link=patient_link.has_no_id(patient) and patient_link.may_link(r),
                 linked=_linked_notice(request, r), moved=bool(request.query_params.get("moved")),
@@ -219,7 +229,7 @@ async def open_visit(request: Request) -> Response:
         v = {k: (data.get(k) or "").strip() for k in VISIT_FIELDS}
         try:
             eid = visits.open_visit(r, r.actor, pid, v["visit_type"], v["location"], v["reason"],
-                                    _facility(request, r), tz(request))
+                                    _facility(request, r), tz(request), route=v["route"])
         except FormInvalid as exc:
             return _patient_page(request, r, pid, 400, v, messages(request, exc))
         return back(f"/ui/encounters/{eid}")
