@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from starlette.testclient import TestClient
 
 from benhan import config as config_mod
 from benhan.auth import users
+from benhan.claims import service
 from benhan.claims.standin import StandIn, State
 from benhan.clinical.demo import facility_bundle
 from benhan.store.store import Store
@@ -173,3 +175,39 @@ def test_without_the_seal_the_desk_says_so(db_config, tmp_path) -> None:  # noqa
         eid = bhyt_visit(world)
         r = Staff(app, "thungan").post(f"/ui/claims/{ma_lk(world, eid)}/send")
         assert r.status_code == 409 and "Chưa cấu hình con dấu số của cơ sở" in r.text
+
+
+def test_a_gateway_that_fails_leaves_the_claim_waiting_for_the_worker(db_config, tmp_path, seal_p12,
+                                                                     seal) -> None:  # noqa: ANN001
+    with standin_for(seal.cert_pem) as gateway, desk(claims_config(db_config, tmp_path, gateway=gateway.url,
+                                                                   seal=seal_p12)) as (world, app):
+        eid = bhyt_visit(world)
+        gateway.state.faults.append({"status": 503, "count": 2})          # the gateway is down for two calls
+        cashier = Staff(app, "thungan")
+        assert cashier.post(f"/ui/claims/{ma_lk(world, eid)}/send").status_code == 303
+        page = cashier.get(f"/ui/claims/{ma_lk(world, eid)}").text
+        assert page.count("Đang chờ gửi") == 2 and "Lần gửi trước chưa được, sẽ gửi lại sau" in page
+        assert gateway.state.stats()["received"] == {}                      # refused before it was read
+        assert cashier.post(f"/ui/claims/{ma_lk(world, eid)}/send").status_code == 303
+        assert gateway.state.stats()["received"] == {}                      # the backoff holds, not the clerk's click
+
+
+def test_gui_again_puts_a_claim_given_up_on_back_in_the_queue(db_config, tmp_path, seal_p12, seal) -> None:  # noqa: ANN001
+    from benhan.claims.gateway import Gateway
+    from benhan.outbox.queue import Backoff, Outbox
+    with standin_for(seal.cert_pem) as gateway, desk(claims_config(db_config, tmp_path, gateway=gateway.url,
+                                                                   seal=seal_p12)) as (world, app):
+        eid = bhyt_visit(world)
+        cashier = Staff(app, "thungan")
+        gateway.state.faults.append({"status": 503, "count": 2})
+        assert cashier.post(f"/ui/claims/{ma_lk(world, eid)}/send").status_code == 303
+        # A worker that gives up after one attempt, made due at once: the gateway still down.
+        code = demo_facility_code()
+        worker = Outbox(world.store.db, backoff=Backoff(max_attempts=1),
+                        clock=lambda: datetime.now(timezone.utc) + timedelta(days=1))
+        gateway.state.faults.append({"status": 503, "count": 2})
+        assert worker.run_once(service.senders(Gateway(gateway.url, f"{code}_BV", PASSWORD, code, ""))) == 2
+        assert cashier.get(f"/ui/claims/{ma_lk(world, eid)}").text.count("Đã ngừng gửi lại") == 2
+        assert cashier.post(f"/ui/claims/{ma_lk(world, eid)}/send").status_code == 303    # the gateway is back
+        page = cashier.get(f"/ui/claims/{ma_lk(world, eid)}").text
+        assert page.count("Cổng đã tiếp nhận") == 2 and gateway.state.stats()["accepted"] == [ma_lk(world, eid)]

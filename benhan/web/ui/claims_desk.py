@@ -33,6 +33,7 @@ from benhan.web.ui.base import back, form, may, may_act, page, repo, require, re
 
 HOME = "/ui/claims"
 _KEY = re.compile(r"[A-Za-z0-9.\-]{1,64}")
+SEND_NOW_TIMEOUT = 10.0        # seconds the desk waits for the gateway per message
 _STATES = {"pending": "queued", "sending": "queued", "sent": "accepted", "rejected": "refused",
            "given-up": "given-up"}
 
@@ -171,7 +172,8 @@ def _episode_page(request: Request, r: Repository, key: str, status: int = 200, 
                       "queued": _when(from_us(item.created_at), request), "sent": _when(from_us(item.sent_at), request),
                       "receipt": str(receipt.get("maGiaoDich") or "") if item.state == "sent" else "",
                       "reasons": _reasons(item) if item.state in ("rejected", "given-up") else [],
-                      "late": item.late_reason or ""})
+                      "late": item.late_reason or "",
+                      "error": (item.last_error or "") if item.state in ("pending", "sending") else ""})
     return page(request, "ui/claims_episode.html", status, ep=ep, report=report, items=items,
                 may_send=_may_send(r), message=message, ended=_when(ep.discharged, request),
                 sent=request.query_params.get("sent", ""))
@@ -216,13 +218,18 @@ async def send(request: Request) -> Response:
         if not validation.validate(tables.claim_tables(ep, lines)).ok:       # nothing queued, not even the check-in
             return _episode_page(request, r, key, 422, t(request, "claims.err.invalid"))
         try:
-            service.queue_checkin(outbox, ep, lines, seal, moment)
-            service.queue_claim(outbox, ep, lines, seal, moment, cfg.claims_send_within_hours)
+            queued = [service.queue_checkin(outbox, ep, lines, seal, moment),
+                      service.queue_claim(outbox, ep, lines, seal, moment, cfg.claims_send_within_hours)]
         except errors.ClaimInvalid:
             return _episode_page(request, r, key, 422, t(request, "claims.err.invalid"))
-        # Once now, a few messages (this visit's check-in and claim are due at once); a gateway that
-        # does not answer leaves them pending for the serve worker, with backoff.
-        outbox.run_once(service.senders(gateway), limit=5)
+        for pk, new in filter(None, queued):
+            if not new:
+                outbox.retry_now(pk)     # a message given up on goes back in the queue; any other is left as it is
+        # Once now, two messages (this visit's check-in and claim, due at once) with a short timeout, so
+        # the clerk is not kept waiting; a gateway that does not answer leaves them pending for the serve
+        # worker, with backoff.
+        gateway.timeout = min(gateway.timeout, SEND_NOW_TIMEOUT)
+        outbox.run_once(service.senders(gateway), limit=2)
         return back(f"{HOME}/{ep.ma_lk}?sent=1")
     return await run_in_threadpool(work)
 
