@@ -134,6 +134,11 @@ def test_the_desk_lists_the_days_bhyt_visits_checks_and_sends_each_claim_once(db
         assert f'data-ma-lk="{ma_lk(world, good)}" class="state-accepted"' in day
         assert re.search(r'<table class="compact per-day">.*?<td class="num">1</td><td class="num">1</td>', day, re.S)
 
+        cashier.http.cookies.set("lang", "en")
+        english = cashier.get(f"/ui/claims?day={DAY.isoformat()}").text
+        assert "BHYT claims desk" in english and "Accepted by the gateway" in english and "To fix" in english
+        cashier.http.cookies.set("lang", "vi")
+
         director = Staff(app, "giamdoc")
         seen = director.get(f"/ui/claims/{ma_lk(world, good)}")
         assert seen.status_code == 200 and "Cổng đã tiếp nhận" in seen.text and "/send" not in seen.text

@@ -88,6 +88,9 @@ def test_a_bhyt_visit_is_paid_by_qr_and_its_claim_checked_sent_and_accepted(brow
         row = page.locator(f"tr[data-ma-lk='{key}']")
         assert "Nguyễn Văn An" in row.inner_text() and "Đạt, chưa gửi" in row.inner_text()
         j.shot("desk")
+        page.set_viewport_size({"width": 360, "height": 800})          # the desk on a phone: nothing wider
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        page.set_viewport_size({"width": 1280, "height": 720})
 
         row.locator("a").click()                                      # Kiểm tra: the clerk's report
         page.wait_for_url(re.compile(f".*/ui/claims/{key}$"))
