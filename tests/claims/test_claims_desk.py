@@ -197,7 +197,8 @@ def test_a_gateway_that_fails_leaves_the_claim_waiting_for_the_worker(db_config,
         assert gateway.state.stats()["received"] == {}                      # the backoff holds, not the clerk's click
 
 
-def test_gui_again_puts_a_claim_given_up_on_back_in_the_queue(db_config, tmp_path, seal_p12, seal) -> None:  # noqa: ANN001
+def test_gui_again_puts_a_claim_given_up_on_back_in_the_queue(db_config, tmp_path, seal_p12,
+                                                              seal) -> None:  # noqa: ANN001
     from benhan.claims.gateway import Gateway
     from benhan.outbox.queue import Backoff, Outbox
     with standin_for(seal.cert_pem) as gateway, desk(claims_config(db_config, tmp_path, gateway=gateway.url,

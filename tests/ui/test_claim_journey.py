@@ -38,8 +38,9 @@ def bhyt_desk(tmp_path, facility_seal):  # noqa: ANN001, ANN201
     """SQLite (the desk's routes run on both databases in tests/claims/test_claims_desk.py)."""
     seal_path, cert_pem = facility_seal
     with standin_for(cert_pem) as gateway:
-        cfg = claims_config(config_mod.load(env={}, data_dir=tmp_path / "data"), tmp_path, gateway=gateway.url, seal=seal_path, vietqr_bank_bin=BIN,
-                            vietqr_account=ACCOUNT, vietqr_account_name="TRUNG TAM Y TE DEMO")
+        cfg = claims_config(config_mod.load(env={}, data_dir=tmp_path / "data"), tmp_path, gateway=gateway.url,
+                            seal=seal_path, vietqr_bank_bin=BIN, vietqr_account=ACCOUNT,
+                            vietqr_account_name="TRUNG TAM Y TE DEMO")
         with desk(cfg) as (world, _app), live_server(world.store) as server:
             yield {"world": world, "url": server.url, "gateway": gateway}
 
@@ -94,7 +95,8 @@ def test_a_bhyt_visit_is_paid_by_qr_and_its_claim_checked_sent_and_accepted(brow
 
         row.locator("a").click()                                      # Kiểm tra: the clerk's report
         page.wait_for_url(re.compile(f".*/ui/claims/{key}$"))
-        assert f"Hồ sơ {key} — người bệnh Nguyễn Văn An: đạt, có thể gửi cổng giám định." in page.inner_text("pre.report")
+        report = page.inner_text("pre.report")
+        assert f"Hồ sơ {key} — người bệnh Nguyễn Văn An: đạt, có thể gửi cổng giám định." in report
         j.shot("checked")
         page.click("form.send button")                                # Gửi
         page.wait_for_url(re.compile(f".*/ui/claims/{key}\\?sent=1$"))
