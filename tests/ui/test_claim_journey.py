@@ -93,7 +93,7 @@ def test_a_bhyt_visit_is_paid_by_qr_and_its_claim_checked_sent_and_accepted(brow
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         page.set_viewport_size({"width": 1280, "height": 720})
 
-        row.locator("a").click()                                      # Kiểm tra: the clerk's report
+        row.locator("a.check").click()                                # Kiểm tra: the clerk's report
         page.wait_for_url(re.compile(f".*/ui/claims/{key}$"))
         report = page.inner_text("pre.report")
         assert f"Hồ sơ {key} — người bệnh Nguyễn Văn An: đạt, có thể gửi cổng giám định." in report
