@@ -177,3 +177,28 @@ def test_a_visit_with_almost_nothing_recorded_prints_every_form_with_dotted_line
         assert dotted and set(text_in(p.pdf, p.rendered.regions["name"]).replace(" ", "")) == {"."}, key
     drugs = printing.print_form(repo, ctx, "prescription", seed.DOCTOR, seed.PRINTED, "http://b").rendered.values
     assert "2,5" in drugs["drugs"] and "Siro ho" in drugs["drugs"]
+
+
+def test_15bv1_referrer_comes_from_what_was_recorded_never_a_default():
+    """Item 13 "Nơi giới thiệu": the clinician's recorded referrer first, then the desk's BHYT route,
+    then a client's HL7 admitSource; nothing recorded ticks nothing. The department is the current
+    stay after a transfer."""
+    from types import SimpleNamespace
+
+    from benhan.clinical import admission, transfers, visits
+    from benhan.documents.forms import sources
+
+    def ticked(encounter: dict, stays: list | None = None) -> str:
+        return sources.referred_by(SimpleNamespace(ctx=SimpleNamespace(encounter=encounter, stays=stays or [])))
+
+    recorded = {"hospitalization": {"extension": [{"url": admission.SOURCE_EXT, "valueCoding": {
+        "system": admission.SOURCE_SYSTEM, "code": "tu-den"}}], "admitSource": {"coding": [{"code": "gp"}]}}}
+    assert ticked(recorded) == "tu-den"                                   # recorded beats the HL7 code
+    assert ticked({"extension": [{"url": visits.BHYT_ROUTE_EXT, "valueCode": "chuyen-tuyen"}]}) == "y-te"
+    assert ticked({"hospitalization": {"admitSource": {"coding": [{"code": "gp"}]}}}) == "y-te"
+    assert ticked({}) == "" and ticked({"extension": [{"url": visits.BHYT_ROUTE_EXT, "valueCode": "dang-ky"}]}) == ""
+    stays = [transfers.Stay("a", "Khoa Nội", "2026-12-01", "2026-12-03", 2),
+             transfers.Stay("b", "Khoa Ngoại", "2026-12-03", "", None)]
+    now_in = sources.department(SimpleNamespace(ctx=SimpleNamespace(
+        encounter={"location": [{"location": {"display": "Khoa Nội"}}]}, stays=stays)))
+    assert now_in == "Khoa Ngoại"

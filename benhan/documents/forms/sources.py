@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from benhan.clinical import chart, diagnoses, discharge, orders, prescriptions, record, signers
+from benhan.clinical import admission, chart, diagnoses, discharge, orders, prescriptions, record, signers, visits
 from benhan.clinical.common import identifier, vn_date, vn_datetime
 from benhan.clinical.registration import ETHNICITY_EXT, NATIONALITY_EXT, OCCUPATION_EXT, WORKPLACE_EXT
 from benhan.clinical.vitals import readings
@@ -179,13 +179,21 @@ def record_number(d: FormData) -> str:
 
 
 def department(d: FormData) -> str:
+    """The department the patient is in now: the last stay after transfers (clinical.transfers)."""
+    if d.ctx.stays:
+        return d.ctx.stays[-1].name
     return (d.ctx.encounter.get("location") or [{}])[0].get("location", {}).get("display", "")
 
 
 def referred_by(d: FormData) -> str:
-    """15/BV1 item 13, from Encounter.hospitalization.admitSource (vocabulary [fhir.admit-source])."""
-    coding = (((d.ctx.encounter.get("hospitalization") or {}).get("admitSource") or {}).get("coding") or [{}])[0]
-    return vocabulary.option_for("admit-source", coding.get("code"))
+    """15/BV1 item 13: the referrer the clinician recorded (clinical.admission), else what the desk's
+    BHYT route says (a transfer slip, self-referred), else a client's HL7 admitSource; never a default."""
+    enc = d.ctx.encounter
+    recorded = vocabulary.option_for("referral-source", admission.of(enc).source)
+    route = next((e.get("valueCode") for e in enc.get("extension", []) if e.get("url") == visits.BHYT_ROUTE_EXT), "")
+    coding = (((enc.get("hospitalization") or {}).get("admitSource") or {}).get("coding") or [{}])[0]
+    return (recorded or vocabulary.option_for("bhyt-route", route)
+            or vocabulary.option_for("admit-source", coding.get("code")))
 
 
 def referring_facility(d: FormData) -> str:
