@@ -98,7 +98,8 @@ def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id; or
          remote: Optional[str] = typer.Option(None, help="Sign with the remote-signing service (remote_signing_url): "
                                                          "your user id there; approve on your phone."),
          wait: float = typer.Option(300.0, help="With --remote: how many seconds to wait for the approval."),
-         seal: bool = typer.Option(False, "--seal", help="Sign as the facility (its seal) rather than as the author."),
+         seal: bool = typer.Option(False, "--seal", help="Sign a fresh rendering as the facility (its seal) rather than as the author; "
+                                                    "to add the seal to an author-signed paper use 'benhan seal'."),
          out: Optional[Path] = typer.Option(None, help="Also write the signed PDF here."),
          data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """Sign one of an encounter's documents (checks the certificate first; stores the signed PDF,
@@ -183,3 +184,33 @@ def recheck(data_dir: Optional[Path], database_url: Optional[str]) -> None:
         typer.echo(outcome.line())
     if not all(o.ok for o in outcomes):
         raise typer.Exit(1)
+
+
+def seal(document: str = typer.Argument(..., help="The author-signed DocumentReference id (a discharge paper, "
+                                                  "referral paper or record summary)."),
+         user: str = typer.Option(..., help="The account applying the seal (a role with the seal act: the director)."),
+         out: Optional[Path] = typer.Option(None, help="Also write the sealed PDF here."),
+         data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Add the facility's seal (facility_seal_file; password from BENHAN_SEAL_PASSWORD or
+    facility_seal_password_file) to an author-signed paper, as "Đóng dấu cơ sở" does in the app: a second
+    PAdES signature on the same PDF, timestamped when signing_tsa_url is set."""
+    from benhan.auth import policy, users
+    from benhan.documents import paper, seal as sealing, signing, timestamping
+    from benhan.signing import trust
+    from benhan.store.repository import Repository
+    store = open_store(data_dir, database_url)
+    try:
+        cfg = store.config
+        if cfg.signing_offline not in signing.OFFLINE_POLICIES:
+            raise errors.ConfigError(f"signing_offline must be one of {', '.join(signing.OFFLINE_POLICIES)}")
+        actor = policy.actor_for_user(store, users.find_user(store, user), source="cli")
+        key = paper.facility_seal(cfg)
+        done = sealing.seal_document(Repository(store, actor), actor, document, key, trust.load(cfg.trust_dir),
+                                     offline_policy=cfg.signing_offline, facility_name=cfg.values.get("facility_name"),
+                                     tsa=timestamping.configured(cfg))
+    finally:
+        store.close()
+    if out is not None:
+        out.write_bytes(done.pdf)
+    typer.echo(f"sealed: DocumentReference/{done.document_reference_id}, Provenance/{done.provenance_id} "
+               f"({signature_state(done.pending_recheck)})")

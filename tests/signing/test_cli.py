@@ -56,3 +56,41 @@ def test_sign_and_verify_from_the_command_line(tmp_path, ca):  # noqa: ANN001
 
     missing = _run("verify", str(tmp_path / f"{uuid.uuid4().hex}.pdf"), "--data-dir", str(data))
     assert missing.returncode == 1 and missing.stderr.startswith("benhan: BENHAN-7004")
+
+
+def test_the_director_seals_an_author_signed_paper_from_the_command_line(tmp_path, ca):  # noqa: ANN001
+    from benhan.auth import users
+    from tests.signing.test_documents import PASSWORD
+    from tests.signing.test_paper import FACILITY, SEAL_PASSWORD
+    data = tmp_path / "data"
+    store = Store.open(config.load(env={}, data_dir=data))
+    try:
+        _, actor, eid = _world(store)
+        users.create_user(store, "giamdoc.cli", "Đỗ Văn Minh", ["director"], password=PASSWORD)
+    finally:
+        store.close()
+    (data / "trust").mkdir()
+    (data / "trust" / "ca.pem").write_bytes(ca.trust_pem())
+    p12 = tmp_path / "bacsi.p12"
+    p12.write_bytes(ca.issue("Lê Văn Hùng", uid=f"CCCD:{DOCTOR_CCCD}").pkcs12("mật khẩu tệp"))
+    signed = _run("sign", eid, "--form", "discharge", "--user", actor.name, "--pkcs12", str(p12),
+                  "--data-dir", str(data), BENHAN_PKCS12_PASSWORD="mật khẩu tệp")
+    assert signed.returncode == 0, signed.stderr
+    document = signed.stdout.split("DocumentReference/")[1].split(",")[0]
+
+    unset = _run("seal", document, "--user", "giamdoc.cli", "--data-dir", str(data))
+    assert unset.returncode == 1 and unset.stderr.startswith("benhan: BENHAN-7008")     # no seal configured yet
+    seal_file = tmp_path / "con-dau.p12"
+    seal_file.write_bytes(ca.issue(FACILITY, organization=FACILITY).pkcs12(SEAL_PASSWORD))
+    env = {"BENHAN_FACILITY_SEAL_FILE": str(seal_file), "BENHAN_SEAL_PASSWORD": SEAL_PASSWORD}
+    doctor = _run("seal", document, "--user", actor.name, "--data-dir", str(data), **env)
+    assert doctor.returncode == 1 and len(doctor.stderr.strip().splitlines()) == 1      # a doctor does not seal
+    out = tmp_path / "dong-dau.pdf"
+    sealed = _run("seal", document, "--user", "giamdoc.cli", "--out", str(out), "--data-dir", str(data), **env)
+    assert sealed.returncode == 0, sealed.stderr
+    assert sealed.stdout.startswith("sealed: DocumentReference/")
+    checked = _run("verify", str(out), "--data-dir", str(data))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Lê Văn Hùng" in checked.stdout and FACILITY in checked.stdout
+    again = _run("seal", document, "--user", "giamdoc.cli", "--data-dir", str(data), **env)
+    assert again.returncode == 1 and "already has it" in again.stderr
