@@ -29,7 +29,16 @@ DOCUMENT_TYPES = {
     "referral": ("57133-1", "Referral note"),
     "followup": ("18776-5", "Plan of care note"),
     "sickleave": ("34109-9", "Note"),
+    # One per result report: signed as "labresult:<DiagnosticReport id>" (benhan.documents.forms.results).
+    "labresult": ("11502-2", "Laboratory report"),
+    "imagingresult": ("18748-4", "Diagnostic imaging study"),
 }
+
+
+def document_type(form: str) -> tuple[str, str] | None:
+    """The LOINC type of a form key; a form with a sheet per item is named "key:item" (a result report,
+    a day of the treatment sheet) and typed by its key."""
+    return DOCUMENT_TYPES.get(form.partition(":")[0])
 
 
 
@@ -68,7 +77,7 @@ def _versioned(r: dict) -> str:
 def document_bundle(printout: Printout, ctx: Context, *, author: dict, when: dt.datetime,
                     composition_id: str | None = None) -> dict:
     """The document Bundle of `printout`; `author` a reference (the signer's Practitioner or display)."""
-    code, display = DOCUMENT_TYPES[printout.form]
+    code, display = document_type(printout.form) or DOCUMENT_TYPES[printout.form]
     comp_id = composition_id or str(uuid.uuid4())
     resources = _entries(ctx)
     composition = {

@@ -31,7 +31,7 @@ from benhan.fhir import resource_json
 from benhan.documents import pdfa
 from benhan.documents.forms import printing as form_printing
 from benhan.documents.composition import (DOCUMENT_TYPES, LOINC, SIGNED_TAG, canonical, document_bundle,
-                                          entry_digests)
+                                          document_type, entry_digests)
 from benhan.signing import certcheck, jws
 from benhan.signing.keys import SigningKey
 from benhan.signing.trust import TrustList
@@ -156,7 +156,7 @@ def prepare_document(repo: Repository, actor: Actor, encounter_id: str, form: st
                      role: str = "author", amends=None) -> Draft:  # noqa: ANN001 - amendment.Amends
     """Steps 1–3 up to the signatures: the certificate checked (before anything is signed or sent to a
     remote service), the holder matched to the signer, the document built and made PDF/A."""
-    if form not in DOCUMENT_TYPES:
+    if document_type(form) is None:
         raise errors.InvalidOperationParameter(f"no signable form {form!r}; one of {', '.join(DOCUMENT_TYPES)}")
     when = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone(dt.timedelta(hours=7)))
     check = certcheck.check(key.cert, key.chain, trust, when)
@@ -227,7 +227,7 @@ def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, s
                                      "display": sig_type[1]}],
                            "when": when.isoformat(timespec="seconds"), "who": author,
                            "sigFormat": "application/jose", "data": base64.b64encode(signature.encode()).decode()}
-    code, display = DOCUMENT_TYPES[draft.form]
+    code, display = document_type(draft.form) or DOCUMENT_TYPES[draft.form]
     doc_ref_id, prov_id = str(uuid.uuid4()), str(uuid.uuid4())
     bundle_json = resource_json.dumps(bundle)
     document_reference = {

@@ -23,6 +23,9 @@ class FormData:
     referral: dict | None = None             # the transfer's ServiceRequest
     sick_leave: dict | None = None           # the sick-leave certificate (Basic) of the visit
     signed: dict[str, list[str]] = field(default_factory=dict)
+    # The one item printed when a form has a sheet per item: the form key's part after ":"
+    # ("labresult:<DiagnosticReport id>"; a day of the treatment sheet).
+    part: str = ""
 
 
 def authority(repo: Repository, ctx: Context, configured: str | None) -> str:

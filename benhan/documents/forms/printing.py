@@ -42,12 +42,18 @@ class Printed:
                                   p.patient_name, [printouts.Block(self.form.title, rows)], [], p.mark)
 
 
+def split(form: str) -> tuple[str, str]:
+    """"labresult:<id>" → ("labresult", "<id>"): a form with a sheet per item names the item after ":"."""
+    key, _, part = form.partition(":")
+    return key, part
+
+
 def handles(form: str) -> bool:
-    return form in FORMS
+    return split(form)[0] in FORMS
 
 
 def hidden_parts(form: str, ctx: printouts.Context) -> list[str]:
-    return [t for t in FORMS[form].needs if not ctx.rec.permitted(t)]
+    return [t for t in FORMS[split(form)[0]].needs if not ctx.rec.permitted(t)]
 
 
 def mark(ctx: printouts.Context, form: str, actor: Actor, printed: dt.datetime, base_url: str) -> printouts.Mark:
@@ -64,8 +70,10 @@ def print_form(repo: Repository, ctx: printouts.Context, form_key: str, actor: A
     """`settings`: the node's settings (facility_authority, form_abbreviations_file); `signed`: the
     signing mark's lines by signature role ("author", "seal")."""
     settings = settings or {}
-    form = FORMS[form_key]
+    key, part = split(form_key)
+    form = FORMS[key]
     data = gather_extra(repo, ctx, printed, settings.get("facility_authority"), signed)
+    data.part = part
     checker = abbreviations.Checker(abbreviations.allowed(settings.get("form_abbreviations_file")),
                                     form.given_to_patient)
     m = mark(ctx, form_key, actor, printed, base_url)
