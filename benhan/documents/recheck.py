@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.documents.signing import PROVENANCE_CHECK, RECHECK_PENDING_TAG, RECHECK_SYSTEM, certificate_check_extension
 from benhan.signing import certcheck, jws
@@ -152,7 +153,9 @@ def recheck_one(repo: Repository, provenance: dict, trust: TrustList, now: dt.da
     outcome = (GOOD if not revoked else REVOKED_AFTER) if status == certcheck.GOOD \
         else REVOKED_BEFORE if status == certcheck.REVOKED else FAILED
     subject = repo.read("DocumentReference", doc_id).json().get("subject") if doc_id else None
-    recheck_id = str(uuid.uuid4())
+    # One result per signature, whoever checks: two server workers (PostgreSQL hubs run several) or a
+    # cron `benhan sign recheck` beside the server mint the same id, and the second write is refused.
+    recheck_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{RECHECK_SYSTEM}/{provenance['id']}"))
     result = [{"url": "outcome", "valueCode": outcome}, {"url": "signedAt", "valueDateTime": signed_text}]
     if revoked:
         result.append({"url": "revokedAt", "valueDateTime": revoked})
@@ -172,7 +175,13 @@ def recheck_one(repo: Repository, provenance: dict, trust: TrustList, now: dt.da
         "extension": [certificate_check_extension(later.check, cert, False),
                       {"url": RESULT_EXTENSION, "extension": result}],
     }
-    repo.commit([repo.prepare("POST", "Provenance", recheck_id, record, create_only=True)], "create")
+    try:
+        repo.commit([repo.prepare("POST", "Provenance", recheck_id, record, create_only=True)], "create")
+    except errors.Conflict:
+        # Checked at the same moment by another worker: its result stands (the same answer from the CA).
+        stored = repo.read("Provenance", recheck_id).json()
+        outcome = next((x.get("valueCode") for e in stored.get("extension", []) if e.get("url") == RESULT_EXTENSION
+                        for x in e.get("extension", []) if x.get("url") == "outcome"), outcome)
     done = Outcome(provenance["id"], doc_id, outcome, signed_text, now.isoformat(timespec="seconds"), revoked,
                    status if outcome == FAILED else "", recheck_id)
     if outcome == REVOKED_BEFORE:

@@ -163,3 +163,16 @@ def test_a_pending_record_benhan_cannot_read_stays_pending_and_is_named(store, t
     [bad] = [o for o in outcomes if o.provenance_id == pid]
     assert bad.outcome == recheck.PENDING and not bad.ok and "KeyError" in bad.line()
     assert pid in [p["id"] for p in recheck.pending(repo)]        # still waiting, nothing written
+
+
+def test_two_workers_checking_the_same_signature_store_one_result(store, ca, trust, responder):  # noqa: ANN001
+    """A hub runs several server workers, each with its runner (and an operator may run `benhan sign
+    recheck` beside them): both see the signature pending, both check, one result is kept."""
+    repo, _, done = _sign_offline(store, ca, trust, responder)
+    [waiting] = recheck.pending(repo)
+    responder.answering = True
+    first = recheck.recheck_one(repo, waiting, trust)
+    second = recheck.recheck_one(repo, waiting, trust)        # the other worker, from the same pending list
+    assert first.outcome == second.outcome == recheck.GOOD and first.recheck_id == second.recheck_id
+    results = repo.search_type("Provenance", [("target", f"Provenance/{done.provenance_id}")]).matches
+    assert [m.res_id for m in results] == [first.recheck_id] and results[0].version == 1
