@@ -7,7 +7,10 @@ the BHYT visits finished in the last LOOKBACK_DAYS and queues each one that vali
 seal is configured. Here rather than where a visit is closed: closing never fails because of a
 claim, every way a visit ends (the web, the API, sync) is covered, and a round missed (a restart,
 the seal set later) is caught up by the next. A visit that does not validate is left for the BHYT
-desk (web/ui/claims_desk.py), which shows its report."""
+desk (web/ui/claims_desk.py), which shows its report.
+
+Before that, every CHECKIN_SECONDS, it checks in (XML0) the BHYT visits that have had their first
+cost (claims/checkin.py): once per visit and visit type, whatever the restarts."""
 from __future__ import annotations
 
 import logging
@@ -16,7 +19,7 @@ from datetime import datetime, timedelta
 
 from benhan import errors
 from benhan.auth.actor import Actor
-from benhan.claims import service
+from benhan.claims import checkin, service
 from benhan.fhir.datetimes import parse_zone
 from benhan.outbox.queue import Outbox, utcnow
 from benhan.store.repository import Repository
@@ -24,6 +27,9 @@ from benhan.store.repository import Repository
 log = logging.getLogger(__name__)
 SCAN_SECONDS = 600.0      # a finished visit is queued within ten minutes; its claim is due in 24 h
 LOOKBACK_DAYS = 2
+# The check-in is a status message due at the first cost: looked for more often than the claims, so
+# the gateway hears of a visit within a few minutes of its first chargeable item.
+CHECKIN_SECONDS = 120.0
 
 
 class ClaimsRunner:
@@ -34,6 +40,7 @@ class ClaimsRunner:
         self._thread = threading.Thread(target=self.run, name="claims-outbox", daemon=True)
         self.outbox = Outbox(store.db)
         self._scanned: datetime | None = None
+        self._checked: datetime | None = None
 
     def start(self) -> "ClaimsRunner":
         self._thread.start()
@@ -47,6 +54,10 @@ class ClaimsRunner:
     def run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
+                self.check_in_visits()
+            except Exception as exc:  # noqa: BLE001 - never die; the next scan tries again
+                log.warning("claims: the check-ins at the first cost failed: %s", exc)
+            try:
                 self.queue_finished_visits()
             except Exception as exc:  # noqa: BLE001 - never die; the next scan tries again
                 log.warning("claims: queueing the finished visits failed: %s", exc)
@@ -57,6 +68,25 @@ class ClaimsRunner:
                     log.info("claims outbox: %d message(s) attempted", sent)
             except Exception as exc:  # noqa: BLE001 - never die; the next round tries again
                 log.warning("claims outbox round failed: %s", exc)
+
+    def check_in_visits(self, moment: datetime | None = None) -> checkin.Scan | None:
+        """Queue the check-in (XML0) of the BHYT visits that have had their first cost (claims/checkin.py),
+        at most every CHECKIN_SECONDS; None when it is not time yet or the seal is not configured."""
+        moment = moment or utcnow()
+        if self._checked is not None and abs((moment - self._checked).total_seconds()) < CHECKIN_SECONDS:
+            return None
+        self._checked = moment
+        cfg = self.store.config
+        try:
+            key = service.seal_key(cfg)
+        except errors.BenhanError:
+            return None                    # said by queue_finished_visits every SCAN_SECONDS
+        since = moment.astimezone(parse_zone(cfg.timezone)).date() - timedelta(days=LOOKBACK_DAYS)
+        scan = checkin.scan(Repository(self.store, Actor.system("claims-runner")), self.outbox, key, since, moment)
+        if scan.queued or scan.invalid:
+            log.info("claims: %d visit(s) checked in at their first cost, %d check-in(s) do not validate",
+                     len(scan.queued), len(scan.invalid))
+        return scan
 
     def queue_finished_visits(self, moment: datetime | None = None) -> service.Batch | None:
         """Queue the claims of the BHYT visits finished lately (at most every SCAN_SECONDS); None when

@@ -75,8 +75,8 @@ def _queue(outbox: Outbox, kind: str, prepared: Prepared, ep: Episode, due: date
 
 def queue_checkin(outbox: Outbox, ep: Episode, lines: list[ChargeLine], key: xmldsig.XmlKey,
                   made: datetime) -> tuple[int, bool] | None:
-    prepared = prepare_checkin(ep, lines, key, made)
-    return None if prepared is None else _queue(outbox, CHECKIN, prepared, ep, None)
+    from benhan.claims import checkin     # once per MA_LK and visit type, whoever asks (checkin.py)
+    return checkin.queue(outbox, ep, lines, key, made)
 
 
 def queue_claim(outbox: Outbox, ep: Episode, lines: list[ChargeLine], key: xmldsig.XmlKey, made: datetime,
