@@ -36,6 +36,13 @@ ANAESTHETIST = {"text": "Bác sĩ gây mê hồi sức"}
 COMPLICATION_SYSTEM = f"{BENHAN}/CodeSystem/treatment-complication"
 COMPLICATIONS = {"tai-bien": ("Tai biến", "Accident of treatment"), "bien-chung": ("Biến chứng", "Complication")}
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+# 06/BV2: the diagnosis after the operation (before it: Procedure.reasonCode) and the class of the
+# surgery or procedure (TT 50/2014/TT-BYT: loại đặc biệt, I, II, III) — R4 has no element for either.
+POST_OP_DX_EXT = f"{BENHAN}/StructureDefinition/post-procedure-diagnosis"
+CLASS_EXT = f"{BENHAN}/StructureDefinition/procedure-class"
+CLASS_SYSTEM = f"{BENHAN}/CodeSystem/procedure-class"
+CLASSES = {"dac-biet": ("Loại đặc biệt", "Special class"), "loai-1": ("Loại I", "Class I"),
+           "loai-2": ("Loại II", "Class II"), "loai-3": ("Loại III", "Class III")}
 
 
 def practitioners(repo: Repository) -> list[tuple[str, str]]:
@@ -90,6 +97,9 @@ def add(repo: Repository, actor: Actor, encounter: dict, values: dict[str, str],
         p.add("proc_kind", "ui.err.choose")
     if method and method not in ANAESTHESIA:
         p.add("proc_anaesthesia", "ui.err.choose")
+    grade = values.get("proc_class", "")
+    if grade and grade not in CLASSES:
+        p.add("proc_class", "ui.err.choose")
     when = _when(p, "proc_when", values.get("proc_when", ""), encounter, tz)
     surgeon = _staff(repo, p, "proc_performer", values.get("proc_performer", ""), True)
     anaesthetist = _staff(repo, p, "proc_anaesthetist", values.get("proc_anaesthetist", ""), False)
@@ -107,6 +117,14 @@ def add(repo: Repository, actor: Actor, encounter: dict, values: dict[str, str],
         body["extension"] = [{"url": ANAESTHESIA_EXT, "valueCodeableConcept": {
             "coding": [{"system": ANAESTHESIA_SYSTEM, "code": method, "display": ANAESTHESIA[method][0]}],
             "text": ANAESTHESIA[method][0]}}]
+    if grade:
+        body.setdefault("extension", []).append({"url": CLASS_EXT, "valueCoding": {
+            "system": CLASS_SYSTEM, "code": grade, "display": CLASSES[grade][0]}})
+    before, after = ((values.get(k) or "").strip() for k in ("proc_dx_before", "proc_dx_after"))
+    if before:
+        body["reasonCode"] = [{"text": before}]
+    if after:
+        body.setdefault("extension", []).append({"url": POST_OP_DX_EXT, "valueString": after})
     note = (values.get("proc_note") or "").strip()
     if note:
         body["note"] = [{"text": note}]
@@ -178,6 +196,23 @@ def complications(conditions: dict[str, dict] | list[dict]) -> list[dict]:
 def anaesthesia_of(proc: dict) -> str:
     ext = next((e for e in proc.get("extension", []) if e.get("url") == ANAESTHESIA_EXT), {})
     return (ext.get("valueCodeableConcept") or {}).get("text", "")
+
+
+def class_of(proc: dict) -> str:
+    return next((e["valueCoding"].get("code", "") for e in proc.get("extension", []) if e.get("url") == CLASS_EXT), "")
+
+
+def diagnosis_before(proc: dict) -> str:
+    return (proc.get("reasonCode") or [{}])[0].get("text", "")
+
+
+def diagnosis_after(proc: dict) -> str:
+    return next((e.get("valueString", "") for e in proc.get("extension", []) if e.get("url") == POST_OP_DX_EXT), "")
+
+
+def description(proc: dict) -> str:
+    """Trình tự phẫu thuật/thủ thuật: the narrative written with the procedure."""
+    return "\n".join(n.get("text", "") for n in proc.get("note", []) if n.get("text"))
 
 
 def describe(proc: dict, names: dict[str, str] | None = None) -> str:

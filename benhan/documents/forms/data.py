@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from benhan.clinical import chart
+from benhan.clinical import chart, consent
 from benhan.clinical.common import ref_id
 from benhan.clinical.printouts.forms import Context
 from benhan.store.repository import Repository
@@ -26,6 +26,7 @@ class FormData:
     # The one item printed when a form has a sheet per item: the form key's part after ":"
     # ("labresult:<DiagnosticReport id>"; a day of the treatment sheet).
     part: str = ""
+    consents: list[dict] = field(default_factory=list)   # the visit's 01/BV2 consents (clinical.consent), oldest first
 
 
 def authority(repo: Repository, ctx: Context, configured: str | None) -> str:
@@ -69,4 +70,5 @@ def sick_leave_of(repo: Repository, ctx: Context) -> dict | None:
 def gather_extra(repo: Repository, ctx: Context, printed: dt.datetime, configured_authority: str | None = None,
                  signed: dict[str, list[str]] | None = None) -> FormData:
     return FormData(ctx, printed, authority(repo, ctx, configured_authority), referral=referral_of(repo, ctx),
-                    sick_leave=sick_leave_of(repo, ctx), signed=signed or {})
+                    sick_leave=sick_leave_of(repo, ctx), signed=signed or {},
+                    consents=consent.of_visit(repo, ctx.encounter) if chart.may_read(repo, "Consent") else [])
