@@ -150,6 +150,31 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("claims_send_within_hours", int, 24,
             "A claim sent later than this after the episode ends is listed in the late-sending log with the reason "
             "(TT 48/2017 Đ7–8; a draft asks for 3 hours from 2027)."),
+    # --- e-invoices (NĐ 254/2026 + TT 91/2026) through the facility's provider (docs/einvoice.md) ---
+    Setting("einvoice_provider_url", str, "",
+            "Base URL of the facility's e-invoice provider (VNPT, Viettel, MISA… as benhan's provider contract) or "
+            "of benhan's stand-in (`benhan einvoice standin`). Empty: no e-invoices are made; payments work as before."),
+    Setting("einvoice_username", str, "", "The facility's account at the e-invoice provider."),
+    Setting("einvoice_password_file", Path, Path(""),
+            "A file (readable by the server only) holding the provider password, when BENHAN_EINVOICE_PASSWORD is not set."),
+    Setting("einvoice_seller_tax_code", str, "", "The facility's tax code (MST, 10 or 13 digits), the seller on every invoice."),
+    Setting("einvoice_seller_address", str, "", "The facility's address as registered with the tax office (NBan/DChi)."),
+    Setting("einvoice_series", str, "",
+            "The invoice symbol KHHDon registered with the tax office, without the year: C (coded) or K, then T, M or L, "
+            "then 2 letters (e.g. CTBV gives C26TBV in 2026). Numbers run from 1 per symbol and year."),
+    Setting("einvoice_template", str, "2",
+            "The template digit KHMSHDon: 1 VAT invoice, 2 sales invoice (⚠ which one a public hospital uses depends "
+            "on how it declares VAT; ask the tax office)."),
+    Setting("einvoice_vat", str, "KCT",
+            "VAT treatment of medical services (TSuat): KCT = not subject to VAT (⚠ the VAT Law 48/2024 article is "
+            "not checked), or a rate such as 5%."),
+    Setting("einvoice_provider_tax_code", str, "", "Tax code of the invoice-solution provider (MSTTCGP)."),
+    Setting("einvoice_daily_summary", bool, False,
+            "NĐ 254 Đ9 k4 m: patients who do not ask for an invoice are covered by one summary invoice a day "
+            "(`benhan einvoice daily`) instead of an invoice per payment."),
+    Setting("einvoice_bhxh_name", str, "Bảo hiểm xã hội tỉnh",
+            "The buyer on the invoice for the BHYT share at settlement: the BHXH agency that pays the facility."),
+    Setting("einvoice_bhxh_tax_code", str, "", "That BHXH agency's tax code (or budget unit code)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
