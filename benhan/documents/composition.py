@@ -32,6 +32,9 @@ DOCUMENT_TYPES = {
     # One per result report: signed as "labresult:<DiagnosticReport id>" (benhan.documents.forms.results).
     "labresult": ("11502-2", "Laboratory report"),
     "imagingresult": ("18748-4", "Diagnostic imaging study"),
+    # One per day: "treatment-day:2026-12-15" (tờ điều trị), "nursing-day:2026-12-15" (phiếu chăm sóc).
+    "treatment-day": ("11506-3", "Progress note"),
+    "nursing-day": ("34746-8", "Nurse Note"),
 }
 
 

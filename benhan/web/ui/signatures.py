@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from benhan import errors
 from benhan.auth import roles
+from benhan.clinical import visits
 from benhan.documents import confirmation, paper as paper_docs, seal as sealing, signing, verify
 from benhan.documents.composition import DOCUMENT_TYPES
 from benhan.signing import keys, trust
@@ -41,10 +42,23 @@ def _documents_page(request: Request, r, eid: str, status: int = 200, **extra) -
     from benhan.documents import recheck     # signatures made offline: still unchecked, or the later check's verdict
     rechecks = {d["id"]: recheck.state_of(r, d["id"]) for d in documents}
     return page(request, "ui/documents.html", status, enc=encounter, documents=documents,
-                forms=list(DOCUMENT_TYPES), can_sign=_may_sign(r), sms=sms, confirmed=confirmed, phone=phone,
+                forms=_sign_choices(r, encounter), can_sign=_may_sign(r), sms=sms, confirmed=confirmed, phone=phone,
                 to_seal=to_seal, rechecks=rechecks, replaced=replaced, done=request.query_params.get("signed", ""),
                 otp_done=request.query_params.get("confirmed", ""), sealed=request.query_params.get("sealed", ""),
                 **extra)
+
+
+def _sign_choices(r, encounter: dict) -> list[str]:  # noqa: ANN001
+    """The documents to sign: each form, and the treatment and nursing sheets once per day with an entry
+    ("treatment-day:2026-12-15"), the days read from the visit's record."""
+    per_day = {"treatment-day": "progress", "nursing-day": "nursing"}
+    choices = [f for f in DOCUMENT_TYPES if f not in per_day]
+    if visits.is_inpatient(encounter) and may(r, "r", "ClinicalImpression"):
+        from benhan.clinical import chart
+        from benhan.documents.forms import sheets
+        rec = chart.visit(r, encounter, r.read("Patient", encounter["subject"]["reference"].split("/")[1]).json())
+        choices += [f"{key}:{day}" for key, kind in per_day.items() for day in sheets.signable_days(rec, kind)]
+    return choices
 
 
 def _tsa(cfg):  # noqa: ANN001, ANN202 - the facility's TSA (signing_tsa_url), None when not configured
