@@ -152,8 +152,16 @@ def status(subject: Optional[str] = typer.Option(None, "--ma-lk", help="Only thi
 
 
 @claims_app.command("report")
-def report(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
-    """For the BHYT desk: claims queued, accepted, rejected and waiting per day; rejections by reason."""
+def report(month: Optional[str] = typer.Option(None, "--month", help="2026-11 (01/BH) or 2026-Q4 (02/BH): the "
+                                               "monthly/quarterly summary spreadsheet instead of the day report."),
+           xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Where to write the summary (.xlsx)."),
+           source: str = typer.Option("accepted", "--source", help="accepted (by the gateway) or built (from "
+                                      "the record)."),
+           data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """For the BHYT desk: claims queued, accepted, rejected and waiting per day; rejections by reason.
+    With --month and --xlsx: the monthly (01/BH) or quarterly (02/BH) summary tables (claims/monthly.py)."""
+    if month or xlsx:
+        return _monthly(month, xlsx, source, data_dir, database_url)
     from benhan.claims import reports
     from benhan.fhir.datetimes import parse_zone
     from benhan.outbox.queue import Outbox
@@ -172,6 +180,25 @@ def report(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbU
         typer.echo("Lý do từ chối:")
         for reason, n in reasons:
             typer.echo(f"  {n:5d}  {reason}")
+
+
+def _monthly(month: Optional[str], xlsx: Optional[Path], source: str, data_dir: Optional[Path],
+             database_url: Optional[str]) -> None:
+    from benhan.claims import monthly
+    if not month or not xlsx:
+        _fail("cần cả --month (2026-11 hoặc 2026-Q4) và --xlsx TỆP | both --month and --xlsx FILE are needed")
+    store = open_store(data_dir, database_url)
+    try:
+        data = monthly.report(store, monthly.period(month), source=source)
+    except errors.BenhanError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    finally:
+        store.close()
+    try:
+        xlsx.write_bytes(data)
+    except OSError as exc:
+        _fail(f"không ghi được {xlsx}: {exc.strerror}")
+    typer.echo(f"{xlsx}")
 
 
 @claims_app.command("card")
