@@ -29,6 +29,7 @@ DOCUMENT_TYPES = {
     "referral": ("57133-1", "Referral note"),
     "followup": ("18776-5", "Plan of care note"),
     "sickleave": ("34109-9", "Note"),
+    "death": ("64297-5", "Death certificate"),      # giấy báo tử, TT 25/2025 Mẫu 05
     # One per result report: signed as "labresult:<DiagnosticReport id>" (benhan.documents.forms.results).
     "labresult": ("11502-2", "Laboratory report"),
     "imagingresult": ("18748-4", "Diagnostic imaging study"),

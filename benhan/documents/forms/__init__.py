@@ -13,3 +13,6 @@ FORMS: dict[str, Form] = {f.key: f for f in (outpatient.FORM, prescription.FORM,
 from benhan.documents.forms import nursing_sheet, publicity_sheet, treatment_sheet  # noqa: E402
 FORMS.update({f.key: f for f in (treatment_sheet.FORM, treatment_sheet.DAY, nursing_sheet.FORM, nursing_sheet.DAY,
                                  publicity_sheet.FORM)})
+# The stay: 01/BV1, the discharge paper (TT 25/2025 Mẫu 02), the death notice (Mẫu 05).
+from benhan.documents.forms import death, discharge, inpatient  # noqa: E402
+FORMS.update({f.key: f for f in (inpatient.FORM, discharge.FORM, death.FORM)})

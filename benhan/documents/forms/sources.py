@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from benhan.clinical import admission, chart, diagnoses, discharge, orders, prescriptions, record, signers, visits
+from benhan.clinical import admission, chart, diagnoses, discharge, orders, outcome, prescriptions, procedures
+from benhan.clinical import record, signers, transfers, visits
 from benhan.clinical.common import identifier, vn_date, vn_datetime
 from benhan.clinical.registration import ETHNICITY_EXT, NATIONALITY_EXT, OCCUPATION_EXT, WORKPLACE_EXT
 from benhan.clinical.vitals import readings
@@ -540,3 +541,245 @@ def sick_leave_author(d: FormData) -> str:
 
 def sick_leave_date(d: FormData) -> dt.date | None:
     return _as_date((d.sick_leave or {}).get("created"))
+
+
+# --- the stay (01/BV1 items 12–29, the discharge paper, the death notice) ---
+# Each reads what the app recorded where it happened (clinical.admission, transfers, procedures,
+# discharge, outcome); tick-box sources return the app's own code, which the vocabulary's option
+# keys are.
+
+def _hosp(d: FormData) -> dict:
+    return d.ctx.encounter.get("hospitalization") or {}
+
+
+def admit_route(d: FormData) -> str:
+    return admission.of(d.ctx.encounter).route
+
+
+def admit_source(d: FormData) -> str:
+    return admission.of(d.ctx.encounter).source
+
+
+def admit_origin(d: FormData) -> str:
+    adm = admission.of(d.ctx.encounter)
+    return adm.origin_name + (f" (mã {adm.origin_code})" if adm.origin_code else "")
+
+
+def _stay(d: FormData, i: int) -> transfers.Stay | None:
+    return d.ctx.stays[i] if len(d.ctx.stays) > i else None
+
+
+def _days(n: int | None) -> str:
+    return "" if n is None else f"{n:02d}"
+
+
+def first_department(d: FormData) -> str:
+    s = _stay(d, 0)
+    return s.name if s else ""
+
+
+def first_department_at(d: FormData) -> str:
+    s = _stay(d, 0)
+    return vn_datetime(s.start) if s else ""
+
+
+def first_department_days(d: FormData) -> str:
+    s = _stay(d, 0)
+    return _days(s.days) if s else ""
+
+
+def transfer_rows(d: FormData) -> list[list[str]]:
+    """Item 16: each later department, when the patient came, the days there."""
+    return [[s.name, vn_datetime(s.start), "" if s.days is None else str(s.days)] for s in d.ctx.stays[1:]]
+
+
+def transfer_level(d: FormData) -> str:
+    return next(((e.get("valueCoding") or {}).get("code", "") for e in _hosp(d).get("extension", [])
+                 if e.get("url") == outcome.LEVEL_EXT), "")
+
+
+def transfer_destination(d: FormData) -> str:
+    dest = _hosp(d).get("destination") or {}
+    code = (dest.get("identifier") or {}).get("value", "")
+    return dest.get("display", "") + (f" (mã {code})" if code else "")
+
+
+def disposition(d: FormData) -> str:
+    return discharge.disposition_of(d.ctx.encounter)
+
+
+def days_treated(d: FormData) -> str:
+    return _days((d.ctx.encounter.get("length") or {}).get("value"))
+
+
+def _coded(cc: dict | None) -> tuple[str, str]:
+    cc = cc or {}
+    return cc.get("text") or (cc.get("coding") or [{}])[0].get("display", ""), (cc.get("coding") or [{}])[0].get(
+        "code", "")
+
+
+def _hosp_dx(d: FormData, url: str) -> tuple[str, str]:
+    return _coded(next((e.get("valueCodeableConcept") for e in _hosp(d).get("extension", [])
+                        if e.get("url") == url), None))
+
+
+def referral_dx(d: FormData) -> str:
+    return _hosp_dx(d, admission.REFERRAL_DX_EXT)[0]
+
+
+def referral_dx_code(d: FormData) -> str:
+    return _hosp_dx(d, admission.REFERRAL_DX_EXT)[1]
+
+
+def kkb_dx(d: FormData) -> str:
+    return _hosp_dx(d, admission.ADMISSION_DX_EXT)[0]
+
+
+def kkb_dx_code(d: FormData) -> str:
+    return _hosp_dx(d, admission.ADMISSION_DX_EXT)[1]
+
+
+def diagnosis_codes(role: str) -> Callable[[FormData], str]:
+    """The codes of the other (not main) diagnoses of a role, as the paper's "Mã" beside them."""
+    def read(d: FormData) -> str:
+        return "; ".join(x.code for x in _listed(d) if x.role == role and x.kind != "main" and not x.cancelled
+                         and x.code)
+    read.__name__ = f"diagnosis_codes_{role}"
+    return read
+
+
+def procedure_kinds(d: FormData) -> list[str]:
+    return sorted({procedures.kind_of(p) for p in d.ctx.procedures} - {""})
+
+
+def procedures_of(kind: str) -> Callable[[FormData], str]:
+    def read(d: FormData) -> str:
+        return "\n".join(procedures.describe(p, d.ctx.practitioners) for p in d.ctx.procedures
+                         if procedures.kind_of(p) == kind)
+    read.__name__ = f"procedures_{kind}"
+    return read
+
+
+def complication_kinds(d: FormData) -> list[str]:
+    return sorted({procedures.kind_of(c) for c in procedures.complications(d.ctx.rec.conditions)} - {""})
+
+
+def complications_of(kind: str) -> Callable[[FormData], str]:
+    def read(d: FormData) -> str:
+        return "\n".join(procedures.complication_text(c) for c in procedures.complications(d.ctx.rec.conditions)
+                         if procedures.kind_of(c) == kind)
+    read.__name__ = f"complications_{kind}"
+    return read
+
+
+def treatment_result(d: FormData) -> str:
+    return discharge.result_of(d.ctx.encounter)
+
+
+def pathology(d: FormData) -> str:
+    ext = next((e for e in d.ctx.encounter.get("extension", []) if e.get("url") == outcome.PATHOLOGY_EXT), {})
+    return (ext.get("valueCoding") or {}).get("code", "")
+
+
+def _death(d: FormData) -> outcome.Death | None:
+    return outcome.death_of(d.ctx.encounter)
+
+
+def _death_ext(d: FormData, part: str) -> dict:
+    ext = next((e for e in d.ctx.encounter.get("extension", []) if e.get("url") == outcome.DEATH_EXT), {})
+    return next((x for x in ext.get("extension", []) if x.get("url") == part), {})
+
+
+def death_time(d: FormData) -> str:
+    death = _death(d)
+    return vn_datetime(death.time) if death else ""
+
+
+def death_circumstance(d: FormData) -> str:
+    death = _death(d)
+    return death.circumstance if death else ""
+
+
+def death_within(d: FormData) -> str:
+    death = _death(d)
+    if death is None or death.within_24h is None:
+        return ""
+    return "trong-24-gio" if death.within_24h else "sau-24-gio"
+
+
+def death_cause(d: FormData) -> str:
+    return _coded(_death_ext(d, "cause").get("valueCodeableConcept"))[0]
+
+
+def death_cause_code(d: FormData) -> str:
+    return _coded(_death_ext(d, "cause").get("valueCodeableConcept"))[1]
+
+
+def autopsy(d: FormData) -> str:
+    death = _death(d)
+    return "yes" if death and death.autopsy else ""
+
+
+def autopsy_dx(d: FormData) -> str:
+    return _coded(_death_ext(d, "autopsyDiagnosis").get("valueCodeableConcept"))[0]
+
+
+def autopsy_dx_code(d: FormData) -> str:
+    return _coded(_death_ext(d, "autopsyDiagnosis").get("valueCodeableConcept"))[1]
+
+
+def summary_or_results(d: FormData) -> str:
+    """Summary item 2: what the doctor wrote, else the results benhan holds."""
+    return summary("ket-qua-can-lam-sang")(d) or results(d)
+
+
+def end_day(d: FormData) -> dt.date | None:
+    return _as_date(_period(d).get("end"))
+
+
+def all_diagnosis_codes(d: FormData) -> str:
+    """The ICD-10 codes of diagnoses_with_codes, in its order."""
+    items = [x for x in _listed(d) if not x.cancelled]
+    chosen = [x for x in items if x.role == "DD"] or items
+    chosen.sort(key=lambda x: (x.kind != "main", x.rank))
+    return "; ".join(x.code for x in chosen if x.code)
+
+
+def guardian(d: FormData) -> str:
+    """Mẫu 02: the parent or guardian of a patient under 16 (the contact the desk recorded)."""
+    return next_of_kin(d) if d.ctx.banner.age is not None and d.ctx.banner.age < 16 else ""
+
+
+_UNITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
+
+
+def _under_100(n: int) -> str:
+    if n < 10:
+        return _UNITS[n]
+    tens, unit = divmod(n, 10)
+    head = "mười" if tens == 1 else f"{_UNITS[tens]} mươi"
+    if unit == 0:
+        return head
+    word = {1: "mốt" if tens > 1 else "một", 4: "tư" if tens > 1 else "bốn", 5: "lăm"}.get(unit, _UNITS[unit])
+    return f"{head} {word}"
+
+
+def _year_words(y: int) -> str:
+    thousands, rest = divmod(y, 1000)
+    hundreds, tail = divmod(rest, 100)
+    out = f"{_UNITS[thousands]} nghìn"
+    if hundreds or tail:
+        out += f" {_UNITS[hundreds]} trăm"
+        if tail:
+            out += (" lẻ " + _UNITS[tail]) if tail < 10 else " " + _under_100(tail)
+    return out
+
+
+def death_time_words(d: FormData) -> str:
+    """Mẫu 05: the time of death in words too (blank when unknown)."""
+    death = _death(d)
+    if not death or len(death.time) <= 10:
+        return ""
+    t = dt.datetime.fromisoformat(death.time)
+    return (f"{_under_100(t.hour)} giờ {_under_100(t.minute)} phút, ngày {_under_100(t.day)} tháng "
+            f"{_under_100(t.month)} năm {_year_words(t.year)}")
