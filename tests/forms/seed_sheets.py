@@ -35,12 +35,12 @@ def orders(day: int, n: int) -> str:
     return f"Y lệnh ngày {day + 1} lần {n}: chăm sóc cấp hai, chế độ ăn cháo thịt"
 
 
-def watch(day: int) -> str:
-    return f"Theo dõi ngày {day + 1}: tỉnh, mạch đều, không khó thở"
+def watch(day: int, hour: int) -> str:
+    return f"Theo dõi ngày {day + 1} lúc {hour} giờ: tỉnh, mạch đều, không khó thở"
 
 
-def care(day: int) -> str:
-    return f"Chăm sóc ngày {day + 1}: thực hiện y lệnh tiêm thuốc, vỗ rung lồng ngực"
+def care(day: int, hour: int) -> str:
+    return f"Chăm sóc ngày {day + 1} lúc {hour} giờ: thực hiện y lệnh tiêm thuốc, vỗ rung lồng ngực"
 
 
 def at(day: int, hour: int, minute: int) -> datetime:
@@ -79,7 +79,7 @@ def build(store) -> dict:  # noqa: ANN001
             rid = notes.add(repo, doctor, encounter, "progress", course(day, n), orders(day, n))
             _dated(repo, rid, at(day, h, m))
         for n, (h, m) in enumerate(((7, 5), (19, 30))):
-            rid = notes.add(repo, NURSES[n], encounter, "nursing", watch(day) + f" ({h}h)", care(day) + f" ({h}h)")
+            rid = notes.add(repo, NURSES[n], encounter, "nursing", watch(day, h), care(day, h))
             _dated(repo, rid, at(day, h, m))
     # Day 1: ceftriaxon 1 lọ × 2 a day for 5 days; day 3: paracetamol 1 viên × 3 a day for 3 days.
     for name, unit, dose, per_day, days, day, who in ((W["drug"], W["drug-unit"], 1, 2, 5, 0, DOCTORS[0]),

@@ -9,7 +9,7 @@ from benhan.documents.forms import sheets, sources as s
 from benhan.documents.forms.treatment_sheet import IDENTIFIERS, PATIENT
 from benhan.documents.layout.model import Column, DateLine, Field, Form, Signature, Signatures, Table
 
-COLUMNS = (Column("Ngày", 0.11), Column("Giờ, phút", 0.08), Column("Theo dõi diễn biến", 0.33),
+COLUMNS = (Column("Ngày", 0.13), Column("Giờ, phút", 0.08), Column("Theo dõi diễn biến", 0.31),
            Column("Thực hiện y lệnh/chăm sóc", 0.30), Column("Ký tên", 0.18))
 DOCUMENT_TYPE = ("34746-8", "Nurse Note")
 NEEDS = ("ClinicalImpression", "Condition")
