@@ -74,6 +74,8 @@ def print_form(repo: Repository, ctx: printouts.Context, form_key: str, actor: A
     form = FORMS[key]
     data = gather_extra(repo, ctx, printed, settings.get("facility_authority"), signed)
     data.part = part
+    if hasattr(form, "for_item"):        # a sheet per item, its code and title those of the item (results.py)
+        form = form.for_item(data)
     checker = abbreviations.Checker(abbreviations.allowed(settings.get("form_abbreviations_file")),
                                     form.given_to_patient)
     m = mark(ctx, form_key, actor, printed, base_url)

@@ -173,6 +173,8 @@ class _Renderer:
     def _height(self, el: m.Element) -> float:
         pdf = self.pdf
         lh = pdf.lh
+        if hasattr(el, "measure"):          # an element that draws itself (layout/chart.py)
+            return el.measure(self)
         if isinstance(el, m.Heading):
             return lh + 2
         if isinstance(el, m.Note):
@@ -322,6 +324,8 @@ class _Renderer:
             self._date_line(el)
         elif isinstance(el, m.Signatures):
             self._signatures(el)
+        elif hasattr(el, "draw"):
+            el.draw(self)
 
     def _item(self, item: m.Field | m.Digits | m.Ticks, x: float, y: float, w: float) -> None:
         if isinstance(item, m.Field):

@@ -1,0 +1,122 @@
+"""The result sheets (PL XXIX), one per DiagnosticReport, from results entered through the app
+(clinical.orders.place / enter_results; tests/forms/results_seed.py): the complete blood count on
+17/BV2 with each test's result, unit, reference range and H/L flag in its row, the technician and the
+validating doctor by full name, the specimen's and the result's times; the ultrasound on 11/BV2 with
+the technique, description, conclusion and doctor. Each is a signable document ("labresult:<id>").
+On SQLite and PostgreSQL; PDF and PNG kept."""
+from __future__ import annotations
+
+import io
+
+import pdfplumber
+import pytest
+
+from benhan import errors
+from benhan.auth.actor import Actor
+from benhan.clinical.printouts import forms as printouts
+from benhan.documents.composition import document_type
+from benhan.documents.forms import printing
+from benhan.store.repository import Repository
+from benhan.terminology.labs import BY_CODE
+from tests.forms import results_seed, seed
+from tests.forms.conftest import keep, pages, text_in
+
+V = seed.V
+
+
+@pytest.fixture
+def world(store):  # noqa: ANN001, ANN201
+    ids = results_seed.build(store)
+    repo = Repository(store, Actor.system())
+    return repo, ids, printouts.gather(repo, ids["encounter"], seed.TODAY, head_title=V["head-title"])
+
+
+def _print(world, key: str) -> printing.Printed:  # noqa: ANN001
+    repo, _, ctx = world
+    return printing.print_form(repo, ctx, key, seed.DOCTOR, seed.PRINTED, "http://benhan.test")
+
+
+def _row_words(pdf: bytes, region) -> list[list[str]]:  # noqa: ANN001
+    """The table's rows as pdfplumber reads them: words grouped by their line."""
+    with pdfplumber.open(io.BytesIO(pdf)) as doc:
+        words = [w for w in doc.pages[region.page - 1].extract_words()
+                 if region.holds((w["x0"] + w["x1"]) / 2, w["top"], w["bottom"])]
+    lines: dict[int, list[dict]] = {}
+    for w in words:
+        lines.setdefault(round(w["top"]), []).append(w)
+    return [[w["text"] for w in sorted(ws, key=lambda w: w["x0"])] for _, ws in sorted(lines.items())]
+
+
+def test_the_blood_count_on_17_bv2_every_test_in_its_row(world):  # noqa: ANN001
+    _, ids, _ = world
+    p = _print(world, f"labresult:{ids['lab_report']}")
+    keep("17-BV2-lab-result", p.pdf)
+    text = pages(p.pdf)[0][2]
+    assert "MS: 17/BV2" in text and "PHIẾU XÉT NGHIỆM HUYẾT HỌC" in text
+    assert f"Người bệnh: {V['name']} — {V['ma-lk']}" in text
+    regions = p.rendered.regions
+    for key, value in {"name": V["name"].upper(), "age": "39", "gender": "Nữ", "address": V["address"],
+                       "bhyt": V["bhyt"], "report-number": "XN-26-00417", "record-number": V["ma-lk"],
+                       "requested": "Tổng phân tích tế bào máu ngoại vi", "requested-by": V["doctor"],
+                       "specimen-at": "06:40 15/12/2026", "requested-at": "16:45 14/12/2026", "reported-at": "09:05 15/12/2026",
+                       "technician": results_seed.LAB_TECH, "technician.title": "Kỹ thuật viên xét nghiệm",
+                       "validator": results_seed.VALIDATOR, "validator.title": "Bác sĩ duyệt kết quả",
+                       "date-line": "Ngày 15 tháng 12 năm 2026"}.items():
+        assert value in " ".join(text_in(p.pdf, regions[key]).split()), key
+    assert V["dx-dd"][1] in " ".join(text_in(p.pdf, regions["diagnosis"]).split())
+    rows = [" ".join(r) for r in _row_words(p.pdf, regions["results"])]
+    # Each seeded test: its name, the result as entered, the range for a woman, the flag from the range.
+    expected_flags = {"6690-2": "H", "789-8": "L", "718-7": "L", "777-3": "H"}
+    for loinc, value in results_seed.CBC.items():
+        test = BY_CODE[loinc]
+        low, high = test.range_for(True)
+        row = next((r for r in rows if r.startswith(test.name_vi.split()[0]) and f" {value} " in f" {r} "), None)
+        assert row is not None, (test.name_vi, rows)
+        assert row.endswith(expected_flags[loinc]), row
+        assert f"{low:g}".replace(".", ",") in row and f"{high:g}".replace(".", ",") in row, row
+
+
+def test_the_ultrasound_on_11_bv2_with_technique_description_conclusion(world):  # noqa: ANN001
+    _, ids, _ = world
+    p = _print(world, f"imagingresult:{ids['imaging_report']}")
+    keep("11-BV2-imaging-result", p.pdf)
+    text = pages(p.pdf)[0][2]
+    assert "MS: 11/BV2" in text and "PHIẾU SIÊU ÂM" in text
+    regions = p.rendered.regions
+    for key, value in {"technique": results_seed.US["name"], "description": results_seed.US["description"],
+                       "conclusion": results_seed.US["conclusion"], "doctor": results_seed.RADIOLOGIST,
+                       "doctor.title": "Bác sĩ chuyên khoa", "reported-at": "10:20 16/12/2026",
+                       "requested-by": V["doctor"], "date-line": "Ngày 16 tháng 12 năm 2026"}.items():
+        assert value in " ".join(text_in(p.pdf, regions[key]).split()), key
+
+
+def test_a_report_entered_in_the_app_only_names_who_entered_it(world):  # noqa: ANN001
+    """Without a laboratory system's additions: the technician is who entered the results; no
+    validating doctor and no specimen time are made up (dotted lines)."""
+    repo, ids, _ = world
+    report = repo.read("DiagnosticReport", ids["lab_report"]).json()
+    for k in ("resultsInterpreter", "effectiveDateTime"):
+        report.pop(k, None)
+    report["resultsInterpreter"] = [{"display": f"{results_seed.LAB_TECH} (ktvtrang)"}]
+    report["effectiveDateTime"] = report["issued"]
+    repo.update("DiagnosticReport", ids["lab_report"], report)
+    ctx = printouts.gather(repo, ids["encounter"], seed.TODAY, head_title=V["head-title"])
+    p = printing.print_form(repo, ctx, f"labresult:{ids['lab_report']}", seed.DOCTOR, seed.PRINTED, "http://x")
+    regions = p.rendered.regions
+    assert text_in(p.pdf, regions["technician"]) == results_seed.LAB_TECH
+    assert set(text_in(p.pdf, regions["validator"]).replace(" ", "")) == {"."}
+    assert set(text_in(p.pdf, regions["specimen-at"]).replace(" ", "")) == {"."}
+
+
+def test_a_report_of_another_kind_or_visit_is_not_printed(world):  # noqa: ANN001
+    _, ids, _ = world
+    with pytest.raises(errors.NotFound):
+        _print(world, f"labresult:{ids['imaging_report']}")
+    with pytest.raises(errors.NotFound):
+        _print(world, "imagingresult:no-such-report")
+
+
+def test_each_report_is_a_signable_document_type():
+    assert document_type("labresult:abc") == ("11502-2", "Laboratory report")
+    assert document_type("imagingresult:abc") == ("18748-4", "Diagnostic imaging study")
+    assert document_type("nosuchform:abc") is None
