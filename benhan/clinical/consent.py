@@ -47,11 +47,11 @@ ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 # The paper's "Mức" and its counselling checklist (01/BV2), in its order: (vi, en).
 LEVELS = {"cap-cuu": ("Cấp cứu", "Emergency"), "ban-cap": ("Bán cấp", "Semi-urgent"),
           "chuong-trinh": ("Chương trình/phiên", "Scheduled")}
-EXPLAINED = {"chan-doan": ("Chẩn đoán", "Diagnosis"),
+EXPLAINED = {"chan-doan": ("Tình trạng bệnh và chẩn đoán", "The illness and its diagnosis"),
              "ly-do": ("Lý do phẫu thuật/thủ thuật", "Why it is done"),
              "rui-ro-khong-lam": ("Rủi ro nếu không thực hiện", "Risks of not doing it"),
              "ket-qua": ("Kết quả dự kiến", "Expected result"),
-             "phuong-phap": ("Phương pháp phẫu thuật/thủ thuật", "The method"),
+             "phuong-phap": ("Phương pháp phẫu thuật/thủ thuật sẽ thực hiện", "The method"),
              "gay-me": ("Phương pháp gây mê, vô cảm", "Anaesthesia"),
              "dieu-tri-khac": ("Phương pháp điều trị khác", "Other treatments"),
              "tai-bien": ("Nguy cơ tai biến, biến chứng", "Risk of accidents and complications")}

@@ -68,7 +68,7 @@ def _staff(repo: Repository, p: Problems, field: str, pid: str, required: bool) 
     return ref("Practitioner", pid, name)
 
 
-def _when(p: Problems, field: str, text: str, encounter: dict, tz: str) -> datetime | None:
+def _when(p: Problems, field: str, text: str, encounter: dict, tz: str, clock: datetime | None = None) -> datetime | None:
     try:
         when = parse_datetime(text, tz)
     except ValueError:
@@ -80,13 +80,14 @@ def _when(p: Problems, field: str, text: str, encounter: dict, tz: str) -> datet
     start = (encounter.get("period") or {}).get("start", "")
     if len(start) > 10 and when < datetime.fromisoformat(start).replace(second=0, microsecond=0):
         p.add(field, "ui.proc.err.before_admission")
-    elif when > now(tz):
+    elif when > (clock or now(tz)):
         p.add(field, "ui.err.future")
     return when
 
 
-def add(repo: Repository, actor: Actor, encounter: dict, values: dict[str, str], tz: str = "+07:00") -> str:
-    """Record a surgery or procedure; its id."""
+def add(repo: Repository, actor: Actor, encounter: dict, values: dict[str, str], tz: str = "+07:00",
+        clock: datetime | None = None) -> str:
+    """Record a surgery or procedure; its id. `clock`: the time now (the real one by default)."""
     p = Problems()
     name = (values.get("proc_name") or "").strip()
     kind = values.get("proc_kind", "")
@@ -100,7 +101,7 @@ def add(repo: Repository, actor: Actor, encounter: dict, values: dict[str, str],
     grade = values.get("proc_class", "")
     if grade and grade not in CLASSES:
         p.add("proc_class", "ui.err.choose")
-    when = _when(p, "proc_when", values.get("proc_when", ""), encounter, tz)
+    when = _when(p, "proc_when", values.get("proc_when", ""), encounter, tz, clock)
     surgeon = _staff(repo, p, "proc_performer", values.get("proc_performer", ""), True)
     anaesthetist = _staff(repo, p, "proc_anaesthetist", values.get("proc_anaesthetist", ""), False)
     p.raise_if_any()
@@ -134,7 +135,7 @@ def add(repo: Repository, actor: Actor, encounter: dict, values: dict[str, str],
 
 
 def add_complication(repo: Repository, actor: Actor, encounter: dict, values: dict[str, str],
-                     procedures: list[dict], tz: str = "+07:00") -> str:
+                     procedures: list[dict], tz: str = "+07:00", clock: datetime | None = None) -> str:
     """Record a tai biến or biến chứng (and link it from the procedure it followed, when named)."""
     p = Problems()
     kind = values.get("comp_kind", "")
@@ -143,7 +144,7 @@ def add_complication(repo: Repository, actor: Actor, encounter: dict, values: di
     code = coded_dx(repo, p, "comp_code", values.get("comp_code", ""), values.get("comp_text", ""))
     if code is None and "comp_code" not in p.errors:
         p.add("comp_text", "ui.err.required")
-    when = _when(p, "comp_when", values.get("comp_when", ""), encounter, tz)
+    when = _when(p, "comp_when", values.get("comp_when", ""), encounter, tz, clock)
     proc_id = values.get("comp_procedure", "")
     proc = next((x for x in procedures if x["id"] == proc_id), None) if proc_id else None
     if proc_id and proc is None:
@@ -156,7 +157,7 @@ def add_complication(repo: Repository, actor: Actor, encounter: dict, values: di
         "clinicalStatus": {"coding": [{"system": CLINICAL, "code": "active"}]},
         "category": [{"coding": [{"system": COMPLICATION_SYSTEM, "code": kind, "display": COMPLICATIONS[kind][0]}]}],
         "code": code, "subject": encounter["subject"], "encounter": ref("Encounter", encounter["id"]),
-        "onsetDateTime": when.isoformat(), "recordedDate": now(tz).isoformat(),
+        "onsetDateTime": when.isoformat(), "recordedDate": (clock or now(tz)).isoformat(),
         "recorder": {"display": actor.display or actor.name},
     }
     pending = [repo.prepare("POST", "Condition", cid, stamp(condition, actor), create_only=True)]

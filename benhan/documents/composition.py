@@ -36,6 +36,11 @@ DOCUMENT_TYPES = {
     # One per day: "treatment-day:2026-12-15" (tờ điều trị), "nursing-day:2026-12-15" (phiếu chăm sóc).
     "treatment-day": ("11506-3", "Progress note"),
     "nursing-day": ("34746-8", "Nurse Note"),
+    # Surgery (benhan.documents.forms.consent, surgery_sheet, record_summary); "consent:<Consent id>",
+    # "surgery:<Procedure id>" for one of several. The summary carries the facility's seal (seal.SEALED_TYPES).
+    "consent": ("59284-0", "Patient Consent"),
+    "surgery": ("11504-8", "Surgical operation note"),
+    "summary": ("34133-9", "Summary of episode note"),
 }
 
 
@@ -61,7 +66,7 @@ def _entries(ctx: Context) -> list[dict]:
     rec = ctx.rec
     found: list[dict] = [ctx.patient, ctx.encounter]
     for group in (list(rec.conditions.values()), rec.observations, rec.prescriptions, rec.orders, rec.reports,
-                  rec.allergies, rec.notes, [rec.record, rec.summary, ctx.coverage, ctx.appointment]):
+                  rec.allergies, rec.notes, ctx.procedures, [rec.record, rec.summary, ctx.coverage, ctx.appointment]):
         found.extend(r for r in group if r)
     seen: set[tuple[str, str]] = set()
     out = []

@@ -19,3 +19,7 @@ FORMS.update({f.key: f for f in (inpatient.FORM, discharge.FORM, death.FORM)})
 # The vital-signs chart, and the result sheets, one per report ("labresult:<DiagnosticReport id>").
 from benhan.documents.forms import results, vital_signs_chart  # noqa: E402
 FORMS.update({f.key: f for f in (vital_signs_chart.FORM, results.LAB_SHEET, results.IMAGING_SHEET)})
+# Surgery and its papers: the consent 01/BV2 ("consent:<Consent id>"), the surgery/procedure sheet 06/BV2
+# ("surgery:<Procedure id>"), the record summary (TT 25/2025 Mẫu 03).
+from benhan.documents.forms import consent, record_summary, surgery_sheet  # noqa: E402
+FORMS.update({f.key: f for f in (consent.FORM, surgery_sheet.FORM, record_summary.FORM)})
