@@ -18,7 +18,14 @@ def _lab_page(request: Request, r, status: int = 200, **extra) -> Response:  # n
     done = request.query_params.get("done", "")
     done_rows = laboratory.results_of(r, done) if done else []
     return page(request, "ui/lab.html", status, items=laboratory.worklist(r, tz(request)), done=done,
-                done_rows=done_rows, result_field=orders.result_field, **extra)
+                done_rows=done_rows, done_report=_report_of(r, done) if done else None,
+                result_field=orders.result_field, **extra)
+
+
+def _report_of(r, order_id: str) -> dict | None:  # noqa: ANN001
+    """The result report of an order, to print its sheet (17/BV2 …) from the worklist."""
+    found = r.search_type("DiagnosticReport", [("based-on", f"ServiceRequest/{order_id}"), ("_count", "1")])
+    return next((m.json() for m in found.matches), None)
 
 
 async def lab_worklist(request: Request) -> Response:

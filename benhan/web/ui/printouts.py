@@ -21,12 +21,15 @@ from benhan.documents.forms import printing
 from benhan.web.ui.base import page, repo, require, today, tz
 
 log = logging.getLogger("benhan.printouts")
+RESULT_SHEETS = ("labresult", "imagingresult")
 
 
 def _context(request: Request) -> tuple:
     r = repo(request)
-    require(r, ("r", "Condition"))
     form = request.query_params.get("form", "")
+    # A result sheet is the laboratory's paper: printed by whoever reads results (a technician reads no
+    # diagnoses; the sheet's diagnosis then comes from the order alone).
+    require(r, ("r", "DiagnosticReport" if printing.split(form)[0] in RESULT_SHEETS else "Condition"))
     if form not in forms.FORMS and not printing.handles(form):
         raise errors.NotFound(f"no printout {form!r}")
     store = request.app.state.store
