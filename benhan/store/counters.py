@@ -3,7 +3,7 @@ node_setting and moved in one statement, so two cashiers saving at the same mome
 or two server processes, never get the same number."""
 from __future__ import annotations
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from benhan.store.database import Database
 
@@ -19,4 +19,12 @@ def next_number(db: Database, key: str) -> int:
     if len(key) > 64:
         raise ValueError(f"counter key longer than 64 characters: {key!r}")
     with db.write() as conn:
-        return int(conn.execute(_NEXT, {"key": key}).scalar_one())
+        return next_in(conn, key)
+
+
+def next_in(conn: Connection, key: str) -> int:
+    """The same inside the caller's transaction: the number is used only if that commits (an
+    e-invoice takes its number and is queued in one transaction, so no number is lost)."""
+    if len(key) > 64:
+        raise ValueError(f"counter key longer than 64 characters: {key!r}")
+    return int(conn.execute(_NEXT, {"key": key}).scalar_one())

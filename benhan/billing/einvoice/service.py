@@ -23,8 +23,6 @@ from datetime import date
 from pathlib import Path
 from decimal import Decimal
 
-from sqlalchemy import select, text
-
 from benhan import errors
 from benhan.billing import payments
 from benhan.billing.einvoice import validation, xml
@@ -34,16 +32,12 @@ from benhan.billing.einvoice.provider import HttpProvider, Provider
 from benhan.clinical.common import identifier, name_of
 from benhan.outbox.queue import Outbox, Sender
 from benhan.signing import xmldsig
-from benhan.store import outbox_tables
+from benhan.store import counters, outbox_tables
 from benhan.store.outbox_tables import Item
 from benhan.store.repository import Repository
-from benhan.store.schema import outbox_item
 from benhan.vn.identifiers import CCCD_SYSTEM
 
 KIND = "einvoice"
-_NEXT = text("INSERT INTO node_setting (key, value) VALUES (:key, '1') "
-             "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(node_setting.value AS INTEGER) + 1 AS TEXT) "
-             "RETURNING value")      # the statement of store/counters.py, here inside the queueing transaction
 _QUEUEING = threading.Lock()
 
 
@@ -99,9 +93,10 @@ def queue(outbox: Outbox, settings: Settings, seal: xmldsig.XmlKey, key: str, dr
     counter = f"einvoice.{draft.symbol}"
     with _QUEUEING:
         with outbox.db.write() as conn:
-            known = conn.execute(select(outbox_item.c.pk).where(outbox_item.c.idem_key == key)).scalar()
+            found = outbox_tables.by_key(conn, key)
+            known = found.pk if found is not None else None
             if known is None:
-                number = int(conn.execute(_NEXT, {"key": counter}).scalar_one())
+                number = counters.next_in(conn, counter)
                 signed = xml.sign(xml.build(replace(draft, number=number)), seal)
                 now = int(outbox.clock().timestamp() * 1_000_000)
                 known, _ = outbox_tables.add(conn, kind=KIND, idem_key=key, subject=f"{draft.symbol}/{number}",

@@ -25,6 +25,7 @@ from benhan.vn.identifiers import MA_LK_SYSTEM
 from benhan.vn.vietqr import VietQrProblem
 from benhan.web import authn
 from benhan.web.ui.base import back, form, page, repo, require, t, today, tz
+from benhan.web.ui import cashier_einvoice
 
 HOME = "/ui/cashier"
 
@@ -130,7 +131,8 @@ def _bill_page(request: Request, r: Repository, invoice_id: str, status: int = 2
                 due=due, bank=bank, qr_svg=qr_svg, qr_problem=qr_problem, vnd=receipt_mod.vnd,
                 qty=receipt_mod.quantity, inpatient=_inpatient(r, bill.encounter_id), advances=advances,
                 held=sum((x.amount for x in advances), Decimal(0)), purpose=receipt_mod.purpose(bill.number),
-                done=request.query_params.get("done", ""), **extra)
+                done=request.query_params.get("done", ""),
+                einvoices=cashier_einvoice.statuses(request.app.state.store, receipts + advances), **extra)
 
 
 async def bill_page(request: Request) -> Response:
@@ -158,6 +160,7 @@ async def _post(request: Request, action) -> Response:  # noqa: ANN001
             field = values.get("_form", "form")
             return _bill_page(request, r, invoice_id, 400, v=values, failed=field,
                               errors={field: _message(request, refused)})
+        cashier_einvoice.after_receipt(request.app.state.store, r, done, bill)   # never undoes the receipt
         return back(f"{HOME}/bills/{invoice_id}?done={done.number if done else ''}")
     return await run_in_threadpool(work)
 
