@@ -1,7 +1,8 @@
 """The demo facility's catalogues, imported through the ordinary catalogue import
 (docs/catalogues.md) so that the prescription and order forms have something to choose from.
 
-Drugs: the drugs the synthetic records prescribe (codes = their ATC code with a "DEMO-" prefix),
+Drugs: the drugs the synthetic records prescribe (codes = their ATC code with a "DEMO-" prefix; the
+synthetic prescriptions point at these Medications, and their lab orders at the laboratory services),
 each with its active ingredient (HOAT_CHAT), plus three brand-name products whose names do not say
 what they hold (Augmentin = amoxicillin + clavulanic acid, Gofen = ibuprofen, Hapacol =
 paracetamol), so the allergy and duplicate checks by ingredient can be seen at work.
@@ -26,6 +27,9 @@ from benhan.clinical.synth.catalog import DRUGS
 from benhan.store.store import Store
 
 START = date(2026, 1, 1)
+# The synthetic records go back three years (synth/generator.py HISTORY_DAYS): the drugs, laboratory
+# services, the exam and the bed-day the demo bills are priced from then, so its older visits bill too.
+HISTORY = date(2023, 1, 1)
 
 # (MA_THUOC, TEN_THUOC, HAM_LUONG, HOAT_CHAT, SO_DANG_KY, DON_GIA)
 BRANDS = (
@@ -51,15 +55,29 @@ SERVICES = (
     ("10.0888.0216", "Khâu vết thương phần mềm tổn thương nông chiều dài dưới 10 cm", "8", 178000, START, None),
     ("02.0239.0115", "Đặt sonde dạ dày", "8", 90100, START, None),
     ("02.0225.0203", "Thông tiểu", "8", 90100, START, None),
-    ("22.0120.1370", "Tổng phân tích tế bào máu ngoại vi (bằng máy đếm tổng trở)", "1", 40400, START, None),
-    ("23.0075.1494", "Định lượng Glucose [Máu]", "1", 21500, START, None),
-    ("23.0051.1494", "Định lượng Creatinin (máu)", "1", 21500, START, None),
-    ("23.0166.1494", "Định lượng Urê máu [Máu]", "1", 21500, START, None),
-    ("23.0206.1596", "Tổng phân tích nước tiểu (bằng máy tự động)", "1", 27400, START, None),
+    ("22.0120.1370", "Tổng phân tích tế bào máu ngoại vi (bằng máy đếm tổng trở)", "1", 40400, HISTORY, None),
+    ("23.0075.1494", "Định lượng Glucose [Máu]", "1", 21500, HISTORY, None),
+    ("23.0051.1494", "Định lượng Creatinin (máu)", "1", 21500, HISTORY, None),
+    ("23.0166.1494", "Định lượng Urê máu [Máu]", "1", 21500, HISTORY, None),
+    ("23.0206.1596", "Tổng phân tích nước tiểu (bằng máy tự động)", "1", 27400, HISTORY, None),
+    # The other laboratory services the lab panels are billed as (clinical/orders.py LAB_SERVICES:
+    # the name decides), so the synthetic lab orders bill like the app's; codes illustrative.
+    ("23.0083.1523", "Định lượng HbA1c [Máu]", "1", 101000, HISTORY, None),
+    ("23.0020.1493", "Đo hoạt độ ALT (GPT) [Máu]", "1", 21500, HISTORY, None),
+    ("23.0019.1493", "Đo hoạt độ AST (GOT) [Máu]", "1", 21500, HISTORY, None),
+    ("23.0025.1493", "Định lượng Bilirubin toàn phần [Máu]", "1", 21500, HISTORY, None),
+    ("23.0041.1506", "Định lượng Cholesterol toàn phần (máu)", "1", 26900, HISTORY, None),
+    ("23.0158.1506", "Định lượng Triglycerid (máu) [Máu]", "1", 26900, HISTORY, None),
+    ("23.0084.1506", "Định lượng HDL-C (High density lipoprotein Cholesterol) [Máu]", "1", 26900, HISTORY, None),
+    ("23.0112.1506", "Định lượng LDL-C (Low density lipoprotein Cholesterol) [Máu]", "1", 26900, HISTORY, None),
+    ("23.0058.1487", "Điện giải đồ (Na, K, Cl) [Máu]", "1", 29000, HISTORY, None),
+    ("23.0053.1520", "Định lượng CRP [Máu]", "1", 53800, HISTORY, None),
+    ("23.0160.1531", "Định lượng TSH (Thyroid Stimulating hormone) [Máu]", "1", 59200, HISTORY, None),
+    ("23.0088.1531", "Định lượng FT4 (Free Thyroxine) [Máu]", "1", 64600, HISTORY, None),
     # The visit's exam and the inpatient bed-day, which billing charges from the record itself
     # (benhan/billing/data/record_services.csv names these codes; a facility corrects both).
-    ("02.1896", "Khám Nội", "13", 50600, START, None),
-    ("K15.1905", "Ngày giường bệnh Nội khoa loại 3 (hạng III)", "15", 199100, START, None),
+    ("02.1896", "Khám Nội", "13", 50600, HISTORY, None),
+    ("K15.1905", "Ngày giường bệnh Nội khoa loại 3 (hạng III)", "15", 199100, HISTORY, None),
 )
 
 
@@ -72,8 +90,8 @@ def _drug_rows(line: int) -> list[Row]:
         extra = {"DUONG_DUNG": drug.route, "HOAT_CHAT": name}
         if strength:
             extra["HAM_LUONG"] = strength
-        out.append(Row(line=line, kind=DRUG, code=f"DEMO-{drug.atc}", name=name, unit=drug.unit, price=price,
-                       start=START, extra=extra))
+        out.append(Row(line=line, kind=DRUG, code=drug_code(drug.atc), name=name, unit=drug.unit, price=price,
+                       start=HISTORY, extra=extra))
         line += 1
     for code, name, strength, ingredient, reg, price in BRANDS:
         out.append(Row(line=line, kind=DRUG, code=code, name=name, unit="viên", price=Decimal(price), start=START,
@@ -97,3 +115,22 @@ def rows() -> list[Row]:
 def load_demo_catalogue(store: Store) -> int:
     """Import the demo drugs and services; how many rows were created or changed (0 the second time)."""
     return sum(1 for r in import_rows(store, rows()) if r.outcome in ("created", "updated"))
+
+
+def drug_code(atc: str) -> str:
+    """MA_THUOC of a synthetic record's drug in the demo catalogue (its catalogue key: no registration)."""
+    return f"DEMO-{atc}"
+
+
+def panel_services(panel: str) -> list[tuple[str, str]]:
+    """(MA_DICH_VU, name) of the demo laboratory services a lab panel is billed as, chosen as the order
+    form chooses them (clinical/orders.py LAB_SERVICES: a technique name starting with the stem)."""
+    from benhan.clinical.orders import LAB_SERVICES
+    from benhan.fhir.text import fold
+    out = []
+    for stem in LAB_SERVICES.get(panel, ()):
+        hits = [(code, name) for code, name, group, _p, _s, end in SERVICES
+                if group == "1" and end is None and fold(name).startswith(stem)]
+        if len(hits) == 1:
+            out.append(hits[0])
+    return out

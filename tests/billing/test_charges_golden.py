@@ -353,3 +353,10 @@ def test_every_visit_of_the_demo_record_can_be_charged(store):  # noqa: ANN001
     assert set(computed) == set(eids)
     for c in computed.values():
         _check_invariant(c.lines)
+    # The demo bills like a real visit: its prescriptions and lab orders name the demo catalogue's
+    # drugs and services (synth/care.py), priced over the whole history of the record.
+    kinds = [{line.kind for line in c.lines} for c in computed.values()]
+    assert sum("drug" in k for k in kinds) > len(eids) / 2
+    assert sum("exam" in k for k in kinds) > len(eids) / 2
+    assert sum("service" in k for k in kinds) >= len(eids) / 10      # labs are ordered in some visits
+    assert not [u for c in computed.values() for u in c.uncharged if "catalogue" in u or "no price" in u]

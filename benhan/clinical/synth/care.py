@@ -13,7 +13,11 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from benhan.clinical.synth.catalog import ATC, DRUGS, ICD10, Diagnosis, icd10_names
+from benhan.clinical.catalogue.layouts import DRUG, SERVICE
+from benhan.clinical.catalogue.resources import BASE as CATALOGUE_BASE, COST_GROUP, COST_GROUP_NAMES, item_id
+from benhan.clinical.demo_catalogue import drug_code, panel_services
+from benhan.clinical.orders import PANEL_NAMES, PANEL_SYSTEM, SNOMED
+from benhan.clinical.synth.catalog import DRUGS, ICD10, Diagnosis, icd10_names
 from benhan.terminology.curated import ENCOUNTER_TYPE_URL, ENCOUNTER_TYPES
 from benhan.terminology.labs import BY_CODE, LOINC, PANELS, UCUM, LabTest
 from benhan.vn.identifiers import MA_LK_SYSTEM
@@ -253,14 +257,39 @@ def lab_panel(ctx: Context, panel: str, enc: str, when: datetime, dx_codes: list
         report_code = {"coding": [{"system": LOINC, "code": test.loinc, "display": test.name_en}], "text": test.name_vi}
     else:
         report_code = {"text": PANEL_TEXT[panel]}
+    report_id = new_id(rng)
+    order = _lab_order(ctx, panel, enc, when, report_id)
     ctx.out.append({
-        "resourceType": "DiagnosticReport", "id": new_id(rng), "status": "final",
+        "resourceType": "DiagnosticReport", "id": report_id, "status": "final",
+        **({"basedOn": [ref("ServiceRequest", order)]} if order else {}),
         "category": [{"coding": [{"system": DIAGNOSTIC_SERVICE, "code": "LAB", "display": "Laboratory"}]}],
         "code": report_code, "subject": ctx.patient, "encounter": ref("Encounter", enc),
         "effectiveDateTime": when.isoformat(), "issued": issued.isoformat(),
         "performer": [ref("Organization", ctx.organization_id)],
         "result": [ref("Observation", i) for i in result_ids],
     })
+
+
+def _lab_order(ctx: Context, panel: str, enc: str, when: datetime, report_id: str) -> str | None:
+    """The order behind a lab panel, as the order form writes it (clinical/orders.py place: the panel's
+    code, the demo catalogue's laboratory services it is billed as), so the demo visit bills its tests.
+    Its id comes from the report's, not from the random stream: the rest of the record stays as it was."""
+    services = panel_services(panel)
+    if not services:
+        return None                  # no service in the catalogue: the app's own order would not bill either
+    oid = str(uuid.uuid5(uuid.UUID(report_id), "service-request"))
+    urls = [f"{CATALOGUE_BASE}/ActivityDefinition/{item_id(SERVICE, code)}" for code, _ in services]
+    ctx.out.append({
+        "resourceType": "ServiceRequest", "id": oid, "status": "completed", "intent": "order",
+        "instantiatesCanonical": urls,
+        "category": [{"coding": [{"system": SNOMED, "code": "108252007", "display": "Laboratory procedure"}],
+                      "text": "Xét nghiệm"},
+                     {"coding": [{"system": COST_GROUP, "code": "1", "display": COST_GROUP_NAMES["1"]}]}],
+        "code": {"coding": [{"system": PANEL_SYSTEM, "code": panel}], "text": PANEL_NAMES.get(panel, panel)},
+        "subject": ctx.patient, "encounter": ref("Encounter", enc), "authoredOn": when.isoformat(),
+        "requester": ref("Practitioner", ctx.practitioners[int(oid[:8], 16) % len(ctx.practitioners)]),
+    })
+    return oid
 
 
 # --- prescriptions ------------------------------------------------------------------------------
@@ -271,7 +300,10 @@ def prescription(ctx: Context, drug_name: str, enc: str, when: datetime, days: i
     ctx.out.append({
         "resourceType": "MedicationRequest", "id": new_id(ctx.rng),
         "status": "active" if active else "completed", "intent": "order",
-        "medicationCodeableConcept": {"coding": [{"system": ATC, "code": drug.atc}], "text": drug.name},
+        # The demo catalogue's Medication (demo_catalogue.py), as the prescription form writes it, so
+        # the visit bills the drug; its ATC code and ingredients are on that Medication.
+        "medicationReference": {"reference": f"Medication/{item_id(DRUG, drug_code(drug.atc))}",
+                                "display": drug.name},
         "subject": ctx.patient, "encounter": ref("Encounter", enc), "authoredOn": when.isoformat(),
         "requester": ref("Practitioner", ctx.rng.choice(ctx.practitioners)),
         "dosageInstruction": [{
