@@ -13,6 +13,7 @@ from benhan import cli_documents
 from benhan.cli_paper import paper_app
 from benhan.cli_prescriptions import prescription_app
 from benhan.cli_claims import claims_app
+from benhan.cli_einvoice import einvoice_app
 from benhan.cli_common import DataDir, DbUrl, open_store
 from benhan.cli_oauth import client_app, token_app
 from benhan.cli_sync import node_app, sync_app
@@ -34,6 +35,7 @@ app.command("verify")(cli_documents.verify)
 app.command("seal")(cli_documents.seal)
 app.add_typer(paper_app, name="paper")
 app.add_typer(claims_app, name="claims")
+app.add_typer(einvoice_app, name="einvoice")
 app.add_typer(prescription_app, name="prescription")
 
 
