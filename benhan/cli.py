@@ -12,6 +12,7 @@ from benhan import __version__, config as config_mod, errors
 from benhan import cli_documents
 from benhan.cli_paper import paper_app
 from benhan.cli_prescriptions import prescription_app
+from benhan.cli_record import record_app
 from benhan.cli_claims import claims_app
 from benhan.cli_einvoice import einvoice_app
 from benhan.cli_common import DataDir, DbUrl, open_store
@@ -37,6 +38,7 @@ app.add_typer(paper_app, name="paper")
 app.add_typer(claims_app, name="claims")
 app.add_typer(einvoice_app, name="einvoice")
 app.add_typer(prescription_app, name="prescription")
+app.add_typer(record_app, name="record")
 
 
 

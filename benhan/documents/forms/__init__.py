@@ -8,6 +8,9 @@ from benhan.documents.layout.model import Form
 # In the order of issue 14: a commune station's first.
 FORMS: dict[str, Form] = {f.key: f for f in (outpatient.FORM, prescription.FORM, referral.FORM, followup.FORM,
                                              sick_leave.FORM)}
+# The specialty outpatient records 16/BV1 and 19/BV1: data variants of 15/BV1.
+from benhan.documents.forms import outpatient_variants  # noqa: E402
+FORMS.update({f.key: f for f in (outpatient_variants.DENTAL, outpatient_variants.TRADITIONAL)})
 # The inpatient sheets: tờ điều trị and phiếu chăm sóc, the whole stay and one day ("treatment-day:2026-12-15"),
 # phiếu công khai thuốc, dịch vụ.
 from benhan.documents.forms import nursing_sheet, publicity_sheet, treatment_sheet  # noqa: E402

@@ -40,6 +40,7 @@ routes = [
     Route("/ui/encounters/{id}/complications", visit.complication_post, methods=_FORM),
     Route("/ui/encounters/{id}/print", printouts.print_view),
     Route("/ui/encounters/{id}/print.pdf", printouts.print_pdf),
+    Route("/ui/encounters/{id}/record.pdf", printouts.whole_record_pdf),
     Route("/ui/correct/{type}/{id}", corrections.correct, methods=_FORM),
     Route("/ui/history/{type}/{id}", corrections.history),
     Route("/ui/encounters/{id}/documents", signatures.documents_page),

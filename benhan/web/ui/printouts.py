@@ -17,6 +17,7 @@ from starlette.responses import Response
 from benhan import errors
 from benhan.clinical.common import now
 from benhan.clinical.printouts import audit, forms, pdf
+from benhan.documents import whole_record
 from benhan.documents.forms import printing
 from benhan.web.ui.base import page, repo, require, today, tz
 
@@ -81,5 +82,23 @@ async def print_pdf(request: Request) -> Response:
         body = pdf.render(printout)
         name = f"{printout.form}-{printout.mark.lookup_code}.pdf"
         return Response(body, media_type="application/pdf",
+                        headers={"content-disposition": f'inline; filename="{name}"'})
+    return await run_in_threadpool(work)
+
+
+async def whole_record_pdf(request: Request) -> Response:
+    """The whole record of the visit as one PDF (CV 365 III.1.1a; benhan.documents.whole_record),
+    one audit event naming the forms it holds."""
+    def work() -> Response:
+        r = repo(request)
+        require(r, ("r", "Condition"))
+        store = request.app.state.store
+        ctx = forms.gather(r, request.path_params["id"], today(request), store.config.values.get("facility_name"))
+        base = f"{request.url.scheme}://{request.url.netloc}"
+        whole = whole_record.build(r, ctx, r.actor, now(tz(request)), base, store.config.values)
+        version = int(ctx.encounter.get("meta", {}).get("versionId", "0")) or None
+        whole_record.record_print(store, r.actor, whole, ctx.encounter["id"], version, patients=r.released)
+        name = f"ho-so-benh-an-{whole.lookup_code}.pdf"
+        return Response(whole.pdf, media_type="application/pdf",
                         headers={"content-disposition": f'inline; filename="{name}"'})
     return await run_in_threadpool(work)
