@@ -19,6 +19,7 @@ from benhan.config import Config
 from benhan.store.store import Store
 from benhan.web import auth_pages, authn, claims_runner, fhir_api, http, oauth_api, sync_api, ui, ui_errors
 from benhan.web import recheck_runner
+from benhan.web import einvoice_runner
 from benhan.web.authn import Authentication
 from benhan.web.cors import add_cors
 from benhan.web.crash_guard import CrashGuard
@@ -92,6 +93,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     sync_api.install(app)   # /sync/… endpoints, /admin/sync page, a node's background sync
     claims_runner.install(app)   # the claims outbox worker, when a BHXH gateway is configured
     recheck_runner.install(app)   # the later certificate check of signatures made offline
+    einvoice_runner.install(app)   # the e-invoice outbox worker, when a provider is configured
     # Every request is authenticated before any route runs (web/authn.py).
     app.add_middleware(Authentication)
     # Transport (added last, so outermost): CORS and security headers also on 401s and preflights.

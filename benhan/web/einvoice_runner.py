@@ -1,0 +1,83 @@
+"""The e-invoice worker inside `benhan serve` (docs/einvoice.md): every claims_interval_seconds it
+sends the e-invoices due in the outbox (what the desk's immediate send could not: a provider outage,
+a restart, a kill), and with einvoice_daily_summary it queues the previous day's summary invoice
+once the day is over. Nothing runs when e-invoicing is not configured; it never dies on a failure."""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+
+from benhan.auth.actor import Actor
+from benhan.billing.einvoice import service
+from benhan.claims.service import seal_key
+from benhan.clinical.visits import facility
+from benhan.fhir.datetimes import parse_zone
+from benhan.outbox.queue import Outbox, utcnow
+from benhan.store.repository import Repository
+
+log = logging.getLogger(__name__)
+
+
+class EInvoiceRunner:
+    def __init__(self, store, interval: float | None = None):  # noqa: ANN001 - a benhan Store
+        self.store = store
+        self.interval = float(interval if interval is not None else store.config.claims_interval_seconds)
+        self.outbox = Outbox(store.db)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="einvoice-outbox", daemon=True)
+
+    def start(self) -> "EInvoiceRunner":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.round()
+            except Exception as exc:  # noqa: BLE001 - never die; the next round tries again
+                log.warning("einvoice outbox round failed: %s", exc)
+
+    def round(self, moment: datetime | None = None) -> int:
+        """One round: yesterday's summary when due, then what is due; how many sends were attempted."""
+        cfg = self.store.config
+        if cfg.einvoice_daily_summary:
+            repo = Repository(self.store, Actor.system("einvoice-runner"))
+            settings = service.settings_from(cfg, facility(repo, cfg.values.get("facility_name")).name)
+            zone = parse_zone(cfg.timezone)
+            yesterday = (moment or utcnow()).astimezone(zone).date() - timedelta(days=1)
+            if settings is not None and self.outbox.by_key(service.daily_key(yesterday)) is None:
+                service.daily_summary(repo, self.outbox, settings, seal_key(cfg), yesterday, zone)
+        return service.send_due(self.outbox, service.provider_from_config(cfg))
+
+
+def start_if_configured(store) -> EInvoiceRunner | None:  # noqa: ANN001
+    cfg = store.config
+    if not cfg.einvoice_provider_url or cfg.claims_interval_seconds <= 0:
+        return None
+    return EInvoiceRunner(store).start()
+
+
+def install(app: Starlette) -> None:
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: Starlette):  # noqa: ANN202
+        async with inner(a) as state:
+            runner = await run_in_threadpool(start_if_configured, a.state.store)
+            a.state.einvoice_runner = runner
+            try:
+                yield state
+            finally:
+                if runner is not None:
+                    await run_in_threadpool(runner.stop)
+    app.router.lifespan_context = lifespan
