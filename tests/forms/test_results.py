@@ -120,3 +120,50 @@ def test_each_report_is_a_signable_document_type():
     assert document_type("labresult:abc") == ("11502-2", "Laboratory report")
     assert document_type("imagingresult:abc") == ("18748-4", "Diagnostic imaging study")
     assert document_type("nosuchform:abc") is None
+
+
+@pytest.fixture(scope="module")
+def ca():  # noqa: ANN201
+    from benhan.signing.local_ca import LocalCA, Responder
+    with Responder() as r:
+        r.ca = LocalCA(r.url)
+        r.answering = True
+        yield r.ca
+
+
+def test_the_validating_doctor_signs_the_result_report(world, store, ca):  # noqa: ANN001
+    """A result report is its own signed document: the Composition typed Laboratory report (LOINC
+    11502-2) titled with the sheet, the signing mark printed in the validating doctor's block, the PDF
+    verifying; the DocumentReference names the visit."""
+    from benhan.auth import users
+    from benhan.documents import signing, verify
+    from benhan.signing import keys
+    from benhan.signing.trust import TrustList, certificates_in
+    from benhan.vn.identifiers import CCCD_SYSTEM
+    repo, ids, _ = world
+    cccd = "036090004417"
+    practitioner = repo.create("Practitioner", {"resourceType": "Practitioner", "name": [{"text": results_seed.VALIDATOR}],
+                                                "identifier": [{"system": CCCD_SYSTEM, "value": cccd}]}).res_id
+    user, _ = users.create_user(store, "bsquan", results_seed.VALIDATOR, ["doctor"], practitioner_id=practitioner,
+                                password="một mật khẩu đủ dài để thử ký")
+    signer = Actor(name="bsquan", display=results_seed.VALIDATOR, user_pk=user.pk)
+    trust = TrustList()
+    for cert in certificates_in(ca.trust_pem()):
+        trust.add(cert)
+    key = keys.from_pkcs12(ca.issue(results_seed.VALIDATOR, uid=f"CCCD:{cccd}").pkcs12("p"), "p")
+    done = signing.sign_encounter_document(repo, signer, ids["encounter"], f"labresult:{ids['lab_report']}", key,
+                                           trust, base_url="http://benhan.test")
+    [check] = verify.verify_pdf(done.pdf, trust)
+    assert check.ok
+    document = repo.read("DocumentReference", done.document_reference_id).json()
+    assert document["type"]["coding"][0]["code"] == "11502-2"
+    assert document["context"]["encounter"][0]["reference"] == f"Encounter/{ids['encounter']}"
+    bundle = signing.bundle_of(document)
+    composition = bundle["entry"][0]["resource"]
+    assert composition["title"] == "PHIẾU XÉT NGHIỆM HUYẾT HỌC (MS: 17/BV2)"
+    assert f"DiagnosticReport/{ids['lab_report']}" in " ".join(e["fullUrl"] for e in bundle["entry"])
+    with pdfplumber.open(io.BytesIO(done.pdf)) as doc:
+        words = doc.pages[0].extract_words()
+    title = next(w for w in words if w["text"] == "duyệt")                 # "Bác sĩ duyệt kết quả"
+    mark = next(w for w in words if w["text"] == "Đã")                      # "Đã ký số bởi: …"
+    assert title["top"] < mark["top"] and abs(title["x0"] - mark["x0"]) < 80

@@ -41,6 +41,9 @@ class ResultForm(Form):
     kind: str = "lab"
 
     def for_item(self, d: FormData) -> Form:
+        """The sheet of the report named; without one, the blank sheet (every field dotted)."""
+        if not d.part:
+            return self
         report = _report(self.kind)(d)
         code = _sheet_code(self.kind, report, _order(d))
         title = dict(vocabulary.options("result-sheet")).get(code, self.title)
