@@ -307,6 +307,14 @@ def workbook(claims: list[Claim], within: Period, facility: str, source: str, ma
     return out.getvalue()
 
 
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def filename(within: Period) -> str:
+    """The download's name, e.g. 01-BH-2026-11.xlsx."""
+    return f"{within.form.replace('/', '-')}-{within.label}.xlsx"
+
+
 def report(store, within: Period, *, source: str = "accepted", made: datetime | None = None) -> bytes:  # noqa: ANN001
     """The workbook of the period for the BHYT desk (the CLI and a desk link call this)."""
     from benhan.auth.actor import Actor
