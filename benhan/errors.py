@@ -116,7 +116,6 @@ BankStatementUnreadable = _error("BENHAN-8051", 422, "invalid", "The bank statem
 # --- e-invoices (8070-8079 of the billing block): billing/einvoice/ (docs/einvoice.md)
 EInvoiceInvalid = _error("BENHAN-8070", 422, "invalid", "The e-invoice breaks the tax authority's data rules (a required field, the symbol or number, the sums, the amount in words); the report names each field to fix", "EInvoiceInvalid")
 EInvoiceNotPossible = _error("BENHAN-8071", 409, "business-rule", "No e-invoice can be made: e-invoicing is not configured (einvoice_provider_url, einvoice_seller_tax_code, einvoice_series), the receipt has no invoice to correct, or there is nothing to invoice", "EInvoiceNotPossible")
-EInvoiceProviderUnavailable = _error("BENHAN-8072", 502, "transient", "The e-invoice provider (or its stand-in) did not answer or failed; the invoice stays in the outbox and is retried", "EInvoiceProviderUnavailable")
 # --- BHYT claims (81xx; docs/claims.md)
 ClaimGatewayUnavailable = _error("BENHAN-8101", 502, "transient", "The BHXH gateway (or its stand-in) did not answer or failed; the claim stays in the outbox and is retried", "ClaimGatewayUnavailable")
 ClaimGatewayRefused = _error("BENHAN-8102", 502, "security", "The BHXH gateway refused the facility's account (user name, password or facility code)", "ClaimGatewayRefused")
