@@ -66,3 +66,16 @@ def test_the_technician_prints_the_sheet_from_the_worklist_and_the_doctor_from_t
         assert chart.status_code == 200 and "PHIẾU THEO DÕI CHỨC NĂNG SỐNG" in _text(chart.content)
         missing = ui.get(f"/ui/encounters/{ids['encounter']}/print.pdf", params={"form": "labresult:nothing-here"})
         assert missing.status_code == 404 and "Traceback" not in missing.text
+
+
+def test_the_documents_page_offers_each_report_to_sign(store):  # noqa: ANN001
+    ids = results_seed.build(store)
+    users.create_user(store, "bs.ky", seed.V["doctor"], ["doctor"], practitioner_id=ids["doctor"], password=PASSWORD)
+    with TestClient(create_app(store.config, store), raise_server_exceptions=False) as ui:
+        _login(ui, "bs.ky")
+        page = ui.get(f"/ui/encounters/{ids['encounter']}/documents")
+        assert page.status_code == 200, page.text[:500]
+        options = dict(re.findall(r'<option value="([^"]+)">([^<]*)</option>', page.text))
+        assert options[f"labresult:{ids['lab_report']}"].endswith("Tổng phân tích tế bào máu ngoại vi 09:05 15/12/2026")
+        assert results_seed.US["name"] in options[f"imagingresult:{ids['imaging_report']}"]
+        assert "labresult" not in options and "imagingresult" not in options      # never a sheet without its report

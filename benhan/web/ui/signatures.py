@@ -41,18 +41,36 @@ def _documents_page(request: Request, r, eid: str, status: int = 200, **extra) -
     to_seal = {d["id"] for d in documents if can_seal and sealing.needs_seal(d, listed)}
     from benhan.documents import recheck     # signatures made offline: still unchecked, or the later check's verdict
     rechecks = {d["id"]: recheck.state_of(r, d["id"]) for d in documents}
+    reports = _result_reports(r, eid)
     return page(request, "ui/documents.html", status, enc=encounter, documents=documents,
-                forms=_sign_choices(r, encounter), can_sign=_may_sign(r), sms=sms, confirmed=confirmed, phone=phone,
+                forms=_sign_choices(r, encounter) + list(reports), sign_labels=reports, can_sign=_may_sign(r), sms=sms, confirmed=confirmed, phone=phone,
                 to_seal=to_seal, rechecks=rechecks, replaced=replaced, done=request.query_params.get("signed", ""),
                 otp_done=request.query_params.get("confirmed", ""), sealed=request.query_params.get("sealed", ""),
                 **extra)
+
+
+RESULT_SHEETS = ("labresult", "imagingresult")     # signed once per report (documents.forms.results)
+
+
+def _result_reports(r, eid: str) -> dict[str, str]:  # noqa: ANN001
+    """"labresult:<id>" / "imagingresult:<id>" → what the report is of and when, for each result of the visit."""
+    if not may(r, "s", "DiagnosticReport"):
+        return {}
+    from benhan.clinical.common import vn_datetime
+    found = r.search_type("DiagnosticReport", [("encounter", f"Encounter/{eid}"), ("_count", "100")])
+    out = {}
+    for report in sorted((m.json() for m in found.matches), key=lambda x: x.get("issued", "")):
+        lab = any(c.get("code") == "LAB" for cat in report.get("category", []) for c in cat.get("coding", []))
+        out[f"{RESULT_SHEETS[0 if lab else 1]}:{report['id']}"] = " ".join(
+            x for x in ((report.get("code") or {}).get("text", ""), vn_datetime(report.get("issued"))) if x)
+    return out
 
 
 def _sign_choices(r, encounter: dict) -> list[str]:  # noqa: ANN001
     """The documents to sign: each form, and the treatment and nursing sheets once per day with an entry
     ("treatment-day:2026-12-15"), the days read from the visit's record."""
     per_day = {"treatment-day": "progress", "nursing-day": "nursing"}
-    choices = [f for f in DOCUMENT_TYPES if f not in per_day]
+    choices = [f for f in DOCUMENT_TYPES if f not in per_day and f not in RESULT_SHEETS]
     if visits.is_inpatient(encounter) and may(r, "r", "ClinicalImpression"):
         from benhan.clinical import chart
         from benhan.documents.forms import sheets
