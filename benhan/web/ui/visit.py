@@ -17,6 +17,7 @@ from benhan import errors
 from benhan.auth import roles
 from benhan.clinical import (admission, allergies, chart, diagnoses, discharge, notes, orders, outcome, prescriptions,
                              procedures, record, signers, transfers, visits, vitals)
+from benhan.clinical import consent
 from benhan.clinical.catalogue import lookup
 from benhan.clinical import dx_ranking
 from benhan.clinical.common import FormInvalid, age_on, now, ref_id
@@ -107,7 +108,31 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 out_options={k: [(c, names[0 if i18n.language(request) == "vi" else 1]) for c, names in codes.items()]
                              for k, codes in (("levels", outcome.LEVELS), ("circumstances", outcome.CIRCUMSTANCES),
                                               ("autopsy", outcome.AUTOPSY), ("pathology", outcome.PATHOLOGY))},
-                pathology=outcome.pathology_of(encounter))
+                pathology=outcome.pathology_of(encounter),
+                consent_card=_consent_card(r, encounter, patient, i18n.language(request)))
+
+
+def _consent_card(r: Repository, encounter: dict, patient: dict, lang: str) -> dict:
+    """What the consent card shows (01/BV2, clinical.consent): the visit's consents and, to whom may
+    record one, the choices of its form."""
+    li = 0 if lang == "vi" else 1
+    given = consent.of_visit(r, encounter) if may(r, "r", "Consent") else []
+    may_add = may(r, "c", "Consent")
+
+    def options(codes: dict) -> list[tuple[str, str]]:
+        return [(code, names[li]) for code, names in codes.items()]
+
+    def describe(c: dict) -> str:
+        s = consent.signer(c, patient)
+        who = s.name if s.is_patient else f"{s.name} ({s.relation})"
+        return " — ".join(x for x in (consent.procedure_name(c), consent.DECISIONS.get(consent.decision(c), ("", ""))[li],
+                                      who) if x)
+    return {"given": [(c, describe(c)) for c in given], "may_add": may_add,
+            "targets": consent.choices(r, encounter["id"]) if may_add else [],
+            "staff": procedures.practitioners(r) if may_add else [],
+            "levels": options(consent.LEVELS), "explained": options(consent.EXPLAINED),
+            "anaesthesia": options(procedures.ANAESTHESIA), "relations": options(consent.RELATIONS),
+            "decisions": options(consent.DECISIONS)}
 
 
 def _stay(r: Repository, encounter: dict, rec: chart.VisitRecord, lang: str) -> dict:
@@ -127,6 +152,7 @@ def _stay(r: Repository, encounter: dict, rec: chart.VisitRecord, lang: str) -> 
         return [(code, names[li]) for code, names in codes.items()]
     return {"options": {"routes": options(admission.ROUTES), "sources": options(admission.SOURCES),
                         "kinds": options(procedures.KINDS), "anaesthesia": options(procedures.ANAESTHESIA),
+                        "classes": options(procedures.CLASSES),
                         "complication_kinds": options(procedures.COMPLICATIONS),
                         "procedures": [(p["id"], describe(p)) for p in procs]},
             "transfer_rooms": [(lid, name) for lid, name in rooms if lid != here],
@@ -276,6 +302,11 @@ def _procedure(request: Request, r: Repository, encounter: dict, patient: dict, 
     _progress(r, request, r.read("Encounter", encounter["id"]).json())
 
 
+def _consent(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    fac = visits.facility(r, request.app.state.store.config.values.get("facility_name"))
+    consent.record(r, r.actor, encounter, patient, v, fac.organization_id, tz(request))
+
+
 def _complication(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
     procedures.add_complication(r, r.actor, encounter, v, procedures.of_visit(r, encounter["id"]), tz(request))
 
@@ -285,6 +316,7 @@ admission_post = _post("admission", ("u", "Encounter"), _admission)
 transfer_post = _post("admission", ("u", "Encounter"), _transfer)
 procedure_post = _post("procedures", ("c", "Procedure"), _procedure)
 complication_post = _post("procedures", ("c", "Condition"), _complication)
+consent_post = _post("consent", ("c", "Consent"), _consent)
 record_post = _post("record", ("c", "Composition"), _record)
 diagnosis_post = _post("diagnoses", ("c", "Condition"), _diagnosis)
 allergy_post = _post("allergies", ("c", "AllergyIntolerance"), _allergy)
