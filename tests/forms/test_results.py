@@ -58,7 +58,8 @@ def test_the_blood_count_on_17_bv2_every_test_in_its_row(world):  # noqa: ANN001
     for key, value in {"name": V["name"].upper(), "age": "39", "gender": "Nữ", "address": V["address"],
                        "bhyt": V["bhyt"], "report-number": "XN-26-00417", "record-number": V["ma-lk"],
                        "requested": "Tổng phân tích tế bào máu ngoại vi", "requested-by": V["doctor"],
-                       "specimen-at": "06:40 15/12/2026", "requested-at": "16:45 14/12/2026", "reported-at": "09:05 15/12/2026",
+                       "specimen-at": "06:40 15/12/2026", "requested-at": "16:45 14/12/2026",
+                       "reported-at": "09:05 15/12/2026",
                        "technician": results_seed.LAB_TECH, "technician.title": "Kỹ thuật viên xét nghiệm",
                        "validator": results_seed.VALIDATOR, "validator.title": "Bác sĩ duyệt kết quả",
                        "date-line": "Ngày 15 tháng 12 năm 2026"}.items():
@@ -142,8 +143,9 @@ def test_the_validating_doctor_signs_the_result_report(world, store, ca):  # noq
     from benhan.vn.identifiers import CCCD_SYSTEM
     repo, ids, _ = world
     cccd = "036090004417"
-    practitioner = repo.create("Practitioner", {"resourceType": "Practitioner", "name": [{"text": results_seed.VALIDATOR}],
-                                                "identifier": [{"system": CCCD_SYSTEM, "value": cccd}]}).res_id
+    practitioner = repo.create("Practitioner", {
+        "resourceType": "Practitioner", "name": [{"text": results_seed.VALIDATOR}],
+        "identifier": [{"system": CCCD_SYSTEM, "value": cccd}]}).res_id
     user, _ = users.create_user(store, "bsquan", results_seed.VALIDATOR, ["doctor"], practitioner_id=practitioner,
                                 password="một mật khẩu đủ dài để thử ký")
     signer = Actor(name="bsquan", display=results_seed.VALIDATOR, user_pk=user.pk)

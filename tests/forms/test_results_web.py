@@ -60,7 +60,8 @@ def test_the_technician_prints_the_sheet_from_the_worklist_and_the_doctor_from_t
         assert page.status_code == 200
         assert f"form=labresult:{ids['lab_report']}" in page.text
         assert f"form=imagingresult:{ids['imaging_report']}" in page.text
-        imaging = ui.get(f"/ui/encounters/{ids['encounter']}/print.pdf", params={"form": f"imagingresult:{ids['imaging_report']}"})
+        imaging = ui.get(f"/ui/encounters/{ids['encounter']}/print.pdf",
+                         params={"form": f"imagingresult:{ids['imaging_report']}"})
         assert imaging.status_code == 200 and results_seed.US["conclusion"] in _text(imaging.content)
         chart = ui.get(f"/ui/encounters/{ids['encounter']}/print.pdf", params={"form": "vitalsigns"})
         assert chart.status_code == 200 and "PHIẾU THEO DÕI CHỨC NĂNG SỐNG" in _text(chart.content)

@@ -43,7 +43,8 @@ def _documents_page(request: Request, r, eid: str, status: int = 200, **extra) -
     rechecks = {d["id"]: recheck.state_of(r, d["id"]) for d in documents}
     reports = _result_reports(r, eid)
     return page(request, "ui/documents.html", status, enc=encounter, documents=documents,
-                forms=_sign_choices(r, encounter) + list(reports), sign_labels=reports, can_sign=_may_sign(r), sms=sms, confirmed=confirmed, phone=phone,
+                forms=_sign_choices(r, encounter) + list(reports), sign_labels=reports, can_sign=_may_sign(r),
+                sms=sms, confirmed=confirmed, phone=phone,
                 to_seal=to_seal, rechecks=rechecks, replaced=replaced, done=request.query_params.get("signed", ""),
                 otp_done=request.query_params.get("confirmed", ""), sealed=request.query_params.get("sealed", ""),
                 **extra)
