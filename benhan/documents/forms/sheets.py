@@ -93,7 +93,8 @@ def _note_entry(n: dict, d: FormData) -> Entry:
 
 
 def _is_referral(sr: dict) -> bool:
-    return any(c.get("system") == SNOMED and c.get("code") == REFERRAL for c in (sr.get("code") or {}).get("coding", []))
+    codings = (sr.get("code") or {}).get("coding", [])
+    return any(c.get("system") == SNOMED and c.get("code") == REFERRAL for c in codings)
 
 
 def _drug_order(r: dict) -> str:
@@ -218,8 +219,8 @@ def drug_days(r: dict, last_day: str) -> dict[str, Decimal]:
     dosage = (r.get("dosageInstruction") or [{}])[0]
     dose = _decimal(((dosage.get("doseAndRate") or [{}])[0].get("doseQuantity") or {}).get("value"))
     repeat = (dosage.get("timing") or {}).get("repeat") or {}
-    per_day = _decimal(repeat.get("frequency")) if repeat.get("periodUnit", "d") == "d" and repeat.get("period", 1) == 1 \
-        else None
+    daily = repeat.get("periodUnit", "d") == "d" and repeat.get("period", 1) == 1
+    per_day = _decimal(repeat.get("frequency")) if daily else None
     days = _decimal((repeat.get("boundsDuration") or r.get("dispenseRequest", {}).get("expectedSupplyDuration")
                      or {}).get("value"))
     if dose is None or per_day is None or days is None or days < 1:
@@ -236,8 +237,8 @@ def drug_days(r: dict, last_day: str) -> dict[str, Decimal]:
 
 
 def _unit(r: dict) -> str:
-    return ((r.get("dispenseRequest") or {}).get("quantity") or {}).get("unit", "") or \
-        (((r.get("dosageInstruction") or [{}])[0].get("doseAndRate") or [{}])[0].get("doseQuantity") or {}).get("unit", "")
+    dose = ((r.get("dosageInstruction") or [{}])[0].get("doseAndRate") or [{}])[0].get("doseQuantity") or {}
+    return ((r.get("dispenseRequest") or {}).get("quantity") or {}).get("unit", "") or dose.get("unit", "")
 
 
 @dataclass
