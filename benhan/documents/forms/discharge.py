@@ -30,7 +30,7 @@ FORM = Form(
         Field("Vào viện lúc", s.arrived, key="arrived", code=True),
         Field("Ra viện lúc", s.ended, key="ended", code=True),
         Field("Chẩn đoán ra viện", s.diagnoses_with_codes, key="diagnosis", lines=2),
-        Field("Mã bệnh theo ICD-10", s.all_diagnosis_codes, key="icd", code=True),
+        Field("Mã bệnh theo Bảng phân loại quốc tế bệnh tật lần thứ 10", s.all_diagnosis_codes, key="icd", code=True),
         Line((Field("Tuổi thai", s.nobody, key="gestation", width=0.4),
               Field("Phương pháp kết thúc thai kỳ", s.nobody, key="termination", width=0.6))),
         Field("Phương pháp điều trị", s.summary("phuong-phap-dieu-tri"), key="method", lines=2),
