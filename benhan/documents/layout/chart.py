@@ -225,8 +225,9 @@ class Graph:
             lines = max([label_lines, *(len(pdf.multi_cell(w - 0.6, LINE, t, dry_run=True, output="LINES"))
                                         for t in shown if t)])
             h = max(s["row_h"], lines * LINE + 0.8)
-            if y + h > pdf.limit:
-                break
+            if y + h > pdf.limit:          # many names in a day: the rows go on on the next page, none dropped
+                pdf.add_page()
+                y = pdf.get_y()
             pdf.rect(x0, y, s["scale_w"], h)
             pdf.set_font(FAMILY, "B", pdf.size - 2)
             pdf.set_xy(x0 + 0.8, y + 0.4)
