@@ -71,6 +71,9 @@ FORM_POSTS = {
     "/ui/encounters/{id}/transfer": (lambda r: has(r, "u", "Encounter"), {"transfer_to": "khong-co"}),
     "/ui/encounters/{id}/procedures": (lambda r: has(r, "c", "Procedure"), {"proc_kind": "x"}),
     "/ui/encounters/{id}/complications": (lambda r: has(r, "c", "Condition"), {"comp_kind": "x"}),
+    # The consent 01/BV2 (clinical.consent): the doctor's act; an incomplete one is refused.
+    "/ui/encounters/{id}/consents": (lambda r: has(r, "c", "Consent") and roles.may_act((r,), roles.PROGRESS_NOTE),
+                                     {"consent_decision": "x"}),
     "/ui/correct/{type}/{id}": (lambda r: has(r, "u", "Observation"), {"value": "37", "reason": ""}),
     # The lab and pharmacy benches and the signatures (web/ui/bench.py, signatures.py), as their gates read.
     "/ui/lab/{id}/results": (lambda r: has(r, "c", "DiagnosticReport"), {}),

@@ -117,7 +117,7 @@ def _consent_card(r: Repository, encounter: dict, patient: dict, lang: str) -> d
     record one, the choices of its form."""
     li = 0 if lang == "vi" else 1
     given = consent.of_visit(r, encounter) if may(r, "r", "Consent") else []
-    may_add = may(r, "c", "Consent")
+    may_add = may(r, "c", "Consent") and may_act(r, roles.PROGRESS_NOTE)
 
     def options(codes: dict) -> list[tuple[str, str]]:
         return [(code, names[li]) for code, names in codes.items()]
@@ -316,7 +316,8 @@ admission_post = _post("admission", ("u", "Encounter"), _admission)
 transfer_post = _post("admission", ("u", "Encounter"), _transfer)
 procedure_post = _post("procedures", ("c", "Procedure"), _procedure)
 complication_post = _post("procedures", ("c", "Condition"), _complication)
-consent_post = _post("consent", ("c", "Consent"), _consent)
+# A consent is the doctor's (the one who explained, and whose name it carries), not the front desk's.
+consent_post = _post("consent", ("c", "Consent"), _consent, (roles.PROGRESS_NOTE,))
 record_post = _post("record", ("c", "Composition"), _record)
 diagnosis_post = _post("diagnoses", ("c", "Condition"), _diagnosis)
 allergy_post = _post("allergies", ("c", "AllergyIntolerance"), _allergy)
