@@ -124,6 +124,10 @@ def _sha256(data: bytes) -> str:
 
 
 def form_of(document_reference: dict) -> str | None:
+    for category in document_reference.get("category") or []:       # a sheet of one day or item: its full key
+        for c in category.get("coding", []):
+            if c.get("system") == signing.FORM_KEY_SYSTEM and c.get("code"):
+                return c["code"]
     codes = {c.get("code") for c in (document_reference.get("type") or {}).get("coding", []) if c.get("system") == LOINC}
     return next((form for form, (code, _) in DOCUMENT_TYPES.items() if code in codes), None)
 

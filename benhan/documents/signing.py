@@ -43,6 +43,7 @@ PROVENANCE_CHECK = "https://benhan.vn/fhir/StructureDefinition/certificate-check
 SIGNATURE_TYPES = {"author": ("1.2.840.10065.1.12.1.1", "Author's Signature"),
                    "seal": ("1.2.840.10065.1.12.1.5", "Verification Signature")}
 OFFLINE_POLICIES = ("refuse", "sign-and-recheck")
+FORM_KEY_SYSTEM = "https://benhan.vn/fhir/CodeSystem/form-key"     # "treatment-day:2026-12-15" (printing.split)
 # A Provenance whose certificate status could not be checked at signing carries this tag, so the later
 # check (benhan.documents.recheck) finds it by a search; the result goes in a new Provenance.
 RECHECK_SYSTEM = "https://benhan.vn/fhir/CodeSystem/certificate-recheck"
@@ -240,6 +241,8 @@ def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, s
                     attachment(bundle_json, "application/fhir+json", f"{draft.title}.json", when)],
         "context": {"encounter": [{"reference": f"Encounter/{draft.encounter_id}"}]},
     }
+    if ":" in draft.form:            # a sheet of one item or day: its full key, so a correction redraws that sheet
+        document_reference["category"] = [{"coding": [{"system": FORM_KEY_SYSTEM, "code": draft.form}]}]
     from benhan.documents import amendment      # a correction names the signed version it replaces
     document_reference.update(amendment.reference_links(bundle))
     from benhan.documents import timestamping   # what the PDF's timestamps say (or why there is none)

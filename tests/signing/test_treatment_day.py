@@ -77,6 +77,13 @@ def test_a_doctor_signs_one_day_of_the_treatment_sheet(store, ca, trust):  # noq
     mark = next(w for w in words if w["text"] == "Đã" and w["top"] > title["top"])
     assert abs(mark["x0"] - title["x0"]) < 60 and 0 < mark["top"] - title["top"] < 60
 
+    # A correction after signing redraws the same day (the document keeps its full form key).
+    from benhan.documents import amendment
+    fixed = amendment.amend_document(repo, actor, document["id"], key, trust, reason="Bổ sung y lệnh")
+    with pdfplumber.open(io.BytesIO(fixed.pdf)) as pdf:
+        text = "\n".join(p.extract_text() or "" for p in pdf.pages)
+    assert COURSE[:30] in text and EARLIER not in text and "Bổ sung y lệnh" in text
+
     # The nursing care sheet of the same day is another document, signed the same way.
     done = signing.sign_encounter_document(repo, actor, eid, f"nursing-day:{day}", key, trust)
     with pdfplumber.open(io.BytesIO(done.pdf)) as pdf:
