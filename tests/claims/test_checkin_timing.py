@@ -65,9 +65,13 @@ def test_the_ward_admission_is_checked_in_again_and_the_desk_does_not_check_in_t
         exam = world.visit(pid, at(DAY, 8))
         world.order(exam, XRAY, at(DAY, 8, 20))
         ward = world.visit(pid, at(DAY, 10), kind="noi-tru")       # admitted after the exam
+        other = world.patient("001090123402", "Trần Thị Bình", bhyt="DN4790123456702")
+        emergency = world.visit(other, at(DAY, 9), kind="cap-cuu")  # no check-in for an emergency (§3.4)
+        world.order(emergency, XRAY, at(DAY, 9, 10))
         runner = ClaimsRunner(world.store, interval=3600)
         scan = runner.check_in_visits(at(DAY, 10, 30))
         assert sorted(scan.queued) == sorted([ma_lk(world, exam), ma_lk(world, ward)])
+        assert _checkins(runner.outbox, ma_lk(world, emergency)) == []
         keys = sorted(i.idem_key for i in _checkins(runner.outbox))
         assert keys == sorted([f"bhyt-checkin:{ma_lk(world, exam)}:01", f"bhyt-checkin:{ma_lk(world, ward)}:03"])
 
