@@ -90,6 +90,46 @@ def daily(day: str = typer.Argument(..., help="The day (yyyy-mm-dd) whose receip
     typer.echo(f"{item.subject} queued" if item else "nothing to invoice for that day")
 
 
+@einvoice_app.command("settle")
+def settle(bill: str = typer.Argument(..., help="The bill number (số hóa đơn viện phí) BHXH settled."),
+           amount: str = typer.Argument(..., help="What BHXH settled for the bill's BHYT share, in đồng."),
+           on: Optional[str] = typer.Option(None, "--date", help="The settlement date (yyyy-mm-dd); default today."),
+           data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Invoice BHXH for the BHYT share it settled (a later, different settlement: an adjusting invoice for the
+    difference against the first)."""
+    from decimal import Decimal, InvalidOperation
+
+    from benhan.auth.actor import Actor
+    from benhan.billing import accounts
+    from benhan.billing.einvoice import service
+    from benhan.claims.service import seal_key
+    from benhan.clinical.visits import facility
+    from benhan.outbox.queue import Outbox
+    from benhan.store.repository import Repository
+    try:
+        settled = Decimal(amount.replace(".", "").replace(",", ""))
+        when = date.fromisoformat(on) if on else date.today()
+    except (InvalidOperation, ValueError):
+        _fail(f"{amount!r} is not an amount in đồng or {on!r} is not a date (yyyy-mm-dd)")
+    if not settled.is_finite() or settled < 0 or settled != settled.to_integral_value():
+        _fail(f"{amount!r} is not a whole, non-negative amount in đồng")
+    store = open_store(data_dir, database_url)
+    try:
+        repo = Repository(store, Actor.system("cli-einvoice"))
+        if not repo.search_type("Invoice", [("identifier", f"{accounts.BILL_SYSTEM}|{bill}"), ("_count", "1")]).matches:
+            raise errors.EInvoiceNotPossible(f"không có hóa đơn viện phí số {bill} | no bill {bill}")
+        settings = service.settings_from(store.config, facility(repo, store.config.values.get("facility_name")).name)
+        if settings is None:
+            raise errors.EInvoiceNotPossible("chưa cấu hình hóa đơn điện tử (einvoice_provider_url, "
+                                             "einvoice_seller_tax_code, einvoice_series)")
+        item = service.for_settlement(Outbox(store.db), settings, seal_key(store.config), bill, settled, when)
+    except errors.BenhanError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    finally:
+        store.close()
+    typer.echo(f"{item.subject} queued" if item else "already invoiced at that amount")
+
+
 @einvoice_app.command("standin")
 def standin(port: int = typer.Option(8791, "--port"), host: str = typer.Option("127.0.0.1", "--host"),
             tax_code: str = typer.Option(..., "--tax-code", help="The seller's tax code the account belongs to."),

@@ -42,3 +42,24 @@ def test_send_and_status(store) -> None:  # noqa: ANN001
         assert f"| sent | {code}" in after.stdout
     finally:
         server.stop()
+
+
+def test_settle_invoices_bhxh_once_then_the_difference(store, tmp_path) -> None:  # noqa: ANN001
+    from tests.billing.test_einvoice_web import configure
+    repo, ids = make_world(store)
+    make_bill(repo, ids, "HD0007", [_line("250000", "50000")])
+    configure(store, tmp_path, "http://127.0.0.1:9")
+    env = {"BENHAN_EINVOICE_PROVIDER_URL": "http://127.0.0.1:9", "BENHAN_EINVOICE_SELLER_TAX_CODE": SELLER_MST,
+           "BENHAN_EINVOICE_SERIES": "CTBV", "BENHAN_EINVOICE_SELLER_ADDRESS": "Ba Vì",
+           "BENHAN_FACILITY_SEAL_FILE": str(tmp_path / "seal.p12"),
+           "BENHAN_FACILITY_SEAL_PASSWORD_FILE": str(tmp_path / "seal.pw")}
+    done = run(store, "settle", "HD9999", "200000", **env)
+    assert done.returncode == 1 and done.stderr.startswith("benhan: BENHAN-8071: ")
+    assert run(store, "settle", "HD0007", "hai trăm", **env).returncode == 1
+    first = run(store, "settle", "HD0007", "200.000", "--date", "2026-12-20", **env)
+    assert first.returncode == 0 and first.stdout.strip() == "C26TBV/1 queued", first.stderr
+    assert run(store, "settle", "HD0007", "200000", "--date", "2026-12-21", **env).stdout.strip() == \
+        "already invoiced at that amount"
+    assert run(store, "settle", "HD0007", "190000", "--date", "2026-12-28", **env).stdout.strip() == "C26TBV/2 queued"
+    listed = run(store, "status").stdout
+    assert "Bảo hiểm xã hội tỉnh | 200000 đ | pending" in listed and "ĐC Bảo hiểm xã hội tỉnh | -10000 đ" in listed
