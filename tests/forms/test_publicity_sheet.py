@@ -53,3 +53,20 @@ def test_quantities_per_day_under_their_dates_with_totals_and_signature_rows(sto
     assert [row.get(c, "") for c in range(3, 10)] == ["1", "", "", "", "1", "", ""] and row[10] == "2"
     heading = one(p.pdf, "II. DỊCH VỤ")
     assert (heading[0], heading[2]) < (service[0][0], service[0][2])
+
+
+def test_the_sheets_definitions_hold_no_literal_clinical_or_administrative_value():
+    # The rule of test_rules (issue 14), over the inpatient sheets' modules.
+    import re
+    from pathlib import Path
+
+    from tests.forms.test_rules import FORBIDDEN, ICD, _strings
+    folder = Path(__file__).resolve().parents[2] / "benhan" / "documents" / "forms"
+    found = []
+    for name in ("treatment_sheet", "nursing_sheet", "publicity_sheet", "sheets"):
+        for line, text in _strings(folder / f"{name}.py"):
+            found += [(name, line, text) for word in FORBIDDEN if text.strip() == word]
+            found += [(name, line, text) for _ in ICD.findall(text)]
+            if re.search(r"\b(Giám đốc|Trạm trưởng|Tự đến|Khoa điều trị)\b", text):
+                found.append((name, line, text))
+    assert found == []
