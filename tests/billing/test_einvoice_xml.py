@@ -60,6 +60,8 @@ def test_an_adjusting_invoice_names_the_original_and_is_negative():
     assert x(tree, "//TTHDLQuan/KHHDCLQuan") == "C26TBV" and x(tree, "//TTHDLQuan/NLHDCLQuan") == "2026-12-06"
     assert x(tree, "//TToan/TgTTTBSo") == "-50000" and x(tree, "//TToan/TgTTTBChu") == "Âm năm mươi nghìn đồng"
     assert validation.validate(xml.build(adj)).ok
+    broken = validation.validate(xml.build(adj).replace(b"<SHDCLQuan>1<", b"<SHDCLQuan>mot<"))
+    assert [p.field for p in broken.problems] == ["TTHDLQuan/SHDCLQuan"]
 
 
 def test_a_vat_rate_is_computed_on_the_lines():

@@ -100,6 +100,8 @@ def validate(document: bytes | etree._Element) -> Report:
         for tag in ("KHMSHDCLQuan", "KHHDCLQuan", "SHDCLQuan", "NLHDCLQuan"):
             if not (relation.findtext(tag) or "").strip():
                 report.add(f"TTHDLQuan/{tag}", "hóa đơn điều chỉnh/thay thế phải ghi hóa đơn bị điều chỉnh")
+        if relation.findtext("SHDCLQuan") and not NUMBER.match(relation.findtext("SHDCLQuan")):
+            report.add("TTHDLQuan/SHDCLQuan", f"số hóa đơn bị điều chỉnh sai dạng: {relation.findtext('SHDCLQuan')!r}")
     content = data.find("NDHDon")
     if content is None:
         report.add("NDHDon", "thiếu nội dung hóa đơn")
