@@ -63,6 +63,9 @@ def build(store) -> dict:  # noqa: ANN001
     img = orders.place(repo, doctor, encounter, "imaging", {"order_query": US["name"], "order_other": "yes",
                                                            "order_kind": "imaging"})
     order = repo.read("ServiceRequest", img).json()
+    order["authoredOn"] = "2026-12-16T08:30:00+07:00"
+    repo.update("ServiceRequest", img, order)
+    order = repo.read("ServiceRequest", img).json()
     img_report = orders.enter_results(repo, Actor(name="bsvinh", display=RADIOLOGIST), order, True,
                                       {"conclusion": US["conclusion"]})
     report = repo.read("DiagnosticReport", img_report).json()

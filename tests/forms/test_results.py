@@ -87,7 +87,8 @@ def test_the_ultrasound_on_11_bv2_with_technique_description_conclusion(world): 
     for key, value in {"technique": results_seed.US["name"], "description": results_seed.US["description"],
                        "conclusion": results_seed.US["conclusion"], "doctor": results_seed.RADIOLOGIST,
                        "doctor.title": "Bác sĩ chuyên khoa", "reported-at": "10:20 16/12/2026",
-                       "requested-by": V["doctor"], "date-line": "Ngày 16 tháng 12 năm 2026"}.items():
+                       "requested-by": V["doctor"], "requested-at": "08:30 16/12/2026",
+                       "date-line": "Ngày 16 tháng 12 năm 2026"}.items():
         assert value in " ".join(text_in(p.pdf, regions[key]).split()), key
 
 
