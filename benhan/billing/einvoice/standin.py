@@ -137,7 +137,10 @@ class _Handler(BaseHTTPRequestHandler):
                 if key and key in state.answers:
                     status, answer = 200, state.answers[key]
                 else:
-                    status, answer = examine(state, str(body.get("xmlBase64") or ""))
+                    try:
+                        status, answer = examine(state, str(body.get("xmlBase64") or ""))
+                    except Exception as exc:  # noqa: BLE001 - a file it cannot read is refused, never a dead connection
+                        status, answer = _refuse([("HDon", f"không đọc được hóa đơn: {type(exc).__name__}")])
                     if status == 200 and key:
                         state.answers[key] = answer
                     elif status == 422:
