@@ -281,7 +281,7 @@ def _toc(head: _Head, parts: list[Part], total: int) -> bytes:
                          ("Thời gian điều trị", head.period), ("Tổng số trang", str(total))):
         pdf.cell(0, 5, f"{label}: {value}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(3)
-    widths = (12, 30, 112, 28)
+    widths = (12, 44, 104, 22)
     pdf.set_font(FAMILY, "B", 9)
     for w, title in zip(widths, ("STT", "Mã số", "Tên", "Trang")):
         pdf.cell(w, 6, title, border=1, align="C")
@@ -294,13 +294,13 @@ def _toc(head: _Head, parts: list[Part], total: int) -> bytes:
             pdf.cell(sum(widths), 6, KIND_WORDS[kind], border=1, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font(FAMILY, "", 9)
         name = p.title if not p.problem else f"{p.title} — không in được: {p.problem}"
-        lines = len(pdf.multi_cell(widths[2] - 2, 4.6, name, dry_run=True, output="LINES"))
+        cells = (str(i), p.code, name, str(p.start) if p.start else "—")
+        lines = max(len(pdf.multi_cell(w - 2, 4.6, text, dry_run=True, output="LINES")) for w, text in zip(widths, cells))
         h = max(1, lines) * 4.6 + 1.4
         if pdf.get_y() + h > pdf.h - pdf.b_margin:
             pdf.add_page()
         y = pdf.get_y()
         x = pdf.l_margin
-        cells = (str(i), p.code, name, str(p.start) if p.start else "—")
         for w, text, align in zip(widths, cells, ("C", "L", "L", "C")):
             pdf.rect(x, y, w, h)
             pdf.set_xy(x + 1, y + 0.7)
