@@ -160,6 +160,8 @@ def test_the_validating_doctor_signs_the_result_report(world, store, ca):  # noq
     assert check.ok
     document = repo.read("DocumentReference", done.document_reference_id).json()
     assert document["type"]["coding"][0]["code"] == "11502-2"
+    from benhan.documents import amendment          # a correction redraws this report's sheet, not a blank one
+    assert amendment.form_of(document) == f"labresult:{ids['lab_report']}"
     assert document["context"]["encounter"][0]["reference"] == f"Encounter/{ids['encounter']}"
     bundle = signing.bundle_of(document)
     composition = bundle["entry"][0]["resource"]
