@@ -1,11 +1,15 @@
 """Tóm tắt hồ sơ bệnh án (TT 25/2025 Mẫu 03), drawn by the layout engine from the visit's record:
 every value in its own box by position (pdfplumber), the diagnoses with their codes; a paper given to
 the patient, so no abbreviation in its labels and a listed one written out in full in its values
-(TT 32 Đ52 k2 c); its document type is one the facility's seal applies to. On SQLite and PostgreSQL;
+(TT 32 Đ52 k2 c); signed by the treating doctor, then sealed by the facility (its LOINC is one the seal
+applies to). On SQLite and PostgreSQL;
 PDF and PNG kept in .artifacts/forms."""
 from __future__ import annotations
 
+import io
 import re
+
+import pdfplumber
 
 from benhan.auth.actor import Actor
 from benhan.clinical import discharge
@@ -17,6 +21,7 @@ from benhan.store.repository import Repository
 from tests.forms import seed
 from tests.forms.conftest import keep, render, text_in
 from tests.forms.test_golden import A4, check_every_page, check_values, no_page_of_signatures_only, squash
+from tests.signing.conftest import ca, responder, trust  # noqa: F401 - the fixtures
 
 V = seed.V
 
@@ -70,3 +75,32 @@ def test_the_facility_seal_applies_to_the_record_summary():
     assert code == FORMS["summary"].document_type[0] == "34133-9"
     assert seal.SEALED_TYPES[code] == "summary"
     assert seal.needs_seal({"id": "d1", "type": {"coding": [{"system": "http://loinc.org", "code": code}]}}, [])
+
+
+def test_the_signed_summary_is_sealed_by_the_facility(world, ca, trust):  # noqa: ANN001, F811
+    from benhan.auth import policy, users
+    from benhan.documents import signing
+    from benhan.signing import keys
+    from benhan.vn.identifiers import CCCD_SYSTEM
+    store, ids = world
+    system = Repository(store, Actor.system())
+    doctor = system.read("Practitioner", ids["doctor"]).json()
+    doctor["identifier"] = [{"system": CCCD_SYSTEM, "value": "001087054321"}]
+    system.update("Practitioner", ids["doctor"], doctor)
+    user, _ = users.create_user(store, "bs.tomtat", V["doctor"], ["doctor"], practitioner_id=ids["doctor"],
+                                password="một câu mật khẩu thật dài cho bản tóm tắt")
+    actor = policy.actor_for_user(store, user)
+    repo = Repository(store, actor)
+    author = keys.from_pkcs12(ca.issue(V["doctor"], uid="CCCD:001087054321").pkcs12("p"), "p")
+    done = signing.sign_encounter_document(repo, actor, ids["encounter"], "summary", author, trust,
+                                           base_url="http://benhan.test")
+    [document] = signing.signed_documents(repo, ids["encounter"])
+    assert seal.needs_seal(document, [document])
+    facility = keys.from_pkcs12(ca.issue(V["facility"], organization=V["facility"]).pkcs12("p"), "p")
+    sealed = seal.seal_document(system, Actor.system(), done.document_reference_id, facility, trust,
+                                facility_name=V["facility"])
+    listed = signing.signed_documents(system, ids["encounter"])
+    assert not seal.needs_seal(document, listed)
+    with pdfplumber.open(io.BytesIO(sealed.pdf)) as doc:
+        text = doc.pages[0].extract_text()
+    assert "TÓM TẮT HỒ SƠ BỆNH ÁN" in text and f"Đã ký số bởi: {V['doctor']}" in text
