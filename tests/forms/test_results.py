@@ -172,3 +172,15 @@ def test_the_validating_doctor_signs_the_result_report(world, store, ca):  # noq
     title = next(w for w in words if w["text"] == "duyệt")                 # "Bác sĩ duyệt kết quả"
     mark = next(w for w in words if w["text"] == "Đã")                      # "Đã ký số bởi: …"
     assert title["top"] < mark["top"] and abs(title["x0"] - mark["x0"]) < 80
+
+
+def test_the_flag_is_the_interpretation_else_the_value_against_its_range():
+    from benhan.documents.forms.results import _flag
+    rng = [{"low": {"value": 3.5}, "high": {"value": 5.0}}]
+    coded = lambda c: [{"coding": [{"code": c}]}]  # noqa: E731
+    assert _flag({"valueQuantity": {"value": 9}, "referenceRange": rng, "interpretation": coded("HH")}) == "HH"
+    assert _flag({"valueQuantity": {"value": 4}, "referenceRange": rng, "interpretation": coded("N")}) == ""
+    assert [_flag({"valueQuantity": {"value": v}, "referenceRange": rng}) for v in (3.4, 3.5, 5.0, 5.1)] == \
+        ["L", "", "", "H"]
+    assert _flag({"valueQuantity": {"value": 9}}) == ""                       # no range, no interpretation
+    assert _flag({"status": "entered-in-error", "interpretation": coded("H")}) == ""

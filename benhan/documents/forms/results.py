@@ -161,10 +161,19 @@ def _range(o: dict) -> str:
 
 
 def _flag(o: dict) -> str:
+    """The Observation's interpretation (H, L, HH, LL, A …; N prints nothing); without one, H or L from
+    its value against its reference range."""
     if o.get("status") == "entered-in-error":
         return ""
-    code = ((o.get("interpretation") or [{}])[0].get("coding") or [{}])[0].get("code", "")
-    return code if code not in ("N", "") else ""
+    if o.get("interpretation"):
+        code = ((o["interpretation"][0]).get("coding") or [{}])[0].get("code", "")
+        return "" if code == "N" else code
+    value = (o.get("valueQuantity") or {}).get("value")
+    rr = (o.get("referenceRange") or [{}])[0]
+    low, high = (rr.get("low") or {}).get("value"), (rr.get("high") or {}).get("value")
+    if value is None:
+        return ""
+    return "L" if low is not None and value < low else "H" if high is not None and value > high else ""
 
 
 def result_rows(d: FormData) -> list[list[str]]:
