@@ -315,12 +315,14 @@ def filename(within: Period) -> str:
     return f"{within.form.replace('/', '-')}-{within.label}.xlsx"
 
 
-def report(store, within: Period, *, source: str = "accepted", made: datetime | None = None) -> bytes:  # noqa: ANN001
-    """The workbook of the period for the BHYT desk (the CLI and a desk link call this)."""
+def report(store, within: Period, *, source: str = "accepted", made: datetime | None = None,  # noqa: ANN001
+           actor=None) -> bytes:  # noqa: ANN001 - a benhan Actor
+    """The workbook of the period for the BHYT desk (the CLI and a desk link call this). ``actor``: whom
+    the record is read as for ``built`` (the desk passes its own, e.g. the system on the clerk's behalf)."""
     from benhan.auth.actor import Actor
     from benhan.clinical.visits import facility
     from benhan.store.repository import Repository
-    repo = Repository(store, Actor.system("claims-report"))
+    repo = Repository(store, actor or Actor.system("claims-report"))
     if source == "accepted":
         claims = accepted_claims(Outbox(store.db), within)
     elif source == "built":

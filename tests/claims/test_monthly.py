@@ -57,7 +57,8 @@ def _rows(ws) -> list[list]:  # noqa: ANN001
     return [list(r) for r in ws.iter_rows(min_row=5, values_only=True)]
 
 
-def test_the_month_of_accepted_claims_sums_to_their_xml1_totals(db_config, tmp_path, seal_p12, seal) -> None:  # noqa: ANN001
+def test_the_month_of_accepted_claims_sums_to_their_xml1_totals(db_config, tmp_path, seal_p12,
+                                                                seal) -> None:  # noqa: ANN001
     with standin_for(seal.cert_pem) as gateway, desk(claims_config(db_config, tmp_path, gateway=gateway.url,
                                                                    seal=seal_p12)) as (world, _app):
         visits = [_visit(world, "001090123401", "Nguyễn Văn An", "DN4790123456701", 8, [XRAY, CT], (AUGMENTIN, 10)),
