@@ -1,9 +1,8 @@
 """The MoH printouts of a visit: the print view (HTML, printed by the browser) and the PDF, each
 print written to the audit trail.
 
-The PDFs of the forms the layout engine draws (benhan.documents.forms: 15/BV1, the prescription, the
-BHYT referral slip, the follow-up slip) come from it; 01/BV1 and the discharge paper still from the
-old printout (benhan.clinical.printouts). The HTML view shows the old structure for the forms it
+The PDFs of the forms the layout engine draws (benhan.documents.forms: 15/BV1, 01/BV1, the prescription,
+the slips, the discharge paper, the death notice …) come from it. The HTML view shows the old structure for the forms it
 has; a form only the engine draws answers its PDF there too."""
 from __future__ import annotations
 
