@@ -2,8 +2,8 @@
 print written to the audit trail.
 
 The PDFs of the forms the layout engine draws (benhan.documents.forms: 15/BV1, 01/BV1, the prescription,
-the slips, the discharge paper, the death notice …) come from it. The HTML view shows the old structure for the forms it
-has; a form only the engine draws answers its PDF there too."""
+the slips, the discharge paper, the death notice …) come from it. The HTML view shows the old structure
+for the forms it has; a form only the engine draws answers its PDF there too."""
 from __future__ import annotations
 
 import logging
