@@ -52,6 +52,8 @@ def test_the_technician_prints_the_sheet_from_the_worklist_and_the_doctor_from_t
         text = _text(sheet.content)
         assert "PHIẾU XÉT NGHIỆM HUYẾT HỌC" in text and "11,7" in text and "131" in text
         assert results_seed.LAB_TECH in text                    # who entered it, by full name
+        # The technician reads no diagnoses: the sheet says the diagnosis is not shown, never a blank "none".
+        assert "không hiển thị: người in không được xem chẩn đoán" in text and seed.V["dx-dd"][1] not in text
         # The visit's other forms stay the doctor's: the technician reads no diagnoses.
         assert lab.get(f"/ui/encounters/{ids['encounter']}/print.pdf", params={"form": "outpatient"}).status_code == 403
     with TestClient(app, raise_server_exceptions=False) as ui:

@@ -32,6 +32,7 @@ from benhan.fhir.text import fold
 from benhan.vn.display import number, unit
 
 LAB = "LAB"
+HIDDEN_DIAGNOSIS = "(không hiển thị: người in không được xem chẩn đoán)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +107,9 @@ def diagnosis(d: FormData) -> str:
     """The diagnosis the order gives (its reasonCode), else the visit's diagnoses with their codes."""
     reasons = [cc.get("text") or ", ".join(c.get("display", "") for c in cc.get("coding", []))
                for cc in _order(d).get("reasonCode", [])]
+    if not any(reasons) and not d.ctx.rec.permitted("Condition"):
+        # The printer may not read diagnoses (the lab technician): said, so the blank is not read as "none".
+        return HIDDEN_DIAGNOSIS
     return "; ".join(r for r in reasons if r) or s.diagnoses_with_codes(d)
 
 
