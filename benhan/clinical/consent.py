@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from benhan.auth.actor import Actor
-from benhan.clinical import procedures
+from benhan.clinical import orders, procedures
 from benhan.clinical.common import BENHAN, Problems, now, ref, ref_id, stamp
 from benhan.store.repository import Repository
 from benhan.vn.identifiers import CCCD_SYSTEM, cccd_problems
@@ -84,7 +84,6 @@ def _targets(repo: Repository, encounter_id: str) -> dict[str, str]:
 
 
 def _is_procedure_order(sr: dict) -> bool:
-    from benhan.clinical import orders
     return orders.kind_of(sr) == "procedure" and bool(sr.get("category"))
 
 
@@ -176,8 +175,8 @@ def record(repo: Repository, actor: Actor, encounter: dict, patient: dict, value
 
 
 def _representative(p: Problems, v: dict[str, str]) -> dict | None:
-    name, relation, cccd = v.get("consent_rep_name", ""), v.get("consent_rep_relation", ""), v.get("consent_rep_cccd", "")
-    year = v.get("consent_rep_birth_year", "")
+    name, relation = v.get("consent_rep_name", ""), v.get("consent_rep_relation", "")
+    cccd, year = v.get("consent_rep_cccd", ""), v.get("consent_rep_birth_year", "")
     if not name:
         p.add("consent_rep_name", "ui.err.required")
     if relation not in RELATIONS:
@@ -255,6 +254,5 @@ def signer(consent: dict, patient: dict) -> Signer:
                       (rep.get("relationship") or [{}])[0].get("text", ""),
                       next((i.get("value", "") for i in rep.get("identifier", [])), ""), False)
     name = (patient.get("name") or [{}])[0]
-    return Signer(name.get("text", ""), (patient.get("birthDate") or "")[:4], "",
-                  next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == CCCD_SYSTEM), ""),
-                  True)
+    cccd = next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == CCCD_SYSTEM), "")
+    return Signer(name.get("text", ""), (patient.get("birthDate") or "")[:4], "", cccd, True)

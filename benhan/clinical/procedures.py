@@ -68,7 +68,8 @@ def _staff(repo: Repository, p: Problems, field: str, pid: str, required: bool) 
     return ref("Practitioner", pid, name)
 
 
-def _when(p: Problems, field: str, text: str, encounter: dict, tz: str, clock: datetime | None = None) -> datetime | None:
+def _when(p: Problems, field: str, text: str, encounter: dict, tz: str,
+          clock: datetime | None = None) -> datetime | None:
     try:
         when = parse_datetime(text, tz)
     except ValueError:

@@ -56,8 +56,8 @@ def test_a_paper_for_the_patient_without_abbreviations(world, tmp_path):  # noqa
     assert [w for w in labels if abbreviations.is_abbreviation(w)] == []
     store, ids = world
     repo = Repository(store, Actor.system())
-    summary = next(m.json() for m in repo.search_type("Composition", [("encounter", f"Encounter/{ids['encounter']}")]).matches
-                   if m.json()["type"] == discharge.SUMMARY_TYPE)
+    found = repo.search_type("Composition", [("encounter", f"Encounter/{ids['encounter']}")])
+    summary = next(m.json() for m in found.matches if m.json()["type"] == discharge.SUMMARY_TYPE)
     for section in summary["section"]:
         if section["code"]["coding"][0]["code"] == "tinh-trang-ra-vien":
             section["text"] = narrative("Ổn định, THA kiểm soát, theo dõi NMCT")

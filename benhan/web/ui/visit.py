@@ -125,8 +125,8 @@ def _consent_card(r: Repository, encounter: dict, patient: dict, lang: str) -> d
     def describe(c: dict) -> str:
         s = consent.signer(c, patient)
         who = s.name if s.is_patient else f"{s.name} ({s.relation})"
-        return " — ".join(x for x in (consent.procedure_name(c), consent.DECISIONS.get(consent.decision(c), ("", ""))[li],
-                                      who) if x)
+        decided = consent.DECISIONS.get(consent.decision(c), ("", ""))[li]
+        return " — ".join(x for x in (consent.procedure_name(c), decided, who) if x)
     return {"given": [(c, describe(c)) for c in given], "may_add": may_add,
             "targets": consent.choices(r, encounter["id"]) if may_add else [],
             "staff": procedures.practitioners(r) if may_add else [],
