@@ -23,7 +23,7 @@ from datetime import datetime
 
 from benhan.auth.actor import Actor
 from benhan.clinical import orders, procedures
-from benhan.clinical.common import BENHAN, Problems, now, ref, ref_id, stamp
+from benhan.clinical.common import BENHAN, Problems, now, ref, ref_id, stamp, vn_datetime
 from benhan.store.repository import Repository
 from benhan.vn.identifiers import CCCD_SYSTEM, cccd_problems
 
@@ -256,3 +256,14 @@ def signer(consent: dict, patient: dict) -> Signer:
     name = (patient.get("name") or [{}])[0]
     cccd = next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == CCCD_SYSTEM), "")
     return Signer(name.get("text", ""), (patient.get("birthDate") or "")[:4], "", cccd, True)
+
+
+def signable(repo: Repository, encounter: dict) -> dict[str, str]:
+    """Each consent and each procedure of the visit as a document to sign ("consent:<id>",
+    "surgery:<id>") → what it is, for the documents page."""
+    out = {f"consent:{c['id']}": " — ".join(x for x in (procedure_name(c), vn_datetime(c.get("dateTime"))) if x)
+           for c in of_visit(repo, encounter)}
+    out.update({f"surgery:{p['id']}": " — ".join(x for x in (p.get("code", {}).get("text", ""),
+                                                             vn_datetime(p.get("performedDateTime"))) if x)
+                for p in procedures.of_visit(repo, encounter["id"])})
+    return out

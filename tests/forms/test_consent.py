@@ -204,4 +204,7 @@ def test_the_doctor_signs_the_consent_and_the_representative_confirms_by_otp(sur
         _login(ui, "bs.ky")
         page = ui.get(f"/ui/encounters/{ids['encounter']}/documents")
         assert page.status_code == 200 and 'value="consent"' in page.text
+        # Each consent and each procedure sheet can be signed by itself, named by what it is.
+        assert f'value="consent:{ids["consent"]}">' in page.text and f'value="surgery:{ids["procedure"]}">' in page.text
+        assert f"{S['procedure']} — 06:40 15/12/2026" in page.text
         assert f'id="doc-{done.document_reference_id}"' in page.text and "093****233" in page.text

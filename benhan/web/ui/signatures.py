@@ -42,6 +42,9 @@ def _documents_page(request: Request, r, eid: str, status: int = 200, **extra) -
     from benhan.documents import recheck     # signatures made offline: still unchecked, or the later check's verdict
     rechecks = {d["id"]: recheck.state_of(r, d["id"]) for d in documents}
     reports = _result_reports(r, eid)
+    if may(r, "s", "Consent") and may(r, "s", "Procedure"):     # each consent and procedure sheet by itself
+        from benhan.clinical import consent
+        reports.update(consent.signable(r, encounter))
     return page(request, "ui/documents.html", status, enc=encounter, documents=documents,
                 forms=_sign_choices(r, encounter) + list(reports), sign_labels=reports, can_sign=_may_sign(r),
                 sms=sms, confirmed=confirmed, phone=phone,
