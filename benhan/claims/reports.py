@@ -1,6 +1,6 @@
 """What the BHYT desk follows (issue 15 item 6, first part): claims queued, accepted, rejected and
 still waiting per day, and the rejections by reason (the gateway's field, or its message) — from
-the outbox, which keeps every receipt. The monthly 19/20/21 tables are not built yet."""
+the outbox, which keeps every receipt. The monthly and quarterly summary (01/BH, 02/BH) is claims.monthly."""
 from __future__ import annotations
 
 import json

@@ -217,3 +217,22 @@ def test_gui_again_puts_a_claim_given_up_on_back_in_the_queue(db_config, tmp_pat
         assert cashier.post(f"/ui/claims/{ma_lk(world, eid)}/send").status_code == 303    # the gateway is back
         page = cashier.get(f"/ui/claims/{ma_lk(world, eid)}").text
         assert page.count("Cổng đã tiếp nhận") == 2 and gateway.state.stats()["accepted"] == [ma_lk(world, eid)]
+
+
+def test_the_desk_downloads_the_monthly_summary(db_config, tmp_path, seal_p12) -> None:  # noqa: ANN001
+    import io
+
+    from openpyxl import load_workbook
+    with desk(claims_config(db_config, tmp_path, seal=seal_p12)) as (world, app):
+        good = bhyt_visit(world)
+        cashier = Staff(app, "thungan")
+        assert 'action="/ui/claims/monthly.xlsx"' in cashier.get("/ui/claims").text
+        got = cashier.get(f"/ui/claims/monthly.xlsx?month={DAY:%Y-%m}&source=built")
+        assert got.status_code == 200 and got.headers["content-type"].startswith("application/vnd.openxmlformats")
+        assert f"01-BH-{DAY:%Y-%m}" in got.headers["content-disposition"]
+        book = load_workbook(io.BytesIO(got.content), read_only=True)
+        cells = {str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for c in row}
+        assert ma_lk(world, good) in cells                       # the month's claim is counted, by its MA_LK
+        bad = cashier.get("/ui/claims/monthly.xlsx?month=tháng-mười")
+        assert bad.status_code == 400 and "2026-Q4 (quý)" in bad.text
+        assert Staff(app, "bacsi").get(f"/ui/claims/monthly.xlsx?month={DAY:%Y-%m}").status_code == 403

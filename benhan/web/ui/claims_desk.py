@@ -234,8 +234,30 @@ async def send(request: Request) -> Response:
     return await run_in_threadpool(work)
 
 
+async def monthly_workbook(request: Request) -> Response:
+    """The monthly 01/BH (or, for "2026-Q4", the quarterly 02/BH) summary as a spreadsheet
+    (claims.monthly): from the accepted claims, or with source=built from the record."""
+    def work() -> Response:
+        from benhan.claims import monthly
+        r = repo(request)
+        _gate(r)
+        text = (request.query_params.get("month") or "").strip()[:20]
+        source = request.query_params.get("source") or "accepted"
+        try:
+            within = monthly.period(text)
+            data = monthly.report(request.app.state.store, within, source=source, actor=_system(request, r).actor)
+        except errors.ClaimNotPossible:
+            per_day, reasons = _day_report(request)
+            return page(request, "ui/claims_desk.html", 400, day=None, rows=[], per_day=per_day, reasons=reasons,
+                        v={"month": text}, errors={"month": t(request, "claims.err.month")})
+        return Response(data, media_type=monthly.XLSX_MEDIA_TYPE,
+                        headers={"Content-Disposition": f'attachment; filename="{monthly.filename(within)}"'})
+    return await run_in_threadpool(work)
+
+
 routes = [
     Route(HOME, home),
+    Route(f"{HOME}/monthly.xlsx", monthly_workbook),     # before {id}: a MA_LK never ends in .xlsx
     Route(f"{HOME}/{{id}}", episode),
     Route(f"{HOME}/{{id}}/send", send, methods=["GET", "POST"]),
 ]
