@@ -24,6 +24,7 @@ from benhan.documents.layout.model import Field, Form
 from benhan.store.repository import Repository
 from benhan.store.schema import audit_event
 from benhan.web.app import create_app
+from tests.clinical.test_inpatient_record import ward  # noqa: F401 - the ward fixture
 from tests.forms import seed
 from tests.forms.conftest import keep
 
@@ -49,16 +50,16 @@ def _prints(store) -> list[dict]:  # noqa: ANN001
     return [{**json.loads(r[0]), "patients": r[1]} for r in rows]
 
 
-def check_whole(whole: whole_record.WholeRecord) -> list[str]:
+def check_whole(whole: whole_record.WholeRecord, name: str = V["name"]) -> list[str]:
     texts = _texts(whole.pdf)
     printed = [p for p in whole.parts if not p.problem]
     assert len(texts) == whole.pages == whole.toc_pages + sum(p.pages for p in printed)
     toc = "\n".join(texts[:whole.toc_pages])
-    assert "MỤC LỤC HỒ SƠ BỆNH ÁN" in toc and V["name"] in toc and f"Tổng số trang: {whole.pages}" in toc
+    assert "MỤC LỤC HỒ SƠ BỆNH ÁN" in toc and name in toc and f"Tổng số trang: {whole.pages}" in toc
     rows = toc.splitlines()
     for i, p in enumerate(whole.parts, 1):
         # The contents row (its number, the code's first words): the page it starts on, "—" when not printed.
-        row = next(line for line in rows if line.startswith(f"{i} {p.code.split()[0]}"))
+        row = next(line for line in rows if line.startswith(f"{i} {(p.code.split() or [''])[0]}".strip()))
         assert row.endswith(f" {p.start}" if p.start else " —"), (p.key, row)
     for p in printed:
         # That page is the form's first: its title, page 1 of it.
@@ -129,6 +130,25 @@ def test_a_form_registered_later_takes_part_without_a_change(store, monkeypatch)
     assert whole.included.index("outpatient") < whole.included.index("phieu-thu") < whole.included.index("prescription")
     assert "phieu-rong" not in whole.included
     check_whole(whole)
+
+
+def test_the_whole_record_of_a_ten_day_stay_holds_the_record_the_sheets_and_the_papers(ward):  # noqa: ANN001, F811
+    # The forms other modules registered take part by themselves: 01/BV1 first, then the stay's sheets (a
+    # surgery sheet per Procedure, not the one-day views), then the papers; no outpatient paper it lacks.
+    from tests.forms import stay_seed
+    eid = stay_seed.stay(ward)
+    repo = Repository(ward["repo"].store, Actor.system())
+    whole = whole_record.build(repo, stay_seed.context(ward, eid), seed.DOCTOR, stay_seed.PRINTED, "http://b")
+    keep("whole-record-stay", whole.pdf)
+    kinds = {p.key.split(":")[0]: p.kind for p in whole.parts}
+    assert whole.included[0] == "inpatient" and kinds["inpatient"] == whole_record.RECORD
+    assert {"treatment", "nursing", "vitalsigns", "publicity", "discharge"} <= set(kinds)
+    assert sum(1 for k in whole.included if k.startswith("surgery:")) == len(stay_seed.context(ward, eid).procedures) > 0
+    assert not {"outpatient", "treatment-day", "nursing-day", "sickleave", "death"} & set(kinds)
+    assert [p.kind for p in whole.parts] == sorted(p.kind for p in whole.parts)
+    assert kinds["discharge"] == whole_record.PAPER and kinds["treatment"] == whole_record.SHEET
+    assert not any(p.problem for p in whole.parts), [(p.key, p.problem) for p in whole.parts]
+    check_whole(whole, name=stay_seed.S["name"])
 
 
 def _login(client: TestClient, username: str) -> None:
