@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from benhan import errors
 from benhan.auth.actor import Actor
@@ -52,10 +53,11 @@ class Amends:
     title: str
     signed_at: str
     signer: str
+    heading: ClassVar[str] = "Bản sửa đổi sau khi ký"   # the correction's section on paper and in the Composition
 
     def mark(self, printout: forms.Printout) -> None:
         """The section the paper and the Composition carry: what this version replaces and why."""
-        printout.blocks.append(forms.Block("Bản sửa đổi sau khi ký", [
+        printout.blocks.append(forms.Block(self.heading, [
             forms.Row("Thay thế bản đã ký", f"{self.title}, ký ngày {self.signed_at} bởi {self.signer}"),
             forms.Row("Mã tra cứu bản được thay thế", f"DocumentReference/{self.document_reference_id}"),
             forms.Row("Lý do sửa đổi", self.reason)]))

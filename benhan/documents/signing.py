@@ -180,11 +180,15 @@ def prepare_document(repo: Repository, actor: Actor, encounter_id: str, form: st
     if amends is not None:           # the replaced version's identity and hashes are signed with it
         amends.link(bundle)
     _mark(printout, key, when, check, role)
-    if amends is None and form_printing.handles(form):
-        # A form the layout engine draws: the paper's layout, the signing mark in the signer's own block.
+    if form_printing.handles(form):
+        # A form the layout engine draws: the paper's layout, the signing mark in the signer's own block;
+        # a correction's section (what it replaces and why) printed after the form's own items.
         mark = [f"{r.label}: {r.value}" for r in printout.blocks[-1].rows]
+        correction = next((b for b in printout.blocks if b.heading == amends.heading), None) if amends else None
         body = form_printing.print_form(repo, ctx, form, actor, when, base_url or "", repo.store.config.values,
-                                        signed={role: mark}).pdf
+                                        signed={role: mark},
+                                        appended=[(r.label, r.value) for r in correction.rows] if correction else (),
+                                        appended_title=correction.heading if correction else "").pdf
     else:
         body = pdf.render(printout)
     archival = pdfa.to_pdfa(body, title=printout.title, author=signer_name,

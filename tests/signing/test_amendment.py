@@ -16,6 +16,7 @@ from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.clinical import corrections
 from benhan.documents import amendment, signing
+from benhan.documents.forms import FORMS
 from benhan.fhir import resource_json
 from benhan.signing import keys
 from benhan.store.repository import Repository
@@ -58,6 +59,12 @@ def test_an_amendment_is_a_new_signed_version_linked_to_the_signed_one_and_the_c
     assert composition["relatesTo"][0]["code"] == "replaces"
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(signing.pdf_of(new))).pages)
     assert REASON in " ".join(text.split())
+    # Drawn like the paper it corrects (the layout engine's discharge paper), the correction's section after it.
+    original = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(signing.pdf_of(old.json()))).pages)
+    drawn = FORMS["discharge"]
+    flat = " ".join(text.split())
+    assert drawn.code in " ".join(original.split()) and drawn.code in flat and drawn.title in flat
+    assert "Bản sửa đổi sau khi ký" in flat and "Bản sửa đổi sau khi ký" not in original
     allergies = [e["resource"] for e in signing.bundle_of(new)["entry"]
                  if e["resource"]["resourceType"] == "AllergyIntolerance"]
     assert [a["code"]["text"] for a in allergies] == ["Amoxicillin"]

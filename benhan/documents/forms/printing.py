@@ -3,8 +3,9 @@ and the extra reads of data.py), the abbreviation check (abbreviations.py), the 
 electronic-to-paper mark, the PDF. Used by the web print route and by the signing path."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,7 @@ from benhan.clinical.common import name_of, who
 from benhan.clinical.printouts import forms as printouts
 from benhan.documents.forms import FORMS, abbreviations, sources, vocabulary
 from benhan.documents.forms.data import gather_extra
-from benhan.documents.layout import render as layout
+from benhan.documents.layout import model as layout_model, render as layout
 from benhan.documents.layout.model import Form, Table
 from benhan.store.repository import Repository
 
@@ -64,11 +65,17 @@ def mark(ctx: printouts.Context, form: str, actor: Actor, printed: dt.datetime, 
                           printed_at=printed.strftime("%H:%M %d/%m/%Y"), printed_by=who(actor))
 
 
+def _constant(value: str):  # noqa: ANN202 - a field source that prints `value` whatever the record
+    return lambda _data: value
+
+
 def print_form(repo: Repository, ctx: printouts.Context, form_key: str, actor: Actor, printed: dt.datetime,
                base_url: str, settings: Mapping[str, Any] | None = None,
-               signed: dict[str, list[str]] | None = None) -> Printed:
+               signed: dict[str, list[str]] | None = None,
+               appended: Sequence[tuple[str, str]] = (), appended_title: str = "") -> Printed:
     """`settings`: the node's settings (facility_authority, form_abbreviations_file); `signed`: the
-    signing mark's lines by signature role ("author", "seal")."""
+    signing mark's lines by signature role ("author", "seal"); `appended`: (label, value) rows printed
+    after the form's body under `appended_title` (a correction after signing says what it replaces)."""
     settings = settings or {}
     key, part = split(form_key)
     form = FORMS[key]
@@ -76,6 +83,11 @@ def print_form(repo: Repository, ctx: printouts.Context, form_key: str, actor: A
     data.part = part
     if hasattr(form, "for_item"):        # a sheet per item, its code and title those of the item (results.py)
         form = form.for_item(data)
+    if appended:
+        form = dataclasses.replace(form, body=form.body + (
+            layout_model.Heading(appended_title),
+            *(layout_model.Field(label, _constant(value), key=f"appended-{n}", code=True)
+              for n, (label, value) in enumerate(appended))))
     checker = abbreviations.Checker(abbreviations.allowed(settings.get("form_abbreviations_file")),
                                     form.given_to_patient)
     m = mark(ctx, form_key, actor, printed, base_url)
