@@ -345,7 +345,7 @@ def get_pages(w: dict) -> list[str]:
     """Every clinician GET route of the routing table, made concrete for the demo patient."""
     out = ["/?q=Tran Thi Hoa", "/?q=001189012345"]
     for path in app_routes(w["app"], "GET"):
-        if path in ("/ui/communes", "/ui/encounters/{id}/print.pdf"):
+        if path in ("/ui/communes", "/ui/encounters/{id}/print.pdf", "/ui/encounters/{id}/record.pdf"):
             continue                                # JSON / PDF, not a page
         if path == "/ui/encounters/{id}/print":
             out += [concrete(path, w, e) + f"?form={f}" for e in ("inpatient", "outpatient")
