@@ -295,7 +295,8 @@ def _toc(head: _Head, parts: list[Part], total: int) -> bytes:
         pdf.set_font(FAMILY, "", 9)
         name = p.title if not p.problem else f"{p.title} — không in được: {p.problem}"
         cells = (str(i), p.code, name, str(p.start) if p.start else "—")
-        lines = max(len(pdf.multi_cell(w - 2, 4.6, text, dry_run=True, output="LINES")) for w, text in zip(widths, cells))
+        lines = max(len(pdf.multi_cell(w - 2, 4.6, text, dry_run=True, output="LINES"))
+                    for w, text in zip(widths, cells))
         h = max(1, lines) * 4.6 + 1.4
         if pdf.get_y() + h > pdf.h - pdf.b_margin:
             pdf.add_page()

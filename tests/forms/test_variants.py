@@ -34,7 +34,8 @@ SPECIALTY = {
 def world(store):  # noqa: ANN001, ANN201
     ids = seed.build(store)
     repo = Repository(store, Actor.system())
-    comp = next(m.json() for m in repo.search_type("Composition", [("encounter", f"Encounter/{ids['encounter']}")]).matches
+    found = repo.search_type("Composition", [("encounter", f"Encounter/{ids['encounter']}")]).matches
+    comp = next(m.json() for m in found
                 if m.json()["type"]["coding"][0]["code"] == record.RECORD_TYPE["coding"][0]["code"])
     comp["section"] += [{"title": c, "code": {"coding": [{"system": record.SECTION_SYSTEM, "code": c}]},
                          "text": narrative(t)} for c, t in SPECIALTY.items()]

@@ -143,7 +143,8 @@ def test_the_whole_record_of_a_ten_day_stay_holds_the_record_the_sheets_and_the_
     kinds = {p.key.split(":")[0]: p.kind for p in whole.parts}
     assert whole.included[0] == "inpatient" and kinds["inpatient"] == whole_record.RECORD
     assert {"treatment", "nursing", "vitalsigns", "publicity", "discharge"} <= set(kinds)
-    assert sum(1 for k in whole.included if k.startswith("surgery:")) == len(stay_seed.context(ward, eid).procedures) > 0
+    surgeries = [k for k in whole.included if k.startswith("surgery:")]
+    assert len(surgeries) == len(stay_seed.context(ward, eid).procedures) > 0
     assert not {"outpatient", "treatment-day", "nursing-day", "sickleave", "death"} & set(kinds)
     assert [p.kind for p in whole.parts] == sorted(p.kind for p in whole.parts)
     assert kinds["discharge"] == whole_record.PAPER and kinds["treatment"] == whole_record.SHEET
@@ -173,7 +174,8 @@ def test_the_web_route_prints_and_audits_once_and_refuses_a_role_without_the_rec
         assert "MỤC LỤC HỒ SƠ BỆNH ÁN" in texts[0] and f"Trang 1/{len(texts)}" in texts[0]
         [event] = _prints(store)
         assert event["form"] == "whole-record" and ids["patient"] in event["patients"]
-        assert event["forms"][0] == "outpatient" and set(event["forms"]) == {"outpatient", "prescription", "referral", "followup", "sickleave"}
+        assert event["forms"][0] == "outpatient"
+        assert set(event["forms"]) == {"outpatient", "prescription", "referral", "followup", "sickleave"}
         assert event["pages"] == len(texts)
         assert ui.get("/ui/encounters/khong-co/record.pdf").status_code == 404
     with TestClient(app, raise_server_exceptions=False) as other:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from benhan.documents.forms import outpatient, sources as s
-from benhan.documents.layout.model import Element, Field, Form, Heading
+from benhan.documents.layout.model import Element, Field, Heading
 
 # The record sections the specialty items read that benhan.clinical.record.SECTIONS does not hold
 # (written by a client as Composition sections with these codes; the record page has no box yet).
