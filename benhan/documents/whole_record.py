@@ -8,7 +8,8 @@ A form registered in FORMS takes part without a change here: its kind comes from
 record, a paper when given to the patient or set by a Thông tư's Mẫu, otherwise a sheet), and it is
 included when APPLIES says so for its key or, for a key APPLIES does not know, when it prints
 anything beyond the patient's administrative lines. A form that fails to render, or holds a part the
-reader may not see, is listed in the contents as not printable; the rest still prints."""
+reader may not see, is listed in the contents as not printable; the rest still prints. A reader who may
+not see part of the record form itself is refused (403), as printing that form alone would be."""
 from __future__ import annotations
 
 import datetime as dt
@@ -176,6 +177,10 @@ def build(repo: Repository, ctx: printouts.Context, actor: Actor, printed: dt.da
     settings = settings or {}
     data = gather_extra(repo, ctx, printed, settings.get("facility_authority"))
     chosen = record_form(ctx, _location(repo, ctx))
+    for res_type in printing.hidden_parts(chosen, ctx):
+        # The record itself is the whole record's spine: a reader who may not see part of it gets none
+        # of it (refused and audited, as printing the record alone would be), not a record with a hole.
+        repo.permit("s", res_type, "read")
     parts: list[Part] = []
     seen: set[tuple[str, str]] = set()
     for key, form in FORMS.items():

@@ -163,6 +163,7 @@ def test_the_web_route_prints_and_audits_once_and_refuses_a_role_without_the_rec
     users.create_user(store, "bs.hoso", "Đinh Công Tráng", ["doctor"], practitioner_id=ids["doctor"],
                       password=PASSWORD)
     users.create_user(store, "thungan", "Lê Thu Ngân", ["cashier"], password=PASSWORD)
+    users.create_user(store, "duocsi", "Phạm Văn Dược", ["pharmacist"], password=PASSWORD)
     app = create_app(store.config, store)
     with TestClient(app, raise_server_exceptions=False) as ui:
         _login(ui, "bs.hoso")
@@ -178,9 +179,11 @@ def test_the_web_route_prints_and_audits_once_and_refuses_a_role_without_the_rec
         assert set(event["forms"]) == {"outpatient", "prescription", "referral", "followup", "sickleave"}
         assert event["pages"] == len(texts)
         assert ui.get("/ui/encounters/khong-co/record.pdf").status_code == 404
-    with TestClient(app, raise_server_exceptions=False) as other:
-        _login(other, "thungan")
-        assert other.get(f"/ui/encounters/{ids['encounter']}/record.pdf").status_code == 403
+    for account in ("thungan", "duocsi"):
+        # The cashier reads no diagnosis; the pharmacist reads the prescription but not the record itself.
+        with TestClient(app, raise_server_exceptions=False) as other:
+            _login(other, account)
+            assert other.get(f"/ui/encounters/{ids['encounter']}/record.pdf").status_code == 403, account
     assert len(_prints(store)) == 1
 
 
