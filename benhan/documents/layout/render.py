@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +76,11 @@ _PARSED: dict[str, TTFFont] = {}
 _FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 
 
+@functools.cache
+def _font_bytes(file: str) -> bytes:
+    return (FONTS / file).read_bytes()
+
+
 def _add_fonts(pdf: FPDF) -> None:
     for style, file in _FILES.items():
         key = f"{FAMILY.lower()}{style}"
@@ -82,7 +89,8 @@ def _add_fonts(pdf: FPDF) -> None:
             pdf.add_font(FAMILY, style, str(FONTS / file))
             parsed = _PARSED[key] = copy.copy(pdf.fonts[key])
         font = copy.copy(parsed)
-        font.ttfont = ttLib.TTFont(str(FONTS / file), recalcTimestamp=False, lazy=True)
+        # From the bytes read once, not the file: a form whose source fails mid-draw leaves no open file.
+        font.ttfont = ttLib.TTFont(io.BytesIO(_font_bytes(file)), recalcTimestamp=False, lazy=True)
         font.desc = copy.copy(parsed.desc)
         font.i = len(pdf.fonts) + 1
         font.subset = SubsetMap(font)
