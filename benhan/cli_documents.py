@@ -12,7 +12,11 @@ import typer
 from benhan import config as config_mod, errors
 from benhan.cli_common import DataDir, DbUrl, open_store
 
-FORMS = "discharge, prescription, outpatient, inpatient"
+# The signable forms (documents.composition.DOCUMENT_TYPES, kept equal by a test; not imported here so
+# that `benhan --help` stays quick); "key:item" signs one of several (a day, a report, a consent).
+FORMS = ("discharge, prescription, outpatient, inpatient, referral, followup, sickleave, death, "
+         "labresult:REPORT, imagingresult:REPORT, treatment-day:YYYY-MM-DD, nursing-day:YYYY-MM-DD, "
+         "consent:ID, surgery:ID, summary")
 
 
 def signature_state(pending_recheck: bool, timestamp_note: str | None = None) -> str:

@@ -94,3 +94,9 @@ def test_the_director_seals_an_author_signed_paper_from_the_command_line(tmp_pat
     assert "Lê Văn Hùng" in checked.stdout and FACILITY in checked.stdout
     again = _run("seal", document, "--user", "giamdoc.cli", "--data-dir", str(data), **env)
     assert again.returncode == 1 and "already has it" in again.stderr
+
+
+def test_the_sign_help_names_every_signable_form():
+    from benhan.cli_documents import FORMS
+    from benhan.documents.composition import DOCUMENT_TYPES
+    assert [f.split(":")[0] for f in FORMS.split(", ")] == list(DOCUMENT_TYPES)
