@@ -111,3 +111,24 @@ def _world_repo(store):  # noqa: ANN001, ANN202
     from benhan.auth.actor import Actor
     from benhan.store.repository import Repository
     return Repository(store, Actor.system())
+
+
+def test_the_visit_page_says_which_papers_are_signed_and_sealed(store, ca, signed, tmp_path):  # noqa: ANN001
+    eid, discharge, _ = signed
+
+    def rows(html: str) -> dict[str, str]:
+        return {m.group(1): m.group(0) for m in re.finditer(r'print\?form=([a-z-]+)".*?</li>', html)}
+    with _client(store, "bacsi.web") as doctor:
+        shown = rows(doctor.get(f"/ui/encounters/{eid}").text)
+        assert "Đã ký số bởi Lê Văn Hùng" in shown["discharge"] and "Đã ký số bởi Lê Văn Hùng" in shown["prescription"]
+        assert "Đã ký số" not in shown["outpatient"] and "đã đóng dấu cơ sở" not in shown["discharge"]
+    p12, secret = tmp_path / "seal.p12", tmp_path / "seal.pass"
+    p12.write_bytes(ca.issue(FACILITY, organization=FACILITY).pkcs12(SEAL_PASSWORD))
+    secret.write_text(SEAL_PASSWORD + "\n", encoding="utf-8")
+    store.config = store.config.replace(facility_seal_file=p12, facility_seal_password_file=secret)
+    with _client(store, "giamdoc") as director:
+        page = director.get(f"/ui/encounters/{eid}/documents").text
+        assert director.post(f"/ui/documents/{discharge}/seal", data={"csrf": _csrf(page)},
+                             follow_redirects=False).status_code == 303
+        shown = rows(director.get(f"/ui/encounters/{eid}").text)
+        assert "Đã ký số bởi Lê Văn Hùng" in shown["discharge"] and "đã đóng dấu cơ sở" in shown["discharge"]

@@ -49,6 +49,22 @@ def _load(r: Repository, encounter_id: str) -> tuple[dict, dict]:
     return encounter, r.read("Patient", pid).json()
 
 
+def _signed_forms(r: Repository, encounter_id: str) -> dict[str, dict]:
+    """The newest signed version of each of the visit's papers, by form key: the visit page says
+    "Đã ký số bởi …" beside the printout (TT 13/2025: the signing state visible where the paper is)."""
+    from benhan.documents import composition, signing
+    by_loinc = {code: key for key, (code, _) in composition.DOCUMENT_TYPES.items()}
+    out: dict[str, dict] = {}
+    for d in signing.signed_documents(r, encounter_id):          # newest first
+        key = next((c.get("code", "") for cat in d.get("category", []) for c in cat.get("coding", [])
+                    if c.get("system") == signing.FORM_KEY_SYSTEM), "")
+        key = key or next((by_loinc.get(c.get("code")) for c in (d.get("type") or {}).get("coding", [])), "") or ""
+        if key and key not in out:
+            out[key] = {"by": (d.get("author") or [{}])[0].get("display", ""), "date": d.get("date", ""),
+                        "sealed": bool(d.get("authenticator"))}
+    return out
+
+
 def _render(request: Request, r: Repository, encounter_id: str, status: int = 200, section: str = "",
             v: dict | None = None, errs: dict | None = None, warns: list[str] | None = None,
             dx_results: list | None = None, order_found: list | None = None) -> Response:
@@ -79,7 +95,8 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
         results.append((o, report, orders.result_rows(report, rec.lab_results) if report else []))
     notes_shown = rec.notes if request.query_params.get("notes") == "all" else rec.notes[-RECENT_NOTES:]
     stay = _stay(r, encounter, rec, i18n.language(request)) if visits.is_inpatient(encounter) else {}
-    return page(request, "ui/encounter.html", status, banner=b, enc=encounter, rec=rec,
+    signed = _signed_forms(r, encounter_id) if may(r, "s", "DocumentReference") else {}
+    return page(request, "ui/encounter.html", status, banner=b, enc=encounter, rec=rec, signed=signed,
                 notes_shown=notes_shown, notes_earlier=len(rec.notes) - len(notes_shown),
                 readings=vitals.readings(rec.vital_signs)[-RECENT_READINGS:], vital_fields=vitals.VITALS,
                 trend=svg.trends(rec.vital_signs, i18n.language(request)),
