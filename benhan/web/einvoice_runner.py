@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 
 from benhan.auth.actor import Actor
 from benhan.billing.einvoice import service
@@ -19,6 +17,7 @@ from benhan.clinical.visits import facility
 from benhan.fhir.datetimes import parse_zone
 from benhan.outbox.queue import Outbox, utcnow
 from benhan.store.repository import Repository
+from benhan.web.background import run_with_app
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +67,4 @@ def start_if_configured(store) -> EInvoiceRunner | None:  # noqa: ANN001
 
 
 def install(app: Starlette) -> None:
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: Starlette):  # noqa: ANN202
-        async with inner(a) as state:
-            runner = await run_in_threadpool(start_if_configured, a.state.store)
-            a.state.einvoice_runner = runner
-            try:
-                yield state
-            finally:
-                if runner is not None:
-                    await run_in_threadpool(runner.stop)
-    app.router.lifespan_context = lifespan
+    run_with_app(app, "einvoice_runner", start_if_configured)

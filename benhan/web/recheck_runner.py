@@ -3,10 +3,9 @@ signing_recheck_minutes, like the node's sync and the claims worker. A round wit
 one search; 0 minutes turns it off (then `benhan sign recheck` from cron does the work)."""
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
+
+from benhan.web.background import run_with_app
 
 
 def start_if_configured(store):  # noqa: ANN001, ANN201
@@ -19,16 +18,4 @@ def start_if_configured(store):  # noqa: ANN001, ANN201
 
 
 def install(app: Starlette) -> None:
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: Starlette):  # noqa: ANN202
-        async with inner(a) as state:
-            runner = await run_in_threadpool(start_if_configured, a.state.store)
-            a.state.recheck_runner = runner
-            try:
-                yield state
-            finally:
-                if runner is not None:
-                    await run_in_threadpool(runner.stop)
-    app.router.lifespan_context = lifespan
+    run_with_app(app, "recheck_runner", start_if_configured)

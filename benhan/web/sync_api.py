@@ -13,8 +13,6 @@ enrolled node with the application.
 """
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,6 +23,7 @@ from starlette.routing import Route
 from benhan import errors
 from benhan.sync import enrolment, hub, status, wire
 from benhan.web import authn
+from benhan.web.background import run_with_app
 
 
 def _store(request: Request):  # noqa: ANN202
@@ -166,19 +165,7 @@ def install(app: Starlette) -> None:
     """Add the sync routes and pages; run the background sync of an enrolled node with the app."""
     from benhan.web import sync_pages
     app.router.routes.extend([*routes, *sync_pages.routes])
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: Starlette):  # noqa: ANN202
-        async with inner(a) as state:
-            runner = await run_in_threadpool(_start_runner, a.state.store)
-            a.state.sync_runner = runner
-            try:
-                yield state
-            finally:
-                if runner is not None:
-                    await run_in_threadpool(runner.stop)
-    app.router.lifespan_context = lifespan
+    run_with_app(app, "sync_runner", _start_runner)
 
 
 def _start_runner(store):  # noqa: ANN001, ANN202
