@@ -121,8 +121,7 @@ def sign(encounter: str = typer.Argument(..., help="The encounter (visit) id; or
     store = open_store(data_dir, database_url)
     try:
         cfg = store.config
-        if cfg.signing_offline not in signing.OFFLINE_POLICIES:
-            raise errors.ConfigError(f"signing_offline must be one of {', '.join(signing.OFFLINE_POLICIES)}")
+        signing.offline_policy(cfg)
         actor = policy.actor_for_user(store, users.find_user(store, user), source="cli")
         from benhan.store.repository import Repository
         repo = Repository(store, actor)
@@ -205,8 +204,7 @@ def seal(document: str = typer.Argument(..., help="The author-signed DocumentRef
     store = open_store(data_dir, database_url)
     try:
         cfg = store.config
-        if cfg.signing_offline not in signing.OFFLINE_POLICIES:
-            raise errors.ConfigError(f"signing_offline must be one of {', '.join(signing.OFFLINE_POLICIES)}")
+        signing.offline_policy(cfg)
         actor = policy.actor_for_user(store, users.find_user(store, user), source="cli")
         key = paper.facility_seal(cfg)
         done = sealing.seal_document(Repository(store, actor), actor, document, key, trust.load(cfg.trust_dir),

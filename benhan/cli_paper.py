@@ -43,8 +43,7 @@ def import_(patient: str = typer.Argument(..., help="The patient's id."),
     store = open_store(data_dir, database_url)
     try:
         cfg = store.config
-        if cfg.signing_offline not in signing.OFFLINE_POLICIES:
-            raise errors.ConfigError(f"signing_offline must be one of {', '.join(signing.OFFLINE_POLICIES)}")
+        signing.offline_policy(cfg)
         key = paper.facility_seal(cfg)
         actor = policy.actor_for_user(store, users.find_user(store, user), source="cli")
         done = paper.convert(Repository(store, actor), actor, patient, checked, kind=type_, original_date=original,

@@ -86,6 +86,13 @@ def check_holder(key: SigningKey, cccd: str | None) -> None:
             "the certificate belongs to someone else (its holder ID is not this account's CCCD)")
 
 
+def offline_policy(cfg) -> str:  # noqa: ANN001 - a benhan.config.Config
+    """The facility's signing_offline setting, refused by name when it is not one benhan knows."""
+    if cfg.signing_offline not in OFFLINE_POLICIES:
+        raise errors.ConfigError(f"signing_offline must be one of {', '.join(OFFLINE_POLICIES)}")
+    return cfg.signing_offline
+
+
 def refuse_unless_allowed(check: certcheck.CertCheck, offline_policy: str) -> bool:
     """True when signing goes on without a status answer (to be checked again later)."""
     if check.ok:

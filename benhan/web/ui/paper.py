@@ -82,8 +82,7 @@ async def _upload(request: Request) -> Response:
                                                   + i18n.translate("ui.paper.no_file", "en"))
             original = paper.parse_date(v["date"])
             checked = paper.check_upload(data)          # a bad file is told before the seal is asked for
-            if cfg.signing_offline not in signing.OFFLINE_POLICIES:
-                raise errors.ConfigError("signing_offline")
+            signing.offline_policy(cfg)
             key = paper.facility_seal(cfg)
             done = paper.convert(r, r.actor, pid, checked, kind=v["kind"], original_date=original, key=key,
                                  trust=trust.load(cfg.trust_dir), filename=filename, title=v["title"],
