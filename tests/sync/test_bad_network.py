@@ -30,6 +30,9 @@ from tests.sync import netlab
 from tests.sync.harness import versions
 
 PATIENTS = 140                # ≈ 4,450 resources from the generator, plus its facility
+# Fixed on purpose: the hub, the proxy and the node listen inside this run's own network namespaces
+# (netlab.BadLink makes them fresh, uniquely named, with nothing else in them), never on the host, so
+# no other server can hold these ports; a free port found on the host would say nothing about them.
 HUB_PORT, PROXY_PORT, NODE_PORT = 8080, 18080, 8081
 DELAY_MS = 150
 RESULT_FILE = Path(__file__).resolve().parents[2] / "bench" / "results" / "sync_bad_network.json"
