@@ -3,8 +3,6 @@ card up, and run the stand-in gateway (docs/claims.md)."""
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -12,7 +10,7 @@ from typing import Optional
 import typer
 
 from benhan import errors
-from benhan.cli_common import DataDir, DbUrl, open_store
+from benhan.cli_common import DataDir, DbUrl, open_store, serve_in_foreground
 
 claims_app = typer.Typer(help="BHYT claims: check, queue, send, status, card check, the stand-in gateway.",
                          no_args_is_help=True)
@@ -240,14 +238,5 @@ def standin(port: int = typer.Option(8790, "--port"), host: str = typer.Option("
         server = StandIn(state, port, host)
     except (OSError, ValueError, TypeError) as exc:
         _fail(f"stand-in cannot start: {exc}")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server.start()
-    typer.echo(f"BHXH stand-in gateway on {server.url} (facility {facility})", err=True)
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    serve_in_foreground(server, f"BHXH stand-in gateway (facility {facility})")
 

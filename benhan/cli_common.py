@@ -17,3 +17,20 @@ def open_store(data_dir: Optional[Path], database_url: Optional[str]):  # noqa: 
     import benhan.clinical  # noqa: F401  (installs the CCCD/BHYT write rules, store.write_rules)
     from benhan.store.store import Store
     return Store.open(config_mod.load(data_dir=data_dir, database_url=database_url))
+
+
+def serve_in_foreground(server, banner: str) -> None:  # noqa: ANN001 - a stand-in with start()/stop()/url
+    """Run a local stand-in service (the BHXH gateway, the e-invoice provider) until Ctrl-C or SIGTERM,
+    saying where it listens; it is stopped on the way out."""
+    import signal
+    import threading
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server.start()
+    typer.echo(f"{banner} on {server.url}", err=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -2,8 +2,6 @@
 tax authority's code, make the day's summary invoice, and run the stand-in provider (docs/einvoice.md)."""
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import date
 from pathlib import Path
 from typing import Optional
@@ -11,7 +9,7 @@ from typing import Optional
 import typer
 
 from benhan import errors
-from benhan.cli_common import DataDir, DbUrl, open_store
+from benhan.cli_common import DataDir, DbUrl, open_store, serve_in_foreground
 
 einvoice_app = typer.Typer(help="E-invoices (NĐ 254/2026): send, status, the day's summary, the stand-in provider.",
                            no_args_is_help=True)
@@ -143,13 +141,4 @@ def standin(port: int = typer.Option(8791, "--port"), host: str = typer.Option("
         server = StandIn(State(username, password, tax_code, cert_pem=cert.read_bytes() if cert else None), port, host)
     except (OSError, ValueError) as exc:
         _fail(f"stand-in cannot start: {exc}")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server.start()
-    typer.echo(f"e-invoice stand-in provider on {server.url} (seller {tax_code})", err=True)
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    serve_in_foreground(server, f"e-invoice stand-in provider (seller {tax_code})")
