@@ -121,6 +121,8 @@ ClaimGatewayUnavailable = _error("BENHAN-8101", 502, "transient", "The BHXH gate
 ClaimGatewayRefused = _error("BENHAN-8102", 502, "security", "The BHXH gateway refused the facility's account (user name, password or facility code)", "ClaimGatewayRefused")
 ClaimInvalid = _error("BENHAN-8103", 422, "invalid", "The claim tables break the BHYT data rules; the report names each record and field to fix", "ClaimInvalid")
 ClaimNotPossible = _error("BENHAN-8104", 409, "business-rule", "No BHYT claim can be made for this visit (no card, not a BHYT visit, not finished, or the gateway is not configured)", "ClaimNotPossible")
+# --- coming into benhan: NDJSON and a previous HIS's BHYT XML (85xx; docs/operations.md)
+ImportUnreadable = _error("BENHAN-8501", 422, "invalid", "The import source cannot be read: no such file or folder, not NDJSON (one FHIR resource per line), not a BHYT XML file (GIAMDINHHS or a table), or a URL outside the import folder; the message names it", "ImportUnreadable")
 
 # --- the installation (4xxx)
 ConfigError = _error("BENHAN-4001", 500, "exception", "Invalid configuration", "ConfigError")
