@@ -24,8 +24,12 @@ ALLOWED = {
                "claims"},
     "documents": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "signing", "documents"},
     "sync": {"fhir", "store", "auth", "audit", "vn", "sync"},   # vn: CCCD of on-demand fetches
+    # exchange: the record in the national exchange formats (CV 365 HoSoBenhAn …): a projection of the
+    # record that reuses the claim's episode extraction (claims), so it sits above claims.
+    "exchange": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "billing", "claims",
+                 "exchange"},
     "web": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "signing", "documents",
-            "outbox", "billing", "claims", "web"},
+            "outbox", "billing", "claims", "exchange", "web"},
     "cli": {"*"},
 }
 TOP_LEVEL = {"config", "errors", "__init__"}   # importable from everywhere
