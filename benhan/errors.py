@@ -123,6 +123,8 @@ ClaimInvalid = _error("BENHAN-8103", 422, "invalid", "The claim tables break the
 ClaimNotPossible = _error("BENHAN-8104", 409, "business-rule", "No BHYT claim can be made for this visit (no card, not a BHYT visit, not finished, or the gateway is not configured)", "ClaimNotPossible")
 # --- coming into benhan: NDJSON and a previous HIS's BHYT XML (85xx; docs/operations.md)
 ImportUnreadable = _error("BENHAN-8501", 422, "invalid", "The import source cannot be read: no such file or folder, not NDJSON (one FHIR resource per line), not a BHYT XML file (GIAMDINHHS or a table), or a URL outside the import folder; the message names it", "ImportUnreadable")
+# --- the record in the CV 365 exchange format (86xx; docs/hosobenhan.md)
+RecordExportInvalid = _error("BENHAN-8601", 422, "invalid", "The record cannot be exported as HoSoBenhAn (CV 365): a value does not fit the schema (type, length, code); the message names the group and field to fix", "RecordExportInvalid")
 
 # --- the installation (4xxx)
 ConfigError = _error("BENHAN-4001", 500, "exception", "Invalid configuration", "ConfigError")
