@@ -126,6 +126,12 @@ ImportUnreadable = _error("BENHAN-8501", 422, "invalid", "The import source cann
 # --- the record in the CV 365 exchange format (86xx; docs/hosobenhan.md)
 RecordExportInvalid = _error("BENHAN-8601", 422, "invalid", "The record cannot be exported as HoSoBenhAn (CV 365): a value does not fit the schema (type, length, code); the message names the group and field to fix", "RecordExportInvalid")
 
+# --- going out of benhan: Bulk Data $export and the full export (88xx; docs/fhir-api.md, docs/operations.md)
+ExportInProgress = _error("BENHAN-8801", 429, "throttled", "An export of yours is still running: poll its status URL or delete it before asking for another (Retry-After says when to try)", "ExportInProgress")
+ExportNotFound = _error("BENHAN-8802", 404, "not-found", "No such export of yours (unknown, deleted or expired)", "ExportNotFound")
+ExportExpired = _error("BENHAN-8803", 410, "deleted", "The export expired; its files are deleted (ask for a new one)", "ExportExpired")
+ExportFailed = _error("BENHAN-8804", 500, "exception", "The export failed; the message says why (ask for a new one)", "ExportFailed")
+ExportTargetUnusable = _error("BENHAN-8805", 400, "invalid", "The export folder cannot be used: it must be new or empty, and writable", "ExportTargetUnusable")
 # --- the installation (4xxx)
 ConfigError = _error("BENHAN-4001", 500, "exception", "Invalid configuration", "ConfigError")
 SchemaUnknown = _error("BENHAN-4002", 503, "exception", "The database schema is not one this version knows", "SchemaUnknown")
