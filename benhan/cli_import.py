@@ -2,7 +2,62 @@
 and the BHYT XML tables of a previous HIS (docs/operations.md "Coming into benhan")."""
 from __future__ import annotations
 
+import getpass
+import json
+from pathlib import Path
+from typing import Optional
+
 import typer
+
+from benhan import errors
+from benhan.cli_common import DataDir, DbUrl, open_store
 
 import_app = typer.Typer(help="Bring data into benhan: FHIR NDJSON files, a previous HIS's BHYT XML tables.",
                          no_args_is_help=True)
+
+ReportFile = typer.Option(None, "--report", help="Also write the report as JSON to this file.")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"benhan: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _write_report(path: Optional[Path], data: dict) -> None:
+    if path is not None:
+        try:
+            path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        except OSError as exc:
+            _fail(f"BENHAN-8501: {path}: {exc.strerror or exc}")
+
+
+@import_app.command("ndjson")
+def ndjson(paths: list[Path] = typer.Argument(..., help="NDJSON files (.ndjson, .ndjson.gz) or folders of them."),
+           report: Optional[Path] = ReportFile,
+           batch: int = typer.Option(500, min=1, max=5000, help="Resources per transaction."),
+           data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Import FHIR resources from NDJSON (one resource per line, any types; a Bulk Data export from
+    benhan or another server). Ids are kept (PUT): a second run changes nothing. Every line is
+    validated; a bad line is reported with its line number and the others are imported. Exit 1 when
+    a line failed or a file could not be read."""
+    from benhan.auth.actor import Actor
+    from benhan.store import ndjson_import
+    from benhan.store.repository import Repository
+    try:
+        files = ndjson_import.ndjson_files(paths)
+    except errors.BenhanError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    store = open_store(data_dir, database_url)
+    try:
+        repo = Repository(store, Actor.system(f"cli:{getpass.getuser()}"))
+        result = ndjson_import.import_files(
+            repo, files, batch=batch, query="benhan import ndjson",
+            progress=lambda r: typer.echo(f"… {r.lines} dòng | lines", err=True))
+    except errors.BenhanError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    finally:
+        store.close()
+    typer.echo(result.text())
+    _write_report(report, result.as_json())
+    if not result.ok:
+        raise typer.Exit(1)

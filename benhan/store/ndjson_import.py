@@ -1,0 +1,279 @@
+"""Importing FHIR NDJSON (one resource per line, any types): a Bulk Data export from another FHIR
+server, or benhan's own, brought into benhan (docs/operations.md "Coming into benhan").
+
+Each line is read, validated and written like a PUT: the resource keeps its id, so a second run
+of the same files writes nothing new (same content hash → no new version), and references
+between the imported resources resolve because their ids are the ones the references name.
+A bad line (not JSON, not a resource, no id, invalid by the validator, refused by a write rule)
+is reported with its file, line number and reason and the others go on.
+
+Memory stays flat: files are read line by line (gzip too), and at most `batch` prepared writes
+wait for their transaction. Each batch is one transaction holding the resources' versions,
+indexes, change-log rows and one audit event per resource (naming its patient, as every write
+does); a batch the database refuses as a whole (two patients with one CCCD…) is written again
+one resource at a time, so only the resource at fault fails. The run itself leaves one
+`import` audit event with its counts.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import and_, exists, func, select
+
+from benhan import errors
+from benhan.fhir.resource_json import loads
+from benhan.store import audit_log
+from benhan.store.audit_log import AuditRecord
+from benhan.store.repository import Repository, now_us
+from benhan.store.schema import change_log, idx_reference, resource
+from benhan.store.writer import PendingWrite
+
+SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
+MAX_LINE = 64 * 1024 * 1024          # one resource; a longer line is refused, not read into memory whole
+FAILURES_KEPT = 1000                 # reasons listed in the report (all are counted)
+EXAMPLES_KEPT = 20
+
+
+@dataclass
+class Failure:
+    source: str
+    line: int
+    res_type: str | None
+    res_id: str | None
+    reason: str
+
+    def as_json(self) -> dict:
+        return {"file": self.source, "line": self.line, "resourceType": self.res_type, "id": self.res_id,
+                "reason": self.reason}
+
+
+@dataclass
+class ImportReport:
+    """What an import did: per resource type, created/updated/unchanged/failed, and why each failed."""
+    files: list[str] = field(default_factory=list)
+    lines: int = 0
+    by_type: dict[str, dict[str, int]] = field(default_factory=dict)
+    failures: list[Failure] = field(default_factory=list)
+    failed: int = 0
+    unresolved_references: int = 0
+    unresolved_examples: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, res_type: str | None, outcome: str) -> None:
+        counts = self.by_type.setdefault(res_type or "?", {"created": 0, "updated": 0, "unchanged": 0, "failed": 0})
+        counts[outcome] += 1
+
+    def fail(self, source: str, line: int, res_type: str | None, res_id: str | None, reason: str) -> None:
+        self.failed += 1
+        self.count(res_type, "failed")
+        if len(self.failures) < FAILURES_KEPT:
+            self.failures.append(Failure(source, line, res_type, res_id, reason))
+
+    def total(self, outcome: str) -> int:
+        return sum(c[outcome] for c in self.by_type.values())
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+    def as_json(self) -> dict:
+        return {"files": self.files, "lines": self.lines,
+                "totals": {k: self.total(k) for k in ("created", "updated", "unchanged", "failed")},
+                "byType": {t: self.by_type[t] for t in sorted(self.by_type)},
+                "failures": [f.as_json() for f in self.failures],
+                "failuresNotListed": self.failed - len(self.failures),
+                "unresolvedReferences": self.unresolved_references,
+                "unresolvedExamples": self.unresolved_examples, "seconds": round(self.seconds, 3)}
+
+    def text(self) -> str:
+        out = [f"{'loại | type':<28}{'mới | new':>12}{'sửa | updated':>15}{'không đổi | same':>18}{'lỗi | failed':>14}"]
+        for t in sorted(self.by_type):
+            c = self.by_type[t]
+            out.append(f"{t:<28}{c['created']:>12}{c['updated']:>15}{c['unchanged']:>18}{c['failed']:>14}")
+        out.append(f"{'tổng | total':<28}{self.total('created'):>12}{self.total('updated'):>15}"
+                   f"{self.total('unchanged'):>18}{self.total('failed'):>14}")
+        for f in self.failures[:50]:
+            what = f"{f.res_type}/{f.res_id}" if f.res_type else "?"
+            out.append(f"lỗi | failed: {f.source}:{f.line} {what}: {f.reason}")
+        if self.failed > 50:
+            out.append(f"… {self.failed - 50} lỗi nữa trong báo cáo JSON | more failures in the JSON report")
+        if self.unresolved_references:
+            out.append(f"tham chiếu không tới đâu | references to nothing: {self.unresolved_references} "
+                       f"(ví dụ | e.g. {', '.join(self.unresolved_examples[:5])})")
+        out.append(f"{self.lines} dòng | lines, {self.seconds:.1f} s")
+        return "\n".join(out)
+
+
+# --- reading -----------------------------------------------------------------------------------
+def ndjson_files(paths: Iterable[Path]) -> list[Path]:
+    """The files named, and the NDJSON files inside the folders named (sorted by name)."""
+    found: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found += sorted(f for f in p.iterdir() if f.is_file() and f.name.endswith(SUFFIXES))
+        elif p.is_file():
+            found.append(p)
+        else:
+            raise errors.ImportUnreadable(f"{p}: không có tệp hay thư mục này | no such file or folder")
+    if not found:
+        raise errors.ImportUnreadable("không có tệp NDJSON nào | no NDJSON file (*.ndjson, *.ndjson.gz) found")
+    return found
+
+
+def file_lines(path: Path) -> Iterator[bytes]:
+    """The lines of a file, one at a time (gzip when it is gzip, whatever its name)."""
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == b"\x1f\x8b"
+    opener = gzip.open if gz else open
+    try:
+        with opener(path, "rb") as f:
+            while True:
+                line = f.readline(MAX_LINE + 1)
+                if not line:
+                    return
+                yield line
+    except (OSError, EOFError) as exc:      # a truncated gzip, a read error: the rest of this file is lost
+        raise errors.ImportUnreadable(f"{path.name}: {exc}") from None
+
+
+# --- importing ---------------------------------------------------------------------------------
+class Importer:
+    """Reads lines, prepares (validates) each resource and commits them in batches."""
+
+    def __init__(self, repo: Repository, report: ImportReport, *, batch: int = 500):
+        self.repo = repo
+        self.report = report
+        self.batch_size = batch
+        self._batch: list[tuple[PendingWrite, str, int]] = []
+        self._keys: set[tuple[str, str]] = set()
+
+    def add_line(self, source: str, number: int, line: bytes) -> None:
+        report = self.report
+        report.lines += 1
+        if len(line) > MAX_LINE:
+            report.fail(source, number, None, None, f"dòng dài quá {MAX_LINE} byte | line longer than {MAX_LINE} bytes")
+            return
+        if not line.strip():
+            report.lines -= 1            # blank lines (a trailing newline) are not resources
+            return
+        try:
+            body = loads(line)          # decimals keep their text (1.50 stays 1.50): the hash is the source's
+        except (ValueError, RecursionError) as exc:
+            report.fail(source, number, None, None, f"không phải JSON | not JSON: {exc}")
+            return
+        if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
+            report.fail(source, number, None, None, "không phải tài nguyên FHIR | not a FHIR resource (no resourceType)")
+            return
+        res_type, res_id = body["resourceType"], body.get("id")
+        if not isinstance(res_id, str) or not res_id:
+            report.fail(source, number, res_type, None, "thiếu id: nhập giữ nguyên id | no id: an import keeps ids")
+            return
+        if res_type not in self.repo.store.resource_types:
+            report.fail(source, number, res_type, res_id, f"{res_type!r} is not a FHIR R4 resource type")
+            return
+        try:
+            pending = self.repo.prepare("PUT", res_type, res_id, body)
+        except errors.BenhanError as exc:
+            report.fail(source, number, res_type, res_id, f"{exc.code}: {exc.message}")
+            return
+        if (res_type, res_id) in self._keys:       # the same resource twice in one batch: keep the order
+            self.flush()
+        self._keys.add((res_type, res_id))
+        self._batch.append((pending, source, number))
+        if len(self._batch) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self._batch, self._keys = self._batch, [], set()
+        if not batch:
+            return
+        try:
+            results = self.repo.commit([p for p, _, _ in batch], "update")
+        except errors.BenhanError:
+            # One resource spoils the transaction (a CCCD another patient has, a signed version):
+            # write them one by one so that only it fails, with its own reason.
+            for one in batch:
+                self._commit_one(*one)
+            return
+        for (p, _, _), stored in zip(batch, results):
+            self._count(p.res_type, stored)
+
+    def _commit_one(self, pending: PendingWrite, source: str, number: int) -> None:
+        try:
+            stored, = self.repo.commit([pending], "update")
+        except errors.BenhanError as exc:
+            self.report.fail(source, number, pending.res_type, pending.res_id, f"{exc.code}: {exc.message}")
+            return
+        self._count(pending.res_type, stored)
+
+    def _count(self, res_type: str, stored) -> None:  # noqa: ANN001
+        self.report.count(res_type, "unchanged" if stored.noop else "created" if stored.created else "updated")
+
+
+def import_lines(repo: Repository, sources: Iterable[tuple[str, Iterable[bytes]]], *, batch: int = 500,
+                 progress: Callable[[ImportReport], None] | None = None, query: str | None = None) -> ImportReport:
+    """Import the lines of each (name, lines) source; returns the report. One audit event for the run."""
+    report = ImportReport()
+    started = time.perf_counter()
+    first_seq = _last_seq(repo)
+    importer = Importer(repo, report, batch=batch)
+    for name, lines in sources:
+        report.files.append(name)
+        try:
+            for number, line in enumerate(lines, start=1):
+                importer.add_line(name, number, line)
+                if progress is not None and report.lines % 10000 == 0:
+                    progress(report)
+        except errors.ImportUnreadable as exc:
+            report.fail(name, report.lines, None, None, f"{exc.code}: {exc.message}")
+    importer.flush()
+    _check_references(repo, report, first_seq)
+    report.seconds = time.perf_counter() - started
+    _audit_run(repo, report, query)
+    return report
+
+
+def import_files(repo: Repository, paths: Iterable[Path], **kw) -> ImportReport:  # noqa: ANN003
+    files = ndjson_files(paths)
+    return import_lines(repo, ((str(f), file_lines(f)) for f in files), **kw)
+
+
+def _last_seq(repo: Repository) -> int:
+    with repo.store.db.read() as conn:
+        return conn.execute(select(func.coalesce(func.max(change_log.c.seq), 0))).scalar_one()
+
+
+def _check_references(repo: Repository, report: ImportReport, first_seq: int) -> None:
+    """Count the references (those a search parameter indexes) of the resources this run wrote
+    whose target is not in the database: what a partial export left behind."""
+    r, c, t = idx_reference, change_log, resource
+    target = (select(t.c.pk).where(and_(t.c.res_type == r.c.target_type, t.c.res_id == r.c.target_id,
+                                        t.c.deleted.is_(False))))
+    written = select(c.c.resource_pk).where(c.c.seq > first_seq)
+    missing = (select(r.c.target_type, r.c.target_id).distinct()
+               .where(and_(r.c.resource_pk.in_(written), r.c.target_type.is_not(None),
+                           r.c.target_id.is_not(None), ~exists(target))))
+    with repo.store.db.read() as conn:
+        report.unresolved_references = conn.execute(
+            select(func.count()).select_from(missing.subquery())).scalar_one()
+        if report.unresolved_references:
+            report.unresolved_examples = [f"{row.target_type}/{row.target_id}" for row in
+                                          conn.execute(missing.order_by(r.c.target_type, r.c.target_id)
+                                                       .limit(EXAMPLES_KEPT))]
+
+
+def _audit_run(repo: Repository, report: ImportReport, query: str | None) -> None:
+    actor = repo.actor
+    totals = {k: report.total(k) for k in ("created", "updated", "unchanged", "failed")}
+    detail = {"files": [Path(f).name for f in report.files][:50], "lines": report.lines, **totals,
+              "byType": report.by_type}
+    audit_log.append(repo.store.db, [AuditRecord(
+        recorded=now_us(), interaction="import", subtype="import", agent=actor.name,
+        source_address=actor.source_address, role=" ".join(actor.roles) or None, client_id=actor.client_id,
+        outcome="0" if report.ok else "4", query=query or "$import",
+        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True))])
