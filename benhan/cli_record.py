@@ -48,3 +48,57 @@ def pdf(encounter: str = typer.Argument(..., help="The visit (Encounter id) whos
     missing = [p.key for p in whole.parts if p.problem]
     typer.echo(f"written: {out} ({whole.pages} trang, {len(whole.included)} biểu mẫu"
                + (f"; không in được: {', '.join(missing)}" if missing else "") + ")")
+
+
+@record_app.command("export-hsba")
+def export_hsba(encounter: str = typer.Argument("", help="The visit (Encounter id) to export."),
+                patient: str = typer.Option("", help="Export every visit of this patient (Patient id) instead."),
+                since: str = typer.Option("", "--from", help="Export every visit that ended on or after this day "
+                                                             "(YYYY-MM-DD) instead; with --to."),
+                until: str = typer.Option("", "--to", help="The last day of the period (YYYY-MM-DD, included)."),
+                fmt: str = typer.Option("xml", "--format", help="xml or json."),
+                user: str = typer.Option("", help="The account exporting (its access rules apply; audited)."),
+                out: Path = typer.Option(..., help="The file to write."),
+                data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Export a visit, a patient or a period as the CV 365 HoSoBenhAn (XML or JSON), checked against its
+    schema (docs/hosobenhan.md)."""
+    from datetime import date
+
+    from benhan.auth import policy, users
+    from benhan.exchange.hosobenhan import audit, export
+    from benhan.store.repository import Repository
+    chosen = [x for x in (encounter, patient, since or until) if x]
+    if len(chosen) != 1:
+        raise errors.InvalidOperationParameter("give exactly one of: a visit (ENCOUNTER), --patient, or --from/--to")
+    if not user:
+        raise errors.InvalidOperationParameter("give the exporting account with --user")
+    fmt = export.check_format(fmt)
+    first = last = None
+    if since or until:
+        try:
+            first, last = date.fromisoformat(since), date.fromisoformat(until)
+        except ValueError:
+            raise errors.InvalidOperationParameter("--from and --to are both needed, as YYYY-MM-DD") from None
+    store = open_store(data_dir, database_url)
+    try:
+        account = users.find_user(store, user)
+        if account is None:
+            raise errors.InvalidOperationParameter(f"no account {user!r}")
+        actor = policy.actor_for_user(store, account, source="cli")
+        repo = Repository(store, actor)
+        if encounter:
+            done = export.export_episode(repo, encounter, fmt)
+            target: tuple[str, str | None] = ("Encounter", encounter)
+        elif patient:
+            done = export.export_patient(repo, patient, fmt)
+            target = ("Patient", patient)
+        else:
+            assert first is not None and last is not None
+            done = export.export_period(repo, first, last, fmt)
+            target = ("Encounter", None)
+        out.write_bytes(done.content)
+        audit.record_export(store, actor, done, target, patients=repo.released,
+                            query=f"from={first}&to={last}" if first else None)
+    finally:
+        store.close()
+    typer.echo(f"written: {out} ({len(done.encounters)} hồ sơ, {done.format.upper()}, {len(done.content)} bytes)")
