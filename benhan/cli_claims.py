@@ -115,7 +115,7 @@ def send(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl
     try:
         gateway = service.gateway_from_config(store.config)
         outbox = Outbox(store.db, lease_seconds=lease_seconds)
-        attempted = outbox.run_once(service.senders(gateway), limit=10_000)
+        attempted = outbox.run_once(service.senders(gateway, outbox), limit=10_000)
         counts = outbox.counts()
     except errors.BenhanError as exc:
         _fail(f"{exc.code}: {exc.message}")

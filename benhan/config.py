@@ -150,6 +150,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("claims_send_within_hours", int, 24,
             "A claim sent later than this after the episode ends is listed in the late-sending log with the reason "
             "(TT 48/2017 Đ7–8; a draft asks for 3 hours from 2027)."),
+    Setting("health_book_withheld_icd", str, "",
+            "ICD-10 codes or ranges (e.g. \"B20-B24, F20\") whose visits are not pushed to the patient's VNeID health "
+            "book: the facility's own decision (benhan's sources name no legal exception; docs/claims.md). Empty: "
+            "every closed visit is pushed."),
     # --- e-invoices (NĐ 254/2026 + TT 91/2026) through the facility's provider (docs/einvoice.md) ---
     Setting("einvoice_provider_url", str, "",
             "Base URL of the facility's e-invoice provider (VNPT, Viettel, MISA… as benhan's provider contract) or "

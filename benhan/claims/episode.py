@@ -114,6 +114,7 @@ class Episode:
     discharge_paper: bool = False     # XML7 (inpatient)
     history_summary: str = ""         # QT_BENHLY (XML8)
     results_summary: str = ""         # TOMTAT_KQ (XML8)
+    plan: str = ""                    # onward plan / follow-up of the discharge summary (health book, XML8 GHI_CHU)
     referral: Referral | None = None
     appointment: Appointment | None = None
     sick_leave_days: int = 0

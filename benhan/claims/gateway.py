@@ -24,6 +24,11 @@ TOKEN_PATH = "api/token/take"
 CHECKIN_PATH = "api/qd130/checkInKcbQd3176"
 CLAIM_PATH = "api/qd130/guiHoSoXmlQD3176"
 CARD_PATH = "api/egw/KQNhanLichSuKCB2024"
+# The VNeID electronic health book push (QĐ 2733/2024, QĐ 31/2026; claims/health_book.py). ⚠ Our
+# sources name no endpoint or loaiHoSo for it: these two are benhan's placeholders, answered by the
+# stand-in, to be replaced by the ones in BHXH's connection guide (docs/claims.md "VNeID health book").
+HEALTH_BOOK_PATH = "api/qd130/guiHoSoSoSucKhoeDienTu"
+HEALTH_BOOK_KIND = "2733"
 TOKEN_LIFETIME = timedelta(minutes=50)     # clients re-take it after ~50 min or on 401 (§4.1)
 
 # The card check's answer codes (§4.3), as the registrar reads them.
@@ -145,6 +150,10 @@ class Gateway:
 
     def send_claim(self, envelope: bytes, idem_key: str) -> tuple[int, Receipt]:
         return self._send(CLAIM_PATH, "130", envelope, idem_key)
+
+    def send_health_book(self, envelope: bytes, idem_key: str) -> tuple[int, Receipt]:
+        """The health-book tables of a closed episode (XML1 + XML8, or the claim's tables)."""
+        return self._send(HEALTH_BOOK_PATH, HEALTH_BOOK_KIND, envelope, idem_key)
 
     def card_check(self, card: str, name: str, birth: date | str, staff_name: str, staff_cccd: str) -> CardAnswer:
         """The thông tuyến check at registration: validity, the 5-year date, the last visits."""

@@ -129,6 +129,7 @@ def episode_from_record(repo: Repository, encounter_id: str, *, on: date | None 
         treatment=summary.get("phuong-phap-dieu-tri", ""), outcome=int(discharge.result_of(encounter) or 1),
         discharge_type=DISCHARGE_TYPES.get(disposition, 1), departments=departments or ("K01",),
         record_number=encounter_id, history_summary=summary.get("qua-trinh-benh-ly", ""),
-        results_summary=summary.get("ket-qua-can-lam-sang", ""), referral=referral, appointment=appointment,
+        results_summary=summary.get("ket-qua-can-lam-sang", ""), plan=summary.get("huong-dieu-tri-tiep", ""),
+        referral=referral, appointment=appointment,
         discharge_paper=visit_type in ("03", "04"), results=results, progress=progress)
     return ep, computed.lines

@@ -41,6 +41,7 @@ class ClaimsRunner:
         self.outbox = Outbox(store.db)
         self._scanned: datetime | None = None
         self._checked: datetime | None = None
+        self._booked: datetime | None = None
 
     def start(self) -> "ClaimsRunner":
         self._thread.start()
@@ -62,8 +63,12 @@ class ClaimsRunner:
             except Exception as exc:  # noqa: BLE001 - never die; the next scan tries again
                 log.warning("claims: queueing the finished visits failed: %s", exc)
             try:
+                self.queue_health_books()
+            except Exception as exc:  # noqa: BLE001 - never die; the next scan tries again
+                log.warning("health book: queueing the closed visits failed: %s", exc)
+            try:
                 gateway = service.gateway_from_config(self.store.config)
-                sent = self.outbox.run_once(service.senders(gateway))
+                sent = self.outbox.run_once(service.senders(gateway, self.outbox))
                 if sent:
                     log.info("claims outbox: %d message(s) attempted", sent)
             except Exception as exc:  # noqa: BLE001 - never die; the next round tries again
@@ -108,6 +113,28 @@ class ClaimsRunner:
             log.info("claims: %d finished visit(s) queued, %d to fix on the BHYT desk", len(batch.queued),
                      len(batch.invalid))
         return batch
+
+    def queue_health_books(self, moment: datetime | None = None) -> "health_book.Scan | None":
+        """Queue the VNeID health book of every visit closed lately, insured or not (claims/health_book.py),
+        at most every SCAN_SECONDS; None when it is not time yet or the seal is not configured. A visit
+        whose summary is not written yet is held (the desk lists it) and queued by a later round."""
+        from benhan.claims import health_book
+        moment = moment or utcnow()
+        if self._booked is not None and abs((moment - self._booked).total_seconds()) < SCAN_SECONDS:
+            return None
+        self._booked = moment
+        cfg = self.store.config
+        try:
+            key = service.seal_key(cfg)
+        except errors.BenhanError:
+            return None                    # said by queue_finished_visits every SCAN_SECONDS
+        since = moment.astimezone(parse_zone(cfg.timezone)).date() - timedelta(days=LOOKBACK_DAYS)
+        found = health_book.scan(Repository(self.store, Actor.system("health-book")), self.outbox, key,
+                                 since.isoformat(), moment, cfg.claims_send_within_hours, health_book.withheld_of(cfg))
+        if found.queued or found.held or found.invalid:
+            log.info("health book: %d visit(s) queued, %d held for the summary, %d to fix, %d withheld",
+                     len(found.queued), len(found.held), len(found.invalid), len(found.withheld))
+        return found
 
 
 def start_if_configured(store) -> ClaimsRunner | None:  # noqa: ANN001

@@ -85,9 +85,13 @@ def queue_claim(outbox: Outbox, ep: Episode, lines: list[ChargeLine], key: xmlds
     return _queue(outbox, CLAIM, prepare(ep, lines, key, made), ep, due)
 
 
-def senders(gateway: Gateway) -> dict[str, Sender]:
+def senders(gateway: Gateway, outbox: Outbox | None = None) -> dict[str, Sender]:
+    """The BHXH gateway's kinds: the check-in, the claim and the VNeID health book (claims/health_book.py;
+    with ``outbox``, a health book replaced by a later correction is not sent)."""
+    from benhan.claims import health_book
     return {CHECKIN: lambda item: delivery(lambda: gateway.check_in(item.payload, item.idem_key)),
-            CLAIM: lambda item: delivery(lambda: gateway.send_claim(item.payload, item.idem_key))}
+            CLAIM: lambda item: delivery(lambda: gateway.send_claim(item.payload, item.idem_key)),
+            health_book.KIND: health_book.sender(gateway, outbox)}
 
 
 # --- configuration -------------------------------------------------------------------------------

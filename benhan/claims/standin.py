@@ -1,5 +1,5 @@
 """A stand-in for the BHXH gateway: a small local HTTP service (standard library only) that answers
-the token, check-in, claim and card-check calls like the real one (shared/vietnam-billing.md §4)
+the token, check-in, claim, health-book (claims/health_book.py) and card-check calls like the real one (shared/vietnam-billing.md §4)
 and checks what it receives as strictly as the published rules: the account and the token, the
 facility code, base64, the GIAMDINHHS structure, the facility's signature (present, valid, and by
 the registered certificate when one is given), every table rule of claims/validation.py (field
@@ -27,7 +27,8 @@ from urllib.parse import parse_qs, urlparse
 
 from benhan import errors
 from benhan.claims import envelope, validation
-from benhan.claims.gateway import CARD_PATH, CHECKIN_PATH, CLAIM_PATH, TOKEN_PATH, password_hash
+from benhan.claims.gateway import (CARD_PATH, CHECKIN_PATH, CLAIM_PATH, HEALTH_BOOK_KIND, HEALTH_BOOK_PATH, TOKEN_PATH,
+                                   password_hash)
 from benhan.signing import xmldsig
 
 VN = timezone(timedelta(hours=7))
@@ -64,6 +65,7 @@ class State:
     received: dict[str, int] = field(default_factory=dict)      # idempotency key → times received
     issued: dict[str, int] = field(default_factory=dict)        # idempotency key → receipts issued
     accepted: list[str] = field(default_factory=list)           # MA_LK of accepted claims, in order
+    health_book: list[dict] = field(default_factory=list)       # accepted health books: MA_LK, tables, card, codes
     rejected: list[dict] = field(default_factory=list)
     faults: list[dict] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -71,7 +73,7 @@ class State:
     def stats(self) -> dict:
         with self.lock:
             return {"received": dict(self.received), "issued": dict(self.issued), "accepted": list(self.accepted),
-                    "rejected": len(self.rejected)}
+                    "rejected": len(self.rejected), "health_book": [dict(b) for b in self.health_book]}
 
 
 def _now_text() -> str:
@@ -105,6 +107,16 @@ def check_file(state: State, kind: str, facility: str, data_b64: str) -> tuple[s
         return "400", f"Chữ ký số không hợp lệ: {exc.message}", [
             {"loaiHoSo": "GIAMDINHHS", "dong": 0, "truong": "CHUKYDONVI", "moTa": "chữ ký không hợp lệ"}]
     names = [t.name for t in tables]
+    if kind == HEALTH_BOOK_KIND:
+        from benhan.claims import health_book
+        report = health_book.check(tables)
+        if not report.ok:
+            return "400", f"Hồ sơ có {len(report.problems)} lỗi dữ liệu.", _errors_of(report)
+        head = tables[0].rows[0] if tables and tables[0].name == "XML1" and tables[0].rows else {}
+        return "200", json.dumps({"ma_lk": head.get("MA_LK", ""), "tables": names,
+                                  "card": head.get("MA_THE_BHYT", ""),
+                                  "codes": [c for c in [head.get("MA_BENH_CHINH", ""),
+                                                        *head.get("MA_BENH_KT", "").split(";")] if c]}), []
     if kind == "0":
         if names != ["XML0"]:
             return "400", "Hồ sơ check-in chỉ gồm bảng XML0.", []
@@ -194,7 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(200, {"maKetQua": "200", "APIKey": {
                 "access_token": token, "id_token": uuid.uuid4().hex, "token_type": "bearer",
                 "username": state.username, "expires_in": str(int(state.token_seconds))}})
-        if path in (CHECKIN_PATH, CLAIM_PATH):
+        if path in (CHECKIN_PATH, CLAIM_PATH, HEALTH_BOOK_PATH):
             return self._claim(path)
         if path == CARD_PATH:
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -228,7 +240,7 @@ class _Handler(BaseHTTPRequestHandler):
                     state.faults.pop(0)
         if fault and fault.get("status"):       # a failure before the file is read: nothing received
             return self._reply(int(fault["status"]), {"maKetQua": str(fault["status"]), "thongDiep": "Lỗi máy chủ."})
-        expected_kind = "0" if path == CHECKIN_PATH else "130"
+        expected_kind = {CHECKIN_PATH: "0", CLAIM_PATH: "130", HEALTH_BOOK_PATH: HEALTH_BOOK_KIND}[path]
         if form.get("loaiHoSo") != expected_kind or form.get("username") != state.username:
             body = {"maKetQua": "400", "thongDiep": f"loaiHoSo phải là {expected_kind}.", "dsLoi": []}
         else:
@@ -243,12 +255,18 @@ class _Handler(BaseHTTPRequestHandler):
                 body = {"maKetQua": code, "maGiaoDich": uuid.uuid4().hex[:20].upper() if code == "200" else "",
                         "thoiGianTiepNhan": _now_text(),
                         "thongDiep": "Tiếp nhận thành công." if code == "200" else message, "dsLoi": problems}
+                if expected_kind == HEALTH_BOOK_KIND and not key and code == "200":   # a repeat could not be told
+                    body = {"maKetQua": "400", "maGiaoDich": "", "thoiGianTiepNhan": _now_text(),
+                            "thongDiep": "Thiếu khóa chống gửi trùng (X-Idempotency-Key).", "dsLoi": []}
+                    code = "400"
                 with state.lock:
                     if key and code == "200":
                         state.receipts[key] = body
                         state.issued[key] = state.issued.get(key, 0) + 1
                         if expected_kind == "130":
                             state.accepted.append(message)
+                        elif expected_kind == HEALTH_BOOK_KIND:
+                            state.health_book.append(json.loads(message))
                     elif code != "200":
                         state.rejected.append(body)
         if fault and fault.get("delay"):        # received and processed, but the answer comes late
