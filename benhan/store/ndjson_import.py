@@ -141,6 +141,12 @@ def file_lines(path: Path) -> Iterator[bytes]:
         raise errors.ImportUnreadable(f"{path.name}: {exc}") from None
 
 
+def reason(exc: errors.BenhanError) -> str:
+    """The error's code and message, and where in the resource (the validator's FHIRPath)."""
+    where = f" [{exc.expression}]" if exc.expression else ""
+    return f"{exc.code}: {exc.message}{where}"
+
+
 # --- importing ---------------------------------------------------------------------------------
 class Importer:
     """Reads lines, prepares (validates) each resource and commits them in batches."""
@@ -179,7 +185,7 @@ class Importer:
         try:
             pending = self.repo.prepare("PUT", res_type, res_id, body)
         except errors.BenhanError as exc:
-            report.fail(source, number, res_type, res_id, f"{exc.code}: {exc.message}")
+            report.fail(source, number, res_type, res_id, reason(exc))
             return
         if (res_type, res_id) in self._keys:       # the same resource twice in one batch: keep the order
             self.flush()
@@ -207,7 +213,7 @@ class Importer:
         try:
             stored, = self.repo.commit([pending], "update")
         except errors.BenhanError as exc:
-            self.report.fail(source, number, pending.res_type, pending.res_id, f"{exc.code}: {exc.message}")
+            self.report.fail(source, number, pending.res_type, pending.res_id, reason(exc))
             return
         self._count(pending.res_type, stored)
 

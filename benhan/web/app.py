@@ -20,6 +20,7 @@ from benhan.store.store import Store
 from benhan.web import auth_pages, authn, claims_runner, fhir_api, http, oauth_api, sync_api, ui, ui_errors
 from benhan.web import recheck_runner
 from benhan.web import einvoice_runner
+from benhan.web import import_api
 from benhan.web.authn import Authentication
 from benhan.web.cors import add_cors
 from benhan.web.crash_guard import CrashGuard
@@ -83,6 +84,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
         # "/fhir" itself is the base for batch/transaction: answered here, not redirected to
         # "/fhir/" (a client posting a Bundle must not have to follow a redirect).
         routes=[Route("/health", health), *auth_pages.routes, *ui.routes, *oauth_api.routes, Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
+                *import_api.routes,   # $import, before the /fhir mount that would take it
                 Mount("/fhir", routes=fhir_api.routes),
                 Mount("/static", app=StaticFiles(directory=STATIC), name="static")],
         exception_handlers={errors.BenhanError: benhan_error, HTTPException: http_error, Exception: unexpected},
