@@ -1,9 +1,11 @@
 """The print route draws the engine's forms: a doctor logged in gets the PDF of each (the slips too,
-which have no HTML view), each print is in the audit trail with its form and lookup code, an unknown
+and their HTML print view), each print is in the audit trail with its form and lookup code, an unknown
 form is 404, and an abbreviation not on the facility's list comes back named in a header. Through the
 real app (Starlette TestClient, session login with CSRF), on both databases."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import re
@@ -50,11 +52,18 @@ def test_the_print_route_serves_the_engines_forms_and_audits_each(store):  # noq
             with pdfplumber.open(io.BytesIO(r.content)) as doc:
                 assert title in doc.pages[0].extract_text()
             assert "x-benhan-form-warnings" not in r.headers
-        slip = ui.get(f"{base}/print", params={"form": "followup"})       # no HTML view: its PDF
-        assert slip.status_code == 200 and slip.headers["content-type"] == "application/pdf"
+        # The print view is the same form as HTML (layout/html.py), its inline page CSS allowed by its hash.
+        slip = ui.get(f"{base}/print", params={"form": "followup"})
+        assert slip.status_code == 200 and slip.headers["content-type"].startswith("text/html")
+        assert "GIẤY HẸN KHÁM LẠI" in slip.text and 'data-form="followup"' in slip.text
+        css = re.search(r"<style>(.*?)</style>", slip.text, re.S).group(1)
+        digest = base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()
+        assert f"style-src 'self' 'sha256-{digest}'" in slip.headers["content-security-policy"]
+        assert "size: A5;" in css and "unsafe-inline" not in slip.headers["content-security-policy"]
         assert ui.get(f"{base}/print.pdf", params={"form": "giay-gi-do"}).status_code == 404
         printed = [p["form"] for p in _prints(store)]
         assert sorted(printed) == sorted([*titles, "followup"]) and all(p["lookup"] for p in _prints(store))
+        assert [p["format"] for p in _prints(store) if p["form"] == "followup"].count("html") == 1
 
         # An unlisted abbreviation on a paper for the patient: printed, and named in the answer.
         repo = Repository(store, Actor.system())

@@ -15,7 +15,7 @@ from benhan.clinical.common import name_of, who
 from benhan.clinical.printouts import forms as printouts
 from benhan.documents.forms import FORMS, abbreviations, sources, vocabulary
 from benhan.documents.forms.data import gather_extra
-from benhan.documents.layout import model as layout_model, render as layout
+from benhan.documents.layout import html as layout_html, model as layout_model, render as layout
 from benhan.documents.layout.model import Form, Table
 from benhan.store.repository import Repository
 
@@ -69,13 +69,17 @@ def _constant(value: str):  # noqa: ANN202 - a field source that prints `value` 
     return lambda _data: value
 
 
-def print_form(repo: Repository, ctx: printouts.Context, form_key: str, actor: Actor, printed: dt.datetime,
-               base_url: str, settings: Mapping[str, Any] | None = None,
-               signed: dict[str, list[str]] | None = None,
-               appended: Sequence[tuple[str, str]] = (), appended_title: str = "") -> Printed:
-    """`settings`: the node's settings (facility_authority, form_abbreviations_file); `signed`: the
-    signing mark's lines by signature role ("author", "seal"); `appended`: (label, value) rows printed
-    after the form's body under `appended_title` (a correction after signing says what it replaces)."""
+@dataclass
+class _Prepared:
+    form: Form
+    sheet: layout.Sheet
+    checker: abbreviations.Checker
+    stub: printouts.Printout
+
+
+def _prepare(repo: Repository, ctx: printouts.Context, form_key: str, actor: Actor, printed: dt.datetime,
+             base_url: str, settings: Mapping[str, Any] | None, signed: dict[str, list[str]] | None,
+             appended: Sequence[tuple[str, str]], appended_title: str) -> _Prepared:
     settings = settings or {}
     key, part = split(form_key)
     form = FORMS[key]
@@ -95,7 +99,37 @@ def print_form(repo: Repository, ctx: printouts.Context, form_key: str, actor: A
                          facility_code=ctx.facility.code, department=sources.department(data),
                          patient_name=name_of(ctx.patient), mark_lines=m.lines(), options=vocabulary.options,
                          signed=data.signed, transform=checker)
-    rendered = layout.render(form, sheet)
     stub = printouts.Printout(form_key, f"MS: {form.code}", form.title, ctx.facility.name, sheet.department,
                               ctx.patient["id"], sheet.patient_name, [], [], m)
-    return Printed(form, rendered, stub, checker.warnings, checker.message())
+    return _Prepared(form, sheet, checker, stub)
+
+
+def print_form(repo: Repository, ctx: printouts.Context, form_key: str, actor: Actor, printed: dt.datetime,
+               base_url: str, settings: Mapping[str, Any] | None = None,
+               signed: dict[str, list[str]] | None = None,
+               appended: Sequence[tuple[str, str]] = (), appended_title: str = "") -> Printed:
+    """`settings`: the node's settings (facility_authority, form_abbreviations_file); `signed`: the
+    signing mark's lines by signature role ("author", "seal"); `appended`: (label, value) rows printed
+    after the form's body under `appended_title` (a correction after signing says what it replaces)."""
+    p = _prepare(repo, ctx, form_key, actor, printed, base_url, settings, signed, appended, appended_title)
+    rendered = layout.render(p.form, p.sheet)
+    return Printed(p.form, rendered, p.stub, p.checker.warnings, p.checker.message())
+
+
+@dataclass
+class PrintedHtml:
+    """The same form as HTML (benhan.documents.layout.html): what the browser prints."""
+    form: Form
+    rendered: layout_html.HtmlRendered
+    printout: printouts.Printout
+    warnings: list[str]
+    message: str
+
+
+def print_html(repo: Repository, ctx: printouts.Context, form_key: str, actor: Actor, printed: dt.datetime,
+               base_url: str, settings: Mapping[str, Any] | None = None,
+               signed: dict[str, list[str]] | None = None) -> PrintedHtml:
+    """The form's HTML print view, from the same data, definition and checks as its PDF."""
+    p = _prepare(repo, ctx, form_key, actor, printed, base_url, settings, signed, (), "")
+    rendered = layout_html.render(p.form, p.sheet)
+    return PrintedHtml(p.form, rendered, p.stub, p.checker.warnings, p.checker.message())
