@@ -27,7 +27,8 @@ from tests.forms.conftest import render, text_in
 
 FORM_MODULES = sorted((Path(__file__).resolve().parents[2] / "benhan" / "documents" / "forms").glob("*.py"))
 DEFINITIONS = [p for p in FORM_MODULES
-               if p.stem in ("outpatient", "prescription", "referral", "followup", "sick_leave", "blocks")]
+               if p.stem in ("outpatient", "prescription", "referral", "followup", "sick_leave", "blocks",
+                             "specialty_inpatient", "specialty_sources")]
 # Values a form must never carry as text: what the old 01/BV1 defaulted, titles that depend on the
 # facility, route and result words, and every option word and title of the vocabulary file.
 FORBIDDEN = ["Tự đến", "Khoa điều trị", "Giám đốc", "Trạm trưởng", "Thủ trưởng", "Cấp cứu", "Khỏi", "Tử vong",
@@ -47,7 +48,7 @@ def _strings(path: Path) -> list[tuple[int, str]]:
 
 def test_the_form_definitions_hold_no_literal_clinical_or_administrative_value():
     assert {p.stem for p in DEFINITIONS} == {"outpatient", "prescription", "referral", "followup", "sick_leave",
-                                             "blocks"}
+                                             "blocks", "specialty_inpatient", "specialty_sources"}
     found = []
     for path in DEFINITIONS:
         for line, text in _strings(path):

@@ -26,3 +26,6 @@ FORMS.update({f.key: f for f in (vital_signs_chart.FORM, results.LAB_SHEET, resu
 # ("surgery:<Procedure id>"), the record summary (TT 25/2025 Mẫu 03).
 from benhan.documents.forms import consent, record_summary, surgery_sheet  # noqa: E402
 FORMS.update({f.key: f for f in (consent.FORM, surgery_sheet.FORM, record_summary.FORM)})
+# The specialty inpatient records 02, 03, 04, 05 and 10/BV1: data variants of 01/BV1 (specialty_inpatient.py).
+from benhan.documents.forms import specialty_inpatient  # noqa: E402
+FORMS.update({f.key: f for f in specialty_inpatient.VARIANTS})

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from benhan.clinical import chart, consent
+from benhan.clinical import chart, consent, specialty_record
 from benhan.clinical.common import ref_id
 from benhan.clinical.printouts.forms import Context
 from benhan.store.repository import Repository
@@ -27,6 +27,7 @@ class FormData:
     # ("labresult:<DiagnosticReport id>"; a day of the treatment sheet).
     part: str = ""
     consents: list[dict] = field(default_factory=list)   # the visit's 01/BV2 consents (clinical.consent), oldest first
+    specialty: dict | None = None            # the stay's specialty record part (clinical.specialty_record)
 
 
 def authority(repo: Repository, ctx: Context, configured: str | None) -> str:
@@ -71,4 +72,12 @@ def gather_extra(repo: Repository, ctx: Context, printed: dt.datetime, configure
                  signed: dict[str, list[str]] | None = None) -> FormData:
     return FormData(ctx, printed, authority(repo, ctx, configured_authority), referral=referral_of(repo, ctx),
                     sick_leave=sick_leave_of(repo, ctx), signed=signed or {},
-                    consents=consent.of_visit(repo, ctx.encounter) if chart.may_read(repo, "Consent") else [])
+                    consents=consent.of_visit(repo, ctx.encounter) if chart.may_read(repo, "Consent") else [],
+                    specialty=specialty_of(repo, ctx))
+
+
+def specialty_of(repo: Repository, ctx: Context) -> dict | None:
+    """A stay's specialty record part (02/03/04/05/10 BV1); an outpatient visit has none."""
+    if (ctx.encounter.get("class") or {}).get("code") != "IMP" or not chart.may_read(repo, "Composition"):
+        return None
+    return specialty_record.of_visit(repo, ctx.encounter["id"])
