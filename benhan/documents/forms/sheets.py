@@ -88,8 +88,11 @@ def _notes(d: FormData, kind: str) -> list[dict]:
 
 def _note_entry(n: dict, d: FormData) -> Entry:
     text = (n.get("note") or [{}])[0].get("text", "")
-    return Entry(n.get("effectiveDateTime") or n.get("date") or "", n.get("summary", ""),
-                 [text] if text else [], _signer(n.get("assessor"), d))
+    # The care level and the diet ordered with the note close its orders, as the doctor writes them on paper.
+    care, diet = notes_mod.care_level(n), notes_mod.diet(n)
+    orders = [x for x in (text, care, f"Chế độ ăn: {diet}" if diet else "") if x]
+    return Entry(n.get("effectiveDateTime") or n.get("date") or "", n.get("summary", ""), orders,
+                 _signer(n.get("assessor"), d))
 
 
 def _is_referral(sr: dict) -> bool:

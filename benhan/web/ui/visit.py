@@ -292,7 +292,7 @@ def _note(request: Request, r: Repository, encounter: dict, patient: dict, v: di
         # The treatment sheet holds the doctor's course and orders: a nurse writes the care sheet.
         require_act(r, roles.PROGRESS_NOTE)
     notes.add(r, r.actor, encounter, v.get("note_kind", ""), v.get("note_course", ""), v.get("note_orders", ""),
-              tz(request))
+              tz(request), care=v.get("note_care_level", ""), diet_text=v.get("note_diet", ""))
 
 
 def _discharge(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
