@@ -73,7 +73,7 @@ class NdjsonWriter:
     """Writes one resource type into `directory`; `close()` (or leaving the `with`) returns the files."""
 
     def __init__(self, directory: Path, res_type: str, *, max_lines: int = DEFAULT_MAX_LINES,
-                 max_bytes: int = DEFAULT_MAX_BYTES, suffix: str = ""):
+                 max_bytes: int = DEFAULT_MAX_BYTES, suffix: str = "", buffer_size: int = 1024 * 1024):
         if not _TYPE.match(res_type):
             raise ValueError(f"{res_type!r} is not a resource type name")
         if max_lines < 1 or max_bytes < 1:
@@ -83,6 +83,7 @@ class NdjsonWriter:
         self.max_lines = max_lines
         self.max_bytes = max_bytes
         self.suffix = suffix
+        self.buffer_size = buffer_size      # smaller when many types are written at once
         self.files: list[NdjsonFile] = []
         self._part = 0
         self._out: BinaryIO | None = None
@@ -101,7 +102,7 @@ class NdjsonWriter:
         self._path = self.directory / file_name(self.res_type, self._part, self.suffix)
         # Owner-only: the files hold patients' records.
         fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        self._out = os.fdopen(fd, "wb", buffering=1024 * 1024)
+        self._out = os.fdopen(fd, "wb", buffering=self.buffer_size)
         self._hash = hashlib.sha256()
         self._count = 0
         self._size = 0

@@ -397,3 +397,31 @@ outbox_item = Table(
     Index("ix_outbox_item_state_next", "state", "next_attempt"),
     Index("ix_outbox_item_subject", "kind", "subject"),
 )
+
+
+# --- Bulk Data $export (0007; store/bulk_export.py, web/bulk_export_api.py) ---------------------
+# One row per export a backend client asked for (FHIR Bulk Data Access IG v2). The files are written
+# under <data_dir>/exports/<id>/ while the row says how far it got; the row and its files are deleted
+# together (the client's DELETE, or the cleanup once `expires` has passed).
+bulk_export_job = Table(
+    "bulk_export_job", metadata,
+    Column("id", String(64), primary_key=True),                    # random, the status URL's last part
+    Column("client_id", String(64), nullable=False),               # who may poll and download
+    Column("agent", String(128), nullable=False),
+    Column("level", String(8), nullable=False),                    # system, patient, group
+    Column("group_id", String(64), nullable=True),
+    Column("request", Text, nullable=False),                       # the kick-off URL, for the manifest
+    Column("params", Text, nullable=False),                        # JSON: types, since, type filters
+    Column("state", String(12), nullable=False),                   # queued, running, done, failed
+    Column("transaction_time", BigInteger, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("started", BigInteger, nullable=True),
+    Column("heartbeat", BigInteger, nullable=True),                # a running export's last sign of life
+    Column("finished", BigInteger, nullable=True),
+    Column("expires", BigInteger, nullable=True),                  # files deleted after this
+    Column("progress", String(200), nullable=True),
+    Column("output", Text, nullable=True),                         # JSON: the files written
+    Column("error", Text, nullable=True),                          # JSON: what went wrong
+    Index("ix_bulk_export_job_client", "client_id", "state"),
+    Index("ix_bulk_export_job_state", "state", "expires"),
+)

@@ -21,6 +21,7 @@ from benhan.web import auth_pages, authn, claims_runner, fhir_api, http, oauth_a
 from benhan.web import recheck_runner
 from benhan.web import einvoice_runner
 from benhan.web import import_api
+from benhan.web import bulk_export_api
 from benhan.web.authn import Authentication
 from benhan.web.cors import add_cors
 from benhan.web.crash_guard import CrashGuard
@@ -83,7 +84,8 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     app = Starlette(
         # "/fhir" itself is the base for batch/transaction: answered here, not redirected to
         # "/fhir/" (a client posting a Bundle must not have to follow a redirect).
-        routes=[Route("/health", health), *auth_pages.routes, *ui.routes, *oauth_api.routes, Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
+        routes=[Route("/health", health), *auth_pages.routes, *ui.routes, *oauth_api.routes, *bulk_export_api.routes,
+                Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
                 *import_api.routes,   # $import, before the /fhir mount that would take it
                 Mount("/fhir", routes=fhir_api.routes),
                 Mount("/static", app=StaticFiles(directory=STATIC), name="static")],
@@ -96,6 +98,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     claims_runner.install(app)   # the claims outbox worker, when a BHXH gateway is configured
     recheck_runner.install(app)   # the later certificate check of signatures made offline
     einvoice_runner.install(app)   # the e-invoice outbox worker, when a provider is configured
+    bulk_export_api.install(app)   # Bulk Data $export: the export worker and the cleanup of expired exports
     # Every request is authenticated before any route runs (web/authn.py).
     app.add_middleware(Authentication)
     # Transport (added last, so outermost): CORS and security headers also on 401s and preflights.
