@@ -41,6 +41,13 @@ DOCUMENT_TYPES = {
     "consent": ("59284-0", "Patient Consent"),
     "surgery": ("11504-8", "Surgical operation note"),
     "summary": ("34133-9", "Summary of episode note"),
+    # The specialty inpatient records (benhan.documents.forms.specialty_inpatient), records like 01/BV1:
+    # the signed DocumentReference names its form key (signing.FORM_KEY_SYSTEM).
+    "inpatient-paediatric": ("11503-0", "Medical records"),
+    "inpatient-infectious": ("11503-0", "Medical records"),
+    "inpatient-gynaecology": ("11503-0", "Medical records"),
+    "inpatient-obstetric": ("11503-0", "Medical records"),
+    "inpatient-surgical": ("11503-0", "Medical records"),
 }
 
 

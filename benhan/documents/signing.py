@@ -252,7 +252,9 @@ def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, s
                     attachment(bundle_json, "application/fhir+json", f"{draft.title}.json", when)],
         "context": {"encounter": [{"reference": f"Encounter/{draft.encounter_id}"}]},
     }
-    if ":" in draft.form:            # a sheet of one item or day: its full key, so a correction redraws that sheet
+    # A sheet of one item or day: its full key, so a correction redraws that sheet; a form whose LOINC type
+    # an earlier form has too (the specialty records 02 … 10/BV1 are "Medical records" like 01/BV1): its key.
+    if ":" in draft.form or next(k for k, (c, _) in DOCUMENT_TYPES.items() if c == code) != draft.form:
         document_reference["category"] = [{"coding": [{"system": FORM_KEY_SYSTEM, "code": draft.form}]}]
     from benhan.documents import amendment      # a correction names the signed version it replaces
     document_reference.update(amendment.reference_links(bundle))

@@ -27,13 +27,14 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from benhan.auth.actor import Actor
-from benhan.clinical import chart, outcome
+from benhan.clinical import chart, outcome, specialty_record
 from benhan.clinical.common import identifier, name_of, vn_date
 from benhan.clinical.printouts import forms as printouts
 from benhan.clinical.printouts.pdf import FAMILY
 from benhan.documents.forms import FORMS, blocks, printing, sources
 from benhan.documents.forms.data import FormData, gather_extra
 from benhan.documents.forms.outpatient_variants import variant_for
+from benhan.documents.forms.specialty_inpatient import record_form_for
 from benhan.documents.layout.model import Form
 from benhan.documents.layout.render import _add_fonts as add_fonts   # the fonts read once per process
 from benhan.store import audit_log
@@ -132,13 +133,12 @@ def _code_order(form: Form) -> tuple:
     return tuple(int(x) for x in digits[:1]) or (999,)
 
 
-def record_form(ctx: printouts.Context, location: dict | None) -> str:
-    """The one record form of the visit: 01/BV1 for an inpatient stay when it is registered, else
-    the outpatient record of the visit's specialty (outpatient_variants.variant_for)."""
+def record_form(ctx: printouts.Context, location: dict | None, specialty: dict | None = None) -> str:
+    """The one record form of the visit: for an inpatient stay the record of its specialty (02, 03, 04, 05
+    or 10/BV1: the doctor's choice `specialty`, clinical.specialty_record, else the department's), 01/BV1
+    otherwise; else the outpatient record of the visit's specialty (outpatient_variants.variant_for)."""
     if _inpatient(ctx.encounter):
-        inpatient = next((k for k, f in FORMS.items() if f.code == "01/BV1"), None)
-        if inpatient:
-            return inpatient
+        return record_form_for(specialty_record.chosen(specialty, ctx.encounter, location))
     return variant_for(ctx.encounter, location)
 
 
@@ -176,7 +176,7 @@ def build(repo: Repository, ctx: printouts.Context, actor: Actor, printed: dt.da
           settings: Mapping[str, Any] | None = None) -> WholeRecord:
     settings = settings or {}
     data = gather_extra(repo, ctx, printed, settings.get("facility_authority"))
-    chosen = record_form(ctx, _location(repo, ctx))
+    chosen = record_form(ctx, _location(repo, ctx), data.specialty)
     for res_type in printing.hidden_parts(chosen, ctx):
         # The record itself is the whole record's spine: a reader who may not see part of it gets none
         # of it (refused and audited, as printing the record alone would be), not a record with a hole.

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import pytest
 
+from benhan.auth.actor import Actor
 from benhan.clinical import specialty_record as sr
-from benhan.documents.forms import FORMS, vocabulary
+from benhan.documents import whole_record
+from benhan.documents.forms import FORMS, specialty_inpatient, vocabulary
+from benhan.store.repository import Repository
 from tests.clinical.test_inpatient_record import DOCTOR, enc, ward  # noqa: F401 - the ward fixture
 from tests.forms import stay_seed
 from tests.forms.conftest import keep, pages, text_in
@@ -119,7 +122,7 @@ def test_the_surgical_record_lists_the_stays_surgeries_and_procedures(ward):  # 
     assert p.rendered.regions["surgery-table"].page > p.rendered.regions["plan"].page      # in part B
 
 
-def test_an_item_not_written_is_the_papers_dotted_line_and_other_specialties_items_are_not_kept(ward):  # noqa: ANN001, F811
+def test_an_item_not_written_is_a_dotted_line_and_other_specialties_items_are_not_kept(ward):  # noqa: ANN001, F811
     eid = stay_seed.stay(ward)
     values = {k: v for k, v in form_values("san-khoa").items() if k != sr.BY_CODE["sk-tim-thai"].field}
     values[sr.BY_CODE["nhi-vong-dau"].field] = "50"          # another form's item: not this record's
@@ -130,3 +133,17 @@ def test_an_item_not_written_is_the_papers_dotted_line_and_other_specialties_ite
     assert dotted(p, "sk-tim-thai")
     assert not [r for r in p.rendered.regions if r.startswith("sk-tre-gioi=male")
                 and "X" in text_in(p.pdf, p.rendered.regions[r]).split()]
+
+
+def test_the_stays_record_form_is_the_chosen_specialtys_else_the_departments_else_01bv1(ward):  # noqa: ANN001, F811
+    repo = Repository(ward["repo"].store, Actor.system())
+    eid = stay_seed.stay(ward)
+    ctx = stay_seed.context(ward, eid)
+    assert whole_record.record_form(ctx, None) == "inpatient"
+    surgery_ward = {"type": [{"coding": [{"system": sr.SPECIALTY_SYSTEM, "code": "ngoai-khoa"}]}]}
+    assert whole_record.record_form(ctx, surgery_ward) == "inpatient-surgical"
+    sr.save(repo, DOCTOR, enc(ward, eid), form_values("san-khoa"), None)
+    ctx = stay_seed.context(ward, eid)
+    part = sr.of_visit(repo, eid)
+    assert whole_record.record_form(ctx, surgery_ward, part) == "inpatient-obstetric"   # the doctor's choice first
+    assert specialty_inpatient.record_form_for("noi-khoa") == "inpatient"

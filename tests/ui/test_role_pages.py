@@ -68,6 +68,8 @@ FORM_POSTS = {
                                       {"result": "9", "disposition": "home"}),
     # The inpatient stay (web/ui/visit.py): admission, transfer, procedures, complications — refused forms.
     "/ui/encounters/{id}/admission": (lambda r: has(r, "u", "Encounter"), {"adm_route": "x"}),
+    # The stay's specialty record (web/ui/specialty.py): an unknown record form is refused.
+    "/ui/encounters/{id}/specialty": (lambda r: has(r, "c", "Composition"), {"sp_form": "x"}),
     "/ui/encounters/{id}/transfer": (lambda r: has(r, "u", "Encounter"), {"transfer_to": "khong-co"}),
     "/ui/encounters/{id}/procedures": (lambda r: has(r, "c", "Procedure"), {"proc_kind": "x"}),
     "/ui/encounters/{id}/complications": (lambda r: has(r, "c", "Condition"), {"comp_kind": "x"}),

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from benhan.web.ui import bench, corrections, desk, diagnosis_search, linking, printouts, signatures, visit
 from benhan.web.ui import paper
+from benhan.web.ui import specialty
 from benhan.web.ui import amendment as amendment_pages
 from benhan.web.ui import cashier
 from benhan.web.ui import claims_desk
@@ -35,6 +36,7 @@ routes = [
     Route("/ui/encounters/{id}/notes", visit.note_post, methods=_FORM),
     Route("/ui/encounters/{id}/discharge", visit.discharge_post, methods=_FORM),
     Route("/ui/encounters/{id}/admission", visit.admission_post, methods=_FORM),
+    Route("/ui/encounters/{id}/specialty", specialty.post, methods=_FORM),
     Route("/ui/encounters/{id}/transfer", visit.transfer_post, methods=_FORM),
     Route("/ui/encounters/{id}/procedures", visit.procedure_post, methods=_FORM),
     Route("/ui/encounters/{id}/complications", visit.complication_post, methods=_FORM),

@@ -25,6 +25,7 @@ from benhan.clinical.corrections import EDITABLE, is_cancelled
 from benhan.store.repository import Repository
 from benhan.vn import display
 from benhan.web import i18n
+from benhan.web.ui import specialty as specialty_ui
 from benhan.web.ui import svg
 from benhan.web.ui.base import (back, chart_gate, form, may, may_act, messages, page, repo, require, require_act, today,
                                 tz, warnings)
@@ -53,7 +54,9 @@ def _signed_forms(r: Repository, encounter_id: str) -> dict[str, dict]:
     """The newest signed version of each of the visit's papers, by form key: the visit page says
     "Đã ký số bởi …" beside the printout (TT 13/2025: the signing state visible where the paper is)."""
     from benhan.documents import composition, signing
-    by_loinc = {code: key for key, (code, _) in composition.DOCUMENT_TYPES.items()}
+    by_loinc: dict[str, str] = {}
+    for key, (code, _) in composition.DOCUMENT_TYPES.items():     # several forms share a type: its first
+        by_loinc.setdefault(code, key)
     out: dict[str, dict] = {}
     for d in signing.signed_documents(r, encounter_id):          # newest first
         key = next((c.get("code", "") for cat in d.get("category", []) for c in cat.get("coding", [])
@@ -180,7 +183,8 @@ def _stay(r: Repository, encounter: dict, rec: chart.VisitRecord, lang: str) -> 
             "procedures": procs, "describe": describe, "kind_of": procedures.kind_of,
             "complications": procedures.complications(rec.conditions), "complication_text": procedures.complication_text,
             "kinds": procedures.KINDS, "anaesthesia": procedures.ANAESTHESIA, "complication_kinds": procedures.COMPLICATIONS,
-            "staff": procedures.practitioners(r) if may_add_proc else [], "may_add_proc": may_add_proc}
+            "staff": procedures.practitioners(r) if may_add_proc else [], "may_add_proc": may_add_proc,
+            "specialty": specialty_ui.card(r, encounter, lang)}
 
 
 async def encounter_page(request: Request) -> Response:
