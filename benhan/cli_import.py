@@ -61,3 +61,34 @@ def ndjson(paths: list[Path] = typer.Argument(..., help="NDJSON files (.ndjson, 
     _write_report(report, result.as_json())
     if not result.ok:
         raise typer.Exit(1)
+
+
+@import_app.command("bhyt-xml")
+def bhyt_xml(paths: list[Path] = typer.Argument(..., help="GIAMDINHHS files, table files (XML1.xml …) or folders."),
+             report: Optional[Path] = ReportFile,
+             data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
+    """Import past episodes from a previous HIS's BHYT XML tables (XML1–XML5, QĐ 4750/3176): patients
+    (matched by CCCD, then BHYT card, never duplicated), finished visits with their ICD-10 diagnoses,
+    drugs, services and supplies, lab results and progress notes. Importing a file again creates
+    nothing. Prints a report per table (rows mapped, rows not mapped and why); exit 1 when a file
+    could not be read or a row was not mapped."""
+    from benhan.auth.actor import Actor
+    from benhan.claims import his_import, his_read
+    from benhan.store.repository import Repository
+    try:
+        files = his_read.xml_files(paths)
+        if len(paths) == 1 and paths[0].is_file():
+            his_read.read(files[0])          # a single bad file: one line, before the database is opened
+    except errors.BenhanError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    store = open_store(data_dir, database_url)
+    try:
+        result = his_import.import_files(Repository(store, Actor.system(f"cli:{getpass.getuser()}")), files)
+    except errors.BenhanError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+    finally:
+        store.close()
+    typer.echo(result.text())
+    _write_report(report, result.as_json())
+    if not result.ok:
+        raise typer.Exit(1)
