@@ -23,6 +23,7 @@ from benhan.store.writer import Stored
 from benhan.web import authn, compartment_api, http, terminology_api
 from benhan.web.shaping import shape
 from benhan.web import audit_api
+from benhan.web import hosobenhan_api
 
 MAX_VERSION = 2**31 - 1     # resource_version.version is a 32-bit INTEGER on PostgreSQL
 STARTED = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -297,6 +298,7 @@ routes = [
     Route("/metadata", metadata, methods=["GET"]),
     Route("/_history", history, methods=["GET"]),
     Route("/", system_endpoint, methods=["POST", "GET"]),
+    *hosobenhan_api.routes,    # CV 365 HoSoBenhAn: before /{type} and /Patient/{id}/{type}
     Route("/{type}", type_endpoint, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
     Route("/{type}/_search", search_post, methods=["POST"]),
     Route("/{type}/_history", history, methods=["GET"]),

@@ -12,6 +12,7 @@ from benhan.web.ui import specialty
 from benhan.web.ui import amendment as amendment_pages
 from benhan.web.ui import cashier
 from benhan.web.ui import claims_desk
+from benhan.web.ui import hosobenhan
 
 _FORM = ["GET", "POST"]   # GET: after a lost session, the login returns to the form's page
 
@@ -44,6 +45,7 @@ routes = [
     Route("/ui/encounters/{id}/print", printouts.print_view),
     Route("/ui/encounters/{id}/print.pdf", printouts.print_pdf),
     Route("/ui/encounters/{id}/record.pdf", printouts.whole_record_pdf),
+    Route("/ui/encounters/{id}/hosobenhan", hosobenhan.download),
     Route("/ui/correct/{type}/{id}", corrections.correct, methods=_FORM),
     Route("/ui/history/{type}/{id}", corrections.history),
     Route("/ui/encounters/{id}/documents", signatures.documents_page),
