@@ -21,10 +21,11 @@ from benhan.claims import tables
 from benhan.clinical.common import ref_id
 from benhan.exchange.hosobenhan import schema
 from benhan.exchange.hosobenhan.fields import BY_NAME, LIST_ROOT, ROOT
-from benhan.exchange.hosobenhan.record import episode_tree, shared
+from benhan.exchange.hosobenhan.record import episode_tree, require_reads, shared
 from benhan.store.repository import Repository
 
 FORMATS = {"xml": "application/xml", "json": "application/json"}
+__all__ = ["Export", "check_format", "export_episode", "export_patient", "export_period", "render", "require_reads"]
 
 
 @dataclass

@@ -351,9 +351,14 @@ class Shared:
     rooms: dict[str, str]
 
 
-def shared(repo: Repository) -> Shared:
+def require_reads(repo: Repository) -> None:
+    """Refuse (403, audited) a reader who may not read every type an export reads."""
     for res_type in READS:
         repo.permit("r", res_type, "read")
+
+
+def shared(repo: Repository) -> Shared:
+    require_reads(repo)
     rooms = {}
     for m in repo.search_type("Location", [("_count", "500")]).matches:
         code = next((i.get("value", "") for i in m.json().get("identifier", []) if i.get("value")), "")
