@@ -21,9 +21,10 @@ Every result points at its order (basedOn), and the order is completed when its 
 """
 from __future__ import annotations
 
+import base64
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from benhan.auth.actor import Actor
 from benhan.clinical.catalogue import lookup, resources
@@ -222,12 +223,60 @@ def result_field(loinc: str) -> str:
     return "r_" + loinc.replace("-", "_")
 
 
+MAX_DESCRIPTION = 20_000
+
+
+def _specimen_time(p: Problems, order: dict, text: str, tz: str, clock: datetime) -> str | None:
+    """When the specimen was taken ('dd/mm/yyyy hh:mm'): not after now, not before the order."""
+    from benhan.clinical.admission import parse_datetime
+    try:
+        taken = parse_datetime(text, tz)
+    except ValueError:
+        p.add("specimen_at", "ui.proc.err.datetime")
+        return None
+    if taken is None:
+        return None
+    authored = order.get("authoredOn") or ""
+    if taken > clock:
+        p.add("specimen_at", "ui.err.future")
+    elif len(authored) > 10 and taken < datetime.fromisoformat(authored).replace(second=0, microsecond=0):
+        p.add("specimen_at", "ui.err.specimen_before_order")
+    return taken.isoformat()
+
+
+def _validator(repo: Repository, p: Problems, pid: str) -> dict | None:
+    """The doctor who validates the results (bác sĩ duyệt kết quả), one of the facility's staff."""
+    from benhan.clinical.procedures import practitioners
+    pid = (pid or "").strip()
+    if not pid:
+        return None
+    name = dict(practitioners(repo)).get(pid)
+    if name is None:
+        p.add("validator", "ui.err.choose")
+        return None
+    return ref("Practitioner", pid, name)
+
+
 def enter_results(repo: Repository, actor: Actor, order: dict, female: bool, values: dict[str, str],
-                  tz: str = "+07:00") -> str:
-    """Record the results of an order; the DiagnosticReport's id."""
+                  tz: str = "+07:00", clock: datetime | None = None) -> str:
+    """Record the results of an order; the DiagnosticReport's id.
+
+    Optional, as the result sheet asks for them (TT 32/2023 PL XXIX): for a laboratory order the time the
+    specimen was taken (`specimen_at`: the report's and its results' effective time, FHIR's "clinically
+    relevant time", printed "Lấy mẫu lúc") and the validating doctor (`validator`, a Practitioner id: the
+    report's resultsInterpreter, printed "Bác sĩ duyệt kết quả"); for an imaging or functional test the
+    description of the findings (`description`: the report's presentedForm, text/plain, printed "Mô tả")."""
     p = Problems()
-    when = now(tz).isoformat()
+    clock = clock or now(tz)
+    when = clock.isoformat()
     kind = kind_of(order)
+    specimen_at = validator = None
+    description = (values.get("description") or "").strip()
+    if kind == "lab":
+        specimen_at = _specimen_time(p, order, values.get("specimen_at", ""), tz, clock)
+        validator = _validator(repo, p, values.get("validator", ""))
+    elif len(description) > MAX_DESCRIPTION:
+        p.add("description", "ui.err.too_long", n=MAX_DESCRIPTION)
     observations: list[dict] = []
     if kind == "lab":
         for t in tests_of(order):
@@ -251,8 +300,8 @@ def enter_results(repo: Repository, actor: Actor, order: dict, female: bool, val
                 "resourceType": "Observation", "status": "final", "basedOn": [ref("ServiceRequest", order["id"])],
                 "category": [{"coding": [{"system": OBS_CATEGORY, "code": "laboratory"}]}],
                 "code": {"coding": [{"system": LOINC, "code": t.loinc, "display": t.name_en}], "text": t.name_vi},
-                "subject": order["subject"], "encounter": order.get("encounter"), "effectiveDateTime": when,
-                "issued": when, "valueQuantity": {"value": value, "unit": t.unit, "system": UCUM, "code": t.unit},
+                "subject": order["subject"], "encounter": order.get("encounter"),
+                "effectiveDateTime": specimen_at or when, "issued": when, "valueQuantity": {"value": value, "unit": t.unit, "system": UCUM, "code": t.unit},
                 "interpretation": [{"coding": [{"system": INTERPRETATION, "code": flag(value, low, high)}]}],
                 "referenceRange": [rng]})
         if not observations and not p.errors:
@@ -266,13 +315,16 @@ def enter_results(repo: Repository, actor: Actor, order: dict, female: bool, val
               "category": [{"coding": [{"system": DIAGNOSTIC_SERVICE, "code": "LAB" if kind == "lab" else
                                         "RAD" if kind == "imaging" else "OTH"}]}],
               "code": order.get("code") or {"text": "Kết quả"}, "subject": order["subject"],
-              "encounter": order.get("encounter"), "effectiveDateTime": when, "issued": when,
-              "resultsInterpreter": [{"display": actor.display or actor.name}],
+              "encounter": order.get("encounter"), "effectiveDateTime": specimen_at or when, "issued": when,
+              "resultsInterpreter": [validator or {"display": actor.display or actor.name}],
               "result": [ref("Observation", i) for i in obs_ids]}
     if not obs_ids:
         del report["result"]
     if conclusion:
         report["conclusion"] = conclusion
+    if description and kind != "lab":
+        report["presentedForm"] = [{"contentType": "text/plain; charset=utf-8", "language": "vi", "title": "Mô tả",
+                                    "data": base64.b64encode(description.encode("utf-8")).decode("ascii")}]
     report_id = str(uuid.uuid4())
     done = {k: v for k, v in order.items() if k != "meta"}
     done["status"] = "completed"

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from benhan import errors
-from benhan.clinical import dispensing, laboratory, orders
+from benhan.clinical import dispensing, laboratory, orders, procedures
 from benhan.clinical.common import FormInvalid
 from benhan.web import i18n
 from benhan.web.ui.base import back, form, messages, page, repo, require, tz
@@ -19,7 +19,7 @@ def _lab_page(request: Request, r, status: int = 200, **extra) -> Response:  # n
     done_rows = laboratory.results_of(r, done) if done else []
     return page(request, "ui/lab.html", status, items=laboratory.worklist(r, tz(request)), done=done,
                 done_rows=done_rows, done_report=_report_of(r, done) if done else None,
-                result_field=orders.result_field, **extra)
+                result_field=orders.result_field, staff=procedures.practitioners(r), **extra)
 
 
 def _report_of(r, order_id: str) -> dict | None:  # noqa: ANN001

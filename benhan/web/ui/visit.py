@@ -111,6 +111,9 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 service_code=orders.service_code, not_in_catalogue=orders.not_in_catalogue,
                 allergy_choices=allergy_choices, allergy_coded=allergies.is_coded, day=day,
                 tests_of=orders.tests_of, result_field=orders.result_field, kind_of=orders.kind_of,
+                # Whom a lab result names as its validating doctor (only when a lab order awaits results).
+                result_staff=procedures.practitioners(r) if may(r, "c", "DiagnosticReport") and any(
+                    o.get("status") == "active" and orders.kind_of(o) == "lab" for o, _, _ in results) else [],
                 note_kind=notes.kind_of, drug_of=prescriptions.drug_of, results_map=discharge.RESULTS,
                 dispositions=discharge.DISPOSITIONS, result_code=discharge.result_of(encounter),
                 disposition_code=discharge.disposition_of(encounter), inpatient=visits.is_inpatient(encounter),
