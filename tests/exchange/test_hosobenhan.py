@@ -212,7 +212,12 @@ def test_a_value_that_does_not_fit_stops_the_export_naming_the_field(store):  # 
         assert "Nguyễn" in caught.value.message      # which record: its key and the patient's name
 
 
-def test_the_committed_schemas_are_the_field_tables(tmp_path):  # noqa: ANN001
+def test_the_committed_schemas_and_the_docs_are_the_field_tables():
+    from pathlib import Path
+
+    from benhan.exchange.hosobenhan.fields import markdown
+    page = (Path(__file__).resolve().parents[2] / "docs" / "hosobenhan.md").read_text(encoding="utf-8")
+    assert page.endswith("## The fields\n\n" + markdown())
     assert schema.XSD_FILE.read_bytes() == schema.xsd_text()
     assert schema.JSON_SCHEMA_FILE.read_text(encoding="utf-8") == schema.json_schema_text()
     jsonschema.Draft202012Validator.check_schema(schema.json_schema())

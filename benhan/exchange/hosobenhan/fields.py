@@ -77,7 +77,7 @@ sovaovien S 100 req known =MA_LK | the episode key MA_LK (Encounter identifier)
 mabenhnhan S 100 req known =MA_BN | Patient.id
 hoten S 255 req known =HO_TEN | Patient.name
 cccd_so C 15 known =SO_CCCD | Patient.identifier (CCCD system)
-ngaysinh S 12 req known =NGAY_SINH | Patient.birthDate (yyyyMMddHHmm, 0000 when the hour is unknown)
+ngaysinh T 12 req known =NGAY_SINH | Patient.birthDate (yyyyMMddHHmm, 0000 when the hour is unknown)
 gioitinh N 1 req known =GIOI_TINH {SEX} | Patient.gender (1 male, 2 female, 3 undetermined)
 nhommau S 10 known =NHOM_MAU | blood group Observation (LOINC 882-1)
 yeutorh S 10 known | Rh factor Observation (LOINC 10331-7)
@@ -245,3 +245,42 @@ taibien S 1024 | Procedure.complicationDetail (the Condition's text)
 BY_NAME = {g.name: g for g in GROUPS}
 ROOT = "HoSoBenhAn"
 LIST_ROOT = "DanhSachHoSoBenhAn"     # inferred: several records in one file (a patient, a period)
+
+
+KINDS = {"S": "Chuỗi", "C": "Số (chữ số)", "N": "Số nguyên", "Q": "Số thập phân", "T": "Thời điểm", "D": "Ngày",
+         "G": "Nhóm"}
+
+
+def _type(f: Field) -> str:
+    if f.kind == "T":
+        return "Thời điểm yyyyMMddHHmm"
+    if f.kind == "D":
+        return "Ngày yyyyMMdd"
+    if f.kind == "G":
+        return "Nhóm" + (" (lặp)" if f.repeat else "")
+    if f.kind == "Q":
+        return f"Số thập phân ({f.size}, 3 lẻ)"
+    return f"{KINDS[f.kind]}({f.size})"
+
+
+def _rows(fields: tuple[Field, ...], prefix: str = "") -> list[str]:
+    out = []
+    for f in fields:
+        name = f"`{prefix}{f.name}`"
+        mark = "known" if f.known else "inferred"
+        values = f" {{{', '.join(f.values)}}}" if f.values else ""
+        out.append(f"| {name} | {_type(f)}{values} | {'yes' if f.required else ''} | {mark} | "
+                   f"{f.maps} | {f.source} |")
+        out += _rows(f.children, f"{prefix}{f.name}/")
+    return out
+
+
+def markdown() -> str:
+    """The field table of docs/hosobenhan.md (a test keeps the page equal to this)."""
+    parts = []
+    for g in GROUPS:
+        item = f", each entry `<{g.item}>`" if g.item else ", one record"
+        parts.append(f"### {g.numeral}. `{g.name}` — {g.title}{item}\n\nFrom: {g.source}.\n\n"
+                     "| field | type (max) | required | name | QĐ 4750 tag | taken from |\n|---|---|---|---|---|---|\n"
+                     + "\n".join(_rows(g.fields)) + "\n")
+    return "\n".join(parts)
