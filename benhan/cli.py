@@ -16,6 +16,7 @@ from benhan.cli_record import record_app
 from benhan.cli_claims import claims_app
 from benhan.cli_einvoice import einvoice_app
 from benhan.cli_import import import_app
+from benhan.cli_export import export_app
 from benhan.cli_common import DataDir, DbUrl, open_store
 from benhan.cli_oauth import client_app, token_app
 from benhan.cli_sync import node_app, sync_app
@@ -41,6 +42,7 @@ app.add_typer(einvoice_app, name="einvoice")
 app.add_typer(prescription_app, name="prescription")
 app.add_typer(record_app, name="record")
 app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 
 
