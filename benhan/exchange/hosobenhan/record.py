@@ -180,7 +180,7 @@ def _medication_rows(visit: chart.VisitRecord, lines: list[ChargeLine], dispense
         rows.append({"loai": 1, "mathuocvattu_byt": line.code if line else "",
                      "tenthuocvattu": (line.name if line else "") or med.get("display") or _text(
                          mr.get("medicationCodeableConcept")),
-                     "hamluong": (line.extra.get("HAM_LUONG", "") if line else ""),
+                     "hamluong": (str(line.extra.get("HAM_LUONG", "")) if line else ""),
                      "duongdung": _text(dosage.get("route")), "lieudung": dosage.get("text", ""),
                      "donvitinh": (line.unit if line else "") or (((mr.get("dispenseRequest") or {}).get("quantity")
                                                                    or {}).get("unit", "")),
