@@ -38,13 +38,14 @@ from benhan.claims import envelope, tables, validation
 from benhan.claims.episode import Episode
 from benhan.claims.gateway import Gateway, delivery
 from benhan.claims.tables import Table
+from benhan.clinical import closing_summary
 from benhan.outbox.queue import Delivery, Outbox, Sender
 from benhan.signing import xmldsig
 
 KIND = "vneid-health-book"
 NOT_INSURED = "9"                 # MA_DOITUONG_KCB of a patient not using BHYT (QĐ 3276/2025 PL1)
 # The 4 parts of the summary (the discharge summary's section codes), in XML8 order.
-PARTS = ("qua-trinh-benh-ly", "ket-qua-can-lam-sang", "phuong-phap-dieu-tri", "huong-dieu-tri-tiep")
+PARTS = closing_summary.REQUIRED
 PART_NAMES = {"qua-trinh-benh-ly": "quá trình bệnh lý", "ket-qua-can-lam-sang": "kết quả cận lâm sàng chính",
               "phuong-phap-dieu-tri": "phương pháp điều trị", "huong-dieu-tri-tiep": "hướng điều trị tiếp"}
 READY, HELD, WITHHELD, TO_FIX = "ready", "held", "withheld", "to-fix"

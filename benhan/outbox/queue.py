@@ -169,6 +169,9 @@ class Outbox:
         with self.db.read() as conn:
             return outbox_tables.counts(conn)
 
-    def retry_now(self, pk: int) -> bool:
+    def retry_now(self, pk: int, *, rejected: bool = False) -> bool:
+        """Back in the queue now: a message given up on, and with ``rejected`` one the remote refused
+        (a person re-queues it after fixing what the refusal named outside the message)."""
         with self.db.write() as conn:
-            return outbox_tables.retry_now(conn, pk, _us(self.clock()))
+            return outbox_tables.retry_now(conn, pk, _us(self.clock()),
+                                           (GIVEN_UP, REJECTED) if rejected else (GIVEN_UP,))

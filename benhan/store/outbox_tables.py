@@ -103,8 +103,9 @@ def counts(conn: Connection) -> dict[tuple[str, str], int]:
     return {(r[0], r[1]): r[2] for r in rows}
 
 
-def retry_now(conn: Connection, pk: int, now: int) -> bool:
-    """A message given up on (or rejected and corrected elsewhere) put back in the queue."""
+def retry_now(conn: Connection, pk: int, now: int, states: tuple[str, ...] = ("given-up",)) -> bool:
+    """A message given up on (or, when ``states`` says so, rejected and fixed at the remote's end:
+    a certificate registered, an account unlocked) put back in the queue."""
     return conn.execute(update(outbox_item).where(outbox_item.c.pk == pk,
-                                                  outbox_item.c.state.in_(("given-up",)))
+                                                  outbox_item.c.state.in_(states))
                         .values(state="pending", next_attempt=now)).rowcount == 1

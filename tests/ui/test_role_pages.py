@@ -101,6 +101,11 @@ FORM_POSTS = {
     "/ui/cashier/bank": (lambda r: cashier_desk(r), {}),
     # The BHYT desk (web/ui/claims_desk.py): the cashier sends (the desk's act and Claim "c"); an unknown visit: 404.
     "/ui/claims/{id}/send": (lambda r: roles.may_act((r,), roles.BHYT_DESK) and has(r, "c", "Claim"), {}),
+    # The VNeID health-book queue (web/ui/health_book_desk.py): re-queue as the claims' "Gửi"; an unknown visit: 404.
+    "/ui/claims/health-book/{id}/queue": (lambda r: roles.may_act((r,), roles.BHYT_DESK) and has(r, "c", "Claim"), {}),
+    # The summary written after the close (clinical/closing_summary.py): the doctor's; a visit not ended is refused.
+    "/ui/encounters/{id}/closing-summary": (lambda r: has(r, "c", "Composition") and roles.may_act((r,), roles.DISCHARGE),
+                                            {}),
 }
 
 

@@ -12,6 +12,7 @@ from benhan.web.ui import specialty
 from benhan.web.ui import amendment as amendment_pages
 from benhan.web.ui import cashier
 from benhan.web.ui import claims_desk
+from benhan.web.ui import health_book_desk
 from benhan.web.ui import hosobenhan
 
 _FORM = ["GET", "POST"]   # GET: after a lost session, the login returns to the form's page
@@ -36,6 +37,7 @@ routes = [
     Route("/ui/encounters/{id}/prescriptions", visit.prescription_post, methods=_FORM),
     Route("/ui/encounters/{id}/notes", visit.note_post, methods=_FORM),
     Route("/ui/encounters/{id}/discharge", visit.discharge_post, methods=_FORM),
+    Route("/ui/encounters/{id}/closing-summary", visit.closing_summary_post, methods=_FORM),
     Route("/ui/encounters/{id}/admission", visit.admission_post, methods=_FORM),
     Route("/ui/encounters/{id}/specialty", specialty.post, methods=_FORM),
     Route("/ui/encounters/{id}/transfer", visit.transfer_post, methods=_FORM),
@@ -63,5 +65,6 @@ routes = [
     Route("/ui/pharmacy", bench.pharmacy),
     Route("/ui/pharmacy/dispense", bench.pharmacy_dispense, methods=_FORM),
     *cashier.routes,
+    *health_book_desk.routes,          # before the claims desk's /ui/claims/{id}
     *claims_desk.routes,
 ]

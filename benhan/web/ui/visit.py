@@ -132,7 +132,19 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                              for k, codes in (("levels", outcome.LEVELS), ("circumstances", outcome.CIRCUMSTANCES),
                                               ("autopsy", outcome.AUTOPSY), ("pathology", outcome.PATHOLOGY))},
                 pathology=outcome.pathology_of(encounter),
-                consent_card=_consent_card(r, encounter, patient, i18n.language(request)))
+                consent_card=_consent_card(r, encounter, patient, i18n.language(request)),
+                summary_missing=_summary_missing(encounter, rec),
+                summary_values={discharge.field_name(k): x for k, x in discharge.summary_texts(rec.summary).items()})
+
+
+def _summary_missing(encounter: dict, rec) -> list:  # noqa: ANN001 - a chart.Visit
+    """The parts of the summary the VNeID health book still waits for, on a visit a doctor ended
+    (an administrative close has no summary to write)."""
+    from benhan.clinical import closing_summary
+    if encounter.get("status") != "finished" or not discharge.result_of(encounter):
+        return []
+    gaps = closing_summary.missing(rec.summary)
+    return [s for s in discharge.SUMMARY if s.code in gaps]
 
 
 def _consent_card(r: Repository, encounter: dict, patient: dict, lang: str) -> dict:
@@ -312,6 +324,12 @@ def _discharge(request: Request, r: Repository, encounter: dict, patient: dict, 
     discharge.close(r, r.actor, encounter, tz(request))
 
 
+def _closing_summary(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    """The summary written or completed after the close (the VNeID health book waits for it)."""
+    from benhan.clinical import closing_summary
+    closing_summary.write(r, r.actor, encounter, v, chart.visit(r, encounter, patient).summary, tz(request))
+
+
 def _admission(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
     admission.record(r, r.actor, encounter, v)
 
@@ -350,3 +368,4 @@ results_post = _post("orders", ("c", "DiagnosticReport"), _results)
 prescription_post = _post("prescriptions", ("c", "MedicationRequest"), _prescription)
 note_post = _post("notes", ("c", "ClinicalImpression"), _note)
 discharge_post = _post("discharge", ("u", "Encounter"), _discharge, (roles.DISCHARGE, roles.CLOSE_VISIT))
+closing_summary_post = _post("closing-summary", ("c", "Composition"), _closing_summary, (roles.DISCHARGE,))
