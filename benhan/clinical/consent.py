@@ -1,6 +1,13 @@
-"""The patient's consent to a surgery, a procedure and its anaesthesia (giấy cam kết chấp thuận phẫu
-thuật, thủ thuật và gây mê hồi sức, TT 32/2023 PL XXIX 01/BV2; forms-tt32.md §2.9), recorded where it
-is given: on the visit page, after the doctor has explained.
+"""The patient's consents and commitments of TT 32/2023 PL XXIX (forms-tt32.md §2.9), recorded where
+they are given: on the visit page, after the doctor or nurse has explained. One design, five kinds
+(KINDS, the paper's code in the category `consent-form`):
+- 01/BV2 consent to a surgery, a procedure and its anaesthesia (the paper's own fields confirmed);
+- 40/BV2 the general information and commitment on admission, 41/BV2 the refusal of a service,
+  45/BV2 the transfer to another facility at the patient's request, 46/BV2 leaving against medical
+  advice (titles only in our sources: their fields are designed like 01/BV2's, docs/forms.md).
+For the four later kinds `provision.code` is the act the paper is about (the admission, the service
+refused, the transfer, leaving) and `provision.type` whether the patient permits (asks for) it or
+denies it; extensions carry the patient's reason and, for 45/BV2, the facility asked for.
 
 A FHIR `Consent` (scope treatment, category LOINC 59284-0 and benhan's `consent-form` 01/BV2):
 - `patient` the patient; `performer` who consents — the patient, or the representative as a
@@ -31,15 +38,35 @@ SCOPE = {"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code":
          "display": "Treatment"}
 LOINC_CONSENT = {"system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent"}
 FORM_SYSTEM = f"{BENHAN}/CodeSystem/consent-form"
-FORM_01BV2 = {"system": FORM_SYSTEM, "code": "01-BV2",
-              "display": "Giấy cam kết chấp thuận phẫu thuật, thủ thuật và gây mê hồi sức"}
-POLICY = {"system": f"{BENHAN}/CodeSystem/consent-policy", "code": "tt32-2023-01bv2",
+POLICY_SYSTEM = f"{BENHAN}/CodeSystem/consent-policy"
+SURGERY = "01-BV2"
+# The kinds of paper: code → (title, the act it is about when nothing more precise is typed, English).
+KINDS = {
+    SURGERY: ("Giấy cam kết chấp thuận phẫu thuật, thủ thuật và gây mê hồi sức", "",
+              "Consent to surgery, procedure and anaesthesia"),
+    "40-BV2": ("Giấy cung cấp thông tin và cam kết chung về nhập viện nội trú", "Nhập viện điều trị nội trú",
+               "General information and commitment on admission"),
+    "41-BV2": ("Giấy cam kết từ chối sử dụng dịch vụ khám bệnh, chữa bệnh", "",
+               "Refusal of a health service"),
+    "45-BV2": ("Giấy cam kết chuyển cơ sở khám bệnh, chữa bệnh", "Chuyển cơ sở khám bệnh, chữa bệnh",
+               "Transfer to another facility at the patient's request"),
+    "46-BV2": ("Giấy cam kết ra viện không theo chỉ định của bác sĩ", "Ra viện không theo chỉ định của bác sĩ",
+               "Leaving against medical advice"),
+}
+FORM_01BV2 = {"system": FORM_SYSTEM, "code": SURGERY, "display": KINDS[SURGERY][0]}
+POLICY = {"system": POLICY_SYSTEM, "code": "tt32-2023-01bv2",
           "display": "Thông tư 32/2023/TT-BYT, Phụ lục XXIX, mẫu 01/BV2"}
+# The layout engine's form key of each kind (benhan.documents.forms.consent; "key:<Consent id>").
+FORM_KEYS = {SURGERY: "consent", "40-BV2": "consent-admission", "41-BV2": "consent-refusal",
+             "45-BV2": "consent-transfer", "46-BV2": "consent-leave"}
+REASON_EXT = f"{BENHAN}/StructureDefinition/consent-patient-reason"       # the patient's reason (41, 45, 46)
+DESTINATION_EXT = f"{BENHAN}/StructureDefinition/consent-destination"    # the facility asked for (45/BV2)
 PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 LEVEL_EXT = f"{BENHAN}/StructureDefinition/consent-level"
 LEVEL_SYSTEM = f"{BENHAN}/CodeSystem/consent-level"
 EXPLAINED_EXT = f"{BENHAN}/StructureDefinition/consent-explained"
 EXPLAINED_SYSTEM = f"{BENHAN}/CodeSystem/consent-explained"
+INFORMED_SYSTEM = f"{BENHAN}/CodeSystem/consent-informed"
 RISKS_EXT = f"{BENHAN}/StructureDefinition/consent-risks-explained"
 ENCOUNTER_EXT = f"{BENHAN}/StructureDefinition/encounter"     # the visit a Consent was given in
 ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
@@ -55,6 +82,13 @@ EXPLAINED = {"chan-doan": ("Tình trạng bệnh và chẩn đoán", "The illnes
              "gay-me": ("Phương pháp gây mê, vô cảm", "Anaesthesia"),
              "dieu-tri-khac": ("Phương pháp điều trị khác", "Other treatments"),
              "tai-bien": ("Nguy cơ tai biến, biến chứng", "Risk of accidents and complications")}
+# What the staff member explained on 40, 41, 45 and 46/BV2 (their checklist, one for the four papers).
+INFORMED = {"tinh-trang": ("Tình trạng bệnh, chẩn đoán hiện tại", "The illness and the current diagnosis"),
+            "quyen-nghia-vu": ("Quyền và nghĩa vụ của người bệnh", "The patient's rights and duties"),
+            "noi-quy": ("Nội quy, quy định của cơ sở khám bệnh, chữa bệnh", "The facility's rules"),
+            "chi-phi": ("Chi phí và phạm vi bảo hiểm y tế chi trả", "Costs and what the health insurance pays"),
+            "rui-ro": ("Nguy cơ, rủi ro có thể xảy ra", "Risks that may follow"),
+            "phuong-an-khac": ("Phương án điều trị thay thế", "Other ways of treatment")}
 # Who signs as the patient's side: the patient, or a representative (relationship, v3-RoleCode).
 RELATIONS = {"MTH": ("Mẹ", "Mother"), "FTH": ("Cha", "Father"), "SPS": ("Vợ/chồng", "Spouse"),
              "CHILD": ("Con", "Child"), "SIB": ("Anh/chị/em", "Sibling"), "GRPRN": ("Ông/bà", "Grandparent"),
@@ -93,32 +127,42 @@ def choices(repo: Repository, encounter_id: str) -> list[tuple[str, str]]:
 
 def record(repo: Repository, actor: Actor, encounter: dict, patient: dict, values: dict[str, str],
            organization_id: str | None = None, tz: str = "+07:00", when: datetime | None = None) -> str:
-    """Record the consent given (or refused) on the visit; its id. `when` the clock (now by default)."""
+    """Record the consent given (or refused) on the visit; its id. `when` the clock (now by default).
+    `consent_kind` names the paper (KINDS; 01/BV2 when absent)."""
     p = Problems()
     v = {k: (x or "").strip() for k, x in values.items()}
-    target = v.get("consent_for", "")
+    kind = v.get("consent_kind", "") or SURGERY
+    if kind not in KINDS:
+        p.add("consent_kind", "ui.err.choose")
+        kind = SURGERY
+    surgery = kind == SURGERY
+    target = v.get("consent_for", "") if surgery else ""
     targets = _targets(repo, encounter["id"]) if target else {}
     if target and target not in targets:
         p.add("consent_for", "ui.err.choose")
-    name = v.get("consent_procedure", "") or targets.get(target, "")
+    name = v.get("consent_procedure", "") or targets.get(target, "") or KINDS[kind][1]
     if not name:
         p.add("consent_procedure", "ui.err.required")
-    level = v.get("consent_level", "")
+    level = v.get("consent_level", "") if surgery else ""
     if level and level not in LEVELS:
         p.add("consent_level", "ui.err.choose")
-    method = v.get("consent_anaesthesia", "")
+    method = v.get("consent_anaesthesia", "") if surgery else ""
     if method and method not in procedures.ANAESTHESIA:
         p.add("consent_anaesthesia", "ui.err.choose")
     staff = dict(procedures.practitioners(repo))
     doctor = v.get("consent_doctor", "")
     if doctor not in staff:
         p.add("consent_doctor", "ui.err.choose" if doctor else "ui.err.required")
-    anaesthetist = v.get("consent_anaesthetist", "")
+    anaesthetist = v.get("consent_anaesthetist", "") if surgery else ""
     if anaesthetist and anaesthetist not in staff:
         p.add("consent_anaesthetist", "ui.err.choose")
     risks = v.get("consent_risks", "")
-    if not risks:
+    if not risks and kind != "40-BV2":           # what was explained of the risks (40/BV2: general information)
         p.add("consent_risks", "ui.err.required")
+    destination = v.get("consent_destination", "") if kind == "45-BV2" else ""
+    if kind == "45-BV2" and not destination:
+        p.add("consent_destination", "ui.err.required")
+    reason = "" if surgery else v.get("consent_reason", "")
     decision = v.get("consent_decision", "")
     if decision not in DECISIONS:
         p.add("consent_decision", "ui.err.choose")
@@ -128,14 +172,15 @@ def record(repo: Repository, actor: Actor, encounter: dict, patient: dict, value
     representative = None
     if who == "representative":
         representative = _representative(p, v)
-    explained = [code for code in EXPLAINED if v.get(f"consent_explained_{code}")]
+    checklist, checklist_system = (EXPLAINED, EXPLAINED_SYSTEM) if surgery else (INFORMED, INFORMED_SYSTEM)
+    explained = [code for code in checklist if v.get(f"consent_explained_{code}")]
     p.raise_if_any()
     when = when or now(tz)
     cid = str(uuid.uuid4())
     provision: dict = {
         "type": decision, "code": [{"text": name}],
         "actor": [{"role": {"coding": [{"system": PARTICIPATION, "code": "PPRF", "display": "primary performer"}],
-                            "text": "Bác sĩ giải thích, thực hiện"},
+                            "text": "Bác sĩ giải thích, thực hiện" if surgery else "Người giải thích, cung cấp thông tin"},
                    "reference": ref("Practitioner", doctor, staff[doctor])}],
     }
     if anaesthetist:
@@ -144,18 +189,25 @@ def record(repo: Repository, actor: Actor, encounter: dict, patient: dict, value
                                             "text": procedures.ANAESTHETIST["text"]},
                                    "reference": ref("Practitioner", anaesthetist, staff[anaesthetist])})
     if target:
-        kind, tid = target.split("/", 1)
-        provision["data"] = [{"meaning": "related", "reference": ref(kind, tid, name)}]
+        ttype, tid = target.split("/", 1)
+        provision["data"] = [{"meaning": "related", "reference": ref(ttype, tid, name)}]
+    form = {"system": FORM_SYSTEM, "code": kind, "display": KINDS[kind][0]}
+    policy = POLICY if surgery else {"system": POLICY_SYSTEM, "code": "tt32-2023-" + kind.replace("-", "").lower(),
+                                     "display": f"Thông tư 32/2023/TT-BYT, Phụ lục XXIX, mẫu {kind.replace('-', '/')}"}
     body: dict = {
         "resourceType": "Consent", "status": "active", "scope": {"coding": [SCOPE]},
-        "category": [{"coding": [LOINC_CONSENT]}, {"coding": [FORM_01BV2]}],
+        "category": [{"coding": [LOINC_CONSENT]}, {"coding": [form]}],
         "patient": ref("Patient", patient["id"]), "dateTime": when.isoformat(),
-        "policyRule": {"coding": [POLICY]}, "provision": provision,
+        "policyRule": {"coding": [policy]}, "provision": provision,
         "extension": [{"url": ENCOUNTER_EXT, "valueReference": ref("Encounter", encounter["id"])},
-                      {"url": RISKS_EXT, "valueString": risks},
-                      *({"url": EXPLAINED_EXT, "valueCoding": {"system": EXPLAINED_SYSTEM, "code": c,
-                                                                "display": EXPLAINED[c][0]}} for c in explained)],
+                      *([{"url": RISKS_EXT, "valueString": risks}] if risks else []),
+                      *({"url": EXPLAINED_EXT, "valueCoding": {"system": checklist_system, "code": c,
+                                                                "display": checklist[c][0]}} for c in explained)],
     }
+    if reason:
+        body["extension"].append({"url": REASON_EXT, "valueString": reason})
+    if destination:
+        body["extension"].append({"url": DESTINATION_EXT, "valueString": destination})
     if level:
         body["extension"].append({"url": LEVEL_EXT, "valueCoding": {"system": LEVEL_SYSTEM, "code": level,
                                                                      "display": LEVELS[level][0]}})
@@ -243,6 +295,20 @@ def actor(consent: dict, code: str) -> dict | None:
     return None
 
 
+def kind(consent: dict) -> str:
+    """The paper a Consent is (KINDS); 01/BV2 for one recorded before the kinds."""
+    return next((c.get("code", "") for cat in consent.get("category", []) for c in cat.get("coding", [])
+                 if c.get("system") == FORM_SYSTEM), SURGERY)
+
+
+def reason(consent: dict) -> str:
+    return next((e.get("valueString", "") for e in _ext(consent, REASON_EXT)), "")
+
+
+def destination(consent: dict) -> str:
+    return next((e.get("valueString", "") for e in _ext(consent, DESTINATION_EXT)), "")
+
+
 def decision(consent: dict) -> str:
     return (consent.get("provision") or {}).get("type", "")
 
@@ -258,10 +324,16 @@ def signer(consent: dict, patient: dict) -> Signer:
     return Signer(name.get("text", ""), (patient.get("birthDate") or "")[:4], "", cccd, True)
 
 
+def form_key(consent: dict) -> str:
+    """The printed paper of a Consent, as the documents and print routes name it ("consent-refusal:<id>")."""
+    return f"{FORM_KEYS.get(kind(consent), FORM_KEYS[SURGERY])}:{consent['id']}"
+
+
 def signable(repo: Repository, encounter: dict) -> dict[str, str]:
     """Each consent and each procedure of the visit as a document to sign ("consent:<id>",
-    "surgery:<id>") → what it is, for the documents page."""
-    out = {f"consent:{c['id']}": " — ".join(x for x in (procedure_name(c), vn_datetime(c.get("dateTime"))) if x)
+    "consent-refusal:<id>" …, "surgery:<id>") → what it is, for the documents page."""
+    out = {form_key(c): " — ".join(x for x in ("" if kind(c) == SURGERY else kind(c).replace("-", "/"),
+                                               procedure_name(c), vn_datetime(c.get("dateTime"))) if x)
            for c in of_visit(repo, encounter)}
     out.update({f"surgery:{p['id']}": " — ".join(x for x in (p.get("code", {}).get("text", ""),
                                                              vn_datetime(p.get("performedDateTime"))) if x)

@@ -134,10 +134,11 @@ def _code_order(form: Form) -> tuple:
 
 
 def record_form(ctx: printouts.Context, location: dict | None, specialty: dict | None = None) -> str:
-    """The one record form of the visit: for an inpatient stay the record of its specialty (02, 03, 04, 05
-    or 10/BV1: the doctor's choice `specialty`, clinical.specialty_record, else the department's), 01/BV1
-    otherwise; else the outpatient record of the visit's specialty (outpatient_variants.variant_for)."""
+    """The one record form of the visit: 01/BV1 for an inpatient stay when it is registered, else
+    the outpatient record of the visit's specialty (outpatient_variants.variant_for)."""
     if _inpatient(ctx.encounter):
+        # 02, 03, 04, 05 or 10/BV1: the doctor's choice (`specialty`, clinical.specialty_record), else the
+        # department's specialty; 01/BV1 otherwise.
         return record_form_for(specialty_record.chosen(specialty, ctx.encounter, location))
     return variant_for(ctx.encounter, location)
 

@@ -29,3 +29,7 @@ FORMS.update({f.key: f for f in (consent.FORM, surgery_sheet.FORM, record_summar
 # The specialty inpatient records 02, 03, 04, 05 and 10/BV1: data variants of 01/BV1 (specialty_inpatient.py).
 from benhan.documents.forms import specialty_inpatient  # noqa: E402
 FORMS.update({f.key: f for f in specialty_inpatient.VARIANTS})
+# The other consent and commitment papers of PL XXIX, one per Consent of their kind ("consent-refusal:<id>"):
+# 40/BV2 admission, 41/BV2 refusal of a service, 45/BV2 transfer at the patient's request, 46/BV2 leaving
+# against medical advice (clinical.consent.KINDS).
+FORMS.update({f.key: f for f in consent.PAPERS})

@@ -74,6 +74,14 @@ def consent_signer(field: str) -> Callable[[FormData], str]:
     return read
 
 
+def consent_reason(d: FormData) -> str:
+    return consents.reason(_consent(d))
+
+
+def consent_destination(d: FormData) -> str:
+    return consents.destination(_consent(d))
+
+
 def consent_date(d: FormData) -> dt.date | None:
     return _as_date(_consent(d).get("dateTime"))
 
