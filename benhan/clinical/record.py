@@ -77,12 +77,17 @@ def save(repo: Repository, actor: Actor, patient_id: str, encounter_id: str, val
     """Create the visit's record, or make a new version of it (then `reason` is required)."""
     p = Problems()
     typed = {s.code: (values.get(field_name(s.code)) or "").strip() for s in SECTIONS}
+    # Sections of the same record that another form owns (the traditional-medicine part,
+    # clinical.traditional_medicine) are kept as they are, and are not this form's change.
+    kept = [s for s in (current or {}).get("section", [])
+            if (s.get("code", {}).get("coding") or [{}])[0].get("code") not in BY_CODE]
     for s in SECTIONS:
         if len(typed[s.code]) > MAX_TEXT:
             p.add(field_name(s.code), "ui.err.too_long", n=MAX_TEXT)
     if not any(typed.values()):
         p.add(field_name(SECTIONS[0].code), "ui.err.required")
-    if current is not None and texts(current) != {k: v for k, v in typed.items() if v} and len(reason.strip()) < 3:
+    mine = {k: v for k, v in texts(current).items() if k in BY_CODE}
+    if current is not None and mine != {k: v for k, v in typed.items() if v} and len(reason.strip()) < 3:
         p.add("reason", "ui.err.correction_reason")
     p.raise_if_any()
     body = {"resourceType": "Composition", "status": "preliminary", "type": RECORD_TYPE,
@@ -90,7 +95,7 @@ def save(repo: Repository, actor: Actor, patient_id: str, encounter_id: str, val
             "date": now(tz).isoformat(), "author": [author(actor)], "title": "Bệnh án",
             "section": [{"title": s.vi, "code": {"coding": [{"system": SECTION_SYSTEM, "code": s.code,
                                                               "display": s.vi}]},
-                         "text": narrative(typed[s.code])} for s in SECTIONS if typed[s.code]]}
+                         "text": narrative(typed[s.code])} for s in SECTIONS if typed[s.code]] + kept}
     stamp(body, actor)
     if current is None:
         rid = str(uuid.uuid4())

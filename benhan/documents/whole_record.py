@@ -28,11 +28,13 @@ from fpdf.enums import XPos, YPos
 
 from benhan.auth.actor import Actor
 from benhan.clinical import chart, outcome, specialty_record
+from benhan.clinical import traditional_medicine
 from benhan.clinical.common import identifier, name_of, vn_date
 from benhan.clinical.printouts import forms as printouts
 from benhan.clinical.printouts.pdf import FAMILY
 from benhan.documents.forms import FORMS, blocks, printing, sources
 from benhan.documents.forms.data import FormData, gather_extra
+from benhan.documents.forms import traditional_medicine as traditional_forms
 from benhan.documents.forms.outpatient_variants import variant_for
 from benhan.documents.forms.specialty_inpatient import record_form_for
 from benhan.documents.layout.model import Form
@@ -137,6 +139,8 @@ def record_form(ctx: printouts.Context, location: dict | None, specialty: dict |
     """The one record form of the visit: 01/BV1 for an inpatient stay when it is registered, else
     the outpatient record of the visit's specialty (outpatient_variants.variant_for)."""
     if _inpatient(ctx.encounter):
+        if traditional_medicine.is_traditional(ctx.encounter, location):     # 18/BV1, or 20/BV1 for a child
+            return traditional_forms.record_for(ctx.encounter, ctx.patient)
         # 02, 03, 04, 05 or 10/BV1: the doctor's choice (`specialty`, clinical.specialty_record), else the
         # department's specialty; 01/BV1 otherwise.
         return record_form_for(specialty_record.chosen(specialty, ctx.encounter, location))

@@ -1,6 +1,6 @@
 """16/BV1 (Răng - Hàm - Mặt) and 19/BV1 (Y học cổ truyền), the specialty outpatient records as data
-variants of 15/BV1: golden tests by position — the specialty items each hold their own seeded value,
-15/BV1's items stay where they were, the code and title are the variant's; a visit prints the variant
+variants of 15/BV1 (19/BV1's golden test is in test_traditional_medicine.py): golden tests by position —
+the specialty items each hold their own seeded value, 15/BV1's items stay where they were, the code and title are the variant's; a visit prints the variant
 of its specialty; the variants' module holds no literal clinical value. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
@@ -14,19 +14,14 @@ from benhan.clinical.common import narrative
 from benhan.documents.forms import FORMS, outpatient, outpatient_variants as ov
 from benhan.store.repository import Repository
 from tests.forms import seed
-from tests.forms.conftest import keep, pages, render, text_in
-from tests.forms.test_golden import check_every_page, check_values, no_page_of_signatures_only, squash
+from tests.forms.conftest import keep, pages, render
+from tests.forms.test_golden import check_every_page, check_values, no_page_of_signatures_only
 from tests.forms.test_rules import FORBIDDEN, ICD, _strings
 
 V = seed.V
 A4 = (595.28, 841.89)
 SPECIALTY = {
     "rang-ham-mat": "Sâu ngà răng 36, lợi viền đỏ", "rang-ham-mat-ton-thuong": "Lỗ sâu mặt nhai răng 36 sâu 3 mm",
-    "yhct-vong-chan": "Sắc mặt vàng nhạt, lưỡi bệu", "yhct-van-chan": "Tiếng nói nhỏ, hơi thở hôi",
-    "yhct-van-chan-hoi": "Ăn kém, đầy bụng sau ăn", "yhct-thiet-chan": "Mạch trầm tế, bụng mềm",
-    "yhct-benh-danh": "Vị quản thống", "yhct-bat-cuong": "Lý hư hàn", "yhct-tang-phu": "Tỳ vị hư nhược",
-    "yhct-nguyen-nhan": "Nội thương ẩm thực", "yhct-phap-dieu-tri": "Kiện tỳ ôn trung",
-    "yhct-phuong-thuoc": "Hương sa lục quân gia giảm", "yhct-khong-dung-thuoc": "Châm cứu huyệt Trung quản, Túc tam lý",
 }
 
 
@@ -62,24 +57,7 @@ def test_16bv1_dental_outpatient_record(world):  # noqa: ANN001
     no_page_of_signatures_only(p)
 
 
-def test_19bv1_traditional_medicine_outpatient_record(world):  # noqa: ANN001
-    p = render(world, "outpatient-traditional")
-    keep("19-BV1-outpatient-traditional", p.pdf)
-    check_every_page(p.pdf, A4, "MS: 19/BV1")
-    assert "BỆNH ÁN NGOẠI TRÚ Y HỌC CỔ TRUYỀN" in pages(p.pdf)[0][2]
-    check_values(p, {**SHARED, "inspection": SPECIALTY["yhct-vong-chan"], "listening": SPECIALTY["yhct-van-chan"],
-                     "inquiry": SPECIALTY["yhct-van-chan-hoi"], "palpation": SPECIALTY["yhct-thiet-chan"],
-                     "tcm-disease": SPECIALTY["yhct-benh-danh"], "eight-principles": SPECIALTY["yhct-bat-cuong"],
-                     "organs-meridians": SPECIALTY["yhct-tang-phu"], "tcm-cause": SPECIALTY["yhct-nguyen-nhan"],
-                     "tcm-principle": SPECIALTY["yhct-phap-dieu-tri"], "tcm-formula": SPECIALTY["yhct-phuong-thuoc"],
-                     "tcm-non-drug": SPECIALTY["yhct-khong-dung-thuoc"]},
-                 digits={"bhyt": V["bhyt"]}, ticks={"payer": "bhyt"})
-    # Not the dental items, and 15/BV1 itself prints none of the specialty values.
-    assert "dental-exam" not in p.rendered.regions
-    general = render(world, "outpatient")
-    assert SPECIALTY["yhct-benh-danh"] not in squash(" ".join(t for _, _, t in pages(general.pdf)))
-    assert squash(text_in(p.pdf, p.rendered.regions["tcm-cause"])) != squash(
-        text_in(p.pdf, p.rendered.regions["tcm-disease"]))
+# 19/BV1 with its YHCT part, written as the visit page writes it: tests/forms/test_traditional_medicine.py.
 
 
 def test_the_variants_are_15bv1_with_items_added():

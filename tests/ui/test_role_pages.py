@@ -55,6 +55,8 @@ FORM_POSTS = {
     "/ui/patients/{id}/link": (links, {}),
     "/ui/encounters/{id}/vitals": (lambda r: has(r, "c", "Observation"), {"temperature": "405"}),
     "/ui/encounters/{id}/record": (lambda r: has(r, "c", "Composition"), {"s_ly_do_vao_vien": "x" * 20_001}),
+    "/ui/encounters/{id}/traditional": (lambda r: has(r, "c", "Composition"),
+                                        {"y_vong_chan": "x" * 20_001, "y_vi_thuoc": "Đảng sâm"}),
     "/ui/encounters/{id}/diagnoses": (lambda r: has(r, "c", "Condition"), {"action": "add", "dx_code": ""}),
     "/ui/encounters/{id}/allergies": (lambda r: has(r, "c", "AllergyIntolerance"), {}),
     "/ui/encounters/{id}/orders": (lambda r: has(r, "c", "ServiceRequest"), {"order_kind": "x"}),

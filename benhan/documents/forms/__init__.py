@@ -19,6 +19,9 @@ FORMS.update({f.key: f for f in (treatment_sheet.FORM, treatment_sheet.DAY, nurs
 # The stay: 01/BV1, the discharge paper (TT 25/2025 Mẫu 02), the death notice (Mẫu 05).
 from benhan.documents.forms import death, discharge, inpatient  # noqa: E402
 FORMS.update({f.key: f for f in (inpatient.FORM, discharge.FORM, death.FORM)})
+# The traditional-medicine records 18/BV1 and 20/BV1 (inpatient; 19/BV1 is outpatient_variants.TRADITIONAL).
+from benhan.documents.forms import traditional_medicine  # noqa: E402
+FORMS.update({f.key: f for f in (traditional_medicine.FORM, traditional_medicine.CHILD)})
 # The vital-signs chart, and the result sheets, one per report ("labresult:<DiagnosticReport id>").
 from benhan.documents.forms import results, vital_signs_chart  # noqa: E402
 FORMS.update({f.key: f for f in (vital_signs_chart.FORM, results.LAB_SHEET, results.IMAGING_SHEET)})

@@ -4,25 +4,22 @@ general record (outpatient.FORM) with the specialty's own items after item IV.2,
 title. Every other item, block and signature is 15/BV1's, imported, so a fix there is a fix here.
 
 The specialty items read sections of the visit's record (a Composition section coded in the record-
-section code system, sources.text); the codes of those the record page does not offer yet are listed
-in SPECIALTY_SECTIONS. Which variant a visit prints: variant_for (the visit's specialty code)."""
+section code system, sources.text; 19/BV1's the YHCT part, traditional_sources); the codes of those the
+record page does not offer yet are listed in SPECIALTY_SECTIONS. Which variant a visit prints:
+variant_for (the visit's specialty code)."""
 from __future__ import annotations
 
 from dataclasses import replace
 
-from benhan.documents.forms import outpatient, sources as s
+from benhan.documents.forms import outpatient, sources as s, traditional_medicine
 from benhan.documents.layout.model import Element, Field, Heading
 
 # The record sections the specialty items read that benhan.clinical.record.SECTIONS does not hold
 # (written by a client as Composition sections with these codes; the record page has no box yet).
 SPECIALTY_SECTIONS = {
     "rang-ham-mat-ton-thuong": "Mô tả tổn thương (hình vẽ)",
-    "yhct-vong-chan": "Vọng chẩn", "yhct-van-chan": "Văn chẩn", "yhct-van-chan-hoi": "Vấn chẩn",
-    "yhct-thiet-chan": "Thiết chẩn", "yhct-benh-danh": "Bệnh danh", "yhct-bat-cuong": "Bát cương",
-    "yhct-tang-phu": "Tạng phủ, kinh lạc", "yhct-nguyen-nhan": "Nguyên nhân",
-    "yhct-phap-dieu-tri": "Pháp điều trị", "yhct-phuong-thuoc": "Phương thuốc",
-    "yhct-khong-dung-thuoc": "Phương pháp không dùng thuốc",
 }
+# The YHCT sections are the doctor's (the YHCT part of the visit page): clinical.traditional_medicine.SECTIONS.
 
 DENTAL_ITEMS: tuple[Element, ...] = (
     Heading("KHÁM CHUYÊN KHOA RĂNG - HÀM - MẶT"),
@@ -31,23 +28,8 @@ DENTAL_ITEMS: tuple[Element, ...] = (
           lines=4),
 )
 
-TRADITIONAL_ITEMS: tuple[Element, ...] = (
-    Heading("KHÁM THEO Y HỌC CỔ TRUYỀN"),
-    Field("Vọng chẩn", s.text("yhct-vong-chan"), key="inspection", number="a)", lines=2),
-    Field("Văn chẩn", s.text("yhct-van-chan"), key="listening", number="b)", lines=2),
-    Field("Vấn chẩn", s.text("yhct-van-chan-hoi"), key="inquiry", number="c)", lines=2),
-    Field("Thiết chẩn", s.text("yhct-thiet-chan"), key="palpation", number="d)", lines=2),
-    Heading("CHẨN ĐOÁN THEO Y HỌC CỔ TRUYỀN"),
-    Field("Bệnh danh", s.text("yhct-benh-danh"), key="tcm-disease", number="a)"),
-    Field("Bát cương", s.text("yhct-bat-cuong"), key="eight-principles", number="b)"),
-    Field("Tạng phủ, kinh lạc", s.text("yhct-tang-phu"), key="organs-meridians", number="c)"),
-    Field("Nguyên nhân", s.text("yhct-nguyen-nhan"), key="tcm-cause", number="d)"),
-    Heading("ĐIỀU TRỊ THEO Y HỌC CỔ TRUYỀN"),
-    Field("Pháp điều trị", s.text("yhct-phap-dieu-tri"), key="tcm-principle", number="a)"),
-    Field("Phương thuốc", s.text("yhct-phuong-thuoc"), key="tcm-formula", number="b)", lines=2),
-    Field("Phương pháp không dùng thuốc", s.text("yhct-khong-dung-thuoc"), key="tcm-non-drug", number="c)",
-          lines=2),
-)
+# 19/BV1's YHCT part (tứ chẩn, chẩn đoán, điều trị, dự hậu) is the one 18/BV1 prints (traditional_medicine).
+TRADITIONAL_ITEMS: tuple[Element, ...] = traditional_medicine.OUTPATIENT_ITEMS
 
 
 def _after(key: str, items: tuple[Element, ...]) -> tuple[Element, ...]:

@@ -29,6 +29,7 @@ routes = [
     Route("/ui/encounters/{id}", visit.encounter_page),
     Route("/ui/encounters/{id}/vitals", visit.vitals_post, methods=_FORM),
     Route("/ui/encounters/{id}/record", visit.record_post, methods=_FORM),
+    Route("/ui/encounters/{id}/traditional", visit.traditional_post, methods=_FORM),
     Route("/ui/encounters/{id}/diagnoses", visit.diagnosis_post, methods=_FORM),
     Route("/ui/icd10", diagnosis_search.icd10),
     Route("/ui/encounters/{id}/allergies", visit.allergy_post, methods=_FORM),

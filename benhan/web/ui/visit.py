@@ -18,6 +18,7 @@ from benhan.auth import roles
 from benhan.clinical import (admission, allergies, chart, diagnoses, discharge, notes, orders, outcome, prescriptions,
                              procedures, record, signers, transfers, visits, vitals)
 from benhan.clinical import consent
+from benhan.clinical import traditional_medicine
 from benhan.clinical.catalogue import lookup
 from benhan.clinical import dx_ranking
 from benhan.clinical.common import FormInvalid, age_on, now, ref_id
@@ -27,6 +28,7 @@ from benhan.vn import display
 from benhan.web import i18n
 from benhan.web.ui import specialty as specialty_ui
 from benhan.web.ui import svg
+from benhan.web.ui import traditional
 from benhan.web.ui.base import (back, chart_gate, form, may, may_act, messages, page, repo, require, require_act, today,
                                 tz, warnings)
 
@@ -132,6 +134,7 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                              for k, codes in (("levels", outcome.LEVELS), ("circumstances", outcome.CIRCUMSTANCES),
                                               ("autopsy", outcome.AUTOPSY), ("pathology", outcome.PATHOLOGY))},
                 pathology=outcome.pathology_of(encounter),
+                yhct_card=traditional.card(r, encounter, patient, rec.record, i18n.language(request)),
                 consent_card=_consent_card(r, encounter, patient, i18n.language(request)),
                 summary_missing=_summary_missing(encounter, rec),
                 summary_values={discharge.field_name(k): x for k, x in discharge.summary_texts(rec.summary).items()})
@@ -349,6 +352,12 @@ def _consent(request: Request, r: Repository, encounter: dict, patient: dict, v:
     consent.record(r, r.actor, encounter, patient, v, fac.organization_id, tz(request))
 
 
+def _traditional(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    """The YHCT part of the record (18/BV1, 19/BV1): saved into the same record Composition."""
+    rec = chart.visit(r, encounter, patient).record
+    traditional_medicine.save(r, r.actor, encounter, v, rec, v.get("y_reason", ""), tz(request))
+
+
 def _complication(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
     procedures.add_complication(r, r.actor, encounter, v, procedures.of_visit(r, encounter["id"]), tz(request))
 
@@ -361,6 +370,7 @@ complication_post = _post("procedures", ("c", "Condition"), _complication)
 # A consent is the doctor's (the one who explained, and whose name it carries), not the front desk's.
 consent_post = _post("consent", ("c", "Consent"), _consent, (roles.PROGRESS_NOTE,))
 record_post = _post("record", ("c", "Composition"), _record)
+traditional_post = _post("traditional", ("c", "Composition"), _traditional)
 diagnosis_post = _post("diagnoses", ("c", "Condition"), _diagnosis)
 allergy_post = _post("allergies", ("c", "AllergyIntolerance"), _allergy)
 order_post = _post("orders", ("c", "ServiceRequest"), _order)
