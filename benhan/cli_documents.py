@@ -16,7 +16,8 @@ from benhan.cli_common import DataDir, DbUrl, open_store
 # that `benhan --help` stays quick); "key:item" signs one of several (a day, a report, a consent).
 FORMS = ("discharge, prescription, outpatient, inpatient, referral, followup, sickleave, death, "
          "labresult:REPORT, imagingresult:REPORT, treatment-day:YYYY-MM-DD, nursing-day:YYYY-MM-DD, "
-         "consent:ID, surgery:ID, summary, inpatient-paediatric, inpatient-infectious, inpatient-gynaecology, "
+         "consent:ID, consent-admission:ID, consent-refusal:ID, consent-transfer:ID, consent-leave:ID, "
+         "surgery:ID, summary, inpatient-paediatric, inpatient-infectious, inpatient-gynaecology, "
          "inpatient-obstetric, inpatient-surgical")
 
 

@@ -39,6 +39,11 @@ DOCUMENT_TYPES = {
     # Surgery (benhan.documents.forms.consent, surgery_sheet, record_summary); "consent:<Consent id>",
     # "surgery:<Procedure id>" for one of several. The summary carries the facility's seal (seal.SEALED_TYPES).
     "consent": ("59284-0", "Patient Consent"),
+    # The other consent papers (clinical.consent.KINDS): "consent-refusal:<Consent id>" for one of several.
+    "consent-admission": ("59284-0", "Patient Consent"),
+    "consent-refusal": ("59284-0", "Patient Consent"),
+    "consent-transfer": ("59284-0", "Patient Consent"),
+    "consent-leave": ("59284-0", "Patient Consent"),
     "surgery": ("11504-8", "Surgical operation note"),
     "summary": ("34133-9", "Summary of episode note"),
     # The specialty inpatient records (benhan.documents.forms.specialty_inpatient), records like 01/BV1:

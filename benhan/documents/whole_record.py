@@ -27,7 +27,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from benhan.auth.actor import Actor
-from benhan.clinical import chart, outcome, specialty_record
+from benhan.clinical import chart, consent, outcome, specialty_record
 from benhan.clinical import traditional_medicine
 from benhan.clinical.common import identifier, name_of, vn_date
 from benhan.clinical.printouts import forms as printouts
@@ -70,7 +70,8 @@ APPLIES: dict[str, Callable[[FormData], bool]] = {
 
 # The forms printed once per item of the visit ("consent:<id>", printing.split): the items, oldest first.
 ITEMS: dict[str, Callable[[FormData], list[str]]] = {
-    "consent": lambda d: [c["id"] for c in d.consents],
+    **{key: (lambda kind: lambda d: [c["id"] for c in d.consents if consent.kind(c) == kind])(kind)
+       for kind, key in consent.FORM_KEYS.items()},       # each consent paper its own kind's (40, 41, 45, 46/BV2)
     "surgery": lambda d: [p["id"] for p in d.ctx.procedures],
     "labresult": lambda d: _reports(d, lab=True),
     "imagingresult": lambda d: _reports(d, lab=False),
@@ -136,8 +137,9 @@ def _code_order(form: Form) -> tuple:
 
 
 def record_form(ctx: printouts.Context, location: dict | None, specialty: dict | None = None) -> str:
-    """The one record form of the visit: 01/BV1 for an inpatient stay when it is registered, else
-    the outpatient record of the visit's specialty (outpatient_variants.variant_for)."""
+    """The one record form of the visit: for an inpatient stay the record of its specialty (02, 03, 04, 05
+    or 10/BV1: the doctor's choice `specialty`, clinical.specialty_record, else the department's), 01/BV1
+    otherwise; else the outpatient record of the visit's specialty (outpatient_variants.variant_for)."""
     if _inpatient(ctx.encounter):
         if traditional_medicine.is_traditional(ctx.encounter, location):     # 18/BV1, or 20/BV1 for a child
             return traditional_forms.record_for(ctx.encounter, ctx.patient)

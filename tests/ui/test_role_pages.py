@@ -78,6 +78,9 @@ FORM_POSTS = {
     # The consent 01/BV2 (clinical.consent): the doctor's act; an incomplete one is refused.
     "/ui/encounters/{id}/consents": (lambda r: has(r, "c", "Consent") and roles.may_act((r,), roles.PROGRESS_NOTE),
                                      {"consent_decision": "x"}),
+    # The other consent papers 40, 41, 45, 46/BV2 (same gate): an unknown paper is refused.
+    "/ui/encounters/{id}/consent-papers": (lambda r: has(r, "c", "Consent") and roles.may_act((r,), roles.PROGRESS_NOTE),
+                                           {"paper_kind": "x"}),
     "/ui/correct/{type}/{id}": (lambda r: has(r, "u", "Observation"), {"value": "37", "reason": ""}),
     # The lab and pharmacy benches and the signatures (web/ui/bench.py, signatures.py), as their gates read.
     "/ui/lab/{id}/results": (lambda r: has(r, "c", "DiagnosticReport"), {}),

@@ -45,6 +45,7 @@ routes = [
     Route("/ui/encounters/{id}/procedures", visit.procedure_post, methods=_FORM),
     Route("/ui/encounters/{id}/complications", visit.complication_post, methods=_FORM),
     Route("/ui/encounters/{id}/consents", visit.consent_post, methods=_FORM),
+    Route("/ui/encounters/{id}/consent-papers", visit.consent_paper_post, methods=_FORM),
     Route("/ui/encounters/{id}/print", printouts.print_view),
     Route("/ui/encounters/{id}/print.pdf", printouts.print_pdf),
     Route("/ui/encounters/{id}/record.pdf", printouts.whole_record_pdf),

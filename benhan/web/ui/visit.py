@@ -164,8 +164,12 @@ def _consent_card(r: Repository, encounter: dict, patient: dict, lang: str) -> d
         s = consent.signer(c, patient)
         who = s.name if s.is_patient else f"{s.name} ({s.relation})"
         decided = consent.DECISIONS.get(consent.decision(c), ("", ""))[li]
-        return " — ".join(x for x in (consent.procedure_name(c), decided, who) if x)
-    return {"given": [(c, describe(c)) for c in given], "may_add": may_add,
+        kind = "" if consent.kind(c) == consent.SURGERY else consent.kind(c).replace("-", "/")
+        return " — ".join(x for x in (kind, consent.procedure_name(c), decided, who) if x)
+    return {"given": [(c, describe(c), consent.form_key(c)) for c in given], "may_add": may_add,
+            "kinds": [(k, f"{k.replace('-', '/')} {names[0 if li == 0 else 2]}") for k, names in consent.KINDS.items()
+                      if k != consent.SURGERY],
+            "informed": options(consent.INFORMED),
             "targets": consent.choices(r, encounter["id"]) if may_add else [],
             "staff": procedures.practitioners(r) if may_add else [],
             "levels": options(consent.LEVELS), "explained": options(consent.EXPLAINED),
@@ -352,6 +356,19 @@ def _consent(request: Request, r: Repository, encounter: dict, patient: dict, v:
     consent.record(r, r.actor, encounter, patient, v, fac.organization_id, tz(request))
 
 
+def _consent_paper(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    """40, 41, 45, 46/BV2: the form's paper_* fields are clinical.consent's consent_* ones (two forms on
+    one page, no id repeated); a refusal names the paper's own fields back."""
+    fac = visits.facility(r, request.app.state.store.config.values.get("facility_name"))
+    values = {"consent_" + k.removeprefix("paper_"): x for k, x in v.items() if k.startswith("paper_")}
+    values["consent_kind"] = values.get("consent_kind") or "?"          # never the 01/BV2 default
+    try:
+        consent.record(r, r.actor, encounter, patient, values, fac.organization_id, tz(request))
+    except FormInvalid as exc:
+        raise FormInvalid({"paper_" + k.removeprefix("consent_"): e for k, e in exc.errors.items()},
+                          exc.warnings) from None
+
+
 def _traditional(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
     """The YHCT part of the record (18/BV1, 19/BV1): saved into the same record Composition."""
     rec = chart.visit(r, encounter, patient).record
@@ -369,6 +386,7 @@ procedure_post = _post("procedures", ("c", "Procedure"), _procedure)
 complication_post = _post("procedures", ("c", "Condition"), _complication)
 # A consent is the doctor's (the one who explained, and whose name it carries), not the front desk's.
 consent_post = _post("consent", ("c", "Consent"), _consent, (roles.PROGRESS_NOTE,))
+consent_paper_post = _post("consent-paper", ("c", "Consent"), _consent_paper, (roles.PROGRESS_NOTE,))
 record_post = _post("record", ("c", "Composition"), _record)
 traditional_post = _post("traditional", ("c", "Composition"), _traditional)
 diagnosis_post = _post("diagnoses", ("c", "Condition"), _diagnosis)
