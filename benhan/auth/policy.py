@@ -26,7 +26,13 @@ def user_access(store: Store, user: User, grants: frozenset[str] | None = None) 
     scope = PatientScope(departments=frozenset() if user.all_departments else user.departments,
                          practitioner_id=user.practitioner_id,
                          break_glass=break_glass.active_patients(store, user) if grants is None else grants)
-    return Access(modes, scope)
+    return Access(modes, scope, acts=_acts(user.roles))
+
+
+@lru_cache(maxsize=256)
+def _acts(role_codes: tuple[str, ...]) -> frozenset[str]:
+    """The clinical acts (roles.ACTS) these roles hold: store.act_rules refuses the rest on every write."""
+    return roles.privileges(tuple(c for c in role_codes if c in roles.ROLES)) & frozenset(roles.ACTS)
 
 
 def actor_for_user(store: Store, user: User, *, source: str | None = None, client_id: str | None = None,
@@ -74,9 +80,10 @@ def actor_for_token(store: Store, *, client_id: str, scope: str, user: User | No
         in_scope = _in_scope(store, base.scope, patient_id)
         narrowed = _narrowed(user.roles, user.all_departments, scope, ("patient", "user", "system"))
         modes = {k: SCOPED for k, mode in narrowed.items() if mode == ALL or in_scope}
-        access = Access(modes, PatientScope(patient_id=patient_id))
+        access = Access(modes, PatientScope(patient_id=patient_id), acts=base.acts)
     else:
-        access = Access(_narrowed(user.roles, user.all_departments, scope, ("user", "system")), base.scope)
+        access = Access(_narrowed(user.roles, user.all_departments, scope, ("user", "system")), base.scope,
+                        acts=base.acts)
     return Actor(name=user.username, kind="user", source_address=source, access=access, roles=user.roles,
                  client_id=client_id, user_pk=user.pk, display=user.display_name)
 

@@ -46,6 +46,9 @@ class Access:
     pair is not permitted. Built by auth.policy from roles and token scopes."""
     modes: dict[tuple[str, str], str] = field(default_factory=dict)
     scope: PatientScope = PatientScope()
+    # The clinical acts (auth.roles.ACTS) a user holds, checked by store.act_rules on every write;
+    # None for backend clients and the server's own work, governed by their scopes alone.
+    acts: frozenset[str] | None = None
 
     def mode(self, letter: str, res_type: str) -> str | None:
         return self.modes.get((res_type, letter)) or self.modes.get(("*", letter))

@@ -26,7 +26,7 @@ from benhan.store import access as access_sql
 from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
 from benhan.store import includes
-from benhan.store import signed_versions, write_rules
+from benhan.store import act_rules, signed_versions, write_rules
 from benhan.store.release import Gate
 from benhan.store.search import SYSTEM, count_query, page_query
 from benhan.store.store import Store
@@ -250,8 +250,25 @@ class Repository:
         pending = PendingWrite(method, res_type, res_id, body, content_hash(body), extract(body),
                                if_match=if_match, create_only=create_only)
         self._check_write_scope(pending)
+        self._check_acts(pending)
         write_rules.check_format(res_type, body)        # CCCD, BHYT card: store.write_rules
         return pending
+
+    def _check_acts(self, pending: PendingWrite) -> None:
+        """A part of a resource only a clinical act may change (store.act_rules): compared with
+        the stored version, read only when the actor lacks such an act for this type."""
+        access = self.actor.access
+        if access is None or access.acts is None:
+            return
+        rules = act_rules.guarded(pending.res_type, access.acts)
+        if not rules:
+            return
+        old = None
+        if not pending.create_only:
+            with self.store.db.read() as conn:
+                found = self._load(conn, pending.res_type, pending.res_id)
+            old = found.json() if found is not None and not found.deleted else None
+        act_rules.check(rules, pending.res_type, pending.res_id, old, pending.resource)
 
     def commit(self, pending: list[PendingWrite], interaction: str,
                also_audit: tuple[AuditRecord, ...] = ()) -> list[Stored]:
