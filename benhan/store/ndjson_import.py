@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,8 @@ class Importer:
         self.batch_size = batch
         self._batch: list[tuple[PendingWrite, str, int]] = []
         self._keys: set[tuple[str, str]] = set()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ndjson-import")
+        self._inflight: tuple[list, Future] | None = None
 
     def add_line(self, source: str, number: int, line: bytes) -> None:
         report = self.report
@@ -194,12 +197,28 @@ class Importer:
         if len(self._batch) >= self.batch_size:
             self.flush()
 
-    def flush(self) -> None:
+    def flush(self, *, wait: bool = False) -> None:
+        """Hand the batch to the writer thread and go on reading: the commit of one batch (mostly
+        the database's work, outside the GIL) overlaps the validation of the next. The batch before
+        is finished first, so two versions of one resource are written in order."""
         batch, self._batch, self._keys = self._batch, [], set()
-        if not batch:
+        self._finish()
+        if batch:
+            self._inflight = (batch, self._writer.submit(self.repo.commit, [p for p, _, _ in batch], "update"))
+        if wait:
+            self._finish()
+
+    def close(self) -> None:
+        """End the writer thread (after a failure too: the batch it was given is finished first)."""
+        self._writer.shutdown(wait=True)
+
+    def _finish(self) -> None:
+        if self._inflight is None:
             return
+        batch, future = self._inflight
+        self._inflight = None
         try:
-            results = self.repo.commit([p for p, _, _ in batch], "update")
+            results = future.result()
         except errors.BenhanError:
             # One resource spoils the transaction (a CCCD another patient has, a signed version):
             # write them one by one so that only it fails, with its own reason.
@@ -228,16 +247,19 @@ def import_lines(repo: Repository, sources: Iterable[tuple[str, Iterable[bytes]]
     started = time.perf_counter()
     first_seq = _last_seq(repo)
     importer = Importer(repo, report, batch=batch)
-    for name, lines in sources:
-        report.files.append(name)
-        try:
-            for number, line in enumerate(lines, start=1):
-                importer.add_line(name, number, line)
-                if progress is not None and report.lines % 10000 == 0:
-                    progress(report)
-        except errors.ImportUnreadable as exc:
-            report.fail(name, report.lines, None, None, f"{exc.code}: {exc.message}")
-    importer.flush()
+    try:
+        for name, lines in sources:
+            report.files.append(name)
+            try:
+                for number, line in enumerate(lines, start=1):
+                    importer.add_line(name, number, line)
+                    if progress is not None and report.lines % 10000 == 0:
+                        progress(report)
+            except errors.ImportUnreadable as exc:
+                report.fail(name, report.lines, None, None, f"{exc.code}: {exc.message}")
+        importer.flush(wait=True)
+    finally:
+        importer.close()
     _check_references(repo, report, first_seq)
     report.seconds = time.perf_counter() - started
     _audit_run(repo, report, query)
