@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from benhan.auth import consent
 from benhan.claims import health_book, service
 from benhan.claims.gateway import Gateway
 from benhan.claims.runner import SCAN_SECONDS, ClaimsRunner
@@ -116,6 +117,10 @@ def test_the_facilitys_withheld_codes_keep_a_visit_out_and_the_desk_says_why(db_
                             health_book_withheld_icd="B20-B24, F20")) as (world, app):
         kept_out = plain_visit(world, "001090123412", "Lý Văn Hải", icd="B20.9")
         goes = plain_visit(world, "001090123413", "Mai Thị Hoa", hour=15)
+        # Her "do not share outside this facility" does not stop the push: it is the law's (NĐ 102/2025).
+        her = world.system.read("Encounter", goes).json()["subject"]["reference"].split("/")[1]
+        consent.record_do_not_share(world.system, her, method="written")
+        assert not consent.may_leave_facility(world.store, her)
         doctor = Staff(app, "bacsi")
         for eid in (kept_out, goes):
             assert write_summary(doctor, eid).status_code == 303
