@@ -137,9 +137,10 @@ def _code_order(form: Form) -> tuple:
 
 
 def record_form(ctx: printouts.Context, location: dict | None, specialty: dict | None = None) -> str:
-    """The one record form of the visit: for an inpatient stay the record of its specialty (02, 03, 04, 05
-    or 10/BV1: the doctor's choice `specialty`, clinical.specialty_record, else the department's), 01/BV1
-    otherwise; else the outpatient record of the visit's specialty (outpatient_variants.variant_for)."""
+    """The one record form of the visit: for an inpatient stay 18/BV1 (20/BV1 for a child) when it is a
+    traditional-medicine one, else the record of its specialty (02, 03, 04, 05 or 10/BV1: the doctor's
+    choice `specialty`, clinical.specialty_record, else the department's), 01/BV1 otherwise; for any other
+    visit the outpatient record of its specialty (outpatient_variants.variant_for)."""
     if _inpatient(ctx.encounter):
         if traditional_medicine.is_traditional(ctx.encounter, location):     # 18/BV1, or 20/BV1 for a child
             return traditional_forms.record_for(ctx.encounter, ctx.patient)
