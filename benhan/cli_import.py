@@ -8,12 +8,26 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 
 from benhan import errors
 from benhan.cli_common import DataDir, DbUrl, open_store
 
-import_app = typer.Typer(help="Bring data into benhan: FHIR NDJSON files, a previous HIS's BHYT XML tables.",
-                         no_args_is_help=True)
+
+
+class _NdjsonByDefault(TyperGroup):
+    """`benhan import DIR_OR_FILES` is `benhan import ndjson DIR_OR_FILES`: a first argument that is
+    no command name (a path) goes to the NDJSON import."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:  # noqa: ANN001
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["ndjson", *args]
+        return super().parse_args(ctx, args)
+
+
+import_app = typer.Typer(cls=_NdjsonByDefault, no_args_is_help=True,
+                         help="Bring data into benhan: FHIR NDJSON files (`benhan import DIR_OR_FILES` = "
+                              "`benhan import ndjson …`), a previous HIS's BHYT XML tables (`bhyt-xml`).")
 
 ReportFile = typer.Option(None, "--report", help="Also write the report as JSON to this file.")
 
@@ -36,8 +50,9 @@ def ndjson(paths: list[Path] = typer.Argument(..., help="NDJSON files (.ndjson, 
            report: Optional[Path] = ReportFile,
            batch: int = typer.Option(500, min=1, max=5000, help="Resources per transaction."),
            data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
-    """Import FHIR resources from NDJSON (one resource per line, any types; a Bulk Data export from
-    benhan or another server). Ids are kept (PUT): a second run changes nothing. Every line is
+    """Import FHIR NDJSON files: ids kept, every line validated, a report per type.
+
+    One resource per line, any types (a Bulk Data export from benhan or another server). Ids are kept (PUT): a second run changes nothing. Every line is
     validated; a bad line is reported with its line number and the others are imported. Exit 1 when
     a line failed or a file could not be read."""
     from benhan.auth.actor import Actor
@@ -67,7 +82,9 @@ def ndjson(paths: list[Path] = typer.Argument(..., help="NDJSON files (.ndjson, 
 def bhyt_xml(paths: list[Path] = typer.Argument(..., help="GIAMDINHHS files, table files (XML1.xml …) or folders."),
              report: Optional[Path] = ReportFile,
              data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
-    """Import past episodes from a previous HIS's BHYT XML tables (XML1–XML5, QĐ 4750/3176): patients
+    """Import past episodes from a previous HIS's BHYT XML tables (XML1–XML5).
+
+    GIAMDINHHS envelopes or table files (QĐ 4750/3176) become patients
     (matched by CCCD, then BHYT card, never duplicated), finished visits with their ICD-10 diagnoses,
     drugs, services and supplies, lab results and progress notes. Importing a file again creates
     nothing. Prints a report per table (rows mapped, rows not mapped and why); exit 1 when a file

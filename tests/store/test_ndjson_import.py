@@ -153,3 +153,25 @@ def test_a_missing_path_is_one_error(tmp_path):  # noqa: ANN001
         ndjson_import.ndjson_files([tmp_path / "nowhere"])
     with pytest.raises(errors.ImportUnreadable):
         ndjson_import.ndjson_files([tmp_path])           # a folder with no NDJSON
+
+
+def test_the_command_imports_a_folder_and_a_second_run_changes_nothing(tmp_path):  # noqa: ANN001
+    import subprocess
+    import sys
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "Patient.ndjson").write_text(
+        '{"resourceType":"Patient","id":"cli-1","name":[{"text":"Hoàng Văn Nam"}]}\n', encoding="utf-8")
+    report = tmp_path / "report.json"
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "benhan.cli", "import", *args, "--data-dir", str(tmp_path / "d")],
+                              capture_output=True, text=True, timeout=120)
+    first = run(str(folder), "--report", str(report))          # `benhan import DIR` is `benhan import ndjson DIR`
+    assert first.returncode == 0, first.stderr
+    assert json.loads(report.read_text(encoding="utf-8"))["byType"]["Patient"]["created"] == 1
+    second = run("ndjson", str(folder / "Patient.ndjson"), "--report", str(report))
+    assert second.returncode == 0 and json.loads(report.read_text(encoding="utf-8"))["totals"]["unchanged"] == 1
+    missing = run(str(tmp_path / "nowhere"))
+    assert missing.returncode == 1 and missing.stderr.strip().startswith("benhan: BENHAN-8501")
+    assert len(missing.stderr.strip().splitlines()) == 1
