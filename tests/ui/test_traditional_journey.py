@@ -32,9 +32,9 @@ def test_the_doctor_writes_the_yhct_part_and_the_stay_prints_18bv1(journey, worl
     repo = Repository(world["store"], DOCTOR)
     fac = visits.facility(repo)
     rooms = {name: lid for lid, name in visits.locations(repo)}
-    cccd = {"vi": "038072004455", "en": "038072004466"}[lang]
-    form = registration.PatientForm.from_mapping({"cccd": cccd, "name": "Vi Văn Khải",
-                                                  "birth_date": "02/09/1972", "gender": "male"})
+    cccd, name, born = {"vi": ("038072004455", "Vi Văn Khải", "02/09/1972"),
+                        "en": ("038074004466", "Hà Văn Tuấn", "15/04/1974")}[lang]
+    form = registration.PatientForm.from_mapping({"cccd": cccd, "name": name, "birth_date": born, "gender": "male"})
     pid = registration.register(repo, form, DOCTOR, date.today(), fac.organization_id).patient_id
     eid = visits.open_visit(repo, DOCTOR, pid, "noi-tru", rooms["Phòng lưu bệnh"], "Đau khớp gối", fac,
                             when=now() - timedelta(days=1))
