@@ -94,7 +94,10 @@ async def kick_off(request: Request) -> Response:
                 req.members = patients = bulk_export.group_members(group.json())
         except errors.BenhanError as exc:
             _refuse(store, actor, "bulk-export-kickoff", exc, query)
-        job_id = bulk_export.create(store, actor, req, str(request.url))
+        try:
+            job_id = bulk_export.create(store, actor, req, str(request.url))
+        except errors.ExportInProgress as exc:
+            _refuse(store, actor, "bulk-export-kickoff", exc, query)
         bulk_export.audit(store, actor, "bulk-export-kickoff", job_id=job_id, query=query, patients=patients,
                           detail={"level": level, "types": req.types})
         runner = getattr(request.app.state, "bulk_export", None)

@@ -166,6 +166,7 @@ def test_one_export_at_a_time_per_client_and_delete_cancels_it(store, idle_api):
     again = idle_api.get("/fhir/$export", headers=ASYNC)
     assert again.status_code == 429 and int(again.headers["retry-after"]) > 0
     assert again.json()["issue"][0]["code"] == "throttled"
+    assert orjson.loads(export_events(store, "bulk-export-kickoff")[-1].detail)["refused"] == "BENHAN-8801"
     # Another token of the same client is held up too; another client is not.
     assert idle_api.get("/fhir/$export", headers={**ASYNC, **token_for(store, "system/*.rs")}).status_code == 429
     with store.db.write() as conn:
@@ -260,3 +261,23 @@ def test_expired_exports_are_deleted_with_their_files(store, api):
     assert bulk_export.cleanup(store, now=row.finished + 1) == [job]
     assert not folder.exists() and bulk_export.get(store, job) is None
     assert api.get(url).status_code == 404
+
+
+def test_a_post_kick_off_takes_a_parameters_resource(store, api):
+    w = world(store)
+    r = api.post("/fhir/$export", headers=ASYNC, json={"resourceType": "Parameters", "parameter": [
+        {"name": "_type", "valueString": "Observation"},
+        {"name": "_typeFilter", "valueString": "Observation?code=8310-5"}]})
+    assert r.status_code == 202, r.text
+    got = contents(api, finished(api, r.headers["content-location"]).json())
+    assert ids(got["Observation"]) == set(w["o2"])
+    bad = api.post("/fhir/$export", headers=ASYNC, json={"resourceType": "Patient"})
+    assert bad.status_code == 400 and bad.json()["resourceType"] == "OperationOutcome"
+
+
+def test_an_export_whose_process_died_is_taken_again(store):
+    actor = Actor(name="benhan-tests", kind="client", client_id="benhan-tests")
+    job = bulk_export.create(store, actor, bulk_export.ExportRequest("system", None), "x", now=1_000)
+    assert bulk_export.claim(store, now=2_000) == job
+    assert bulk_export.claim(store, now=3_000) is None          # running, alive
+    assert bulk_export.claim(store, now=2_000 + bulk_export.STALE_US + 1) == job
