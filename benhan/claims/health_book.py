@@ -151,13 +151,12 @@ def build(ep: Episode, lines: list[ChargeLine], withheld: Withheld = Withheld())
 def check(content: list[Table]) -> validation.Report:
     """The claim rules over the health-book tables (the stand-in runs the same): every field, code,
     ICD-10 and date rule; XML8 present; without a card, the XML1 totals are not checked against
-    lines that are not sent (no XML2/XML3) and no XML7 is asked for."""
+    lines that are not sent (no XML2/XML3) and no XML7 or XML13 is asked for."""
     report = validation.validate(content)
     head = next((t for t in content if t.name == "XML1" and t.rows), None)
     uninsured = head is not None and not head.rows[0].get("MA_THE_BHYT")
-    if uninsured:
-        report.problems = [p for p in report.problems
-                           if p.rule != "sum" and not (p.rule == "table" and p.table == "XML7")]
+    if uninsured:       # only XML1 and XML8 go: neither sums over lines nor XML7/XML13 are asked for
+        report.problems = [p for p in report.problems if p.rule not in ("sum", "table")]
     if not any(t.name == "XML8" and t.rows for t in content):
         report.problems.append(validation.Problem("XML8", 0, "MA_LK", "Sổ sức khỏe điện tử cần bảng tóm tắt hồ sơ "
                                                   "bệnh án (XML8).", "table"))

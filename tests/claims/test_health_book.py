@@ -57,6 +57,16 @@ def test_an_uninsured_visit_sends_tables_1_and_8_only_without_a_card() -> None:
     assert x1["GT_THE_TU"] == "20261103" and x1["GT_THE_DEN"] == "20261103"     # no card: the visit's dates
 
 
+def test_an_uninsured_inpatient_transferred_out_still_sends_tables_1_and_8_only() -> None:
+    ep, lines = written(episodes.inpatient_surgery_referral, card="", object_code="9")
+    assert health_book.build(ep, lines).state == "ready"
+    insured = health_book.build(*written(episodes.inpatient_surgery_referral))
+    assert [t.name for t in insured.tables] == ["XML1", "XML2", "XML3", "XML4", "XML5", "XML7", "XML8", "XML13"]
+    book = health_book.build(ep, lines)
+    assert [t.name for t in book.tables] == ["XML1", "XML8"], book.reasons()
+    assert book.tables[0].rows[0]["MA_NOI_DEN"] == "01001"
+
+
 def test_a_summary_not_written_holds_the_book_and_names_the_parts_missing(store) -> None:  # noqa: ANN001
     ep, lines = written(results_summary="", plan=" ")
     book = health_book.build(ep, lines)
