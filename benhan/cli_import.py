@@ -52,9 +52,10 @@ def ndjson(paths: list[Path] = typer.Argument(..., help="NDJSON files (.ndjson, 
            data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """Import FHIR NDJSON files: ids kept, every line validated, a report per type.
 
-    One resource per line, any types (a Bulk Data export from benhan or another server). Ids are kept (PUT): a second run changes nothing. Every line is
-    validated; a bad line is reported with its line number and the others are imported. Exit 1 when
-    a line failed or a file could not be read."""
+    One resource per line, any types (a Bulk Data export from benhan or another server). Ids are
+    kept (PUT): a second run changes nothing. Every line is validated; a bad line is reported with
+    its line number and the others are imported. Exit 1 when a line failed or a file could not be
+    read."""
     from benhan.auth.actor import Actor
     from benhan.store import ndjson_import
     from benhan.store.repository import Repository
@@ -84,11 +85,11 @@ def bhyt_xml(paths: list[Path] = typer.Argument(..., help="GIAMDINHHS files, tab
              data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """Import past episodes from a previous HIS's BHYT XML tables (XML1–XML5).
 
-    GIAMDINHHS envelopes or table files (QĐ 4750/3176) become patients
-    (matched by CCCD, then BHYT card, never duplicated), finished visits with their ICD-10 diagnoses,
-    drugs, services and supplies, lab results and progress notes. Importing a file again creates
-    nothing. Prints a report per table (rows mapped, rows not mapped and why); exit 1 when a file
-    could not be read or a row was not mapped."""
+    GIAMDINHHS envelopes or table files (QĐ 4750/3176) become patients (matched by CCCD, then
+    BHYT card, never duplicated), finished visits with their ICD-10 diagnoses, drugs, services and
+    supplies, lab results and progress notes. Importing a file again creates nothing. Prints a
+    report per table (rows mapped, rows not mapped and why); exit 1 when a file could not be read
+    or a row was not mapped."""
     from benhan.auth.actor import Actor
     from benhan.claims import his_import, his_read
     from benhan.store.repository import Repository

@@ -33,8 +33,8 @@ from urllib.parse import quote
 from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.claims import his_read
+from benhan.claims.his_report import HisReport
 from benhan.claims.fields import FIELDS
-from benhan.claims.tables import Table
 from benhan.clinical.catalogue.layouts import DRUG, SERVICE, SUPPLY
 from benhan.clinical.catalogue.resources import CODE_SYSTEM
 from benhan.clinical.common import BENHAN, OBS_CATEGORY
@@ -72,64 +72,6 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 class RowProblem(Exception):
     """A row that cannot be mapped; the message is the reason."""
-
-
-# --- the report ------------------------------------------------------------------------------------
-@dataclass
-class HisReport:
-    files: list[str] = field(default_factory=list)
-    file_errors: list[dict] = field(default_factory=list)
-    tables: dict[str, dict[str, int]] = field(default_factory=dict)
-    problems: list[dict] = field(default_factory=list)      # rows not mapped, and notes on mapped ones
-    episodes: int = 0
-    episodes_failed: int = 0
-    patients_new: int = 0
-    patients_matched: int = 0
-    resources: dict[str, int] = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0})
-
-    def row(self, table: str, mapped: bool) -> None:
-        counts = self.tables.setdefault(table, {"rows": 0, "mapped": 0, "notMapped": 0})
-        counts["rows"] += 1
-        counts["mapped" if mapped else "notMapped"] += 1
-
-    def problem(self, file: str, table: str, ma_lk: str, stt: str, reason: str, *, mapped: bool = False) -> None:
-        if len(self.problems) < 5000:
-            self.problems.append({"file": file, "table": table, "MA_LK": ma_lk, "STT": stt, "reason": reason,
-                                  "mapped": mapped})
-
-    @property
-    def ok(self) -> bool:
-        return not self.file_errors and not any(not p["mapped"] for p in self.problems) and not self.episodes_failed
-
-    def as_json(self) -> dict:
-        return {"files": self.files, "fileErrors": self.file_errors,
-                "tables": {t: self.tables[t] for t in sorted(self.tables, key=_table_order)},
-                "episodes": self.episodes, "episodesFailed": self.episodes_failed,
-                "patients": {"new": self.patients_new, "matched": self.patients_matched},
-                "resources": self.resources, "problems": self.problems}
-
-    def text(self) -> str:
-        out = [f"{'bảng | table':<14}{'dòng | rows':>14}{'đã nhập | mapped':>18}{'không nhập | not':>18}"]
-        for t in sorted(self.tables, key=_table_order):
-            c = self.tables[t]
-            out.append(f"{t:<14}{c['rows']:>14}{c['mapped']:>18}{c['notMapped']:>18}")
-        out.append(f"lượt khám | episodes: {self.episodes} ({self.episodes_failed} lỗi | failed); "
-                   f"người bệnh | patients: {self.patients_new} mới | new, {self.patients_matched} đã có | matched; "
-                   f"tài nguyên | resources: {self.resources['created']} mới | created, "
-                   f"{self.resources['updated']} sửa | updated, {self.resources['unchanged']} không đổi | unchanged")
-        for e in self.file_errors:
-            out.append(f"lỗi tệp | file error: {e['file']}: {e['reason']}")
-        for p in self.problems[:60]:
-            label = "ghi chú | note" if p["mapped"] else "không nhập | not mapped"
-            out.append(f"{label}: {Path(p['file']).name} {p['table']} MA_LK={p['MA_LK']} STT={p['STT']}: {p['reason']}")
-        if len(self.problems) > 60:
-            out.append(f"… {len(self.problems) - 60} dòng nữa trong báo cáo JSON | more in the JSON report")
-        return "\n".join(out)
-
-
-def _table_order(name: str) -> int:
-    digits = name[3:]
-    return int(digits) if digits.isdigit() else 99
 
 
 # --- values ----------------------------------------------------------------------------------------
@@ -338,7 +280,8 @@ class HisImporter:
         if result == "5":
             disposition = "exp"
         if disposition:
-            body["hospitalization"] = {"dischargeDisposition": {"coding": [{"system": DISPOSITION, "code": disposition}]}}
+            body["hospitalization"] = {"dischargeDisposition": {"coding": [{"system": DISPOSITION,
+                                                                           "code": disposition}]}}
         out.insert(0, body)
         return eid
 
@@ -514,7 +457,8 @@ def _episodes(read: his_read.ReadFile, report: HisReport) -> list[_Episode]:
             if table.name == "XML1":
                 if ep.xml1 is not None:
                     report.row("XML1", False)
-                    report.problem(file, "XML1", ma_lk, _text(row, "STT"), "MA_LK lặp lại trong XML1 | repeated in XML1")
+                    report.problem(file, "XML1", ma_lk, _text(row, "STT"),
+                                   "MA_LK lặp lại trong XML1 | repeated in XML1")
                     continue
                 ep.xml1 = row
                 ep.facility = read.facility or _text(row, "MA_CSKCB")
@@ -557,6 +501,7 @@ def _audit(repo: Repository, report: HisReport) -> None:
     detail = {"kind": "bhyt-xml", "files": [Path(f).name for f in report.files][:50], "episodes": report.episodes,
               "episodesFailed": report.episodes_failed, **report.resources, "tables": report.tables}
     audit_log.append(repo.store.db, [AuditRecord(
-        recorded=now_us(), interaction="import", subtype="import", agent=actor.name, source_address=actor.source_address,
+        recorded=now_us(), interaction="import", subtype="import", agent=actor.name,
+        source_address=actor.source_address,
         role=" ".join(actor.roles) or None, outcome="0" if report.ok else "4", query="benhan import bhyt-xml",
         detail=json.dumps(detail, ensure_ascii=False, sort_keys=True))])

@@ -176,7 +176,8 @@ class Importer:
             report.fail(source, number, None, None, f"không phải JSON | not JSON: {exc}")
             return
         if not isinstance(body, dict) or not isinstance(body.get("resourceType"), str):
-            report.fail(source, number, None, None, "không phải tài nguyên FHIR | not a FHIR resource (no resourceType)")
+            report.fail(source, number, None, None,
+                        "không phải tài nguyên FHIR | not a FHIR resource (no resourceType)")
             return
         res_type, res_id = body["resourceType"], body.get("id")
         if not isinstance(res_id, str) or not res_id:
