@@ -17,7 +17,7 @@ from benhan import errors
 from benhan.auth import roles
 from benhan.clinical import (admission, allergies, chart, diagnoses, discharge, notes, orders, outcome, prescriptions,
                              procedures, record, signers, transfers, visits, vitals)
-from benhan.clinical import consent
+from benhan.clinical import consent, referral
 from benhan.clinical import traditional_medicine
 from benhan.clinical.catalogue import lookup
 from benhan.clinical import dx_ranking
@@ -27,6 +27,7 @@ from benhan.store.repository import Repository
 from benhan.vn import display
 from benhan.web import i18n
 from benhan.web.ui import specialty as specialty_ui
+from benhan.web.ui import referral as referral_ui
 from benhan.web.ui import svg
 from benhan.web.ui import traditional
 from benhan.web.ui.base import (back, chart_gate, form, may, may_act, messages, page, repo, require, require_act, today,
@@ -93,9 +94,10 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
             order_services = [(k, [s for s in offered if s.group in g]) for k, g in orders.GROUPS.items()]
     allergy_choices = (allergies.choices(prescriptions.ingredient_names(drugs))
                        if may(r, "c", "AllergyIntolerance") else [])
-    pending = [o for o in rec.orders if o.get("status") == "active"]
+    # A transfer (the referral slip's ServiceRequest) is the referral card's, not an order awaiting results.
+    pending = [o for o in rec.orders if o.get("status") == "active" and not referral.is_referral(o)]
     results = []
-    for o in rec.orders:
+    for o in (o for o in rec.orders if not referral.is_referral(o)):
         report = chart.report_for(o["id"], rec.reports)
         results.append((o, report, orders.result_rows(report, rec.lab_results) if report else []))
     notes_shown = rec.notes if request.query_params.get("notes") == "all" else rec.notes[-RECENT_NOTES:]
@@ -136,6 +138,7 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 pathology=outcome.pathology_of(encounter),
                 yhct_card=traditional.card(r, encounter, patient, rec.record, i18n.language(request)),
                 consent_card=_consent_card(r, encounter, patient, i18n.language(request)),
+                referral_card=referral_ui.card(r, encounter, rec),
                 summary_missing=_summary_missing(encounter, rec),
                 summary_values={discharge.field_name(k): x for k, x in discharge.summary_texts(rec.summary).items()})
 
