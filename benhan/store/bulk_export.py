@@ -397,15 +397,19 @@ def run_job(store: Any, job_id: str, *, expiry_hours: float,  # noqa: ANN401
         if stopping():
             raise Cancelled("stopping")
         t = now()
+        if t - last_beat[0] < HEARTBEAT_US:
+            # Between heartbeats only a read (is the job still there?): no write lock per page.
+            with store.db.read() as conn:
+                if conn.execute(select(bulk_export_job.c.id).where(bulk_export_job.c.id == job_id)).first() is None:
+                    raise Cancelled("deleted")
+            return
+        last_beat[0] = t
+        progress = f"{n} of {total} resources ({n * 100 // max(total, 1)}%)" if total else f"{n} resources"
         with store.db.write() as conn:
-            alive = conn.execute(select(bulk_export_job.c.id).where(bulk_export_job.c.id == job_id)).first()
-            if alive is None:
-                raise Cancelled("deleted")
-            if t - last_beat[0] >= HEARTBEAT_US or n == 0:
-                last_beat[0] = t
-                progress = f"{n} of {total} resources ({n * 100 // max(total, 1)}%)" if total else f"{n} resources"
-                conn.execute(update(bulk_export_job).where(bulk_export_job.c.id == job_id)
-                             .values(heartbeat=t, progress=progress[:200]))
+            alive = conn.execute(update(bulk_export_job).where(bulk_export_job.c.id == job_id)
+                                 .values(heartbeat=t, progress=progress[:200])).rowcount
+        if not alive:
+            raise Cancelled("deleted")
     try:
         written = export_rows(store, req, out_dir, transaction_time=row.transaction_time, max_lines=max_lines,
                               check=check)
@@ -491,7 +495,9 @@ class ExportRunner:
                     continue
             except Exception:  # noqa: BLE001 - the worker outlives one failure; the next round retries
                 log.exception("bulk export worker")
-            self._wake.wait(timeout=min(self.cleanup_every, 5.0))
+            # A kick-off in this process wakes the worker at once; the timeout only matters for an
+            # export asked of another process of the same server, or one whose process died.
+            self._wake.wait(timeout=self.cleanup_every)
             self._wake.clear()
 
     def stop(self) -> None:
