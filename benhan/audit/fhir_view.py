@@ -49,6 +49,7 @@ _OTHER: dict[str, tuple[dict, dict | None]] = {
     "permission": (_coding(DCM, "110113", "Security Alert"), _coding(DCM, "110137", "User security Attributes Changed")),
     "print": (_coding(DCM, "110106", "Export"), None),
     "export": (_coding(DCM, "110106", "Export"), None),
+    "import": (_coding(DCM, "110107", "Import"), None),       # benhan import, POST $import (one per run)
     "sign": (_coding(DCM, "110110", "Patient Record"), None),
 }
 _APPLICATION = _coding(DCM, "110100", "Application Activity")    # anything else (backup, restore …)

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 ACTIONS = {"create": "C", "update": "U", "patch": "U", "delete": "D", "read": "R", "vread": "R",
            "search-type": "E", "search-system": "E", "history-instance": "R", "history-type": "R",
            "history-system": "R", "transaction": "E", "batch": "E", "backup": "E", "restore": "E",
-           "print": "R", "export": "R", "permission": "U"}
+           "print": "R", "export": "R", "permission": "U",
+           "import": "C"}
 
 # --- the chain format (docs/audit.md "Chain format": keep the two in step) ---------------------
 CHAIN_VERSION = b"benhan-audit-1"

@@ -12,6 +12,7 @@ from sqlalchemy import and_, func, select
 
 from benhan import config as config_mod
 from benhan import errors
+from benhan.audit.fhir_view import event_type
 from benhan.auth.actor import Actor
 from benhan.clinical.load_demo import load_demo
 from benhan.fhir.resource_json import content_hash, loads
@@ -128,11 +129,12 @@ def test_bad_lines_are_reported_with_their_line_and_reason_and_the_others_are_im
 
     # One audit event for the run, with its counts; the writes have theirs, naming the patient.
     with store.db.read() as conn:
-        runs = conn.execute(select(audit_event.c.detail, audit_event.c.outcome)
+        runs = conn.execute(select(audit_event.c.detail, audit_event.c.outcome, audit_event.c.action)
                             .where(audit_event.c.interaction == "import")).all()
         obs = conn.execute(select(audit_event.c.patients).where(and_(
             audit_event.c.res_type == "Observation", audit_event.c.res_id == "o1"))).scalar_one()
-    assert len(runs) == 1 and runs[0].outcome == "4"
+    assert len(runs) == 1 and runs[0].outcome == "4" and runs[0].action == "C"
+    assert event_type("import")["code"] == "110107"           # AuditEvent.type DICOM Import
     assert json.loads(runs[0].detail)["created"] == 3 and json.loads(runs[0].detail)["failed"] == 6
     assert obs == "p1"
 
