@@ -16,6 +16,11 @@ export_app = typer.Typer(help="Leaving benhan: everything as NDJSON with a manif
                          invoke_without_command=True, no_args_is_help=True)
 
 
+# What the export is doing, Vietnamese first (the IT person's language), then English.
+_STEPS = {"resources": "tài nguyên | resources", "history": "mọi phiên bản | every version",
+          "audit trail": "nhật ký truy cập | audit trail", "code lists": "danh mục mã | code lists"}
+
+
 def _fail(exc: errors.BenhanError) -> None:
     typer.echo(f"benhan: {exc.code}: {exc.message}", err=True)
     raise typer.Exit(1)
@@ -53,14 +58,14 @@ def export(ctx: typer.Context,
         node = store.node_id
         done = full_export.export_all(store, all_to, versions=versions,
                                       render_audit=lambda row: render(row, node),
-                                      progress=lambda what: typer.echo(f"… {what}", err=True))
+                                      progress=lambda what: typer.echo(f"… {_STEPS.get(what, what)}", err=True))
     except errors.BenhanError as exc:
         _fail(exc)
     except OSError as exc:
         _fail(errors.ExportTargetUnusable(f"{all_to}: {exc.strerror or exc}"))
     finally:
         store.close()
-    typer.echo(done.summary())
+    typer.echo(f"Đã xuất | exported {done.summary()}")
 
 
 @export_app.command("data-dictionary")
