@@ -172,7 +172,17 @@ def test_the_demo_record_exports_as_valid_xml_and_json_with_its_values_in_their_
     assert em["HoSoCapCuu"] == {"thoigianden": "202611030215", "lydoden": "Đau ngực dữ dội"}
     assert "HoSoCapCuu" not in data
 
-    # X/XI: the demo's procedures, each on the sheet of its kind.
+    # X/XI: the demo's procedures, each on the sheet of its kind; a complication named on its sheet.
+    procs = _all(repo, "Procedure")
+    assert procs
+    first = {k: v for k, v in procs[0].items() if k != "meta"}
+    cid = repo.create("Condition", {"resourceType": "Condition", "subject": first["subject"],
+                                    "code": {"text": "Chảy máu sau can thiệp"}}).res_id
+    first["complicationDetail"] = [{"reference": f"Condition/{cid}"}]
+    repo.update("Procedure", first["id"], first)
+    sheet = _json(export.export_episode(repo, _ref(first["encounter"]), "json").content)["HoSoBenhAn"]
+    kind = "PhieuThuThuat" if first["category"]["coding"][0]["code"] == "thu-thuat" else "PhieuPhauThuat"
+    assert [x.get("taibien") for x in sheet[kind]] == ["Chảy máu sau can thiệp"]
     for proc in _all(repo, "Procedure"):
         kind = proc["category"]["coding"][0]["code"]
         group, item, tag = (("PhieuThuThuat", "ThuThuat", "tenthuthuat") if kind == "thu-thuat"

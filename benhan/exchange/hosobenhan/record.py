@@ -385,8 +385,9 @@ def episode_tree(repo: Repository, encounter_id: str, common: Shared | None = No
             dispensed.setdefault(ref_id(p) or "", _stamp(d.get("whenHandedOver")))
     procs = _search(repo, "Procedure", [("encounter", eref)])
     complication_ids = {ref_id(c) for p in procs for c in p.get("complicationDetail", [])}
-    complications = {c["id"]: _text(c.get("code")) for c in _search(repo, "Condition", [("subject", f"Patient/{patient_id}")])
-                     if c["id"] in complication_ids}
+    complications = {c["id"]: _text(c.get("code")) for c in (
+        _search(repo, "Condition", [("_id", ",".join(sorted(i for i in complication_ids if i)))])
+        if any(complication_ids) else []) if c["id"] in complication_ids}
     tree = {
         "ThongTinBenhNhan": _patient(ep, patient, visit.observations),
         "ThongTinVaoVien": _admission(ep, encounter, listed, visit.observations, rooms),
