@@ -48,7 +48,7 @@ NOT_INSURED = "9"                 # MA_DOITUONG_KCB of a patient not using BHYT 
 PARTS = closing_summary.REQUIRED
 PART_NAMES = {"qua-trinh-benh-ly": "quá trình bệnh lý", "ket-qua-can-lam-sang": "kết quả cận lâm sàng chính",
               "phuong-phap-dieu-tri": "phương pháp điều trị", "huong-dieu-tri-tiep": "hướng điều trị tiếp"}
-READY, HELD, WITHHELD, TO_FIX = "ready", "held", "withheld", "to-fix"
+READY, HELD, WITHHELD, TO_FIX, UNTREATED = "ready", "held", "withheld", "to-fix", "untreated"
 _ICD = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
 
 
@@ -91,9 +91,12 @@ class Book:
     missing: tuple[str, ...] = ()     # summary parts not written: held
     withheld: tuple[str, ...] = ()    # the episode's codes in the facility's withheld list
     report: validation.Report = field(default_factory=lambda: validation.Report("?", "?", []))
+    treated: bool = True              # False: closed by the front desk before anyone saw the patient
 
     @property
     def state(self) -> str:
+        if not self.treated:
+            return UNTREATED
         if self.withheld:
             return WITHHELD
         if self.missing:
@@ -107,6 +110,9 @@ class Book:
 
     def reasons(self) -> list[str]:
         """Why it is not sent, for the desk (Vietnamese, like the claims report)."""
+        if not self.treated:
+            return ["Lượt khám được đóng khi chưa ai khám (không có kết quả điều trị): không có gì để đưa lên Sổ "
+                    "sức khỏe điện tử."]
         if self.withheld:
             return [f"Không gửi theo quy định của cơ sở: mã {', '.join(self.withheld)} thuộc danh mục không đưa "
                     f"lên Sổ sức khỏe điện tử (health_book_withheld_icd)."]
@@ -170,9 +176,7 @@ def check(content: list[Table]) -> validation.Report:
 
 def queue(outbox: Outbox, book: Book, key: xmldsig.XmlKey, made: datetime, within_hours: int = 24) -> tuple[int, bool]:
     """Sign and queue a book that is ready; (outbox number, whether new)."""
-    if book.state == WITHHELD:
-        raise errors.ClaimNotPossible("; ".join(book.reasons()))
-    if book.state == HELD:
+    if book.state in (WITHHELD, HELD, UNTREATED):
         raise errors.ClaimNotPossible("; ".join(book.reasons()))
     if book.state == TO_FIX:
         raise errors.ClaimInvalid(book.report.text())
@@ -187,6 +191,7 @@ class Scan:
     already: list[str] = field(default_factory=list)       # the same content was queued before
     held: list[Book] = field(default_factory=list)         # waiting for the summary
     withheld: list[Book] = field(default_factory=list)     # the facility's withheld codes
+    untreated: list[Book] = field(default_factory=list)    # closed before anyone saw the patient
     invalid: list[Book] = field(default_factory=list)      # to fix (the claim rules)
 
 
@@ -205,8 +210,13 @@ def finished_since(repo, since: str) -> Iterable[str]:  # noqa: ANN001 - a Repos
 
 def from_record(repo, encounter_id: str, withheld: Withheld = Withheld()) -> Book:  # noqa: ANN001
     from benhan.claims.record import episode_from_record
+    from benhan.clinical import discharge
     ep, lines = episode_from_record(repo, encounter_id)
-    return build(ep, lines, withheld)
+    book = build(ep, lines, withheld)
+    # The front desk's administrative close (the patient left before being seen, a visit opened by
+    # mistake) records no treatment result: no care to report ⚠ inferred (docs/claims.md).
+    book.treated = bool(discharge.result_of(repo.read("Encounter", encounter_id).json()))
+    return book
 
 
 def scan(repo, outbox: Outbox, key: xmldsig.XmlKey | None, since: str, now: datetime,  # noqa: ANN001
@@ -227,7 +237,7 @@ def scan(repo, outbox: Outbox, key: xmldsig.XmlKey | None, since: str, now: date
             _, new = queue(outbox, book, key, now, within_hours)
             (out.queued if new else out.already).append(book.ep.ma_lk)
         else:
-            {HELD: out.held, WITHHELD: out.withheld, TO_FIX: out.invalid}[state].append(book)
+            {HELD: out.held, WITHHELD: out.withheld, TO_FIX: out.invalid, UNTREATED: out.untreated}[state].append(book)
     return out
 
 

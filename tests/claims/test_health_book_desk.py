@@ -15,7 +15,8 @@ from benhan.claims.gateway import Gateway
 from benhan.claims.runner import SCAN_SECONDS, ClaimsRunner
 from benhan.signing import xmldsig
 from benhan.signing.local_ca import LocalCA
-from tests.billing.charges_world import at
+from benhan.clinical import discharge
+from tests.billing.charges_world import DOCTOR, at
 from tests.claims.conftest import PASSWORD
 from tests.claims.test_claims_desk import Staff, claims_config, demo_facility_code, desk, standin_for
 from tests.claims.test_record import DAY, bhyt_visit, diagnose, ma_lk
@@ -46,6 +47,8 @@ def test_closed_visits_reach_the_health_book_held_until_summarised_corrected_and
                                                                    seal=seal_p12)) as (world, app):
         insured, plain, held = bhyt_visit(world), plain_visit(world, "001090123410", "Đinh Văn Phúc"), \
             plain_visit(world, "001090123411", "Hà Thị Giang", hour=14)
+        left = world.visit(world.patient("001090123414", "Kiều Văn Lâm"), at(DAY, 9))     # left before being seen
+        discharge.close(world.system, DOCTOR, world.system.read("Encounter", left).json(), when=at(DAY, 9, 30))
         doctor, cashier = Staff(app, "bacsi"), Staff(app, "thungan")
         assert write_summary(doctor, insured).status_code == 303
         assert write_summary(doctor, plain).status_code == 303
@@ -55,6 +58,7 @@ def test_closed_visits_reach_the_health_book_held_until_summarised_corrected_and
         assert sorted(found.queued) == sorted([ma_lk(world, insured), ma_lk(world, plain)])
         assert [b.ep.ma_lk for b in found.held] == [ma_lk(world, held)]
         assert found.held[0].missing == health_book.PARTS
+        assert [b.ep.ma_lk for b in found.untreated] == [ma_lk(world, left)]      # nothing to report, never queued
         code = demo_facility_code()
         gw = Gateway(gateway.url, f"{code}_BV", PASSWORD, code, "")
         runner.outbox.run_once(service.senders(gw, runner.outbox))
@@ -66,7 +70,7 @@ def test_closed_visits_reach_the_health_book_held_until_summarised_corrected_and
 
         day = cashier.get(f"/ui/claims/health-book?day={DAY.isoformat()}")
         assert day.status_code == 200
-        assert rows(day.text) == {insured: "accepted", plain: "accepted", held: "held"}
+        assert rows(day.text) == {insured: "accepted", plain: "accepted", held: "held", left: "untreated"}
         assert "Chờ bác sĩ viết tóm tắt hồ sơ bệnh án: thiếu quá trình bệnh lý" in day.text
         visit_page = doctor.get(f"/ui/encounters/{held}").text
         assert 'data-health-book="held"' in visit_page
