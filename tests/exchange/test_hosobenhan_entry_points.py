@@ -176,6 +176,8 @@ def test_the_visit_page_has_the_download_buttons(demo):  # noqa: ANN001
         assert bad.status_code == 400 and "Định dạng xuất phải là XML hoặc JSON." in bad.text
     with TestClient(create_app(demo.config, demo), raise_server_exceptions=False) as c:
         _login(c, "tiepdon")
+        page = c.get(f"/ui/encounters/{enc['id']}")
+        assert page.status_code == 200 and "/hosobenhan?" not in page.text     # no button a registrar cannot use
         r = c.get(f"/ui/encounters/{enc['id']}/hosobenhan?format=xml")
         assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
         assert patient["name"][0]["text"] not in r.text
