@@ -18,7 +18,8 @@ FORMS = ("discharge, prescription, outpatient, inpatient, referral, followup, si
          "labresult:REPORT, imagingresult:REPORT, treatment-day:YYYY-MM-DD, nursing-day:YYYY-MM-DD, "
          "consent:ID, consent-admission:ID, consent-refusal:ID, consent-transfer:ID, consent-leave:ID, "
          "surgery:ID, summary, inpatient-paediatric, inpatient-infectious, inpatient-gynaecology, "
-         "inpatient-obstetric, inpatient-surgical")
+         "inpatient-obstetric, inpatient-surgical, inpatient-traditional, inpatient-traditional-child, "
+         "outpatient-traditional")
 
 
 def signature_state(pending_recheck: bool, timestamp_note: str | None = None) -> str:

@@ -53,6 +53,11 @@ DOCUMENT_TYPES = {
     "inpatient-gynaecology": ("11503-0", "Medical records"),
     "inpatient-obstetric": ("11503-0", "Medical records"),
     "inpatient-surgical": ("11503-0", "Medical records"),
+    # The traditional-medicine records (benhan.documents.forms.traditional_medicine, outpatient_variants): 18/BV1,
+    # 20/BV1 (a child's) and 19/BV1; their signed DocumentReference names the form key too.
+    "inpatient-traditional": ("11503-0", "Medical records"),
+    "inpatient-traditional-child": ("11503-0", "Medical records"),
+    "outpatient-traditional": ("34108-1", "Outpatient Note"),
 }
 
 

@@ -258,3 +258,28 @@ def test_the_yhct_definitions_hold_no_literal_clinical_value():
              for line, text in _strings(path)
              if any(text.strip() == w for w in FORBIDDEN) or ICD.findall(text)]
     assert found == []
+
+
+def test_a_signed_18bv1_names_its_form(ward):  # noqa: ANN001, F811
+    from benhan.documents import signing
+    from benhan.signing import keys
+    from benhan.signing.local_ca import LocalCA, Responder
+    from benhan.signing.trust import TrustList, certificates_in
+    eid = stay_seed.stay(ward)
+    write_part(ward["repo"], eid)
+    repo = Repository(ward["repo"].store, Actor.system())
+    with Responder() as responder:
+        ca = LocalCA(responder.url)
+        responder.ca, responder.answering = ca, True
+        trust = TrustList()
+        for cert in certificates_in(ca.trust_pem()):
+            trust.add(cert)
+        fac = ward["fac"].name
+        key = keys.from_pkcs12(ca.issue(fac, organization=fac).pkcs12("p"), "p")
+        done = signing.sign_encounter_document(repo, Actor.system(), eid, "inpatient-traditional", key, trust,
+                                               role="seal", base_url="http://benhan.test")
+    signed = " ".join(t for _, _, t in pages(done.pdf))
+    assert "MS: 18/BV1" in signed and Y["yhct-benh-danh"] in signed
+    [doc] = signing.signed_documents(repo, eid)
+    assert doc["category"][0]["coding"][0] == {"system": signing.FORM_KEY_SYSTEM, "code": "inpatient-traditional"}
+    assert doc["type"]["coding"][0]["code"] == "11503-0"
