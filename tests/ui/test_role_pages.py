@@ -81,6 +81,9 @@ FORM_POSTS = {
     # The other consent papers 40, 41, 45, 46/BV2 (same gate): an unknown paper is refused.
     "/ui/encounters/{id}/consent-papers": (lambda r: has(r, "c", "Consent") and roles.may_act((r,), roles.PROGRESS_NOTE),
                                            {"paper_kind": "x"}),
+    # The sick-leave certificate (web/ui/sick_leave.py): the doctor's act; without the days off it is refused.
+    "/ui/encounters/{id}/sick-leave": (lambda r: has(r, "c", "Basic") and roles.may_act((r,), roles.PROGRESS_NOTE),
+                                       {"leave_from": ""}),
     # The BHYT transfer (web/ui/referral.py): the doctor's act; without a reason it is refused.
     "/ui/encounters/{id}/referral": (lambda r: has(r, "c", "ServiceRequest") and roles.may_act((r,), roles.PROGRESS_NOTE),
                                      {"ref_reason": "x"}),

@@ -28,6 +28,7 @@ from benhan.vn import display
 from benhan.web import i18n
 from benhan.web.ui import specialty as specialty_ui
 from benhan.web.ui import referral as referral_ui
+from benhan.web.ui import sick_leave as sick_leave_ui
 from benhan.web.ui import svg
 from benhan.web.ui import traditional
 from benhan.web.ui.base import (back, chart_gate, form, may, may_act, messages, page, repo, require, require_act, today,
@@ -138,6 +139,7 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 pathology=outcome.pathology_of(encounter),
                 yhct_card=traditional.card(r, encounter, patient, rec.record, i18n.language(request)),
                 consent_card=_consent_card(r, encounter, patient, i18n.language(request)),
+                sick_leave_card=sick_leave_ui.card(r, encounter),
                 referral_card=referral_ui.card(r, encounter, rec),
                 summary_missing=_summary_missing(encounter, rec),
                 summary_values={discharge.field_name(k): x for k, x in discharge.summary_texts(rec.summary).items()})
