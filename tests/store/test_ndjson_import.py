@@ -16,7 +16,7 @@ from benhan.audit.fhir_view import event_type
 from benhan.auth.actor import Actor
 from benhan.clinical.load_demo import load_demo
 from benhan.fhir.resource_json import content_hash, loads
-from benhan.store import ndjson_import
+from benhan.store import full_export, ndjson_import
 from benhan.store.ndjson import NdjsonWriter
 from benhan.store.repository import Repository
 from benhan.store.schema import audit_event, change_log, resource, resource_version
@@ -63,6 +63,7 @@ def demo_export(tmp_path_factory) -> tuple[Path, dict]:  # noqa: ANN001
         load_demo(source, patients=6, seed=3)
         hashes = _hashes(source)
         _export(source, base / "ndjson")
+        full_export.export_all(source, base / "full")          # `benhan export --all`, the export side
     finally:
         source.close()
     return base / "ndjson", hashes
@@ -89,6 +90,14 @@ def test_the_demo_exported_and_imported_into_an_empty_database_has_the_same_cont
     patient = next(i for t, i in source_hashes if t == "Patient")
     found = repo.search_type("Observation", [("subject", f"Patient/{patient}"), ("_summary", "count")])
     assert found.total and found.total > 0
+
+
+def test_benhans_full_export_imported_into_an_empty_database_has_the_same_content(store, demo_export):  # noqa: ANN001
+    folder, source_hashes = demo_export
+    resources = folder.parent / "full" / "resources"
+    report = ndjson_import.import_files(Repository(store, Actor.system("test-import")), [resources])
+    assert report.ok and report.total("created") == len(source_hashes)
+    assert _hashes(store) == source_hashes
 
 
 def test_bad_lines_are_reported_with_their_line_and_reason_and_the_others_are_imported(store, tmp_path):  # noqa: ANN001

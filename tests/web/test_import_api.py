@@ -96,6 +96,7 @@ def test_files_in_the_import_folder_are_imported_asynchronously_and_polled(api, 
                                  "Patient.ndjson"])
 def test_no_input_outside_the_import_folder_is_read(api, store, url):  # noqa: ANN001
     (store.config.data_dir / "import").mkdir(parents=True, exist_ok=True)    # empty: Patient.ndjson is not there
-    params = {"resourceType": "Parameters", "parameter": [{"name": "input", "part": [{"name": "url", "valueUrl": url}]}]}
+    params = {"resourceType": "Parameters",
+              "parameter": [{"name": "input", "part": [{"name": "url", "valueUrl": url}]}]}
     r = api.post("/fhir/$import", json=params, headers={"Prefer": "respond-async", **api.admin})
     assert r.status_code == 400 and r.json()["issue"][0]["code"] == "invalid"
