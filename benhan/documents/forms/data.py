@@ -57,7 +57,7 @@ ENCOUNTER_EXT = "https://benhan.vn/fhir/StructureDefinition/encounter"
 
 def sick_leave_of(repo: Repository, ctx: Context) -> dict | None:
     """The visit's sick-leave certificate: a Basic (R4 has no resource for it) coded sick-leave, of the
-    patient, naming the visit in an extension. Provisional: no page records one yet (docs/forms.md)."""
+    patient, naming the visit in an extension; issued on the visit page (benhan.clinical.sick_leave)."""
     if not chart.may_read(repo, "Basic"):
         return None
     found = repo.search_type("Basic", [("subject", f"Patient/{ctx.patient['id']}"),

@@ -2,7 +2,7 @@
 (forms-tt32.md §1.4; fields per the long-standing layout, secondary): the patient with the social
 insurance number, the diagnosis with ICD-10 and the treatment, the days off from … to …, the parents of
 a child under 7, the practitioner and the facility's head. Read from the visit's sick-leave record (a
-Basic, documents/forms/data.py): no page records one yet."""
+Basic, documents/forms/data.py), issued on the visit page (benhan.clinical.sick_leave)."""
 from __future__ import annotations
 
 from benhan.documents.forms import blocks, sources as s
