@@ -137,6 +137,11 @@ def file_lines(path: Path) -> Iterator[bytes]:
                 line = f.readline(MAX_LINE + 1)
                 if not line:
                     return
+                if len(line) > MAX_LINE and not line.endswith(b"\n"):
+                    # Too long to be read whole: the rest of it is skipped, not taken for the next
+                    # line (which would shift every line number after it); add_line reports it.
+                    while (rest := f.readline(1024 * 1024)) and not rest.endswith(b"\n"):
+                        pass
                 yield line
     except (OSError, EOFError) as exc:      # a truncated gzip, a read error: the rest of this file is lost
         raise errors.ImportUnreadable(f"{path.name}: {exc}") from None

@@ -186,3 +186,15 @@ def test_the_command_imports_a_folder_and_a_second_run_changes_nothing(tmp_path)
     missing = run(str(tmp_path / "nowhere"))
     assert missing.returncode == 1 and missing.stderr.strip().startswith("benhan: BENHAN-8501")
     assert len(missing.stderr.strip().splitlines()) == 1
+
+
+def test_a_line_too_long_fails_alone_and_the_line_numbers_after_it_stay_right(store, tmp_path, monkeypatch):  # noqa: ANN001
+    monkeypatch.setattr(ndjson_import, "MAX_LINE", 300)       # 64 MB in real use
+    long_name = "Nguyễn " * 100
+    path = tmp_path / "long.ndjson"
+    path.write_text('{"resourceType":"Patient","id":"l1"}\n'
+                    f'{{"resourceType":"Patient","id":"l2","name":[{{"text":"{long_name}"}}]}}\n'
+                    '{"resourceType":"Patient","id":"l3","gender":"bogus"}\n', encoding="utf-8")
+    report = ndjson_import.import_files(Repository(store, Actor.system("t")), [path])
+    assert [(f.line, "longer than" in f.reason) for f in report.failures] == [(2, True), (3, False)]
+    assert report.by_type["Patient"]["created"] == 1
