@@ -188,7 +188,7 @@ def test_the_command_imports_a_folder_and_a_second_run_changes_nothing(tmp_path)
     assert len(missing.stderr.strip().splitlines()) == 1
 
 
-def test_a_line_too_long_fails_alone_and_the_line_numbers_after_it_stay_right(store, tmp_path, monkeypatch):  # noqa: ANN001
+def test_a_line_too_long_fails_alone_and_later_line_numbers_stay_right(store, tmp_path, monkeypatch):  # noqa: ANN001
     monkeypatch.setattr(ndjson_import, "MAX_LINE", 300)       # 64 MB in real use
     long_name = "Nguyễn " * 100
     path = tmp_path / "long.ndjson"
