@@ -18,9 +18,13 @@ TYPE_INTERACTIONS = ["read", "vread", "update", "patch", "delete", "history-inst
 AUDIT_TRAIL_TYPE = "AuditEvent"
 AUDIT_TRAIL_PARAMETERS = ("_id", "patient", "agent", "agent-name", "altid", "date", "entity", "entity-type",
                           "action", "outcome", "subtype", "type", "address", "purpose")
+# FHIR Bulk Data Access IG v2 ($export: web/bulk_export_api.py).
+BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
 # Operations the server answers, per resource type (definitions from the R4 spec).
 OPERATIONS = {
-    "Patient": [("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything")],
+    "Patient": [("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
+                ("export", f"{BULK_DATA}/OperationDefinition/patient-export")],
+    "Group": [("export", f"{BULK_DATA}/OperationDefinition/group-export")],
     "CodeSystem": [("lookup", "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup"),
                    ("subsumes", "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes")],
     "ValueSet": [("expand", "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"),
@@ -77,6 +81,7 @@ def capability_statement(base_url: str, resource_types: frozenset[str], software
         "date": software_date,
         "publisher": "benhan",
         "kind": "instance",
+        "instantiates": [f"{BULK_DATA}/CapabilityStatement/bulk-data"],
         "software": {"name": "benhan", "version": __version__},
         "implementation": {"description": "benhan FHIR R4 server", "url": base_url},
         "fhirVersion": FHIR_VERSION,
@@ -88,6 +93,7 @@ def capability_statement(base_url: str, resource_types: frozenset[str], software
             "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"},
                             {"code": "search-system"}],
             "searchParam": [{"name": n, "type": t} for n, t in SEARCH_RESULT_PARAMS],
+            "operation": [{"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/export"}],
             "security": _security(base_url),
         }],
     }
