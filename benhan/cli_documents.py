@@ -17,7 +17,7 @@ from benhan.cli_common import DataDir, DbUrl, open_store
 FORMS = ("discharge, prescription, outpatient, inpatient, referral, followup, sickleave, death, "
          "labresult:REPORT, imagingresult:REPORT, treatment-day:YYYY-MM-DD, nursing-day:YYYY-MM-DD, "
          "consent:ID, consent-admission:ID, consent-refusal:ID, consent-transfer:ID, consent-leave:ID, "
-         "surgery:ID, summary, inpatient-paediatric, inpatient-infectious, inpatient-gynaecology, "
+         "transfusion:ID, surgery:ID, summary, inpatient-paediatric, inpatient-infectious, inpatient-gynaecology, "
          "inpatient-obstetric, inpatient-surgical, inpatient-traditional, inpatient-traditional-child, "
          "outpatient-traditional")
 

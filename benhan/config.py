@@ -126,6 +126,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("facility_authority", str, "",
             "The facility's parent authority, first line of the forms' top-left block (e.g. 'Sở Y tế Thanh Hóa'). "
             "Empty: the facility Organization's partOf (its display); without one the line prints dotted."),
+    Setting("transfusion_form_code", str, "25/BV-01",
+            "The code printed on the blood transfusion sheet (phiếu truyền máu), which TT 32/2023 gives no number: "
+            "the old layout's MS 25/BV-01 by default; a facility that numbers it otherwise sets its own."),
     Setting("form_abbreviations_file", Path, Path(""),
             "The facility's published list of allowed abbreviations (TT 32/2023 Đ52 k2 c), a TOML file of "
             "ABBREVIATION = \"full words\" lines (docs/forms.md). Empty: the list shipped in "

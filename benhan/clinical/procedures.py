@@ -172,10 +172,18 @@ def add_complication(repo: Repository, actor: Actor, encounter: dict, values: di
 
 
 def of_visit(repo: Repository, encounter_id: str) -> list[dict]:
-    """The visit's procedures (not those entered in error), in the order they were done."""
+    """The visit's procedures (not those entered in error), in the order they were done. A blood
+    transfusion (clinical.transfusion) is a Procedure too, but has its own sheet, not 06/BV2."""
     found = repo.search_type("Procedure", [("encounter", f"Encounter/{encounter_id}"), ("_count", "200")])
-    items = [m.json() for m in found.matches if m.json().get("status") != "entered-in-error"]
+    items = [m.json() for m in found.matches if m.json().get("status") != "entered-in-error"
+             and not _is_transfusion(m.json())]
     return sorted(items, key=lambda x: x.get("performedDateTime", ""))
+
+
+def _is_transfusion(proc: dict) -> bool:
+    """SNOMED CT 116859006 (clinical.transfusion.TRANSFUSION; not imported: that module builds on this one)."""
+    return any(c.get("system") == "http://snomed.info/sct" and c.get("code") == "116859006"
+               for c in (proc.get("code") or {}).get("coding", []))
 
 
 def kind_of(item: dict) -> str:

@@ -44,6 +44,8 @@ DOCUMENT_TYPES = {
     "consent-refusal": ("59284-0", "Patient Consent"),
     "consent-transfer": ("59284-0", "Patient Consent"),
     "consent-leave": ("59284-0", "Patient Consent"),
+    # The blood transfusion sheet, one per unit given: "transfusion:<Procedure id>" (forms.transfusion_sheet).
+    "transfusion": ("28570-0", "Procedure note"),
     "surgery": ("11504-8", "Surgical operation note"),
     "summary": ("34133-9", "Summary of episode note"),
     # The specialty inpatient records (benhan.documents.forms.specialty_inpatient), records like 01/BV1:

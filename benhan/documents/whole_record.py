@@ -73,6 +73,7 @@ ITEMS: dict[str, Callable[[FormData], list[str]]] = {
     **{key: (lambda kind: lambda d: [c["id"] for c in d.consents if consent.kind(c) == kind])(kind)
        for kind, key in consent.FORM_KEYS.items()},       # each consent paper its own kind's (40, 41, 45, 46/BV2)
     "surgery": lambda d: [p["id"] for p in d.ctx.procedures],
+    "transfusion": lambda d: [p["id"] for p in d.transfusions],      # one sheet per unit given
     "labresult": lambda d: _reports(d, lab=True),
     "imagingresult": lambda d: _reports(d, lab=False),
 }

@@ -81,6 +81,8 @@ FORM_POSTS = {
     # The other consent papers 40, 41, 45, 46/BV2 (same gate): an unknown paper is refused.
     "/ui/encounters/{id}/consent-papers": (lambda r: has(r, "c", "Consent") and roles.may_act((r,), roles.PROGRESS_NOTE),
                                            {"paper_kind": "x"}),
+    # A blood unit transfused (clinical.transfusion): no product chosen, refused as a form.
+    "/ui/encounters/{id}/transfusions": (lambda r: has(r, "c", "Procedure"), {"tx_product": "x"}),
     # The sick-leave certificate (web/ui/sick_leave.py): the doctor's act; without the days off it is refused.
     "/ui/encounters/{id}/sick-leave": (lambda r: has(r, "c", "Basic") and roles.may_act((r,), roles.PROGRESS_NOTE),
                                        {"leave_from": ""}),

@@ -36,3 +36,6 @@ FORMS.update({f.key: f for f in specialty_inpatient.VARIANTS})
 # 40/BV2 admission, 41/BV2 refusal of a service, 45/BV2 transfer at the patient's request, 46/BV2 leaving
 # against medical advice (clinical.consent.KINDS).
 FORMS.update({f.key: f for f in consent.PAPERS})
+# The blood transfusion sheet, one per unit given ("transfusion:<Procedure id>"; its code a setting).
+from benhan.documents.forms import transfusion_sheet  # noqa: E402
+FORMS.update({transfusion_sheet.FORM.key: transfusion_sheet.FORM})

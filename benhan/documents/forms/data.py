@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from benhan.clinical import chart, consent, specialty_record
+from benhan.clinical import chart, consent, specialty_record, transfusion
 from benhan.clinical.common import ref_id
 from benhan.clinical.printouts.forms import Context
 from benhan.store.repository import Repository
@@ -27,6 +27,9 @@ class FormData:
     # ("labresult:<DiagnosticReport id>"; a day of the treatment sheet).
     part: str = ""
     consents: list[dict] = field(default_factory=list)   # the visit's 01/BV2 consents (clinical.consent), oldest first
+    transfusions: list[dict] = field(default_factory=list)   # the visit's blood units given (clinical.transfusion)
+    # Codes a facility sets for the sheets with no TT 32 number (the setting transfusion_form_code).
+    form_codes: dict[str, str] = field(default_factory=dict)
     specialty: dict | None = None            # the stay's specialty record part (clinical.specialty_record)
 
 
@@ -73,7 +76,17 @@ def gather_extra(repo: Repository, ctx: Context, printed: dt.datetime, configure
     return FormData(ctx, printed, authority(repo, ctx, configured_authority), referral=referral_of(repo, ctx),
                     sick_leave=sick_leave_of(repo, ctx), signed=signed or {},
                     consents=consent.of_visit(repo, ctx.encounter) if chart.may_read(repo, "Consent") else [],
-                    specialty=specialty_of(repo, ctx))
+                    specialty=specialty_of(repo, ctx),
+                    transfusions=(transfusion.of_visit(repo, ctx.encounter["id"])
+                                  if chart.may_read(repo, "Procedure") else []),
+                    form_codes=_form_codes(repo))
+
+
+def _form_codes(repo: Repository) -> dict[str, str]:
+    """The codes the facility set for the sheets that have no TT 32 number (transfusion_form_code)."""
+    values = getattr(getattr(repo.store, "config", None), "values", None) or {}
+    code = str(values.get("transfusion_form_code") or "").strip()
+    return {"transfusion": code} if code else {}
 
 
 def specialty_of(repo: Repository, ctx: Context) -> dict | None:

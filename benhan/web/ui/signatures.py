@@ -45,6 +45,9 @@ def _documents_page(request: Request, r, eid: str, status: int = 200, **extra) -
     if may(r, "s", "Consent") and may(r, "s", "Procedure"):     # each consent and procedure sheet by itself
         from benhan.clinical import consent
         reports.update(consent.signable(r, encounter))
+    if may(r, "s", "Procedure"):            # each blood unit's transfusion sheet by itself
+        from benhan.clinical import transfusion
+        reports.update(transfusion.signable(r, encounter))
     return page(request, "ui/documents.html", status, enc=encounter, documents=documents,
                 forms=_sign_choices(r, encounter) + list(reports), sign_labels=reports, can_sign=_may_sign(r),
                 sms=sms, confirmed=confirmed, phone=phone,

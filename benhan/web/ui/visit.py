@@ -19,6 +19,7 @@ from benhan.clinical import (admission, allergies, chart, diagnoses, discharge, 
                              procedures, record, signers, transfers, visits, vitals)
 from benhan.clinical import consent, referral
 from benhan.clinical import traditional_medicine
+from benhan.clinical import transfusion
 from benhan.clinical.catalogue import lookup
 from benhan.clinical import dx_ranking
 from benhan.clinical.common import FormInvalid, age_on, now, ref_id
@@ -139,6 +140,7 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 pathology=outcome.pathology_of(encounter),
                 yhct_card=traditional.card(r, encounter, patient, rec.record, i18n.language(request)),
                 consent_card=_consent_card(r, encounter, patient, i18n.language(request)),
+                transfusion_card=_transfusion_card(r, encounter, i18n.language(request)),
                 sick_leave_card=sick_leave_ui.card(r, encounter),
                 referral_card=referral_ui.card(r, encounter, rec),
                 summary_missing=_summary_missing(encounter, rec),
@@ -180,6 +182,28 @@ def _consent_card(r: Repository, encounter: dict, patient: dict, lang: str) -> d
             "levels": options(consent.LEVELS), "explained": options(consent.EXPLAINED),
             "anaesthesia": options(procedures.ANAESTHESIA), "relations": options(consent.RELATIONS),
             "decisions": options(consent.DECISIONS)}
+
+
+def _transfusion_card(r: Repository, encounter: dict, lang: str) -> dict:
+    """What the transfusion card shows (clinical.transfusion): the units given and, to whom may record
+    one (a nurse or a doctor on an inpatient stay), the choices of its form."""
+    from benhan.clinical.common import vn_datetime
+    if not visits.is_inpatient(encounter):
+        return {}
+    li = 0 if lang == "vi" else 1
+    given = transfusion.of_visit(r, encounter["id"]) if may(r, "r", "Procedure") else []
+    may_add = may(r, "c", "Procedure") and may(r, "c", "Observation")
+
+    def describe(p: dict) -> str:
+        period = p.get("performedPeriod") or {}
+        return " — ".join(x for x in (transfusion.product(p), transfusion.bag(p),
+                                      " → ".join(vn_datetime(x) for x in (period.get("start"), period.get("end")) if x),
+                                      transfusion.reaction(p)) if x)
+    return {"given": [(p, describe(p)) for p in given], "may_add": may_add, "rows": transfusion.CHECK_ROWS,
+            "products": [(k, names[li]) for k, names in ((k, v[:2]) for k, v in transfusion.PRODUCTS.items())],
+            "groups": [(k, names[0]) for k, names in transfusion.GROUPS.items()],
+            "checks": [(k, names[li]) for k, names in transfusion.CHECKS.items()],
+            "staff": procedures.practitioners(r) if may_add else []}
 
 
 def _stay(r: Repository, encounter: dict, rec: chart.VisitRecord, lang: str) -> dict:
@@ -361,6 +385,12 @@ def _consent(request: Request, r: Repository, encounter: dict, patient: dict, v:
     consent.record(r, r.actor, encounter, patient, v, fac.organization_id, tz(request))
 
 
+def _transfusion(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    if not visits.is_inpatient(encounter):      # the card is on inpatient stays only
+        raise FormInvalid({"form": ("ui.tx.err.inpatient", {})})
+    transfusion.record(r, r.actor, encounter, v, tz(request))
+
+
 def _consent_paper(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
     """40, 41, 45, 46/BV2: the form's paper_* fields are clinical.consent's consent_* ones (two forms on
     one page, no id repeated); a refusal names the paper's own fields back."""
@@ -392,6 +422,8 @@ complication_post = _post("procedures", ("c", "Condition"), _complication)
 # A consent is the doctor's (the one who explained, and whose name it carries), not the front desk's.
 consent_post = _post("consent", ("c", "Consent"), _consent, (roles.PROGRESS_NOTE,))
 consent_paper_post = _post("consent-paper", ("c", "Consent"), _consent_paper, (roles.PROGRESS_NOTE,))
+# A unit of blood given: the nurse's (or the doctor's) record, with the readings taken during it.
+transfusion_post = _post("transfusion", ("c", "Procedure"), _transfusion)
 record_post = _post("record", ("c", "Composition"), _record)
 traditional_post = _post("traditional", ("c", "Composition"), _traditional)
 diagnosis_post = _post("diagnoses", ("c", "Condition"), _diagnosis)
