@@ -34,6 +34,7 @@ from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.claims import his_read
 from benhan.claims.his_report import HisReport
+from benhan.claims.tables import Table
 from benhan.claims.fields import FIELDS
 from benhan.clinical.catalogue.layouts import DRUG, SERVICE, SUPPLY
 from benhan.clinical.catalogue.resources import CODE_SYSTEM
@@ -68,6 +69,9 @@ for _kind, _name, _klass, _loai in ENCOUNTER_TYPES:
 _DISCHARGE = {"1": "home", "2": "other-hcf", "3": "oth", "4": "aadvice"}   # MA_LOAI_RV (claims.record, reversed)
 _KIND = {name: {f.name: f.kind for f in fields} for name, fields in FIELDS.items()}
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+FILE = "\x00file"          # the file a row came from, kept in the row (no tag can have this name)
 
 
 class RowProblem(Exception):
@@ -392,22 +396,22 @@ class HisImporter:
         report = self.report
         report.episodes += 1
         resources: list[dict] = []
-        counted: list[tuple[str, str, str | None]] = []      # (table, stt, reason or None)
+        counted: list[tuple[str, str, str | None, str]] = []      # (table, stt, reason or None, file)
         try:
             pid = self.patient(ep, ep.xml1 or {}, resources)
             eid = self.encounter(ep, ep.xml1 or {}, pid, resources)
         except RowProblem as exc:
             self._episode_failed(ep, f"{exc}", "XML1")
             return
-        counted.append(("XML1", _text(ep.xml1 or {}, "STT"), None))
+        counted.append(("XML1", _text(ep.xml1 or {}, "STT"), None, ep.file))
         for table, build in (("XML2", self.drug), ("XML3", self.service), ("XML4", self.result),
                              ("XML5", self.progress)):
             for row in ep.rows.get(table, []):
                 try:
                     resources.append(build(ep, row, pid, eid))
-                    counted.append((table, _text(row, "STT"), None))
+                    counted.append((table, _text(row, "STT"), None, row.get(FILE, ep.file)))
                 except RowProblem as exc:
-                    counted.append((table, _text(row, "STT"), str(exc)))
+                    counted.append((table, _text(row, "STT"), str(exc), row.get(FILE, ep.file)))
         try:
             pending = [self.repo.prepare("PUT", r["resourceType"], r["id"], r) for r in resources]
             stored = self.repo.commit(pending, "update")
@@ -418,10 +422,10 @@ class HisImporter:
         for s in stored:
             key = "unchanged" if s.noop else "created" if s.created else "updated"
             report.resources[key] += 1
-        for table, stt, reason in counted:
+        for table, stt, reason, file in counted:
             report.row(table, reason is None)
             if reason is not None:
-                report.problem(ep.file, table, ep.ma_lk, stt, reason)
+                report.problem(file, table, ep.ma_lk, stt, reason)
 
     def _episode_failed(self, ep: _Episode, reason: str, table: str, counted=()) -> None:  # noqa: ANN001
         """Nothing of the episode is written: its XML1 and every other row count as not mapped."""
@@ -432,17 +436,18 @@ class HisImporter:
         for t in IMPORTED[1:]:
             for _ in ep.rows.get(t, []):
                 report.row(t, False)
-        for t, stt, row_reason in counted:
+        for t, stt, row_reason, file in counted:
             if t != "XML1" and row_reason is not None:
-                report.problem(ep.file, t, ep.ma_lk, stt, row_reason)
+                report.problem(file, t, ep.ma_lk, stt, row_reason)
 
 
-def _episodes(read: his_read.ReadFile, report: HisReport) -> list[_Episode]:
-    """The file's rows grouped by MA_LK; rows of tables not imported, and rows with no XML1, reported."""
-    file = str(read.path)
+def _episodes(parts: list[tuple[str, str, Table]], report: HisReport) -> list[_Episode]:
+    """Rows grouped by MA_LK (from one envelope, or from the table files of a folder: XML1.xml,
+    XML2.xml …); rows of tables not imported, and rows with no XML1, reported."""
     by_lk: dict[str, _Episode] = {}
-    for table in read.tables:
+    for file, facility, table in parts:
         for row in table.rows:
+            row[FILE] = file
             ma_lk = _text(row, "MA_LK")
             if table.name not in IMPORTED:
                 report.row(table.name, False)
@@ -453,15 +458,15 @@ def _episodes(read: his_read.ReadFile, report: HisReport) -> list[_Episode]:
                 report.row(table.name, False)
                 report.problem(file, table.name, "", _text(row, "STT"), "MA_LK trống | is empty")
                 continue
-            ep = by_lk.setdefault(ma_lk, _Episode(file, read.facility or _text(row, "MA_CSKCB"), ma_lk))
+            ep = by_lk.setdefault(ma_lk, _Episode(file, facility or _text(row, "MA_CSKCB"), ma_lk))
             if table.name == "XML1":
                 if ep.xml1 is not None:
                     report.row("XML1", False)
                     report.problem(file, "XML1", ma_lk, _text(row, "STT"),
                                    "MA_LK lặp lại trong XML1 | repeated in XML1")
                     continue
-                ep.xml1 = row
-                ep.facility = read.facility or _text(row, "MA_CSKCB")
+                ep.xml1, ep.file = row, file
+                ep.facility = facility or _text(row, "MA_CSKCB")
             else:
                 ep.rows[table.name].append(row)
     out = []
@@ -470,7 +475,7 @@ def _episodes(read: his_read.ReadFile, report: HisReport) -> list[_Episode]:
             for t, rows in ep.rows.items():
                 for row in rows:
                     report.row(t, False)
-                    report.problem(file, t, ep.ma_lk, _text(row, "STT"), "không có XML1 cho MA_LK này | no XML1 "
+                    report.problem(row[FILE], t, ep.ma_lk, _text(row, "STT"), "không có XML1 cho MA_LK này | no XML1 "
                                    "for this MA_LK")
             continue
         out.append(ep)
@@ -478,9 +483,12 @@ def _episodes(read: his_read.ReadFile, report: HisReport) -> list[_Episode]:
 
 
 def import_files(repo: Repository, paths: list[Path]) -> HisReport:
-    """Import every file (a folder: its *.xml); a file that cannot be read is reported, the others go on."""
+    """Import every file (a folder: its *.xml); a file that cannot be read is reported, the others go
+    on. An envelope's episodes are written as it is read; table files are put together by MA_LK
+    and written at the end."""
     report = HisReport()
     importer = HisImporter(repo, report)
+    loose: list[tuple[str, str, Table]] = []
     for path in his_read.xml_files(paths):
         report.files.append(str(path))
         try:
@@ -490,8 +498,14 @@ def import_files(repo: Repository, paths: list[Path]) -> HisReport:
             continue
         for table, reason in read.problems:
             report.file_errors.append({"file": str(path), "reason": f"{table}: {reason}"})
-        for ep in _episodes(read, report):
-            importer.episode(ep)
+        parts = [(str(path), read.facility, t) for t in read.tables]
+        if read.envelope:
+            for ep in _episodes(parts, report):
+                importer.episode(ep)
+        else:
+            loose += parts
+    for ep in _episodes(loose, report):
+        importer.episode(ep)
     _audit(repo, report)
     return report
 

@@ -29,6 +29,7 @@ _PARSER = dict(resolve_entities=False, no_network=True, huge_tree=False)
 class ReadFile:
     path: Path
     facility: str = ""                      # MACSKCB of the envelope ("" for a plain table file)
+    envelope: bool = False                  # a GIAMDINHHS (its episodes are whole in it)
     tables: list[Table] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)   # (table, reason): a table not read
 
@@ -58,8 +59,8 @@ def read(path: Path) -> ReadFile:
         raise errors.ImportUnreadable(f"{path.name}: {exc.strerror or exc}") from None
     except etree.XMLSyntaxError as exc:
         raise errors.ImportUnreadable(f"{path.name}: không phải XML | not XML ({exc})") from None
-    out = ReadFile(path)
-    if root.tag == ENVELOPE:
+    out = ReadFile(path, envelope=root.tag == ENVELOPE)
+    if out.envelope:
         out.facility = (root.findtext("THONGTINDONVI/MACSKCB") or "").strip()
         for item in root.iterfind("THONGTINHOSO/DANHSACHHOSO/HOSO/FILEHOSO"):
             _read_item(out, (item.findtext("LOAIHOSO") or "").strip(), item.findtext("NOIDUNGFILE") or "")

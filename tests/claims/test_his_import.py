@@ -215,3 +215,23 @@ def test_the_command_reports_a_bad_file_in_one_line_and_exits_non_zero(tmp_path)
                            "--data-dir", str(tmp_path / "data")], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "BENHAN-8501" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_the_table_files_of_a_folder_are_put_together_by_ma_lk(store, tmp_path):  # noqa: ANN001
+    """An HIS that writes each table as its own file (XML1.xml, XML2.xml …), not an envelope."""
+    (tmp_path / "XML1.xml").write_bytes(to_xml(Table("XML1", [_xml1("LK-LOOSE", SO_CCCD="001090012399")])))
+    (tmp_path / "XML2.xml").write_bytes(to_xml(Table("XML2", [
+        {"MA_LK": "LK-LOOSE", "STT": "1", "MA_THUOC": "40.17", "TEN_THUOC": "Paracetamol 500mg", "SO_LUONG": "0.5",
+         "DON_VI_TINH": "viên", "NGAY_YL": "202501100820"}])))
+    (tmp_path / "XML5.xml").write_bytes(to_xml(Table("XML5", [
+        {"MA_LK": "LK-LOOSE", "STT": "1", "DIEN_BIEN_LS": "Hết sốt", "THOI_DIEM_DBLS": "202501100900"},
+        {"MA_LK": "LK-OTHER", "STT": "1", "DIEN_BIEN_LS": "?", "THOI_DIEM_DBLS": "202501100900"}])))
+    repo = _repo(store)
+    report = his_import.import_files(repo, [tmp_path])
+    assert report.episodes == 1 and report.tables["XML2"]["mapped"] == 1 and report.tables["XML5"]["mapped"] == 1
+    orphan = next(p for p in report.problems if p["MA_LK"] == "LK-OTHER")
+    assert orphan["file"].endswith("XML5.xml") and "no XML1" in orphan["reason"]
+    enc = repo.search_type("Encounter", [("identifier", f"{MA_LK_SYSTEM}|LK-LOOSE")]).matches[0]
+    drug, = _by_encounter(repo, "MedicationRequest", enc.res_id)
+    assert drug["dispenseRequest"]["quantity"] == {"value": 0.5, "unit": "viên"}
+    assert drug["authoredOn"] == "2025-01-10T08:20:00+07:00"
