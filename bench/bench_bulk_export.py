@@ -75,7 +75,8 @@ def patient_resources(rng: random.Random, n: int) -> list[dict]:
     out = [{"resourceType": "Patient", "id": pid, "active": True,
             "identifier": [{"system": "https://benhan.vn/sid/cccd", "value": f"{rng.randrange(10**11, 10**12):012d}"}],
             "name": [{"family": "Nguyễn", "given": ["Văn", f"An {n}"], "text": f"Nguyễn Văn An {n}"}],
-            "gender": rng.choice(["male", "female"]), "birthDate": f"{rng.randint(1940, 2020)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+            "gender": rng.choice(["male", "female"]),
+            "birthDate": f"{rng.randint(1940, 2020)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
             "address": [{"text": "Xã Tân Phú, tỉnh Đồng Nai", "country": "VN"}]}]
     for v in range(5):
         eid = str(uuid.UUID(int=rng.getrandbits(128)))
@@ -87,8 +88,8 @@ def patient_resources(rng: random.Random, n: int) -> list[dict]:
         for code, display, unit, (lo, hi) in VITALS:
             out.append({"resourceType": "Observation", "id": str(uuid.UUID(int=rng.getrandbits(128))),
                         "status": "final",
-                        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                                  "code": "vital-signs"}]}],
+                        "category": [{"coding": [{"code": "vital-signs", "system":
+                                                  "http://terminology.hl7.org/CodeSystem/observation-category"}]}],
                         "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": display}]},
                         "subject": {"reference": f"Patient/{pid}"}, "encounter": {"reference": f"Encounter/{eid}"},
                         "effectiveDateTime": f"{day}T08:1{v}:00+07:00",
