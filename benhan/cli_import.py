@@ -49,6 +49,9 @@ def _write_report(path: Optional[Path], data: dict) -> None:
 def ndjson(paths: list[Path] = typer.Argument(..., help="NDJSON files (.ndjson, .ndjson.gz) or folders of them."),
            report: Optional[Path] = ReportFile,
            batch: int = typer.Option(500, min=1, max=5000, help="Resources per transaction."),
+           old_base: list[str] = typer.Option([], "--old-base", help="The base URL of the server the files "
+                                              "come from (repeatable): its absolute references "
+                                              "(http://old/fhir/Patient/1) are made relative (Patient/1)."),
            data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
     """Import FHIR NDJSON files: ids kept, every line validated, a report per type.
 
@@ -67,7 +70,7 @@ def ndjson(paths: list[Path] = typer.Argument(..., help="NDJSON files (.ndjson, 
     try:
         repo = Repository(store, Actor.system(f"cli:{getpass.getuser()}"))
         result = ndjson_import.import_files(
-            repo, files, batch=batch, query="benhan import ndjson",
+            repo, files, batch=batch, query="benhan import ndjson", bases=tuple(old_base),
             progress=lambda r: typer.echo(f"… {r.lines} dòng | lines", err=True))
     except errors.BenhanError as exc:
         _fail(f"{exc.code}: {exc.message}")

@@ -22,6 +22,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from sqlalchemy import and_, exists, func, select
@@ -153,12 +154,29 @@ def reason(exc: errors.BenhanError) -> str:
     return f"{exc.code}: {exc.message}{where}"
 
 
+def relative_references(value: Any, bases: tuple[str, ...]) -> Any:
+    """The resource with every `reference` that starts with one of the old server's bases
+    (`http://old/fhir/`) made relative (`Patient/1`): the ids are kept, so it then resolves here."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k == "reference" and isinstance(v, str):
+                out[k] = next((v[len(b):] for b in bases if v.startswith(b)), v)
+            else:
+                out[k] = relative_references(v, bases)
+        return out
+    if isinstance(value, list):
+        return [relative_references(v, bases) for v in value]
+    return value
+
+
 # --- importing ---------------------------------------------------------------------------------
 class Importer:
     """Reads lines, prepares (validates) each resource and commits them in batches."""
 
-    def __init__(self, repo: Repository, report: ImportReport, *, batch: int = 500):
+    def __init__(self, repo: Repository, report: ImportReport, *, batch: int = 500, bases: tuple[str, ...] = ()):
         self.repo = repo
+        self.bases = tuple(b.rstrip("/") + "/" for b in bases if b)
         self.report = report
         self.batch_size = batch
         self._batch: list[tuple[PendingWrite, str, int]] = []
@@ -184,6 +202,8 @@ class Importer:
             report.fail(source, number, None, None,
                         "không phải tài nguyên FHIR | not a FHIR resource (no resourceType)")
             return
+        if self.bases:
+            body = relative_references(body, self.bases)
         res_type, res_id = body["resourceType"], body.get("id")
         if not isinstance(res_id, str) or not res_id:
             report.fail(source, number, res_type, None, "thiếu id: nhập giữ nguyên id | no id: an import keeps ids")
@@ -247,12 +267,13 @@ class Importer:
 
 
 def import_lines(repo: Repository, sources: Iterable[tuple[str, Iterable[bytes]]], *, batch: int = 500,
-                 progress: Callable[[ImportReport], None] | None = None, query: str | None = None) -> ImportReport:
+                 progress: Callable[[ImportReport], None] | None = None, query: str | None = None,
+                 bases: tuple[str, ...] = ()) -> ImportReport:
     """Import the lines of each (name, lines) source; returns the report. One audit event for the run."""
     report = ImportReport()
     started = time.perf_counter()
     first_seq = _last_seq(repo)
-    importer = Importer(repo, report, batch=batch)
+    importer = Importer(repo, report, batch=batch, bases=bases)
     try:
         for name, lines in sources:
             report.files.append(name)

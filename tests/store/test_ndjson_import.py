@@ -198,3 +198,17 @@ def test_a_line_too_long_fails_alone_and_later_line_numbers_stay_right(store, tm
     report = ndjson_import.import_files(Repository(store, Actor.system("t")), [path])
     assert [(f.line, "longer than" in f.reason) for f in report.failures] == [(2, True), (3, False)]
     assert report.by_type["Patient"]["created"] == 1
+
+
+def test_absolute_references_to_the_old_server_become_relative_and_resolve(store, tmp_path):  # noqa: ANN001
+    path = tmp_path / "old.ndjson"
+    path.write_text('{"resourceType":"Patient","id":"r1"}\n'
+                    '{"resourceType":"Observation","id":"r-o1","status":"final","code":{"text":"Mạch"},'
+                    '"subject":{"reference":"http://old.example/fhir/Patient/r1"},'
+                    '"performer":[{"reference":"http://elsewhere.example/fhir/Practitioner/x"}]}\n', encoding="utf-8")
+    repo = Repository(store, Actor.system("t"))
+    report = ndjson_import.import_files(repo, [path], bases=("http://old.example/fhir/",))
+    assert report.ok and report.unresolved_references == 0
+    stored = repo.read("Observation", "r-o1").json()
+    assert stored["subject"] == {"reference": "Patient/r1"}
+    assert stored["performer"] == [{"reference": "http://elsewhere.example/fhir/Practitioner/x"}]   # not that server
