@@ -95,7 +95,9 @@ async def kick_off(request: Request) -> Response:
         except errors.BenhanError as exc:
             _refuse(store, actor, "bulk-export-kickoff", exc, query)
         try:
-            job_id = bulk_export.create(store, actor, req, str(request.url))
+            # The kick-off as the client sees the server (base_url behind a proxy), for the manifest.
+            asked = _base(request) + path[len("/fhir"):] + (f"?{query}" if query else "")
+            job_id = bulk_export.create(store, actor, req, asked)
         except errors.ExportInProgress as exc:
             _refuse(store, actor, "bulk-export-kickoff", exc, query)
         bulk_export.audit(store, actor, "bulk-export-kickoff", job_id=job_id, query=query, patients=patients,
