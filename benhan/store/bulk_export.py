@@ -388,10 +388,9 @@ def run_job(store: Any, job_id: str, *, expiry_hours: float,  # noqa: ANN401
     row = get(store, job_id)
     if row is None:
         return "cancelled"
-    req = ExportRequest.from_row(row)
     out_dir = job_dir(store, job_id)
     last_beat = [now()]
-    total = _total(store, req, row.transaction_time)
+    total: int | None = None
 
     def check(n: int) -> None:
         if stopping():
@@ -411,6 +410,8 @@ def run_job(store: Any, job_id: str, *, expiry_hours: float,  # noqa: ANN401
         if not alive:
             raise Cancelled("deleted")
     try:
+        req = ExportRequest.from_row(row)
+        total = _total(store, req, row.transaction_time)
         written = export_rows(store, req, out_dir, transaction_time=row.transaction_time, max_lines=max_lines,
                               check=check)
     except Cancelled as why:

@@ -289,3 +289,18 @@ def test_the_capability_statement_says_the_server_exports(store, api):
     assert {o["name"] for o in cs["rest"][0]["operation"]} == {"export"}
     by_type = {r["type"]: {o["name"] for o in r.get("operation", [])} for r in cs["rest"][0]["resource"]}
     assert "export" in by_type["Patient"] and "export" in by_type["Group"]
+
+
+def test_an_export_that_fails_says_so_with_a_500_operation_outcome_and_is_not_retried(store, idle_api):
+    world(store)
+    url = kick(idle_api, "/fhir/$export")
+    job = url.rsplit("/", 1)[1]
+    with store.db.write() as conn:      # what the worker cannot read (a row from a broken release, say)
+        conn.execute(bulk_export_job.update().where(bulk_export_job.c.id == job).values(params="{not json"))
+    assert bulk_export.claim(store) == job
+    assert bulk_export.run_job(store, job, expiry_hours=1) == "failed"
+    r = idle_api.get(url)
+    assert r.status_code == 500 and r.json()["issue"][0]["details"]["coding"][0]["code"] == "BENHAN-8804"
+    assert bulk_export.claim(store) is None
+    assert not bulk_export.job_dir(store, job).exists()
+    assert kick(idle_api, "/fhir/$export")      # the client may ask again
