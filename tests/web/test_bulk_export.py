@@ -304,3 +304,14 @@ def test_an_export_that_fails_says_so_with_a_500_operation_outcome_and_is_not_re
     assert bulk_export.claim(store) is None
     assert not bulk_export.job_dir(store, job).exists()
     assert kick(idle_api, "/fhir/$export")      # the client may ask again
+
+
+def test_an_export_interrupted_by_a_server_stop_goes_back_to_the_queue(store):
+    world(store)
+    actor = Actor(name="benhan-tests", kind="client", client_id="benhan-tests")
+    job = bulk_export.create(store, actor, bulk_export.ExportRequest("system", None), "x")
+    assert bulk_export.claim(store) == job
+    assert bulk_export.run_job(store, job, expiry_hours=1, stopping=lambda: True) == "cancelled"
+    assert bulk_export.get(store, job).state == "queued" and not bulk_export.job_dir(store, job).exists()
+    assert bulk_export.claim(store) == job
+    assert bulk_export.run_job(store, job, expiry_hours=1) == "done"
