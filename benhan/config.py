@@ -43,6 +43,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("backup_dir", Path, Path(""),
             "Folder for backups, including the automatic one taken before a migration. Empty: <data_dir>/backups."),
     Setting("backup_keep", int, 10, "How many automatic pre-migration backups to keep."),
+    Setting("backup_hour", int, 2,
+            "Local hour (0-23, `timezone`) of the daily encrypted backup the server takes by itself; -1 turns the "
+            "scheduled backups off (docs/operations.md)."),
+    Setting("backup_hourly", bool, True, "On SQLite, also take a scheduled backup every hour."),
+    Setting("backup_keep_hourly", int, 24, "Scheduled backups: how many of the newest to keep in any case."),
+    Setting("backup_keep_daily", int, 7, "Scheduled backups: keep the newest of each of this many last days."),
+    Setting("backup_keep_weekly", int, 4, "Scheduled backups: keep the newest of each of this many last weeks."),
+    Setting("backup_keep_monthly", int, 12, "Scheduled backups: keep the newest of each of this many last months."),
+    Setting("backup_copy_dir", Path, Path(""),
+            "Second place for every scheduled backup (a USB disk or a mounted network share). Empty: none. "
+            "A missing folder is reported on the admin page, the backup itself still succeeds."),
+    Setting("backup_restore_test_days", int, 7,
+            "Every this many days the server restores its newest scheduled backup into a scratch copy and checks it."),
     Setting("log_level", str, "info", "Server log level: debug, info, warning, error."),
     Setting("timezone", str, "+07:00",
             "Zone of dates and times that carry none (a birth date, a day searched for). "

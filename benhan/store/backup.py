@@ -28,12 +28,15 @@ from typing import Iterator
 from sqlalchemy.engine import make_url
 
 from benhan import errors
-from benhan.store import backup_audit, migrate
+from benhan.store import backup_audit, backup_crypto, migrate
 from benhan.store.database import Database, damaged_file_message
 from benhan.store.private_files import create_private, private_dir
 
 SQLITE_SUFFIX = ".sqlite.gz"
 PG_SUFFIX = ".pgdump"
+ENC_SUFFIX = ".enc"        # the encrypted format of backup_crypto: .sqlite.enc, .pgdump.enc
+SQLITE_ENC_SUFFIX = ".sqlite" + ENC_SUFFIX
+PG_ENC_SUFFIX = ".pgdump" + ENC_SUFFIX
 
 
 @dataclass
@@ -192,6 +195,11 @@ def _inspect_sqlite_backup(file: Path, into: Path) -> BackupInfo:
             shutil.copyfileobj(fin, fout, 1024 * 1024)
     except (OSError, EOFError, zlib.error) as exc:   # gzip.BadGzipFile is an OSError
         raise errors.RestoreRefused(f"{file} is not a readable benhan SQLite backup ({exc})") from None
+    return check_sqlite_copy(file, into)
+
+
+def check_sqlite_copy(file: Path, into: Path) -> BackupInfo:
+    """integrity_check, schema revision and resource count of a plain SQLite copy `into` of `file`."""
     try:
         con = sqlite3.connect(into)
         try:
@@ -210,14 +218,33 @@ def _inspect_sqlite_backup(file: Path, into: Path) -> BackupInfo:
     return BackupInfo(file, rev, resources)
 
 
-def restore(db_url: str, file: Path, *, by: str = "system") -> BackupInfo:
+def restore(db_url: str, file: Path, *, by: str = "system", recovery_key: str | None = None,
+            data_dir: Path | None = None) -> BackupInfo:
     """Replace the database with the backup in file, after checking the file. Stop the server first.
-    `by`: who asked, for the restore's audit event (written into the restored database)."""
+    `by`: who asked, for the restore's audit event (written into the restored database).
+    An encrypted backup (*.enc) is opened with `recovery_key`, else with the key file in `data_dir`
+    (same machine); it is decrypted only into a private scratch folder, checked, then swapped in."""
     file = Path(file)
     if not file.is_file():
         raise errors.RestoreRefused(f"{file} does not exist")
+    encrypted = file.name.endswith(ENC_SUFFIX)
+    if encrypted:
+        key = backup_crypto.load_key(data_dir) if data_dir is not None and recovery_key is None else None
+        with open(file, "rb") as f:     # the key is checked before the database is touched
+            header = backup_crypto.read_header(f, file.name)
+            backup_crypto.data_key_for(header, key=key, recovery=recovery_key)
     replaced = _head_before_restore(db_url)
-    if db_url.startswith("sqlite"):
+    if encrypted and db_url.startswith("sqlite"):
+        info = _restore_sqlite(_sqlite_path(db_url), file, key=key, recovery=recovery_key)
+    elif encrypted:
+        if not file.name.endswith(PG_ENC_SUFFIX):
+            raise errors.RestoreRefused(f"{file} is not a PostgreSQL backup (*{PG_ENC_SUFFIX})")
+        with scratch_dir(file.parent) as tmp:
+            plain = tmp / file.name.removesuffix(ENC_SUFFIX)
+            backup_crypto.decrypt_file(file, plain, key=key, recovery=recovery_key)
+            info = _restore_pg(db_url, plain, keep_dir=file.parent)
+            info = BackupInfo(file, info.revision, info.resources)
+    elif db_url.startswith("sqlite"):
         info = _restore_sqlite(_sqlite_path(db_url), file)
     else:
         info = _restore_pg(db_url, file)
@@ -242,14 +269,21 @@ def _head_before_restore(db_url: str) -> tuple[int, str] | None:
         db.dispose()
 
 
-def _restore_sqlite(target: Path, file: Path) -> BackupInfo:
-    if not file.name.endswith(SQLITE_SUFFIX):
+def _restore_sqlite(target: Path, file: Path, *, key=None, recovery: str | None = None) -> BackupInfo:  # noqa: ANN001
+    encrypted = file.name.endswith(ENC_SUFFIX)
+    if encrypted and not file.name.endswith(SQLITE_ENC_SUFFIX):
+        raise errors.RestoreRefused(f"{file} is not a SQLite backup (*{SQLITE_ENC_SUFFIX})")
+    if not encrypted and not file.name.endswith(SQLITE_SUFFIX):
         raise errors.RestoreRefused(f"{file} is not a SQLite backup (*{SQLITE_SUFFIX})")
     made_dir = not target.parent.exists()
     private_dir(target.parent)
     staged = target.with_name(target.name + ".restoring")
     try:
-        info = inspect_sqlite_backup(file, staged)
+        if encrypted:       # the staged copy is the scratch database: owner-only, removed on failure
+            backup_crypto.decrypt_file(file, staged, key=key, recovery=recovery)
+            info = check_sqlite_copy(file, staged)
+        else:
+            info = inspect_sqlite_backup(file, staged)
         _fsync_file(staged)
         with _held_exclusively(target):
             keep = target.with_name(f"{target.name}.before-restore-{_stamp()}")
@@ -331,7 +365,7 @@ def _pg_dump_revision(file: Path) -> str | None:
     return None
 
 
-def _restore_pg(db_url: str, file: Path) -> BackupInfo:
+def _restore_pg(db_url: str, file: Path, keep_dir: Path | None = None) -> BackupInfo:
     if not file.name.endswith(PG_SUFFIX):
         raise errors.RestoreRefused(f"{file} is not a PostgreSQL backup (*{PG_SUFFIX})")
     if not shutil.which("pg_restore"):
@@ -343,7 +377,7 @@ def _restore_pg(db_url: str, file: Path) -> BackupInfo:
     if rev not in migrate.known_revisions():
         raise errors.RestoreRefused(f"{file} has schema revision {rev!r}, which this version does not know")
     # pg_restore --clean replaces the tables in place, so keep what is there first.
-    _backup_pg(db_url, file.parent / f"benhan-before-restore-{_stamp()}{PG_SUFFIX}")
+    _backup_pg(db_url, (keep_dir or file.parent) / f"benhan-before-restore-{_stamp()}{PG_SUFFIX}")
     args, env = _pg_args(db_url)
     done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
                            *args, str(file)], env=env, capture_output=True, text=True)
@@ -359,3 +393,122 @@ def _restore_pg(db_url: str, file: Path) -> BackupInfo:
     finally:
         db.dispose()
     return BackupInfo(file, rev, n)
+
+
+@contextmanager
+def scratch_dir(near: Path) -> Iterator[Path]:
+    """A private (0700) temporary folder beside `near`, removed with everything in it afterwards:
+    the only place a decrypted copy is ever written."""
+    private_dir(Path(near))
+    tmp = Path(tempfile.mkdtemp(prefix=".benhan-scratch-", dir=near))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+@dataclass
+class EncryptedBackup:
+    path: Path
+    resources: int
+    revision: str | None
+    chain_head: tuple[int, str] | None
+    taken_us: int
+
+
+def encrypted_backup(db: Database, directory: Path, key: backup_crypto.BackupKey, label: str = "manual", *,
+                     by: str | None = None, now_us: int | None = None) -> EncryptedBackup:
+    """An encrypted backup (backup_crypto's format) of the live database into directory.
+
+    SQLite: the online backup API copies a consistent snapshot into a private scratch folder, where
+    it is checked (integrity_check) and counted, then streamed through the encryptor and deleted.
+    PostgreSQL: the resources are counted in a REPEATABLE READ transaction whose snapshot pg_dump
+    then uses (--snapshot), so the count is the dump's; pg_dump's output goes straight into the
+    encryptor (nothing plain on disk). The header records the time, resources, schema revision and
+    chain head, which the restore test compares against."""
+    private_dir(directory)
+    now_us = now_us if now_us is not None else int(datetime.now(timezone.utc).timestamp() * 1e6)
+    stamp = datetime.fromtimestamp(now_us / 1e6, timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    head = backup_audit.head_of(db)
+    revision = migrate.current_revision(db)
+    suffix = SQLITE_ENC_SUFFIX if db.is_sqlite else PG_ENC_SUFFIX
+    target = directory / f"benhan-{label}-{stamp}{suffix}"
+    partial = target.with_name(target.name + ".part")
+    meta = {"taken_us": now_us, "label": label, "revision": revision,
+            "chain_head": list(head) if head else None}
+    try:
+        if db.is_sqlite:
+            resources = _encrypt_sqlite(_sqlite_path(db.url), partial, key, meta)
+        else:
+            resources = _encrypt_pg(db, partial, key, meta)
+        _fsync_file(partial)
+        partial.rename(target)
+        _fsync_dir(directory)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    if head:
+        backup_audit.write_sidecar(target, head)
+    if by:
+        backup_audit.record_backup(db, target, by, head)
+    return EncryptedBackup(target, resources, revision, head, now_us)
+
+
+def _encrypt_sqlite(source: Path, partial: Path, key: backup_crypto.BackupKey, meta: dict) -> int:
+    with scratch_dir(partial.parent) as tmp:
+        snapshot = tmp / "snapshot.sqlite"
+        create_private(snapshot).close()
+        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+        dst = sqlite3.connect(snapshot)
+        try:
+            src.backup(dst, pages=-1)       # one step: one consistent read transaction
+            dst.execute("PRAGMA journal_mode=DELETE")
+            ok = dst.execute("PRAGMA integrity_check").fetchone()[0]
+            resources = dst.execute("SELECT count(*) FROM resource").fetchone()[0] if ok == "ok" else 0
+        except sqlite3.Error as exc:
+            damage = damaged_file_message(exc, f"sqlite:///{source}")
+            raise (errors.DatabaseDamaged(damage) if damage
+                   else errors.BackupFailed(f"SQLite backup of {source} failed: {exc}")) from None
+        finally:
+            dst.close()
+            src.close()
+        if ok != "ok":
+            raise errors.DatabaseDamaged(f"the database {source} fails its integrity check ({ok}); "
+                                         "restore it from the last good backup (docs/operations.md)")
+        meta = dict(meta, resources=resources)
+        with open(snapshot, "rb") as fin, create_private(partial) as fout:
+            enc = backup_crypto.Encryptor(fout, key, backup_crypto.KIND_SQLITE, meta)
+            while block := fin.read(backup_crypto.CHUNK):
+                enc.write(block)
+            enc.close()
+    return resources
+
+
+def _encrypt_pg(db: Database, partial: Path, key: backup_crypto.BackupKey, meta: dict) -> int:
+    if not shutil.which("pg_dump"):
+        raise errors.BackupFailed("pg_dump is not installed (Debian: apt-get install postgresql-client)")
+    from sqlalchemy import text
+    args, env = _pg_args(db.url)
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
+            resources = conn.execute(text("SELECT count(*) FROM resource")).scalar()
+            meta = dict(meta, resources=resources)
+            proc = subprocess.Popen(["pg_dump", "--format=custom", "--no-owner", f"--snapshot={snapshot}", *args],
+                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                with create_private(partial) as fout:
+                    enc = backup_crypto.Encryptor(fout, key, backup_crypto.KIND_PG, meta)
+                    while block := proc.stdout.read(backup_crypto.CHUNK):
+                        enc.write(block)
+                    enc.close()
+                stderr = proc.stderr.read().decode(errors="replace")
+                proc.wait()
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            if proc.returncode != 0:
+                raise errors.BackupFailed(f"pg_dump failed: {_last_line(stderr, proc.returncode)}")
+    return resources
