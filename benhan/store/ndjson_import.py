@@ -28,12 +28,12 @@ from pathlib import Path
 from sqlalchemy import and_, exists, func, select
 
 from benhan import errors
-from benhan.fhir.resource_json import loads
+from benhan.fhir.resource_json import content_hash, loads
 from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
 from benhan.store.repository import Repository, now_us
 from benhan.store.schema import change_log, idx_reference, resource
-from benhan.store.writer import PendingWrite
+from benhan.store.writer import PendingWrite, load_current
 
 SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
 MAX_LINE = 64 * 1024 * 1024          # one resource; a longer line is refused, not read into memory whole
@@ -179,8 +179,9 @@ class Importer:
         self.bases = tuple(b.rstrip("/") + "/" for b in bases if b)
         self.report = report
         self.batch_size = batch
-        self._batch: list[tuple[PendingWrite, str, int]] = []
+        self._parsed: list[tuple[dict, str, int]] = []          # read, not yet validated
         self._keys: set[tuple[str, str]] = set()
+        self._batch: list[tuple[PendingWrite, str, int]] = []   # validated, to be written
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ndjson-import")
         self._inflight: tuple[list, Future] | None = None
 
@@ -211,23 +212,43 @@ class Importer:
         if res_type not in self.repo.store.resource_types:
             report.fail(source, number, res_type, res_id, f"{res_type!r} is not a FHIR R4 resource type")
             return
-        try:
-            pending = self.repo.prepare("PUT", res_type, res_id, body)
-        except errors.BenhanError as exc:
-            report.fail(source, number, res_type, res_id, reason(exc))
-            return
         if (res_type, res_id) in self._keys:       # the same resource twice in one batch: keep the order
-            self.flush()
+            self.stage()
         self._keys.add((res_type, res_id))
-        self._batch.append((pending, source, number))
-        if len(self._batch) >= self.batch_size:
-            self.flush()
+        self._parsed.append((body, source, number))
+        if len(self._parsed) >= self.batch_size:
+            self.stage()
+
+    def stage(self) -> None:
+        """Prepare the parsed lines and hand them to the writer. A line equal to the stored resource
+        (same content hash: it was validated when stored) is counted unchanged without being
+        validated or written again, so a second run costs little more than reading the files."""
+        parsed, self._parsed, self._keys = self._parsed, [], set()
+        if parsed:
+            # Read without waiting for the batch being written: a resource in it is not taken as unchanged.
+            busy = {(p.res_type, p.res_id) for p, _, _ in self._inflight[0]} if self._inflight else set()
+            with self.repo.store.db.read() as conn:
+                current = load_current(conn, [(b["resourceType"], b["id"]) for b, _, _ in parsed], lock=False)
+        for body, source, number in parsed:
+            key = (body["resourceType"], body["id"])
+            cur = current.get(key)
+            if (cur is not None and not cur.deleted and key not in busy
+                    and cur.content_hash == content_hash(body)):
+                self.report.count(key[0], "unchanged")
+                continue
+            try:
+                pending = self.repo.prepare("PUT", key[0], key[1], body)
+            except errors.BenhanError as exc:
+                self.report.fail(source, number, key[0], key[1], reason(exc))
+                continue
+            self._batch.append((pending, source, number))
+        self.flush()
 
     def flush(self, *, wait: bool = False) -> None:
         """Hand the batch to the writer thread and go on reading: the commit of one batch (mostly
         the database's work, outside the GIL) overlaps the validation of the next. The batch before
         is finished first, so two versions of one resource are written in order."""
-        batch, self._batch, self._keys = self._batch, [], set()
+        batch, self._batch = self._batch, []
         self._finish()
         if batch:
             self._inflight = (batch, self._writer.submit(self.repo.commit, [p for p, _, _ in batch], "update"))
@@ -284,6 +305,7 @@ def import_lines(repo: Repository, sources: Iterable[tuple[str, Iterable[bytes]]
                         progress(report)
             except errors.ImportUnreadable as exc:
                 report.fail(name, report.lines, None, None, f"{exc.code}: {exc.message}")
+        importer.stage()
         importer.flush(wait=True)
     finally:
         importer.close()
