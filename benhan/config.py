@@ -38,6 +38,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Largest request body accepted, in bytes; larger bodies get 413."),
     Setting("default_page_size", int, 20, "Page size of searches and histories without _count."),
     Setting("max_page_size", int, 1000, "Largest _count honoured; larger values are capped."),
+    Setting("export_expiry_hours", float, 24.0,
+            "Hours a Bulk Data $export's files are kept after it finished; then they are deleted (docs/fhir-api.md)."),
     Setting("node_id", str, "",
             "Name of this node in the change log (sync origin). Empty: generated once and kept in the database."),
     Setting("backup_dir", Path, Path(""),

@@ -33,7 +33,9 @@ DEFAULT_EXPIRY_HOURS = 24.0
 
 
 def expiry_hours(store) -> float:  # noqa: ANN001
-    return float(getattr(store.config, "export_expiry_hours", DEFAULT_EXPIRY_HOURS))
+    """Setting export_expiry_hours; a value that is not positive keeps the files the IG's usual day."""
+    hours = store.config.export_expiry_hours
+    return hours if hours > 0 else DEFAULT_EXPIRY_HOURS
 
 
 def _base(request: Request) -> str:
