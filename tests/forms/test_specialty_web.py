@@ -77,6 +77,8 @@ def test_the_doctor_chooses_the_obstetric_record_writes_its_items_and_prints_it(
         for words in ("MS: 05/BV1", "BỆNH ÁN SẢN KHOA", "Một trăm bốn mươi hai", "Lọt thấp", "9 – 10 – 10"):
             assert words in text, words
         assert re.search(r"Đã vỡ\s*X", text) and not re.search(r"Chưa vỡ\s*X", text)
+        view = ui.get(f"/ui/encounters/{eid}/print", params={"form": "inpatient-obstetric"})     # the HTML view
+        assert view.status_code == 200 and "05/BV1" in view.text and "Một trăm bốn mươi hai" in view.text
         # The whole record's spine is the specialty record too.
         whole = ui.get(f"/ui/encounters/{eid}/record.pdf")
         assert whole.status_code == 200 and "MS: 05/BV1" in _pdf_text(whole.content)
