@@ -85,9 +85,10 @@ class _Html:
         self.rules[name] = declaration
         return name
 
-    def _dots(self, lines: int) -> str:
-        lines = max(1, lines)
-        return f'<span class="value blank {self._rule("lines", lines, f"--lines: {lines}")}"></span>'
+    @staticmethod
+    def _dots(lines: int) -> str:
+        """The paper's dotted line(s): a dotted rule per line (a border prints on every printer's driver)."""
+        return '<span class="value blank">' + '<span class="dots"></span>' * max(1, lines) + "</span>"
 
     # --- the page ---
     def run(self) -> HtmlRendered:
