@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from benhan import __version__, config as config_mod, errors
-from benhan import cli_documents
+from benhan import cli_documents, cli_ops
 from benhan.cli_paper import paper_app
 from benhan.cli_prescriptions import prescription_app
 from benhan.cli_record import record_app
@@ -18,6 +18,7 @@ from benhan.cli_einvoice import einvoice_app
 from benhan.cli_import import import_app
 from benhan.cli_export import export_app
 from benhan.cli_common import DataDir, DbUrl, open_store
+from benhan.cli_backup import backup_app, restore as cli_backup_restore
 from benhan.cli_oauth import client_app, token_app
 from benhan.cli_sync import node_app, sync_app
 from benhan.cli_users import user_app
@@ -43,6 +44,8 @@ app.add_typer(prescription_app, name="prescription")
 app.add_typer(record_app, name="record")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.command("doctor")(cli_ops.doctor)
+app.command("upgrade")(cli_ops.upgrade)
 
 
 
@@ -197,9 +200,11 @@ def migrate(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = Db
     if cfg.sqlalchemy_url.startswith("sqlite"):
         from benhan.store.private_files import private_dir
         private_dir(cfg.data_dir)
+    from benhan.store.upgrade import safe_upgrade
     db = Database(cfg.sqlalchemy_url)
-    try:
-        before = m.upgrade(db, cfg.backups, keep=cfg.backup_keep)
+    try:       # a failed migration is rolled back to the backup it took first (store/upgrade.py)
+        done = safe_upgrade(db, cfg.backups, keep=cfg.backup_keep, label="pre-migrate", by=_operator())
+        before = done.state if done.state != "behind" else done.before
         _echo(f"schema {m.head_revision()} ({'already current' if before == 'current' else 'from ' + before})")
     finally:
         db.dispose()
@@ -210,29 +215,9 @@ def _operator() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-@app.command()
-def backup(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl,
-           out: Optional[Path] = typer.Option(None, "--out", help="Folder for the backup (default: data/backups).")) -> None:
-    """Take a consistent backup while the server runs."""
-    from benhan.store import backup as b
-    from benhan.store.database import Database
-    cfg = _config(data_dir, database_url)
-    db = Database(cfg.sqlalchemy_url)
-    try:
-        path = b.backup(db, out or cfg.backups, by=_operator())    # an audit event, the chain head beside it
-    finally:
-        db.dispose()
-    _echo(str(path))
-
-
-@app.command()
-def restore(file: Path = typer.Argument(..., help="A backup file written by `benhan backup`."),
-            data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl) -> None:
-    """Replace the database with a backup (checked first; the old database is kept). Stop the server first."""
-    from benhan.store import backup as b
-    cfg = _config(data_dir, database_url)
-    info = b.restore(cfg.sqlalchemy_url, file, by=_operator())   # an audit event in the restored database
-    _echo(f"restored {info.resources} resources (schema {info.revision}) from {file}")
+# `benhan backup` (init-key, test) and `benhan restore`: cli_backup.py (encrypted backups, recovery key).
+app.add_typer(backup_app, name="backup")
+app.command("restore")(cli_backup_restore)
 
 
 @app.command()

@@ -140,6 +140,7 @@ RestoreRefused = _error("BENHAN-4004", 500, "exception", "The restore was refuse
 DatabaseBusy = _error("BENHAN-4005", 503, "transient", "The database is busy; try again", "DatabaseBusy")
 AuditUnavailable = _error("BENHAN-4006", 503, "transient", "The audit trail cannot be written; reads are refused until it can", "AuditUnavailable")
 DatabaseDamaged = _error("BENHAN-4007", 500, "exception", "The database file is damaged; restore it from a backup", "DatabaseDamaged")
+UpgradeFailed = _error("BENHAN-4008", 500, "exception", "The upgrade failed; the database was rolled back to the previous version", "UpgradeFailed")
 InternalError = _error("BENHAN-4999", 500, "exception", "Internal server error (logged)", "InternalError")
 
 ALL_ERRORS: tuple[type[BenhanError], ...] = tuple(

@@ -28,8 +28,11 @@ ALLOWED = {
     # record that reuses the claim's episode extraction (claims), so it sits above claims.
     "exchange": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "billing", "claims",
                  "exchange"},
+    # ops: running the installation (`benhan doctor`, the health page): reads what store, audit, sync,
+    # outbox and signing keep and says what is wrong; above them, below web and cli.
+    "ops": {"fhir", "store", "auth", "audit", "sync", "outbox", "signing", "ops"},
     "web": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "signing", "documents",
-            "outbox", "billing", "claims", "exchange", "web"},
+            "outbox", "billing", "claims", "exchange", "ops", "web"},
     "cli": {"*"},
 }
 TOP_LEVEL = {"config", "errors", "__init__"}   # importable from everywhere

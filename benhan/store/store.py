@@ -49,7 +49,9 @@ class Store:
                       pool_size=config.pool_size)
         try:
             if upgrade:
-                migrate.upgrade(db, config.backups, keep=config.backup_keep)
+                # Backed up first; a failed migration rolled back to that backup (store/upgrade.py).
+                from benhan.store.upgrade import safe_upgrade
+                safe_upgrade(db, config.backups, keep=config.backup_keep, label="pre-migrate")
             migrate.check(db)
             if upgrade:       # not in a bulk load's own workers, nor a read-only inspection
                 bulk_load.ensure_indexes(db)
