@@ -232,7 +232,7 @@ def restore(db_url: str, file: Path, *, by: str = "system", recovery_key: str | 
         key = backup_crypto.load_key(data_dir) if data_dir is not None and recovery_key is None else None
         with open(file, "rb") as f:     # the key is checked before the database is touched
             header = backup_crypto.read_header(f, file.name)
-            backup_crypto.data_key_for(header, key=key, recovery=recovery_key)
+            data_key = backup_crypto.data_key_for(header, key=key, recovery=recovery_key)
     replaced = _head_before_restore(db_url)
     if encrypted and db_url.startswith("sqlite"):
         info = _restore_sqlite(_sqlite_path(db_url), file, key=key, recovery=recovery_key)
@@ -242,7 +242,12 @@ def restore(db_url: str, file: Path, *, by: str = "system", recovery_key: str | 
         with scratch_dir(file.parent) as tmp:
             plain = tmp / file.name.removesuffix(ENC_SUFFIX)
             backup_crypto.decrypt_file(file, plain, key=key, recovery=recovery_key)
-            info = _restore_pg(db_url, plain, keep_dir=file.parent)
+            # What is there now is kept first, encrypted with this backup's own key (unwrapped
+            # above): pg_restore --clean replaces the tables in place.
+            same_key = backup_crypto.BackupKey(header.key_id, data_key, header.wrap_salt, header.wrap_nonce,
+                                               header.wrapped_key)
+            _keep_pg_encrypted(db_url, file.parent, same_key)
+            info = _restore_pg(db_url, plain, keep_before=False)
             info = BackupInfo(file, info.revision, info.resources)
     elif db_url.startswith("sqlite"):
         info = _restore_sqlite(_sqlite_path(db_url), file)
@@ -365,7 +370,7 @@ def _pg_dump_revision(file: Path) -> str | None:
     return None
 
 
-def _restore_pg(db_url: str, file: Path, keep_dir: Path | None = None) -> BackupInfo:
+def _restore_pg(db_url: str, file: Path, keep_before: bool = True) -> BackupInfo:
     if not file.name.endswith(PG_SUFFIX):
         raise errors.RestoreRefused(f"{file} is not a PostgreSQL backup (*{PG_SUFFIX})")
     if not shutil.which("pg_restore"):
@@ -377,7 +382,8 @@ def _restore_pg(db_url: str, file: Path, keep_dir: Path | None = None) -> Backup
     if rev not in migrate.known_revisions():
         raise errors.RestoreRefused(f"{file} has schema revision {rev!r}, which this version does not know")
     # pg_restore --clean replaces the tables in place, so keep what is there first.
-    _backup_pg(db_url, (keep_dir or file.parent) / f"benhan-before-restore-{_stamp()}{PG_SUFFIX}")
+    if keep_before:
+        _backup_pg(db_url, file.parent / f"benhan-before-restore-{_stamp()}{PG_SUFFIX}")
     args, env = _pg_args(db_url)
     done = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
                            *args, str(file)], env=env, capture_output=True, text=True)
@@ -495,20 +501,28 @@ def _encrypt_pg(db: Database, partial: Path, key: backup_crypto.BackupKey, meta:
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
             resources = conn.execute(text("SELECT count(*) FROM resource")).scalar()
             meta = dict(meta, resources=resources)
-            proc = subprocess.Popen(["pg_dump", "--format=custom", "--no-owner", f"--snapshot={snapshot}", *args],
-                                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            try:
-                with create_private(partial) as fout:
-                    enc = backup_crypto.Encryptor(fout, key, backup_crypto.KIND_PG, meta)
-                    while block := proc.stdout.read(backup_crypto.CHUNK):
-                        enc.write(block)
-                    enc.close()
-                stderr = proc.stderr.read().decode(errors="replace")
-                proc.wait()
-            finally:
-                if proc.poll() is None:
-                    proc.kill()
+            with subprocess.Popen(["pg_dump", "--format=custom", "--no-owner", f"--snapshot={snapshot}", *args],
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+                try:
+                    with create_private(partial) as fout:
+                        enc = backup_crypto.Encryptor(fout, key, backup_crypto.KIND_PG, meta)
+                        while block := proc.stdout.read(backup_crypto.CHUNK):
+                            enc.write(block)
+                        enc.close()
+                    stderr = proc.stderr.read().decode(errors="replace")
                     proc.wait()
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
             if proc.returncode != 0:
                 raise errors.BackupFailed(f"pg_dump failed: {_last_line(stderr, proc.returncode)}")
     return resources
+
+
+def _keep_pg_encrypted(db_url: str, directory: Path, key: backup_crypto.BackupKey) -> None:
+    db = Database(db_url)
+    try:
+        encrypted_backup(db, directory, key, "before-restore")
+    finally:
+        db.dispose()

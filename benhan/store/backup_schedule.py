@@ -5,8 +5,8 @@ restore test. Run inside the server by BackupRunner (web/backup_runner.py), a ro
   SQLite, one every hour (`backup_hourly`; the online backup API is cheap). A slot is a local day
   (daily) or a local hour (hourly); the first round after a start takes a slot that was missed.
 - One process per slot: a round holds an fcntl lock on `benhan-schedule.lock` in the backup folder
-  (non-blocking; a second worker skips the round) and, under it, reads which slots are done from
-  the status file (backup_status.py). Two workers therefore take one backup per slot. (Workers on
+  (a second worker's round waits for it) and, under it, reads which slots are done from the status
+  file (backup_status.py); a slot is taken only if it is newer than the one done. Two workers therefore take one backup per slot. (Workers on
   different machines sharing one PostgreSQL database need a shared backup folder for this.)
 - Encrypted: backup.encrypted_backup with the data key of backup_crypto (created with its recovery
   key at the first round; the admin page shows the recovery key once).
@@ -89,9 +89,11 @@ def due(now: dt.datetime, policy: Policy, done: dict, sqlite: bool) -> str | Non
     if policy.hour < 0:
         return None
     current = slots(now, policy)
-    if done.get("daily") != current["daily"]:
+    # Newer than the slot done, not merely different: a worker whose round comes late (or a clock
+    # set back) does not take an older slot again. The ids are fixed-width digits: text order is time order.
+    if current["daily"] > done.get("daily", ""):
         return "daily"
-    if sqlite and policy.hourly and done.get("hourly") != current["hourly"]:
+    if sqlite and policy.hourly and current["hourly"] > done.get("hourly", ""):
         return "hourly"
     return None
 
@@ -150,8 +152,9 @@ def write_status(backup_dir: Path, data: dict) -> None:
 
 
 @contextmanager
-def schedule_lock(backup_dir: Path) -> Iterator[bool]:
-    """True while this process holds the schedule's lock; False when another one does."""
+def schedule_lock(backup_dir: Path, wait: bool = True) -> Iterator[bool]:
+    """True while this process holds the schedule's lock. It waits for another process's round to
+    end (then this one sees the slot done); wait=False gives False at once instead."""
     private_dir(backup_dir)
     try:
         import fcntl
@@ -161,7 +164,7 @@ def schedule_lock(backup_dir: Path) -> Iterator[bool]:
     fd = os.open(Path(backup_dir) / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             yield False
             return

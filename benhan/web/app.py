@@ -19,6 +19,7 @@ from benhan.config import Config
 from benhan.store.store import Store
 from benhan.web import auth_pages, authn, claims_runner, fhir_api, http, oauth_api, sync_api, ui, ui_errors
 from benhan.web import recheck_runner
+from benhan.web import backup_page, backup_runner
 from benhan.web import einvoice_runner
 from benhan.web import import_api
 from benhan.web import bulk_export_api
@@ -85,6 +86,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
         # "/fhir" itself is the base for batch/transaction: answered here, not redirected to
         # "/fhir/" (a client posting a Bundle must not have to follow a redirect).
         routes=[Route("/health", health), *auth_pages.routes, *ui.routes, *oauth_api.routes, *bulk_export_api.routes,
+                *backup_page.routes,
                 Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
                 *import_api.routes,   # $import, before the /fhir mount that would take it
                 Mount("/fhir", routes=fhir_api.routes),
@@ -99,6 +101,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     recheck_runner.install(app)   # the later certificate check of signatures made offline
     einvoice_runner.install(app)   # the e-invoice outbox worker, when a provider is configured
     bulk_export_api.install(app)   # Bulk Data $export: the export worker and the cleanup of expired exports
+    backup_runner.install(app)   # the scheduled, encrypted, restore-tested backups (store/backup_schedule.py)
     # Every request is authenticated before any route runs (web/authn.py).
     app.add_middleware(Authentication)
     # Transport (added last, so outermost): CORS and security headers also on 401s and preflights.

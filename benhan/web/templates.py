@@ -48,11 +48,23 @@ def render(request: Request, name: str, status: int = 200, **context: Any) -> HT
         # Every page of a facility node shows where its sync stands (issue 7: last sync, pending, conflicts).
         from benhan.sync.status import node_status
         sync = node_status(request.app.state.store)
+    backup_warnings = _backup_warnings(request) if session is not None and session.mfa_passed else []
     html = environment().get_template(name).render(
         t=lambda key, **kw: i18n.translate(key, lang, **kw), lang=lang, request=request,
         session=session, user=session.user if session and session.mfa_passed else None,
         # A page's own token (the login form's) wins: passing it beside the session's was a TypeError
         # (a 500) for a logged-in user who opened /login.
         csrf=context.pop("csrf", None) or (session.csrf if session else ""), banners=context.pop("banners", []),
-        sync_status=sync, tz=request.app.state.store.config.timezone, **context)
+        sync_status=sync, backup_warnings=backup_warnings, tz=request.app.state.store.config.timezone, **context)
     return HTMLResponse(html, status_code=status)
+
+
+def _backup_warnings(request: Request) -> list[str]:
+    """Message keys for every staff page's footer: the scheduled backup is late or failed, or was
+    never restore-tested (store/backup_status.py; one stat() of its status file per page)."""
+    import time
+    from benhan.store import backup_status
+    cfg = request.app.state.store.config
+    if int(cfg.backup_hour) < 0:
+        return ["backup.warn.off"]
+    return backup_status.cached_status(cfg.backups).problems(time.time_ns() // 1000)
