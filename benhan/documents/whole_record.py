@@ -63,6 +63,7 @@ APPLIES: dict[str, Callable[[FormData], bool]] = {
     "nursing": lambda d: _inpatient(d.ctx.encounter),
     "publicity": lambda d: _inpatient(d.ctx.encounter),
     "vitalsigns": lambda d: _inpatient(d.ctx.encounter),
+    "infusion": lambda d: bool(d.infusions),               # 07/BV2 when the stay had an infusion
     "discharge": lambda d: _inpatient(d.ctx.encounter) and d.ctx.encounter.get("status") == "finished",
     "death": lambda d: outcome.death_of(d.ctx.encounter) is not None,
     "summary": lambda d: _inpatient(d.ctx.encounter) and d.ctx.encounter.get("status") == "finished",

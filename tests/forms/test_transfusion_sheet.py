@@ -256,3 +256,85 @@ def test_the_ordering_doctor_signs_the_sheet(transfused, ca, trust):  # noqa: AN
         page = ui.get(f"/ui/encounters/{ids['encounter']}/documents")
         assert page.status_code == 200 and f'value="transfusion:{ids["unit2"]}">' in page.text
         assert f"Khối hồng cầu {T['bag']} — 09:05 16/12/2026" in page.text
+
+
+# --- 07/BV2 Phiếu theo dõi truyền dịch (clinical.infusion) ---
+
+BOTTLES = [{"inf_fluid": "Natri clorid 0,9%", "inf_volume": "500", "inf_lot": "NC-261103", "inf_rate": "40",
+            "inf_start": "07:30 16/12/2026", "inf_end": "09:45 16/12/2026"},
+           {"inf_fluid": "Glucose 5%", "inf_volume": "250", "inf_lot": "GL-260987", "inf_rate": "30",
+            "inf_start": "22:10 16/12/2026", "inf_end": "01:05 17/12/2026"}]
+
+
+def test_07bv2_each_bottle_in_its_row(transfused):  # noqa: ANN001
+    from benhan.clinical import infusion
+    store, ids = transfused
+    repo = Repository(store, Actor.system())
+    encounter = repo.read("Encounter", ids["encounter"]).json()
+    made = [infusion.record(repo, seed.DOCTOR, encounter, {**BOTTLES[0], "inf_nurse": ids["nurse"],
+                                                            "inf_doctor": ids["doctor"]}, clock=surgical_seed.CLOCK),
+            infusion.record(repo, seed.DOCTOR, encounter, {**BOTTLES[1], "inf_nurse": ids["nurse"]},
+                            clock=surgical_seed.CLOCK)]
+    item = repo.read("MedicationAdministration", made[0]).json()
+    assert item["contained"][0]["batch"] == {"lotNumber": "NC-261103"} and item["status"] == "completed"
+    assert item["dosage"]["rateQuantity"]["value"] == 40 and item["context"]["reference"] == f"Encounter/{ids['encounter']}"
+    p = render(transfused, "infusion")
+    keep("07-BV2-infusion", p.pdf)
+    check_every_page(p.pdf, A4, "MS: 07/BV2")
+    check_values(p, {"name": V["name"].upper(), "department": V["department"], "record-number": V["ma-lk"]},
+                 digits={}, ticks={})
+    words = words_in(p.pdf, p.rendered.regions["infusions"])
+    for bottle, first, last, doctor in ((BOTTLES[0], "07:30", "09:45", T["doctor"]),
+                                        (BOTTLES[1], "22:10", "01:05", "")):
+        [lot_word] = [w for w in words if w["text"] == bottle["inf_lot"]]
+        line = [w["text"] for w in sorted((w for w in words if abs(w["top"] - lot_word["top"]) < 2),
+                                          key=lambda w: w["x0"])]
+        assert line[0] == "16/12/2026" and bottle["inf_volume"] in line and bottle["inf_rate"] in line
+        assert line.index(bottle["inf_lot"]) < line.index(bottle["inf_rate"]) < line.index(first) < line.index(last)
+        assert " ".join(line).startswith(f"16/12/2026 {bottle['inf_fluid']} {bottle['inf_volume']}")
+        assert ("Ma" in line) == bool(doctor)                 # the ordering doctor only where one was named
+        assert "Nông" in line                                  # the nurse's name starts on the row's first line
+    with pytest.raises(FormInvalid) as exc:
+        infusion.record(repo, seed.DOCTOR, encounter, {"inf_volume": "nhiều", "inf_rate": "900",
+                                                       "inf_start": "09:00 16/12/2026", "inf_end": "08:00 16/12/2026"},
+                        clock=surgical_seed.CLOCK)
+    assert {k: v[0] for k, v in exc.value.errors.items()} == {
+        "inf_fluid": "ui.err.required", "inf_volume": "ui.err.number", "inf_rate": "ui.err.range",
+        "inf_end": "ui.tx.err.end", "inf_nurse": "ui.err.required"}
+    assert len(infusion.of_visit(repo, ids["encounter"])) == 2
+
+
+def test_07bv2_a_nurse_records_a_bottle_on_the_visit_page(transfused):  # noqa: ANN001
+    from benhan.clinical import infusion
+    store, ids = transfused
+    system = Repository(store, Actor.system())
+    encounter = system.read("Encounter", ids["encounter"]).json()
+    start = datetime.now(seed.ICT).replace(second=0, microsecond=0) - timedelta(hours=2)
+    encounter["status"] = "in-progress"
+    encounter["period"] = {"start": (start - timedelta(hours=5)).isoformat()}
+    system.update("Encounter", ids["encounter"], encounter)
+    users.create_user(store, "dd.hoai", T["nurse"], ["nurse"], practitioner_id=ids["nurse"], password=PASSWORD)
+    app = create_app(store.config, store)
+    base = f"/ui/encounters/{ids['encounter']}"
+    with TestClient(app, raise_server_exceptions=False) as ui:
+        _login(ui, "dd.hoai")
+        page = ui.get(base)
+        assert page.status_code == 200 and 'id="infusion-form"' in page.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        bad = ui.post(f"{base}/infusions", data={"csrf": csrf, "inf_lot": "RL-1", "inf_volume": "x"},
+                      follow_redirects=False)
+        assert bad.status_code == 400 and "Bắt buộc nhập." in bad.text and 'value="RL-1"' in bad.text
+        english = ui.post(f"{base}/infusions", data={"csrf": csrf}, headers={"accept-language": "en"},
+                          follow_redirects=False)
+        assert english.status_code == 400 and "Required." in english.text
+        good = ui.post(f"{base}/infusions", data={
+            "csrf": csrf, "inf_fluid": "Ringer lactat", "inf_volume": "500", "inf_lot": "RL-262201", "inf_rate": "45",
+            "inf_start": start.strftime("%H:%M %d/%m/%Y"), "inf_nurse": ids["nurse"]}, follow_redirects=False)
+        assert good.status_code == 303, good.text[:800]
+        [item] = infusion.of_visit(Repository(store, Actor.system()), ids["encounter"])
+        assert infusion.fluid(item) == "Ringer lactat" and item["status"] == "in-progress"
+        assert "RL-262201" in ui.get(base).text
+        pdf = ui.get(f"{base}/print.pdf", params={"form": "infusion"})
+        with pdfplumber.open(io.BytesIO(pdf.content)) as doc:
+            text = doc.pages[0].extract_text()
+        assert "PHIẾU THEO DÕI TRUYỀN DỊCH" in text and "RL-262201" in text

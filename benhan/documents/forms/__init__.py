@@ -39,3 +39,6 @@ FORMS.update({f.key: f for f in consent.PAPERS})
 # The blood transfusion sheet, one per unit given ("transfusion:<Procedure id>"; its code a setting).
 from benhan.documents.forms import transfusion_sheet  # noqa: E402
 FORMS.update({transfusion_sheet.FORM.key: transfusion_sheet.FORM})
+# 07/BV2 Phiếu theo dõi truyền dịch, the stay's infusions on one sheet.
+from benhan.documents.forms import infusion_sheet  # noqa: E402
+FORMS.update({infusion_sheet.FORM.key: infusion_sheet.FORM})

@@ -98,3 +98,21 @@ def check_rows(d: FormData) -> list[list[str]]:
         bp = f"{number(v['systolic'])}/{number(v['diastolic'])}" if "systolic" in v and "diastolic" in v else ""
         rows.append([vn_datetime(r.when), number(v.get("pulse")), bp, number(v.get("temperature"))])
     return rows
+
+
+# --- 07/BV2 Phiếu theo dõi truyền dịch (clinical.infusion, gathered in FormData.infusions) ---
+
+def infusion_rows(d: FormData) -> list[list[str]]:
+    """Ngày | Tên dịch truyền | Số lượng (ml) | Số lô | Tốc độ (giọt/phút) | Bắt đầu | Kết thúc | Bác sĩ chỉ định |
+    Điều dưỡng, one row per bottle, in the order they started."""
+    from benhan.clinical import infusion
+    rows = []
+    for item in d.infusions:
+        period = item.get("effectivePeriod") or {}
+        start, end = period.get("start") or "", period.get("end") or ""
+        rows.append([vn_datetime(start)[6:], infusion.fluid(item), number(infusion.volume(item)), infusion.lot(item),
+                     number(infusion.rate(item)), vn_datetime(start)[:5],
+                     vn_datetime(end)[:5] if end[:10] == start[:10] else vn_datetime(end),
+                     signers.full_name(infusion.performer(item, infusion.PHYSICIAN), d.ctx.practitioners),
+                     signers.full_name(infusion.performer(item, infusion.NURSE), d.ctx.practitioners)])
+    return rows

@@ -49,6 +49,7 @@ routes = [
     Route("/ui/encounters/{id}/consents", visit.consent_post, methods=_FORM),
     Route("/ui/encounters/{id}/consent-papers", visit.consent_paper_post, methods=_FORM),
     Route("/ui/encounters/{id}/transfusions", visit.transfusion_post, methods=_FORM),
+    Route("/ui/encounters/{id}/infusions", visit.infusion_post, methods=_FORM),
     Route("/ui/encounters/{id}/referral", referral_ui.post, methods=_FORM),
     Route("/ui/encounters/{id}/sick-leave", sick_leave_ui.post, methods=_FORM),
     Route("/ui/encounters/{id}/print", printouts.print_view),

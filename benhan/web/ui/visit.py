@@ -141,6 +141,7 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 yhct_card=traditional.card(r, encounter, patient, rec.record, i18n.language(request)),
                 consent_card=_consent_card(r, encounter, patient, i18n.language(request)),
                 transfusion_card=_transfusion_card(r, encounter, i18n.language(request)),
+                infusion_card=_infusion_card(r, encounter),
                 sick_leave_card=sick_leave_ui.card(r, encounter),
                 referral_card=referral_ui.card(r, encounter, rec),
                 summary_missing=_summary_missing(encounter, rec),
@@ -204,6 +205,30 @@ def _transfusion_card(r: Repository, encounter: dict, lang: str) -> dict:
             "groups": [(k, names[0]) for k, names in transfusion.GROUPS.items()],
             "checks": [(k, names[li]) for k, names in transfusion.CHECKS.items()],
             "staff": procedures.practitioners(r) if may_add else []}
+
+
+def _infusion_card(r: Repository, encounter: dict) -> dict:
+    """07/BV2 (clinical.infusion): the stay's bottles as the sheet's rows, and who may record one."""
+    if not visits.is_inpatient(encounter) or not may(r, "r", "MedicationAdministration"):
+        return {}
+    from benhan.clinical import infusion
+    may_add = may(r, "c", "MedicationAdministration")
+    names = dict(procedures.practitioners(r))
+    rows = _infusion_rows(infusion.of_visit(r, encounter["id"]), names)
+    return {"given": rows, "may_add": may_add, "staff": procedures.practitioners(r) if may_add else []}
+
+
+def _infusion_rows(items: list[dict], names: dict[str, str]) -> list[list[str]]:
+    from benhan.clinical import infusion
+    from benhan.clinical.common import vn_datetime
+    out = []
+    for item in items:
+        period = item.get("effectivePeriod") or {}
+        nurse = infusion.performer(item, infusion.NURSE) or {}
+        out.append([vn_datetime(period.get("start")), infusion.fluid(item), display.number(infusion.volume(item)),
+                    infusion.lot(item), display.number(infusion.rate(item)), vn_datetime(period.get("end")),
+                    names.get(ref_id(nurse) or "", nurse.get("display", ""))])
+    return out
 
 
 def _stay(r: Repository, encounter: dict, rec: chart.VisitRecord, lang: str) -> dict:
@@ -391,6 +416,13 @@ def _transfusion(request: Request, r: Repository, encounter: dict, patient: dict
     transfusion.record(r, r.actor, encounter, v, tz(request))
 
 
+def _infusion(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    if not visits.is_inpatient(encounter):      # the card is on inpatient stays only
+        raise FormInvalid({"form": ("ui.tx.err.inpatient", {})})
+    from benhan.clinical import infusion
+    infusion.record(r, r.actor, encounter, v, tz(request))
+
+
 def _consent_paper(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
     """40, 41, 45, 46/BV2: the form's paper_* fields are clinical.consent's consent_* ones (two forms on
     one page, no id repeated); a refusal names the paper's own fields back."""
@@ -424,6 +456,8 @@ consent_post = _post("consent", ("c", "Consent"), _consent, (roles.PROGRESS_NOTE
 consent_paper_post = _post("consent-paper", ("c", "Consent"), _consent_paper, (roles.PROGRESS_NOTE,))
 # A unit of blood given: the nurse's (or the doctor's) record, with the readings taken during it.
 transfusion_post = _post("transfusion", ("c", "Procedure"), _transfusion)
+# A bottle of infusion (07/BV2): the nurse's record.
+infusion_post = _post("infusion", ("c", "MedicationAdministration"), _infusion)
 record_post = _post("record", ("c", "Composition"), _record)
 traditional_post = _post("traditional", ("c", "Composition"), _traditional)
 diagnosis_post = _post("diagnoses", ("c", "Condition"), _diagnosis)
