@@ -29,7 +29,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Folder holding the SQLite database, backups and the config file."),
     Setting("database_url", str, "",
             "SQLAlchemy URL of the database. Empty: SQLite at <data_dir>/benhan.sqlite. "
-            "PostgreSQL: postgresql+psycopg://user@host/dbname."),
+            "PostgreSQL: postgresql+psycopg://user@host/dbname (TLS: add ?sslmode=verify-full&sslrootcert=…)."),
+    Setting("database_encryption", bool, False,
+            "SQLite: encrypt the database at rest (SQLCipher). The first start of a new database makes the key "
+            "file and prints the recovery key once; an existing plain database is encrypted with "
+            "`benhan key encrypt-database` (docs/operations.md)."),
+    Setting("database_key_file", Path, Path(""),
+            "SQLite: where the database key file is (e.g. on a USB stick, so a stolen disk alone reveals "
+            "nothing). Empty: benhan.key beside the database. A database is opened encrypted when its key file exists."),
     Setting("host", str, "127.0.0.1", "Address the server listens on (0.0.0.0 for the whole LAN)."),
     Setting("port", int, 8080, "TCP port of the server."),
     Setting("base_url", str, "",
@@ -227,9 +234,13 @@ class Config:
 
     @property
     def sqlalchemy_url(self) -> str:
-        if self.values["database_url"]:
-            return self.values["database_url"]
-        return f"sqlite:///{(self.values['data_dir'] / 'benhan.sqlite').resolve()}"
+        url = self.values["database_url"] or f"sqlite:///{(self.values['data_dir'] / 'benhan.sqlite').resolve()}"
+        key_file = self.values.get("database_key_file")
+        if url.startswith("sqlite") and key_file is not None and str(key_file) not in ("", "."):
+            # The key file travels in the URL, so every Database(url) opens it (store/encryption.py).
+            from urllib.parse import quote
+            return url + ("&" if "?" in url else "?") + "key_file=" + quote(str(Path(key_file).resolve()), safe="/")
+        return url
 
     @property
     def backups(self) -> Path:

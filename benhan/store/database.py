@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from benhan import errors
+from benhan.store import encryption
 from benhan.store.private_files import prepare_sqlite
 from benhan.store.schema import node_setting
 
@@ -36,23 +37,28 @@ def display_url(url: str) -> str:
 _DAMAGE = ("malformed", "not a database", "file is encrypted", "disk image", "database corrupt")
 
 
+def _sqlite_errors() -> tuple[type[BaseException], ...]:
+    """sqlite3's and, when installed, SQLCipher's DatabaseError (not subclasses of each other)."""
+    import sqlite3
+    if encryption.available():
+        return (sqlite3.DatabaseError, encryption.dbapi().DatabaseError)
+    return (sqlite3.DatabaseError,)
+
+
 def damaged_file_message(exc: BaseException | None, url: str) -> str | None:
     """One line for a damaged SQLite file, naming it; None for any other error."""
-    import sqlite3
-    if not isinstance(exc, sqlite3.DatabaseError) or not any(d in str(exc) for d in _DAMAGE):
+    if not isinstance(exc, _sqlite_errors()) or not any(d in str(exc) for d in _DAMAGE):
         return None
     where = make_url(url).database or url
     return (f"the database file {where} is damaged: {exc}; restore it from a backup with `benhan restore` "
-            f"(docs/operations.md)")
+            f"(docs/operations.md){encryption.missing_key_hint(url)}")
 
 
 def failure_line(exc: BaseException) -> str | None:
     """One line for the CLI when the database itself failed (unreachable, refusing, damaged), or
     None when the error is something else."""
-    import sqlite3
-
     from sqlalchemy.exc import DBAPIError
-    if not isinstance(exc, (DBAPIError, sqlite3.DatabaseError)):
+    if not isinstance(exc, (DBAPIError, *_sqlite_errors())):
         return None
     orig = getattr(exc, "orig", None) or exc
     said = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
@@ -68,12 +74,18 @@ class Database:
                  synchronous: str = "FULL"):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.encrypted = False
         self._write_lock = threading.Lock()
         if self.is_sqlite:
             database = make_url(url).database
             if database and database != ":memory:" and not database.startswith("file:"):
                 prepare_sqlite(Path(database))      # owner-only from the start (private_files)
-            self.engine = self._sqlite_engine(url, busy_timeout_ms, synchronous)
+            # Encrypted (SQLCipher) exactly when the database has a key file (store/encryption.py);
+            # a key that does not open the file is one line here, not an error at the first query.
+            where = encryption.target(url)
+            key = encryption.key_for(where)
+            self.encrypted = key is not None
+            self.engine = self._sqlite_engine(where.url, busy_timeout_ms, synchronous, key)
         else:
             # No pre-ping: it costs a round trip per transaction. A connection broken by a
             # database restart is discarded on its first error (SQLAlchemy invalidates the pool).
@@ -81,12 +93,19 @@ class Database:
                                         pool_recycle=3600)
 
     @staticmethod
-    def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str) -> Engine:
+    def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str, key: bytes | None = None) -> Engine:
         memory = url in ("sqlite://", "sqlite:///:memory:")
         # Enough pooled connections for the server's worker threads (web.app caps them at
         # WORKER_THREADS), so connections are reused rather than opened per request.
-        engine = create_engine(url, connect_args={"check_same_thread": False},
-                               **({"pool_size": 16, "max_overflow": 8} if not memory else {"poolclass": NullPool}))
+        pool = {"pool_size": 16, "max_overflow": 8} if not memory else {"poolclass": NullPool}
+        if key is not None:
+            # SQLCipher: its DB-API module (so SQLAlchemy maps its exceptions) and a creator that
+            # gives the key before anything reads the file.
+            path = Path(make_url(url).database)
+            engine = create_engine(url, module=encryption.dbapi(), **pool,
+                                   creator=lambda: encryption.connect(path, key, check_same_thread=False))
+        else:
+            engine = create_engine(url, connect_args={"check_same_thread": False}, **pool)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):  # noqa: ANN001
