@@ -83,8 +83,9 @@ def parse_recovery(text: str) -> bytes:
 
 def write_key_file(path: Path, key: bytes) -> Path:
     """Write the key file owner-only, atomically (a half-written key file would lock the data out)."""
+    from benhan.store.private_files import private_dir
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     partial = path.with_name(path.name + ".part")
     with create_private(partial, "w") as f:
         json.dump({"version": 1, "cipher": "sqlcipher4", "key": key.hex(), "key_id": key_id(key)}, f)
@@ -219,3 +220,220 @@ def missing_key_hint(url: str) -> str:
         return ""
     return (f"; if it is an encrypted database, its key file {t.key_file} is missing: copy it back or "
             f"re-create it with `benhan key recover --recovery-key …`")
+
+
+# --- operations (benhan key …; the server must be stopped for rotate and encrypt-database) -------
+
+def _sqlite_target(url: str) -> Target:
+    if not url.startswith("sqlite"):
+        raise errors.ConfigError("encryption at rest here is for SQLite nodes; a PostgreSQL server is protected by "
+                                 "disk encryption and TLS to the database (docs/security.md)")
+    t = target(url)
+    if t.database is None or t.key_file is None:
+        raise errors.ConfigError("an in-memory database cannot be encrypted")
+    return t
+
+
+def _refuse_if_in_use(database: Path) -> None:
+    """Refuse while another process (a running server) has the database open: every process with a
+    WAL database open holds a read lock on one byte of its -shm file (SQLite's unix VFS, offset 128);
+    a write lock on that byte succeeds only when nobody else has it open."""
+    in_use = errors.ConfigError(f"{database} is in use; stop the server first")
+    try:
+        import fcntl
+    except ImportError:
+        return
+    try:
+        fd = os.open(str(database) + "-shm", os.O_RDWR)
+    except FileNotFoundError:
+        return
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 128)
+        fcntl.lockf(fd, fcntl.LOCK_UN, 1, 128)
+    except OSError:
+        raise in_use from None
+    finally:
+        os.close(fd)
+
+
+def status(url: str) -> dict:
+    """What `benhan key status` and `benhan doctor` say about the database's encryption."""
+    if not url.startswith("sqlite"):
+        return {"backend": "postgresql", "encrypted": None}
+    t = target(url)
+    plain = is_plain_file(t.database) if t.database else None
+    out = {"backend": "sqlite", "database": str(t.database), "key_file": str(t.key_file),
+           "key_file_exists": bool(t.key_file and t.key_file.exists()),
+           "encrypted": None if plain is None else not plain}
+    if out["key_file_exists"]:
+        out["key_id"] = key_id(read_key_file(t.key_file))
+    return out
+
+
+def create_key(url: str) -> str:
+    """A key file for a database that does not exist yet (or is empty); returns the recovery key's text."""
+    t = _sqlite_target(url)
+    if t.key_file.exists():
+        raise errors.ConfigError(f"the key file {t.key_file} already exists; nothing was changed "
+                                 f"(`benhan key rotate` makes a new key)")
+    if is_plain_file(t.database):
+        raise errors.ConfigError(f"{t.database} already holds a plain database: encrypt it with "
+                                 f"`benhan key encrypt-database`")
+    if is_plain_file(t.database) is False:
+        raise errors.ConfigError(f"{t.database} is already encrypted (or damaged) and its key file is missing: "
+                                 f"`benhan key recover --recovery-key …`")
+    dbapi()                                 # SQLCipher must be here before a key is promised
+    key, text = new_recovery()
+    write_key_file(t.key_file, key)
+    return text
+
+
+def ensure_at_first_start(url: str, wanted: bool) -> str | None:
+    """`database_encryption = true`: a new database gets its key (returns the recovery key to print
+    once); a plain existing one is refused in one line. Nothing when the setting is off."""
+    if not wanted or not url.startswith("sqlite"):
+        return None
+    t = _sqlite_target(url)
+    if t.key_file.exists():
+        return None
+    if is_plain_file(t.database):
+        raise errors.ConfigError(f"database_encryption is on but {t.database} is a plain database: stop here and "
+                                 f"run `benhan key encrypt-database` (it takes a backup first)")
+    return create_key(url)
+
+
+def recover(url: str, recovery_text: str) -> Path:
+    """Re-create the key file from the recovery key (a new machine, a lost USB stick)."""
+    t = _sqlite_target(url)
+    key = parse_recovery(recovery_text)
+    if is_plain_file(t.database) is False:
+        con = connect(t.database, key)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except dbapi().DatabaseError:
+            raise errors.ConfigError(f"the recovery key does not open the database {t.database} (another "
+                                     f"database's key, or an old one from before `benhan key rotate`)") from None
+        finally:
+            con.close()
+    elif is_plain_file(t.database):
+        raise errors.ConfigError(f"{t.database} is not encrypted; it needs no key")
+    return write_key_file(t.key_file, key)
+
+
+def rotate(url: str) -> str:
+    """Re-key the database (PRAGMA rekey) with a new key from a new recovery key; returns its text.
+    The new key file is written first as <key file>.new, so an interruption leaves a key that opens
+    the database either way (key_for picks it)."""
+    t = _sqlite_target(url)
+    old = key_for(t)
+    if old is None:
+        raise errors.ConfigError(f"{t.database} is not encrypted (no key file {t.key_file})")
+    _refuse_if_in_use(t.database)
+    key, text = new_recovery()
+    pending = t.key_file.with_name(t.key_file.name + ".new")
+    write_key_file(pending, key)
+    con = connect(t.database, old)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        con.execute(f"PRAGMA rekey = \"x'{key.hex()}'\"")
+    finally:
+        con.close()
+    os.replace(pending, t.key_file)
+    return text
+
+
+@dataclass(frozen=True)
+class Encrypted:
+    recovery_key: str
+    tables: dict[str, int]          # rows per table, the same before and after
+    kept_plain: Path | None
+
+
+def _fingerprint(con) -> dict[str, tuple[int, str]]:  # noqa: ANN001
+    """Rows and a SHA-256 of every table's content in rowid order (tables without rowid by all columns)."""
+    out = {}
+    names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                       "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    for name in names:
+        h, n = hashlib.sha256(), 0
+        quoted = '"' + name.replace('"', '""') + '"'
+        try:
+            rows = con.execute(f"SELECT * FROM {quoted} ORDER BY rowid")
+        except dbapi().OperationalError:
+            rows = con.execute(f"SELECT * FROM {quoted} ORDER BY 1")
+        for row in rows:
+            h.update(repr(row).encode())
+            n += 1
+        out[name] = (n, h.hexdigest())
+    return out
+
+
+def _shred(path: Path) -> None:
+    """Overwrite a file with zeros before unlinking it. On SSDs and journalling file systems the old
+    blocks may survive elsewhere (docs/security.md says so); this removes the easy recovery."""
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        left = size
+        block = b"\0" * (1 << 20)
+        while left > 0:
+            n = min(left, len(block))
+            f.write(block[:n])
+            left -= n
+        f.flush()
+        os.fsync(f.fileno())
+    path.unlink()
+
+
+def encrypt_database(url: str, *, keep_plain: Path | None = None) -> Encrypted:
+    """Encrypt an existing plain database in place: sqlcipher_export into a new file, every table
+    compared (rows and content hash), the key file written, the new file swapped in atomically, and
+    the plain file overwritten and removed (or kept at `keep_plain`). The caller takes a backup first."""
+    t = _sqlite_target(url)
+    if is_plain_file(t.database) is not True:
+        raise errors.ConfigError(f"{t.database} is not a plain SQLite database (missing, empty, or already "
+                                 f"encrypted)")
+    if t.key_file.exists():
+        raise errors.ConfigError(f"the key file {t.key_file} already exists (left by an interrupted run?): move it "
+                                 f"away, then run this again")
+    if keep_plain is not None and Path(keep_plain).exists():
+        raise errors.ConfigError(f"{keep_plain} already exists; name a new file for the plain copy")
+    _refuse_if_in_use(t.database)
+    key, text = new_recovery()
+    staged = t.database.with_name(t.database.name + ".encrypting")
+    for leftover in (staged, Path(str(staged) + "-wal"), Path(str(staged) + "-shm")):
+        leftover.unlink(missing_ok=True)
+    from benhan.store.private_files import prepare_sqlite
+    prepare_sqlite(staged)                                  # owner-only from the first byte
+    src = connect(t.database, None)
+    try:
+        src.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        src.execute("BEGIN IMMEDIATE")                      # nobody writes while it is copied
+        before = _fingerprint(src)
+        version = src.execute("PRAGMA user_version").fetchone()[0]
+        src.execute(f"ATTACH DATABASE ? AS encrypted KEY \"x'{key.hex()}'\"", (str(staged),))
+        src.execute("SELECT sqlcipher_export('encrypted')")
+        src.execute(f"PRAGMA encrypted.user_version = {int(version)}")
+        src.execute("COMMIT")
+        src.execute("DETACH DATABASE encrypted")
+    finally:
+        src.close()
+    dst = connect(staged, key)
+    try:
+        dst.execute("PRAGMA journal_mode = WAL")
+        after = _fingerprint(dst)
+    finally:
+        dst.close()
+    if after != before:
+        staged.unlink(missing_ok=True)
+        differ = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
+        raise errors.ConfigError(f"the encrypted copy differs from the database in {', '.join(differ)}; nothing "
+                                 f"was changed")
+    write_key_file(t.key_file, key)
+    aside = Path(keep_plain) if keep_plain is not None else t.database.with_name(t.database.name + ".plain-old")
+    os.link(t.database, aside)                               # the plain file stays reachable until shredded
+    os.replace(staged, t.database)                           # the swap: one rename
+    for companion in ("-wal", "-shm"):
+        Path(str(t.database) + companion).unlink(missing_ok=True)   # the plain database's, now empty
+    if keep_plain is None:
+        _shred(aside)
+    return Encrypted(text, {n: v[0] for n, v in after.items()}, Path(keep_plain) if keep_plain else None)
