@@ -20,6 +20,7 @@ from benhan.cli_export import export_app
 from benhan.cli_common import DataDir, DbUrl, open_store
 from benhan.cli_backup import backup_app, restore as cli_backup_restore
 from benhan.cli_oauth import client_app, token_app
+from benhan.cli_key import at_first_start as encryption_at_first_start, key_app
 from benhan.cli_sync import node_app, sync_app
 from benhan.cli_users import user_app
 
@@ -44,6 +45,7 @@ app.add_typer(prescription_app, name="prescription")
 app.add_typer(record_app, name="record")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.add_typer(key_app, name="key")
 app.command("doctor")(cli_ops.doctor)
 app.command("upgrade")(cli_ops.upgrade)
 
@@ -86,6 +88,7 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     log_redaction.install()     # no password, token or cookie in any log line
     if cfg.log_level != "debug":
         logging.getLogger("alembic").setLevel(logging.WARNING)   # six lines per start otherwise
+    encryption_at_first_start(cfg)   # database_encryption: a new database's key, its recovery key printed once
     store = Store.open(cfg)
     try:
         _index_current(store)    # before serving: an index built with other search definitions misses matches
@@ -230,6 +233,7 @@ def demo(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUrl
     --patients N a bulk data set of N patients and their records."""
     import os
 
+    encryption_at_first_start(_config(data_dir, database_url))
     store = open_store(data_dir, database_url)
     try:
         if patients <= 1000 and not workers:
