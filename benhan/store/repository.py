@@ -26,7 +26,7 @@ from benhan.store import access as access_sql
 from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
 from benhan.store import includes
-from benhan.store import act_rules, signed_versions, write_rules
+from benhan.store import act_rules, retention_guard, signed_versions, write_rules
 from benhan.store.release import Gate
 from benhan.store.search import SYSTEM, count_query, page_query
 from benhan.store.store import Store
@@ -271,17 +271,23 @@ class Repository:
         act_rules.check(rules, pending.res_type, pending.res_id, old, pending.resource)
 
     def commit(self, pending: list[PendingWrite], interaction: str,
-               also_audit: tuple[AuditRecord, ...] = ()) -> list[Stored]:
+               also_audit: tuple[AuditRecord, ...] = (), before: Any = None) -> list[Stored]:
         """Write the prepared versions and their audit rows in one transaction (shared with other
         writes waiting at the same moment, on SQLite: see store.group_commit). `also_audit`: events
-        that describe the whole change (a patient link), recorded in the same transaction."""
+        that describe the whole change (a patient link), recorded in the same transaction. `before`:
+        a function of the connection run first in the same transaction (the pharmacy's stock ledger
+        rows for a dispense: both stand or neither does)."""
+        released = retention_guard.released()
         def work(conn) -> list[Stored]:  # noqa: ANN001
+            if before is not None:
+                before(conn)
             # A deletion's patients come from the version it ends (it has no index rows of its own).
             deleted = _deleted_patients(conn, [p for p in pending if p.method == "DELETE"])
             # One current Patient per CCCD/BHYT value, decided inside this transaction (race-free).
             write_rules.check_unique(conn, [(p.res_type, p.res_id, p.resource) for p in pending],
                                      postgres=not self.store.db.is_sqlite)
             signed_versions.check(conn, pending)     # a signed version is never changed or deleted
+            retention_guard.check(conn, pending, released)   # nor a record before its TT 33 end date
             results = write_all(conn, pending, now_us=now_us(), node_id=self.store.node_id,
                                 lock=not self.store.db.is_sqlite)
             audit_log.write(conn, [self._audit(_INTERACTION.get(p.method, interaction),
