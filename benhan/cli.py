@@ -46,6 +46,8 @@ app.add_typer(record_app, name="record")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(key_app, name="key")
+from benhan.cli_retention import retention_app  # noqa: E402  (retention: TT 33/2025)
+app.add_typer(retention_app, name="retention")
 app.command("doctor")(cli_ops.doctor)
 app.command("upgrade")(cli_ops.upgrade)
 
