@@ -100,7 +100,7 @@ def _days_hours(us: int, now_us: int) -> tuple[str, str]:
 
 
 def _gib(n: int) -> str:
-    return f"{n / (1 << 30):.1f} GiB"
+    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB"
 
 
 # --- the checks ---------------------------------------------------------------------------------
@@ -495,7 +495,9 @@ def check_permissions(ctx: Context) -> list[Result]:
     if not bad:
         return [Result("permissions", OK, title, (f"{len(seen)} tệp/thư mục chỉ chủ sở hữu đọc được",
                                                   f"{len(seen)} files/folders readable by their owner only"), None, nums)]
-    worst = FAIL if any("others" in m for _p, _f, m in bad) else WARN
+    # A file others can read is a leak (fail); a folder others can list shows names only (warn),
+    # as does anything open to the group.
+    worst = FAIL if any("others" in m and not f for _p, f, m in bad) else WARN
     listed = ", ".join(f"{p} ({m})" for p, _f, m in bad[:5]) + (" …" if len(bad) > 5 else "")
     cmds = " ; ".join(f"chmod {'700' if f else '600'} '{p}'" for p, f, _m in bad[:5])
     return [Result("permissions", worst, title, (f"người khác đọc được: {listed}", f"readable by others: {listed}"),
@@ -608,26 +610,30 @@ def _run_one(check: Callable, ctx: Context) -> list[Result]:
 
 
 def run(config: Config, *, full: bool = False, now: dt.datetime | None = None, db=None,  # noqa: ANN001
-        hub_clock: Callable | None = None) -> Report:
-    """Every check, in order; `db`: an open store.database.Database (the server's), else one is
-    opened here (never migrating, never creating a SQLite file) and closed afterwards."""
+        hub_clock: Callable | None = None, checks: tuple[Callable, ...] | None = None) -> Report:
+    """Every check (or those in `checks`), in order; `db`: an open store.database.Database (the
+    server's), else one is opened here (never migrating, never creating a SQLite file) and closed
+    afterwards."""
     now = now or dt.datetime.now(dt.timezone.utc)
     ctx = Context(config, now, full, db, hub_clock)
     results: list[Result] = []
     owned = False
     opened_error = None
-    if ctx.db is None:
+    if ctx.db is None and (checks is None or any(c in DB_CHECKS for c in checks)):
         ctx.db, opened_error = _open(config)
         owned = ctx.db is not None
     try:
         for check in DB_CHECKS:
+            if checks is not None and check not in checks:
+                continue
             if ctx.db is None:
                 results.append(_cannot_run(check, opened_error if check is check_database else
                                            "cần cơ sở dữ liệu | needs the database (see the database line)"))
             else:
                 results.extend(_run_one(check, ctx))
         for check in FILE_CHECKS:
-            results.extend(_run_one(check, ctx))
+            if checks is None or check in checks:
+                results.extend(_run_one(check, ctx))
     finally:
         if owned:
             ctx.db.dispose()

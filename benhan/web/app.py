@@ -23,6 +23,7 @@ from benhan.web import backup_page, backup_runner
 from benhan.web import einvoice_runner
 from benhan.web import import_api
 from benhan.web import bulk_export_api
+from benhan.web import health_page   # /health for a monitor, /ui/admin/health: benhan doctor's checks
 from benhan.web.authn import Authentication
 from benhan.web.cors import add_cors
 from benhan.web.crash_guard import CrashGuard
@@ -59,15 +60,6 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     return http.error_response(errors.InternalError())
 
 
-async def health(request: Request) -> Response:
-    """For a monitor (public, says nothing of the data): 200 while the audit trail is written,
-    503 while it cannot be (docs/audit.md "When the trail cannot be written")."""
-    from starlette.responses import JSONResponse
-    audit = request.app.state.store.read_audit.health()
-    return JSONResponse({"status": "ok" if audit.ok else "failing",
-                         "audit": {"ok": audit.ok, "waiting": audit.pending}}, status_code=200 if audit.ok else 503)
-
-
 def create_app(config: Config, store: Store | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette):  # noqa: ANN202
@@ -85,7 +77,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     app = Starlette(
         # "/fhir" itself is the base for batch/transaction: answered here, not redirected to
         # "/fhir/" (a client posting a Bundle must not have to follow a redirect).
-        routes=[Route("/health", health), *auth_pages.routes, *ui.routes, *oauth_api.routes, *bulk_export_api.routes,
+        routes=[Route("/health", health_page.health), *health_page.routes, *auth_pages.routes, *ui.routes, *oauth_api.routes, *bulk_export_api.routes,
                 *backup_page.routes,
                 Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
                 *import_api.routes,   # $import, before the /fhir mount that would take it
