@@ -210,7 +210,7 @@ def _transfusion_card(r: Repository, encounter: dict, lang: str) -> dict:
 def _infusion_card(r: Repository, encounter: dict) -> dict:
     """07/BV2 (clinical.infusion): the stay's bottles as the sheet's rows, and who may record one."""
     if not visits.is_inpatient(encounter) or not may(r, "r", "MedicationAdministration"):
-        return {}
+        return {"given": [], "may_add": False, "staff": []}
     from benhan.clinical import infusion
     may_add = may(r, "c", "MedicationAdministration")
     names = dict(procedures.practitioners(r))
