@@ -31,8 +31,11 @@ ALLOWED = {
     # ops: running the installation (`benhan doctor`, the health page): reads what store, audit, sync,
     # outbox and signing keep and says what is wrong; above them, below web and cli.
     "ops": {"fhir", "store", "auth", "audit", "sync", "outbox", "signing", "ops"},
+    # pharmacy: stock (receipts, transfers, counts), dispensing against it and the pharmacy's registers:
+    # it reads prescriptions (clinical) and keeps its ledger in store; below web and cli.
+    "pharmacy": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "pharmacy"},
     "web": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "signing", "documents",
-            "outbox", "billing", "claims", "exchange", "ops", "web"},
+            "outbox", "billing", "claims", "exchange", "ops", "pharmacy", "web"},
     "cli": {"*"},
 }
 TOP_LEVEL = {"config", "errors", "__init__"}   # importable from everywhere

@@ -5,7 +5,7 @@ PostgreSQL compare and order them identically.
 """
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, LargeBinary,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer, LargeBinary,
                         MetaData, SmallInteger, String, Table, Text, UniqueConstraint)
 
 metadata = MetaData()
@@ -424,4 +424,56 @@ bulk_export_job = Table(
     Column("error", Text, nullable=True),                          # JSON: what went wrong
     Index("ix_bulk_export_job_client", "client_id", "state"),
     Index("ix_bulk_export_job_state", "state", "expires"),
+)
+
+
+# --- pharmacy stock (0011; store/stock_ledger.py, pharmacy/) -------------------------------------
+# Stores (the main pharmacy store, ward cabinets), lots of a drug in a store, and an append-only
+# ledger of every movement. Each movement row carries the lot's balance after it; the rows of one lot
+# are written one at a time (the lot row locked FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite),
+# so balance = previous balance + quantity holds row by row and the CHECK keeps it from going negative.
+stock_store = Table(
+    "stock_store", metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),                    # main | ward
+)
+stock_lot = Table(
+    "stock_lot", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("store", String(64), ForeignKey("stock_store.code"), nullable=False),
+    Column("item_code", String(64), nullable=False),               # the catalogue's MA_THUOC
+    Column("item_name", String(255), nullable=False),
+    Column("unit", String(32), nullable=False),
+    Column("lot_number", String(64), nullable=False),
+    Column("expiry", String(10), nullable=False),                  # YYYY-MM-DD, the last usable day
+    Column("controlled", String(16), nullable=True),               # narcotic | psychotropic | precursor
+    UniqueConstraint("store", "item_code", "lot_number", "expiry", name="uq_stock_lot"),
+    Index("ix_stock_lot_item", "store", "item_code", "expiry"),
+)
+stock_move = Table(
+    "stock_move", metadata,
+    Column("id", PK, primary_key=True, autoincrement=True),
+    Column("lot_id", BigInteger, ForeignKey("stock_lot.id"), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),      # receipt, transfer-out, transfer-in, dispense, count
+    Column("quantity", BigInteger, nullable=False),  # signed: in > 0, out < 0
+    Column("balance", BigInteger, CheckConstraint("balance >= 0", name="ck_stock_move_balance"), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("supplier", String(255), nullable=True),
+    Column("invoice", String(64), nullable=True),
+    Column("unit_price", BigInteger, nullable=True),               # VND per unit
+    Column("other_store", String(64), nullable=True),              # a transfer's other side
+    Column("prescription", String(64), nullable=True),
+    Column("patient_id", String(64), nullable=True),
+    Column("dispense_id", String(64), nullable=True),
+    Index("ix_stock_move_lot", "lot_id", "id"),
+    Index("ix_stock_move_at", "at"),
+)
+stock_reorder = Table(
+    "stock_reorder", metadata,
+    Column("store", String(64), primary_key=True),
+    Column("item_code", String(64), primary_key=True),
+    Column("level", BigInteger, nullable=False),
 )
