@@ -222,6 +222,9 @@ def _operator() -> str:
 
 # `benhan backup` (init-key, test) and `benhan restore`: cli_backup.py (encrypted backups, recovery key).
 app.add_typer(backup_app, name="backup")
+# `benhan assess`: the EMR self-assessment and its report (cli_assess.py, benhan/assess).
+from benhan.cli_assess import assess_app  # noqa: E402
+app.add_typer(assess_app, name="assess")
 app.command("restore")(cli_backup_restore)
 
 

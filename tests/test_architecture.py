@@ -34,8 +34,12 @@ ALLOWED = {
     # pharmacy: stock (receipts, transfers, counts), dispensing against it and the pharmacy's registers:
     # it reads prescriptions (clinical) and keeps its ledger in store; below web and cli.
     "pharmacy": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "pharmacy"},
+    # assess: the EMR self-assessment (`benhan assess`) and the hub's provincial dashboard: it reads what
+    # the installation keeps (store counts, `benhan doctor`'s checks in ops, sync status, code lists) and
+    # prints with the printouts' fonts (clinical); below web and cli, nothing else imports it.
+    "assess": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "ops", "assess"},
     "web": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "signing", "documents",
-            "outbox", "billing", "claims", "exchange", "ops", "pharmacy", "web"},
+            "outbox", "billing", "claims", "exchange", "ops", "pharmacy", "assess", "web"},
     "cli": {"*"},
 }
 TOP_LEVEL = {"config", "errors", "__init__"}   # importable from everywhere

@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timezone
 
 from benhan import errors
-from benhan.store import audit_log
+from benhan.store import assess_tables, audit_log
 from benhan.store import sync_tables as st
 from benhan.store.audit_log import AuditRecord
 from benhan.store.store import Store
@@ -116,6 +116,7 @@ def receive_push(store: Store, node, message: Message, size: int) -> dict:  # no
                        last_contact=now, backlog=int(header.get("backlog", 0)))
         st.remember_batch(conn, key, node.name, response, now)
         st.add_traffic(conn, node.name, today(), size, 0)
+        assess_tables.add_records(conn, node.name, today(), result.applied)   # the provincial dashboard
         records = [_copy_event(node, e, epoch) for e in events]
         # Per-resource merges and conflicts, attributed to node/user like the node's own events.
         records += [dataclasses.replace(e, agent=f"{node.name}/{e.agent}"[:128], client_id=node.client_id)

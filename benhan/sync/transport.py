@@ -141,6 +141,10 @@ class HubClient:
         response = self._authorised("POST", "/sync/fetch", json={"cccd": cccd, "user": user})
         return wire.decode(_raw(response))
 
+    def post_assessment(self, report: dict) -> dict:
+        """The facility's EMR self-assessment (`benhan assess --post`) for the provincial dashboard."""
+        return self._authorised("POST", "/sync/assessment", json=report).json()
+
     def enroll(self, invite_token: str, node_id: str, jwk: dict) -> dict:
         response = self._send("POST", "/sync/enroll", json={"node_id": node_id, "jwks": {"keys": [jwk]}},
                               headers={"Authorization": f"Bearer {invite_token}"})

@@ -163,8 +163,9 @@ routes = [
 
 def install(app: Starlette) -> None:
     """Add the sync routes and pages; run the background sync of an enrolled node with the app."""
-    from benhan.web import sync_pages
-    app.router.routes.extend([*routes, *sync_pages.routes])
+    from benhan.web import province, sync_pages
+    # province: the hub's dashboard for the Sở Y tế and the endpoint nodes post their assessment to.
+    app.router.routes.extend([*routes, *sync_pages.routes, *province.routes])
     run_with_app(app, "sync_runner", _start_runner)
 
 
