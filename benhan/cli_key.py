@@ -115,7 +115,9 @@ def encrypt_database(data_dir: Optional[Path] = DataDir, database_url: Optional[
     cfg = _cfg(data_dir, database_url, key_file)
     url = cfg.sqlalchemy_url
     t = encryption.target(url) if url.startswith("sqlite") else None
-    if t is not None and t.database is not None and encryption.is_plain_file(t.database) and not no_backup:
+    restored = t is not None and t.key_file is not None and t.key_file.exists()   # a plain backup restored
+    if t is not None and t.database is not None and encryption.is_plain_file(t.database) and not no_backup \
+            and not restored:
         key = backup_crypto.load_key(cfg.data_dir)
         db = Database(url)
         try:
@@ -137,4 +139,7 @@ def encrypt_database(data_dir: Optional[Path] = DataDir, database_url: Optional[
         typer.echo(f"the plain database is kept at {done.kept_plain} (it is readable by anyone who gets it)")
     else:
         typer.echo("the plain database was overwritten and removed")
-    print_recovery_key(done.recovery_key, "encrypt-database")
+    if done.recovery_key:
+        print_recovery_key(done.recovery_key, "encrypt-database")
+    else:
+        typer.echo("encrypted with the existing key file's key: the recovery key you have stays valid")

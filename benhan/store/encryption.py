@@ -175,8 +175,9 @@ def check_opens(database: Path, key: bytes, key_file: Path) -> None:
     if plain is None:
         return
     if plain:
-        raise errors.ConfigError(f"the database {database} is not encrypted but the key file {key_file} exists: "
-                                 f"encrypt it with `benhan key encrypt-database`, or move the key file away")
+        raise errors.ConfigError(f"the database {database} is not encrypted but the key file {key_file} exists "
+                                 f"(a plain backup restored?): encrypt it with `benhan key encrypt-database` (it "
+                                 f"uses this key), or move the key file away")
     con = connect(database, key)
     try:
         con.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -188,10 +189,17 @@ def check_opens(database: Path, key: bytes, key_file: Path) -> None:
 
 def key_for(t: Target) -> bytes | None:
     """The key to open this database with, or None for a plain one (no key file)."""
-    if t.database is None or t.key_file is None or not t.key_file.exists():
+    if t.database is None or t.key_file is None:
         return None
-    key = read_key_file(t.key_file)
     pending = t.key_file.with_name(t.key_file.name + ".new")
+    if not t.key_file.exists():
+        if pending.exists() and is_plain_file(t.database) is False:
+            # `benhan key encrypt-database` stopped between the swap and renaming the key file.
+            check_opens(t.database, read_key_file(pending), pending)
+            os.replace(pending, t.key_file)
+        else:
+            return None
+    key = read_key_file(t.key_file)
     if pending.exists():
         # `benhan key rotate` stopped between PRAGMA rekey and renaming the new key file: whichever
         # of the two opens the database is the key now.
@@ -344,7 +352,7 @@ def rotate(url: str) -> str:
 
 @dataclass(frozen=True)
 class Encrypted:
-    recovery_key: str
+    recovery_key: str | None        # None: the existing key file's key was used
     tables: dict[str, int]          # rows per table, the same before and after
     kept_plain: Path | None
 
@@ -392,13 +400,15 @@ def encrypt_database(url: str, *, keep_plain: Path | None = None) -> Encrypted:
     if is_plain_file(t.database) is not True:
         raise errors.ConfigError(f"{t.database} is not a plain SQLite database (missing, empty, or already "
                                  f"encrypted)")
-    if t.key_file.exists():
-        raise errors.ConfigError(f"the key file {t.key_file} already exists (left by an interrupted run?): move it "
-                                 f"away, then run this again")
     if keep_plain is not None and Path(keep_plain).exists():
         raise errors.ConfigError(f"{keep_plain} already exists; name a new file for the plain copy")
     _refuse_if_in_use(t.database)
-    key, text = new_recovery()
+    if t.key_file.exists():
+        # A plain database beside its key file: a plain backup restored over an encrypted database.
+        # It is encrypted again with the same key, so the recovery key on paper stays valid.
+        key, text = read_key_file(t.key_file), None
+    else:
+        key, text = new_recovery()
     staged = t.database.with_name(t.database.name + ".encrypting")
     for leftover in (staged, Path(str(staged) + "-wal"), Path(str(staged) + "-shm")):
         leftover.unlink(missing_ok=True)
@@ -428,12 +438,60 @@ def encrypt_database(url: str, *, keep_plain: Path | None = None) -> Encrypted:
         differ = sorted(n for n in set(before) | set(after) if before.get(n) != after.get(n))
         raise errors.ConfigError(f"the encrypted copy differs from the database in {', '.join(differ)}; nothing "
                                  f"was changed")
-    write_key_file(t.key_file, key)
+    pending = t.key_file.with_name(t.key_file.name + ".new")
+    if text is not None:
+        write_key_file(pending, key)                         # before the swap: whatever happens, a key opens it
     aside = Path(keep_plain) if keep_plain is not None else t.database.with_name(t.database.name + ".plain-old")
     os.link(t.database, aside)                               # the plain file stays reachable until shredded
     os.replace(staged, t.database)                           # the swap: one rename
     for companion in ("-wal", "-shm"):
         Path(str(t.database) + companion).unlink(missing_ok=True)   # the plain database's, now empty
+    if text is not None:
+        os.replace(pending, t.key_file)
     if keep_plain is None:
         _shred(aside)
     return Encrypted(text, {n: v[0] for n, v in after.items()}, Path(keep_plain) if keep_plain else None)
+
+
+def plain_snapshot(url: str, into: Path) -> Path:
+    """A consistent plain copy of an encrypted database (for backup.py, whose files are compressed
+    or encrypted with the backup key, so a backup does not depend on the database key): one read
+    transaction, sqlcipher_export into an unencrypted attached file. The server may keep running."""
+    t = target(url)
+    key = key_for(t)
+    if key is None:
+        raise errors.ConfigError(f"{t.database} is not encrypted")
+    into = Path(into)
+    into.unlink(missing_ok=True)
+    from benhan.store.private_files import prepare_sqlite
+    prepare_sqlite(into)
+    con = connect(t.database, key, timeout=30)
+    try:
+        con.execute("BEGIN")
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        con.execute("ATTACH DATABASE ? AS plain KEY ''", (str(into),))
+        con.execute("SELECT sqlcipher_export('plain')")
+        con.execute(f"PRAGMA plain.user_version = {int(version)}")
+        con.execute("COMMIT")
+        con.execute("DETACH DATABASE plain")
+    finally:
+        con.close()
+    return into
+
+
+def encrypt_copy(plain: Path, key: bytes, into: Path) -> Path:
+    """An encrypted copy of a plain SQLite file with this key (a restore onto an encrypted node)."""
+    into = Path(into)
+    into.unlink(missing_ok=True)
+    from benhan.store.private_files import prepare_sqlite
+    prepare_sqlite(into)
+    con = connect(Path(plain), None)
+    try:
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        con.execute(f"ATTACH DATABASE ? AS encrypted KEY \"x'{key.hex()}'\"", (str(into),))
+        con.execute("SELECT sqlcipher_export('encrypted')")
+        con.execute(f"PRAGMA encrypted.user_version = {int(version)}")
+        con.execute("DETACH DATABASE encrypted")
+    finally:
+        con.close()
+    return into
