@@ -249,3 +249,22 @@ def test_exit_codes_json_and_a_corrupt_database_from_real_processes(tmp_path: Pa
     assert "benhan restore" in found["database"]["fix"]["vi"]
     table = run_doctor("--data-dir", str(data), "--full")
     assert table.returncode == 2 and "[LỖI     ] Cơ sở dữ liệu: toàn vẹn" in table.stdout
+
+
+def test_postgresql_from_a_real_process_and_an_unreachable_server(tmp_path: Path, pg_database: str) -> None:
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    with fresh_postgres_database(pg_database) as url:
+        cfg = config_mod.load(env={}, data_dir=data, database_url=url)
+        _healthy(cfg, dt.datetime.now(dt.timezone.utc)).close()
+        done = run_doctor("--data-dir", str(data), "--database-url", url, "--json")
+        assert done.returncode == 0, done.stdout
+        found = {c["id"]: c for c in json.loads(done.stdout)["checks"]}
+        assert found["database"]["numbers"]["engine"] == "postgresql"
+        assert found["database"]["numbers"]["size_bytes"] > 0 and "xact_commit" in found["database"]["numbers"]
+    # Nothing listens on port 1: the database line fails with the driver's reason, the rest still run.
+    down = run_doctor("--data-dir", str(data), "--database-url", "postgresql+psycopg://postgres@127.0.0.1:1/x",
+                      "--lang", "en")
+    assert down.returncode == 2 and "Traceback" not in down.stdout + down.stderr
+    assert "[FAIL    ] Check could not run: database" in down.stdout and "OperationalError" in down.stdout
+    assert "[OK      ] HTTPS on the LAN" in down.stdout
