@@ -139,6 +139,8 @@ def _alive(pid: object) -> bool:
 async def status(request: Request) -> Response:
     store = request.app.state.store
     actor = authn.actor(request)
+    # The role first: someone who may not import learns nothing about jobs, not even whether one exists.
+    await run_in_threadpool(_importer, store, actor, "$import-status")
     data_dir = Path(store.config.data_dir)
     job = await run_in_threadpool(import_jobs.load, data_dir, request.path_params["job"])
     if job["owner"] != actor.name:

@@ -51,7 +51,8 @@ ROUTES = routes()
 
 
 def concrete(path: str, ids: dict[str, str], method: str = "GET") -> str:
-    values = {"type": "Observation", "id": ids["patient"], "vid": "1", "pk": "1", "file": "Patient.ndjson"}
+    values = {"type": "Observation", "id": ids["patient"], "vid": "1", "pk": "1", "file": "Patient.ndjson",
+              "job": "0f6e2c1a-import-job"}
     url = path.replace("{type}/{id}", "Observation/" + ids["observation"])
     url = url.replace("/static", "/static/app.css")
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], url)
