@@ -241,6 +241,7 @@ def serve_fetch(store: Store, node, cccd: str, user: str) -> Message:  # noqa: A
     leave the facility that holds it; audited here (and at the node). The patient is in the node's
     scope from then on, so later changes follow by pull."""
     from benhan.auth.consent import may_leave_facility
+    from benhan.auth.purposes import SHARE_PROVIDERS, decide, refusal_text
     from benhan.store.access import member_params
     from benhan.fhir.searchparams import compartment_types
     agent = f"{node.name}/{user}"[:128]
@@ -251,14 +252,18 @@ def serve_fetch(store: Store, node, cccd: str, user: str) -> Message:  # noqa: A
                                                 res_type="Patient", outcome="4", subtype="sync-fetch",
                                                 client_id=node.client_id, query=f"identifier={CCCD_SYSTEM}|***")])
         raise errors.NotFound("no patient with this CCCD at the hub")
-    refused = [p for p in patients if not may_leave_facility(store, p)]
+    # Sharing with another care provider is opt-in (Luật 91/2025 Đ26 k2, benhan.auth.purposes):
+    # a "do not share" refusal, a withdrawal or no consent at all keeps the record at the hub.
+    decisions = {p: decide(store, p, SHARE_PROVIDERS) for p in patients}
+    refused = [p for p in patients if not decisions[p].allowed or not may_leave_facility(store, p)]
     if refused:
         audit_log.append(store.db, [AuditRecord(recorded=now_us(), interaction="read", agent=agent,
                                                 res_type="Patient", res_id=refused[0], outcome="4",
                                                 subtype="sync-fetch", patients=tuple(refused),
                                                 client_id=node.client_id,
-                                                detail=json.dumps({"refused": "consent"}))])
-        raise errors.Forbidden("the patient's Consent does not allow their record to leave the facility")
+                                                detail=json.dumps({"refused": "consent",
+                                                                   "reason": decisions[refused[0]].reason}))])
+        raise errors.Forbidden("hồ sơ không được chia sẻ: " + refusal_text(decisions[refused[0]]))
     members = {t: member_params(t) for t in compartment_types("Patient")}
     with store.db.read() as conn:
         pks: list[int] = []

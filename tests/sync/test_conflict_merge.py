@@ -13,6 +13,7 @@ from sqlalchemy import select
 from benhan.store import sync_tables as st
 from benhan.store.schema import audit_event
 from benhan.sync import review
+from benhan.auth.purposes import SHARE_PROVIDERS, permit
 from tests import factories
 
 OLD_PHONE = [{"system": "phone", "value": "0912000111"}]
@@ -164,6 +165,7 @@ def test_an_edit_never_pushed_merges_at_the_node_and_goes_up_as_an_ordinary_edit
     a, b, pid = _two_facilities(hub, make_node)
     cccd = a.repo.read("Patient", pid).json()["identifier"][0]["value"]
     _edit(a, pid, address=[{"line": ["9 Bà Triệu"], "city": "Huế"}])
+    a.repo.create("Consent", permit(pid, SHARE_PROVIDERS, method="otp"))   # a fetch needs the opt-in
     a.round()
     _edit(b, pid, telecom=[{"system": "phone", "value": "0944444444"}])
     b.sync().fetch(cccd, "bs.lan")

@@ -5,6 +5,7 @@ same person waits at the node). On SQLite and PostgreSQL hubs."""
 from __future__ import annotations
 
 from benhan.store import sync_tables as st
+from benhan.auth.purposes import SHARE_PROVIDERS, permit
 from tests import factories
 
 
@@ -20,6 +21,7 @@ def test_a_pulled_patient_with_a_local_patients_cccd_is_kept_and_set_out_for_rev
     a, b = make_node("tyt-a"), make_node("tyt-b")
     number = "038090007777"
     pa = a.repo.create("Patient", factories.patient(cccd=number)).res_id
+    a.repo.create("Consent", permit(pa, SHARE_PROVIDERS, method="otp"))    # sharing is opt-in
     a.round()
     pb = b.repo.create("Patient", factories.patient(cccd=number, given=("Thị", "Mai"))).res_id   # offline, at B
     assert pa in b.sync().fetch(number, "bs.hoa")

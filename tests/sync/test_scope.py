@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from benhan.auth.consent import do_not_share
+from benhan.auth.purposes import SHARE_PROVIDERS, permit, withdraw
 from benhan.store import sync_tables as st
 from benhan.sync.transport import SyncFailed
 from tests import factories
@@ -74,6 +75,8 @@ def test_a_patient_fetched_by_cccd_comes_with_their_record_and_later_changes(hub
     a, b = make_node("tyt-a"), make_node("tyt-b")
     pa = a.repo.create("Patient", factories.patient(cccd="038090005555")).res_id
     a.repo.create("Observation", factories.observation(f"Patient/{pa}"))
+    # Sharing with another provider is opt-in (Luật 91/2025 Đ26): the patient confirmed by OTP.
+    a.repo.create("Consent", permit(pa, SHARE_PROVIDERS, method="otp"))
     a.round()
     assert b.sync().fetch("038090005555", "bs.hoa") == [pa]
     assert pa in _ids(b.store, "Patient") and len(_ids(b.store, "Observation")) == 1
@@ -88,6 +91,25 @@ def test_a_patient_fetched_by_cccd_comes_with_their_record_and_later_changes(hub
             from benhan.store.schema import audit_event
             agents = set(conn.execute(select(audit_event.c.agent).where(audit_event.c.subtype == "sync-fetch")).scalars())
         assert agent in agents
+
+
+def test_without_an_opt_in_or_after_its_withdrawal_the_record_is_not_fetched(hub, make_node):
+    a, b = make_node("tyt-a"), make_node("tyt-b")
+    pa = a.repo.create("Patient", factories.patient(cccd="038090006666")).res_id
+    a.repo.create("Observation", factories.observation(f"Patient/{pa}"))
+    a.round()
+    with pytest.raises(SyncFailed, match="chưa có đồng ý bằng văn bản"):
+        b.sync().fetch("038090006666", "bs.hoa")
+    assert pa not in _ids(b.store, "Patient")
+    cid = a.repo.create("Consent", permit(pa, SHARE_PROVIDERS, method="otp")).res_id
+    a.round()
+    assert b.sync().fetch("038090006666", "bs.hoa") == [pa]
+    withdraw(a.repo, cid)
+    a.round()
+    c = make_node("tyt-c")
+    with pytest.raises(SyncFailed, match="đã rút lại đồng ý"):
+        c.sync().fetch("038090006666", "bs.lan")
+    assert pa not in _ids(c.store, "Patient")
 
 
 def test_an_invite_enrols_once_and_a_revoked_node_is_refused(hub, make_node):
