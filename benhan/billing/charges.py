@@ -344,7 +344,10 @@ def _bed_items(catalogue: _Items, rules: Rules, encounter: dict, kind: str, star
             continue
         when = datetime.combine(day, start.timetz()) if i else start
         last = items[-1] if items else None
-        if last is not None and last.price_canonical == found[2]:
+        # A new line where the price or the department changes (a transfer: clinical.transfers),
+        # so each department's bed-days carry its MA_KHOA (QĐ 130 XML3: NGAY_YL at a change of department).
+        if last is not None and last.price_canonical == found[2] and (
+                _department(encounter, last.when, catalogue) == _department(encounter, when, catalogue)):
             last.quantity += 1
             continue
         items.append(_Item("bed", code, name, found[1] or "ngày", Decimal(1), found[0], when,
@@ -481,6 +484,8 @@ def _department(encounter: dict, when: datetime, catalogue: _Items) -> str:
     Organization that runs it; '' when the facility has not given its departments their codes."""
     chosen = None
     for entry in encounter.get("location", []):
+        if ((entry.get("physicalType") or {}).get("coding") or [{}])[0].get("code") in ("bd", "ro"):
+            continue        # a bed or ward room (clinical.beds): the department is the entry without one
         start = _dt((entry.get("period") or {}).get("start"))
         comparable = start is not None and (start.tzinfo is None) == (when.tzinfo is None)
         if chosen is None or (comparable and start <= when):      # type: ignore[operator]

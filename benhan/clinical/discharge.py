@@ -22,7 +22,7 @@ from datetime import datetime, time
 from benhan.auth.actor import Actor
 from benhan.clinical.common import (BENHAN, LOINC, Problems, author, narrative, narrative_text, now, parse_date,
                                     ref, stamp, zone)
-from benhan.clinical import outcome, transfers
+from benhan.clinical import beds, outcome, transfers
 from benhan.store.repository import Repository
 
 RESULT_EXT = f"{BENHAN}/StructureDefinition/treatment-result"
@@ -155,13 +155,14 @@ def discharge(repo: Repository, actor: Actor, encounter: dict, values: dict[str,
                                     "text": DISPOSITIONS[disposition][0]}
     enc["hospitalization"] = hosp
     outcome.apply(enc, details)
+    bed_writes = beds.release_writes(repo, actor, enc, when)      # the bed is free again
     transfers.close_current(enc, when)
     admitted = _start_date(enc)
     if admitted and inpatient:
         days = (when.date() - admitted).days + 1
         enc["length"] = {"value": days, "unit": "ngày", "system": "http://unitsofmeasure.org", "code": "d"}
     version = int(encounter.get("meta", {}).get("versionId", "0")) or None
-    pending = [repo.prepare("PUT", "Encounter", enc["id"], stamp(enc, actor), if_match=version)]
+    pending = [repo.prepare("PUT", "Encounter", enc["id"], stamp(enc, actor), if_match=version), *bed_writes]
     if details.deceased is not None:
         # The record of the person says so too (Patient.deceased), in the same transaction.
         patient = repo.read("Patient", encounter["subject"]["reference"].split("/", 1)[1]).json()

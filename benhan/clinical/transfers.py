@@ -7,6 +7,10 @@ hands the visit to the new department (Encounter.serviceProvider: department-sco
 Days per department: the days from the entry's start to its end, by calendar date; the last
 department also counts the day of discharge, so the stays add up to the total treatment days the
 discharge writes (ngày ra − ngày vào + 1).
+
+Beds (clinical.beds) are entries of Encounter.location too, with physicalType `bd`: they are not
+departments and are skipped here. A transfer frees the patient's bed in the department left and,
+when one is chosen, takes a bed in the new one, in the same transaction.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from benhan.auth.actor import Actor
-from benhan.clinical import visits
+from benhan.clinical import beds, visits
 from benhan.clinical.common import Problems, now, ref, ref_id, stamp
 from benhan.store.repository import Repository
 
@@ -51,7 +55,7 @@ def stays(encounter: dict, names: dict[str, str] | None = None) -> list[Stay]:
     """The departments in order of arrival; `names` (Location id → name) fills in a display the
     entry lacks (data from elsewhere)."""
     names = names or {}
-    entries = encounter.get("location") or []
+    entries = [e for e in encounter.get("location") or [] if not beds.is_bed_entry(e)]
     start = (encounter.get("period") or {}).get("start", "")
     end = (encounter.get("period") or {}).get("end", "")
     out = []
@@ -68,7 +72,7 @@ def stays(encounter: dict, names: dict[str, str] | None = None) -> list[Stay]:
 
 
 def transfer(repo: Repository, actor: Actor, encounter: dict, location_id: str, fac: visits.Facility,
-             tz: str = "+07:00", when: datetime | None = None) -> None:
+             tz: str = "+07:00", when: datetime | None = None, bed_id: str = "") -> None:
     """Move the patient to another department: the current stay ends when the next begins."""
     p = Problems()
     when = when or now(tz)
@@ -79,7 +83,7 @@ def transfer(repo: Repository, actor: Actor, encounter: dict, location_id: str, 
     room = next((loc for loc in repo.search_type("Location", [("_id", location_id or "x"), ("status", "active")]).matches),
                 None)
     current = stays(encounter)
-    if room is None:
+    if room is None or beds.is_ward_place(room.json()):
         p.add("transfer_to", "ui.err.choose")
     elif current and current[-1].location_id == location_id:
         p.add("transfer_to", "ui.transfer.err.same")
@@ -91,25 +95,36 @@ def transfer(repo: Repository, actor: Actor, encounter: dict, location_id: str, 
     loc = room.json()
     enc = {k: v for k, v in encounter.items() if k != "meta"}
     entries = [dict(e) for e in enc.get("location") or []]
-    if entries:
-        last = entries[-1]
+    enc["location"] = entries
+    bed_writes = beds.release_writes(repo, actor, enc, when)
+    departments = [e for e in entries if not beds.is_bed_entry(e)]
+    if departments:
+        last = departments[-1]
         last["status"] = "completed"
         last["period"] = {**(last.get("period") or {}), "end": when.isoformat()}
-        if "start" not in last["period"] and len(entries) == 1 and since:
+        if "start" not in last["period"] and len(departments) == 1 and since:
             last["period"]["start"] = since
     entries.append({"location": ref("Location", room.res_id, loc.get("name", room.res_id)), "status": "active",
                     "period": {"start": when.isoformat()}})
-    enc["location"] = entries
+    if bed_id:
+        bed_writes += beds.claim_writes(repo, actor, enc, bed_id, when, department_id=room.res_id,
+                                        field="transfer_bed")
     provider = visits.department_of(loc, fac)
     if provider:
         enc["serviceProvider"] = ref("Organization", provider)
     version = int(encounter.get("meta", {}).get("versionId", "0")) or None
-    repo.update("Encounter", enc["id"], stamp(enc, actor), if_match=version)
+    repo.commit([repo.prepare("PUT", "Encounter", enc["id"], stamp(enc, actor), if_match=version), *bed_writes],
+                "transaction")
 
 
 def close_current(encounter: dict, when: datetime) -> None:
-    """At discharge the last department's stay ends with the visit (in place, on the body being written)."""
-    entries = encounter.get("location") or []
+    """At discharge the last department's stay ends with the visit (in place, on the body being written);
+    the bed entry too (the bed itself is freed by clinical.beds.release_writes)."""
+    for bed in (beds.current_bed(encounter), beds.current_room(encounter)):
+        if bed is not None:
+            bed["status"] = "completed"
+            bed["period"] = {**(bed.get("period") or {}), "end": when.isoformat()}
+    entries = [e for e in encounter.get("location") or [] if not beds.is_bed_entry(e)]
     if entries and entries[-1].get("status", "active") == "active":
         last = entries[-1]
         last["status"] = "completed"

@@ -49,7 +49,15 @@ def facility(repo: Repository, configured_name: str | None = None) -> Facility:
 
 
 def _active_locations(repo: Repository) -> list[dict]:
-    return [m.json() for m in repo.search_type("Location", [("status", "active"), ("_count", "200")]).matches]
+    """Where a visit is opened or transferred to: not a ward's rooms and beds (clinical.beds)."""
+    found = repo.search_type("Location", [("status", "active"), ("_count", "2000")]).matches
+    return [loc for loc in (m.json() for m in found) if not _ward_place(loc)]
+
+
+def _ward_place(location: dict) -> bool:
+    # clinical.beds.is_ward_place, inlined: beds imports this module's neighbours, not the other way.
+    kind = ((location.get("physicalType") or {}).get("coding") or [{}])[0].get("code", "")
+    return kind == "bd" or (kind == "ro" and bool(location.get("partOf")))
 
 
 def locations(repo: Repository) -> list[tuple[str, str]]:
@@ -146,7 +154,9 @@ def queue(repo: Repository, location_id: str | None, day: date) -> list[QueueEnt
     out = []
     for m in found.matches:
         e = m.json()
-        if location_id and ref_id(((e.get("location") or [{}])[-1]).get("location")) != location_id:
+        places = [x for x in e.get("location") or [] if (x.get("physicalType") or {}).get("coding", [{}])[0]
+                  .get("code") not in ("bd", "ro")] or [{}]
+        if location_id and ref_id(places[-1].get("location")) != location_id:
             continue        # transferred to another department since: that room's queue lists it now
         pid = (e.get("subject", {}).get("reference", "/").split("/") + [""])[1]
         out.append(QueueEntry(m.res_id, pid, names.get(pid, ""), kind_of(e), e.get("status", ""),
