@@ -71,7 +71,8 @@ def capability_statement(base_url: str, resource_types: frozenset[str], software
             "conditionalDelete": "single",
             "referencePolicy": ["literal", "logical"],
             "searchInclude": includes,
-            "searchRevInclude": revincludes,
+            # An empty list is not valid FHIR (a type nothing points at has no revincludes).
+            **({"searchRevInclude": revincludes} if revincludes else {}),
             "searchParam": params,
             **({"operation": [{"name": n, "definition": d} for n, d in OPERATIONS[t]]} if t in OPERATIONS else {}),
         })

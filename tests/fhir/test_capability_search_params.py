@@ -54,3 +54,11 @@ def test_declared_includes_are_taken(client):
             if r.status_code != 200:
                 bad.append((entry["type"], inc, r.status_code))
     assert not bad, bad[:20]
+
+
+@pytest.mark.parametrize("db_config", ["sqlite"], indirect=True)
+def test_the_capability_statement_is_valid_fhir(client, store):
+    """A client that validates what it reads (HAPI, the IG publisher) must not reject /metadata:
+    it once carried empty searchRevInclude arrays, which R4 forbids."""
+    statement = client.get("/fhir/metadata").json()
+    assert store.validate(statement) == []
