@@ -233,3 +233,26 @@ def test_a_backup_snapshot_of_an_encrypted_database_is_a_plain_copy_for_the_back
     assert con.execute("SELECT value FROM node_setting WHERE key = 'probe'").fetchone() == ("Nguyễn",)
     assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     con.close()
+
+
+def test_a_postgresql_url_passes_its_tls_options_to_the_driver(tmp_path: Path, pg_database: str) -> None:
+    """`?sslmode=…` in database_url reaches libpq (docs/security.md: verify-full for a hub's database).
+    This machine's PostgreSQL runs without TLS, so sslmode=require is refused by the server — which
+    shows the option was passed — in one line; sslmode=disable connects."""
+    from sqlalchemy import create_engine
+    engine = create_engine(pg_database)
+    try:
+        with engine.connect() as conn:
+            ssl_on = conn.execute(text("SHOW ssl")).scalar() == "on"
+    finally:
+        engine.dispose()
+    sep = "&" if "?" in pg_database else "?"
+    done = run_benhan("migrate", "--data-dir", str(tmp_path / "d"), "--database-url", pg_database + sep + "sslmode=require")
+    if ssl_on:
+        assert done.returncode == 0, done.stderr
+    else:
+        assert "SSL" in one_line(done)
+    done = run_benhan("migrate", "--data-dir", str(tmp_path / "d"), "--database-url", pg_database + sep + "sslmode=disable")
+    assert done.returncode == 0 and "schema" in done.stdout, done.stderr
+    done = run_benhan("key", "status", "--data-dir", str(tmp_path / "d"), "--database-url", pg_database)
+    assert done.returncode == 0 and "disk encryption" in done.stdout
