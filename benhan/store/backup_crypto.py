@@ -13,7 +13,7 @@ File format (version 1; all integers big-endian)
     header  = "BENHANBK" | version u8 (=1) | kind u8 (1 SQLite, 2 pg_dump custom) | key_id 8 bytes
               | file_salt 16 | wrap_salt 16 | wrap_nonce 12 | wrapped_key 48 (AES-256-GCM of the data
               key, AAD = magic+key_id) | meta_len u32 | meta (UTF-8 JSON: taken_us, label, resources,
-              revision, chain_head)
+              revision, chain_head, compression: "zlib" when the plaintext is zlib-compressed)
     chunk*  = flag u8 (0 more, 1 final) | length u32 | AES-256-GCM ciphertext+tag of ≤ 1 MiB
 The file key is HKDF-SHA256(data key, salt=file_salt, info="benhan-backup-v1 file"): unique per
 file, so the nonce can be the chunk's index (u64) and its flag (u32). Every chunk's AAD is the whole
@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -181,9 +182,13 @@ def _nonce(index: int, final: bool) -> bytes:
 class Encryptor:
     """Writes the encrypted format into `out` (a binary file), a chunk at a time."""
 
-    def __init__(self, out: BinaryIO, key: BackupKey, kind: int, meta: dict):
+    def __init__(self, out: BinaryIO, key: BackupKey, kind: int, meta: dict, *, compress: bool = True):
         self.out = out
         salt = os.urandom(16)
+        # zlib (level 1) before encryption: SQLite pages of JSON shrink about 3×, and ciphertext
+        # cannot be compressed afterwards. Named in the authenticated header.
+        self.z = zlib.compressobj(1) if compress else None
+        meta = dict(meta, compression="zlib") if compress else meta
         meta_b = json.dumps(meta, sort_keys=True).encode()
         self.header = _FIXED.pack(MAGIC, VERSION, kind, key.key_id, salt, key.wrap_salt, key.wrap_nonce,
                                   key.wrapped_key, len(meta_b)) + meta_b
@@ -193,7 +198,7 @@ class Encryptor:
         self.buffer = bytearray()
 
     def write(self, data: bytes) -> None:
-        self.buffer += data
+        self.buffer += self.z.compress(data) if self.z else data
         while len(self.buffer) > CHUNK:    # keep at least one byte back: the last chunk is final
             self._emit(bytes(self.buffer[:CHUNK]), False)
             del self.buffer[:CHUNK]
@@ -204,6 +209,11 @@ class Encryptor:
         self.index += 1
 
     def close(self) -> None:
+        if self.z:
+            self.buffer += self.z.flush()
+        while len(self.buffer) > CHUNK:
+            self._emit(bytes(self.buffer[:CHUNK]), False)
+            del self.buffer[:CHUNK]
         self._emit(bytes(self.buffer), True)
         self.buffer.clear()
 
@@ -300,8 +310,14 @@ def decrypt_file(src: Path, dst: Path, *, key: BackupKey | None = None, recovery
         with open(src, "rb") as fin, create_private(dst) as fout:
             header = read_header(fin, src.name)
             data_key = data_key_for(header, key=key, recovery=recovery)
+            z = zlib.decompressobj() if header.meta.get("compression") == "zlib" else None
             for plain in decrypt_chunks(fin, header, data_key, src.name):
-                fout.write(plain)
+                fout.write(z.decompress(plain) if z else plain)
+            if z:
+                tail = z.flush()
+                if not z.eof:       # authenticated, so only a writer's bug could cause it
+                    raise BackupDamaged(f"{src.name}: its compressed stream is incomplete")
+                fout.write(tail)
         return header
     except BaseException:
         Path(dst).unlink(missing_ok=True)

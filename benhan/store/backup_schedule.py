@@ -63,13 +63,13 @@ class Policy:
 
     @classmethod
     def from_config(cls, config) -> "Policy":  # noqa: ANN001 - benhan.config.Config
-        from benhan.auth.access_hours import zone
+        from benhan.fhir.datetimes import parse_zone      # store may import fhir, not auth
         copy = config.backup_copy_dir
         return cls(hour=int(config.backup_hour), hourly=bool(config.backup_hourly),
                    keep_hourly=config.backup_keep_hourly, keep_daily=config.backup_keep_daily,
                    keep_weekly=config.backup_keep_weekly, keep_monthly=config.backup_keep_monthly,
                    restore_test_days=config.backup_restore_test_days,
-                   copy_dir=copy if str(copy) not in ("", ".") else None, tz=zone(config.timezone))
+                   copy_dir=copy if str(copy) not in ("", ".") else None, tz=parse_zone(config.timezone))
 
     def interval_hours(self, sqlite: bool) -> float:
         return 1.0 if sqlite and self.hourly else 24.0

@@ -64,7 +64,7 @@ def _encrypt(tmp_path: Path, data: bytes, chunk: int, monkeypatch) -> tuple[Path
     key, recovery = backup_crypto.new_key()
     path = tmp_path / "x.sqlite.enc"
     with open(path, "wb") as f:
-        enc = backup_crypto.Encryptor(f, key, backup_crypto.KIND_SQLITE, {"resources": 3})
+        enc = backup_crypto.Encryptor(f, key, backup_crypto.KIND_SQLITE, {"resources": 3}, compress=False)
         enc.write(data)
         enc.close()
     return path, key, recovery
@@ -92,6 +92,21 @@ def test_round_trip_with_the_recovery_key_alone_and_with_the_key_file(tmp_path, 
     backup_crypto.decrypt_file(path, tmp_path / "b", key=key)
     assert (tmp_path / "b").read_bytes() == data
     assert stat.S_IMODE((tmp_path / "b").stat().st_mode) == 0o600
+
+
+def test_compressed_stream_round_trip_across_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(backup_crypto, "CHUNK", 512)
+    key, recovery = backup_crypto.new_key()
+    data = ("Nguyễn Văn An, 12 Lê Lợi, Huế; " * 2000).encode() + os.urandom(3000)
+    path = tmp_path / "z.sqlite.enc"
+    with open(path, "wb") as f:
+        enc = backup_crypto.Encryptor(f, key, backup_crypto.KIND_SQLITE, {})
+        for i in range(0, len(data), 777):
+            enc.write(data[i:i + 777])
+        enc.close()
+    assert path.stat().st_size < len(data) // 3
+    backup_crypto.decrypt_file(path, tmp_path / "out", recovery=recovery)
+    assert (tmp_path / "out").read_bytes() == data
 
 
 def test_a_wrong_or_mistyped_recovery_key_is_one_clear_refusal(tmp_path, monkeypatch):
