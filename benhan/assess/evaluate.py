@@ -75,6 +75,10 @@ def _share(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.1f} %)" if whole else "0/0"
 
 
+def _vi(share: str) -> str:
+    return share.replace(".", ",")      # 97,5 % as Vietnamese writes it
+
+
 # --- facts read once per assessment ------------------------------------------------------------------
 
 @dataclass
@@ -122,7 +126,7 @@ def _from_doctor(f: Facts, check_id: str, *, warn_is_met: bool = False) -> tuple
 def _cccd(f: Facts):
     share = _share(f.with_cccd, f.patients)
     return (f.patients > 0 and f.with_cccd >= CCCD_SHARE * f.patients,
-            (f"{share} người bệnh có số định danh cá nhân", f"{share} patients have a personal ID number"))
+            (f"{_vi(share)} người bệnh có số định danh cá nhân", f"{share} patients have a personal ID number"))
 
 
 def _backup(f: Facts):
@@ -148,7 +152,7 @@ def _signatures(f: Facts):
     share = _share(f.signed, f.discharge)
     if not f.discharge:
         return False, ("chưa có giấy ra viện/tóm tắt ra viện nào", "no discharge summary yet")
-    return (f.signed == f.discharge, (f"{share} giấy ra viện/tóm tắt ra viện đã ký số",
+    return (f.signed == f.discharge, (f"{_vi(share)} giấy ra viện/tóm tắt ra viện đã ký số",
                                       f"{share} discharge summaries digitally signed"))
 
 
@@ -188,7 +192,7 @@ def _code_lists(f: Facts):
 def _icd10(f: Facts):
     share = _share(f.with_icd10, f.conditions)
     return (f.conditions > 0 and f.with_icd10 >= ICD10_SHARE * f.conditions,
-            (f"{share} chẩn đoán có mã ICD-10", f"{share} diagnoses carry an ICD-10 code"))
+            (f"{_vi(share)} chẩn đoán có mã ICD-10", f"{share} diagnoses carry an ICD-10 code"))
 
 
 def _https(f: Facts):
