@@ -286,6 +286,7 @@ def run_round(db: Database, data_dir: Path, backup_dir: Path, policy: Policy, no
     with schedule_lock(backup_dir) as mine:
         if not mine:
             return "busy"
+        _remove_stale_scratch(backup_dir, now)
         data = backup_status.read_raw(backup_dir)
         done = dict(data.get("slots") or {})
         label = due(now, policy, done, db.is_sqlite)
@@ -299,6 +300,18 @@ def run_round(db: Database, data_dir: Path, backup_dir: Path, policy: Policy, no
             did.append(_test(db, data_dir, backup_dir, now, data))
             write_status(backup_dir, data)
         return "; ".join(did) or "idle"
+
+
+def _remove_stale_scratch(backup_dir: Path, now: dt.datetime, older_than_hours: float = 6) -> None:
+    """A process killed mid-backup leaves its scratch folder (a plain snapshot) behind: remove those
+    not touched for hours (a running backup's own is recent)."""
+    for tmp in Path(backup_dir).glob(".benhan-scratch-*"):
+        try:
+            if now.timestamp() - tmp.stat().st_mtime > older_than_hours * 3600:
+                shutil.rmtree(tmp, ignore_errors=True)
+                log.warning("removed a scratch folder left by an interrupted backup: %s", tmp)
+        except OSError:
+            pass
 
 
 def _take(db: Database, data_dir: Path, backup_dir: Path, policy: Policy, now: dt.datetime, label: str,

@@ -59,7 +59,11 @@ class BackupRunner:
 
 
 def start_if_configured(store):  # noqa: ANN001, ANN201
-    if int(store.config.backup_hour) < 0:
+    hour = int(store.config.backup_hour)
+    if hour < 0:
+        return None
+    if hour > 23:       # the footer then says "late": the operator sees it
+        log.error("backup_hour must be -1 (off) or 0-23, not %s: no scheduled backups", hour)
         return None
     if store.db.is_sqlite and ":memory:" in store.db.url:
         return None

@@ -374,3 +374,30 @@ def test_the_status_file_and_backups_are_owner_only(sqlite_store):
     for p in cfg.backups.iterdir():
         assert stat.S_IMODE(p.stat().st_mode) & 0o077 == 0, p
     assert json.loads(backup_status.status_path(cfg.backups).read_text())["last_ok"] is True
+
+
+def test_a_scratch_folder_left_by_a_killed_backup_is_removed_later(sqlite_store):
+    cfg = sqlite_store.config
+    cfg.backups.mkdir(parents=True, exist_ok=True)
+    left = cfg.backups / ".benhan-scratch-killed"
+    left.mkdir()
+    (left / "snapshot.sqlite").write_bytes(b"plain")
+    recent = cfg.backups / ".benhan-scratch-running"
+    recent.mkdir()
+    old = T0.timestamp() - 7 * 3600
+    os.utime(left, (old, old))
+    os.utime(recent, (T0.timestamp(), T0.timestamp()))
+    bs.run_round(sqlite_store.db, cfg.data_dir, cfg.backups, bs.Policy(hour=-1), T0)
+    assert not left.exists() and recent.exists()
+
+
+def test_the_footer_problems_name_a_failure_and_a_failed_restore_test():
+    now = bs._us(T0)
+    failed = backup_status.BackupStatus(last_backup_at=now, last_ok=False, last_error="disk full",
+                                        last_success_at=now - 3600_000_000, last_restore_test_at=now,
+                                        restore_test_ok=False, schedule_hours=1.0)
+    assert failed.problems(now) == ["backup.warn.failed", "backup.warn.test_failed"]
+    fine = backup_status.BackupStatus(last_backup_at=now, last_ok=True, last_success_at=now,
+                                      last_restore_test_at=now, restore_test_ok=True, schedule_hours=24.0)
+    assert fine.problems(now + 47 * 3600_000_000) == []
+    assert fine.problems(now + 49 * 3600_000_000) == ["backup.warn.late"]
