@@ -72,7 +72,7 @@ ROLES: dict[str, Role] = {r.code: r for r in (
                                        "PaymentNotice", "PaymentReconciliation")),
           _READ_REFERENCE), frozenset({BHYT_DESK})),
     Role("facility_admin", "Quản trị cơ sở", "Facility admin",
-         ((REFERENCE, "cruds", ALL),), frozenset({"manage-users"})),
+         ((REFERENCE, "cruds", ALL),), frozenset({"manage-users", "data-protection"})),
     Role("auditor", "Kiểm tra, giám sát", "Auditor",
          (("AuditEvent", "rs", ALL), ("Patient", "rs", ALL), ("Consent", "rs", ALL), _READ_REFERENCE),
          frozenset({"review-break-glass"})),

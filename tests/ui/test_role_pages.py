@@ -108,6 +108,11 @@ FORM_POSTS = {
                                  and roles.may_act((r,), roles.SIGN_DOCUMENT), {"reason": ""}),
     # A paper record scanned in (web/ui/paper.py): no file posted, refused as a form when allowed.
     "/ui/patients/{id}/paper": (lambda r: has(r, "c", "DocumentReference") and has(r, "c", "Provenance"), {}),
+    # Personal data (web/ui/privacy.py): a consent needs Consent "c"; the register of requests and the
+    # breach records the data-protection officer's privilege. Empty forms: refused as a form when allowed.
+    "/ui/patients/{id}/privacy": (lambda r: has(r, "c", "Consent"), {}),
+    **{p: (lambda r: roles.may_act((r,), "data-protection"), {})
+       for p in ("/ui/privacy/requests", "/ui/privacy/requests/{id}", "/ui/privacy/breaches")},
     # The cashier's desk (web/ui/cashier.py): an unknown visit key, an unknown bill (404), no file, an empty closing.
     "/ui/cashier/visit": (lambda r: cashier_desk(r), {"ma_lk": "khong-co"}),
     **{f"/ui/cashier/bills/{{id}}/{action}": (lambda r: cashier_desk(r), {"amount": "1000"})
