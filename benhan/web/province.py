@@ -18,6 +18,7 @@ from starlette.routing import Route
 from benhan import errors
 from benhan.assess import province
 from benhan.sync import hub
+from benhan.vn.display import number
 from benhan.web import authn
 from benhan.web.i18n import language, translate
 from benhan.web.session import session_user
@@ -63,7 +64,9 @@ async def page(request: Request) -> Response:
     chart = province.progress_svg(data["history"], translate("province.chart", lang))
     bars = {f["node"]: province.records_svg(f, translate("province.records_per_day", lang))
             for f in data["facilities"]}
-    return render(request, "province/dashboard.html", data=data, chart=chart, bars=bars)
+    # Decimals as the reader writes them (39,1 % in Vietnamese).
+    return render(request, "province/dashboard.html", data=data, chart=chart, bars=bars,
+                  num=lambda value: number(value, lang))
 
 
 async def csv_export(request: Request) -> Response:
