@@ -43,6 +43,8 @@ def test_health_for_a_monitor_says_ok_or_degraded_and_nothing_more(site) -> None
 def test_the_admin_and_the_director_see_the_checks_and_fixes(site) -> None:  # noqa: ANN001
     store, app, secret = site
     admin = login(app, "quantri", secret)
+    assert 'href="/ui/admin/health"' in admin.get("/").text          # linked from the home page
+    assert 'href="/ui/admin/health"' not in login(app, "bacsi").get("/").text
     page = admin.get("/ui/admin/health")
     assert page.status_code == 200
     assert "Tình trạng hệ thống" in page.text and "Cơ sở dữ liệu: toàn vẹn" in page.text
