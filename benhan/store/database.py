@@ -50,6 +50,9 @@ def damaged_file_message(exc: BaseException | None, url: str) -> str | None:
     if not isinstance(exc, _sqlite_errors()) or not any(d in str(exc) for d in _DAMAGE):
         return None
     where = make_url(url).database or url
+    unkeyed = encryption.read_without_key(exc, url)
+    if unkeyed:
+        return unkeyed
     return (f"the database file {where} is damaged: {exc}; restore it from a backup with `benhan restore` "
             f"(docs/operations.md){encryption.missing_key_hint(url)}")
 
