@@ -48,8 +48,7 @@ def upgrade(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = Db
     finally:
         db.dispose()
     if done.state == "current":
-        typer.echo(f"cơ sở dữ liệu đã ở phiên bản mới nhất | already current: schema {migrate.head_revision()}, "
-                   f"{done.resources} resources")
+        typer.echo(f"cơ sở dữ liệu đã ở phiên bản mới nhất | already current: schema {migrate.head_revision()}")
         return
     if done.state == "empty":
         typer.echo(f"đã tạo cơ sở dữ liệu mới | new database created: schema {done.after}")

@@ -87,8 +87,8 @@ def safe_upgrade(db: Database, backup_dir: Path | None, *, keep: int = 10, label
     if state == "unknown":
         migrate.check(db)
     before_rev = migrate.current_revision(db)
-    if state == "current":
-        return Upgraded(state, before_rev, before_rev, resources=_resources(db))
+    if state == "current":      # every start and command comes here: nothing counted, nothing read
+        return Upgraded(state, before_rev, before_rev)
     before = fingerprint(db) if state == "behind" else None
     copy = None
     if before is not None and backup_dir is not None:
