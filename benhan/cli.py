@@ -48,6 +48,8 @@ app.add_typer(export_app, name="export")
 app.add_typer(key_app, name="key")
 from benhan.cli_retention import retention_app  # noqa: E402  (retention: TT 33/2025)
 app.add_typer(retention_app, name="retention")
+from benhan.cli_dsr import dsr_app  # noqa: E402  (data-subject requests: NĐ 356/2025)
+app.add_typer(dsr_app, name="dsr")
 app.command("doctor")(cli_ops.doctor)
 app.command("upgrade")(cli_ops.upgrade)
 

@@ -86,10 +86,12 @@ def record(repo: Repository, values: dict[str, str], *, author: str, tz: str = "
     sections = []
     for code, vi, _en, fields in SECTIONS:
         entries = [f for f in fields if (values.get(f) or "").strip()]
-        sections.append({"title": vi, "code": {"coding": [{"system": SECTION_SYSTEM, "code": code}]},
-                         "text": _div(" · ".join(f"{f}: {values[f].strip()}" for f in entries) or "—"),
-                         "extension": [{"url": f"{SECTION_SYSTEM}#{f}", "valueString": values[f].strip()}
-                                       for f in entries]})
+        section = {"title": vi, "code": {"coding": [{"system": SECTION_SYSTEM, "code": code}]},
+                   "text": _div(" · ".join(f"{f}: {values[f].strip()}" for f in entries) or "—")}
+        if entries:
+            section["extension"] = [{"url": f"{SECTION_SYSTEM}#{f}", "valueString": values[f].strip()}
+                                    for f in entries]
+        sections.append(section)
     body: dict[str, Any] = {
         "resourceType": "Composition", "meta": {"profile": [PROFILE]}, "status": "final",
         "type": {"coding": [TYPE], "text": TYPE["display"]},
