@@ -52,6 +52,48 @@ def abba(n: int) -> list[str]:
     return [cycle[i % 4] for i in range(n)]
 
 
+def raw_sqlite(tmp: Path, rows: int, reads: int, writes: int, units: int, rnd: random.Random) -> None:
+    """The same work without benhan, to tell SQLCipher's encryption from its newer SQLite: stdlib
+    sqlite3, SQLCipher's library with no key, and SQLCipher with a key; 1 KB rows, a 4 MB page
+    cache, WAL, synchronous=FULL, one commit per insert."""
+    import sqlite3
+    sc = encryption.dbapi()
+    key = encryption.new_recovery()[0]
+    modes = {"sqlite3": (sqlite3, None), "sqlcipher no key": (sc, None), "sqlcipher key": (sc, key)}
+    cons = {}
+    for name, (module, k) in modes.items():
+        path = tmp / f"raw-{name.replace(' ', '-')}.sqlite"
+        con = module.connect(str(path), isolation_level=None)
+        if k is not None:
+            con.execute(f"PRAGMA key = \"x'{k.hex()}'\"")
+        for pragma in ("journal_mode = WAL", "synchronous = FULL", "cache_size = -4000"):
+            con.execute(f"PRAGMA {pragma}")
+        con.execute("CREATE TABLE r (id INTEGER PRIMARY KEY, body BLOB)")
+        con.execute("BEGIN")
+        con.executemany("INSERT INTO r (body) VALUES (?)", ((rnd.randbytes(1000),) for _ in range(rows)))
+        con.execute("COMMIT")
+        cons[name] = con
+    seconds = {(op, m): 0.0 for m in modes for op in ("read", "insert")}
+    schedule = (list(modes) + list(reversed(modes))) * max(1, units // 2)   # A B C C B A …: none favoured
+    per_read, per_write = max(1, reads // units), max(1, writes // units)
+    for name in schedule:
+        con = cons[name]
+        t0 = time.perf_counter()
+        for _ in range(per_read):
+            con.execute("SELECT body FROM r WHERE id = ?", (rnd.randrange(1, rows),)).fetchone()
+        seconds[("read", name)] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in range(per_write):
+            con.execute("INSERT INTO r (body) VALUES (?)", (rnd.randbytes(1000),))
+        seconds[("insert", name)] += time.perf_counter() - t0
+    for con in cons.values():
+        con.close()
+    for op, per in (("read", per_read), ("insert", per_write)):
+        rates = {name: per * schedule.count(name) / seconds[(op, name)] for name in modes}
+        base = rates["sqlite3"]
+        print(f"raw {op:6s} " + "   ".join(f"{name} {rate:8.0f}/s ({rate / base:.2f})" for name, rate in rates.items()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--prefill", type=int, default=5000, help="patients in each database before timing")
@@ -59,6 +101,7 @@ def main() -> None:
     ap.add_argument("--reads", type=int, default=12000, help="timed reads by id per mode")
     ap.add_argument("--units", type=int, default=8, help="interleaved blocks (a multiple of 4)")
     ap.add_argument("--seed", type=int, default=2026)
+    ap.add_argument("--raw-rows", type=int, default=50000, help="rows of the raw SQLite comparison (0: skip it)")
     args = ap.parse_args()
     print_machine()
     con = encryption.dbapi().connect(":memory:")
@@ -103,6 +146,8 @@ def main() -> None:
         finally:
             for store in stores.values():
                 store.close()
+        if args.raw_rows:
+            raw_sqlite(Path(tmp), args.raw_rows, args.reads, args.creates, args.units, rnd)
 
 
 if __name__ == "__main__":
