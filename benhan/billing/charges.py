@@ -30,7 +30,7 @@ from benhan.billing import coverage
 from benhan.billing.coverage import HUNDRED, ZERO, Entitlement, Rules
 from benhan.billing.lines import ChargeLine
 from benhan.clinical.catalogue import resources
-from benhan.clinical.common import now, ref_id
+from benhan.clinical.common import now, ref_id, zone
 from benhan.clinical.visits import Facility, facility
 from benhan.store.repository import Repository
 
@@ -306,9 +306,14 @@ def _closed_unseen(encounter: dict, record: dict[str, list[dict]]) -> bool:
             and not record.get("MedicationDispense") and not record.get("DeviceRequest"))
 
 
-def bed_days(start: datetime, end: datetime, disposition: str, worse: bool, rules: Rules) -> int:
+def bed_days(start: datetime, end: datetime, disposition: str, worse: bool, rules: Rules,
+             tz: str | None = None) -> int:
     """Inpatient bed-days (TT 35/2016 Đ4c as added by TT 39/2024): ≤ 4 h none; under 24 h one;
-    else discharge date − admission date, + 1 for death, transfer, or taken home worse."""
+    else discharge date − admission date, + 1 for death, transfer, or taken home worse.
+    The dates are calendar dates where the facility is (`tz`): a stay written in UTC by a FHIR
+    client (23:30 ICT = 16:30Z) counts the same days as one written in +07:00."""
+    if tz is not None and start.tzinfo is not None and end.tzinfo is not None:
+        start, end = start.astimezone(zone(tz)), end.astimezone(zone(tz))
     hours = (end - start).total_seconds() / 3600
     if hours <= int(rules.params.get("bed_day_min_hours", 4)):
         return 0
@@ -322,7 +327,9 @@ def bed_days(start: datetime, end: datetime, disposition: str, worse: bool, rule
 
 
 def _bed_items(catalogue: _Items, rules: Rules, encounter: dict, kind: str, start: datetime, end: datetime,
-               prices: _Prices, skipped: list[str]) -> list[_Item]:
+               prices: _Prices, skipped: list[str], tz: str | None = None) -> list[_Item]:
+    if tz is not None and start.tzinfo is not None and end.tzinfo is not None:
+        start, end = start.astimezone(zone(tz)), end.astimezone(zone(tz))     # each day its facility date
     body = _record_service(catalogue, rules, "bed", kind)
     if body is None:
         if ("bed", kind) in rules.record_services:
@@ -332,7 +339,7 @@ def _bed_items(catalogue: _Items, rules: Rules, encounter: dict, kind: str, star
     disposition = ((hosp.get("dischargeDisposition") or {}).get("coding") or [{}])[0].get("code", "")
     result = next((e.get("valueCoding", {}).get("code") for e in encounter.get("extension", [])
                    if e.get("url", "").endswith("/treatment-result")), "")
-    n = bed_days(start, end, disposition, result == "4", rules)
+    n = bed_days(start, end, disposition, result == "4", rules, tz)
     code, name = _service_name(body)
     url = _price_url(body["id"])
     items: list[_Item] = []
@@ -604,7 +611,7 @@ def _compute(repo: Repository, encounter_id: str, record: dict[str, list[dict]],
         if exam is not None:
             items.append(exam)
         if coverage.is_inpatient(encounter):
-            items += _bed_items(catalogue, rules, encounter, kind, start, end, prices, skipped)
+            items += _bed_items(catalogue, rules, encounter, kind, start, end, prices, skipped, tz)
     items += _drug_items(record, catalogue, prices, skipped)
     items += _supply_items(record, catalogue, prices, skipped)
     items = [i for i in items if i.when.date() <= as_of]

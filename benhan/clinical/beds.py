@@ -407,5 +407,34 @@ def days_in_hospital(encounter: dict, today: date, tz: str = "+07:00") -> int | 
     return (today - d0.astimezone(zone(tz)).date()).days + 1
 
 
-def new_id() -> str:
-    return str(uuid.uuid4())
+# The demo facility's wards (clinical.load_demo): rooms × beds per inpatient department.
+DEMO_WARDS = {"Khoa Nội": (3, 4), "Khoa Ngoại": (2, 4), "Khoa Nhi": (2, 3)}
+
+
+def load_demo_beds(repo: Repository, actor: Actor) -> int:
+    """Rooms and beds for the demo's inpatient departments, with ids derived from the department's so
+    loading again writes nothing new (each write a no-op). The number of beds written."""
+    deps = {m.json().get("name"): m for m in repo.search_type("Location", [("status", "active"),
+                                                                           ("_count", "2000")]).matches}
+    count = 0
+    for name, (rooms, per_room) in DEMO_WARDS.items():
+        dept = deps.get(name)
+        if dept is None:
+            continue
+        org = dept.json().get("managingOrganization")
+        for n in range(1, rooms + 1):
+            rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"benhan-demo/{dept.res_id}/room/{n}"))
+            room = {"resourceType": "Location", "id": rid, "status": "active", "name": f"Buồng {n}", "mode": "instance",
+                    "physicalType": _coded(PHYSICAL, "ro", "Room"), "partOf": ref("Location", dept.res_id, name)}
+            repo.update("Location", rid, {**room, **({"managingOrganization": org} if org else {})})
+            for b in range(1, per_room + 1):
+                bid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"benhan-demo/{rid}/bed/{b}"))
+                if repo.search_type("Location", [("_id", bid)]).matches:
+                    continue            # its status is the ward's now: never reset by a reload
+                bed = {"resourceType": "Location", "id": bid, "status": "active", "name": f"Giường {(n - 1) * per_room + b}",
+                       "mode": "instance", "physicalType": _coded(PHYSICAL, "bd", "Bed"),
+                       "partOf": ref("Location", rid, f"Buồng {n}"),
+                       "operationalStatus": {"system": OPERATIONAL, "code": "U", "display": "Unoccupied"}}
+                repo.update("Location", bid, {**bed, **({"managingOrganization": org} if org else {})})
+                count += 1
+    return count

@@ -24,6 +24,11 @@ def load_demo(store: Store, patients: int = 200, seed: int = 2026,
     # The prescription form chooses from the facility's drug catalogue: the demo has one too.
     from benhan.clinical.demo_catalogue import load_demo_catalogue
     load_demo_catalogue(store)
+    # Rooms and beds of its inpatient departments (clinical.beds): the ward board has something to show.
+    from benhan.auth.actor import Actor
+    from benhan.clinical.beds import load_demo_beds
+    from benhan.store.repository import Repository
+    load_demo_beds(Repository(store, Actor.system()), Actor.system())
     return written
 
 

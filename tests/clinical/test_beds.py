@@ -197,3 +197,41 @@ def test_two_nurses_taking_the_same_bed_at_once_one_succeeds(ward: dict) -> None
     # The loser's nurse, trying again, is told the bed is taken.
     assert errors_of(lambda: beds.assign(nurses[0], nurses[0].actor, enc(ward, loser), target, when=at(10, 10))) == {
         "bed": "ui.bed.err.occupied"}
+
+
+def test_01bv1_prints_the_room_the_beds_and_the_transfer(ward: dict) -> None:
+    import io
+
+    import pdfplumber
+
+    from benhan.clinical.printouts import forms
+    from benhan.documents.forms import printing
+    nurse = ward["nurse"]
+    eid = admit(ward, "038060001234", "Nguyễn Văn An", at(10, 8))
+    beds.assign(nurse, nurse.actor, enc(ward, eid), ward["beds"][("Khoa Nội tổng hợp", 1)], when=at(10, 9))
+    beds.assign(nurse, nurse.actor, enc(ward, eid), ward["beds"][("Khoa Nội tổng hợp", 2)], when=at(11, 7, 30))
+    transfers.transfer(ward["repo"], DOCTOR, enc(ward, eid), ward["deps"]["Khoa Ngoại chấn thương"], ward["fac"],
+                       when=at(14, 10, 15), bed_id=ward["beds"][("Khoa Ngoại chấn thương", 1)])
+    ctx = forms.gather(Repository(ward["repo"].store, Actor.system()), eid, date(2025, 3, 20))
+    body = printing.print_form(Repository(ward["repo"].store, Actor.system()), ctx, "inpatient", DOCTOR,
+                               at(20, 9), "http://benhan.test").pdf
+    with pdfplumber.open(io.BytesIO(body)) as doc:
+        text = " ".join((page.extract_text() or "").replace("\n", " ") for page in doc.pages)
+    assert "Buồng 1" in text.split("Buồng", 1)[1][:40]
+    for wanted in ("Giường 1 (09:00 10/03/2025)", "Giường 2 (07:30 11/03/2025)", "Giường 1 (10:15 14/03/2025)",
+                   "Khoa Ngoại chấn thương", "10:15 14/03/2025"):
+        assert wanted in text, wanted
+
+
+def test_the_demo_facility_has_beds_in_its_inpatient_departments(store) -> None:  # noqa: ANN001
+    from benhan.clinical.load_demo import load_demo
+    load_demo(store, patients=3, seed=5)
+    repo = Repository(store, Actor.system())
+    deps = dict((name, did) for did, name in beds.departments_with_beds(repo))
+    assert sorted(deps) == ["Khoa Ngoại", "Khoa Nhi", "Khoa Nội"]
+    layout = beds.layout(repo, deps["Khoa Nội"])
+    assert len(layout) == 12 and {b.status for b in layout} == {"U"}
+    assert [b.name for b in layout][:5] == ["Giường 1", "Giường 2", "Giường 3", "Giường 4", "Giường 5"]
+    versions = {b.id: b.version for b in layout}
+    load_demo(store, patients=3, seed=5)          # again: nothing new
+    assert {b.id: b.version for b in beds.layout(repo, deps["Khoa Nội"])} == versions
