@@ -325,8 +325,9 @@ def _take(db: Database, data_dir: Path, backup_dir: Path, policy: Policy, now: d
             key = backup_crypto.load_key(data_dir)
         made = backup_mod.encrypted_backup(db, backup_dir, key, label, by="system:backup-schedule",
                                            now_us=_us(now))
-    except (errors.BenhanError, OSError) as exc:
-        data.update(last_ok=False, last_error=str(exc)[:500])
+    except Exception as exc:  # noqa: BLE001 - any failure is the status the footer shows, not a dead round
+        message = exc.message if isinstance(exc, errors.BenhanError) else f"{type(exc).__name__}: {exc}"
+        data.update(last_ok=False, last_error=message.splitlines()[0][:500] if message else type(exc).__name__)
         log.error("scheduled %s backup failed: %s", label, exc)
         return f"{label} backup failed"
     done[label] = current[label]

@@ -302,6 +302,16 @@ def test_drill_sqlite_damaged_database_restored_from_the_scheduled_backup_with_t
     assert found != "ok"
     damaged = benhan("audit", "verify", "--data-dir", str(data))
     assert damaged.returncode == 1 and "BENHAN-4007" in damaged.stderr
+    # The next scheduled round notices too: the backup fails (shown in every footer), the good one stays.
+    db = Database(f"sqlite:///{data / 'benhan.sqlite'}")
+    try:
+        assert "backup failed" in bs.run_round(db, data, data / "backups", bs.Policy(), T0 + dt.timedelta(hours=1))
+    finally:
+        db.dispose()
+    after = backup_status.status(data / "backups")
+    assert after.last_ok is False and "damaged" in after.last_error and after.last_backup_file == file.name
+    assert "backup.warn.failed" in after.problems(bs._us(T0 + dt.timedelta(hours=1)))
+    assert file.is_file()
     new = tmp_path / "new-pc"
     new.mkdir()
     copy = new / file.name
