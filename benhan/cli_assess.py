@@ -13,7 +13,8 @@ from benhan import errors
 from benhan.cli_common import DataDir, DbUrl, open_store
 
 assess_app = typer.Typer(help="The EMR self-assessment (TT 13/2025 + CV 365 + TCVN 14423) the appraisal council "
-                              "signs: each item met / not met / unanswered with its evidence.",
+                              "signs: each item met / not met / unanswered with its evidence. Exit 0 when every "
+                              "item is met, else 1 (docs/operations.md).",
                          invoke_without_command=True)
 
 
