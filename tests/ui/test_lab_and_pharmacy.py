@@ -8,6 +8,9 @@ import re
 
 from benhan import errors
 from benhan.auth import users
+from benhan.auth.actor import Actor
+from benhan.pharmacy import stock
+from benhan.store.repository import Repository
 from tests.ui.conftest import PASSWORD, Journey
 from tests.ui.test_journeys import api, scan_and_open_visit
 
@@ -57,6 +60,12 @@ def test_lab_technician_and_pharmacist_work_from_their_own_lists(journey, world,
     j.go(f"/ui/encounters/{encounter}")
     assert "12,4" in j.page.inner_text("#orders")             # the doctor sees it in the chart
 
+    # Dispensing takes from stock (benhan.pharmacy): the main store holds a lot of it.
+    system = Repository(world["store"], Actor.system())
+    stock.setup_stores(system)
+    para = next(i for i in stock.items(system) if i.name == "Paracetamol 500mg")
+    stock.receive(system, Actor.system(), {"store": "main", "item": para.code, "supplier": "CPC1", "invoice": "1",
+                                           "lot": "LAB-PH-1", "expiry": "2099-12-31", "quantity": "100", "price": "500"})
     pharmacy = browser.new_context(locale="vi-VN").new_page()
     try:
         ph = Journey(pharmacy, world["url"], "pharmacist")

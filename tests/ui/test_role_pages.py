@@ -95,6 +95,12 @@ FORM_POSTS = {
     # The lab and pharmacy benches and the signatures (web/ui/bench.py, signatures.py), as their gates read.
     "/ui/lab/{id}/results": (lambda r: has(r, "c", "DiagnosticReport"), {}),
     "/ui/pharmacy/dispense": (lambda r: has(r, "c", "MedicationDispense"), {"request": "khong-co"}),
+    # The stock forms (web/ui/pharmacy_stock.py): each refused as a form when empty.
+    "/ui/pharmacy/receipts": (lambda r: has(r, "c", "MedicationDispense"), {"quantity": "x"}),
+    "/ui/pharmacy/transfers": (lambda r: has(r, "c", "MedicationDispense"), {"quantity": "x"}),
+    "/ui/pharmacy/counts": (lambda r: has(r, "c", "MedicationDispense"), {"counted": "x"}),
+    "/ui/pharmacy/reorder": (lambda r: has(r, "c", "MedicationDispense"), {"level": "x"}),
+    "/ui/pharmacy/stores": (lambda r: has(r, "c", "MedicationDispense"), {"code": ""}),
     "/ui/encounters/{id}/sign": (lambda r: has(r, "c", "DocumentReference")
                                  and roles.may_act((r,), roles.SIGN_DOCUMENT), {"form": "khong-co"}),
     "/ui/documents/{id}/otp": (lambda r: has(r, "c", "Provenance"), {}),

@@ -16,6 +16,7 @@ from benhan.web.ui import cashier
 from benhan.web.ui import claims_desk
 from benhan.web.ui import health_book_desk
 from benhan.web.ui import hosobenhan
+from benhan.web.ui import pharmacy_stock
 from benhan.web.ui import privacy
 
 _FORM = ["GET", "POST"]   # GET: after a lost session, the login returns to the form's page
@@ -73,6 +74,7 @@ routes = [
     Route("/ui/lab/{id}/results", bench.lab_results, methods=_FORM),
     Route("/ui/pharmacy", bench.pharmacy),
     Route("/ui/pharmacy/dispense", bench.pharmacy_dispense, methods=_FORM),
+    *pharmacy_stock.routes,
     *cashier.routes,
     *privacy.routes,
     *health_book_desk.routes,          # before the claims desk's /ui/claims/{id}
