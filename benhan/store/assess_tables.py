@@ -130,7 +130,9 @@ def put_report(conn: Connection, node_name: str, day: str, values: dict) -> None
 
 
 def reports(conn: Connection) -> dict[str, object]:
-    return {r.node_name: r for r in conn.execute(select(province_report))}
+    """Each node's latest report's summary columns (not the posted JSON: a page view stays small)."""
+    cols = [c for c in province_report.c if c.name != "report"]
+    return {r.node_name: r for r in conn.execute(select(*cols))}
 
 
 def report_json(conn: Connection, node_name: str) -> str | None:

@@ -514,4 +514,5 @@ province_daily = Table(
     Column("records", BigInteger, nullable=False),                 # versions applied from the node's pushes
     Column("met", Integer, nullable=True),                         # that day's last posted report
     Column("total", Integer, nullable=True),
+    Index("ix_province_daily_day", "day"),
 )

@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("records", sa.BigInteger(), nullable=False),
         sa.Column("met", sa.Integer(), nullable=True),
         sa.Column("total", sa.Integer(), nullable=True))
+    op.create_index("ix_province_daily_day", "province_daily", ["day"])
 
 
 def downgrade() -> None:
