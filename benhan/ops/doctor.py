@@ -141,7 +141,7 @@ def check_database(ctx: Context) -> list[Result]:
                  "Keep the damaged file to check the disk.")
     if ctx.db.is_sqlite:
         path = health_probes.sqlite_file(ctx.config.sqlalchemy_url)
-        found = health_probes.sqlite_integrity(path, full=ctx.full)
+        found = health_probes.sqlite_integrity(path, full=ctx.full, url=ctx.config.sqlalchemy_url)
         pragma = "integrity_check" if ctx.full else "quick_check"
         nums = {"engine": "sqlite", "check": pragma, "size_bytes": found.size_bytes, "problems": found.problems}
         if found.ok:

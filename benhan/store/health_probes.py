@@ -34,22 +34,34 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
-def sqlite_integrity(path: Path, full: bool = False) -> Integrity:
-    """PRAGMA quick_check (or integrity_check with `full`) on the file, opened read-only."""
+def sqlite_integrity(path: Path, full: bool = False, url: str | None = None) -> Integrity:
+    """PRAGMA quick_check (or integrity_check with `full`) on the file, opened read-only — through
+    SQLCipher with its key when the database is encrypted at rest (store/encryption.py)."""
     if not path.is_file():
         return Integrity(False, [f"{path} does not exist"])
     pragma = "integrity_check" if full else "quick_check"
+    from benhan import errors
+    from benhan.store import encryption
+    where = encryption.target(url or f"sqlite:///{path}")
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        key = encryption.key_for(where)
+    except errors.BenhanError as exc:
+        return Integrity(False, [exc.message], path.stat().st_size)
+    read_only = Path(f"file:{path}?mode=ro")
+    dbapi_error = encryption.dbapi().DatabaseError if key is not None else sqlite3.DatabaseError
+    try:
+        con = (encryption.connect(read_only, key, uri=True, timeout=10) if key is not None
+               else sqlite3.connect(str(read_only), uri=True, timeout=10))
         try:
             lines = [r[0] for r in con.execute(f"PRAGMA {pragma}(10)").fetchall()]
             pages, page_size = (con.execute("PRAGMA page_count").fetchone()[0],
                                 con.execute("PRAGMA page_size").fetchone()[0])
         finally:
             con.close()
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, dbapi_error) as exc:
         return Integrity(False, [str(exc)], path.stat().st_size)
-    return Integrity(lines == ["ok"], [] if lines == ["ok"] else lines, pages * page_size)
+    # int(): SQLCipher answers PRAGMA page_size with text.
+    return Integrity(lines == ["ok"], [] if lines == ["ok"] else lines, int(pages) * int(page_size))
 
 
 def postgres_health(db: Database) -> Integrity:

@@ -268,3 +268,19 @@ def test_postgresql_from_a_real_process_and_an_unreachable_server(tmp_path: Path
     assert down.returncode == 2 and "Traceback" not in down.stdout + down.stderr
     assert "[FAIL    ] Check could not run: database" in down.stdout and "OperationalError" in down.stdout
     assert "[OK      ] HTTPS on the LAN" in down.stdout
+
+
+def test_an_encrypted_database_is_checked_through_its_key(tmp_path: Path) -> None:
+    from benhan.store import encryption
+    data = tmp_path / "data"
+    data.mkdir(mode=0o700)
+    cfg = config_mod.load(env={}, data_dir=data)
+    encryption.create_key(cfg.sqlalchemy_url)
+    Store.open(cfg).close()
+    assert encryption.is_plain_file(data / "benhan.sqlite") is False          # SQLCipher pages
+    found = by_id(doctor.run(cfg, full=True))
+    assert found["database"].status == "ok" and found["database"].numbers["check"] == "integrity_check"
+    assert found["permissions"].status == "ok" and found["schema"].status == "ok"
+    (data / "benhan.key").write_text((data / "benhan.key").read_text().replace('"', "'", 2))   # unreadable key
+    broken = by_id(doctor.run(cfg))["database"]
+    assert broken.status == "fail" and "Traceback" not in broken.evidence[1]
