@@ -91,6 +91,10 @@ FORM_POSTS = {
     # The BHYT transfer (web/ui/referral.py): the doctor's act; without a reason it is refused.
     "/ui/encounters/{id}/referral": (lambda r: has(r, "c", "ServiceRequest") and roles.may_act((r,), roles.PROGRESS_NOTE),
                                      {"ref_reason": "x"}),
+    # The wards (web/ui/ward.py): a bed that does not exist, a bed status for it, a room with no name.
+    "/ui/encounters/{id}/bed": (lambda r: has(r, "u", "Encounter"), {"bed": "khong-co"}),
+    "/ui/ward/{id}/bed-status": (lambda r: has(r, "u", "Encounter"), {"bed": "khong-co", "bed_status": "C"}),
+    "/ui/admin/beds": (lambda r: has(r, "c", "Location"), {"action": "room"}),
     "/ui/correct/{type}/{id}": (lambda r: has(r, "u", "Observation"), {"value": "37", "reason": ""}),
     # The lab and pharmacy benches and the signatures (web/ui/bench.py, signatures.py), as their gates read.
     "/ui/lab/{id}/results": (lambda r: has(r, "c", "DiagnosticReport"), {}),

@@ -16,6 +16,7 @@ from benhan.web.ui import cashier
 from benhan.web.ui import claims_desk
 from benhan.web.ui import health_book_desk
 from benhan.web.ui import hosobenhan
+from benhan.web.ui import ward
 from benhan.web.ui import pharmacy_stock
 from benhan.web.ui import privacy
 
@@ -75,6 +76,7 @@ routes = [
     Route("/ui/pharmacy", bench.pharmacy),
     Route("/ui/pharmacy/dispense", bench.pharmacy_dispense, methods=_FORM),
     *pharmacy_stock.routes,
+    *ward.routes,
     *cashier.routes,
     *privacy.routes,
     *health_book_desk.routes,          # before the claims desk's /ui/claims/{id}

@@ -142,6 +142,7 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 consent_card=_consent_card(r, encounter, patient, i18n.language(request)),
                 transfusion_card=_transfusion_card(r, encounter, i18n.language(request)),
                 infusion_card=_infusion_card(r, encounter),
+                bed_card=_bed_card(r, encounter),
                 sick_leave_card=sick_leave_ui.card(r, encounter),
                 referral_card=referral_ui.card(r, encounter, rec),
                 summary_missing=_summary_missing(encounter, rec),
@@ -205,6 +206,11 @@ def _transfusion_card(r: Repository, encounter: dict, lang: str) -> dict:
             "groups": [(k, names[0]) for k, names in transfusion.GROUPS.items()],
             "checks": [(k, names[li]) for k, names in transfusion.CHECKS.items()],
             "staff": procedures.practitioners(r) if may_add else []}
+
+
+def _bed_card(r: Repository, encounter: dict) -> dict:
+    from benhan.web.ui import ward      # the bed card (clinical.beds): ward.py owns it
+    return ward.card(r, encounter)
 
 
 def _infusion_card(r: Repository, encounter: dict) -> dict:
@@ -397,7 +403,8 @@ def _admission(request: Request, r: Repository, encounter: dict, patient: dict, 
 
 def _transfer(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
     fac = visits.facility(r, request.app.state.store.config.values.get("facility_name"))
-    transfers.transfer(r, r.actor, encounter, v.get("transfer_to", ""), fac, tz(request))
+    transfers.transfer(r, r.actor, encounter, v.get("transfer_to", ""), fac, tz(request),
+                       bed_id=v.get("transfer_bed", ""))
 
 
 def _procedure(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
