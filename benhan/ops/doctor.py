@@ -227,8 +227,8 @@ def check_backups(ctx: Context) -> list[Result]:
     title = _v("Thử khôi phục bản sao lưu", "Backup restore test")
     nums = {"last_restore_test_us": st.last_restore_test_at, "ok": st.restore_test_ok,
             "detail": st.restore_test_detail, "every_days": cfg.backup_restore_test_days}
-    fix = _v("Để máy chủ chạy qua lịch thử khôi phục (backup_restore_test_days), hoặc tự thử: khôi phục bản sao lưu mới "
-             "nhất vào một thư mục khác (benhan restore TỆP --data-dir THƯ_MỤC_THỬ) và kiểm tra.",
+    fix = _v("Để máy chủ chạy qua lịch thử khôi phục (backup_restore_test_days), hoặc tự thử: khôi phục bản sao lưu "
+             "mới nhất vào một thư mục khác (benhan restore TỆP --data-dir THƯ_MỤC_THỬ) và kiểm tra.",
              "Let the server run its scheduled restore test (backup_restore_test_days), or test by hand: restore the "
              "newest backup into another folder (benhan restore FILE --data-dir TEST_FOLDER) and check it.")
     if st.last_restore_test_at is None:
@@ -268,7 +268,8 @@ def check_sync(ctx: Context) -> list[Result]:
              "itself when the link is back. Not enrolled: benhan node enroll.")
     if not nums["enrolled"] or last is None:
         return [Result("sync", FAIL if not nums["enrolled"] else WARN, title,
-                       (f"chưa đồng bộ lần nào; {pending} thay đổi chờ gửi", f"never synced; {pending} changes waiting"),
+                       (f"chưa đồng bộ lần nào; {pending} thay đổi chờ gửi",
+                        f"never synced; {pending} changes waiting"),
                        fix, nums)]
     age_h = (ctx.now_us - last) / 3600e6
     age_vi, age_en = _days_hours(last, ctx.now_us)
@@ -385,7 +386,8 @@ def check_certificates(ctx: Context) -> list[Result]:
     out.extend(_trust_list(ctx))
     if not out:
         out.append(Result("cert", OK, _v("Chứng thư", "Certificates"),
-                          ("chưa cấu hình chứng thư nào (HTTPS, con dấu số)", "no certificate configured (HTTPS, seal)"),
+                          ("chưa cấu hình chứng thư nào (HTTPS, con dấu số)",
+                           "no certificate configured (HTTPS, seal)"),
                           None, {}))
     return out
 
@@ -436,7 +438,8 @@ def _trust_list(ctx: Context) -> list[Result]:
     ev = (f"{len(certs)} chứng thư, {len(valid)} còn hạn, {len(soon)} sắp hết hạn (< {CERT_WARN_DAYS} ngày)",
           f"{len(certs)} certificates, {len(valid)} valid, {len(soon)} expiring within {CERT_WARN_DAYS} days")
     if certs and not valid:
-        return [Result("cert.trust", WARN, title, ev, _v("Thêm chứng thư gốc còn hạn của NEAC/CA vào signing_trust_dir.",
+        return [Result("cert.trust", WARN, title, ev, _v("Thêm chứng thư gốc còn hạn của NEAC/CA vào "
+                                                         "signing_trust_dir.",
                                                          "Add the current NEAC/CA roots to signing_trust_dir."), nums)]
     if soon:
         return [Result("cert.trust", WARN, title, ev, _v("Thêm chứng thư mới của CA sắp hết hạn vào signing_trust_dir "
@@ -494,7 +497,8 @@ def check_permissions(ctx: Context) -> list[Result]:
     nums = {"checked": len(seen), "too_open": [{"path": str(p), "mode": m} for p, _f, m in bad]}
     if not bad:
         return [Result("permissions", OK, title, (f"{len(seen)} tệp/thư mục chỉ chủ sở hữu đọc được",
-                                                  f"{len(seen)} files/folders readable by their owner only"), None, nums)]
+                                                  f"{len(seen)} files/folders readable by their owner only"),
+                       None, nums)]
     # A file others can read is a leak (fail); a folder others can list shows names only (warn),
     # as does anything open to the group.
     worst = FAIL if any("others" in m and not f for _p, f, m in bad) else WARN
@@ -553,7 +557,8 @@ def check_audit_chain(ctx: Context) -> list[Result]:
 
 def check_outbox(ctx: Context) -> list[Result]:
     from benhan.store import health_probes
-    title = _v("Hàng đợi gửi đi (BHYT, VNeID, hóa đơn, đơn thuốc)", "Outgoing queue (BHYT, VNeID, invoices, prescriptions)")
+    title = _v("Hàng đợi gửi đi (BHYT, VNeID, hóa đơn, đơn thuốc)",
+               "Outgoing queue (BHYT, VNeID, invoices, prescriptions)")
     kinds = health_probes.outbox_summary(ctx.db)
     now_us = ctx.now_us
     late_h = max(1, ctx.config.claims_send_within_hours)

@@ -77,7 +77,8 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     app = Starlette(
         # "/fhir" itself is the base for batch/transaction: answered here, not redirected to
         # "/fhir/" (a client posting a Bundle must not have to follow a redirect).
-        routes=[Route("/health", health_page.health), *health_page.routes, *auth_pages.routes, *ui.routes, *oauth_api.routes, *bulk_export_api.routes,
+        routes=[Route("/health", health_page.health), *health_page.routes,
+                *auth_pages.routes, *ui.routes, *oauth_api.routes, *bulk_export_api.routes,
                 *backup_page.routes,
                 Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
                 *import_api.routes,   # $import, before the /fhir mount that would take it

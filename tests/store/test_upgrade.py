@@ -164,7 +164,8 @@ def _failing_migrations(tmp: Path, body: str) -> Path:
 
 
 @pytest.mark.parametrize("how", sorted(FAILING))
-def test_a_failing_migration_leaves_the_previous_database_intact(place, how: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_failing_migration_leaves_the_previous_database_intact(place, how: str,  # noqa: ANN001
+                                                                 tmp_path: Path) -> None:
     data, url = place
     before_resources = _previous_release_database(data, url)
     db_url = url or f"sqlite:///{data / 'benhan.sqlite'}"
