@@ -22,7 +22,7 @@ from benhan import __version__
 from benhan.auth.actor import Actor
 from benhan.clinical import admission, chart, diagnoses, discharge, orders, outcome, prescriptions, record, signers
 from benhan.clinical import procedures as procs
-from benhan.clinical import transfers, visits
+from benhan.clinical import beds, transfers, visits
 from benhan.clinical import notes as notes_mod
 from benhan.clinical.common import identifier, name_of, ref_id, vn_date, vn_datetime, who
 from benhan.clinical.registration import ETHNICITY_EXT, NATIONALITY_EXT, OCCUPATION_EXT, WORKPLACE_EXT
@@ -290,6 +290,9 @@ def _management(ctx: Context, start: str, end: str) -> list[Row]:
         Row("Vào viện", start), Row("Trực tiếp vào", admission.ROUTES.get(adm.route, ("", ""))[0]),
         Row("Nơi giới thiệu", " — ".join(x for x in (source, origin) if x)),
         Row("Vào khoa", _stay_text(stays[0]) if stays else ""),
+        *([Row("Buồng, giường", "; ".join(f"{b.name} ({b.start and vn_datetime(b.start)})"
+                                         for b in beds.bed_stays(ctx.encounter)))]
+          if beds.bed_stays(ctx.encounter) else []),
         Row("Chuyển khoa", "; ".join(_stay_text(x) for x in stays[1:])),
         Row("Chuyển viện", outcome.transfer_out_of(ctx.encounter)),
         Row("Ra viện", f"{end} — {discharge.DISPOSITIONS.get(disposition, ('', ''))[0]}" if end else ""),

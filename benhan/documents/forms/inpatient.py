@@ -5,12 +5,16 @@ II. Quản lý người bệnh items 12–19, III. Chẩn đoán 20–23 with th
 
 Every value is what the app recorded where it happened (clinical.admission, transfers, procedures,
 discharge, outcome); the options of the tick boxes are the vocabulary's. The record's treatment and
-nursing sheets are forms of their own. Items the paper has but benhan does not record yet (Giường,
-Mã YT, "vào ngày thứ … của bệnh", the risk-factor table) print as the paper's blank."""
+nursing sheets are forms of their own. The room and bed ("Buồng", "Giường": clinical.beds, the
+Encounter.location entries with physicalType ro/bd) print beside the admitting department, every bed
+of the stay with the time the patient was put in it. Items the paper has but benhan does not record
+yet (Mã YT, "vào ngày thứ … của bệnh", the risk-factor table) print as the paper's blank."""
 from __future__ import annotations
 
 from benhan.clinical import record
-from benhan.documents.forms import blocks, sources as s
+from benhan.clinical import beds
+from benhan.clinical.common import vn_datetime
+from benhan.documents.forms import blocks, sheets, sources as s
 from benhan.documents.layout.model import (Column, DateLine, Digits, Field, Form, Heading, Line, PageBreak,
                                            Signature, Signatures, Table, Ticks)
 
@@ -18,6 +22,12 @@ from benhan.documents.layout.model import (Column, DateLine, Digits, Field, Form
 def _organ(code: str, number: str = "") -> Field:
     sec = record.BY_CODE[code]
     return Field(sec.vi, s.text(code), key=f"exam-{code}", number=number)
+
+
+def _beds(d: s.FormData) -> str:
+    """Every bed of the stay with when the patient was put in it: 'Giường 1 (09:00 10/03/2025); …'."""
+    return "; ".join(f"{b.name} ({vn_datetime(b.start)})" if b.start else b.name
+                     for b in beds.bed_stays(d.ctx.encounter))
 
 
 def _dx(label: str, text: s.Source, code: s.Source, key: str, number: str = "") -> Line:
@@ -47,6 +57,8 @@ FORM = Form(
         Line((Field("Vào khoa", s.first_department, key="department", number="15.", width=0.40),
               Field("lúc", s.first_department_at, key="department-at", width=0.34, code=True),
               Digits("Số ngày", s.first_department_days, 2, key="department-days", width=0.26))),
+        Line((Field("Buồng", sheets.room, key="room", width=0.30),
+              Field("Giường", _beds, key="bed", width=0.70))),
         Table("transfers", (Column("16. Chuyển khoa", 0.46), Column("Lúc (giờ, ngày)", 0.34),
                             Column("Số ngày điều trị", 0.20)), s.transfer_rows, min_rows=3),
         Line((Ticks("Chuyển viện", "chuyen-vien", s.transfer_level, key="transfer-level", number="17.", width=0.6),

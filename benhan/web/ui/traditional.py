@@ -4,7 +4,6 @@ any other visit shows it folded, so a doctor may choose the YHCT record by filli
 from __future__ import annotations
 
 from benhan.clinical import traditional_medicine as yhct
-from benhan.clinical.common import ref_id
 from benhan.documents.forms import traditional_medicine as forms
 from benhan.store.repository import Repository
 from benhan.web.ui.base import may
@@ -12,7 +11,8 @@ from benhan.web.ui.base import may
 
 def _department(r: Repository, encounter: dict) -> dict | None:
     """The Location the visit is in now (its type may name the specialty), when this role may read it."""
-    lid = ref_id(((encounter.get("location") or [{}])[-1]).get("location"))
+    from benhan.clinical import beds      # the department, not the bed or room (clinical.beds)
+    lid = beds.current_department(encounter)
     if not lid or not may(r, "r", "Location"):
         return None
     try:
