@@ -96,3 +96,19 @@ def test_a_breach_is_recorded_with_its_72_hour_deadline_and_printed(site):
     due = re.search(r'id="notify-by">([^<]+)<', page.text).group(1)
     assert due == (found + timedelta(hours=72)).strftime("%d/%m/%Y %H:%M")
     assert site["cashier"].http.get(r.headers["location"]).status_code == 403
+
+
+def test_the_visit_page_shows_the_record_s_retention(site):
+    from benhan.auth.actor import Actor
+    from benhan.store.repository import Repository
+    repo = Repository(site["store"], Actor.system())
+    ended = date.today().replace(month=1, day=2)
+    eid = repo.create("Encounter", {
+        "resourceType": "Encounter", "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "subject": {"reference": f"Patient/{site['pid']}"},
+        "period": {"start": f"{ended.isoformat()}T08:00:00+07:00", "end": f"{ended.isoformat()}T09:00:00+07:00"}}).res_id
+    page = site["desk"].http.get(f"/ui/encounters/{eid}")
+    assert page.status_code == 200
+    line = re.search(r'<p class="small" id="retention">(.*?)</p>', page.text, re.S).group(1)
+    assert f"31/12/{ended.year + 10}" in line and "Thông tư 33/2025" in line and "ngoại trú" in line
