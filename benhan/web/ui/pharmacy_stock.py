@@ -117,7 +117,7 @@ async def register(request: Request) -> Response:
     def work() -> Response:
         r = repo(request)
         require(r, NEED)
-        kind = request.path_params["kind"]
+        kind = request.query_params.get("kind", "")
         if kind not in stock.CONTROLLED:
             return back(HOME)
         start, end = _period(request)
@@ -137,5 +137,5 @@ routes = [
     Route("/ui/pharmacy/reorder", _poster(reorder), methods=_FORM),
     Route("/ui/pharmacy/stores", _poster(cabinet), methods=_FORM),
     Route("/ui/pharmacy/report", report),
-    Route("/ui/pharmacy/registers/{kind}", register),
+    Route("/ui/pharmacy/register", register),
 ]
