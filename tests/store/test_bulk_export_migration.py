@@ -41,7 +41,8 @@ def test_0007_keeps_every_row_of_a_0006_database_and_adds_the_export_jobs(db: Da
                           "next_attempt) VALUES ('bhyt-claim', 'k1', 'LK1', :p, 'pending', 0, 1, 1)"), {"p": b"<x/>"})
     backups = tmp_path / "backups"
     assert migrate.upgrade(db, backups) == "behind"
-    assert migrate.current_revision(db) == "0007" == migrate.head_revision()
+    # Upgraded to the head (later migrations of this release follow 0007; each has its own test).
+    assert migrate.current_revision(db) == migrate.head_revision()
     assert [p.name.startswith("benhan-pre-migrate-0006-") for p in backups.iterdir()] == [True]
     with db.engine.begin() as conn:
         assert conn.execute(text("SELECT res_id FROM resource")).scalars().all() == ["p1"]
