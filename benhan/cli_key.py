@@ -115,6 +115,8 @@ def encrypt_database(data_dir: Optional[Path] = DataDir, database_url: Optional[
     cfg = _cfg(data_dir, database_url, key_file)
     url = cfg.sqlalchemy_url
     t = encryption.target(url) if url.startswith("sqlite") else None
+    if t is not None and t.database is not None:
+        encryption.refuse_if_in_use(t.database)     # before the backup: a running server keeps writing
     restored = t is not None and t.key_file is not None and t.key_file.exists()   # a plain backup restored
     if t is not None and t.database is not None and encryption.is_plain_file(t.database) and not no_backup \
             and not restored:

@@ -258,7 +258,7 @@ def _sqlite_target(url: str) -> Target:
     return t
 
 
-def _refuse_if_in_use(database: Path) -> None:
+def refuse_if_in_use(database: Path) -> None:
     """Refuse while another process (a running server) has the database open: every process with a
     WAL database open holds a read lock on one byte of its -shm file (SQLite's unix VFS, offset 128);
     a write lock on that byte succeeds only when nobody else has it open."""
@@ -352,7 +352,7 @@ def rotate(url: str) -> str:
     old = key_for(t)
     if old is None:
         raise errors.ConfigError(f"{t.database} is not encrypted (no key file {t.key_file})")
-    _refuse_if_in_use(t.database)
+    refuse_if_in_use(t.database)
     key, text = new_recovery()
     pending = t.key_file.with_name(t.key_file.name + ".new")
     write_key_file(pending, key)
@@ -418,7 +418,7 @@ def encrypt_database(url: str, *, keep_plain: Path | None = None) -> Encrypted:
                                  f"encrypted)")
     if keep_plain is not None and Path(keep_plain).exists():
         raise errors.ConfigError(f"{keep_plain} already exists; name a new file for the plain copy")
-    _refuse_if_in_use(t.database)
+    refuse_if_in_use(t.database)
     if t.key_file.exists():
         # A plain database beside its key file: a plain backup restored over an encrypted database.
         # It is encrypted again with the same key, so the recovery key on paper stays valid.

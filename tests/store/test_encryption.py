@@ -266,3 +266,22 @@ def test_backup_of_an_encrypted_database_is_refused_in_one_line_that_does_not_ca
     assert run_benhan("migrate", "--data-dir", str(data)).returncode == 0
     line = one_line(run_benhan("backup", "--data-dir", str(data)))
     assert "is encrypted" in line and "not damaged" in line
+
+
+def test_encrypting_or_rotating_under_a_running_server_is_refused_in_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    proc, _port, _log = serve(data)
+    try:
+        line = one_line(run_benhan("key", "encrypt-database", "--data-dir", str(data)))
+        assert "in use" in line and "stop the server" in line
+    finally:
+        end(proc)
+    assert encryption.is_plain_file(data / "benhan.sqlite") is True and not (data / "benhan.key").exists()
+    assert not (data / "backups").exists() or not list((data / "backups").glob("*pre-encrypt*"))
+    assert run_benhan("key", "encrypt-database", "--data-dir", str(data), "--no-backup").returncode == 0
+    proc, _port, _log = serve(data)
+    try:
+        assert "in use" in one_line(run_benhan("key", "rotate", "--data-dir", str(data)))
+    finally:
+        end(proc)
