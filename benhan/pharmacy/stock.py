@@ -72,7 +72,13 @@ def _write(repo: Repository, actor: Actor, action: str, detail: dict, work) -> N
 
 
 def setup_stores(repo: Repository, wards: tuple[tuple[str, str], ...] = ()) -> None:
-    """The main store always exists; ward cabinets as given (code, name)."""
+    """The main store always exists; ward cabinets as given (code, name). Reads first: a page view
+    that finds them made writes nothing."""
+    with repo.store.db.read() as conn:
+        known = {code for code, _name, _kind in stock_ledger.stores(conn)}
+    if MAIN in known and all(code in known for code, _name in wards):
+        return
+
     def work(conn) -> None:  # noqa: ANN001
         stock_ledger.ensure_store(conn, MAIN, "Kho chính khoa Dược", "main")
         for code, name in wards:

@@ -105,10 +105,10 @@ def lot_for(conn: Connection, store: str, item_code: str, item_name: str, unit: 
         return int(conn.execute(select(stock_lot.c.id).where(where)).scalar())
 
 
-def _balance_of():  # noqa: ANN202
-    """lot id → the balance of its newest movement."""
-    newest = select(stock_move.c.lot_id, func.max(stock_move.c.id).label("last")).group_by(
-        stock_move.c.lot_id).subquery()
+def _balance_of(lot_ids: list[int]):  # noqa: ANN202
+    """lot id → the balance of its newest movement (the index on (lot_id, id) finds it)."""
+    newest = (select(stock_move.c.lot_id, func.max(stock_move.c.id).label("last"))
+              .where(stock_move.c.lot_id.in_(lot_ids)).group_by(stock_move.c.lot_id).subquery())
     return select(newest.c.lot_id, stock_move.c.balance).join(stock_move, stock_move.c.id == newest.c.last)
 
 
@@ -135,7 +135,7 @@ def _balances(conn: Connection, lot_ids: list[int]) -> dict[int, int]:
     out: dict[int, int] = {}
     for start in range(0, len(lot_ids), 500):
         chunk = lot_ids[start:start + 500]
-        q = _balance_of().where(stock_move.c.lot_id.in_(chunk))
+        q = _balance_of(chunk)
         out.update({int(a): int(b) for a, b in conn.execute(q).all()})
     return out
 

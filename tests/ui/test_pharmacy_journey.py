@@ -95,6 +95,13 @@ def test_prescription_dispensed_against_stock_by_lot_expiry_respected_and_a_coun
         ph.page.wait_for_url(re.compile(r".*done=count$"))
         ph.shot("counted")
         assert _lots(ph.page)["J-LATE"] == "90"
+        # The import–export–stock report for this month so far: 154 in, 10 out, −4 by the count.
+        ph.go(f"/ui/pharmacy/report?from={today.replace(day=1).isoformat()}&to={today.isoformat()}&store=main")
+        ph.shot("report")
+        cells = ph.page.locator("#iex tr", has_text="Gofen").inner_text().split("\t")
+        assert [c.strip() for c in cells[3:]] == ["0", "154", "10", "-4", "140"]
+        csv = ph.fetch(f"/ui/pharmacy/report?from={today.isoformat()}&to={today.isoformat()}&format=csv")
+        assert f"main,{gofen.code},Gofen" in csv.decode("utf-8-sig") and ",0,154,10,-4,140" in csv.decode("utf-8-sig")
     finally:
         page.context.close()
 
