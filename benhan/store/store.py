@@ -43,7 +43,8 @@ class Store:
         if upgrade:     # not for a read-only inspection (audit verify): it changes nothing
             # Files an older version left readable by others, made owner-only (with a log line).
             database = make_url(config.sqlalchemy_url).database if sqlite else None
-            tighten([config.data_dir, config.backups] if sqlite else [config.backups],
+            # The data folder too on PostgreSQL: it holds exports, import jobs and key files.
+            tighten([config.data_dir, config.backups],
                     Path(database) if database and database != ":memory:" else None)
         db = Database(config.sqlalchemy_url, busy_timeout_ms=config.sqlite_busy_timeout_ms,
                       pool_size=config.pool_size)
