@@ -186,6 +186,8 @@ UI_LACKING.update({p: "bacsi" for _, p in ROUTES if p.startswith("/ui/cashier")}
 UI_LACKING.update({p: "bacsi" for _, p in ROUTES if p.startswith("/ui/claims")})
 # The sync review page (web/sync_pages.py): doctors and facility admins only.
 UI_LACKING.update({p: "thungan" for _, p in ROUTES if p.startswith("/admin/sync")})
+# The provincial dashboard (web/province.py): the hub's director, auditor and admin, not a doctor.
+UI_LACKING.update({"/province": "bacsi", "/province.csv": "bacsi"})
 
 
 @pytest.mark.parametrize("method, path", [r for r in ROUTES if not is_api(r[1])
