@@ -235,7 +235,7 @@ def restore(db_url: str, file: Path, *, by: str = "system", recovery_key: str | 
             data_key = backup_crypto.data_key_for(header, key=key, recovery=recovery_key)
     replaced = _head_before_restore(db_url)
     if encrypted and db_url.startswith("sqlite"):
-        info = _restore_sqlite(_sqlite_path(db_url), file, key=key, recovery=recovery_key)
+        info = _restore_sqlite(_sqlite_path(db_url), file, key=key, recovery=recovery_key, db_url=db_url)
     elif encrypted:
         if not file.name.endswith(PG_ENC_SUFFIX):
             raise errors.RestoreRefused(f"{file} is not a PostgreSQL backup (*{PG_ENC_SUFFIX})")
@@ -274,7 +274,8 @@ def _head_before_restore(db_url: str) -> tuple[int, str] | None:
         db.dispose()
 
 
-def _restore_sqlite(target: Path, file: Path, *, key=None, recovery: str | None = None) -> BackupInfo:  # noqa: ANN001
+def _restore_sqlite(target: Path, file: Path, *, key=None, recovery: str | None = None,  # noqa: ANN001
+                    db_url: str | None = None) -> BackupInfo:
     encrypted = file.name.endswith(ENC_SUFFIX)
     if encrypted and not file.name.endswith(SQLITE_ENC_SUFFIX):
         raise errors.RestoreRefused(f"{file} is not a SQLite backup (*{SQLITE_ENC_SUFFIX})")
@@ -287,6 +288,7 @@ def _restore_sqlite(target: Path, file: Path, *, key=None, recovery: str | None 
         if encrypted:       # the staged copy is the scratch database: owner-only, removed on failure
             backup_crypto.decrypt_file(file, staged, key=key, recovery=recovery)
             info = check_sqlite_copy(file, staged)
+            _encrypt_at_rest_like(db_url, staged)
         else:
             info = inspect_sqlite_backup(file, staged)
         _fsync_file(staged)
@@ -330,6 +332,8 @@ def _held_exclusively(target: Path) -> Iterator[None]:
             con.execute("ROLLBACK")
         except sqlite3.OperationalError:
             raise in_use from None
+        except sqlite3.DatabaseError:   # encrypted at rest (or damaged): unreadable as plain; the -shm check below stands
+            pass
         finally:
             con.close()
     try:
@@ -444,7 +448,7 @@ def encrypted_backup(db: Database, directory: Path, key: backup_crypto.BackupKey
             "chain_head": list(head) if head else None}
     try:
         if db.is_sqlite:
-            resources = _encrypt_sqlite(_sqlite_path(db.url), partial, key, meta)
+            resources = _encrypt_sqlite(_sqlite_path(db.url), partial, key, meta, db_url=db.url)
         else:
             resources = _encrypt_pg(db, partial, key, meta)
         _fsync_file(partial)
@@ -460,14 +464,22 @@ def encrypted_backup(db: Database, directory: Path, key: backup_crypto.BackupKey
     return EncryptedBackup(target, resources, revision, head, now_us)
 
 
-def _encrypt_sqlite(source: Path, partial: Path, key: backup_crypto.BackupKey, meta: dict) -> int:
+def _encrypt_sqlite(source: Path, partial: Path, key: backup_crypto.BackupKey, meta: dict, *,
+                    db_url: str | None = None) -> int:
+    from benhan.store import encryption
+    # A database encrypted at rest (store/encryption.py, SQLCipher): its plain snapshot comes from
+    # sqlcipher_export in one read transaction, so the backup depends on the backup key only.
+    at_rest = db_url is not None and encryption.key_for(encryption.target(db_url)) is not None
     with scratch_dir(partial.parent) as tmp:
         snapshot = tmp / "snapshot.sqlite"
         create_private(snapshot).close()
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
+        if at_rest:
+            encryption.plain_snapshot(db_url, snapshot)
+        src = None if at_rest else sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
         dst = sqlite3.connect(snapshot)
         try:
-            src.backup(dst, pages=-1)       # one step: one consistent read transaction
+            if src is not None:
+                src.backup(dst, pages=-1)       # one step: one consistent read transaction
             dst.execute("PRAGMA journal_mode=DELETE")
             ok = dst.execute("PRAGMA integrity_check").fetchone()[0]
             resources = dst.execute("SELECT count(*) FROM resource").fetchone()[0] if ok == "ok" else 0
@@ -477,7 +489,8 @@ def _encrypt_sqlite(source: Path, partial: Path, key: backup_crypto.BackupKey, m
                    else errors.BackupFailed(f"SQLite backup of {source} failed: {exc}")) from None
         finally:
             dst.close()
-            src.close()
+            if src is not None:
+                src.close()
         if ok != "ok":
             raise errors.DatabaseDamaged(f"the database {source} fails its integrity check ({ok}); "
                                          "restore it from the last good backup (docs/operations.md)")
@@ -526,3 +539,23 @@ def _keep_pg_encrypted(db_url: str, directory: Path, key: backup_crypto.BackupKe
         encrypted_backup(db, directory, key, "before-restore")
     finally:
         db.dispose()
+
+
+def _encrypt_at_rest_like(db_url: str | None, staged: Path) -> None:
+    """A node whose database is encrypted at rest (a key file beside it) gets the restored copy
+    encrypted with that same key, so it opens as before (the plain staged copy is then removed)."""
+    from benhan.store import encryption
+    if db_url is None or not encryption.available():
+        return
+    t = encryption.target(db_url)
+    if t.key_file is None or not t.key_file.exists():
+        return
+    db_key = encryption.read_key_file(t.key_file)
+    sealed = staged.with_name(staged.name + ".sealed")
+    try:
+        encryption.encrypt_copy(staged, db_key, sealed)
+        staged.unlink()
+        sealed.rename(staged)
+    except BaseException:
+        sealed.unlink(missing_ok=True)
+        raise

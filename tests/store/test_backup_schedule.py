@@ -411,3 +411,29 @@ def test_the_footer_problems_name_a_failure_and_a_failed_restore_test():
                                       last_restore_test_at=now, restore_test_ok=True, schedule_hours=24.0)
     assert fine.problems(now + 47 * 3600_000_000) == []
     assert fine.problems(now + 49 * 3600_000_000) == ["backup.warn.late"]
+
+
+def test_a_database_encrypted_at_rest_is_backed_up_and_restored_still_encrypted(tmp_path):
+    from benhan.store import encryption
+    data = tmp_path / "data"
+    data.mkdir()
+    cfg = config_mod.load(env={}, data_dir=data, database_encryption=True)
+    assert encryption.ensure_at_first_start(cfg.sqlalchemy_url, True)
+    store = Store.open(cfg)
+    try:
+        add_patients(store, 6)
+        assert "daily backup" in bs.run_round(store.db, data, cfg.backups, bs.Policy(), T0)
+        at_backup = count(store)
+        add_patients(store, 2, family="Trần")
+    finally:
+        store.close()
+    st = backup_status.status(cfg.backups)
+    assert st.restore_test_ok, st.restore_test_detail
+    done = benhan("restore", str(cfg.backups / st.last_backup_file), "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    assert not (data / "benhan.sqlite").read_bytes().startswith(b"SQLite format 3")   # still encrypted at rest
+    restored = Store.open(cfg)
+    try:
+        assert count(restored) == at_backup
+    finally:
+        restored.close()
