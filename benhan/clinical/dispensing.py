@@ -1,17 +1,14 @@
 """The pharmacy's dispensing list: prescriptions (MedicationRequest lines grouped by their
-prescription number) not yet handed over, with the patient's recorded allergies beside them; handing
-one over writes a MedicationDispense per line (quantity as prescribed, who, when), in one transaction.
+prescription number) not yet handed over, with the patient's recorded allergies beside them.
 
-Stock, lots and expiry come with the pharmacy module (issue 18); this is the list a pharmacist works
-from and the record that the medicines left the pharmacy.
+Handing one over takes the medicines from stock, lot by lot: benhan.pharmacy.dispense (above this
+layer), which writes the MedicationDispense per line and the stock ledger rows in one transaction.
 """
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
-from benhan.auth.actor import Actor
-from benhan.clinical.common import Problems, age_on, entered_at, name_of, now, ref, ref_id, stamp
+from benhan.clinical.common import age_on, name_of, now, ref_id
 from benhan.store.repository import Repository
 
 
@@ -71,31 +68,3 @@ def _add_allergies(repo: Repository, prescriptions: list[Prescription]) -> None:
             by_patient.setdefault(ref_id(allergy.get("patient")) or "", []).append(text)
     for p in prescriptions:
         p.allergies = by_patient.get(p.patient_id, [])
-
-
-def dispense(repo: Repository, actor: Actor, number: str, tz: str = "+07:00") -> list[str]:
-    """Hand over every undispensed line of prescription `number`; the MedicationDispense ids.
-    FormInvalid when there is nothing left to hand over (dispensed already, or cancelled)."""
-    pending = [p for p in to_dispense(repo, tz) if p.number == number]
-    problems = Problems()
-    if not pending:
-        problems.add("number", "ui.pharmacy.nothing")
-    problems.raise_if_any()
-    when = entered_at(tz)
-    prepared, ids = [], []
-    for line in pending[0].lines:
-        body = {"resourceType": "MedicationDispense", "status": "completed",
-                "medicationReference": line.get("medicationReference"),
-                "medicationCodeableConcept": line.get("medicationCodeableConcept"),
-                "subject": line.get("subject"), "context": line.get("encounter"),
-                "authorizingPrescription": [ref("MedicationRequest", line["id"])],
-                "performer": [{"actor": {"display": actor.display or actor.name}}],
-                "quantity": (line.get("dispenseRequest") or {}).get("quantity"),
-                "daysSupply": (line.get("dispenseRequest") or {}).get("expectedSupplyDuration"),
-                "whenHandedOver": when, "dosageInstruction": line.get("dosageInstruction")}
-        body = {k: v for k, v in body.items() if v}
-        rid = str(uuid.uuid4())
-        ids.append(rid)
-        prepared.append(repo.prepare("POST", "MedicationDispense", rid, stamp(body, actor), create_only=True))
-    repo.commit(prepared, "transaction")
-    return ids
