@@ -207,8 +207,7 @@ def count(repo: Repository, actor: Actor, values: dict[str, str], at_us: int | N
 
     def work(conn) -> None:  # noqa: ANN001
         balance = stock_ledger.lock_lots(conn, [lot_id])
-        known = [lot for lot in stock_ledger.lots(conn, with_empty=True) if lot.id == lot_id]
-        if not known:
+        if not stock_ledger.lot_exists(conn, lot_id):
             p = Problems()
             p.add("lot_id", "ui.stock.unknown_lot")
             p.raise_if_any()

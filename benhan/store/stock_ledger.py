@@ -140,6 +140,10 @@ def _balances(conn: Connection, lot_ids: list[int]) -> dict[int, int]:
     return out
 
 
+def lot_exists(conn: Connection, lot_id: int) -> bool:
+    return conn.execute(select(stock_lot.c.id).where(stock_lot.c.id == lot_id)).first() is not None
+
+
 def lock_lots(conn: Connection, lot_ids: list[int]) -> dict[int, int]:
     """Lock these lots (PostgreSQL, in id order so two writers never wait on each other in a circle)
     and return their balances."""
