@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from benhan.auth.actor import Actor
+from benhan.clinical import visits
 from benhan.clinical.common import BENHAN, Problems, parse_number, ref, ref_id, stamp, zone
 from benhan.fhir.text import fold
 from benhan.store.repository import Repository
@@ -112,6 +113,8 @@ def slots(order: dict, day: date, tz: str) -> list[Slot]:
         return []
     dosage = (order.get("dosageInstruction") or [{}])[0]
     repeat = (dosage.get("timing") or {}).get("repeat") or {}
+    if not repeat:          # no timing (as needed, or another system's free text): nothing to schedule
+        return []
     authored = order.get("authoredOn") or ""
     if len(authored) < 10:
         return []
@@ -213,7 +216,8 @@ def record(repo: Repository, actor: Actor, encounter: dict, values: dict[str, st
     p = Problems()
     v = {k: (x or "").strip() for k, x in values.items()}
     orders = orders_of(repo, encounter["id"])
-    slot = find_slot(orders, v.get("slot", ""), tz)
+    # Outpatient prescriptions are taken at home: only an inpatient stay's orders schedule doses.
+    slot = find_slot(orders, v.get("slot", ""), tz) if visits.is_inpatient(encounter) else None
     if slot is None:
         p.add("slot", "ui.err.choose")
     what = v.get("outcome", "")

@@ -23,6 +23,7 @@ from benhan.web import backup_page, backup_runner
 from benhan.web import einvoice_runner
 from benhan.web import import_api
 from benhan.web import bulk_export_api
+from benhan.web.ui import doses as doses_page   # the nurse's doses of the day (clinical.administration)
 from benhan.web import health_page   # /health for a monitor, /ui/admin/health: benhan doctor's checks
 from benhan.web.authn import Authentication
 from benhan.web.cors import add_cors
@@ -78,7 +79,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
         # "/fhir" itself is the base for batch/transaction: answered here, not redirected to
         # "/fhir/" (a client posting a Bundle must not have to follow a redirect).
         routes=[Route("/health", health_page.health), *health_page.routes,
-                *auth_pages.routes, *ui.routes, *oauth_api.routes, *bulk_export_api.routes,
+                *auth_pages.routes, *ui.routes, *doses_page.routes, *oauth_api.routes, *bulk_export_api.routes,
                 *backup_page.routes,
                 Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
                 *import_api.routes,   # $import, before the /fhir mount that would take it

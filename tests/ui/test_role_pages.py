@@ -85,6 +85,7 @@ FORM_POSTS = {
     "/ui/encounters/{id}/transfusions": (lambda r: has(r, "c", "Procedure"), {"tx_product": "x"}),
     # A bottle of infusion, 07/BV2 (clinical.infusion): no fluid named, refused as a form.
     "/ui/encounters/{id}/infusions": (lambda r: has(r, "c", "MedicationAdministration"), {"inf_volume": "x"}),
+    "/ui/encounters/{id}/doses": (lambda r: has(r, "c", "MedicationAdministration"), {"outcome": "x"}),
     # The sick-leave certificate (web/ui/sick_leave.py): the doctor's act; without the days off it is refused.
     "/ui/encounters/{id}/sick-leave": (lambda r: has(r, "c", "Basic") and roles.may_act((r,), roles.PROGRESS_NOTE),
                                        {"leave_from": ""}),

@@ -1,0 +1,87 @@
+"""Thuốc dùng trong ngày, without a browser (the real app in-process, a real SQLite store, real logins):
+the visit page links to it; the nurse sees today's scheduled doses of the stay with their state and
+records one given (then shown given, the second record refused with a translated message), one held
+without a reason is refused field by field; a role that may not record is refused with a 403 page."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from benhan.auth import users
+from benhan.clinical.common import now
+from tests.ui import chart_world
+from tests.ui.test_role_pages import PASSWORD, Client
+
+HOURS = ["08:00", "12:00", "16:00", "20:00"]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):  # noqa: ANN001, ANN201
+    from benhan import config
+    from benhan.auth.actor import Actor
+    from benhan.clinical.demo import facility_bundle
+    from benhan.store.bundles import process_bundle
+    from benhan.store.repository import Repository
+    from benhan.store.store import Store
+    from benhan.web.app import create_app
+    store = Store.open(config.load(env={}, data_dir=tmp_path_factory.mktemp("doses") / "data"))
+    process_bundle(Repository(store, Actor.system()), facility_bundle(), "http://localhost/fhir")
+    w = chart_world.build(store)
+    repo = Repository(store, Actor.system())
+    tz = store.config.timezone
+    written = now(tz) - timedelta(days=2)
+    eid = repo.create("Encounter", chart_world.encounter(w["patient"], "noi-tru", written)).res_id
+    repo.create("MedicationRequest", {
+        "resourceType": "MedicationRequest", "status": "active", "intent": "order",
+        "medicationCodeableConcept": {"text": "Cefuroxim 750mg"}, "subject": {"reference": f"Patient/{w['patient']}"},
+        "encounter": {"reference": f"Encounter/{eid}"}, "authoredOn": written.isoformat(),
+        "dosageInstruction": [{"text": "Tiêm tĩnh mạch 1 lọ x 4 lần/ngày", "route": {"text": "Tiêm tĩnh mạch"},
+                               "timing": {"repeat": {"frequency": 4, "period": 1, "periodUnit": "d",
+                                                     "boundsDuration": {"value": 5, "unit": "ngày"}}},
+                               "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "lọ"}}]}]})
+    app = create_app(store.config, store)
+    clients = {}
+    for username, name, role in (("dieuduong", "Nguyễn Thị Mai", "nurse"), ("thungan", "Vũ Thị Thu", "cashier")):
+        users.create_user(store, username, name, [role], password=PASSWORD)
+        clients[role] = Client(app, username, role, None)
+    yield {"eid": eid, "clients": clients, "today": now(tz).date()}
+    for c in clients.values():
+        c.http.close()
+    store.close()
+
+
+def rows(html: str) -> list[tuple[str, str]]:
+    return re.findall(r'<tr data-slot="([^"]+)" data-state="([^"]+)"', html)
+
+
+def test_the_nurse_sees_the_days_doses_and_records_one(world):  # noqa: ANN001
+    nurse, eid, today = world["clients"]["nurse"], world["eid"], world["today"]
+    visit = nurse.http.get(f"/ui/encounters/{eid}")
+    assert f'href="/ui/encounters/{eid}/doses"' in visit.text and "Thuốc dùng trong ngày" in visit.text
+    page = nurse.http.get(f"/ui/encounters/{eid}/doses")
+    assert page.status_code == 200, page.text[:500]
+    assert "Cefuroxim 750mg" in page.text and today.strftime("%d/%m/%Y") in page.text
+    slots = rows(page.text)
+    assert [k.rsplit("T", 1)[1] for k, _ in slots] == HOURS
+    assert all(state in ("upcoming", "due", "late", "missed") for _, state in slots)
+    first = slots[0][0]
+    r = nurse.post(f"/ui/encounters/{eid}/doses?day={today.isoformat()}", {"slot": first, "outcome": "given"})
+    assert r.status_code == 303, r.text[:500]
+    after = dict(rows(nurse.http.get(f"/ui/encounters/{eid}/doses").text))
+    assert after[first] == "given"
+    again = nurse.post(f"/ui/encounters/{eid}/doses", {"slot": first, "outcome": "given"})
+    assert again.status_code == 409 and "Liều này đã được ghi rồi" in again.text
+    held = nurse.post(f"/ui/encounters/{eid}/doses", {"slot": slots[1][0], "outcome": "held", "dose": "abc"})
+    assert held.status_code == 400
+    assert 'id="e-reason"' in held.text and 'id="e-dose"' in held.text
+    assert dict(rows(nurse.http.get(f"/ui/encounters/{eid}/doses").text))[slots[1][0]] != "held"
+    yesterday = nurse.http.get(f"/ui/encounters/{eid}/doses?day={(today - timedelta(days=1)).isoformat()}")
+    assert [s for _, s in rows(yesterday.text)] == ["missed"] * 3 + [rows(yesterday.text)[3][1]]
+
+
+def test_a_role_that_may_not_record_is_refused(world):  # noqa: ANN001
+    cashier, eid = world["clients"]["cashier"], world["eid"]
+    r = cashier.post(f"/ui/encounters/{eid}/doses", {"slot": "x", "outcome": "given"})
+    assert r.status_code == 403
