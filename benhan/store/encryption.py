@@ -229,9 +229,9 @@ def read_without_key(exc: BaseException, url: str) -> str | None:
     if (type(exc).__module__ != sqlite3.DatabaseError.__module__ or t.database is None or t.key_file is None
             or not t.key_file.exists() or is_plain_file(t.database) is not False):
         return None
-    return (f"the database file {t.database} is encrypted (key file {t.key_file}) and this command reads it "
-            f"without the key — not built for encrypted databases yet (docs/operations.md \"Mã hóa dữ liệu\"); "
-            f"the file itself is not damaged")
+    return (f"the database file {t.database} is encrypted (key file {t.key_file}) and this command opens it "
+            f"without the key (an unencrypted backup of it is not made: `benhan backup init-key` makes backups "
+            f"encrypted); the file itself is not damaged")
 
 
 def missing_key_hint(url: str) -> str:

@@ -258,14 +258,42 @@ def test_a_postgresql_url_passes_its_tls_options_to_the_driver(tmp_path: Path, p
     assert done.returncode == 0 and "disk encryption" in done.stdout
 
 
-def test_backup_of_an_encrypted_database_is_refused_in_one_line_that_does_not_call_it_damaged(tmp_path: Path) -> None:
-    """Not built yet: store/backup.py reads the file with the plain sqlite3 module (docs/operations.md
-    says what to do meanwhile). What the user sees must say so, not that the database is damaged."""
+def test_an_encrypted_database_is_backed_up_encrypted_and_restored_onto_its_node(tmp_path: Path) -> None:
+    """store/backup.py takes the snapshot with encryption.plain_snapshot and encrypts it with the
+    backup key; an unencrypted backup of an encrypted database is refused in one line that does not
+    call the database damaged; a restore onto the node is encrypted with the node's key again."""
     data = tmp_path / "data"
     assert run_benhan("key", "init", "--data-dir", str(data)).returncode == 0
     assert run_benhan("migrate", "--data-dir", str(data)).returncode == 0
+    url = f"sqlite:///{data / 'benhan.sqlite'}"
+    db = Database(url)
+    try:
+        with db.write() as conn:
+            conn.execute(text("INSERT INTO node_setting (key, value) VALUES ('probe', 'Nguyễn Thị Hoa')"))
+    finally:
+        db.dispose()
     line = one_line(run_benhan("backup", "--data-dir", str(data)))
-    assert "is encrypted" in line and "not damaged" in line
+    assert "is encrypted" in line and "not damaged" in line and "backup init-key" in line
+    assert run_benhan("backup", "init-key", "--data-dir", str(data)).returncode == 0
+    done = run_benhan("backup", "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    backup_file = Path(done.stdout.strip().splitlines()[-1])
+    assert "Nguyễn".encode() not in backup_file.read_bytes()
+    db = Database(url)
+    try:
+        with db.write() as conn:
+            conn.execute(text("UPDATE node_setting SET value = 'changed' WHERE key = 'probe'"))
+    finally:
+        db.dispose()
+    done = run_benhan("restore", str(backup_file), "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    assert encryption.is_plain_file(data / "benhan.sqlite") is False
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            assert conn.execute(text("SELECT value FROM node_setting WHERE key = 'probe'")).scalar() == "Nguyễn Thị Hoa"
+    finally:
+        db.dispose()
 
 
 def test_encrypting_or_rotating_under_a_running_server_is_refused_in_one_line(tmp_path: Path) -> None:
