@@ -134,10 +134,14 @@ def file_lines(path: Path) -> Iterator[bytes]:
     opener = gzip.open if gz else open
     try:
         with opener(path, "rb") as f:
+            first = True
             while True:
                 line = f.readline(MAX_LINE + 1)
                 if not line:
                     return
+                if first:
+                    # A UTF-8 byte order mark (Notepad, Excel on Windows) is not part of the first resource.
+                    line, first = line.removeprefix(b"\xef\xbb\xbf"), False
                 if len(line) > MAX_LINE and not line.endswith(b"\n"):
                     # Too long to be read whole: the rest of it is skipped, not taken for the next
                     # line (which would shift every line number after it); add_line reports it.
