@@ -298,3 +298,46 @@ def given_per_day(records: list[dict], tz: str) -> dict[tuple[str, str], dict[st
         days = out.setdefault((ref_id(r.get("request")) or "", drug), {})
         days[at.date().isoformat()] = days.get(at.date().isoformat(), 0) + qty
     return out
+
+
+@dataclass(frozen=True)
+class Pending:
+    encounter_id: str
+    patient: str
+    dose: Dose
+
+
+def pending(repo: Repository, clock: datetime, tz: str, late_after: timedelta = LATE_AFTER,
+            missed_after: timedelta = MISSED_AFTER) -> list[Pending]:
+    """The doses due now, late or missed in the last 24 hours on the open inpatient stays the reader may
+    see (a nurse: her departments' — the repository's scope decides): three searches, whatever the ward's size."""
+    from benhan.clinical.common import name_of
+    stays = repo.search_type("Encounter", [("class", "IMP"), ("status", "in-progress"),
+                                           ("_include", "Encounter:subject"), ("_count", "1000")])
+    if not stays.matches:
+        return []
+    patients = {m.res_id: m.json() for m in stays.included if m.res_type == "Patient"}
+    refs = ",".join(f"Encounter/{m.res_id}" for m in stays.matches)
+    orders: dict[str, list[dict]] = {}
+    for m in repo.search_type("MedicationRequest", [("encounter", refs), ("status", "active"),
+                                                    ("_count", "5000")]).matches:
+        body = m.json()
+        orders.setdefault(ref_id(body.get("encounter")) or "", []).append(body)
+    since = (clock - timedelta(days=2)).date().isoformat()
+    records: dict[str, dict] = {}
+    for m in repo.search_type("MedicationAdministration", [("context", refs), ("effective-time", f"ge{since}"),
+                                                           ("_count", "5000")]).matches:
+        key = slot_key(m.json())
+        if key and m.json().get("status") != "entered-in-error":
+            records[key] = m.json()
+    local = clock.astimezone(zone(tz))
+    out = []
+    for m in stays.matches:
+        if m.res_id not in orders:
+            continue
+        patient = name_of(patients.get(ref_id(m.json().get("subject")) or "", {}))
+        for day in (local.date() - timedelta(days=1), local.date()):
+            for d in day_doses(orders[m.res_id], records, day, clock, tz, late_after, missed_after):
+                if d.state in ("due", "late", "missed") and d.slot.at >= clock - timedelta(days=1):
+                    out.append(Pending(m.res_id, patient, d))
+    return sorted(out, key=lambda p: (p.dose.slot.at, fold(p.patient), fold(p.dose.slot.drug)))

@@ -163,3 +163,17 @@ def test_two_nurses_at_once_one_record(stay):  # noqa: ANN001
         t.join()
     assert sorted(type(x).__name__ for x in results) == ["AlreadyRecorded", "str"]
     assert len(adm.records_of(repo, enc["id"])) == 1
+
+
+def test_pending_lists_due_late_and_missed_of_open_stays(stay):  # noqa: ANN001
+    repo, enc, oid = stay
+    clock = datetime(2026, 12, 17, 15, 30, tzinfo=zone(HCM))
+    adm.record(repo, Actor.system(), enc, {"slot": f"{oid}/2026-12-17T08:00", "outcome": "given"}, HCM,
+               datetime(2026, 12, 17, 8, 5, tzinfo=zone(HCM)))
+    got = [(p.encounter_id, p.patient, f"{p.dose.slot.at:%d %H:%M}", p.dose.state)
+           for p in adm.pending(repo, clock, HCM)]
+    # 16th 16:00 missed (within 24 h), 17th 08:00 given (not listed), 17th 16:00 due.
+    assert got == [(enc["id"], "Hà Thị Lụa", "16 16:00", "missed"), (enc["id"], "Hà Thị Lụa", "17 16:00", "due")]
+    finished = {**enc, "status": "finished"}
+    repo.update("Encounter", enc["id"], finished)
+    assert adm.pending(repo, clock, HCM) == []

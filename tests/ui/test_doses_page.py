@@ -85,3 +85,18 @@ def test_a_role_that_may_not_record_is_refused(world):  # noqa: ANN001
     cashier, eid = world["clients"]["cashier"], world["eid"]
     r = cashier.post(f"/ui/encounters/{eid}/doses", {"slot": "x", "outcome": "given"})
     assert r.status_code == 403
+
+
+def test_the_nurses_home_links_to_the_doses_due_late_and_missed(world):  # noqa: ANN001
+    nurse, eid = world["clients"]["nurse"], world["eid"]
+    home = nurse.http.get("/")
+    assert 'href="/ui/doses"' in home.text
+    due = nurse.http.get("/ui/doses")
+    assert due.status_code == 200, due.text[:500]
+    listed = rows(due.text)
+    # Four doses a day since two days ago: the last 24 hours always hold unrecorded ones.
+    assert listed and all(state in ("due", "late", "missed") for _, state in listed)
+    assert "Cefuroxim 750mg" in due.text and f'href="/ui/encounters/{eid}/doses?day=' in due.text
+    given = {k for k, s in rows(nurse.http.get(f"/ui/encounters/{eid}/doses").text) if s == "given"}
+    assert not given & {k for k, _ in listed}
+    assert world["clients"]["cashier"].http.get("/ui/doses").status_code == 403

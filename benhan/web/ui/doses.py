@@ -1,6 +1,7 @@
 """Thuốc dùng trong ngày: the nurse's page of an inpatient stay's scheduled doses for a day, each with
 its state (to come, due, late, missed, given, held, refused) and a form to record it
-(clinical.administration). Reached from the visit page's infusion card."""
+(clinical.administration). Reached from the visit page's infusion card. And /ui/doses, linked from the
+nurse's home page: the doses due now, late or missed on her department's stays."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -71,4 +72,15 @@ async def doses_page(request: Request) -> Response:
     return await run_in_threadpool(work)
 
 
-routes = [Route("/ui/encounters/{id}/doses", doses_page, methods=["GET", "POST"])]
+async def due_page(request: Request) -> Response:
+    """The doses due now, late or missed on the stays the nurse may see (her departments')."""
+    def work() -> Response:
+        r = repo(request)
+        require(r, ("r", "MedicationAdministration"))
+        clock = now(tz(request))
+        return page(request, "ui/doses_due.html", pending=adm.pending(r, clock, tz(request)), number=number)
+    return await run_in_threadpool(work)
+
+
+routes = [Route("/ui/encounters/{id}/doses", doses_page, methods=["GET", "POST"]),
+          Route("/ui/doses", due_page)]
