@@ -18,7 +18,7 @@ import re
 from urllib.parse import quote, urlencode
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 from starlette.routing import Mount
@@ -246,6 +246,9 @@ def test_random_malformed_requests_to_random_routes(world: World, data: st.DataO
     method = data.draw(st.sampled_from(methods + ODD_METHODS))
     client = data.draw(st.sampled_from([world.api, world.ui]))
     url = _fill(template, world, data.draw(st.one_of(st.none(), odd_values)))
+    # A long value in every parameter of a two-parameter path ('é' is 6 characters encoded) makes a URL
+    # over 64 KiB, which the client refuses to send at all (httpx InvalidURL): not a request to the server.
+    assume(len(url) <= 64_000)
     keys = st.one_of(st.sampled_from(["name", "_id", "_count", "_elements", "_sort", "_include", "_since", "code",
                                       "subject:Patient.name", "_has:Observation:subject:code", "q", "next"]),
                      odd_values)
