@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from benhan.clinical import chart, consent, infusion, specialty_record, transfusion
+from benhan.clinical import administration, chart, consent, infusion, specialty_record, transfusion
 from benhan.clinical.common import ref_id
 from benhan.clinical.printouts.forms import Context
 from benhan.store.repository import Repository
@@ -29,6 +29,7 @@ class FormData:
     consents: list[dict] = field(default_factory=list)   # the visit's 01/BV2 consents (clinical.consent), oldest first
     transfusions: list[dict] = field(default_factory=list)   # the visit's blood units given (clinical.transfusion)
     infusions: list[dict] = field(default_factory=list)      # the stay's infusions, 07/BV2 (clinical.infusion)
+    doses: list[dict] = field(default_factory=list)   # the stay's recorded scheduled doses (clinical.administration)
     # Codes a facility sets for the sheets with no TT 32 number (the setting transfusion_form_code).
     form_codes: dict[str, str] = field(default_factory=dict)
     specialty: dict | None = None            # the stay's specialty record part (clinical.specialty_record)
@@ -82,7 +83,9 @@ def gather_extra(repo: Repository, ctx: Context, printed: dt.datetime, configure
                                   if chart.may_read(repo, "Procedure") else []),
                     form_codes=_form_codes(repo),
                     infusions=(infusion.of_visit(repo, ctx.encounter["id"])
-                               if chart.may_read(repo, "MedicationAdministration") else []))
+                               if chart.may_read(repo, "MedicationAdministration") else []),
+                    doses=(list(administration.records_of(repo, ctx.encounter["id"]).values())
+                           if chart.may_read(repo, "MedicationAdministration") else []))
 
 
 def _form_codes(repo: Repository) -> dict[str, str]:

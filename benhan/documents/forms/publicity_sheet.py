@@ -3,8 +3,9 @@ grid of the drugs (rows) by the days of the stay (columns, seven to a block) wit
 each day and the total, the rows where the nurse and the patient or their relative sign each day,
 then the services ordered, counted by day.
 
-The quantities are what was prescribed for each day (dose × times a day over the days ordered,
-sheets.drug_days): benhan records no MedicationAdministration yet (docs/forms.md). No prices: the
+The quantities are what the nurses recorded given each day (the stay's MedicationAdministrations of
+clinical.administration, held and refused doses not counted); a stay with no dose recorded prints what was
+prescribed for each day instead (dose × times a day over the days ordered, sheets.drug_days). No prices: the
 unit price and amount columns of some facilities' sheets are the bill's (billing), not printed here."""
 from __future__ import annotations
 

@@ -251,7 +251,28 @@ class Used:
     by_day: dict[str, Decimal]
 
 
+def drugs_given(doses: list[dict]) -> list[Used]:
+    """What the nurses recorded given (clinical.administration), per drug and unit, by the day it was given
+    (the facility's day: the time is stored in its zone); held and refused doses count nothing."""
+    out: dict[tuple[str, str], Used] = {}
+    for r in sorted(doses, key=lambda x: x.get("effectiveDateTime", "")):
+        if r.get("status") != "completed":
+            continue
+        dose = (r.get("dosage") or {}).get("dose") or {}
+        q, day = _decimal(dose.get("value")), _day(r.get("effectiveDateTime"))
+        if q is None or not day:
+            continue
+        key = (prescriptions.drug_of(r), dose.get("unit", ""))
+        used = out.setdefault(key, Used(key[0], key[1], {}))
+        used.by_day[day] = used.by_day.get(day, Decimal(0)) + q
+    return list(out.values())
+
+
 def drugs_used(d: FormData) -> list[Used]:
+    """The drugs given each day: from the doses recorded when the stay has any, else (a stay recorded
+    before the medication administration record, or where no nurse records doses) as prescribed."""
+    if d.doses:
+        return drugs_given(d.doses)
     out: dict[tuple[str, str], Used] = {}
     for r in d.ctx.rec.prescriptions:
         if r.get("status") not in LIVE:
