@@ -43,6 +43,7 @@ _DEFAULT = {1: ("sang",), 2: ("sang", "chieu"), 3: ("sang", "trua", "chieu"), 4:
 # differ — both are parameters of `state`, these the defaults the pages use).
 LATE_AFTER = timedelta(minutes=60)
 MISSED_AFTER = timedelta(hours=4)
+OPEN = "planned,arrived,triaged,in-progress,onleave"     # an open stay (as clinical.beds counts them)
 _NAMESPACE = uuid.UUID("6f0c61a4-55c6-4b53-9d1f-6d1f3a0c2b7e")
 
 
@@ -312,7 +313,7 @@ def pending(repo: Repository, clock: datetime, tz: str, late_after: timedelta = 
     """The doses due now, late or missed in the last 24 hours on the open inpatient stays the reader may
     see (a nurse: her departments' — the repository's scope decides): three searches, whatever the ward's size."""
     from benhan.clinical.common import name_of
-    stays = repo.search_type("Encounter", [("class", "IMP"), ("status", "in-progress"),
+    stays = repo.search_type("Encounter", [("class", "IMP"), ("status", OPEN),
                                            ("_include", "Encounter:subject"), ("_count", "1000")])
     if not stays.matches:
         return []
