@@ -22,8 +22,9 @@ def test_the_nurse_records_doses_and_the_publicity_sheet_prints_them(journey, wo
     system = Repository(world["store"], Actor.system())
     repo = Repository(world["store"], DOCTOR)
     fac = visits.facility(system)
-    dept = system.create("Location", {"resourceType": "Location", "status": "active", "name": "Khoa Nhi (liều thuốc)",
-                                      "managingOrganization": {"reference": f"Organization/{fac.organization_id}"}}).res_id
+    dept = system.create("Location", {
+        "resourceType": "Location", "status": "active", "name": "Khoa Nhi (liều thuốc)",
+        "managingOrganization": {"reference": f"Organization/{fac.organization_id}"}}).res_id
     form = registration.PatientForm.from_mapping({"cccd": "038172009871", "name": "Đinh Thị Liều",
                                                   "birth_date": "14/03/1972", "gender": "female"})
     pid = registration.register(repo, form, DOCTOR, date.today(), fac.organization_id).patient_id
