@@ -151,6 +151,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("transfusion_form_code", str, "25/BV-01",
             "The code printed on the blood transfusion sheet (phiếu truyền máu), which TT 32/2023 gives no number: "
             "the old layout's MS 25/BV-01 by default; a facility that numbers it otherwise sets its own."),
+    Setting("dose_late_minutes", int, 60,
+            "Minutes after its scheduled time a medication dose not yet recorded shows late (trễ giờ) on the nurse's "
+            "Thuốc dùng trong ngày and doses-due pages (docs/ui.md); it shows due (đến giờ) from as long before."),
+    Setting("dose_missed_minutes", int, 240,
+            "Minutes after its scheduled time a medication dose not yet recorded shows missed (bỏ lỡ)."),
     Setting("form_abbreviations_file", Path, Path(""),
             "The facility's published list of allowed abbreviations (TT 32/2023 Đ52 k2 c), a TOML file of "
             "ABBREVIATION = \"full words\" lines (docs/forms.md). Empty: the list shipped in "

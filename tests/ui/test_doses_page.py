@@ -1,7 +1,7 @@
 """Thuốc dùng trong ngày, without a browser (the real app in-process, a real SQLite store, real logins):
 the visit page links to it; the nurse sees today's scheduled doses of the stay with their state and
 records one given (then shown given, the second record refused with a translated message), one held
-without a reason is refused field by field; a role that may not record is refused with a 403 page."""
+without a reason is refused field by field; the facility's late and missed thresholds are honoured; a role that may not record is refused with a 403 page."""
 from __future__ import annotations
 
 import re
@@ -26,7 +26,9 @@ def world(tmp_path_factory):  # noqa: ANN001, ANN201
     from benhan.store.repository import Repository
     from benhan.store.store import Store
     from benhan.web.app import create_app
-    store = Store.open(config.load(env={}, data_dir=tmp_path_factory.mktemp("doses") / "data"))
+    # The facility's thresholds: late after 30 minutes, missed only after two days.
+    store = Store.open(config.load(env={"BENHAN_DOSE_LATE_MINUTES": "30", "BENHAN_DOSE_MISSED_MINUTES": "2880"},
+                                   data_dir=tmp_path_factory.mktemp("doses") / "data"))
     process_bundle(Repository(store, Actor.system()), facility_bundle(), "http://localhost/fhir")
     w = chart_world.build(store)
     repo = Repository(store, Actor.system())
@@ -78,7 +80,8 @@ def test_the_nurse_sees_the_days_doses_and_records_one(world):  # noqa: ANN001
     assert 'id="e-reason"' in held.text and 'id="e-dose"' in held.text
     assert dict(rows(nurse.http.get(f"/ui/encounters/{eid}/doses").text))[slots[1][0]] != "held"
     yesterday = nurse.http.get(f"/ui/encounters/{eid}/doses?day={(today - timedelta(days=1)).isoformat()}")
-    assert [s for _, s in rows(yesterday.text)] == ["missed"] * 3 + [rows(yesterday.text)[3][1]]
+    # Not recorded yesterday: late, not missed — the facility's dose_missed_minutes is two days.
+    assert [s for _, s in rows(yesterday.text)] == ["late"] * 4
 
 
 def test_a_role_that_may_not_record_is_refused(world):  # noqa: ANN001

@@ -20,6 +20,16 @@ from benhan.web.ui.base import back, form, may, messages, page, repo, require, t
 from benhan.vn.display import number
 
 
+def thresholds(request: Request) -> tuple[timedelta, timedelta]:
+    """(late after, missed after): the facility's settings dose_late_minutes, dose_missed_minutes."""
+    values = request.app.state.store.config.values
+    late = int(values.get("dose_late_minutes") or 0)
+    missed = int(values.get("dose_missed_minutes") or 0)
+    late = timedelta(minutes=late) if late > 0 else adm.LATE_AFTER
+    missed = timedelta(minutes=missed) if missed > 0 else adm.MISSED_AFTER
+    return late, max(late, missed)
+
+
 def _day(request: Request) -> date:
     try:
         return date.fromisoformat(request.query_params.get("day", ""))
@@ -41,7 +51,8 @@ def _page(request: Request, r: Repository, eid: str, day: date, status: int = 20
     encounter = r.read("Encounter", eid).json()
     patient = r.read("Patient", ref_id(encounter.get("subject")) or "").json()
     clock = now(tz(request))
-    doses = (adm.day_doses(adm.orders_of(r, eid), adm.records_of(r, eid), day, clock, tz(request))
+    doses = (adm.day_doses(adm.orders_of(r, eid), adm.records_of(r, eid), day, clock, tz(request),
+                           *thresholds(request))
              if visits.is_inpatient(encounter) else [])
     return page(request, "ui/doses.html", status, enc=encounter, patient=name_of(patient), day=day,
                 previous=day - timedelta(days=1), following=day + timedelta(days=1), doses=doses,
@@ -78,7 +89,7 @@ async def due_page(request: Request) -> Response:
         r = repo(request)
         require(r, ("r", "MedicationAdministration"))
         clock = now(tz(request))
-        return page(request, "ui/doses_due.html", pending=adm.pending(r, clock, tz(request)), number=number)
+        return page(request, "ui/doses_due.html", pending=adm.pending(r, clock, tz(request), *thresholds(request)), number=number)
     return await run_in_threadpool(work)
 
 
