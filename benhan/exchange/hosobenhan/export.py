@@ -189,7 +189,9 @@ def export_period(repo: Repository, first: date, last: date, fmt: str = "xml") -
     if last < first:
         raise errors.InvalidOperationParameter(f"the period ends ({last}) before it starts ({first})")
     # An episode that ended in the period overlaps it: search by overlap, keep those whose end is in it.
-    found = _episodes(repo, [("status", "finished"), ("date", f"ge{(first - timedelta(days=1)).isoformat()}")])
+    # A day's margin for the zone, except from the first day there is (from=0001-01-01: "all of them").
+    since = first - timedelta(days=1) if first > date.min else first
+    found = _episodes(repo, [("status", "finished"), ("date", f"ge{since.isoformat()}")])
     encounters = sorted((e for e in found if (d := _end_day(e)) is not None and first <= d <= last),
                         key=lambda e: (e.get("period") or {}).get("end", ""))
     return _make(repo, encounters, fmt, True, f"hosobenhan-{first:%Y%m%d}-{last:%Y%m%d}", "period")
