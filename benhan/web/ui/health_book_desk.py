@@ -90,6 +90,15 @@ def _day_rows(request: Request, r: Repository, day: date) -> list[Row]:
     return rows
 
 
+# The outcomes requeue sends back in ?m=: only these are shown (a link with any other text would put
+# that text on the desk's page as if benhan said it).
+_MESSAGES = ("queued", "not-ready", "not-configured")
+
+
+def _known(code: str) -> str:
+    return code if code in _MESSAGES else ""
+
+
 async def home(request: Request) -> Response:
     def work() -> Response:
         r = repo(request)
@@ -106,7 +115,7 @@ async def home(request: Request) -> Response:
             return page(request, "ui/health_book_desk.html", 409, day=day, rows=[], may_send=False,
                         v={"day": day.isoformat()}, errors={}, message=t(request, "hb.err.withheld-setting"))
         return page(request, "ui/health_book_desk.html", day=day, rows=rows, may_send=claims_desk._may_send(r),
-                    v={"day": day.isoformat()}, errors={}, message=request.query_params.get("m", ""))
+                    v={"day": day.isoformat()}, errors={}, message=_known(request.query_params.get("m", "")))
     return await run_in_threadpool(work)
 
 
