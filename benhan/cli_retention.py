@@ -39,7 +39,7 @@ def report(until: Optional[str] = typer.Option(None, "--until", metavar="YYYY-MM
     try:
         rows = retention.report(store, until=day)
         append(store.db, [AuditRecord(recorded=now_us(), interaction="search", subtype="retention-report",
-                                      agent=f"cli:{getpass.getuser()}", query=f"benhan retention report --until {until}",
+                                      agent=f"cli:{getpass.getuser()}", query="benhan retention report" + (f" --until {until}" if until else ""),
                                       patients=tuple(sorted({r.patient_id for r in rows if r.patient_id})))])
     finally:
         store.close()
