@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from benhan.auth.actor import Actor
 from benhan.clinical.admission import MA_CSKCB_SYSTEM, parse_datetime
@@ -72,6 +72,9 @@ def record(repo: Repository, actor: Actor, encounter: dict, values: dict[str, st
     start = (encounter.get("period") or {}).get("start", "")
     if when and len(start) > 10 and when < datetime.fromisoformat(start).replace(second=0, microsecond=0):
         p.add("ref_when", "ui.proc.err.before_admission")
+    elif when and when > clock + timedelta(days=1):
+        # Written before the ambulance leaves, so a little ahead of now; not days ahead (a year typed wrong).
+        p.add("ref_when", "ui.err.future")
     for name in ("ref_number", "ref_to", *TEXTS):
         if len(v[name]) > MAX_TEXT:
             p.add(name, "ui.err.too_long", n=MAX_TEXT)
