@@ -134,6 +134,10 @@ SETTINGS: tuple[Setting, ...] = (
             "(copied to the node). Empty: the system's trusted certificate authorities."),
     Setting("sync_interval_seconds", int, 60,
             "How often a node syncs when all is well; after a failure it retries sooner, then backs off up to 5 minutes."),
+    Setting("hub_backup_max_mb", int, 2048,
+            "A hub: the largest encrypted backup file a node may copy to it (MB); beyond, the upload is refused (413)."),
+    Setting("hub_backup_keep", int, 7,
+            "A hub: how many of each node's newest encrypted backup copies it keeps (under node-backups/ in its data folder)."),
     # --- the cashier's VietQR codes (docs/cashier.md): payments go straight into this account (NĐ 52/2024) ---
     Setting("vietqr_bank_bin", str, "",
             "NAPAS BIN of the facility's bank (6 digits, e.g. 970436 Vietcombank, 970415 VietinBank), from the bank. "

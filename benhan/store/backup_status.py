@@ -32,7 +32,9 @@ class BackupStatus:
     - last_success_at: the last attempt that succeeded (a failure after a success keeps it);
     - last_restore_test_at / restore_test_ok / restore_test_detail: the last automatic restore test;
     - second_place_ok / second_place_error: the copy to the second folder (None: not configured);
-    - schedule_hours: the schedule's interval when the status was written (for "late").
+    - schedule_hours: the schedule's interval when the status was written (for "late");
+    - hub_copy_ok / hub_copy_error / hub_copy_at / hub_copy_file: a node's copy of its newest backup
+      to the hub (sync/backup_copy.py; None: never tried, e.g. not enrolled).
     """
     last_backup_at: int | None = None
     last_ok: bool | None = None
@@ -46,6 +48,10 @@ class BackupStatus:
     second_place_ok: bool | None = None
     second_place_error: str | None = None
     schedule_hours: float | None = None
+    hub_copy_ok: bool | None = None
+    hub_copy_error: str | None = None
+    hub_copy_at: int | None = None
+    hub_copy_file: str | None = None
     slots: dict = field(default_factory=dict)
 
     def late(self, now_us: int, schedule_hours: float | None = None) -> bool:

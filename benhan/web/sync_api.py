@@ -163,9 +163,10 @@ routes = [
 
 def install(app: Starlette) -> None:
     """Add the sync routes and pages; run the background sync of an enrolled node with the app."""
-    from benhan.web import province, sync_pages
-    # province: the hub's dashboard for the Sở Y tế and the endpoint nodes post their assessment to.
-    app.router.routes.extend([*routes, *sync_pages.routes, *province.routes])
+    from benhan.web import province, sync_backup_api, sync_pages
+    # province: the hub's dashboard for the Sở Y tế and the endpoint nodes post their assessment to;
+    # sync_backup_api: where nodes copy their encrypted backups.
+    app.router.routes.extend([*routes, *sync_pages.routes, *province.routes, *sync_backup_api.routes])
     run_with_app(app, "sync_runner", _start_runner)
 
 
