@@ -427,7 +427,46 @@ bulk_export_job = Table(
 )
 
 
-# --- pharmacy stock (0011; store/stock_ledger.py, pharmacy/) -------------------------------------
+# --- the EMR self-assessment and the provincial dashboard (0008; store/assess_tables.py) --------
+# At a facility: the appraisal council's answers to the checklist items the software cannot judge
+# (a document reference each, audited). At the hub: each node's latest posted report, and per node
+# and day the records received by sync and the readiness of that day's report (the dashboard's
+# history), so a page view reads a few small rows, never the resources.
+assess_answer = Table(
+    "assess_answer", metadata,
+    Column("item_id", String(64), primary_key=True),
+    Column("met", Boolean, nullable=False),
+    Column("ref", Text, nullable=False),                           # "QĐ số 12/QĐ-TTYT ngày …"
+    Column("answered_by", String(200), nullable=False),
+    Column("answered_at", BigInteger, nullable=False),
+)
+province_report = Table(
+    "province_report", metadata,
+    Column("node_name", String(64), primary_key=True),
+    Column("received_at", BigInteger, nullable=False),
+    Column("generated_at", BigInteger, nullable=False),
+    Column("facility", String(255), nullable=False),
+    Column("province", String(255), nullable=True),                # the facility's administrative unit
+    Column("commune", String(255), nullable=True),
+    Column("met", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("backup_ok", Boolean, nullable=True),
+    Column("signed_share", Float, nullable=True),
+    Column("claims_sent", Integer, nullable=True),
+    Column("report", Text, nullable=False),                        # the posted JSON, as received
+)
+province_daily = Table(
+    "province_daily", metadata,
+    Column("node_name", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),                   # UTC date, YYYY-MM-DD
+    Column("records", BigInteger, nullable=False),                 # versions applied from the node's pushes
+    Column("met", Integer, nullable=True),                         # that day's last posted report
+    Column("total", Integer, nullable=True),
+    Index("ix_province_daily_day", "day"),
+)
+
+
+# --- pharmacy stock (0009; store/stock_ledger.py, pharmacy/) -------------------------------------
 # Stores (the main pharmacy store, ward cabinets), lots of a drug in a store, and an append-only
 # ledger of every movement. Each movement row carries the lot's balance after it; the rows of one lot
 # are written one at a time (the lot row locked FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite),
@@ -476,43 +515,4 @@ stock_reorder = Table(
     Column("store", String(64), primary_key=True),
     Column("item_code", String(64), primary_key=True),
     Column("level", BigInteger, nullable=False),
-)
-
-
-# --- the EMR self-assessment and the provincial dashboard (0009; store/assess_tables.py) --------
-# At a facility: the appraisal council's answers to the checklist items the software cannot judge
-# (a document reference each, audited). At the hub: each node's latest posted report, and per node
-# and day the records received by sync and the readiness of that day's report (the dashboard's
-# history), so a page view reads a few small rows, never the resources.
-assess_answer = Table(
-    "assess_answer", metadata,
-    Column("item_id", String(64), primary_key=True),
-    Column("met", Boolean, nullable=False),
-    Column("ref", Text, nullable=False),                           # "QĐ số 12/QĐ-TTYT ngày …"
-    Column("answered_by", String(200), nullable=False),
-    Column("answered_at", BigInteger, nullable=False),
-)
-province_report = Table(
-    "province_report", metadata,
-    Column("node_name", String(64), primary_key=True),
-    Column("received_at", BigInteger, nullable=False),
-    Column("generated_at", BigInteger, nullable=False),
-    Column("facility", String(255), nullable=False),
-    Column("province", String(255), nullable=True),                # the facility's administrative unit
-    Column("commune", String(255), nullable=True),
-    Column("met", Integer, nullable=False),
-    Column("total", Integer, nullable=False),
-    Column("backup_ok", Boolean, nullable=True),
-    Column("signed_share", Float, nullable=True),
-    Column("claims_sent", Integer, nullable=True),
-    Column("report", Text, nullable=False),                        # the posted JSON, as received
-)
-province_daily = Table(
-    "province_daily", metadata,
-    Column("node_name", String(64), primary_key=True),
-    Column("day", String(10), primary_key=True),                   # UTC date, YYYY-MM-DD
-    Column("records", BigInteger, nullable=False),                 # versions applied from the node's pushes
-    Column("met", Integer, nullable=True),                         # that day's last posted report
-    Column("total", Integer, nullable=True),
-    Index("ix_province_daily_day", "day"),
 )

@@ -1,15 +1,15 @@
-"""0009 the EMR self-assessment (`benhan assess`: the facility's answers) and the provincial
+"""0008 the EMR self-assessment (`benhan assess`: the facility's answers) and the provincial
 dashboard at the hub (each node's latest posted report; records and readiness per node and day).
 
 New tables only: no existing row changes.
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

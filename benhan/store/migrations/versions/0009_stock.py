@@ -1,16 +1,16 @@
-"""0011 pharmacy stock: stores, lots, the append-only ledger of stock movements, reorder levels
+"""0009 pharmacy stock: stores, lots, the append-only ledger of stock movements, reorder levels
 (store/stock_ledger.py, docs/pharmacy.md).
 
 New tables only: no existing row changes.
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0009
+Revises: 0008
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0009"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
