@@ -149,3 +149,15 @@ def test_hub_down_the_backup_still_succeeds(small_hub: SmallHub, node: Node) -> 
     assert st.last_ok is True and (node.config.backups / st.last_backup_file).is_file()
     assert st.hub_copy_ok is False and st.hub_copy_error, result
     assert st.hub_copy_file is None
+
+    # the facility admin sees it on /admin/backup, in Vietnamese and English
+    from benhan.auth import mfa, users
+    from tests.web.test_backup_page import PASSWORD, login
+    secret = mfa.new_secret()
+    users.create_user(node.store, "quantri", "Ngô Văn Quản", ["facility_admin"], password=PASSWORD, mfa_secret=secret)
+    app = create_app(node.config, node.store)
+    with TestClient(app):
+        vi = login(app, "quantri", secret).get("/admin/backup").text
+        assert "chép lên hub không được" in vi and st.hub_copy_error[:20] in vi
+        en = login(app, "quantri", secret, lang="en").get("/admin/backup").text
+        assert "the copy to the hub failed" in en
