@@ -237,7 +237,8 @@ def _representative(p: Problems, v: dict[str, str]) -> dict | None:
         p.add("consent_rep_cccd", "ui.err.required")
     elif cccd_problems(cccd):
         p.add("consent_rep_cccd", "ui.consent.err.cccd")
-    if year and not (year.isdigit() and len(year) == 4 and 1900 <= int(year) <= now().year):
+    # isascii: '¹⁹⁸⁰' (superscripts) passes isdigit() but int() refuses it.
+    if year and not (year.isascii() and year.isdigit() and len(year) == 4 and 1900 <= int(year) <= now().year):
         p.add("consent_rep_birth_year", "ui.consent.err.year")
     if p.errors:
         return None
