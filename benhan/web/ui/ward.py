@@ -14,7 +14,7 @@ from benhan.clinical.admission import parse_datetime
 from benhan.clinical.common import FormInvalid, now
 from benhan.store.repository import Repository
 from benhan.web import i18n
-from benhan.web.ui.base import back, form, may, messages, page, repo, require, tz
+from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo, require, tz
 
 
 def card(r: Repository, encounter: dict) -> dict:
@@ -79,7 +79,7 @@ def _board_page(request: Request, r: Repository, department_id: str, status: int
 async def ward_home(request: Request) -> Response:
     def work() -> Response:
         r = repo(request)
-        require(r, ("r", "Encounter"))
+        chart_gate(r)           # the board shows diagnoses, orders and alerts: the chart's readers, not the cashier
         deps = beds.departments_with_beds(r)
         if len(deps) == 1:
             return back(f"/ui/ward/{deps[0][0]}")
@@ -91,7 +91,7 @@ async def ward_home(request: Request) -> Response:
 async def ward_page(request: Request) -> Response:
     def work() -> Response:
         r = repo(request)
-        require(r, ("r", "Encounter"))
+        chart_gate(r)           # the board shows diagnoses, orders and alerts: the chart's readers, not the cashier
         return _board_page(request, r, request.path_params["id"])
     return await run_in_threadpool(work)
 
