@@ -82,6 +82,18 @@ NO_RESOURCES = {
     # The clinician app's form posts that only register or search by identity.
     ("POST", "/ui/register/patient"): "registers a new patient: a redirect or the form with what was typed",
     ("POST", "/ui/register/scan"): "reads a CCCD QR code typed in: the form filled with it",
+    # Bulk Data: backend clients with system/ scopes only (a user's token gets 403); the status and the
+    # files (GETs, called below) go only to the client that asked (tests/web/test_bulk_export.py).
+    ("POST", "/fhir/$export"): "a kick-off: 202 with a status URL, or 403 for a user",
+    ("POST", "/fhir/Patient/$export"): "a kick-off: 202 with a status URL, or 403 for a user",
+    ("POST", "/fhir/Group/{id}/$export"): "a kick-off: 202 with a status URL, or 403 for a user",
+    ("DELETE", "/fhir/$export-status/{id}"): "cancels an export: no resource",
+    ("POST", "/fhir/$import"): "the facility administrator's import: an OperationOutcome of counts (403 for others)",
+    # A node's own reports and encrypted backup copies to the hub: node credentials, an acknowledgement.
+    ("POST", "/sync/assessment"): "a node's self-assessment report: an acknowledgement",
+    ("PUT", "/sync/backup/{name}"): "a node's encrypted backup copy: an acknowledgement",
+    ("POST", "/admin/backup/recovery-key-saved"): "the administrator confirms the recovery key is written down: "
+                                                  "a redirect",
 }
 # GET-only in effect: called below, whatever they answer (a PDF's text is font-encoded, so the print
 # view is checked through /print, built from the same forms.gather).

@@ -52,7 +52,7 @@ ROUTES = routes()
 
 def concrete(path: str, ids: dict[str, str], method: str = "GET") -> str:
     values = {"type": "Observation", "id": ids["patient"], "vid": "1", "pk": "1", "file": "Patient.ndjson",
-              "job": "0f6e2c1a-import-job"}
+              "job": "0f6e2c1a-import-job", "name": "benhan-hourly-20261206T0100Z.benhan-backup"}
     url = path.replace("{type}/{id}", "Observation/" + ids["observation"])
     url = url.replace("/static", "/static/app.css")
     url = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], url)
@@ -188,6 +188,8 @@ UI_LACKING.update({p: "bacsi" for _, p in ROUTES if p.startswith("/ui/claims")})
 UI_LACKING.update({p: "thungan" for _, p in ROUTES if p.startswith("/admin/sync")})
 # The provincial dashboard (web/province.py): the hub's director, auditor and admin, not a doctor.
 UI_LACKING.update({"/province": "bacsi", "/province.csv": "bacsi"})
+# The backup page (web/backup_page): the facility's administrator, not a doctor.
+UI_LACKING.update({p: "bacsi" for _, p in ROUTES if p.startswith("/admin/backup")})
 
 
 @pytest.mark.parametrize("method, path", [r for r in ROUTES if not is_api(r[1])
