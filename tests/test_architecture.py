@@ -38,8 +38,11 @@ ALLOWED = {
     # the installation keeps (store counts, `benhan doctor`'s checks in ops, sync status, code lists) and
     # prints with the printouts' fonts (clinical); below web and cli, nothing else imports it.
     "assess": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "ops", "assess"},
+    # lab: the analysers' results over HL7 v2/MLLP (docs/lab.md): parses messages and writes the
+    # orders' results (clinical) as the analyser's system actor; below web and cli.
+    "lab": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "lab"},
     "web": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "signing", "documents",
-            "outbox", "billing", "claims", "exchange", "ops", "pharmacy", "assess", "web"},
+            "outbox", "billing", "claims", "exchange", "ops", "pharmacy", "assess", "lab", "web"},
     "cli": {"*"},
 }
 TOP_LEVEL = {"config", "errors", "__init__"}   # importable from everywhere
@@ -48,7 +51,7 @@ HOMES = {
     "starlette": {"web"}, "uvicorn": {"web", "cli"}, "sqlalchemy": {"store"}, "alembic": {"store"},
     "psycopg": {"store"}, "httpx": {"sync", "outbox", "signing"}, "typer": {"cli"}, "fhirpathpy": {"fhir"},
     "pyhanko": {"signing"}, "pyhanko_certvalidator": {"signing"}, "pkcs11": {"signing"},
-    "signxml": {"signing"}, "segno": {"billing", "documents"},
+    "signxml": {"signing"}, "segno": {"billing", "documents"}, "hl7": {"lab"},
 }
 
 
