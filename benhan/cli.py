@@ -50,6 +50,8 @@ from benhan.cli_retention import retention_app  # noqa: E402  (retention: TT 33/
 app.add_typer(retention_app, name="retention")
 from benhan.cli_dsr import dsr_app  # noqa: E402  (data-subject requests: NĐ 356/2025)
 app.add_typer(dsr_app, name="dsr")
+from benhan.cli_lab import lab_app  # noqa: E402  (laboratory analysers over HL7 v2/MLLP)
+app.add_typer(lab_app, name="lab")
 app.command("doctor")(cli_ops.doctor)
 app.command("upgrade")(cli_ops.upgrade)
 
