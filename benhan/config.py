@@ -160,6 +160,15 @@ SETTINGS: tuple[Setting, ...] = (
             "Thuốc dùng trong ngày and doses-due pages (docs/ui.md); it shows due (đến giờ) from as long before."),
     Setting("dose_missed_minutes", int, 240,
             "Minutes after its scheduled time a medication dose not yet recorded shows missed (bỏ lỡ)."),
+    Setting("vitals_hours_care_1", int, 3,
+            "Hours between vital-signs rounds for a stay at care level cấp I (chăm sóc cấp I, the doctor's order): "
+            "the next round is due this long after the last vital signs (docs/ui.md). benhan's default, not a MoH number."),
+    Setting("vitals_hours_care_2", int, 6,
+            "Hours between vital-signs rounds for a stay at care level cấp II (chăm sóc cấp II, the doctor's order): "
+            "the next round is due this long after the last vital signs (docs/ui.md). benhan's default, not a MoH number."),
+    Setting("vitals_hours_care_3", int, 12,
+            "Hours between vital-signs rounds for a stay at care level cấp III (chăm sóc cấp III, the doctor's order): "
+            "the next round is due this long after the last vital signs (docs/ui.md). benhan's default, not a MoH number."),
     Setting("form_abbreviations_file", Path, Path(""),
             "The facility's published list of allowed abbreviations (TT 32/2023 Đ52 k2 c), a TOML file of "
             "ABBREVIATION = \"full words\" lines (docs/forms.md). Empty: the list shipped in "

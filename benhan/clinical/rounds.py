@@ -112,5 +112,7 @@ def due_rounds(repo: Repository, clock: datetime, hours: dict[str, int] | None =
         at, state = next_round(level, last, admitted, clock, hours, late_after)
         if state != "upcoming":
             patient = name_of(patients.get(ref_id(body.get("subject")) or "", {}))
-            out.append(Round(m.res_id, patient, level, last, at, state))
+            local = clock.tzinfo        # shown in the facility's zone, whatever offset the record was written in
+            out.append(Round(m.res_id, patient, level, last.astimezone(local) if last else None,
+                             at.astimezone(local), state))
     return sorted(out, key=lambda r: (r.at, fold(r.patient)))

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from benhan.clinical import administration as adm
+from benhan.clinical import rounds
 from benhan.clinical import visits
 from benhan.clinical.common import FormInvalid, name_of, now, ref_id
 from benhan.store.repository import Repository
@@ -28,6 +29,17 @@ def thresholds(request: Request) -> tuple[timedelta, timedelta]:
     late = timedelta(minutes=late) if late > 0 else adm.LATE_AFTER
     missed = timedelta(minutes=missed) if missed > 0 else adm.MISSED_AFTER
     return late, max(late, missed)
+
+
+def round_hours(request: Request) -> dict[str, int]:
+    """The hours between vital-signs rounds per care level: the settings vitals_hours_care_1/2/3."""
+    values = request.app.state.store.config.values
+    out = {}
+    for level in rounds.HOURS:
+        hours = int(values.get(f"vitals_hours_care_{level}") or 0)
+        if hours > 0:
+            out[level] = hours
+    return out
 
 
 def _day(request: Request) -> date:
@@ -84,12 +96,16 @@ async def doses_page(request: Request) -> Response:
 
 
 async def due_page(request: Request) -> Response:
-    """The doses due now, late or missed on the stays the nurse may see (her departments')."""
+    """The doses due now, late or missed on the stays the nurse may see (her departments'), and beside them
+    the vital-signs rounds due or overdue by each stay's care level (clinical.rounds)."""
     def work() -> Response:
         r = repo(request)
         require(r, ("r", "MedicationAdministration"))
         clock = now(tz(request))
-        return page(request, "ui/doses_due.html", pending=adm.pending(r, clock, tz(request), *thresholds(request)), number=number)
+        due_rounds = (rounds.due_rounds(r, clock, round_hours(request), thresholds(request)[0])
+                      if may(r, "r", "Observation") and may(r, "r", "ClinicalImpression") else [])
+        return page(request, "ui/doses_due.html", pending=adm.pending(r, clock, tz(request), *thresholds(request)),
+                    rounds=due_rounds, number=number)
     return await run_in_threadpool(work)
 
 
