@@ -98,7 +98,7 @@ def _taken(repo: Repository, location_id: str, start: datetime, skip: str | None
 def _check(repo: Repository, p: Problems, patient_id: str, location_id: str, start: datetime | None,
            now: datetime, capacity: int, skip: str | None = None) -> None:
     if start is None:
-        p.add("start", "ui.err.appt_slot")
+        p.add("start", "ui.err.appt_slot", minutes=SLOT_MINUTES)
     elif start < now:
         p.add("start", "ui.err.appt_past")
     if location_id not in dict(visits.locations(repo)):

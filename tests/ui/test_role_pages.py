@@ -50,6 +50,9 @@ def links(role: str) -> bool:
 # nothing when allowed (a refused form, a search) so the matrix can run in any order.
 FORM_POSTS = {
     "/ui/register/scan": (lambda r: has(r, "c", "Patient"), {"qr": "không phải mã QR"}),
+    # Appointments (web/ui/appointments.py): a slot not on the half hour; an appointment that does not exist.
+    "/ui/appointments/book": (lambda r: has(r, "c", "Appointment"), {"day": "2026-12-10", "slot": "8h"}),
+    "/ui/appointments/{id}": (lambda r: has(r, "u", "Appointment"), {"action": "noshow"}),
     "/ui/register/patient": (lambda r: has(r, "c", "Patient"), {}),
     "/ui/patients/{id}/visits": (lambda r: has(r, "c", "Encounter"), {"visit_type": "x"}),
     "/ui/patients/{id}/link": (links, {}),

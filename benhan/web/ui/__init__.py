@@ -19,6 +19,7 @@ from benhan.web.ui import hosobenhan
 from benhan.web.ui import ward
 from benhan.web.ui import pharmacy_stock
 from benhan.web.ui import privacy
+from benhan.web.ui import appointments as appointments_ui
 
 _FORM = ["GET", "POST"]   # GET: after a lost session, the login returns to the form's page
 
@@ -81,4 +82,7 @@ routes = [
     *privacy.routes,
     *health_book_desk.routes,          # before the claims desk's /ui/claims/{id}
     *claims_desk.routes,
+    Route("/ui/appointments", appointments_ui.day_page),
+    Route("/ui/appointments/book", appointments_ui.book, methods=_FORM),
+    Route("/ui/appointments/{id}", appointments_ui.act, methods=_FORM),
 ]
