@@ -12,6 +12,7 @@ import datetime as dt
 
 from benhan.clinical import signers
 from benhan.clinical.common import recorder
+from benhan.clinical.fluids import days as fluid_days
 from benhan.clinical.vitals import readings
 from benhan.documents.forms import sources as s
 from benhan.documents.forms.data import FormData
@@ -21,8 +22,6 @@ from benhan.vn.display import number
 
 ICT = dt.timezone(dt.timedelta(hours=7))
 LOINC = "http://loinc.org"
-FLUID_IN = "9108-2"         # Fluid intake total 24 hour
-URINE_OUT = "9187-6"        # Urine output (24 hour)
 NOON = 12                   # a reading from noon on is the afternoon column
 PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 
@@ -52,13 +51,10 @@ def _slot(t: dt.datetime, days: list[dt.date]) -> int:
 
 def chart(d: FormData) -> ChartData:
     rounds = [(t, r) for r in readings(d.ctx.rec.vital_signs) if (t := _local(r.when))]
-    fluids = []
-    for o in d.ctx.rec.observations:
-        codes = {c.get("code") for c in (o.get("code") or {}).get("coding", []) if c.get("system") == LOINC}
-        value = (o.get("valueQuantity") or {}).get("value")
-        t = _local(o.get("effectiveDateTime") or "")
-        if t and value is not None and o.get("status") != "entered-in-error" and codes & {FLUID_IN, URINE_OUT}:
-            fluids.append((t, FLUID_IN if FLUID_IN in codes else URINE_OUT, value))
+    # The day's intake and urine output (clinical.fluids): a 24-hour total when one was recorded, else the
+    # sum of the nurse's shift entries of that day.
+    fluids = [(dt.datetime.combine(f.day, dt.time(12), ICT), kind, f.amounts[kind])
+              for f in fluid_days(d.ctx.rec.observations, ICT) for kind in ("intake", "urine") if kind in f.amounts]
     days = _days(d, [t for t, _ in rounds] + [t for t, *_ in fluids])
     columns = len(days) * 2
     out = ChartData(days, {"pulse": [None] * columns, "temperature": [None] * columns},
@@ -82,8 +78,8 @@ def chart(d: FormData) -> ChartData:
             who = _recorder_name(d, oid)
             if who and who not in nurses.setdefault(c // 2, []):
                 nurses[c // 2].append(who)
-    for t, code, value in fluids:
-        out.rows["fluid-in" if code == FLUID_IN else "urine-out"][(t.date() - days[0]).days] = number(value)
+    for t, kind, value in fluids:
+        out.rows["fluid-in" if kind == "intake" else "urine-out"][(t.date() - days[0]).days] = number(value)
     for day, names in nurses.items():
         out.rows["nurse"][day] = "\n".join(names)
     return out
