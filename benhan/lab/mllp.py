@@ -14,7 +14,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from benhan.lab import oru
+from benhan.lab import critical, oru
 from benhan.store.repository import Repository
 
 START, END = b"\x0b", b"\x1c\x0d"
@@ -63,11 +63,12 @@ class Listener:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self.limits = critical.table(getattr(store.config, "data_dir", None))
 
     def _handle_one(self, raw: str) -> str:
         repo = Repository(self.store, oru.analyser_actor(self.name))
         tz = self.store.config.timezone
-        outcome = oru.receive(repo, raw, tz)
+        outcome = oru.receive(repo, raw, tz, limits=self.limits)
         log.info("lab %s message %s: %s %s", self.name, outcome.control_id or "-", outcome.code, outcome.reason)
         return ack(raw, outcome, oru.now(tz))
 

@@ -20,6 +20,7 @@ import hl7
 from benhan.auth.actor import Actor
 from benhan.clinical import orders
 from benhan.clinical.common import INTERPRETATION, LOINC, OBS_CATEGORY, UCUM, now, ref, stamp
+from benhan.lab import critical
 from benhan.store.repository import Repository
 from benhan.terminology.labs import BY_CODE
 
@@ -144,16 +145,19 @@ def _observation(obx, order: dict, when: str) -> dict:  # noqa: ANN001
     return obs
 
 
-def receive(repo: Repository, raw: str, tz: str = "+07:00", clock: datetime | None = None) -> Outcome:
-    """Check and store one message; the outcome to answer (never raises for bad input)."""
+def receive(repo: Repository, raw: str, tz: str = "+07:00", clock: datetime | None = None,
+            limits: dict[str, critical.Limits] | None = None) -> Outcome:
+    """Check and store one message; the outcome to answer (never raises for bad input). A result
+    beyond its critical limits (critical.py) adds a Flag for the ordering doctor, in the same transaction."""
     cid = control_id(raw)
     try:
-        return _receive(repo, raw, cid, (clock or now(tz)).isoformat())
+        return _receive(repo, raw, cid, (clock or now(tz)).isoformat(),
+                        critical.DEFAULTS if limits is None else limits)
     except Rejected as r:
         return Outcome(r.code, cid, r.reason)
 
 
-def _receive(repo: Repository, raw: str, cid: str, when: str) -> Outcome:
+def _receive(repo: Repository, raw: str, cid: str, when: str, limits: dict) -> Outcome:
     if not cid and not raw.startswith("MSH"):
         raise Rejected("AE", "no MSH segment")
     try:
@@ -195,6 +199,10 @@ def _receive(repo: Repository, raw: str, cid: str, when: str) -> Outcome:
         pending.append(repo.prepare("POST", "DiagnosticReport", report_id, stamp(report, repo.actor),
                                     create_only=True))
         obs_ids += ids
+        for i, o in zip(ids, observations):
+            if critical.beyond(o, limits):
+                pending.append(repo.prepare("POST", "Flag", str(uuid.uuid4()),
+                                            stamp(critical.flag_for(o, i, order, when), repo.actor), create_only=True))
     repo.commit(pending, "transaction")
     return Outcome("AA", cid, "", report_id, obs_ids)
 
