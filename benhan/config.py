@@ -222,6 +222,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("einvoice_bhxh_name", str, "Bảo hiểm xã hội tỉnh",
             "The buyer on the invoice for the BHYT share at settlement: the BHXH agency that pays the facility."),
     Setting("einvoice_bhxh_tax_code", str, "", "That BHXH agency's tax code (or budget unit code)."),
+    Setting("lab_mllp_port", int, 0,
+            "TCP port on which `benhan serve` also receives the laboratory analysers' results (HL7 v2 ORU^R01 "
+            "over MLLP, docs/lab.md); 0 = off (or run `benhan lab listen`)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

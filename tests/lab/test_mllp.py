@@ -12,6 +12,7 @@ from benhan.lab import simulator
 from benhan.lab.mllp import Listener
 from benhan.lab.simulator import Result
 from benhan.store.repository import Repository
+from benhan.store.store import Store
 from tests.audit.helpers import sql
 from tests.forms import seed
 
@@ -85,3 +86,22 @@ def test_other_message_type_is_ar(store, listener):  # noqa: ANN001
     adt = simulator.oru_r01(order, [K], message_type="ADT^A01^ADT_A01")
     assert simulator.ack_code(simulator.send("127.0.0.1", listener.port, adt))[0] == "AR"
     assert _stored(repo, order) == ([], [])
+
+
+def test_serve_runs_the_listener_when_lab_mllp_port_is_set(store):  # noqa: ANN001
+    from starlette.testclient import TestClient
+
+    from benhan.web.app import create_app
+    from tests.server_process import free_port
+    repo, order = _order(store)
+    port = free_port()
+    configured = Store.open(store.config.replace(lab_mllp_port=port))   # the same database, with the port set
+    try:
+        with TestClient(create_app(configured.config, configured)):
+            ack = simulator.send("127.0.0.1", port, simulator.oru_r01(order, [K]))
+            assert simulator.ack_code(ack)[0] == "AA"
+    finally:
+        configured.close()
+    assert len(_stored(repo, order)[1]) == 1
+    with pytest.raises(OSError):     # stopped with the app
+        simulator.send("127.0.0.1", port, simulator.oru_r01(order, [K]), timeout=5)
