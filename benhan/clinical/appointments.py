@@ -13,16 +13,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.clinical import visits
 from benhan.clinical.common import Problems, ref, ref_id, stamp, zone
 from benhan.store.repository import Repository
+from benhan.vn.phone import normalize_phone, phone_problems
 
 SLOT_MINUTES = 30
 DEFAULT_CAPACITY = 20
 # A place is held by what is booked or already came; cancelled and no-shows free it.
 HOLDING = ("booked", "fulfilled", "arrived", "checked-in")
 FINAL = ("cancelled", "noshow", "fulfilled", "entered-in-error")
+# The patient's choice about SMS reminders (valueBoolean false: refused), asked at the desk.
+SMS_REMINDERS_EXT = "https://benhan.vn/fhir/StructureDefinition/sms-reminders"
 
 
 @dataclass
@@ -37,6 +41,8 @@ class DayEntry:
     reason: str
     follow_up: bool              # written at discharge (names the visit that booked it)
     encounter_id: str | None     # the visit opened at check-in
+    phone: str = ""              # the patient's mobile, for the reminder ('' when none)
+    reminders_refused: bool = False
 
 
 def parse_slot(day: str, slot: str, tz: str) -> datetime | None:
@@ -204,7 +210,7 @@ def day_list(repo: Repository, day: date, tz: str = "+07:00") -> list[DayEntry]:
         if s is None or s.astimezone(z).date() != day:
             continue
         rows.append((m.res_id, a, s))
-    names: dict[str, str] = {}
+    patients: dict[str, dict] = {}
     places = dict(visits.locations(repo))
     linked: dict[str, str] = {}
     if rows:
@@ -216,10 +222,42 @@ def day_list(repo: Repository, day: date, tz: str = "+07:00") -> list[DayEntry]:
     out = []
     for aid, a, s in sorted(rows, key=lambda r: r[2]):
         pid = _patient_of(a) or ""
-        if pid and pid not in names:
-            pat = repo.read("Patient", pid).json()
-            names[pid] = ((pat.get("name") or [{}])[0]).get("text", "")
+        if pid and pid not in patients:
+            patients[pid] = repo.read("Patient", pid).json()
+        pat = patients.get(pid, {})
         loc = _location_of(a) or ""
-        out.append(DayEntry(aid, pid, names.get(pid, ""), loc, places.get(loc, ""), s.astimezone(z),
-                            a.get("status", ""), a.get("description", ""), _follow_up(a), linked.get(aid)))
+        out.append(DayEntry(aid, pid, ((pat.get("name") or [{}])[0]).get("text", ""), loc, places.get(loc, ""),
+                            s.astimezone(z), a.get("status", ""), a.get("description", ""), _follow_up(a),
+                            linked.get(aid), mobile_of(pat), refuses_reminders(pat)))
     return out
+
+
+def mobile_of(patient: dict) -> str:
+    """The patient's first valid Vietnamese mobile number in the national form (0…), or ''."""
+    for c in patient.get("telecom") or []:
+        if c.get("system") in ("phone", "sms") and c.get("value") and not phone_problems(c["value"], mobile_only=True):
+            return normalize_phone(c["value"])
+    return ""
+
+
+def refuses_reminders(patient: dict) -> bool:
+    return any(e.get("url") == SMS_REMINDERS_EXT and e.get("valueBoolean") is False
+               for e in patient.get("extension") or [])
+
+
+def set_reminder_choice(repo: Repository, actor: Actor, patient_id: str, wanted: bool) -> None:
+    """Record whether the patient wants SMS reminders (Patient extension SMS_REMINDERS_EXT)."""
+    found = repo.read("Patient", patient_id)
+    body = found.json()
+    body["extension"] = [e for e in body.get("extension") or [] if e.get("url") != SMS_REMINDERS_EXT]
+    body["extension"].append({"url": SMS_REMINDERS_EXT, "valueBoolean": wanted})
+    repo.update("Patient", patient_id, stamp(body, actor), if_match=found.version)
+
+
+def still_booked(repo: Repository, appointment_id: str, start: str) -> bool:
+    """The appointment is still booked at this start (a reminder queued for it may go out)."""
+    try:
+        a = repo.read("Appointment", appointment_id).json()
+    except errors.BenhanError:      # deleted or gone: nothing to remind of
+        return False
+    return a.get("status") == "booked" and a.get("start") == start

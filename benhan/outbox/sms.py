@@ -32,14 +32,16 @@ class SmsGateway:
     brandname: str = "BENHAN"
     timeout: float = 10.0
 
-    def send(self, phone: str, text: str) -> str:
-        """Send one SMS; the gateway's message id. SmsFailed (one line) when it does not go out."""
+    def send(self, phone: str, text: str, request_id: str | None = None) -> str:
+        """Send one SMS; the gateway's message id. SmsFailed (one line) when it does not go out.
+        `request_id`: a queued message's own (outbox.reminders), so that a resend after a crash is
+        recognised by the gateway as the same message; else a new one."""
         body = ascii_text(text)
         if len(body) > MAX_TEXT:
             raise ValueError(f"an SMS holds {MAX_TEXT} characters, this has {len(body)}")
         try:
             answer = httpx.post(self.url, json={"to": phone, "text": body, "brandname": self.brandname,
-                                                "request_id": str(uuid.uuid4())},
+                                                "request_id": request_id or str(uuid.uuid4())},
                                 headers={"Authorization": f"Bearer {self.key}"}, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise errors.SmsFailed(f"không gửi được SMS (cổng SMS không trả lời) | the SMS gateway did not answer: "
