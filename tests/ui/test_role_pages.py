@@ -89,6 +89,8 @@ FORM_POSTS = {
     # A bottle of infusion, 07/BV2 (clinical.infusion): no fluid named, refused as a form.
     "/ui/encounters/{id}/infusions": (lambda r: has(r, "c", "MedicationAdministration"), {"inf_volume": "x"}),
     "/ui/encounters/{id}/doses": (lambda r: has(r, "c", "MedicationAdministration"), {"outcome": "x"}),
+    # Fluid balance (web/ui/fluids.py): an amount that is not a number, refused as a form.
+    "/ui/encounters/{id}/fluids": (lambda r: has(r, "c", "Observation"), {"fluid_kind": "urine", "fluid_ml": "x"}),
     # The sick-leave certificate (web/ui/sick_leave.py): the doctor's act; without the days off it is refused.
     "/ui/encounters/{id}/sick-leave": (lambda r: has(r, "c", "Basic") and roles.may_act((r,), roles.PROGRESS_NOTE),
                                        {"leave_from": ""}),

@@ -5,7 +5,7 @@ the visit page and the round leaves the list."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -71,3 +71,22 @@ def test_the_due_list_shows_the_overdue_round_until_it_is_taken(world):  # noqa:
     after = nurse.http.get("/ui/doses")
     assert rounds_listed(after.text) == []
     assert "Không có lượt đo dấu hiệu sinh tồn nào đến giờ hay quá giờ." in after.text
+
+
+def test_the_nurse_records_intake_and_output_and_the_card_shows_the_days_balance(world):  # noqa: ANN001
+    nurse, eid = world["nurse"], world["stays"]["3"]
+    visit = nurse.http.get(f"/ui/encounters/{eid}")
+    assert 'id="fluids"' in visit.text and "Chưa ghi dịch vào – ra." in visit.text
+    for kind, ml in (("intake", "1200"), ("urine", "700"), ("other-output", "150,5")):
+        r = nurse.post(f"/ui/encounters/{eid}/fluids", {"fluid_kind": kind, "fluid_ml": ml})
+        assert r.status_code == 303, r.text[:500]
+    bad = nurse.post(f"/ui/encounters/{eid}/fluids", {"fluid_kind": "urine", "fluid_ml": "-3"})
+    assert bad.status_code == 400 and 'id="e-fluid_ml"' in bad.text
+    page = nurse.http.get(f"/ui/encounters/{eid}").text
+    today = datetime.now(world["clock"].tzinfo)         # the facility's day (a test run across midnight aside)
+    row = re.search(r'<tr data-day="([^"]+)"><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>'
+                    r'<td>([^<]*)</td></tr>', page)
+    assert row and row.groups() == (f"{today:%d/%m/%Y}", "1200", "700", "150,5", "349,5"), row and row.groups()
+    assert "e-fluid_ml" not in page
+    # A fluid entry is not a vital-sign round: the list of rounds is unchanged by it.
+    assert rounds_listed(nurse.http.get("/ui/doses").text) == []

@@ -9,6 +9,7 @@ from starlette.routing import Route
 from benhan.web.ui import bench, corrections, desk, diagnosis_search, linking, printouts, signatures, visit
 from benhan.web.ui import paper
 from benhan.web.ui import referral as referral_ui
+from benhan.web.ui import fluids as fluids_ui
 from benhan.web.ui import sick_leave as sick_leave_ui
 from benhan.web.ui import specialty
 from benhan.web.ui import amendment as amendment_pages
@@ -56,6 +57,7 @@ routes = [
     Route("/ui/encounters/{id}/infusions", visit.infusion_post, methods=_FORM),
     Route("/ui/encounters/{id}/referral", referral_ui.post, methods=_FORM),
     Route("/ui/encounters/{id}/sick-leave", sick_leave_ui.post, methods=_FORM),
+    Route("/ui/encounters/{id}/fluids", fluids_ui.post, methods=_FORM),
     Route("/ui/encounters/{id}/print", printouts.print_view),
     Route("/ui/encounters/{id}/print.pdf", printouts.print_pdf),
     Route("/ui/encounters/{id}/record.pdf", printouts.whole_record_pdf),

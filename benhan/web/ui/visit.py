@@ -142,6 +142,7 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 consent_card=_consent_card(r, encounter, patient, i18n.language(request)),
                 transfusion_card=_transfusion_card(r, encounter, i18n.language(request)),
                 infusion_card=_infusion_card(r, encounter),
+                fluid_card=_fluid_card(r, encounter, tz(request)),
                 bed_card=_bed_card(r, encounter),
                 sick_leave_card=sick_leave_ui.card(r, encounter),
                 referral_card=referral_ui.card(r, encounter, rec),
@@ -211,6 +212,11 @@ def _transfusion_card(r: Repository, encounter: dict, lang: str) -> dict:
 def _bed_card(r: Repository, encounter: dict) -> dict:
     from benhan.web.ui import ward      # the bed card (clinical.beds): ward.py owns it
     return ward.card(r, encounter)
+
+
+def _fluid_card(r: Repository, encounter: dict, offset: str) -> dict:
+    from benhan.web.ui import fluids     # the fluid-balance card (clinical.fluids): fluids.py owns it
+    return fluids.card(r, encounter, offset)
 
 
 def _infusion_card(r: Repository, encounter: dict) -> dict:
