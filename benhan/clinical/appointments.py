@@ -196,6 +196,10 @@ def check_in(repo: Repository, actor: Actor, appointment_id: str, fac: visits.Fa
     return eid
 
 
+def patient_of(appt: dict) -> str | None:
+    return _patient_of(appt)
+
+
 def _follow_up(appt: dict) -> bool:
     return any((r.get("reference") or "").startswith("Encounter/") for r in appt.get("supportingInformation") or [])
 

@@ -31,6 +31,8 @@ def world(tmp_path_factory):  # noqa: ANN001, ANN201
     repo = Repository(store, Actor.system())
     extra = [repo.create("Patient", {"resourceType": "Patient", "name": [{"text": n}]}).res_id
              for n in ("Đỗ Thị Xuân Hẹn", "Phan Văn Đủ Chỗ")]
+    extra.append(repo.create("Patient", {"resourceType": "Patient", "name": [{"text": "Mai Thị Nhắn Tin"}],
+                                         "telecom": [{"system": "phone", "value": "+84 912 345 678"}]}).res_id)
     app = create_app(store.config, store)
     clients = {}
     for username, name, role in (("tiepdon", "Phạm Thị Lan", "registrar"), ("thungan", "Vũ Thị Thu", "cashier")):
@@ -112,3 +114,22 @@ def test_a_role_without_appointments_is_refused(world):  # noqa: ANN001
     c = world["clients"]["cashier"]
     assert c.http.get("/ui/appointments").status_code == 403
     assert c.post("/ui/appointments/book", {"slot": "08:00"}).status_code == 403
+
+
+def test_the_list_says_who_gets_no_sms_and_records_a_refusal(world):  # noqa: ANN001
+    from benhan.clinical import appointments as ap
+    c = world["clients"]["registrar"]
+    day = (world["tomorrow"] + timedelta(days=1)).isoformat()
+    room = re.search(r'<select name="location"><option value="([^"]+)"',
+                     c.http.get(f"/ui/appointments?day={day}&q=Mai Thị").text).group(1)
+    for pid in (world["extra"][0], world["extra"][2]):
+        assert c.post("/ui/appointments/book", {"patient": pid, "location": room, "day": day,
+                                                "slot": "14:00"}).status_code == 303
+    listed = c.http.get(f"/ui/appointments?day={day}").text
+    assert "Không có số di động: không nhắc hẹn qua SMS" in listed and "Nhắc hẹn qua SMS tới 0912345678" in listed
+    aid = next(a for a in rows(listed) if ap.patient_of(world["repo"].read("Appointment", a).json()) == world["extra"][2])
+    assert c.post(f"/ui/appointments/{aid}", {"action": "no_sms", "back": day}).status_code == 303
+    assert ap.refuses_reminders(world["repo"].read("Patient", world["extra"][2]).json())
+    assert "Người bệnh từ chối nhận tin nhắn nhắc hẹn" in c.http.get(f"/ui/appointments?day={day}").text
+    assert c.post(f"/ui/appointments/{aid}", {"action": "sms", "back": day}).status_code == 303
+    assert not ap.refuses_reminders(world["repo"].read("Patient", world["extra"][2]).json())

@@ -87,7 +87,13 @@ async def act(request: Request) -> Response:
                 eid = ap.check_in(r, r.actor, aid, fac, when=now(tz(request)), location_id=v["location"] or None,
                                   tz=tz(request))
                 return back(f"/ui/encounters/{eid}")
-            if v["action"] in ("cancelled", "noshow"):
+            if v["action"] in ("no_sms", "sms"):
+                # The patient's choice about SMS reminders, said at the desk (kept on the Patient).
+                require(r, ("u", "Patient"))
+                pid = ap.patient_of(r.read("Appointment", aid).json())
+                if pid:
+                    ap.set_reminder_choice(r, r.actor, pid, v["action"] == "sms")
+            elif v["action"] in ("cancelled", "noshow"):
                 ap.set_status(r, r.actor, aid, v["action"], v["reason"])
             elif v["action"] == "reschedule":
                 ap.reschedule(r, r.actor, aid, ap.parse_slot(v["day"], v["slot"], tz(request)),
