@@ -88,6 +88,24 @@ def _reference(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
     return cond
 
 
+def _references(c: Criterion, t) -> ColumnElement:  # noqa: ANN001
+    """Several values of a reference parameter: the plain relative ones (Type/id) as one
+    `target_type = T AND target_id IN (…)` per type, which walks the (param, target_id) index; an OR
+    of forty (type, id) pairs kept SQLite on (res_type, param) alone, reading every row of the
+    parameter (the ward board's 40 stays: all Observation.encounter rows of the store)."""
+    by_type: dict[str, list[str]] = {}
+    others = []
+    for v in c.values:
+        ref = parse_reference(unescape(v))
+        if ref is not None and not ref.absolute and not unescape(v).startswith(("http://", "https://", "urn:")):
+            by_type.setdefault(ref.type, []).append(ref.id)
+        else:
+            others.append(_reference(c, t, v))
+    grouped = [and_(t.c.target_type == rt, t.c.target_id == ids[0] if len(ids) == 1 else t.c.target_id.in_(ids))
+               for rt, ids in by_type.items()]
+    return or_(*grouped, *others)
+
+
 def _date_condition(low_col, high_col, prefix: str, lo: int, hi: int) -> ColumnElement:  # noqa: ANN001
     contained = and_(low_col >= lo, high_col <= hi)
     return {
@@ -282,7 +300,8 @@ def criterion_sql(res_type: str, c: Criterion, res=resource, driving: bool = Fal
         present = exists().where(base)
         return not_(present) if c.values[0] == "true" else present
     build = _CONDITIONS["token" if c.modifier == "identifier" else c.type]
-    values = or_(*(build(c, t, v) for v in c.values))
+    values = (_references(c, t) if table_type == "reference"
+              else or_(*(build(c, t, v) for v in c.values)))
     if c.modifier == "not":
         return not_(exists().where(and_(base, values)))
     if driving:

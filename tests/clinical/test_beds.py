@@ -148,6 +148,40 @@ def test_a_bed_whose_stay_ended_elsewhere_is_free_on_the_board(ward: dict) -> No
     assert beds.occupant(bed(ward, ("Khoa Nội tổng hợp", 1))) == other
 
 
+def _observation(ward: dict, eid: str, category: str, when: datetime, flag: str = "N") -> None:
+    from benhan.clinical.common import INTERPRETATION, LOINC, OBS_CATEGORY
+    e = enc(ward, eid)
+    ward["repo"].create("Observation", {
+        "resourceType": "Observation", "status": "final",
+        "category": [{"coding": [{"system": OBS_CATEGORY, "code": category}]}],
+        "code": {"coding": [{"system": LOINC, "code": "8867-4" if category == "vital-signs" else "2345-7"}]},
+        "subject": e["subject"], "encounter": {"reference": f"Encounter/{eid}"},
+        "effectiveDateTime": when.isoformat(), "valueQuantity": {"value": 80},
+        "interpretation": [{"coding": [{"system": INTERPRETATION, "code": flag}]}]})
+
+
+def test_the_board_flags_vitals_older_than_a_day_and_counts_only_the_last_days_critical_results(ward: dict) -> None:
+    # Two stays searched together (one encounter=A,B search): the board must tell them apart.
+    nurse = ward["nurse"]
+    now = at(12, 10)
+    stale = admit(ward, "038060001234", "Nguyễn Văn An", at(10, 8))
+    fresh = admit(ward, "038060005678", "Trần Thị Bình", at(10, 9))
+    beds.assign(nurse, nurse.actor, enc(ward, stale), ward["beds"][("Khoa Nội tổng hợp", 1)], when=at(10, 9))
+    beds.assign(nurse, nurse.actor, enc(ward, fresh), ward["beds"][("Khoa Nội tổng hợp", 2)], when=at(10, 10))
+    _observation(ward, stale, "vital-signs", now - timedelta(hours=25))
+    _observation(ward, stale, "laboratory", now - timedelta(hours=25), "HH")    # a day old: not on the board
+    _observation(ward, stale, "laboratory", now - timedelta(hours=2))            # recent, but no vital sign
+    _observation(ward, fresh, "vital-signs", now - timedelta(hours=1))
+    _observation(ward, fresh, "laboratory", now - timedelta(hours=3), "LL")
+    rows = {r.encounter_id: r for r in ward_board.board(nurse, ward["deps"]["Khoa Nội tổng hợp"], now).rows}
+    assert (rows[stale].vitals_overdue, rows[stale].critical, rows[stale].alerts) == (True, 0, ["vitals"])
+    assert (rows[fresh].vitals_overdue, rows[fresh].critical, rows[fresh].alerts) == (False, 1, ["critical"])
+    # Two hours later the 25-hour-old round is still overdue and the new one not yet.
+    rows = {r.encounter_id: r for r in ward_board.board(nurse, ward["deps"]["Khoa Nội tổng hợp"],
+                                                        now + timedelta(hours=2)).rows}
+    assert (rows[stale].vitals_overdue, rows[fresh].vitals_overdue) == (True, False)
+
+
 @pytest.mark.parametrize("zone_hours, day", [(7, 1), (-5, 2), (0, 2)])
 def test_days_in_hospital_count_calendar_days_in_the_facility_zone(zone_hours: int, day: int) -> None:
     # Admitted 05:30 on 2 March in Hà Nội = 22:30 UTC and 17:30 in UTC−5 on 1 March (across midnight):
