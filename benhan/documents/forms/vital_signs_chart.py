@@ -21,7 +21,6 @@ from benhan.documents.layout.model import Field, Form, Line
 from benhan.vn.display import number
 
 ICT = dt.timezone(dt.timedelta(hours=7))
-LOINC = "http://loinc.org"
 NOON = 12                   # a reading from noon on is the afternoon column
 PHYSICAL_TYPE = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 
