@@ -123,6 +123,12 @@ SETTINGS: tuple[Setting, ...] = (
             "patient confirmation by OTP is not offered."),
     Setting("sms_gateway_key", str, "", "The SMS gateway's API key (sent as a bearer token)."),
     Setting("sms_brandname", str, "BENHAN", "The sender name (brandname) registered with the SMS provider."),
+    # --- appointments (docs/ui.md) ---
+    Setting("appointment_slot_capacity", int, 20,
+            "How many patients a clinic takes in one 30-minute appointment slot; a booking over it is refused."),
+    Setting("appointment_reminder_hour", int, 17,
+            "The local hour of the day before an appointment from which its SMS reminder is queued and sent "
+            "(needs sms_gateway_url)."),
     # --- sync between facility nodes and the hub (docs/sync.md) ---
     Setting("role", str, "",
             "Sync role: node (a facility that syncs with a hub), hub (the province's server nodes sync with) "

@@ -1,6 +1,6 @@
 """The SMS reminder worker inside `benhan serve` (docs/ui.md, appointments): every
 claims_interval_seconds, from the configured hour of the day before (appointment_reminder_hour,
-local time; 17 when not set) it queues one reminder for each appointment booked for tomorrow in
+local time) it queues one reminder for each appointment booked for tomorrow in
 the one durable outbox (outbox.reminders), then sends what is due through the SMS gateway.
 Not queued: a patient with no valid mobile number (the day list shows it), a patient who refused
 reminders. A cancelled or moved appointment's queued reminder is not sent (checked just before
@@ -25,7 +25,6 @@ from benhan.store.repository import Repository
 from benhan.web.background import run_with_app
 
 log = logging.getLogger(__name__)
-DEFAULT_HOUR = 17
 
 
 @dataclass
@@ -68,7 +67,7 @@ class ReminderRunner:
         tz = cfg.timezone
         local = (moment or self.clock()).astimezone(parse_zone(tz))
         out = Round()
-        if local.hour < int(cfg.values.get("appointment_reminder_hour") or DEFAULT_HOUR):
+        if local.hour < int(cfg.appointment_reminder_hour):
             return out
         repo = Repository(self.store, Actor.system("sms-reminders"))
         fac = facility(repo, cfg.values.get("facility_name")).name

@@ -25,7 +25,9 @@ def world(tmp_path_factory):  # noqa: ANN001, ANN201
     from benhan.store.repository import Repository
     from benhan.store.store import Store
     from benhan.web.app import create_app
-    store = Store.open(config.load(env={}, data_dir=tmp_path_factory.mktemp("appt") / "data"))
+    # A clinic takes one patient per slot here (the setting), so a second booking is refused.
+    store = Store.open(config.load(env={"BENHAN_APPOINTMENT_SLOT_CAPACITY": "1"},
+                                   data_dir=tmp_path_factory.mktemp("appt") / "data"))
     process_bundle(Repository(store, Actor.system()), facility_bundle(), "http://localhost/fhir")
     w = chart_world.build(store)
     repo = Repository(store, Actor.system())
@@ -90,13 +92,11 @@ def test_book_from_the_desk_list_reschedule_cancel_and_check_in(world):  # noqa:
         assert shown in c.http.get(f"/ui/appointments?day={day}").text
 
 
-def test_a_full_slot_is_refused_in_the_users_language(world, monkeypatch):  # noqa: ANN001
-    from benhan.clinical import appointments as ap
+def test_a_full_slot_is_refused_in_the_users_language(world):  # noqa: ANN001
     c = world["clients"]["registrar"]
     day = world["tomorrow"].isoformat()
     room = re.search(r'<select name="location"><option value="([^"]+)"',
                      c.http.get(f"/ui/appointments?day={day}&q=Đỗ Thị Xuân").text).group(1)
-    monkeypatch.setattr(ap, "DEFAULT_CAPACITY", 1)        # the node's setting when none is configured
     assert c.post("/ui/appointments/book", {"patient": world["extra"][0], "location": room, "day": day,
                                             "slot": "15:00"}).status_code == 303
     r = c.post("/ui/appointments/book", {"patient": world["extra"][1], "location": room, "day": day, "slot": "15:00"})
@@ -122,9 +122,9 @@ def test_the_list_says_who_gets_no_sms_and_records_a_refusal(world):  # noqa: AN
     day = (world["tomorrow"] + timedelta(days=1)).isoformat()
     room = re.search(r'<select name="location"><option value="([^"]+)"',
                      c.http.get(f"/ui/appointments?day={day}&q=Mai Thị").text).group(1)
-    for pid in (world["extra"][0], world["extra"][2]):
+    for pid, hhmm in ((world["extra"][0], "14:00"), (world["extra"][2], "14:30")):
         assert c.post("/ui/appointments/book", {"patient": pid, "location": room, "day": day,
-                                                "slot": "14:00"}).status_code == 303
+                                                "slot": hhmm}).status_code == 303
     listed = c.http.get(f"/ui/appointments?day={day}").text
     assert "Không có số di động: không nhắc hẹn qua SMS" in listed and "Nhắc hẹn qua SMS tới 0912345678" in listed
     aid = next(a for a in rows(listed) if ap.patient_of(world["repo"].read("Appointment", a).json()) == world["extra"][2])

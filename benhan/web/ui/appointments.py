@@ -18,9 +18,7 @@ from benhan.web.ui.base import back, form, messages, may, page, repo, require, t
 
 
 def _capacity(request: Request) -> int:
-    # The node's setting when it has one (appointment_slot_capacity), else the module's default.
-    value = request.app.state.store.config.values.get("appointment_slot_capacity")
-    return int(value) if value else ap.DEFAULT_CAPACITY
+    return max(1, int(request.app.state.store.config.appointment_slot_capacity))
 
 
 def _day(request: Request, raw: str | None) -> date:
