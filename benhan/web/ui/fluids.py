@@ -18,7 +18,10 @@ def card(r: Repository, encounter: dict, offset: str) -> dict:
     """The stay's last days' totals (mL, as printed) and whether this user may record an entry."""
     if not visits.is_inpatient(encounter) or not may(r, "r", "Observation"):
         return {"days": [], "may_add": False, "shown": False}
-    found = r.search_type("Observation", [("encounter", f"Encounter/{encounter['id']}"), ("_count", "5000")])
+    codes = [f"{fluids.SYSTEM}|{k}" for k in fluids.KINDS] + [f"{fluids.LOINC}|{c}" for c in (fluids.INTAKE_24H,
+                                                                                           fluids.URINE_24H)]
+    found = r.search_type("Observation", [("encounter", f"Encounter/{encounter['id']}"), ("code", ",".join(codes)),
+                                          ("_count", "5000")])
     days = fluids.days([m.json() for m in found.matches], zone(offset))[-SHOWN_DAYS:]
     rows = [(f"{d.day:%d/%m/%Y}", number(d.intake), number(d.amounts.get("urine", 0.0)),
              number(d.amounts.get("other-output", 0.0)), number(d.balance)) for d in reversed(days)]
