@@ -28,6 +28,10 @@ from benhan.terminology.labs import BY_CODE
 FLAGS = {"L": "L", "H": "H", "LL": "LL", "HH": "HH", "N": "N", "A": "A", "AA": "AA", "<": "<", ">": ">"}
 
 
+# The analyser's message (MSH-3 sending application | MSH-10 control id) a report came from.
+MESSAGE = "https://benhan.vn/fhir/sid/lab-message"
+
+
 class Rejected(Exception):
     """The message cannot be stored: `code` AE (an error in it) or AR (a type we do not take)."""
 
@@ -168,6 +172,9 @@ def _receive(repo: Repository, raw: str, cid: str, when: str, limits: dict) -> O
     kind = _field(msh, 9)
     if not kind.startswith("ORU^R01"):
         raise Rejected("AR", f"message type {kind or '(empty)'} not taken (ORU^R01 only)")
+    key = f"{_field(msh, 3)}|{cid}"
+    if cid and repo.search_type("DiagnosticReport", [("identifier", f"{MESSAGE}|{key}")]).matches:
+        return Outcome("AA", cid, "already stored")      # a resend after a lost ACK: not stored twice
     segments = [s for s in message if _text(s[0]) in ("OBR", "OBX")]
     if not segments or _text(segments[0][0]) != "OBR":
         raise Rejected("AE", "no OBR segment")
@@ -188,6 +195,7 @@ def _receive(repo: Repository, raw: str, cid: str, when: str, limits: dict) -> O
         ids = [str(uuid.uuid4()) for _ in observations]
         report_id = str(uuid.uuid4())
         report = {"resourceType": "DiagnosticReport", "status": "preliminary",
+                  **({"identifier": [{"system": MESSAGE, "value": key}]} if cid else {}),
                   "basedOn": [ref("ServiceRequest", order["id"])],
                   "category": [{"coding": [{"system": orders.DIAGNOSTIC_SERVICE, "code": "LAB"}]}],
                   "code": order.get("code") or {"text": "Kết quả"}, "subject": order["subject"],

@@ -59,6 +59,8 @@ def test_results_round_trip_over_mllp(store, listener):  # noqa: ANN001
     assert sodium["interpretation"][0]["coding"][0]["code"] == "L"
     assert by_code["2823-3"]["valueQuantity"]["value"] == 4.2
     assert repo.read("ServiceRequest", order).json()["status"] == "active"   # not validated yet
+    again = simulator.send("127.0.0.1", listener.port, simulator.oru_r01(order, [K, NA], control_id="C-17"))
+    assert simulator.ack_code(again)[0] == "AA" and _stored(repo, order) == (reports, obs)   # a resend: once
     written = sql(store, "SELECT interaction, res_type FROM audit_event WHERE agent = :a", a="lab-analyser:cobas-c311")
     assert {(r[0], r[1]) for r in written} >= {("create", "Observation"), ("create", "DiagnosticReport")}
 

@@ -26,10 +26,12 @@ def sent(store):  # noqa: ANN001, ANN201
     ids = seed.build(store)
     repo = Repository(store, Actor.system())
     encounter = repo.read("Encounter", ids["encounter"]).json()
+    sent_ids: list[str] = []
 
     def send(results: list[Result]) -> tuple[Repository, str, str, str]:
         order = orders.place(repo, seed.DOCTOR, encounter, "lab", {"order_lab": "panel:electrolytes"})
-        ack = simulator.send("127.0.0.1", listener.port, simulator.oru_r01(order, results))
+        sent_ids.append(f"M{len(sent_ids) + 1}")       # an analyser numbers its messages
+        ack = simulator.send("127.0.0.1", listener.port, simulator.oru_r01(order, results, control_id=sent_ids[-1]))
         assert simulator.ack_code(ack)[0] == "AA"
         (report,) = repo.search_type("DiagnosticReport", [("based-on", f"ServiceRequest/{order}")]).matches
         return repo, ids["encounter"], order, report.res_id
