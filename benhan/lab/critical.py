@@ -76,12 +76,16 @@ def beyond(observation: dict, limits: dict[str, Limits]) -> bool:
     return (lim.low is not None and value < lim.low) or (lim.high is not None and value > lim.high)
 
 
+def _vn(value: float) -> str:
+    return f"{value:g}".replace(".", ",")      # the flag's text is read in Vietnamese: decimal comma
+
+
 def flag_for(observation: dict, observation_id: str, order: dict, when: str) -> dict:
     """The Flag telling the ordering doctor (order.requester) of one critical result."""
     q = observation["valueQuantity"]
     name = observation["code"].get("text") or observation["code"]["coding"][0]["code"]
     body = {"resourceType": "Flag", "status": "active", "category": [{"coding": [FLAG_CATEGORY]}],
-            "code": {"coding": [CRITICAL], "text": f"Giá trị nguy hiểm: {name} {q['value']:g} {q.get('unit', '')}".strip()},
+            "code": {"coding": [CRITICAL], "text": f"Giá trị nguy hiểm: {name} {_vn(q['value'])} {q.get('unit', '')}".strip()},
             "subject": order["subject"], "period": {"start": when}, "author": {"display": "Khoa Xét nghiệm"},
             "extension": [{"url": OBSERVATION, "valueReference": ref("Observation", observation_id)}]}
     if order.get("encounter"):

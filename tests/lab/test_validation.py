@@ -45,7 +45,7 @@ def test_critical_potassium_flags_the_ordering_doctor_until_acknowledged(store, 
     repo, encounter, _, _ = sent([Result("2823-3", "6.9", "mmol/L", "3.5-5.0", "HH"),
                                   Result("2951-2", "138", "mmol/L", "135-145", "N")])
     (flag,) = validation.open_flags(repo, encounter)
-    assert "Kali" in flag["code"]["text"] and "6.9" in flag["code"]["text"]
+    assert "Kali" in flag["code"]["text"] and "6,9 mmol/L" in flag["code"]["text"]
     assert {"url": critical.FOR, "valueReference": {"display": seed.DOCTOR.display}} in flag["extension"]
     repo2, _, _, _ = sent([Result("2823-3", "4.1", "mmol/L", "3.5-5.0", "N")])      # normal: no new flag
     assert len(validation.open_flags(repo2, encounter)) == 1

@@ -40,6 +40,7 @@ routes = [
     Route("/ui/encounters/{id}/diagnoses", visit.diagnosis_post, methods=_FORM),
     Route("/ui/icd10", diagnosis_search.icd10),
     Route("/ui/encounters/{id}/allergies", visit.allergy_post, methods=_FORM),
+    Route("/ui/encounters/{id}/lab-flags", visit.lab_flag_post, methods=_FORM),
     Route("/ui/encounters/{id}/orders", visit.order_post, methods=_FORM),
     Route("/ui/encounters/{id}/results", visit.results_post, methods=_FORM),
     Route("/ui/encounters/{id}/prescriptions", visit.prescription_post, methods=_FORM),

@@ -24,6 +24,7 @@ from benhan.clinical.catalogue import lookup
 from benhan.clinical import dx_ranking
 from benhan.clinical.common import FormInvalid, age_on, now, ref_id
 from benhan.clinical.corrections import EDITABLE, is_cancelled
+from benhan.lab import validation as lab_validation
 from benhan.store.repository import Repository
 from benhan.vn import display
 from benhan.web import i18n
@@ -105,7 +106,8 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
     notes_shown = rec.notes if request.query_params.get("notes") == "all" else rec.notes[-RECENT_NOTES:]
     stay = _stay(r, encounter, rec, i18n.language(request)) if visits.is_inpatient(encounter) else {}
     signed = _signed_forms(r, encounter_id) if may(r, "s", "DocumentReference") else {}
-    return page(request, "ui/encounter.html", status, banner=b, enc=encounter, rec=rec, signed=signed,
+    lab_flags = lab_validation.open_flags(r, encounter_id) if may(r, "r", "Flag") else []
+    return page(request, "ui/encounter.html", status, banner=b, enc=encounter, rec=rec, signed=signed, lab_flags=lab_flags,
                 notes_shown=notes_shown, notes_earlier=len(rec.notes) - len(notes_shown),
                 readings=vitals.readings(rec.vital_signs)[-RECENT_READINGS:], vital_fields=vitals.VITALS,
                 trend=svg.trends(rec.vital_signs, i18n.language(request)),
@@ -474,6 +476,18 @@ infusion_post = _post("infusion", ("c", "MedicationAdministration"), _infusion)
 record_post = _post("record", ("c", "Composition"), _record)
 traditional_post = _post("traditional", ("c", "Composition"), _traditional)
 diagnosis_post = _post("diagnoses", ("c", "Condition"), _diagnosis)
+def _lab_flag(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    """The doctor has seen a critical value (benhan/lab/critical.py): the Flag ends, audited."""
+    flag = r.read("Flag", (v.get("flag") or "").strip() or "-").json()
+    if ref_id(flag.get("encounter")) != encounter["id"]:
+        raise errors.NotFound("no such critical-value flag on this visit")
+    try:
+        lab_validation.acknowledge(r, r.actor, flag["id"], tz(request))
+    except lab_validation.ValidationRefused:
+        pass        # acknowledged meanwhile (another tab, a colleague): nothing more to do
+
+
+lab_flag_post = _post("lab-flags", ("u", "Flag"), _lab_flag)
 allergy_post = _post("allergies", ("c", "AllergyIntolerance"), _allergy)
 order_post = _post("orders", ("c", "ServiceRequest"), _order)
 results_post = _post("orders", ("c", "DiagnosticReport"), _results)

@@ -1,0 +1,51 @@
+"""A critical potassium from the analyser, seen by the doctor: the visit page shows it at the top in
+Vietnamese until the doctor acknowledges it; the acknowledgement is the doctor's audited update and
+the banner is gone; a flag id that is not this visit's is refused without a 500. Both databases."""
+from __future__ import annotations
+
+import re
+
+from starlette.testclient import TestClient
+
+from benhan.auth import users
+from benhan.auth.actor import Actor
+from benhan.clinical import orders
+from benhan.lab import simulator
+from benhan.lab.mllp import Listener
+from benhan.store.repository import Repository
+from benhan.web.app import create_app
+from tests.audit.helpers import sql
+from tests.forms import seed
+from tests.forms.test_results_web import PASSWORD, _login
+
+
+def test_critical_potassium_on_the_visit_page_until_acknowledged(store):  # noqa: ANN001
+    ids = seed.build(store)
+    repo = Repository(store, Actor.system())
+    encounter = repo.read("Encounter", ids["encounter"]).json()
+    order = orders.place(repo, seed.DOCTOR, encounter, "lab", {"order_lab": "panel:electrolytes"})
+    listener = Listener(store, "xn-01", port=0).start()
+    try:
+        ack = simulator.send("127.0.0.1", listener.port, simulator.oru_r01(
+            order, [simulator.Result("2823-3", "7.1", "mmol/L", "3.5-5.0", "HH")], control_id="K71"))
+        assert simulator.ack_code(ack)[0] == "AA"
+    finally:
+        listener.stop()
+    users.create_user(store, "bs.xem", seed.V["doctor"], ["doctor"], practitioner_id=ids["doctor"], password=PASSWORD)
+    with TestClient(create_app(store.config, store), raise_server_exceptions=False) as ui:
+        _login(ui, "bs.xem")
+        page = ui.get(f"/ui/encounters/{ids['encounter']}")
+        assert page.status_code == 200
+        banner = re.search(r'<section class="card" id="lab-flags".*?</section>', page.text, re.S)
+        assert banner and "Giá trị nguy hiểm chờ bác sĩ xác nhận" in banner.group(0)
+        assert "Kali (K⁺) 7,1 mmol/L" in banner.group(0)
+        flag = re.search(r'name="flag" value="([^"]+)"', banner.group(0)).group(1)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        wrong = ui.post(f"/ui/encounters/{ids['encounter']}/lab-flags", data={"csrf": csrf, "flag": "khong-co"})
+        assert wrong.status_code in (400, 404) and "Traceback" not in wrong.text
+        done = ui.post(f"/ui/encounters/{ids['encounter']}/lab-flags", data={"csrf": csrf, "flag": flag})
+        assert done.status_code == 200
+        assert 'id="lab-flags"' not in done.text
+    assert repo.read("Flag", flag).json()["status"] == "inactive"
+    assert ("update",) in [tuple(r) for r in sql(
+        store, "SELECT interaction FROM audit_event WHERE agent = 'bs.xem' AND res_type = 'Flag' AND res_id = :f", f=flag)]
