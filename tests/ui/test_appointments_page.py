@@ -133,3 +133,9 @@ def test_the_list_says_who_gets_no_sms_and_records_a_refusal(world):  # noqa: AN
     assert "Người bệnh từ chối nhận tin nhắn nhắc hẹn" in c.http.get(f"/ui/appointments?day={day}").text
     assert c.post(f"/ui/appointments/{aid}", {"action": "sms", "back": day}).status_code == 303
     assert not ap.refuses_reminders(world["repo"].read("Patient", world["extra"][2]).json())
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "2026-02-30", "hôm nay"])
+def test_a_day_out_of_range_or_not_a_date_shows_today(world, day):  # noqa: ANN001
+    r = world["clients"]["registrar"].http.get(f"/ui/appointments?day={day}")
+    assert r.status_code == 200 and "Lịch hẹn khám" in r.text

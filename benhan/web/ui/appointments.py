@@ -23,9 +23,11 @@ def _capacity(request: Request) -> int:
 
 def _day(request: Request, raw: str | None) -> date:
     try:
-        return date.fromisoformat(raw) if raw else today(request)
+        d = date.fromisoformat(raw) if raw else today(request)
     except ValueError:
         return today(request)
+    # The list shows the day before and after: the calendar's first and last days are not a day here.
+    return d if date(1900, 1, 1) <= d <= date(9998, 12, 31) else today(request)
 
 
 def _page(request: Request, r, day: date, status: int = 200, errs: dict | None = None,  # noqa: ANN001
