@@ -227,7 +227,10 @@ def day_list(repo: Repository, day: date, tz: str = "+07:00") -> list[DayEntry]:
     for aid, a, s in sorted(rows, key=lambda r: r[2]):
         pid = _patient_of(a) or ""
         if pid and pid not in patients:
-            patients[pid] = repo.read("Patient", pid).json()
+            try:
+                patients[pid] = repo.read("Patient", pid).json()
+            except errors.BenhanError:      # deleted, or out of this user's reach: listed without a name
+                patients[pid] = {}
         pat = patients.get(pid, {})
         loc = _location_of(a) or ""
         out.append(DayEntry(aid, pid, ((pat.get("name") or [{}])[0]).get("text", ""), loc, places.get(loc, ""),

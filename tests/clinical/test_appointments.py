@@ -115,3 +115,20 @@ def test_check_in_opens_a_linked_visit_and_follow_ups_are_listed(world):  # noqa
     assert {eid, eid2} <= {q.encounter_id for q in visits.queue(repo, room, arrive.date())}
     with pytest.raises(FormInvalid):                 # checked in once
         ap.check_in(repo, Actor.system(), a, visits.facility(repo), when=arrive)
+
+
+def test_a_follow_up_is_rescheduled_into_a_clinic_and_a_deleted_patient_is_still_listed(world):  # noqa: ANN001
+    repo, pats, room, _ = world
+    fu = repo.create("Appointment", {"resourceType": "Appointment", "status": "booked", "description": "Tái khám",
+                                     "start": "2026-12-10T08:00:00+07:00",
+                                     "participant": [{"actor": {"reference": f"Patient/{pats[1]}"},
+                                                      "status": "accepted"}]}).res_id
+    with pytest.raises(FormInvalid) as e:            # no clinic of its own: the desk must name one
+        ap.reschedule(repo, Actor.system(), fu, slot("2026-12-11", "09:00"), now=NOW)
+    assert e.value.errors["location"][0] == "ui.err.choose"
+    ap.reschedule(repo, Actor.system(), fu, slot("2026-12-11", "09:00"), room, now=NOW)
+    moved = ap.day_list(repo, NOW.date() + timedelta(days=2), TZ)
+    assert [(x.appointment_id, x.location_name) for x in moved] == [(fu, "Phòng khám Nội")]
+    repo.delete("Patient", pats[1])
+    assert [(x.appointment_id, x.patient_name) for x in ap.day_list(repo, NOW.date() + timedelta(days=2), TZ)] == [
+        (fu, "")]

@@ -101,8 +101,7 @@ async def act(request: Request) -> Response:
             else:
                 return _page(request, r, shown, 400, {"action": _choose(request)})
         except FormInvalid as exc:
-            errs = messages(request, exc)
-            return _page(request, r, shown, 400, {f"{aid}": " ".join(errs.values()), **errs})
+            return _page(request, r, shown, 400, messages(request, exc))
         return back(f"/ui/appointments?day={shown.isoformat()}")
     return await run_in_threadpool(work)
 
