@@ -101,6 +101,16 @@ def open_flags(repo: Repository, encounter_id: str) -> list[dict]:
     return sorted(flags, key=lambda f: f.get("period", {}).get("start", ""))
 
 
+def flags_for(repo: Repository, doctor: str, limit: int = 200) -> list[dict]:
+    """The active critical-value Flags for a doctor (the order's requester, by name), oldest first:
+    the doctor's home page lists them until they are acknowledged."""
+    found = repo.search_type("Flag", [("_sort", "-_lastUpdated"), ("_count", str(limit))])
+    flags = [m.json() for m in found.matches if m.json().get("status") == "active"
+             and any(e.get("url") == critical.FOR and (e.get("valueReference") or {}).get("display") == doctor
+                     for e in m.json().get("extension", []))]
+    return sorted(flags, key=lambda f: f.get("period", {}).get("start", ""))
+
+
 def acknowledge(repo: Repository, actor: Actor, flag_id: str, tz: str = "+07:00") -> None:
     """The doctor has seen the critical value: the Flag ends (inactive, period.end, who)."""
     flag = repo.read("Flag", flag_id).json()

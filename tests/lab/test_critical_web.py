@@ -1,6 +1,6 @@
 """A critical potassium from the analyser, seen by the doctor: the visit page shows it at the top in
 Vietnamese until the doctor acknowledges it; the acknowledgement is the doctor's audited update and
-the banner is gone; a flag id that is not this visit's is refused without a 500. Both databases."""
+the banner is gone (and from the doctor's home page, where it was listed too); a flag id that is not this visit's is refused without a 500. Both databases."""
 from __future__ import annotations
 
 import re
@@ -34,6 +34,8 @@ def test_critical_potassium_on_the_visit_page_until_acknowledged(store):  # noqa
     users.create_user(store, "bs.xem", seed.V["doctor"], ["doctor"], practitioner_id=ids["doctor"], password=PASSWORD)
     with TestClient(create_app(store.config, store), raise_server_exceptions=False) as ui:
         _login(ui, "bs.xem")
+        home = ui.get("/")
+        assert "Kali (K⁺) 7,1 mmol/L" in home.text and f"/ui/encounters/{ids['encounter']}#lab-flags" in home.text
         page = ui.get(f"/ui/encounters/{ids['encounter']}")
         assert page.status_code == 200
         banner = re.search(r'<section class="card" id="lab-flags".*?</section>', page.text, re.S)
@@ -46,6 +48,7 @@ def test_critical_potassium_on_the_visit_page_until_acknowledged(store):  # noqa
         done = ui.post(f"/ui/encounters/{ids['encounter']}/lab-flags", data={"csrf": csrf, "flag": flag})
         assert done.status_code == 200
         assert 'id="lab-flags"' not in done.text
+        assert "Kali (K⁺) 7,1" not in ui.get("/").text      # gone from the doctor's home too
     assert repo.read("Flag", flag).json()["status"] == "inactive"
     assert ("update",) in [tuple(r) for r in sql(
         store, "SELECT interaction FROM audit_event WHERE agent = 'bs.xem' AND res_type = 'Flag' AND res_id = :f", f=flag)]

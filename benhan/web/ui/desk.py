@@ -18,6 +18,7 @@ from benhan.vn.cccd_qr import QrProblem, parse_cccd_qr
 from benhan.web import i18n
 from benhan.web.ui import paper as paper_ui, svg
 from benhan.web.ui.base import back, chart_gate, form, may, messages, page, repo, require, t, today, tz
+from benhan.lab import validation as lab_validation
 
 VISIT_FIELDS = ("visit_type", "location", "reason", "route")
 
@@ -37,6 +38,8 @@ def worklist_context(request: Request) -> dict:
         out["queue"] = visits.queue(r, out["room"] or None, today(request))
     if out["q"] and may(r, "s", "Patient"):
         out["found"] = registration.search(r, out["q"])
+    # The critical lab values waiting for this doctor's acknowledgement (benhan/lab/critical.py).
+    out["lab_flags"] = lab_validation.flags_for(r, r.actor.display or r.actor.name) if may(r, "s", "Flag") else []
     return out
 
 
