@@ -52,3 +52,39 @@ def test_critical_potassium_on_the_visit_page_until_acknowledged(store):  # noqa
     assert repo.read("Flag", flag).json()["status"] == "inactive"
     assert ("update",) in [tuple(r) for r in sql(
         store, "SELECT interaction FROM audit_event WHERE agent = 'bs.xem' AND res_type = 'Flag' AND res_id = :f", f=flag)]
+
+
+def test_the_technician_validates_the_analysers_results_on_the_worklist(store):  # noqa: ANN001
+    from benhan.lab import validation
+    ids = seed.build(store)
+    repo = Repository(store, Actor.system())
+    encounter = repo.read("Encounter", ids["encounter"]).json()
+    order = orders.place(repo, seed.DOCTOR, encounter, "lab", {"order_lab": "panel:electrolytes"})
+    listener = Listener(store, "xn-01", port=0).start()
+    try:
+        ack = simulator.send("127.0.0.1", listener.port, simulator.oru_r01(
+            order, [simulator.Result("2951-2", "131", "mmol/L", "135-145", "L")], control_id="NA1"))
+        assert simulator.ack_code(ack)[0] == "AA"
+    finally:
+        listener.stop()
+    (report,) = repo.search_type("DiagnosticReport", [("based-on", f"ServiceRequest/{order}")]).matches
+    users.create_user(store, "ktv.huyen", "Mạc Thị Huyền Trang", ["lab_technician"], password=PASSWORD)
+    with TestClient(create_app(store.config, store), raise_server_exceptions=False) as lab:
+        _login(lab, "ktv.huyen")
+        page = lab.get("/ui/lab")
+        block = re.search(rf'<div class="analysed" id="a-{report.res_id}">.*?</div>', page.text, re.S)
+        assert block and "chờ duyệt kỹ thuật" in block.group(0) and "131" in block.group(0)
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        done = lab.post(f"/ui/lab/reports/{report.res_id}/technical", data={"csrf": csrf})
+        assert done.status_code == 200 and f'id="a-{report.res_id}"' not in done.text
+        again = lab.post(f"/ui/lab/reports/{report.res_id}/technical", data={"csrf": csrf})
+        assert again.status_code == 409 and "đã được duyệt kỹ thuật" in again.text
+    stored = repo.read("DiagnosticReport", report.res_id).json()
+    assert validation.technical_by(stored) == "ktv.huyen" and stored["status"] == "preliminary"
+    # The same person cannot also validate medically (a technician who is also a doctor, say).
+    same = Actor(name="ktv.huyen", display="Mạc Thị Huyền Trang")
+    try:
+        validation.medical(repo, same, report.res_id)
+        raise AssertionError("the same user validated twice")
+    except validation.ValidationRefused as exc:
+        assert exc.key == "ui.lab.err.same_person"

@@ -77,6 +77,7 @@ routes = [
     Route("/ui/documents/{id}/pad", signatures.pad_page, methods=_FORM),
     Route("/ui/lab", bench.lab_worklist),
     Route("/ui/lab/{id}/results", bench.lab_results, methods=_FORM),
+    Route("/ui/lab/reports/{id}/technical", bench.lab_technical, methods=_FORM),
     Route("/ui/pharmacy", bench.pharmacy),
     Route("/ui/pharmacy/dispense", bench.pharmacy_dispense, methods=_FORM),
     *pharmacy_stock.routes,

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from benhan import errors
 from benhan.clinical import dispensing, laboratory, orders, procedures
 from benhan.clinical.common import FormInvalid
+from benhan.lab import validation as lab_validation
 from benhan.pharmacy import dispense as pharmacy_dispensing
 from benhan.web import i18n
 from benhan.web.ui.base import back, form, messages, page, repo, require, today, tz
@@ -18,7 +19,14 @@ from benhan.web.ui.base import back, form, messages, page, repo, require, today,
 def _lab_page(request: Request, r, status: int = 200, **extra) -> Response:  # noqa: ANN001
     done = request.query_params.get("done", "")
     done_rows = laboratory.results_of(r, done) if done else []
-    return page(request, "ui/lab.html", status, items=laboratory.worklist(r, tz(request)), done=done,
+    items = laboratory.worklist(r, tz(request))
+    # The analyser's results not yet validated technically (benhan/lab): shown under their order.
+    analysed = {}
+    for item in items:
+        report = _report_of(r, item.order["id"])
+        if report and report.get("status") == "preliminary" and not lab_validation.technical_by(report):
+            analysed[item.order["id"]] = (report, laboratory.results_of(r, item.order["id"]))
+    return page(request, "ui/lab.html", status, items=items, done=done, analysed=analysed,
                 done_rows=done_rows, done_report=_report_of(r, done) if done else None,
                 result_field=orders.result_field, staff=procedures.practitioners(r), **extra)
 
@@ -57,6 +65,26 @@ async def lab_results(request: Request) -> Response:
             return _lab_page(request, r, 409, v=values, failed=order_id,
                              errors={"form": i18n.translate("ui.err.conflict", i18n.language(request))})
         return back(f"/ui/lab?done={order_id}")
+    return await run_in_threadpool(work)
+
+
+async def lab_technical(request: Request) -> Response:
+    """The technician's technical validation of an analyser's results (benhan/lab/validation.py)."""
+    r = repo(request)
+    await run_in_threadpool(require, r, ("u", "DiagnosticReport"))
+    if request.method == "GET":
+        return back("/ui/lab")
+    await form(request)
+    report_id = request.path_params["id"]
+
+    def work() -> Response:
+        try:
+            lab_validation.technical(r, r.actor, report_id, tz(request))
+        except lab_validation.ValidationRefused as exc:
+            return _lab_page(request, r, 409, errors={"form": i18n.translate(exc.key, i18n.language(request))})
+        except errors.VersionConflict:
+            return _lab_page(request, r, 409, errors={"form": i18n.translate("ui.err.conflict", i18n.language(request))})
+        return back("/ui/lab")
     return await run_in_threadpool(work)
 
 
