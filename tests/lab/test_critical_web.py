@@ -88,3 +88,47 @@ def test_the_technician_validates_the_analysers_results_on_the_worklist(store): 
         raise AssertionError("the same user validated twice")
     except validation.ValidationRefused as exc:
         assert exc.key == "ui.lab.err.same_person"
+
+
+def test_the_doctor_validates_medically_on_the_visit_page_not_the_technician_twice(store):  # noqa: ANN001
+    from benhan.lab import validation
+    ids = seed.build(store)
+    repo = Repository(store, Actor.system())
+    encounter = repo.read("Encounter", ids["encounter"]).json()
+    order = orders.place(repo, seed.DOCTOR, encounter, "lab", {"order_lab": "panel:electrolytes"})
+    listener = Listener(store, "xn-01", port=0).start()
+    try:
+        simulator.send("127.0.0.1", listener.port, simulator.oru_r01(
+            order, [simulator.Result("2951-2", "131", "mmol/L", "135-145", "L")], control_id="NA2"))
+    finally:
+        listener.stop()
+    (report,) = repo.search_type("DiagnosticReport", [("based-on", f"ServiceRequest/{order}")]).matches
+    users.create_user(store, "bs.xem", seed.V["doctor"], ["doctor"], practitioner_id=ids["doctor"], password=PASSWORD)
+    # The doctor validated technically too (a small station): the medical step is then refused.
+    validation.technical(Repository(store, Actor(name="bs.xem")), Actor(name="bs.xem", display=seed.V["doctor"]),
+                         report.res_id)
+    with TestClient(create_app(store.config, store), raise_server_exceptions=False) as ui:
+        _login(ui, "bs.xem")
+        page = ui.get(f"/ui/encounters/{ids['encounter']}")
+        assert f'id="validate-{report.res_id}"' in page.text and "chờ bác sĩ duyệt y khoa" in page.text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        refused = ui.post(f"/ui/encounters/{ids['encounter']}/lab-validate", data={"csrf": csrf, "report": report.res_id})
+        assert refused.status_code == 400 and "phải khác người đã duyệt kỹ thuật" in refused.text
+        assert repo.read("DiagnosticReport", report.res_id).json()["status"] == "preliminary"
+        wrong = ui.post(f"/ui/encounters/{ids['encounter']}/lab-validate", data={"csrf": csrf, "report": "khong-co"})
+        assert wrong.status_code == 404 and "Traceback" not in wrong.text
+    # Validated technically by the technician instead: the doctor's medical validation makes it final.
+    other = repo.read("DiagnosticReport", report.res_id).json()
+    body = {k: v for k, v in other.items() if k != "meta"}
+    body["extension"] = [e for e in body["extension"] if e["url"] != validation.TECHNICAL] + [
+        {"url": validation.TECHNICAL, "valueString": "ktv.huyen"}]
+    repo.update("DiagnosticReport", report.res_id, body)
+    with TestClient(create_app(store.config, store), raise_server_exceptions=False) as ui:
+        _login(ui, "bs.xem")
+        page = ui.get(f"/ui/encounters/{ids['encounter']}")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+        done = ui.post(f"/ui/encounters/{ids['encounter']}/lab-validate", data={"csrf": csrf, "report": report.res_id})
+        assert done.status_code == 200 and f'id="validate-{report.res_id}"' not in done.text
+    final = repo.read("DiagnosticReport", report.res_id).json()
+    assert final["status"] == "final" and final["resultsInterpreter"][0]["display"] == seed.V["doctor"]
+    assert repo.read("ServiceRequest", order).json()["status"] == "completed"

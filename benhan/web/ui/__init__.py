@@ -41,6 +41,7 @@ routes = [
     Route("/ui/icd10", diagnosis_search.icd10),
     Route("/ui/encounters/{id}/allergies", visit.allergy_post, methods=_FORM),
     Route("/ui/encounters/{id}/lab-flags", visit.lab_flag_post, methods=_FORM),
+    Route("/ui/encounters/{id}/lab-validate", visit.lab_medical_post, methods=_FORM),
     Route("/ui/encounters/{id}/orders", visit.order_post, methods=_FORM),
     Route("/ui/encounters/{id}/results", visit.results_post, methods=_FORM),
     Route("/ui/encounters/{id}/prescriptions", visit.prescription_post, methods=_FORM),

@@ -108,6 +108,7 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
     signed = _signed_forms(r, encounter_id) if may(r, "s", "DocumentReference") else {}
     lab_flags = lab_validation.open_flags(r, encounter_id) if may(r, "r", "Flag") else []
     return page(request, "ui/encounter.html", status, banner=b, enc=encounter, rec=rec, signed=signed, lab_flags=lab_flags,
+                technical_by=lab_validation.technical_by,
                 notes_shown=notes_shown, notes_earlier=len(rec.notes) - len(notes_shown),
                 readings=vitals.readings(rec.vital_signs)[-RECENT_READINGS:], vital_fields=vitals.VITALS,
                 trend=svg.trends(rec.vital_signs, i18n.language(request)),
@@ -488,6 +489,20 @@ def _lab_flag(request: Request, r: Repository, encounter: dict, patient: dict, v
 
 
 lab_flag_post = _post("lab-flags", ("u", "Flag"), _lab_flag)
+
+
+def _lab_medical(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
+    """The doctor's medical validation of an analyser's results, after the technician's (benhan/lab)."""
+    report = r.read("DiagnosticReport", (v.get("report") or "").strip() or "-").json()
+    if ref_id(report.get("encounter")) != encounter["id"]:
+        raise errors.NotFound("no such report on this visit")
+    try:
+        lab_validation.medical(r, r.actor, report["id"], tz=tz(request))
+    except lab_validation.ValidationRefused as exc:
+        raise FormInvalid({"form": (exc.key, {})}) from None
+
+
+lab_medical_post = _post("orders", ("u", "DiagnosticReport"), _lab_medical)
 allergy_post = _post("allergies", ("c", "AllergyIntolerance"), _allergy)
 order_post = _post("orders", ("c", "ServiceRequest"), _order)
 results_post = _post("orders", ("c", "DiagnosticReport"), _results)
