@@ -65,6 +65,7 @@ FORM_POSTS = {
     "/ui/encounters/{id}/lab-flags": (lambda r: has(r, "u", "Flag"), {"flag": "khong-co"}),
     "/ui/encounters/{id}/lab-validate": (lambda r: has(r, "u", "DiagnosticReport"), {"report": "khong-co"}),
     "/ui/lab/reports/{id}/technical": (lambda r: has(r, "u", "DiagnosticReport"), {}),
+    "/ui/lab/{id}/specimen": (lambda r: has(r, "c", "Specimen"), {}),
     "/ui/encounters/{id}/orders": (lambda r: has(r, "c", "ServiceRequest"), {"order_kind": "x"}),
     "/ui/encounters/{id}/results": (lambda r: has(r, "c", "DiagnosticReport"), {"order": "khong-co"}),
     "/ui/encounters/{id}/prescriptions": (lambda r: has(r, "c", "MedicationRequest"), {}),

@@ -10,6 +10,7 @@ from benhan.web.ui import bench, corrections, desk, diagnosis_search, linking, p
 from benhan.web.ui import paper
 from benhan.web.ui import referral as referral_ui
 from benhan.web.ui import fluids as fluids_ui
+from benhan.web.ui import care_plan as care_plan_ui
 from benhan.web.ui import sick_leave as sick_leave_ui
 from benhan.web.ui import specialty
 from benhan.web.ui import amendment as amendment_pages
@@ -18,6 +19,7 @@ from benhan.web.ui import claims_desk
 from benhan.web.ui import health_book_desk
 from benhan.web.ui import hosobenhan
 from benhan.web.ui import ward
+from benhan.web.ui import lab_labels
 from benhan.web.ui import pharmacy_stock
 from benhan.web.ui import privacy
 from benhan.web.ui import appointments as appointments_ui
@@ -60,6 +62,8 @@ routes = [
     Route("/ui/encounters/{id}/referral", referral_ui.post, methods=_FORM),
     Route("/ui/encounters/{id}/sick-leave", sick_leave_ui.post, methods=_FORM),
     Route("/ui/encounters/{id}/fluids", fluids_ui.post, methods=_FORM),
+    Route("/ui/encounters/{id}/care-plan", care_plan_ui.post, methods=_FORM),
+    Route("/ui/encounters/{id}/care-plan/done", care_plan_ui.done_post, methods=_FORM),
     Route("/ui/encounters/{id}/print", printouts.print_view),
     Route("/ui/encounters/{id}/print.pdf", printouts.print_pdf),
     Route("/ui/encounters/{id}/record.pdf", printouts.whole_record_pdf),
@@ -79,6 +83,7 @@ routes = [
     Route("/ui/lab", bench.lab_worklist),
     Route("/ui/lab/{id}/results", bench.lab_results, methods=_FORM),
     Route("/ui/lab/reports/{id}/technical", bench.lab_technical, methods=_FORM),
+    *lab_labels.routes,
     Route("/ui/pharmacy", bench.pharmacy),
     Route("/ui/pharmacy/dispense", bench.pharmacy_dispense, methods=_FORM),
     *pharmacy_stock.routes,
