@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from benhan.clinical import administration, chart, consent, infusion, specialty_record, transfusion
+from benhan.clinical import administration, care_plan, chart, consent, infusion, specialty_record, transfusion
 from benhan.clinical.common import ref_id
 from benhan.clinical.printouts.forms import Context
 from benhan.store.repository import Repository
@@ -30,6 +30,7 @@ class FormData:
     transfusions: list[dict] = field(default_factory=list)   # the visit's blood units given (clinical.transfusion)
     infusions: list[dict] = field(default_factory=list)      # the stay's infusions, 07/BV2 (clinical.infusion)
     doses: list[dict] = field(default_factory=list)   # the stay's recorded scheduled doses (clinical.administration)
+    care_plan: dict | None = None            # the stay's nursing care plan (clinical.care_plan)
     # Codes a facility sets for the sheets with no TT 32 number (the setting transfusion_form_code).
     form_codes: dict[str, str] = field(default_factory=dict)
     specialty: dict | None = None            # the stay's specialty record part (clinical.specialty_record)
@@ -85,7 +86,9 @@ def gather_extra(repo: Repository, ctx: Context, printed: dt.datetime, configure
                     infusions=(infusion.of_visit(repo, ctx.encounter["id"])
                                if chart.may_read(repo, "MedicationAdministration") else []),
                     doses=(list(administration.records_of(repo, ctx.encounter["id"]).values())
-                           if chart.may_read(repo, "MedicationAdministration") else []))
+                           if chart.may_read(repo, "MedicationAdministration") else []),
+                    care_plan=(care_plan.of_visit(repo, ctx.encounter["id"])
+                               if chart.may_read(repo, "CarePlan") else None))
 
 
 def _form_codes(repo: Repository) -> dict[str, str]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from benhan.clinical import notes as notes_mod
-from benhan.clinical import prescriptions, signers
+from benhan.clinical import care_plan, prescriptions, signers
 from benhan.clinical.common import vn_date
 from benhan.documents.forms import vocabulary
 from benhan.documents.forms.data import FormData
@@ -131,7 +131,21 @@ def treatment_entries(d: FormData) -> list[Entry]:
 
 
 def nursing_entries(d: FormData) -> list[Entry]:
-    return sorted((_note_entry(n, d) for n in _notes(d, "nursing")), key=lambda e: e.when)
+    """The nurse's notes and the stay's care plan: its assessment and planned activities at the time it was
+    written, and a row for each activity done (clinical.care_plan), in time order."""
+    return sorted([*(_note_entry(n, d) for n in _notes(d, "nursing")), *_care_plan_entries(d)], key=lambda e: e.when)
+
+
+def _care_plan_entries(d: FormData) -> list[Entry]:
+    plan = d.care_plan
+    if not plan:
+        return []
+    planned = [f"- {a.text}" + (f" ({a.frequency})" if a.frequency else "") for a in care_plan.activities(plan)]
+    out = [Entry(plan.get("created", ""), f"Nhận định: {plan['description']}" if plan.get("description") else "",
+                 ["Kế hoạch chăm sóc:", *planned] if planned else [], _signer(plan.get("author"), d))]
+    out += [Entry(when, "", [f"Thực hiện: {a.text}"], _signer({"display": nurse}, d))
+            for a in care_plan.activities(plan) for when, nurse in a.done]
+    return out
 
 
 def days_of(entries: list[Entry]) -> list[str]:

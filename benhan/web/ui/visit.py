@@ -147,6 +147,7 @@ def _render(request: Request, r: Repository, encounter_id: str, status: int = 20
                 infusion_card=_infusion_card(r, encounter),
                 fluid_card=_fluid_card(r, encounter, tz(request)),
                 bed_card=_bed_card(r, encounter),
+                care_plan_card=_care_plan_card(r, encounter),
                 sick_leave_card=sick_leave_ui.card(r, encounter),
                 referral_card=referral_ui.card(r, encounter, rec),
                 summary_missing=_summary_missing(encounter, rec),
@@ -215,6 +216,11 @@ def _transfusion_card(r: Repository, encounter: dict, lang: str) -> dict:
 def _bed_card(r: Repository, encounter: dict) -> dict:
     from benhan.web.ui import ward      # the bed card (clinical.beds): ward.py owns it
     return ward.card(r, encounter)
+
+
+def _care_plan_card(r: Repository, encounter: dict) -> dict:
+    from benhan.web.ui import care_plan as care_plan_ui     # the nursing care plan card: care_plan.py owns it
+    return care_plan_ui.card(r, encounter)
 
 
 def _fluid_card(r: Repository, encounter: dict, offset: str) -> dict:
