@@ -11,7 +11,6 @@ from benhan.web.ui import paper
 from benhan.web.ui import referral as referral_ui
 from benhan.web.ui import fluids as fluids_ui
 from benhan.web.ui import care_plan as care_plan_ui
-from benhan.web.ui import care_plan as care_plan_ui
 from benhan.web.ui import sick_leave as sick_leave_ui
 from benhan.web.ui import specialty
 from benhan.web.ui import amendment as amendment_pages
@@ -63,8 +62,6 @@ routes = [
     Route("/ui/encounters/{id}/referral", referral_ui.post, methods=_FORM),
     Route("/ui/encounters/{id}/sick-leave", sick_leave_ui.post, methods=_FORM),
     Route("/ui/encounters/{id}/fluids", fluids_ui.post, methods=_FORM),
-    Route("/ui/encounters/{id}/care-plan", care_plan_ui.post, methods=_FORM),
-    Route("/ui/encounters/{id}/care-plan/done", care_plan_ui.done_post, methods=_FORM),
     Route("/ui/encounters/{id}/care-plan", care_plan_ui.post, methods=_FORM),
     Route("/ui/encounters/{id}/care-plan/done", care_plan_ui.done_post, methods=_FORM),
     Route("/ui/encounters/{id}/print", printouts.print_view),
