@@ -22,6 +22,8 @@ def environment() -> jinja2.Environment:
     env.filters["localtime"] = _localtime_filter
     from benhan.web.ui import filters      # dates, numbers, units, status codes, type names (issue 12.10)
     filters.install(env)
+    from benhan.web.ui import pacs_link    # the imaging result's PACS viewer link (lab/pacs.py)
+    pacs_link.install(env)
     return env
 
 
