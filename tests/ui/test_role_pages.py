@@ -95,6 +95,9 @@ FORM_POSTS = {
     "/ui/encounters/{id}/doses": (lambda r: has(r, "c", "MedicationAdministration"), {"outcome": "x"}),
     # Fluid balance (web/ui/fluids.py): an amount that is not a number, refused as a form.
     "/ui/encounters/{id}/fluids": (lambda r: has(r, "c", "Observation"), {"fluid_kind": "urine", "fluid_ml": "x"}),
+    # The nursing care plan (web/ui/care_plan.py): a frequency without its activity; a done mark naming no activity.
+    "/ui/encounters/{id}/care-plan": (lambda r: has(r, "c", "CarePlan"), {"cp_frequency_1": "2 giờ/lần"}),
+    "/ui/encounters/{id}/care-plan/done": (lambda r: has(r, "u", "CarePlan"), {"cp_index": "x"}),
     # The sick-leave certificate (web/ui/sick_leave.py): the doctor's act; without the days off it is refused.
     "/ui/encounters/{id}/sick-leave": (lambda r: has(r, "c", "Basic") and roles.may_act((r,), roles.PROGRESS_NOTE),
                                        {"leave_from": ""}),
