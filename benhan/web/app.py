@@ -18,7 +18,7 @@ from benhan import errors
 from benhan.config import Config
 from benhan.store.store import Store
 from benhan.web import auth_pages, authn, claims_runner, fhir_api, http, oauth_api, sync_api, ui, ui_errors
-from benhan.web import recheck_runner
+from benhan.web import lab_runner, recheck_runner
 from benhan.web import backup_page, backup_runner
 from benhan.web import einvoice_runner
 from benhan.web import reminder_runner
@@ -94,6 +94,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     sync_api.install(app)   # /sync/… endpoints, /admin/sync page, a node's background sync
     claims_runner.install(app)   # the claims outbox worker, when a BHXH gateway is configured
     recheck_runner.install(app)   # the later certificate check of signatures made offline
+    lab_runner.install(app)       # the analysers' results over HL7 v2/MLLP when lab_mllp_port is set
     einvoice_runner.install(app)   # the e-invoice outbox worker, when a provider is configured
     reminder_runner.install(app)   # SMS appointment reminders, when an SMS gateway is configured
     bulk_export_api.install(app)   # Bulk Data $export: the export worker and the cleanup of expired exports
