@@ -231,6 +231,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lab_mllp_port", int, 0,
             "TCP port on which `benhan serve` also receives the laboratory analysers' results (HL7 v2 ORU^R01 "
             "over MLLP, docs/lab.md); 0 = off (or run `benhan lab listen`)."),
+    Setting("lab_orm_address", str, "",
+            "host:port of the laboratory system that takes orders (HL7 v2 ORM^O01 over MLLP, docs/lab.md), sent "
+            "through the outbox when a specimen is collected; empty = no orders sent."),
     Setting("pacs_viewer_url", str, "",
             "The PACS viewer's address for an imaging result, e.g. https://pacs.local/viewer?accession={accession}"
             "&study={study_uid}; shown as a link on the visit page (http/https only); empty = no link."),

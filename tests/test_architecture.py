@@ -40,7 +40,7 @@ ALLOWED = {
     "assess": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "ops", "assess"},
     # lab: the analysers' results over HL7 v2/MLLP (docs/lab.md): parses messages and writes the
     # orders' results (clinical) as the analyser's system actor; below web and cli.
-    "lab": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "lab"},
+    "lab": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "outbox", "lab"},
     "web": {"fhir", "store", "auth", "audit", "terminology", "vn", "clinical", "sync", "signing", "documents",
             "outbox", "billing", "claims", "exchange", "ops", "pharmacy", "assess", "lab", "web"},
     "cli": {"*"},

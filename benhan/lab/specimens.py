@@ -74,6 +74,10 @@ def collect(repo: Repository, actor: Actor, order_id: str, tz: str = "+07:00") -
     # Both or neither: the If-Match on the order refuses a second collection made at the same moment.
     repo.commit([repo.prepare("POST", "Specimen", specimen_id, specimen, create_only=True),
                  repo.prepare("PUT", "ServiceRequest", order_id, body, if_match=version)], "transaction")
+    from benhan.lab import orm   # the order to the analyser (ORM^O01), when an address is set
+    if orm.address(repo.store.config):
+        from benhan.outbox.queue import Outbox
+        orm.queue(repo, Outbox(repo.store.db), order, specimen["collection"]["collectedDateTime"])
     return specimen_id
 
 
