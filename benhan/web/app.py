@@ -22,6 +22,7 @@ from benhan.web import lab_runner, recheck_runner
 from benhan.web import backup_page, backup_runner
 from benhan.web import einvoice_runner
 from benhan.web import reminder_runner
+from benhan.web import orm_runner
 from benhan.web import import_api
 from benhan.web import bulk_export_api
 from benhan.web.ui import doses as doses_page   # the nurse's doses of the day (clinical.administration)
@@ -97,6 +98,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     lab_runner.install(app)       # the analysers' results over HL7 v2/MLLP when lab_mllp_port is set
     einvoice_runner.install(app)   # the e-invoice outbox worker, when a provider is configured
     reminder_runner.install(app)   # SMS appointment reminders, when an SMS gateway is configured
+    orm_runner.install(app)        # lab orders (ORM^O01) to the LIS, when lab_orm_address is set
     bulk_export_api.install(app)   # Bulk Data $export: the export worker and the cleanup of expired exports
     backup_runner.install(app)   # the scheduled, encrypted, restore-tested backups (store/backup_schedule.py)
     # Every request is authenticated before any route runs (web/authn.py).

@@ -136,3 +136,18 @@ def test_no_address_queues_nothing(store):  # noqa: ANN001
                             {"order_lab": "panel:electrolytes"})
     specimens.collect(Repository(store, TECH), TECH, order_id)
     assert Outbox(store.db).by_key(orm.idem_key(order_id)) is None
+
+
+def test_server_worker_sends_what_collection_queued(store):  # noqa: ANN001
+    from benhan.web import orm_runner
+    store.config.values["lab_orm_address"] = ""
+    assert orm_runner.start_if_configured(store) is None
+    lis = Lis(free_port())
+    try:
+        order_id, _ = _collect(store, lis.sock.getsockname()[1])
+        runner = orm_runner.start_if_configured(store)
+        assert runner is not None
+        runner.stop()
+        assert runner.round() == 1 and len(lis.got) == 1 and order_id in lis.got[0]
+    finally:
+        lis.close()
