@@ -3,6 +3,9 @@ outboxes, the later certificate check): started after the app's own start-up, in
 (starting may read the database), kept on ``app.state.<name>``, stopped before the app's shutdown."""
 from __future__ import annotations
 
+import abc
+import logging
+import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,3 +29,36 @@ def run_with_app(app: Starlette, name: str, start: Callable[[Any], Any]) -> None
                 if runner is not None:
                     await run_in_threadpool(runner.stop)
     app.router.lifespan_context = lifespan
+
+
+class PeriodicRunner(abc.ABC):
+    """A daemon thread calling `round()` every `interval` seconds until `stop()`: the outbox workers
+    (e-invoices, SMS reminders, lab orders). A failed round is logged and the next one tries again —
+    a worker never dies of a provider's outage."""
+    thread_name = "benhan-worker"
+    join_seconds = 30
+
+    def __init__(self, interval: float) -> None:
+        self.interval = float(interval)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+
+    def start(self):  # noqa: ANN201 - the runner itself, for `Runner(store).start()`
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.join_seconds)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.round()
+            except Exception as exc:  # noqa: BLE001 - never die; the next round tries again
+                logging.getLogger(type(self).__module__).warning("%s round failed: %s", self.thread_name, exc)
+
+    @abc.abstractmethod
+    def round(self) -> Any:
+        """One pass: what is due is sent."""

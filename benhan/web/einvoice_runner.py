@@ -4,8 +4,6 @@ a restart, a kill), and with einvoice_daily_summary it queues the previous day's
 once the day is over. Nothing runs when e-invoicing is not configured; it never dies on a failure."""
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import datetime, timedelta
 
 from starlette.applications import Starlette
@@ -17,34 +15,16 @@ from benhan.clinical.visits import facility
 from benhan.fhir.datetimes import parse_zone
 from benhan.outbox.queue import Outbox, utcnow
 from benhan.store.repository import Repository
-from benhan.web.background import run_with_app
-
-log = logging.getLogger(__name__)
+from benhan.web.background import PeriodicRunner, run_with_app
 
 
-class EInvoiceRunner:
+class EInvoiceRunner(PeriodicRunner):
+    thread_name = "einvoice-outbox"
+
     def __init__(self, store, interval: float | None = None):  # noqa: ANN001 - a benhan Store
         self.store = store
-        self.interval = float(interval if interval is not None else store.config.claims_interval_seconds)
+        super().__init__(interval if interval is not None else store.config.claims_interval_seconds)
         self.outbox = Outbox(store.db)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="einvoice-outbox", daemon=True)
-
-    def start(self) -> "EInvoiceRunner":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.round()
-            except Exception as exc:  # noqa: BLE001 - never die; the next round tries again
-                log.warning("einvoice outbox round failed: %s", exc)
 
     def round(self, moment: datetime | None = None) -> int:
         """One round: yesterday's summary when due, then what is due; how many sends were attempted."""

@@ -4,41 +4,21 @@ claims_interval_seconds it sends the ORM^O01 messages due in the outbox to `lab_
 address is set; it never dies on a failure."""
 from __future__ import annotations
 
-import logging
-import threading
-
 from starlette.applications import Starlette
 
 from benhan.lab import orm
 from benhan.outbox.queue import Outbox
-from benhan.web.background import run_with_app
-
-log = logging.getLogger(__name__)
+from benhan.web.background import PeriodicRunner, run_with_app
 
 
-class OrmRunner:
+class OrmRunner(PeriodicRunner):
+    thread_name = "lab-orm-outbox"
+    join_seconds = 60
+
     def __init__(self, store, interval: float | None = None):  # noqa: ANN001 - a benhan Store
         self.store = store
-        self.interval = float(interval if interval is not None else store.config.claims_interval_seconds)
+        super().__init__(interval if interval is not None else store.config.claims_interval_seconds)
         self.outbox = Outbox(store.db)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="lab-orm-outbox", daemon=True)
-
-    def start(self) -> "OrmRunner":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=60)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.round()
-            except Exception as exc:  # noqa: BLE001 - never die; the next round tries again
-                log.warning("lab order outbox round failed: %s", exc)
 
     def round(self) -> int:
         """Send what is due; how many sends were attempted."""

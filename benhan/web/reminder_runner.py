@@ -7,8 +7,6 @@ reminders. A cancelled or moved appointment's queued reminder is not sent (check
 sending). Nothing runs when no SMS gateway is configured; it never dies on a failure."""
 from __future__ import annotations
 
-import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,9 +20,7 @@ from benhan.outbox import reminders
 from benhan.outbox.queue import Outbox, utcnow
 from benhan.outbox.sms import SmsGateway
 from benhan.store.repository import Repository
-from benhan.web.background import run_with_app
-
-log = logging.getLogger(__name__)
+from benhan.web.background import PeriodicRunner, run_with_app
 
 
 @dataclass
@@ -35,31 +31,15 @@ class Round:
     attempted: int = 0
 
 
-class ReminderRunner:
+class ReminderRunner(PeriodicRunner):
+    thread_name = "sms-reminders"
+
     def __init__(self, store, interval: float | None = None, clock=utcnow, config=None):  # noqa: ANN001 - a benhan Store
         self.store = store
         self.config = config or store.config          # tests: the store's settings with a stand-in's URL
-        self.interval = float(interval if interval is not None else self.config.claims_interval_seconds)
+        super().__init__(interval if interval is not None else self.config.claims_interval_seconds)
         self.outbox = Outbox(store.db, clock=clock)
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="sms-reminders", daemon=True)
-
-    def start(self) -> "ReminderRunner":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.round()
-            except Exception as exc:  # noqa: BLE001 - never die; the next round tries again
-                log.warning("sms reminder round failed: %s", exc)
 
     def queue_due(self, moment: datetime | None = None) -> Round:
         """Queue tomorrow's reminders when the hour has come; the same appointment is queued once."""
