@@ -28,11 +28,11 @@ from datetime import date, datetime
 
 from benhan.auth.actor import Actor
 from benhan.clinical.catalogue import lookup, resources
-from benhan.clinical.common import (BENHAN, INTERPRETATION, LOINC, OBS_CATEGORY, UCUM, Problems, entered_at, now,
-                                    parse_number, ref, stamp)
+from benhan.clinical.common import (BENHAN, INTERPRETATION, LOINC, OBS_CATEGORY, UCUM, Problems, age_on, entered_at,
+                                    now, parse_number, ref, stamp)
 from benhan.fhir.text import fold
 from benhan.store.repository import Repository
-from benhan.terminology.labs import BY_CODE, LABS, PANELS, LabTest
+from benhan.terminology.labs import ADULT_AGE, BY_CODE, LABS, PANELS, LabTest
 
 SNOMED = "http://snomed.info/sct"
 KINDS = {"lab": ("108252007", "Laboratory procedure", "Xét nghiệm"),
@@ -257,8 +257,12 @@ def _validator(repo: Repository, p: Problems, pid: str) -> dict | None:
     return ref("Practitioner", pid, name)
 
 
+def _years(n: int) -> dict:
+    return {"value": n, "unit": "a", "system": UCUM, "code": "a"}
+
+
 def enter_results(repo: Repository, actor: Actor, order: dict, female: bool, values: dict[str, str],
-                  tz: str = "+07:00", clock: datetime | None = None) -> str:
+                  tz: str = "+07:00", clock: datetime | None = None, birth_date: str | None = None) -> str:
     """Record the results of an order; the DiagnosticReport's id.
 
     Optional, as the result sheet asks for them (TT 32/2023 PL XXIX): for a laboratory order the time the
@@ -290,8 +294,16 @@ def enter_results(repo: Repository, actor: Actor, order: dict, female: bool, val
             if value < 0:
                 p.add(result_field(t.loinc), "ui.err.range", low="0", high="∞", unit=t.unit)
                 continue
-            low, high = t.range_for(female)
-            rng: dict = {"text": "Người lớn " + ("nữ" if female else "nam")}
+            age = age_on(birth_date, (datetime.fromisoformat(specimen_at) if specimen_at else clock).date())
+            low, high = t.range_for(female, age)
+            band = t.child_band(age)
+            if band is not None:
+                rng: dict = {"text": f"Trẻ {band[0]}–{band[1] - 1} tuổi",
+                             "age": {"low": _years(band[0]), "high": _years(band[1] - 1)}}
+            elif low is None and high is None and age is not None and age < ADULT_AGE:
+                rng = {"text": f"Trẻ {age} tuổi: phòng xét nghiệm chưa có khoảng tham chiếu"}
+            else:
+                rng = {"text": "Người lớn " + ("nữ" if female else "nam")}
             if low is not None:
                 rng["low"] = {"value": low, "unit": t.unit, "system": UCUM, "code": t.unit}
             if high is not None:

@@ -25,6 +25,11 @@ URL = f"{BENHAN}/CodeSystem/lab-loinc-vn"
 VERSION = "2026.1"
 
 Range = tuple[float | None, float | None]
+# A child's range: (from age, to age (exclusive), range), in whole years. A child younger than every band of a
+# test that has bands gets no range (a newborn's values are not a small adult's); a test without bands keeps
+# its adult range at every age.
+ChildBand = tuple[int, int, Range]
+ADULT_AGE = 16
 
 
 @dataclass(frozen=True)
@@ -37,24 +42,39 @@ class LabTest:
     male: Range
     female: Range
     decimals: int = 1
+    children: tuple[ChildBand, ...] = ()
 
-    def range_for(self, female: bool) -> Range:
+    def child_band(self, age: int | None) -> ChildBand | None:
+        if age is None or age >= ADULT_AGE:
+            return None
+        return next((b for b in self.children if b[0] <= age < b[1]), None)
+
+    def range_for(self, female: bool, age: int | None = None) -> Range:
+        """The reference range for a patient of this sex and age (whole years; None: an adult's)."""
+        band = self.child_band(age)
+        if band is not None:
+            return band[2]
+        if self.children and age is not None and age < ADULT_AGE:
+            return (None, None)
         return self.female if female else self.male
 
 
 def _t(loinc: str, en: str, vi: str, unit: str, panel: str, low: float | None, high: float | None,
-       decimals: int = 1, female: Range | None = None) -> LabTest:
-    return LabTest(loinc, en, vi, unit, panel, (low, high), female or (low, high), decimals)
+       decimals: int = 1, female: Range | None = None, children: tuple[ChildBand, ...] = ()) -> LabTest:
+    return LabTest(loinc, en, vi, unit, panel, (low, high), female or (low, high), decimals, children)
 
 
 H, C, K, G, U = "hematology", "chemistry", "coagulation", "blood-gas", "urinalysis"
 
 LABS: tuple[LabTest, ...] = (
     # Complete blood count (tổng phân tích tế bào máu ngoại vi)
-    _t("6690-2", "Leukocytes [#/volume] in Blood by Automated count", "Số lượng bạch cầu (WBC)", "10*9/L", H, 4.0, 10.0),
+    # Children's bands (common paediatric textbook ranges, 1–15 years; under 1 year none): WBC, HGB, creatinine.
+    _t("6690-2", "Leukocytes [#/volume] in Blood by Automated count", "Số lượng bạch cầu (WBC)", "10*9/L", H, 4.0, 10.0,
+       children=((1, 6, (5.5, 15.5)), (6, 12, (4.5, 13.5)), (12, 16, (4.5, 11.0)))),
     _t("789-8", "Erythrocytes [#/volume] in Blood by Automated count", "Số lượng hồng cầu (RBC)", "10*12/L", H,
        4.3, 5.8, 2, female=(3.9, 5.2)),
-    _t("718-7", "Hemoglobin [Mass/volume] in Blood", "Huyết sắc tố (HGB)", "g/L", H, 130, 170, 0, female=(120, 155)),
+    _t("718-7", "Hemoglobin [Mass/volume] in Blood", "Huyết sắc tố (HGB)", "g/L", H, 130, 170, 0, female=(120, 155),
+       children=((1, 6, (110, 140)), (6, 12, (115, 155)), (12, 16, (120, 160)))),
     _t("4544-3", "Hematocrit [Volume Fraction] of Blood by Automated count", "Hematocrit (HCT)", "%", H,
        40, 50, 1, female=(36, 46)),
     _t("787-2", "MCV [Entitic volume] by Automated count", "Thể tích trung bình hồng cầu (MCV)", "fL", H, 80, 100),
@@ -78,7 +98,7 @@ LABS: tuple[LabTest, ...] = (
     _t("4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", "HbA1c", "%", C, 4.0, 5.6),
     _t("22664-7", "Urea [Moles/volume] in Serum or Plasma", "Urê máu", "mmol/L", C, 2.5, 7.5),
     _t("14682-9", "Creatinine [Moles/volume] in Serum or Plasma", "Creatinin máu", "umol/L", C, 62, 106, 0,
-       female=(44, 80)),
+       female=(44, 80), children=((1, 6, (15, 40)), (6, 12, (25, 60)), (12, 16, (40, 90)))),
     _t("62238-1", "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or Blood by "
        "Creatinine-based formula (CKD-EPI)", "Mức lọc cầu thận ước tính (eGFR, CKD-EPI)", "mL/min/{1.73_m2}", C,
        90, None, 0),

@@ -58,7 +58,8 @@ async def lab_results(request: Request) -> Response:
         if order.get("status") != "active" or orders.kind_of(order) != "lab":
             return back(f"/ui/lab?done={order_id}")
         try:
-            orders.enter_results(r, r.actor, order, patient.get("gender") == "female", values, tz(request))
+            orders.enter_results(r, r.actor, order, patient.get("gender") == "female", values, tz(request),
+                                 birth_date=patient.get("birthDate"))
         except FormInvalid as exc:
             return _lab_page(request, r, 400, v=values, failed=order_id, errors=messages(request, exc))
         except errors.VersionConflict:

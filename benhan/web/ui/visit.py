@@ -377,7 +377,8 @@ def _results(request: Request, r: Repository, encounter: dict, patient: dict, v:
     order = r.read("ServiceRequest", v.get("order", "x") or "x").json()
     if ref_id(order.get("encounter")) != encounter["id"]:
         raise errors.NotFound("that order is not of this visit")
-    orders.enter_results(r, r.actor, order, patient.get("gender") == "female", v, tz(request))
+    orders.enter_results(r, r.actor, order, patient.get("gender") == "female", v, tz(request),
+                         birth_date=patient.get("birthDate"))
 
 
 def _prescription(request: Request, r: Repository, encounter: dict, patient: dict, v: dict) -> None:
