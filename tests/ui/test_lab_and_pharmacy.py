@@ -48,7 +48,7 @@ def test_lab_technician_and_pharmacist_work_from_their_own_lists(journey, world,
         item = tech.page.locator(".order", has_text="Vũ Thị Ngọc")
         assert item.count() == 1
         item.locator("input[inputmode=decimal]").first.fill("12,4")
-        item.locator("button").click()
+        item.get_by_role("button", name=re.compile("Nhập kết quả|Enter results")).click()   # not "Lấy mẫu"
         tech.page.wait_for_url(re.compile(r".*/ui/lab\?done=.*"))
         tech.shot("result-entered")
         done = tech.page.inner_text("#done")
