@@ -20,7 +20,9 @@ Usage:
     .venv/bin/python bench/bench_server.py                  # full, a few minutes
     .venv/bin/python bench/bench_server.py --backend sqlite --profile /tmp/prof   # + py-spy per phase
 Options: --backend sqlite|postgresql|both, --client wrk|httpx, --pg-url (server URL without the
-database), --json FILE (figures as JSON), --profile DIR (py-spy collapsed stacks + top functions).
+database), --json FILE (figures as JSON), --profile DIR (py-spy collapsed stacks + top functions),
+--workers N (the server's worker processes; CPU and memory are summed over them). On PostgreSQL the
+CPU of the database's backends serving the run is printed beside the server's ("+ PostgreSQL").
 """
 from __future__ import annotations
 
@@ -80,12 +82,16 @@ def free_port() -> int:
 class Server:
     """`benhan serve` in a subprocess, its output to a log file."""
 
-    def __init__(self, data_dir: Path, database_url: str | None, env: dict[str, str] | None = None):
+    def __init__(self, data_dir: Path, database_url: str | None, env: dict[str, str] | None = None,
+                 workers: int = 1):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}/fhir"
+        self.database_url = database_url
         cmd = [BENHAN, "serve", "--data-dir", str(data_dir), "--port", str(self.port)]
         if database_url:
             cmd += ["--database-url", database_url]
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
         self.command = cmd
         self.log = open(data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
         started = time.perf_counter()
@@ -113,13 +119,46 @@ class Server:
         self.stop()
         raise RuntimeError(f"server not ready after {timeout} s; see {self.log.name}")
 
+    def pids(self) -> list[int]:
+        """The server and its worker processes (--workers), each process once."""
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            try:
+                todo += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+            except OSError:
+                pass
+        return found
+
     def cpu_s(self) -> float:
-        """User + system CPU seconds the server has used so far (all its threads)."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU seconds the server has used so far (all its threads and worker processes)."""
+        return sum(_proc_cpu_s(pid) for pid in self.pids())
+
+    def db_cpu_s(self) -> float:
+        """PostgreSQL: CPU seconds of the database's backends serving this server's connections
+        (they share the machine's cores); 0 on SQLite or when /proc shows them not (another host)."""
+        if not self.database_url:
+            return 0.0
+        from sqlalchemy import create_engine, text
+        if not hasattr(self, "_admin"):
+            self._admin = create_engine(self.database_url.rsplit("/", 1)[0] + "/postgres", poolclass=_null_pool())
+        with self._admin.connect() as conn:
+            pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d"),
+                                {"d": self.database_url.rsplit("/", 1)[1]}).scalars().all()
+        seen = getattr(self, "_db_seen", {})
+        now = {pid: _proc_cpu_s(pid) for pid in pids}
+        self._db_total = getattr(self, "_db_total", 0.0) + sum(cpu - seen.get(pid, 0.0) for pid, cpu in now.items())
+        self._db_seen = now
+        return self._db_total
 
     def rss_mib(self) -> dict[str, float]:
-        return {k: v / 1024 for k, v in rss_kib(self.pid).items()}
+        """Summed over the server and its worker processes."""
+        total: dict[str, float] = {}
+        for pid in self.pids():
+            for k, v in rss_kib(pid).items():
+                total[k] = total.get(k, 0.0) + v / 1024
+        return total
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -130,6 +169,21 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(5)
         self.log.close()
+        if hasattr(self, "_admin"):
+            self._admin.dispose()
+
+
+def _proc_cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _null_pool():  # noqa: ANN202
+    from sqlalchemy.pool import NullPool
+    return NullPool
 
 
 class Profiler:
@@ -204,7 +258,7 @@ def ingest(server: Server, bundles: list[tuple[bytes, list[bytes], int]]) -> tup
     """POST each Bundle in turn; the figure and the Type/id of every resource made."""
     made: list[str] = []
     times = []
-    cpu_before = server.cpu_s()
+    cpu_before, db_before = server.cpu_s(), server.db_cpu_s()
     with httpx.Client(timeout=300) as client:
         for body, _, _ in bundles:
             start = time.perf_counter()
@@ -215,9 +269,11 @@ def ingest(server: Server, bundles: list[tuple[bytes, list[bytes], int]]) -> tup
             for e in r.json()["entry"]:
                 made.append(e["response"]["location"].split("/_history/")[0])
     cpu = server.cpu_s() - cpu_before
+    db_cpu = server.db_cpu_s() - db_before
     total = sum(n for _, _, n in bundles)
     return {"bundles": len(bundles), "resources": total, "resources_per_bundle": total // len(bundles),
             "seconds": sum(times), "per_s": total / sum(times), "server_cpu_us_per_resource": cpu / total * 1e6,
+            "db_cpu_us_per_resource": db_cpu / total * 1e6,
             "bundle_p50_s": percentile(sorted(times), 50)}, made
 
 
@@ -303,7 +359,7 @@ def load_runs(server: Server, kind: str, sizes: Sizes, client: str, made: list[s
     results = []
     for c in sizes.concurrency:
         for seconds, keep in ((sizes.warmup, False), (sizes.seconds, True)):
-            cpu_before = server.cpu_s()
+            cpu_before, db_before = server.cpu_s(), server.db_cpu_s()
             if client == "wrk":
                 if kind == "create":
                     r = run_wrk(f"{server.base}/Patient", wrk_script_create(patient), c, seconds, work)
@@ -315,10 +371,12 @@ def load_runs(server: Server, kind: str, sizes: Sizes, client: str, made: list[s
             else:
                 r = run_httpx("GET", lambda i: f"{server.base}/{made[(i * 7919) % len(made)]}", None, c, seconds)
             r["server_cpu_us_per_req"] = (server.cpu_s() - cpu_before) / max(1, r["requests"]) * 1e6
+            r["db_cpu_us_per_req"] = (server.db_cpu_s() - db_before) / max(1, r["requests"]) * 1e6
             if keep:
                 results.append(r)
+                db = f" + PostgreSQL {r['db_cpu_us_per_req']:4.0f}" if server.database_url else ""
                 print(f"  {kind:<6} c={c:<3} {r['per_s']:8.0f} req/s   p50 {r['p50_ms']:7.2f} ms   "
-                      f"p95 {r['p95_ms']:7.2f} ms   server CPU {r['server_cpu_us_per_req']:5.0f} µs/req   "
+                      f"p95 {r['p95_ms']:7.2f} ms   server CPU {r['server_cpu_us_per_req']:5.0f}{db} µs/req   "
                       f"({r['requests']} requests, {r['errors']} errors)")
     return results
 
@@ -367,7 +425,7 @@ def floor(url: str, bundles: list[tuple[bytes, list[bytes], int]], commits: int)
 # --- one database ------------------------------------------------------------------------------
 
 def bench_backend(backend: str, sizes: Sizes, client: str, pg_url: str, work: Path,
-                  profile_dir: Path | None, env: dict[str, str]) -> dict:
+                  profile_dir: Path | None, env: dict[str, str], workers: int = 1) -> dict:
     data_dir = work / backend
     data_dir.mkdir()
     db_name = f"benhan_bench_{os.getpid()}"
@@ -385,7 +443,7 @@ def bench_backend(backend: str, sizes: Sizes, client: str, pg_url: str, work: Pa
     print(f"\n[{backend}]")
     bundles = make_bundles(sizes)
     patient = orjson.dumps(patients_bundle(1, seed=7)["entry"][0]["resource"])
-    server = Server(data_dir, database_url, env)
+    server = Server(data_dir, database_url, env, workers)
     result: dict = {"backend": backend, "command": " ".join(server.command), "startup_s": server.startup_s}
     try:
         time.sleep(1.0)
@@ -397,7 +455,8 @@ def bench_backend(backend: str, sizes: Sizes, client: str, pg_url: str, work: Pa
         i = result["ingest"]
         print(f"  ingest {i['bundles']} Bundles of ~{i['resources_per_bundle']} resources: "
               f"{i['per_s']:8.0f} resources/s ({i['seconds']:.1f} s, {i['bundle_p50_s'] * 1000:.0f} ms per Bundle, "
-              f"server CPU {i['server_cpu_us_per_resource']:.0f} µs/resource)")
+              f"server CPU {i['server_cpu_us_per_resource']:.0f} µs/resource"
+              + (f" + PostgreSQL {i['db_cpu_us_per_resource']:.0f}" if server.database_url else "") + ")")
         time.sleep(1.5)   # the read-audit buffer flushes within a second
         result["rss_after_ingest_mib"] = server.rss_mib()
         print(f"  RSS after ingest {result['rss_after_ingest_mib']['VmRSS']:.0f} MiB")
@@ -553,6 +612,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the server (e.g. BENHAN_LOG_LEVEL=warning); repeatable")
+    parser.add_argument("--workers", type=int, default=1, help="the server's --workers (worker processes)")
     parser.add_argument("--profile", type=Path, help="record each server phase with py-spy into this folder")
     parser.add_argument("--profile-gil", action="store_true",
                         help="with --profile: keep only samples holding the GIL (where the Python CPU goes)")
@@ -575,7 +635,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="benhan-bench-") as tmp:
         for backend in backends:
             results.append(bench_backend(backend, sizes, args.client, args.pg_url, Path(tmp), args.profile,
-                                         dict(kv.split("=", 1) for kv in args.server_env)))
+                                         dict(kv.split("=", 1) for kv in args.server_env), args.workers))
         if args.inprocess or args.cprofile:
             if args.cprofile:
                 args.cprofile.mkdir(parents=True, exist_ok=True)
