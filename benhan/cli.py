@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Optional
 
-import typer
+# Plain help and usage errors (click's layout), not rich's boxes: rich costs ~20 MiB and most of a
+# second on an old PC at every `--help` or mistyped option (bench/bench_startup.py). Read by typer
+# when it is first imported, hence before it.
+os.environ.setdefault("TYPER_USE_RICH", "0")
+
+import typer  # noqa: E402
 
 from benhan import __version__, config as config_mod, errors
 from benhan import cli_documents, cli_ops

@@ -12,8 +12,6 @@ import typer
 from benhan import errors
 from benhan.cli_common import DataDir, DbUrl, open_store
 from benhan.cli_documents import signature_state
-from benhan.documents import timestamping
-
 paper_app = typer.Typer(help="Paper documents converted to electronic (NĐ 137/2024 Đ4).", no_args_is_help=True)
 
 
@@ -31,7 +29,7 @@ def import_(patient: str = typer.Argument(..., help="The patient's id."),
     seal (facility_seal_file; password from BENHAN_SEAL_PASSWORD or facility_seal_password_file), store
     it as a DocumentReference with its Provenance."""
     from benhan.auth import policy, users
-    from benhan.documents import paper, signing
+    from benhan.documents import paper, signing, timestamping
     from benhan.signing import trust
     from benhan.store.repository import Repository
     try:
