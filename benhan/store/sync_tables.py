@@ -12,7 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (BigInteger, Connection, String, and_, bindparam, case, delete, func, insert, literal,
+                        or_, select, tuple_, update)
 from sqlalchemy.exc import IntegrityError
 
 from benhan.fhir.indexing import IndexRows
@@ -109,6 +110,58 @@ def _attach_agents(conn: Connection, changes: list[Change]) -> None:
 def changes_after(conn: Connection, after: int, limit: int) -> list[Change]:
     """Every change after `after` in sequence order (what pull examines; agents not needed)."""
     q = _changes_query().where(change_log.c.seq > after).order_by(change_log.c.seq).limit(limit)
+    return [_change(r) for r in conn.execute(q)]
+
+
+def pull_upper(conn: Connection, after: int, window: int, fresh_after_us: int | None) -> int:
+    """The last seq a pull page may reach: at most `window` rows after `after`, and — when
+    `fresh_after_us` is given (PostgreSQL: a seq becomes visible at commit) — stopping before the
+    first gap whose next row committed after that time (a transaction still in flight may fill it).
+    The gaps are found by the database over the window; no row leaves it."""
+    w = (select(change_log.c.seq, change_log.c.committed_at).where(change_log.c.seq > after)
+         .order_by(change_log.c.seq).limit(window).subquery())
+    if fresh_after_us is None:
+        return conn.execute(select(func.max(w.c.seq))).scalar() or after
+    prev = func.lag(w.c.seq, 1, literal(after, BigInteger)).over(order_by=w.c.seq).label("prev")
+    lagged = select(w.c.seq, w.c.committed_at, prev).subquery()
+    gap = case((and_(lagged.c.seq != lagged.c.prev + 1, lagged.c.committed_at > fresh_after_us), lagged.c.prev))
+    top, first_gap = conn.execute(select(func.max(lagged.c.seq), func.min(gap))).one()
+    return first_gap if first_gap is not None else (top or after)
+
+
+def _one_of(conn: Connection, column: Any, values: list[str]) -> Any:
+    """`column IN values` as one parameter whatever the list's length: an array on PostgreSQL, a
+    JSON list read by json_each on SQLite (no statement with thousands of placeholders)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+        return column == func.any(bindparam(None, list(values), type_=ARRAY(String)))
+    listed = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
+    return column.in_(select(listed.c.value))
+
+
+def changes_in_scope(conn: Connection, after: int, upper: int, limit: int, *, exclude_origin: str | None,
+                     patients: Iterable[str], compartment_types: Iterable[str]) -> list[Change]:
+    """The changes in (after, upper] that may be in a node's scope, in sequence order, at most
+    `limit`: a superset the caller judges row by row (sync.scope.Scope.filter), found by the
+    database so that a pull reads only rows it may send, not the whole province's traffic.
+    Kept: rows not made by `exclude_origin`, and of those every resource outside the Patient
+    compartment, the Patients listed, any resource referencing one of them, and — judged by their
+    own body later — deletions and versions that are no longer current."""
+    patients = list(patients)
+    cl, v = change_log, resource_version
+    ref = idx_reference
+    about = (select(ref.c.resource_pk).where(and_(ref.c.resource_pk == cl.c.resource_pk,
+                                                  ref.c.target_type == "Patient",
+                                                  _one_of(conn, ref.c.target_id, patients)))
+             .exists()) if patients else literal(False)
+    current = select(resource.c.version).where(resource.c.pk == cl.c.resource_pk).scalar_subquery()
+    cond = or_(cl.c.res_type.notin_(sorted(compartment_types)),
+               and_(cl.c.res_type == "Patient", _one_of(conn, cl.c.res_id, patients)) if patients else literal(False),
+               v.c.deleted.is_(True), cl.c.version != current, about)
+    where = [cl.c.seq > after, cl.c.seq <= upper, cond]
+    if exclude_origin is not None:
+        where.append(cl.c.origin_node != exclude_origin)
+    q = _changes_query().where(and_(*where)).order_by(cl.c.seq).limit(limit)
     return [_change(r) for r in conn.execute(q)]
 
 

@@ -20,6 +20,8 @@ from benhan.sync.wire import Message, Version, content_digest
 from benhan.vn.identifiers import CCCD_SYSTEM
 
 PULL_LIMIT = 500
+# Change-log rows a pull page looks through (in the database) before it answers with what it found.
+PULL_WINDOW = 50_000
 # On PostgreSQL a sequence number is taken at insert and becomes visible at commit, so a higher seq
 # can be visible before a lower one. A pull stops before a gap until the rows after it are this old;
 # a gap still there by then is a rolled-back transaction's, and is skipped.
@@ -189,39 +191,40 @@ def _copy_event(node, e: dict, epoch: str = "") -> AuditRecord:  # noqa: ANN001
 def serve_pull(store: Store, node, since: int, limit: int = PULL_LIMIT, *, own: bool = False) -> Message:  # noqa: ANN001
     """The hub's changes after `since` in the node's scope, in sequence order; header.next is the
     cursor to ask from next (past out-of-scope rows too), header.more whether to ask at once.
-    `own`: the node's own changes too (a node restored from a backup pulls back what it lost)."""
+    `own`: the node's own changes too (a node restored from a backup pulls back what it lost).
+
+    The database picks the rows that may be in scope (sync_tables.changes_in_scope) within a window
+    of PULL_WINDOW rows, so a page costs what it sends, not the whole province's traffic since the
+    node's cursor; Scope.filter then judges each of those exactly."""
     limit = max(1, min(limit, 2000))
     versions: list[Version] = []
     cursor = since
-    more = False
     now = now_us()
     with store.db.read() as conn:
         allowed = scope.Scope(store, conn, node, own=own)
-        examined = 0
-        while len(versions) < limit and examined < 20 * limit:
-            rows = st.changes_after(conn, cursor, limit)
-            if not rows:
-                break
-            usable = []
-            expected = cursor + 1
-            for r in rows:
-                if r.seq != expected and r.committed_at > now - GAP_GRACE_US and not store.db.is_sqlite:
-                    break
-                usable.append(r)
-                expected = r.seq + 1
-            if not usable:
-                break
-            for r in allowed.filter(usable):
+        upper = st.pull_upper(conn, since, PULL_WINDOW, None if store.db.is_sqlite else now - GAP_GRACE_US)
+        patients = sorted(allowed.patients)
+        while len(versions) < limit and cursor < upper:
+            want = limit - len(versions)
+            rows = st.changes_in_scope(conn, cursor, upper, want, exclude_origin=allowed.node_id,
+                                       patients=patients, compartment_types=_compartment_types(store))
+            for r in allowed.filter(rows):
                 versions.append(Version(r.seq, r.res_type, r.res_id, r.version, r.base, r.deleted, r.method,
                                         r.last_updated, r.body, origin=r.origin, resolves=r.resolves))
-            examined += len(usable)
-            cursor = usable[-1].seq
-            if len(usable) < len(rows):
-                break
-            if len(versions) >= limit:
-                break
+            cursor = rows[-1].seq if len(rows) == want else upper
         more = st.last_seq(conn) > cursor
     return Message({"kind": "pull", "since": since, "next": cursor, "more": more}, versions)
+
+
+_COMPARTMENT: list[frozenset[str]] = []
+
+
+def _compartment_types(store: Store) -> frozenset[str]:
+    """The resource types in the Patient compartment (the Patient included)."""
+    if not _COMPARTMENT:
+        from benhan.store.access import in_patient_compartment
+        _COMPARTMENT.append(frozenset(t for t in store.resource_types if in_patient_compartment(t)))
+    return _COMPARTMENT[0]
 
 
 def record_contact(store: Store, node, *, pulled_to: int | None = None, bytes_in: int = 0,  # noqa: ANN001
