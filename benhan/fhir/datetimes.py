@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 
 MIN_US = -(2**62)
 MAX_US = 2**62
@@ -55,12 +56,21 @@ def _us(dt: datetime) -> int:
 
 def parse_range(text: str) -> tuple[int, int] | None:
     """[low, high] of a FHIR date/dateTime/instant string, or None when it is not one."""
-    m = _DATE.match(text.strip()) if isinstance(text, str) else None
+    if not isinstance(text, str):
+        return None
+    # Cached with the zone it depends on: a Bundle repeats its dates (an encounter's effective
+    # time is on each of its Observations, with their issued), and index extraction parses each.
+    return _parse_range(text, _local)
+
+
+@lru_cache(maxsize=4096)
+def _parse_range(text: str, local: tzinfo) -> tuple[int, int] | None:
+    m = _DATE.match(text.strip())
     if not m:
         return None
     try:
         y = int(m["y"])
-        tz = _local
+        tz = local
         if m["tz"] == "Z":
             tz = timezone.utc
         elif m["tz"]:

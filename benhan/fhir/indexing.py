@@ -214,6 +214,9 @@ def _composite(resource_type: str, code: str, p) -> Callable | None:  # noqa: AN
         parts.append((compile_expression(" | ".join("Element." + e for e in _split(expression))), _ROWS[cp.type]))
     bases = [part.strip() for part in _split(p.expression)]
     base_walkers = [(lambda r: [r]) if b == resource_type else compile_expression(b) for b in bases]
+    codes = [composite_code(code, i) for i in range(len(parts))]
+    evaluators = [evaluate for evaluate, _ in parts]
+    converters = [(c, to_rows) for c, (_, to_rows) in zip(codes, parts)]
 
     def rows(code_: str, resource: dict, out: IndexRows) -> None:
         group = 0
@@ -222,15 +225,23 @@ def _composite(resource_type: str, code: str, p) -> Callable | None:  # noqa: AN
                 if not isinstance(element, dict):
                     continue
                 group += 1
-                scratch = IndexRows()
-                for i, (evaluate, to_rows) in enumerate(parts):
-                    values = evaluate(element)
-                    if not values:
-                        break       # a composite value needs every component; none here
-                    to_rows(composite_code(code_, i), values, scratch)
+                # Every component's values first (cheap walks): a composite value needs all of
+                # them, and most elements lack one (an Observation has one value[x]: of
+                # code-value-quantity/-concept/-string/-date three find nothing), so the rows of
+                # the others are not built for nothing.
+                values = []
+                for evaluate in evaluators:
+                    found = evaluate(element)
+                    if not found:
+                        break
+                    values.append(found)
                 else:
+                    scratch = IndexRows()
+                    for (c, to_rows), found in zip(converters, values):
+                        to_rows(c, found, scratch)
                     for name, table_rows in scratch.tables():
-                        getattr(out, name).extend(row + (group,) for row in table_rows)
+                        if table_rows:
+                            getattr(out, name).extend([row + (group,) for row in table_rows])
     return rows
 
 

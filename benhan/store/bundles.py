@@ -179,7 +179,7 @@ def transaction(repo: Repository, bundle: dict, base: str, operation: Operation 
     ordered = sorted(entries, key=lambda e: (ORDER["GET"] if _is_read(e) else ORDER[e.method], e.index))
     mapping: dict[str, str] = {}       # fullUrl (urn:uuid:…) → Type/id
     _resolve_targets(repo, ordered, mapping, base)
-    _rewrite_references(repo, entries, mapping, base)
+    _rewrite_references(repo, entries, mapping, base, _conditional_creates(ordered))
     seen: set[tuple[str, str]] = set()
     pending: list[PendingWrite] = []
     writers: list[Entry] = []
@@ -242,7 +242,7 @@ def _resolve_targets(repo: Repository, ordered: list[Entry], mapping: dict[str, 
             continue
         if e.method == "POST":
             if e.if_none_exist:
-                e.matched = repo.match(e.res_type, e.if_none_exist)
+                e.matched = repo.match(e.res_type, _own_query(e.res_type, e.if_none_exist))
             e.target_id = e.matched.res_id if e.matched else str(uuid.uuid4())
         elif e.method in ("PUT", "PATCH", "DELETE"):
             if e.res_id:
@@ -268,7 +268,41 @@ def _resolve_targets(repo: Repository, ordered: list[Entry], mapping: dict[str, 
             mapping[e.full_url] = f"{e.res_type}/{e.target_id}"
 
 
-def _rewrite_references(repo: Repository, entries: list[Entry], mapping: dict[str, str], base: str) -> None:
+def condition_key(res_type: str, query: str) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+    """A conditional create's criteria or a conditional reference's, comparable: the type and the
+    sorted (name, value) pairs. `Type?` before an ifNoneExist's query (HAPI's clients write it so;
+    the spec has the query alone) is dropped."""
+    head, sep, rest = query.partition("?")
+    if sep and head == res_type:
+        query = rest
+    try:
+        return res_type, tuple(sorted(parse_qsl(query, keep_blank_values=True, strict_parsing=True)))
+    except ValueError:
+        return None
+
+
+def _conditional_creates(ordered: list[Entry]) -> dict[tuple, str]:
+    """What each conditional create of the Bundle (POST with ifNoneExist) stands for, by its
+    criteria: a conditional reference with the same criteria (Synthea's `Practitioner?identifier=…`
+    beside the `ifNoneExist: identifier=…` that creates it) means that resource — found or made
+    here — even when the database does not hold it yet (as HAPI resolves them)."""
+    out: dict[tuple, str] = {}
+    for e in ordered:
+        if e.method == "POST" and e.if_none_exist and e.target_id and e.operation is None:
+            key = condition_key(e.res_type, e.if_none_exist)
+            if key is not None:
+                out.setdefault(key, f"{e.res_type}/{e.target_id}")
+    return out
+
+
+def _own_query(res_type: str, query: str) -> str:
+    """An ifNoneExist's query without a leading `Type?` of its own type."""
+    head, sep, rest = query.partition("?")
+    return rest if sep and head == res_type else query
+
+
+def _rewrite_references(repo: Repository, entries: list[Entry], mapping: dict[str, str], base: str,
+                        created: dict[tuple, str] | None = None) -> None:
     conditional_cache: dict[str, str] = {}
 
     def visit(ref: dict) -> None:
@@ -280,6 +314,11 @@ def _rewrite_references(repo: Repository, entries: list[Entry], mapping: dict[st
         elif "?" in text and not text.startswith(("http://", "https://")):
             if text not in conditional_cache:
                 res_type, _, query = text.partition("?")
+                here = created.get(condition_key(res_type, query)) if created else None
+                if here is not None:
+                    conditional_cache[text] = here
+                    ref["reference"] = here
+                    return
                 found = repo.find(res_type, query)
                 if len(found) != 1:
                     raise (errors.MultipleMatches if found else errors.ConditionalReferenceUnresolved)(
