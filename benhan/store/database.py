@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, event, select
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from benhan import errors
@@ -68,6 +68,37 @@ def failure_line(exc: BaseException) -> str | None:
     return f"the database could not be used: {said} (check it, or restore it from a backup with `benhan restore`)"
 
 
+def server_closed(dbapi_conn) -> bool:  # noqa: ANN001
+    """True when the server has closed this idle psycopg connection (it went down, restarted, or
+    ended the session): an idle session receives nothing, so a readable socket means the server
+    said goodbye (or sent a parameter change, which consume_input takes and which leaves it
+    usable). A poll of the socket: no round trip, a few microseconds."""
+    import select
+
+    from psycopg import OperationalError
+    from psycopg.pq import ConnStatus
+    pgconn = dbapi_conn.pgconn
+    try:
+        for _ in range(3):
+            if pgconn.status != ConnStatus.OK:
+                return True
+            if not select.select([pgconn.socket], [], [], 0)[0]:
+                return False
+            # The goodbye comes as an error message, then the end of the stream: the second read
+            # raises. A ParameterStatus is taken and leaves nothing more to read.
+            pgconn.consume_input()
+    except (OSError, ValueError, OperationalError):
+        return True
+    return True     # still more to read from an idle session: not one to trust
+
+
+def _replace_closed(dbapi_conn, _record, _proxy) -> None:  # noqa: ANN001
+    # DisconnectionError at checkout: the pool discards this connection and checks out a new one
+    # (SQLAlchemy's "pessimistic disconnect handling", without the SELECT 1 of pool_pre_ping).
+    if server_closed(dbapi_conn):
+        raise DisconnectionError("the database server closed this connection; opening a new one")
+
+
 # Page cache per SQLite connection; the pool holds up to 24 of them.
 SQLITE_CACHE_KB = 4000
 
@@ -90,10 +121,12 @@ class Database:
             self.encrypted = key is not None
             self.engine = self._sqlite_engine(where.url, busy_timeout_ms, synchronous, key)
         else:
-            # No pre-ping: it costs a round trip per transaction. A connection broken by a
-            # database restart is discarded on its first error (SQLAlchemy invalidates the pool).
+            # No pre-ping: it costs a round trip per transaction. A connection the server has
+            # closed (a restart, pg_terminate_backend, an idle timeout) is found at checkout by a
+            # look at its socket instead, which costs no round trip, and replaced (_replace_closed).
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
                                         pool_recycle=3600)
+            event.listen(self.engine, "checkout", _replace_closed)
 
     @staticmethod
     def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str, key: bytes | None = None) -> Engine:

@@ -1,0 +1,80 @@
+"""PostgreSQL: a pooled connection the server has closed (a restart, pg_terminate_backend, an idle
+timeout) is replaced at checkout, without pool_pre_ping's SELECT 1 per transaction — the next
+request succeeds instead of failing with "terminating connection due to administrator command"."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from benhan import config as config_mod
+from tests.conftest import PG_ADMIN_URL, empty_pg
+
+
+@pytest.fixture
+def pg_store(pg_database, tmp_path):  # noqa: ANN001, ANN201
+    from benhan.store.store import Store
+    store = Store.open(config_mod.load(env={}, data_dir=tmp_path / "data", database_url=empty_pg(pg_database)))
+    yield store
+    store.close()
+
+
+def _end_sessions(database_url: str, only: set[int] | None = None) -> set[int]:
+    """pg_terminate_backend on the database's sessions (all, or `only`); waits until they are gone."""
+    name = database_url.rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            pids = set(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> "
+                                         "pg_backend_pid()"), {"d": name}).scalars())
+            pids = pids & only if only is not None else pids
+            for pid in pids:
+                conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and conn.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:p)"), {"p": list(pids)}).scalar():
+                time.sleep(0.05)
+    finally:
+        admin.dispose()
+    return pids
+
+
+def _backend_pid(db) -> int:  # noqa: ANN001
+    with db.read() as conn:
+        return conn.execute(text("SELECT pg_backend_pid()")).scalar()
+
+
+def test_a_terminated_connection_is_replaced_at_the_next_checkout(pg_store) -> None:  # noqa: ANN001
+    from benhan.auth.actor import Actor
+    from benhan.store.repository import Repository
+    repo = Repository(pg_store, Actor.system("test"))
+    made = repo.create("Patient", {"resourceType": "Patient", "name": [{"family": "Lê"}]})
+    pid = _backend_pid(pg_store.db)
+    assert _end_sessions(pg_store.config.sqlalchemy_url, {pid}) == {pid}
+    # The pooled connection is dead; the next read and write still succeed, on a new session.
+    assert json.loads(repo.read("Patient", made.res_id).body)["name"][0]["family"] == "Lê"
+    assert _backend_pid(pg_store.db) != pid
+    repo.create("Patient", {"resourceType": "Patient", "name": [{"family": "Trần"}]})
+
+
+def test_every_pooled_connection_ended_at_once_like_a_restart(pg_store) -> None:  # noqa: ANN001
+    db = pg_store.db
+    held = [db.engine.connect() for _ in range(4)]      # four sessions in the pool
+    for conn in held:
+        conn.exec_driver_sql("SELECT 1")
+        conn.close()
+    ended = _end_sessions(pg_store.config.sqlalchemy_url)
+    assert len(ended) >= 4
+    for _ in range(8):
+        with db.write() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() not in ended
+
+
+def test_a_live_idle_connection_is_kept(pg_store) -> None:  # noqa: ANN001
+    from benhan.store.database import server_closed
+    pid = _backend_pid(pg_store.db)
+    assert _backend_pid(pg_store.db) == pid           # the same pooled session, not a new one each time
+    with pg_store.db.engine.connect() as conn:
+        assert server_closed(conn.connection.dbapi_connection) is False
