@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from benhan.fhir.datetimes import MAX_US, MIN_US, parse_range
-from benhan.fhir.paths import compile_expression
+from benhan.fhir.paths import compile_expression, top_keys
 from benhan.fhir.references import parse_reference
 from benhan.fhir.searchparams import parameters_for
 from benhan.fhir.text import exact, fold
@@ -251,7 +251,8 @@ def _split(expression: str) -> list[str]:
 
 
 @cache
-def _extractors(resource_type: str) -> tuple[tuple[str, Callable, Callable], ...]:
+def _extractors(resource_type: str) -> tuple[tuple[str, Callable | None, Callable, tuple[str, ...] | None], ...]:
+    """(code, evaluate or None for a composite, rows, the top-level keys it needs or None)."""
     out = []
     for code, p in sorted(parameters_for(resource_type).items()):
         if code in COLUMN_PARAMETERS or not p.expression:
@@ -259,18 +260,28 @@ def _extractors(resource_type: str) -> tuple[tuple[str, Callable, Callable], ...
         if p.type == "composite" and p.component:
             rows = _composite(resource_type, code, p)
             if rows is not None:
-                out.append((code, None, rows))
+                bases = [b.strip() for b in _split(p.expression)]
+                needs = None if resource_type in bases else top_keys(p.expression)
+                out.append((code, None, rows, needs))
             continue
         if p.type not in INDEXED_TYPES:
             continue
-        out.append((code, compile_expression(p.expression), _ROWS[p.type]))
+        out.append((code, compile_expression(p.expression), _ROWS[p.type], top_keys(p.expression)))
     return tuple(out)
 
 
 def extract(resource: dict) -> IndexRows:
     """The index rows of one resource (whose resourceType is known and whose JSON is valid)."""
     rows = IndexRows()
-    for code, evaluate, to_rows in _extractors(resource["resourceType"]):
+    for code, evaluate, to_rows, needs in _extractors(resource["resourceType"]):
+        if needs is not None:
+            # A resource has a dozen of the fifty-odd elements its parameters look at: a
+            # parameter none of whose elements is there has no rows (paths.top_keys).
+            for key in needs:
+                if key in resource:
+                    break
+            else:
+                continue
         if evaluate is None:            # composite: works on the resource itself
             to_rows(code, resource, rows)
             continue

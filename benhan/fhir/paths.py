@@ -97,7 +97,20 @@ def _compile_step(step: str) -> Callable[[Any, list], None]:
             if isinstance(node, dict):
                 out.extend(e for e in node.get("extension") or () if isinstance(e, dict) and e.get("url") == url)
         return extension
-    return lambda node, out: _child(node, step, out)
+    if step in _choice_names():
+        return lambda node, out: _child(node, step, out)
+    name = step
+
+    def child(node: Any, out: list) -> None:
+        # Not a choice element: one dict lookup (most steps of most expressions find nothing).
+        if isinstance(node, dict):
+            value = node.get(name)
+            if value is not None:
+                if value.__class__ is list:
+                    out.extend(v for v in value if v is not None)
+                else:
+                    out.append(value)
+    return child
 
 
 def _steps(path: str) -> list[str]:
@@ -107,6 +120,14 @@ def _steps(path: str) -> list[str]:
 
 def _walker(steps: list[str]) -> Evaluator:
     compiled = [_compile_step(s) for s in steps]
+    if len(compiled) == 1:
+        only = compiled[0]
+
+        def walk_one(resource: dict) -> list[Any]:
+            out: list[Any] = []
+            only(resource, out)
+            return out
+        return walk_one
 
     def walk(resource: dict) -> list[Any]:
         current: list[Any] = [resource]
@@ -224,6 +245,43 @@ def _compile_part(part: str) -> Evaluator:
     else:
         evaluate = _fhirpath(part)
     return _reference_filter(evaluate, target) if target else evaluate
+
+
+def top_keys(expression: str) -> tuple[str, ...] | None:
+    """The resource's own JSON keys an expression can find anything under (an expression finds
+    nothing in a resource that has none of them), or None when that is not known: a choice
+    element, a function, the resource itself. Index extraction skips the others at once."""
+    keys: list[str] = []
+    for part in split_union(expression):
+        if part in _BY_HAND:
+            return None
+        if m := _CAST_CHILD.match(part):
+            head, type_name = m.group(1).split("."), m.group(2)
+        else:
+            m = _RESOLVE.search(part)
+            if m:
+                part = part[: m.start()]
+            if part.startswith("(") and part.endswith(")") and _PLAIN.match(part[1:-1]):
+                part = part[1:-1]
+            if _PLAIN.match(part):
+                steps = _steps(part)
+                if not steps or not re.fullmatch(_IDENT, steps[0]) or steps[0] in _choice_names():
+                    return None
+                keys.append(steps[0])
+                continue
+            m = _CAST.match(part) or _AS_FN.match(part)
+            if not m:
+                return None
+            head, type_name = m.group(1).split("."), m.group(2)
+        if len(head) < 2:
+            return None
+        if len(head) > 2:
+            if head[1] in _choice_names():
+                return None
+            keys.append(head[1])
+        else:       # Type.value as Quantity: the keys valueQuantity, valueAge …
+            keys += [head[1] + t[0].upper() + t[1:] for t in _SUBTYPES.get(type_name, (type_name,))]
+    return tuple(dict.fromkeys(keys)) or None
 
 
 def compile_expression(expression: str) -> Evaluator:
