@@ -88,7 +88,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cors_origins", str, "",
             "Origins allowed to call the FHIR API from a browser, comma-separated (e.g. https://app.example.vn). "
             "Empty: none."),
-    Setting("pool_size", int, 8, "Database connections kept open per server process (PostgreSQL; up to twice as many more under load)."),
+    Setting("pool_size", int, 20, "Database connections kept open per server process (PostgreSQL; up to twice as many more under load). "
+            "Enough for the server's 16 request threads and its background work, so that no connection is opened per request; "
+            "with --workers N the server holds N times as many (PostgreSQL's max_connections must allow them)."),
     # --- digital signatures (docs/signatures.md) ---
     Setting("signing_trust_dir", Path, Path(""),
             "Folder of the CA certificates signatures are checked against (the NEAC roots and the licensed CAs: "
