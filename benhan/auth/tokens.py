@@ -45,7 +45,7 @@ def lookup(store: Store, raw: str | None, *, kind: str = "access") -> TokenInfo 
     expired, revoked, of another kind or its client is disabled."""
     if not raw or len(raw) > MAX_TOKEN_LENGTH:
         return None
-    with store.db.read() as conn:
+    with store.db.read_single() as conn:        # one statement: no BEGIN/COMMIT on PostgreSQL
         row = oauth_tables.token_row(conn, token_hash(raw))
     if (row is None or row.kind != kind or row.revoked_at is not None or row.disabled_at is not None
             or row.expires <= now_us()):

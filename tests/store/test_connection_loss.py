@@ -1,4 +1,4 @@
-"""PostgreSQL: a pooled connection the server has closed (a restart, pg_terminate_backend, an idle
+"""PostgreSQL connections. A pooled connection the server has closed (a restart, pg_terminate_backend, an idle
 timeout) is replaced at checkout, without pool_pre_ping's SELECT 1 per transaction — the next
 request succeeds instead of failing with "terminating connection due to administrator command"."""
 from __future__ import annotations
@@ -78,3 +78,17 @@ def test_a_live_idle_connection_is_kept(pg_store) -> None:  # noqa: ANN001
     assert _backend_pid(pg_store.db) == pid           # the same pooled session, not a new one each time
     with pg_store.db.engine.connect() as conn:
         assert server_closed(conn.connection.dbapi_connection) is False
+
+
+def test_read_single_runs_without_a_transaction_and_read_keeps_its_snapshot(pg_store) -> None:  # noqa: ANN001
+    from psycopg.pq import TransactionStatus
+    db = pg_store.db
+    with db.read_single() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1
+        # autocommit: the statement was its own transaction, nothing is left open (no COMMIT to send)
+        assert conn.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+    with db.read() as conn:         # the same pooled connection, back to a REPEATABLE READ transaction
+        assert conn.execute(text("SHOW transaction_isolation")).scalar() == "repeatable read"
+        assert conn.connection.dbapi_connection.info.transaction_status == TransactionStatus.INTRANS
+    with db.write() as conn:
+        assert conn.execute(text("SHOW transaction_isolation")).scalar() == "read committed"
