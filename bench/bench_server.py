@@ -97,7 +97,7 @@ class Server:
         started = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=data_dir.parent,
                                      env={**os.environ, **(env or {})})
-        self._wait_ready(60)
+        self._wait_ready(240)
         install_bench_token(database_url or f"sqlite:///{data_dir / 'benhan.sqlite'}")
         self.startup_s = time.perf_counter() - started
 
