@@ -60,7 +60,10 @@ _CURRENT_VERSIONS = (select(resource.c.pk, resource.c.version)
 @cache
 def _indexed_statement(types: tuple[str, ...]):  # noqa: ANN202
     ref = idx_reference
-    pairs = or_(*(and_(ref.c.res_type == t, ref.c.param.in_(access_sql.member_params(t))) for t in types))
+    # `res_type || ''`: the pks drive (ix_idx_reference_resource). Given two or more, SQLite took
+    # the (res_type, param) lookup index instead and walked every Observation.subject row of the
+    # store for a search page's twenty Observations.
+    pairs = or_(*(and_((ref.c.res_type + "") == t, ref.c.param.in_(access_sql.member_params(t))) for t in types))
     return select(ref.c.resource_pk, ref.c.target_id).where(and_(
         ref.c.resource_pk.in_(bindparam("pks", expanding=True)), ref.c.target_type == PATIENT, pairs))
 
