@@ -508,9 +508,11 @@ class Repository:
         with self.store.db.read() as conn:
             return self.run_search_in(conn, req, extra)
 
-    def run_search_in(self, conn, req: fhir_search.SearchRequest, extra=None) -> SearchResult:  # noqa: ANN001
+    def run_search_in(self, conn, req: fhir_search.SearchRequest, extra=None, *,  # noqa: ANN001
+                      extra_drives: bool = False) -> SearchResult:
         """Run a parsed search on an open connection; `extra` is a further SQL condition on the
-        resource table (e.g. membership of a patient's compartment). The actor's access rules
+        resource table (e.g. membership of a patient's compartment; `extra_drives`: it names few
+        rows and starts the search, search.where_clause). The actor's access rules
         filter in SQL, so counts, pages and cursors never reflect what they may not see."""
         types = ([req.resource_type] if req.resource_type != SYSTEM
                  else list(req.types or self.store.resource_types))
@@ -527,11 +529,11 @@ class Repository:
             return q if extra is None else q.where(extra)
         total = None
         if req.total == "accurate" or req.summary == "count" or req.count == 0:
-            total = conn.execute(restricted(count_query(req, visible))).scalar()
+            total = conn.execute(restricted(count_query(req, visible, extra_drives))).scalar()
         if req.summary == "count" or req.count == 0:
             # _count=0: the caller wants the total only, so there is no page and no next link.
             return SearchResult(req, [], False, total)
-        rows = conn.execute(restricted(page_query(req, visible))).all()
+        rows = conn.execute(restricted(page_query(req, visible, extra_drives))).all()
         has_next = req.count is not None and len(rows) > req.count
         rows = rows[: req.count]
         next_cursor = fhir_search.encode_cursor(tuple(rows[-1])) if has_next and rows else None

@@ -299,3 +299,93 @@ def test_everything_of_a_patient_with_500_resources_takes_a_few_statements(clien
     # BEGIN, the patient, the page, whose records the page holds (store.release: the audit names
     # every patient) — and perhaps a read-audit flush landing meanwhile (BEGIN, INSERT).
     assert len(statements) <= 6, statements
+
+
+# --- the compartment's references drive the search: the same answers as before ------------------
+
+COMPARTMENT_SHAPES = [
+    [], [("code", "http://loinc.org|8867-4")], [("code", "8867-4"), ("_total", "accurate")],
+    [("code", "8867-4,8310-5"), ("_count", "2")], [("code:not", "8867-4")],
+    [("date", "ge2026-11-01"), ("date", "lt2026-12-01"), ("_total", "accurate")],
+    [("_sort", "-date"), ("_count", "3")], [("_sort", "code"), ("_total", "accurate")],
+    [("value-quantity", "gt71")], [("encounter:missing", "false")],
+    [("code", "8867-4"), ("_include", "Observation:encounter")], [("_summary", "count")],
+    [("subject:Patient.family", "Nguyễn")],
+]
+
+
+def test_the_compartment_search_answers_as_the_undriven_search_and_as_the_records_say(store):
+    """The patient's compartment references start a compartment search (search.where_clause,
+    driven): every query shape gives the same pages, ids and totals as the same search with the
+    criteria driving (the shape before), for the system and for a department doctor whose access
+    rules filter the rows, and the ids the records say."""
+    from benhan.auth import users
+    from benhan.auth.actor import Actor
+    from benhan.auth.policy import actor_for_user
+    from benhan.fhir import search as fhir_search
+    from benhan.store import compartments
+    from benhan.store.repository import Repository
+    from tests.auth.test_every_path_filters import PASSWORD, _encounter
+
+    system = Repository(store, Actor.system("test-setup"))
+    medicine = system.create("Organization", {"resourceType": "Organization", "name": "Khoa Nội"}).res_id
+    surgery = system.create("Organization", {"resourceType": "Organization", "name": "Khoa Ngoại"}).res_id
+    an = system.create("Patient", patient(family="Nguyễn")).res_id
+    binh = system.create("Patient", patient(family="Trần")).res_id
+    e_an = system.create("Encounter", _encounter(an, medicine, "E")).res_id
+    e_binh = system.create("Encounter", _encounter(binh, surgery, "E")).res_id
+    made: dict[str, set] = {"an": set(), "binh": set()}
+    pulse: set[str] = set()
+    for i in range(9):
+        for who, pid, enc in (("an", an, e_an), ("binh", binh, e_binh)):
+            body = observation(f"Patient/{pid}", code=("8867-4", "8310-5", "8480-6")[i % 3], value=70 + i,
+                               effectiveDateTime=f"2026-{10 + i % 2}-{10 + i}T08:30:00+07:00",
+                               **({"encounter": {"reference": f"Encounter/{enc}"}} if i % 2 else {}))
+            rid = system.create("Observation", body).res_id
+            made[who].add(rid)
+            if i % 3 == 0:
+                pulse.add(rid)
+    # In An's compartment through performer only; Bình's (subject) too.
+    shared = system.create("Observation", dict(observation(f"Patient/{binh}"), performer=[
+        {"reference": f"Patient/{an}"}])).res_id
+    gone = system.create("Observation", observation(f"Patient/{an}")).res_id
+    system.delete("Observation", gone)
+    user, _ = users.create_user(store, "bs.noi", "Bác sĩ khoa Nội", ["doctor"], departments=[medicine],
+                                password=PASSWORD)
+    doctor = actor_for_user(store, user)
+
+    def pages(repo: Repository, pid: str, items: list, driven: bool) -> list:
+        """Every page's (match ids, include ids, total), following the cursor."""
+        config = store.config
+        out, cursor = [], None
+        for _ in range(20):
+            req = fhir_search.parse("Observation", items + ([("_cursor", cursor)] if cursor else []),
+                                    default_count=config.default_page_size, max_count=config.max_page_size)
+            with store.db.read() as conn:
+                r = repo.run_search_in(conn, req, compartments.in_compartment("Observation", pid),
+                                       extra_drives=driven)
+            out.append(([m.res_id for m in r.matches], sorted(i.res_id for i in r.included), r.total))
+            if not r.has_next:
+                return out
+            cursor = r.next_cursor
+        raise AssertionError("more than 20 pages")
+
+    seen: dict[str, set] = {"system": set(), "doctor": set()}
+    for actor in (Actor.system("test"), doctor):
+        repo = Repository(store, actor)
+        for pid in (an, binh):
+            for items in COMPARTMENT_SHAPES:
+                driven, before = pages(repo, pid, items, True), pages(repo, pid, items, False)
+                assert driven == before, (actor, pid, items)
+                if pid == binh:
+                    seen["doctor" if actor is doctor else "system"].update(i for ids, _, _ in driven for i in ids)
+        # Through the public path: the ids the records say.
+        if actor is doctor:
+            continue
+        got = compartments.search(repo, an, "Observation", [("_count", "100"), ("_total", "accurate")])
+        assert {m.res_id for m in got.matches} == made["an"] | {shared} and got.total == 10
+        got = compartments.search(repo, an, "Observation", [("code", "http://loinc.org|8867-4"), ("_count", "100")])
+        assert {m.res_id for m in got.matches} == (made["an"] & pulse) | {shared}
+    # The doctor of internal medicine gets nothing of the surgery patient's own record (only the
+    # reading An performed): the access filter still applies to the driven search.
+    assert seen["system"] == made["binh"] | {shared} and seen["doctor"] == {shared}
