@@ -18,6 +18,14 @@ from benhan.clinical.printouts.forms import Block, Context, Printout
 from benhan.fhir import resource_json
 from benhan.store.signed_versions import SIGNED_TAG   # the store refuses changes to what carries it
 
+# The certificate check kept in a signature's Provenance (documents/signing.py writes it).
+PROVENANCE_CHECK = "https://benhan.vn/fhir/StructureDefinition/certificate-check"
+# A Provenance whose certificate status could not be checked at signing carries this tag, so the later
+# check (benhan.documents.recheck) finds it by a search; the result goes in a new Provenance.
+RECHECK_SYSTEM = "https://benhan.vn/fhir/CodeSystem/certificate-recheck"
+RECHECK_PENDING_TAG = {"system": RECHECK_SYSTEM, "code": "pending",
+                       "display": "Chưa kiểm tra được trạng thái chứng thư"}
+
 LOINC = "http://loinc.org"
 # The LOINC document type of each form (document ontology: kind of document).
 DOCUMENT_TYPES = {

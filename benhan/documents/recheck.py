@@ -28,8 +28,9 @@ from dataclasses import dataclass
 
 from benhan import errors
 from benhan.auth.actor import Actor
-from benhan.documents.signing import PROVENANCE_CHECK, RECHECK_PENDING_TAG, RECHECK_SYSTEM, certificate_check_extension
-from benhan.signing import certcheck, jws
+# Only the names a round with nothing pending needs: the signature stack (documents.signing, pyHanko,
+# fpdf2) is imported when there is a signature to check, not in every server (web/recheck_runner.py).
+from benhan.documents.composition import PROVENANCE_CHECK, RECHECK_PENDING_TAG, RECHECK_SYSTEM
 from benhan.signing.trust import TrustList
 from benhan.store.repository import Repository
 
@@ -77,6 +78,7 @@ class Outcome:
         """One line for the operator: the document, the verdict, the times."""
         text = MESSAGES[self.outcome]
         if self.outcome in (FAILED, PENDING) and self.detail:
+            from benhan.signing import certcheck
             text += f" ({certcheck.MESSAGES.get(self.detail, (self.detail,))[0]})"
         if self.revoked_at:
             text += f"; thu hồi lúc | revoked at {self.revoked_at}"
@@ -127,6 +129,7 @@ def pending(repo: Repository) -> list[dict]:
 
 
 def _certificates(provenance: dict):  # noqa: ANN202 - (certificate, chain) as asn1crypto objects
+    from benhan.signing import certcheck, jws
     fields = _check_fields(provenance)
     cert = certcheck.as_asn1(base64.b64decode(fields["certificate"][0]))
     chain = []
@@ -139,7 +142,8 @@ def _certificates(provenance: dict):  # noqa: ANN202 - (certificate, chain) as a
 
 def recheck_one(repo: Repository, provenance: dict, trust: TrustList, now: dt.datetime | None = None) -> Outcome:
     """Check one pending signature again; store the result when the CA answered."""
-    from benhan.signing import later_check
+    from benhan.documents.signing import certificate_check_extension
+    from benhan.signing import certcheck, later_check
     now = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone(dt.timedelta(hours=7)))
     signed_text = (_check_fields(provenance).get("checkedAt") or [provenance.get("recorded", "")])[0]
     signed_at = dt.datetime.fromisoformat(signed_text)

@@ -30,6 +30,9 @@ from benhan.clinical.printouts import forms, pdf
 from benhan.fhir import resource_json
 from benhan.documents import pdfa
 from benhan.documents.forms import printing as form_printing
+# PROVENANCE_CHECK and the recheck tag live in composition (light: the server's recheck runner reads them
+# without importing the PDF and signature stack) and are this module's names as before.
+from benhan.documents.composition import PROVENANCE_CHECK, RECHECK_PENDING_TAG, RECHECK_SYSTEM  # noqa: F401
 from benhan.documents.composition import (DOCUMENT_TYPES, LOINC, SIGNED_TAG, canonical, document_bundle,
                                           document_type, entry_digests)
 from benhan.signing import certcheck, jws
@@ -38,17 +41,11 @@ from benhan.signing.trust import TrustList
 from benhan.store.repository import Repository
 from benhan.vn.identifiers import CCCD_SYSTEM
 
-PROVENANCE_CHECK = "https://benhan.vn/fhir/StructureDefinition/certificate-check"
 # ISO/ASTM E1762 signature types (http://hl7.org/fhir/R4/valueset-signature-type.html)
 SIGNATURE_TYPES = {"author": ("1.2.840.10065.1.12.1.1", "Author's Signature"),
                    "seal": ("1.2.840.10065.1.12.1.5", "Verification Signature")}
 OFFLINE_POLICIES = ("refuse", "sign-and-recheck")
 FORM_KEY_SYSTEM = "https://benhan.vn/fhir/CodeSystem/form-key"     # "treatment-day:2026-12-15" (printing.split)
-# A Provenance whose certificate status could not be checked at signing carries this tag, so the later
-# check (benhan.documents.recheck) finds it by a search; the result goes in a new Provenance.
-RECHECK_SYSTEM = "https://benhan.vn/fhir/CodeSystem/certificate-recheck"
-RECHECK_PENDING_TAG = {"system": RECHECK_SYSTEM, "code": "pending",
-                       "display": "Chưa kiểm tra được trạng thái chứng thư"}
 
 
 @dataclass

@@ -9,13 +9,15 @@ from datetime import datetime, timedelta
 from starlette.applications import Starlette
 
 from benhan.auth.actor import Actor
-from benhan.billing.einvoice import service
+from benhan.web.lazy import lazy_module
 from benhan.claims.service import seal_key
 from benhan.clinical.visits import facility
 from benhan.fhir.datetimes import parse_zone
 from benhan.outbox.queue import Outbox, utcnow
 from benhan.store.repository import Repository
 from benhan.web.background import PeriodicRunner, run_with_app
+
+service = lazy_module("benhan.billing.einvoice.service")   # the PDF stack at first use (web/lazy.py)
 
 
 class EInvoiceRunner(PeriodicRunner):

@@ -10,10 +10,15 @@ from starlette.responses import Response
 
 from benhan import errors
 from benhan.auth import roles
-from benhan.documents import amendment, signing
-from benhan.signing import keys, trust
+from benhan.signing import trust
+from benhan.web.lazy import lazy_module
 from benhan.web import i18n
 from benhan.web.ui.base import back, form, page, repo, require, require_act
+
+# The PDF and signature stack at first use (web/lazy.py):
+amendment = lazy_module("benhan.documents.amendment")
+signing = lazy_module("benhan.documents.signing")
+keys = lazy_module("benhan.signing.keys")
 
 
 def _half(message: str, lang: str) -> str:

@@ -17,7 +17,8 @@ from starlette.routing import Route
 from benhan import errors
 from benhan.auth import sessions
 from benhan.auth.actor import Actor
-from benhan.billing import accounts, bank_statement, cost_statement, payments, qr_image, receipt as receipt_mod
+from benhan.billing import accounts, bank_statement, payments, qr_image
+from benhan.web.lazy import lazy_module
 from benhan.clinical.common import now, ref_id
 from benhan.clinical.visits import facility
 from benhan.store.repository import Repository
@@ -26,6 +27,10 @@ from benhan.vn.vietqr import VietQrProblem
 from benhan.web import authn
 from benhan.web.ui.base import back, form, page, repo, require, t, today, tz
 from benhan.web.ui import cashier_einvoice
+
+# The PDF stack at first use (web/lazy.py):
+cost_statement = lazy_module("benhan.billing.cost_statement")
+receipt_mod = lazy_module("benhan.billing.receipt")
 
 HOME = "/ui/cashier"
 

@@ -13,12 +13,14 @@ import threading
 from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.billing import payments
-from benhan.billing.einvoice import service
+from benhan.web.lazy import lazy_module
 from benhan.billing.lines import Bill
 from benhan.claims.service import seal_key
 from benhan.clinical.visits import facility
 from benhan.outbox.queue import Outbox
 from benhan.store.repository import Repository
+
+service = lazy_module("benhan.billing.einvoice.service")   # the PDF stack at first use (web/lazy.py)
 
 log = logging.getLogger(__name__)
 WAIT_SECONDS = 3.0          # the page waits this long for the code; a slow provider does not hold the cashier

@@ -8,10 +8,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from benhan import errors
-from benhan.lab import specimens
+from benhan.web.lazy import lazy_module
 from benhan.web import i18n
 from benhan.web.ui import bench
 from benhan.web.ui.base import back, form, repo, require, tz
+
+specimens = lazy_module("benhan.lab.specimens")   # the barcode and PDF stack at first use (web/lazy.py)
 
 
 async def collect(request: Request) -> Response:

@@ -10,11 +10,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from benhan import errors
-from benhan.documents import paper, signing, timestamping
+from benhan.web.lazy import lazy_module
 from benhan.signing import trust
 from benhan.web import i18n
 from benhan.web.ui.base import back, chart_gate, form, may, page, repo, require
 from benhan.web.ui.signatures import _half
+
+# The PDF and signature stack at first use (web/lazy.py):
+paper = lazy_module("benhan.documents.paper")
+signing = lazy_module("benhan.documents.signing")
+timestamping = lazy_module("benhan.documents.timestamping")
 
 FIELDS = ("kind", "date", "title")
 

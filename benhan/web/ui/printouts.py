@@ -21,10 +21,13 @@ from starlette.responses import Response
 from benhan import errors
 from benhan.clinical.common import now
 from benhan.clinical.printouts import audit, forms
-from benhan.documents import whole_record
-from benhan.documents.forms import printing
+from benhan.web.lazy import lazy_module
 from benhan.web.security_headers import CONTENT_SECURITY_POLICY
 from benhan.web.ui.base import page, repo, require, today, tz
+
+# The PDF stack at first use (web/lazy.py):
+whole_record = lazy_module("benhan.documents.whole_record")
+printing = lazy_module("benhan.documents.forms.printing")
 
 log = logging.getLogger("benhan.printouts")
 RESULT_SHEETS = ("labresult", "imagingresult")

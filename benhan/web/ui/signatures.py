@@ -12,11 +12,19 @@ from starlette.responses import Response
 from benhan import errors
 from benhan.auth import roles
 from benhan.clinical import visits
-from benhan.documents import confirmation, paper as paper_docs, seal as sealing, signing, verify
+from benhan.web.lazy import lazy_module
 from benhan.documents.composition import DOCUMENT_TYPES
-from benhan.signing import keys, trust
+from benhan.signing import trust
 from benhan.web import i18n
 from benhan.web.ui.base import back, form, may, may_act, page, repo, require, require_act
+
+# The PDF and signature stack at first use (web/lazy.py):
+confirmation = lazy_module("benhan.documents.confirmation")
+paper_docs = lazy_module("benhan.documents.paper")
+sealing = lazy_module("benhan.documents.seal")
+signing = lazy_module("benhan.documents.signing")
+verify = lazy_module("benhan.documents.verify")
+keys = lazy_module("benhan.signing.keys")
 
 
 def _half(message: str, lang: str) -> str:

@@ -8,9 +8,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from benhan.clinical import specialty_record as sr, transfers
-from benhan.documents.forms.specialty_inpatient import record_form_for
+from benhan.web.lazy import lazy_module
 from benhan.store.repository import Repository
 from benhan.web.ui.base import may, tz
+
+specialty_inpatient = lazy_module("benhan.documents.forms.specialty_inpatient")   # the PDF stack at first use
 
 
 def _department(r: Repository, encounter: dict) -> dict | None:
@@ -33,7 +35,7 @@ def card(r: Repository, encounter: dict, lang: str) -> dict:
     items = [(item, item.vi if i == 0 else item.en,
               [(code, names[i]) for code, names in sr.OPTIONS.get(item.options, {}).items()])
              for item in sr.items_of(chosen)]
-    return {"part": part, "chosen": chosen, "form_key": record_form_for(chosen),
+    return {"part": part, "chosen": chosen, "form_key": specialty_inpatient.record_form_for(chosen),
             "choices": [(s.code, f"{s.form} — {s.vi if i == 0 else s.en}") for s in sr.SPECIALTIES],
             "items": items, "values": {**sr.values(part), "sp_form": chosen}, "texts": sr.texts(part),
             "may_write": may(r, "c", "Composition") and may(r, "u", "Composition")}

@@ -4,9 +4,11 @@ any other visit shows it folded, so a doctor may choose the YHCT record by filli
 from __future__ import annotations
 
 from benhan.clinical import traditional_medicine as yhct
-from benhan.documents.forms import traditional_medicine as forms
+from benhan.web.lazy import lazy_module
 from benhan.store.repository import Repository
 from benhan.web.ui.base import may
+
+forms = lazy_module("benhan.documents.forms.traditional_medicine")   # the PDF stack at first use (web/lazy.py)
 
 
 def _department(r: Repository, encounter: dict) -> dict | None:
