@@ -245,6 +245,10 @@ def build(data_dir: Path, database_url: str | None, patients: int, seed: int, *,
     store = Store.open(load_config(env={}, data_dir=data_dir, database_url=database_url))
     try:
         figures = load(store, patients, seed, workers=workers)
+        # Every row was extracted as a write does: record the index version, or `benhan serve`
+        # would reindex the whole database at its first start (store.index_version).
+        from benhan.store.index_version import mark_current
+        mark_current(store)
         figures.update(seed=seed, ordinary_patients=patients, heavy_patient=heavy_patient(seed)[0]["id"],
                        database="sqlite" if store.db.is_sqlite else "postgresql",
                        database_bytes=database_bytes(store), rows=table_rows(store))
