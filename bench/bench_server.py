@@ -3,8 +3,8 @@
 For each database the script starts the server as a subprocess on localhost and measures, from
 client processes (wrk, or httpx threads when wrk is missing):
 
-- bundle ingest: transaction Bundles from `patients_bundle` POSTed to /fhir one after another,
-  in resources per second;
+- bundle ingest: transaction Bundles (Synthea-shaped, or `patients_bundle` with --bundles demo)
+  POSTed to /fhir one after another, in resources per second;
 - single create: POST /fhir/Patient at a few concurrencies, requests/s with p50/p95 latency;
 - read by id: GET /fhir/{type}/{id} over the ingested resources, same figures;
 - the physical floor: the same resource JSON inserted raw with SQLAlchemy executemany into a bare
@@ -19,6 +19,8 @@ Usage:
     .venv/bin/python bench/bench_server.py --quick          # small sizes, under a minute
     .venv/bin/python bench/bench_server.py                  # full, a few minutes
     .venv/bin/python bench/bench_server.py --backend sqlite --profile /tmp/prof   # + py-spy per phase
+Ingest Bundles: --bundles synthea (default: bench/synthea_like.py, Synthea-shaped, 100 to 4,000
+entries, conditional creates and references) or --bundles demo (patients_bundle, as before).
 Options: --backend sqlite|postgresql|both, --client wrk|httpx, --pg-url (server URL without the
 database), --json FILE (figures as JSON), --profile DIR (py-spy collapsed stacks + top functions),
 --workers N (the server's worker processes; CPU and memory are summed over them). On PostgreSQL the
@@ -242,10 +244,34 @@ def summarise_profile(path: Path, top: int = 25) -> None:
     print(f"    profile: {path.with_suffix('.top.md')}")
 
 
+def create_body() -> dict:
+    """The Patient POSTed again and again by the create runs: the demo's, with a hospital record
+    number instead of its CCCD and BHYT card, which one current Patient only may hold (every
+    create after the first was a 409 — and counted as a request — since ca9becb)."""
+    patient = patients_bundle(1, seed=7)["entry"][0]["resource"]
+    patient["identifier"] = [{"system": "urn:oid:1.2.3.4.5.6", "value": "MR-0000001"}]
+    return patient
+
+
 # --- load -----------------------------------------------------------------------------------------
 
+BUNDLES = "synthea"      # --bundles: synthea (bench/synthea_like.py) or demo (patients_bundle)
+
+
 def make_bundles(sizes: Sizes) -> list[tuple[bytes, list[bytes], int]]:
-    """Each Bundle as request bytes, with its resources' JSON (for the floor) and its size."""
+    """Each Bundle as request bytes, with its resources' JSON (for the floor) and its size.
+    synthea: shaped like Synthea's R4 patient exports (bench/synthea_like.py: Claims and EOBs,
+    conditional creates and references, 100 to 4,000 entries); demo: patients_bundle (~13
+    small resources per patient, no conditional references)."""
+    if BUNDLES == "synthea":
+        from synthea_like import World, bundle_sizes, patient_bundle
+        world = World(seed=1)
+        out = []
+        for i, n in enumerate(bundle_sizes(sizes.bundles, seed=1000)):
+            bundle = patient_bundle(world, n, seed=1000 + i)
+            out.append((orjson.dumps(bundle), [orjson.dumps(e["resource"]) for e in bundle["entry"]],
+                        len(bundle["entry"])))
+        return out
     out = []
     for i in range(sizes.bundles):
         bundle = patients_bundle(sizes.patients, seed=1000 + i)
@@ -378,6 +404,9 @@ def load_runs(server: Server, kind: str, sizes: Sizes, client: str, made: list[s
                 print(f"  {kind:<6} c={c:<3} {r['per_s']:8.0f} req/s   p50 {r['p50_ms']:7.2f} ms   "
                       f"p95 {r['p95_ms']:7.2f} ms   server CPU {r['server_cpu_us_per_req']:5.0f}{db} µs/req   "
                       f"({r['requests']} requests, {r['errors']} errors)")
+                if r["errors"]:
+                    print(f"  WARNING: {r['errors']} of {r['requests']} {kind} requests failed: the figure above "
+                          "is not one of successful requests")
     return results
 
 
@@ -442,7 +471,7 @@ def bench_backend(backend: str, sizes: Sizes, client: str, pg_url: str, work: Pa
         floor_url = f"sqlite:///{data_dir / 'floor.sqlite'}"
     print(f"\n[{backend}]")
     bundles = make_bundles(sizes)
-    patient = orjson.dumps(patients_bundle(1, seed=7)["entry"][0]["resource"])
+    patient = orjson.dumps(create_body())
     server = Server(data_dir, database_url, env, workers)
     result: dict = {"backend": backend, "command": " ".join(server.command), "startup_s": server.startup_s}
     try:
@@ -519,7 +548,7 @@ def inprocess(backend: str, sizes: Sizes, pg_url: str, work: Path, cprofile_dir:
     store = Store.open(load(env={}, data_dir=data_dir, database_url=database_url))
     repo = Repository(store, Actor.system("bench"))
     bundles = make_bundles(sizes)
-    patient = patients_bundle(1, seed=7)["entry"][0]["resource"]
+    patient = create_body()
     out: dict = {"backend": backend}
 
     def phase(name: str, fn):  # noqa: ANN001, ANN202
@@ -613,6 +642,9 @@ def main() -> None:
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the server (e.g. BENHAN_LOG_LEVEL=warning); repeatable")
     parser.add_argument("--workers", type=int, default=1, help="the server's --workers (worker processes)")
+    parser.add_argument("--bundles", choices=("synthea", "demo"), default="synthea",
+                        help="ingest Bundles shaped like Synthea's R4 exports (bench/synthea_like.py, the default) "
+                             "or the demo's patients_bundle (the figures before December 2026)")
     parser.add_argument("--profile", type=Path, help="record each server phase with py-spy into this folder")
     parser.add_argument("--profile-gil", action="store_true",
                         help="with --profile: keep only samples holding the GIL (where the Python CPU goes)")
@@ -621,13 +653,15 @@ def main() -> None:
     parser.add_argument("--cprofile", type=Path, help="cProfile the in-process phases into this folder")
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
+    global BUNDLES
+    BUNDLES = args.bundles
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     info = print_machine(f"{args.pg_url}/postgres" if "postgresql" in backends else None)
     load_before = os.getloadavg()
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} "
           "(other work on the machine skews every figure)")
     print(f"client: {args.client} ({'wrk 4, C, ' if args.client == 'wrk' else 'httpx threads, '}"
-          f"same machine); sizes: {sizes}")
+          f"same machine); sizes: {sizes}; bundles: {BUNDLES}")
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
         Profiler.gil_only = args.profile_gil
