@@ -57,3 +57,12 @@ def token_for(store, scope: str, *, user_pk: int | None = None, patient_id: str 
         install(conn, raw, scope, client_id=SYSTEM_CLIENT if user_pk is None else "benhan-tests-app",
                 user_pk=user_pk, patient_id=patient_id)
     return {"Authorization": f"Bearer {raw}"}
+
+
+def time_passes(client, seconds: float) -> None:  # noqa: ANN001
+    """Move the clock of the app's cache of resolved bearer tokens (auth/token_cache.py) on by
+    `seconds`: for a test that changes the database behind the server's back to stand for time
+    passing (a grant expired), what the cache kept is then as old as it would be by then."""
+    cache = client.app.state.token_cache
+    clock = cache.clock
+    cache.clock = lambda: clock() + seconds

@@ -151,15 +151,17 @@ def get_user(store: Store, pk: int) -> User | None:
     return User.from_row(row) if row else None
 
 
-def get_user_and_grants(store: Store, pk: int) -> tuple[User | None, frozenset[str]]:
-    """The user and the patients of their active break-the-glass grants, in one connection (this
-    runs for every request made with a user's token)."""
+def get_user_and_grants(store: Store, pk: int) -> tuple[User | None, frozenset[str], int | None]:
+    """The user, the patients of their active break-the-glass grants and when the first of those
+    grants ends (µs; None without any), in one connection (this runs whenever a user's token is
+    resolved: web/authn.py keeps the result no longer than that end)."""
     with store.db.read() as conn:
         row = user_tables.user_row(conn, pk=pk)
         if row is None:
-            return None, frozenset()
+            return None, frozenset(), None
         grants = user_tables.active_break_glass(conn, pk, now_us())
-    return User.from_row(row), frozenset(g.patient_id for g in grants)
+    return (User.from_row(row), frozenset(g.patient_id for g in grants),
+            min((g.expires for g in grants), default=None))
 
 
 def find_user(store: Store, username: str) -> User:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from benhan.store import credential_epoch
 from benhan.store.schema import oauth_assertion, oauth_client, oauth_code, oauth_token, resource
 
 # --- clients ---------------------------------------------------------------------------------------
@@ -30,6 +31,7 @@ def client_rows(conn: Connection) -> list:
 
 
 def update_client(conn: Connection, client_id: str, **values: Any) -> int:
+    credential_epoch.changed(conn)      # e.g. disabled: its tokens stop (auth.token_cache)
     return conn.execute(update(oauth_client).where(oauth_client.c.client_id == client_id)
                         .values(**values)).rowcount
 
@@ -57,18 +59,21 @@ def token_row(conn: Connection, token_hash: str):  # noqa: ANN201
 
 def revoke_token(conn: Connection, token_hash: str, now: int) -> bool:
     """Revoke one live token; False when it was already revoked (or unknown)."""
+    credential_epoch.changed(conn)
     return conn.execute(update(oauth_token).where(and_(oauth_token.c.token_hash == token_hash,
                                                        oauth_token.c.revoked_at.is_(None)))
                         .values(revoked_at=now)).rowcount == 1
 
 
 def revoke_family(conn: Connection, family: str, now: int) -> int:
+    credential_epoch.changed(conn)
     return conn.execute(update(oauth_token).where(and_(oauth_token.c.family == family,
                                                        oauth_token.c.revoked_at.is_(None)))
                         .values(revoked_at=now)).rowcount
 
 
 def revoke_client_tokens(conn: Connection, client_id: str, now: int) -> int:
+    credential_epoch.changed(conn)
     return conn.execute(update(oauth_token).where(and_(oauth_token.c.client_id == client_id,
                                                        oauth_token.c.revoked_at.is_(None)))
                         .values(revoked_at=now)).rowcount

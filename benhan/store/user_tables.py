@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 
+from benhan.store import credential_epoch
 from benhan.store.schema import break_glass, oauth_token, user_account, user_session
 
 
@@ -33,7 +34,14 @@ def user_rows(conn: Connection) -> list:
     return conn.execute(select(user_account).order_by(user_account.c.username)).all()
 
 
+# Columns whose change never takes anything away from a user (the login bookkeeping): updating
+# only these leaves cached actors alone (a session's periodic touch would otherwise drop them all).
+_BOOKKEEPING = frozenset({"last_activity", "last_login", "failed_logins"})
+
+
 def update_user(conn: Connection, pk: int, **values: Any) -> None:
+    if not values.keys() <= _BOOKKEEPING:
+        credential_epoch.changed(conn)      # roles, disabled, locked, hours …: cached actors dropped (auth.token_cache)
     conn.execute(update(user_account).where(user_account.c.pk == pk).values(**values))
 
 
@@ -57,6 +65,7 @@ def update_session(conn: Connection, id_hash: str, **values: Any) -> None:
 
 def end_user_sessions(conn: Connection, user_pk: int, now: int) -> None:
     """Logout everywhere: every session of the user, and every OAuth token issued to them."""
+    credential_epoch.changed(conn)
     conn.execute(update(user_session).where(and_(user_session.c.user_pk == user_pk,
                                                  user_session.c.ended_at.is_(None))).values(ended_at=now))
     conn.execute(update(oauth_token).where(and_(oauth_token.c.user_pk == user_pk,
@@ -71,6 +80,7 @@ def purge_sessions(conn: Connection, older_than: int) -> None:
 # --- break-the-glass -------------------------------------------------------------------------------
 
 def insert_break_glass(conn: Connection, values: dict[str, Any]) -> int:
+    credential_epoch.changed(conn)      # the grant widens the user's access from the next request
     return conn.execute(insert(break_glass).values(**values).returning(break_glass.c.pk)).scalar_one()
 
 

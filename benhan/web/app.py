@@ -27,9 +27,11 @@ from benhan.web import import_api
 from benhan.web import bulk_export_api
 from benhan.web.ui import doses as doses_page   # the nurse's doses of the day (clinical.administration)
 from benhan.web import health_page   # /health for a monitor, /ui/admin/health: benhan doctor's checks
+from benhan.auth.token_cache import TokenActorCache
 from benhan.web.authn import Authentication
 from benhan.web.cors import add_cors
 from benhan.web.crash_guard import CrashGuard
+from benhan.web.routing import IndexedRouter
 from benhan.web.security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
@@ -77,7 +79,10 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
             if owned:
                 app.state.store.close()
 
-    app = Starlette(
+    app = Starlette(exception_handlers={errors.BenhanError: benhan_error, HTTPException: http_error,
+                                        Exception: unexpected})
+    # Routes tried by their first path segment (web/routing.py), not all ~150 in turn.
+    app.router = IndexedRouter(
         # "/fhir" itself is the base for batch/transaction: answered here, not redirected to
         # "/fhir/" (a client posting a Bundle must not have to follow a redirect).
         routes=[Route("/health", health_page.health), *health_page.routes,
@@ -85,9 +90,8 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
                 *backup_page.routes,
                 Route("/fhir", fhir_api.system_endpoint, methods=["GET", "POST"]),
                 *import_api.routes,   # $import, before the /fhir mount that would take it
-                Mount("/fhir", routes=fhir_api.routes),
+                Mount("/fhir", app=IndexedRouter(fhir_api.routes)),
                 Mount("/static", app=StaticFiles(directory=STATIC), name="static")],
-        exception_handlers={errors.BenhanError: benhan_error, HTTPException: http_error, Exception: unexpected},
         lifespan=lifespan,
     )
     if store is not None:
@@ -102,7 +106,8 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     bulk_export_api.install(app)   # Bulk Data $export: the export worker and the cleanup of expired exports
     backup_runner.install(app)   # the scheduled, encrypted, restore-tested backups (store/backup_schedule.py)
     # Every request is authenticated before any route runs (web/authn.py).
-    app.add_middleware(Authentication)
+    app.state.token_cache = TokenActorCache()      # resolved bearer tokens (auth/token_cache.py)
+    app.add_middleware(Authentication, tokens=app.state.token_cache)
     # Transport (added last, so outermost): CORS and security headers also on 401s and preflights.
     add_cors(app, config.cors_origins)
     app.add_middleware(CrashGuard)

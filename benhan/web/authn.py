@@ -15,8 +15,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from benhan import errors
-from benhan.auth import policy, sessions
+from benhan.auth import policy, sessions, tokens
 from benhan.auth.actor import Actor
+from benhan.auth.token_cache import TokenActorCache
+from benhan.auth.tokens import MAX_TOKEN_LENGTH, token_hash
 from benhan.auth.users import get_user_and_grants, now_us, refusal_reason
 from benhan.web import http
 
@@ -63,26 +65,44 @@ def _unauthenticated(path: str, message: str, *, bearer_error: str | None = None
 class Authentication:
     """Pure ASGI middleware (no per-request task or body buffering, unlike BaseHTTPMiddleware)."""
 
-    def __init__(self, app: ASGIApp):
+    def __init__(self, app: ASGIApp, tokens: TokenActorCache | None = None):
         self.app = app
+        # Resolved bearer tokens, ≤ 1 s old and dropped at once on a credential change made here
+        # (auth/token_cache.py): a hit needs neither the database nor a worker thread.
+        self.tokens = tokens if tokens is not None else TokenActorCache()
+
+    async def _bearer_actor(self, store, raw: str, source: str | None) -> Actor | None:  # noqa: ANN001
+        if len(raw) > MAX_TOKEN_LENGTH:
+            return None
+        key = (token_hash(raw), source, id(store))
+        actor = self.tokens.get(key)
+        if actor is not None:
+            return actor
+        epoch, started = self.tokens.epoch(), self.tokens.clock()
+        found = await anyio.to_thread.run_sync(_token_actor_until, store, raw, source)
+        if found is None:
+            return None
+        actor, expires = found
+        self.tokens.put(key, actor, expires, epoch, started)
+        return actor
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        request = Request(scope)
         store = scope["app"].state.store
         scope.setdefault("state", {})
-        auth = request.headers.get("authorization")
+        auth = _header(scope, b"authorization")
         # The OAuth endpoints authenticate clients themselves (client_secret_basic sends Basic).
         if auth is not None and not is_public(path):
             kind, _, raw = auth.partition(" ")
-            if kind.lower() != "bearer" or not raw.strip():
+            raw = raw.strip()
+            if kind.lower() != "bearer" or not raw:
                 await _unauthenticated(path, "only Bearer tokens are accepted", bearer_error="invalid_request")(
                     scope, receive, send)
                 return
-            actor = await anyio.to_thread.run_sync(_token_actor, store, raw.strip(), client_address(scope))
+            actor = await self._bearer_actor(store, raw, client_address(scope))
             if actor is None:
                 await _unauthenticated(path, "the access token is not valid (unknown, expired or revoked)",
                                        bearer_error="invalid_token")(scope, receive, send)
@@ -90,6 +110,7 @@ class Authentication:
             scope["state"]["actor"] = actor
             await self.app(scope, receive, send)
             return
+        request = Request(scope)
         raw_cookie = request.cookies.get(SESSION_COOKIE)
         session = await anyio.to_thread.run_sync(sessions.resolve, store, raw_cookie) if raw_cookie else None
         if session is not None:
@@ -130,17 +151,34 @@ def _pending_step(session: sessions.Session, path: str) -> str | None:
 
 
 def _token_actor(store, raw: str, source: str | None) -> Actor | None:  # noqa: ANN001
-    from benhan.auth import tokens
+    """The actor of a bearer token, from the database (no cache); None when it is not valid."""
+    found = _token_actor_until(store, raw, source)
+    return found[0] if found is not None else None
+
+
+def _token_actor_until(store, raw: str, source: str | None) -> tuple[Actor, int] | None:  # noqa: ANN001
+    """The actor of a bearer token and until when it holds at the latest (µs: the token's expiry, or
+    the end of a break-the-glass grant it includes), or None when the token is not valid."""
     info = tokens.lookup(store, raw)
     if info is None:
         return None
-    user, grants = None, None
+    user, grants, until = None, None, info.expires
     if info.user_pk is not None:
-        user, grants = get_user_and_grants(store, info.user_pk)
+        user, grants, grants_end = get_user_and_grants(store, info.user_pk)
         if user is None or refusal_reason(user, store, now_us()) is not None:
             return None
+        if grants_end is not None:      # a break-the-glass grant ending: the actor changes then
+            until = min(until, grants_end)
     return policy.actor_for_token(store, client_id=info.client_id, scope=info.scope, user=user,
-                                  patient_id=info.patient_id, source=source, grants=grants)
+                                  patient_id=info.patient_id, source=source, grants=grants), until
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (name in lower case), as Starlette's Headers decodes it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def actor(request: Request) -> Actor:

@@ -10,6 +10,7 @@ from benhan.auth import break_glass
 from benhan.store.schema import break_glass as break_glass_table
 from tests.auth import ward as ward_mod
 from tests.factories import FHIR_JSON, issue_codes, observation
+from tests.auth_helpers import time_passes
 
 
 @pytest.fixture
@@ -144,6 +145,7 @@ def test_break_the_glass_opens_one_patient_for_a_limited_time_and_is_audited(cli
     with store.db.write() as conn:     # two hours later
         conn.execute(update(break_glass_table).where(break_glass_table.c.pk == grant)
                      .values(expires=break_glass_table.c.started - 1))
+    time_passes(client, 7200)
     assert client.get(f"/fhir/Patient/{p2}", headers=headers).status_code == 403
     review = break_glass.review_list(store, ward.accounts["kiemtra"], unreviewed_only=True)
     assert [(g.username, g.patient_id) for g in review] == [("lan", p2)]

@@ -27,7 +27,7 @@ def test_an_error_while_authenticating_keeps_its_status(client, monkeypatch):
 
     def busy(*a, **kw):  # noqa: ANN002, ANN003
         raise errors.DatabaseBusy("the database is busy")
-    monkeypatch.setattr(authn, "_token_actor", busy)
+    monkeypatch.setattr(authn, "_token_actor_until", busy)
     r = client.get("/fhir/Patient")
     assert r.status_code == 503 and "BENHAN-4005" in r.text
     assert r.headers["x-frame-options"] == "DENY"

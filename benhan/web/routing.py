@@ -1,0 +1,90 @@
+"""A Starlette Router that only tries the routes that can match a request's first path segment.
+
+Starlette's Router tries its routes one by one, in order, until one matches. The application has
+~150 routes (the clinician pages first) and /fhir is mounted near the end, so every FHIR request
+ran ~130 regular expressions before reaching its own routes, and ~25 more inside the mount: a
+read by id spent more CPU finding its endpoint than SQLite spent finding the resource.
+
+IndexedRouter groups the routes by the literal first segment of their path ("/fhir/…" → "fhir",
+"/ui/…" → "ui"); a route whose path starts with a parameter ("/{type}/…"), a Mount at "" or a
+Host goes into every group. A request tries only its segment's group, in the routes' original
+order, so the first route that matches is the one Starlette's own loop would have found: a route
+of another literal first segment cannot match the request's path at all, not even partially.
+Everything else (partial matches for 405, the slash redirect, the 404) is Starlette's.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Host, Match, Mount, Route, Router
+from starlette.types import Receive, Scope, Send
+
+_ANY = object()     # the group of routes that any first segment may match
+
+
+def _first_segment(route: BaseRoute) -> Any:
+    """The literal first path segment every path the route matches starts with, or _ANY."""
+    if isinstance(route, (Route, Mount)) and not isinstance(route, Host):
+        path = route.path
+        if path.startswith("/"):
+            first = path[1:].split("/", 1)[0]
+            # A Mount at "/x" matches "/x/…" only; a Route at "/x" exactly "/x"; both start with "x".
+            # A parameter ("{type}", "x{y}") may match anything: such a route is in every group.
+            if "{" not in first and (first or isinstance(route, Route)):
+                return first
+    return _ANY
+
+
+class IndexedRouter(Router):
+    _index_key: tuple[int, int] | None = None
+    _groups: dict[str, list[BaseRoute]]
+    _any: list[BaseRoute]
+
+    def _index(self) -> None:
+        groups: dict[str, list[BaseRoute]] = {}
+        segments = [_first_segment(r) for r in self.routes]
+        for seg in segments:
+            if seg is not _ANY:
+                groups.setdefault(seg, [])
+        for route, seg in zip(self.routes, segments):
+            for name, group in groups.items():
+                if seg is _ANY or seg == name:
+                    group.append(route)
+        self._groups = groups
+        self._any = [r for r, s in zip(self.routes, segments) if s is _ANY]
+        # Routes appended later (app.add_route, an install() after start-up) rebuild the index.
+        self._index_key = (id(self.routes), len(self.routes))
+
+    def candidates(self, scope: Scope) -> list[BaseRoute]:
+        if self._index_key != (id(self.routes), len(self.routes)):
+            self._index()
+        path = get_route_path(scope)
+        first = path[1:].split("/", 1)[0] if path.startswith("/") else None
+        if first is None:
+            return self.routes
+        return self._groups.get(first, self._any)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().app(scope, receive, send)
+            return
+        if "router" not in scope:
+            scope["router"] = self
+        partial = partial_scope = None
+        for route in self.candidates(scope):
+            match, child_scope = route.matches(scope)
+            if match is Match.FULL:
+                scope["route"] = route
+                scope.update(child_scope)
+                await route.handle(scope, receive, send)
+                return
+            if match is Match.PARTIAL and partial is None:
+                partial, partial_scope = route, child_scope
+        if partial is not None:
+            scope["route"] = partial
+            scope.update(partial_scope)
+            await partial.handle(scope, receive, send)
+            return
+        # No route: Starlette's own loop over every route gives the slash redirect or the 404.
+        await super().app(scope, receive, send)
