@@ -382,12 +382,25 @@ class Hub:
             time.sleep(0.3)
         time.sleep(1.0)      # every worker up
         self.pids = children_of(self.proc.pid)
+        self.cpu_seen: dict[int, float] = {}     # every hub process ever seen → its last CPU reading
+        self.hwm_seen: dict[int, int] = {}
 
     def cpu(self) -> float:
-        return sum(cpu_seconds(p) for p in self.pids)
+        """CPU seconds of every hub process, a worker restarted by uvicorn's supervisor (and the
+        one it replaced, up to its last reading) included."""
+        self.pids = children_of(self.proc.pid)
+        for p in self.pids:
+            c = cpu_seconds(p)
+            if c:
+                self.cpu_seen[p] = c
+        return sum(self.cpu_seen.values())
 
     def memory(self) -> dict[int, dict[str, int]]:
-        return {p: mem_kib(p) for p in self.pids}
+        out = {p: mem_kib(p) for p in self.pids}
+        for p, m in out.items():
+            if m.get("VmHWM"):
+                self.hwm_seen[p] = m["VmHWM"]
+        return out
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -716,6 +729,7 @@ def main() -> None:  # noqa: C901, PLR0915
             threads.append(th)
         pg_pids = postgres_backends(database)
         cpu0, pg0, wall0 = hub.cpu(), sum(cpu_seconds(p) for p in pg_pids), time.monotonic()
+        client0, proxy0 = time.process_time(), cpu_seconds(proxy.pid)
         for th in threads:
             th.start()
         if args.profile:
@@ -750,6 +764,7 @@ def main() -> None:  # noqa: C901, PLR0915
         hub_cpu = hub.cpu() - cpu0
         pg_pids2 = postgres_backends(database)
         pg_cpu = sum(cpu_seconds(p) for p in pg_pids2) - sum(cpu_seconds(p) for p in pg_pids if p in pg_pids2)
+        client_cpu, proxy_cpu = time.process_time() - client0, cpu_seconds(proxy.pid) - proxy0
         mem = hub.memory()
         problems = [p for r in runs for p in r.problems]
         firsts = [r.first_push for r in runs if r.first_push]
@@ -771,9 +786,13 @@ def main() -> None:  # noqa: C901, PLR0915
             "rounds": len(lan) + len(com),
             "hub_cpu_s": round(hub_cpu, 1), "hub_cpu_ms_per_resource": round(1000 * hub_cpu / max(applied, 1), 2),
             "hub_cores_busy": round(hub_cpu / wall, 2),
-            "postgres_cpu_s": round(pg_cpu, 1),
+            "postgres_cpu_s": round(pg_cpu, 1), "client_cpu_s": round(client_cpu, 1), "proxy_cpu_s": round(proxy_cpu, 1),
+            "postgres_cpu_ms_per_resource": round(1000 * pg_cpu / max(applied, 1), 2),
+            # What two idle cores could ingest if hub and database had them to themselves.
+            "cpu_bound_resources_per_s_on_2_cores": round(2 * applied / max(hub_cpu + pg_cpu, 1e-9)),
             "hub_rss_peak_mib": round(peak_rss / 1024), "hub_rss_end_mib": round(sum(m.get("VmRSS", 0) for m in mem.values()) / 1024),
-            "hub_hwm_mib": {str(p): round(m.get("VmHWM", 0) / 1024) for p, m in mem.items()},
+            "hub_hwm_mib": {str(p): round(k / 1024) for p, k in hub.hwm_seen.items()},
+            "hub_processes_seen": len(hub.cpu_seen),
             "replays": sum(r.replays for r in runs), "retries": sum(r.retries for r in runs),
             "problems": len(problems),
         })
@@ -795,8 +814,10 @@ def main() -> None:  # noqa: C901, PLR0915
 | a node's round (push all + pull to the end), all | p50 {figures['round_p50_s']} s, p95 {figures['round_p95_s']} s ({figures['rounds']} rounds) |
 | — LAN nodes | p50 {figures['round_lan_p50_s']} s, p95 {figures['round_lan_p95_s']} s |
 | — commune link nodes | p50 {figures['round_commune_p50_s']} s, p95 {figures['round_commune_p95_s']} s |
-| hub CPU (all {len(hub.pids)} processes) | {hub_cpu:.0f} s = {figures['hub_cpu_ms_per_resource']} ms per resource; {figures['hub_cores_busy']} cores busy on average |
-| PostgreSQL backends' CPU | {pg_cpu:.0f} s |
+| hub CPU (all {len(hub.cpu_seen)} processes seen) | {hub_cpu:.0f} s = {figures['hub_cpu_ms_per_resource']} ms per resource; {figures['hub_cores_busy']} cores busy on average |
+| PostgreSQL backends' CPU | {pg_cpu:.0f} s = {figures['postgres_cpu_ms_per_resource']} ms per resource |
+| CPU-bound ceiling, 2 idle cores for hub + database | {figures['cpu_bound_resources_per_s_on_2_cores']:,} resources/s (2 × versions / (hub + PostgreSQL CPU s)) |
+| the simulated nodes and the link proxy (same machine) | {client_cpu:.0f} s and {proxy_cpu:.0f} s of CPU |
 | hub memory | VmRSS summed: peak {figures['hub_rss_peak_mib']} MiB, end {figures['hub_rss_end_mib']} MiB; VmHWM per process (MiB): {figures['hub_hwm_mib']} |
 | nothing lost or duplicated | {"yes" if proof["ok"] else "NO"}: {proof['versions_at_hub_from_nodes']:,} of {proof['pushed_versions']:,} versions with equal SHA-256, {proof['missing']} missing, {proof['hash_mismatch']} different, {proof['duplicate_change_rows']} twice; audit lines {proof['audit_lines_copied']:,}/{proof['audit_lines_sent']:,}; pulls missing {proof['pull_missing']}, twice {proof['pull_received_twice']} |
 load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}""")
@@ -806,8 +827,9 @@ load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}"
             sys.exit(1)
     finally:
         stop.set()
+        deadline = time.monotonic() + 10        # daemon threads: whatever still waits on a request is left
         for th in threads:
-            th.join(timeout=5)
+            th.join(timeout=max(0.0, deadline - time.monotonic()))
         for s in spies:
             try:
                 os.killpg(s.pid, signal.SIGKILL)

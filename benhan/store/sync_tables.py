@@ -146,22 +146,28 @@ def changes_in_scope(conn: Connection, after: int, upper: int, limit: int, *, ex
     database so that a pull reads only rows it may send, not the whole province's traffic.
     Kept: rows not made by `exclude_origin`, and of those every resource outside the Patient
     compartment, the Patients listed, any resource referencing one of them, and — judged by their
-    own body later — deletions and versions that are no longer current."""
+    own body later — deletions and versions that are no longer current.
+
+    Each row of the range is judged by index probes of its own resource (correlated subqueries,
+    which the planner cannot turn into a scan of the whole reference index), and the bodies are
+    read only for the rows chosen: the cost follows the range, never the size of the tables."""
     patients = list(patients)
-    cl, v = change_log, resource_version
-    ref = idx_reference
-    about = (select(ref.c.resource_pk).where(and_(ref.c.resource_pk == cl.c.resource_pk,
-                                                  ref.c.target_type == "Patient",
-                                                  _one_of(conn, ref.c.target_id, patients)))
-             .exists()) if patients else literal(False)
-    current = select(resource.c.version).where(resource.c.pk == cl.c.resource_pk).scalar_subquery()
-    cond = or_(cl.c.res_type.notin_(sorted(compartment_types)),
-               and_(cl.c.res_type == "Patient", _one_of(conn, cl.c.res_id, patients)) if patients else literal(False),
-               v.c.deleted.is_(True), cl.c.version != current, about)
-    where = [cl.c.seq > after, cl.c.seq <= upper, cond]
+    cl, ref = change_log, idx_reference
+    stale = (select(or_(resource.c.deleted.is_(True), resource.c.version != cl.c.version))
+             .where(resource.c.pk == cl.c.resource_pk).scalar_subquery())
+    parts = [cl.c.res_type.notin_(sorted(compartment_types)), stale]
+    if patients:
+        parts.append(and_(cl.c.res_type == "Patient", _one_of(conn, cl.c.res_id, patients)))
+        parts.append(select(func.count()).select_from(ref).where(and_(
+            ref.c.resource_pk == cl.c.resource_pk, ref.c.target_type == "Patient",
+            _one_of(conn, ref.c.target_id, patients))).scalar_subquery() > 0)
+    where = [cl.c.seq > after, cl.c.seq <= upper, or_(*parts)]
     if exclude_origin is not None:
         where.append(cl.c.origin_node != exclude_origin)
-    q = _changes_query().where(and_(*where)).order_by(cl.c.seq).limit(limit)
+    seqs = list(conn.execute(select(cl.c.seq).where(and_(*where)).order_by(cl.c.seq).limit(limit)).scalars())
+    if not seqs:
+        return []
+    q = _changes_query().where(cl.c.seq.in_(seqs)).order_by(cl.c.seq)
     return [_change(r) for r in conn.execute(q)]
 
 
@@ -366,10 +372,12 @@ def close_conflicts(conn: Connection, res_type: str, res_id: str, *, version: in
                         .values(status=status, resolved_at=now_us, resolved_by=by, resolved_version=version)).rowcount
 
 
-def conflicts(conn: Connection, status: str | None = "open", limit: int = 200) -> list:
+def conflicts(conn: Connection, status: str | None = "open", limit: int = 200, *, origin: str | None = None) -> list:
     q = select(sync_conflict)
     if status:
         q = q.where(sync_conflict.c.status == status)
+    if origin is not None:
+        q = q.where(sync_conflict.c.origin_node == origin)
     return conn.execute(q.order_by(sync_conflict.c.pk.desc()).limit(limit)).all()
 
 

@@ -119,7 +119,8 @@ def apply_push(conn, store: Store, node_id: str, writes: list[tuple[Version, Rem
     """Apply a node's versions (already filtered to those not applied before), in its order."""
     out = Applied()
     slots = st.current(conn, list({(v.res_type, v.res_id) for v, _ in writes}), lock=not store.db.is_sqlite)
-    frozen = {(r.res_type, r.res_id): r for r in st.conflicts(conn, "open", limit=100000) if r.origin_node == node_id}
+    # This node's open rows only, found by the database (not every node's, cut at a limit).
+    frozen = {(r.res_type, r.res_id): r for r in st.conflicts(conn, "open", limit=10**9, origin=node_id)}
     writer = _Writer(conn, slots, now_us)
     # The node's versions its signatures in this push cover (by the node's own numbering).
     node_signed = signed.arriving([w.body for v, w in writes if v.res_type == "Provenance" and not isinstance(w, Invalid)])

@@ -21,7 +21,7 @@ from benhan.vn.identifiers import CCCD_SYSTEM
 
 PULL_LIMIT = 500
 # Change-log rows a pull page looks through (in the database) before it answers with what it found.
-PULL_WINDOW = 50_000
+PULL_WINDOW = 20_000
 # On PostgreSQL a sequence number is taken at insert and becomes visible at commit, so a higher seq
 # can be visible before a lower one. A pull stops before a gap until the rows after it are this old;
 # a gap still there by then is a rolled-back transaction's, and is skipped.
@@ -194,7 +194,7 @@ def serve_pull(store: Store, node, since: int, limit: int = PULL_LIMIT, *, own: 
     `own`: the node's own changes too (a node restored from a backup pulls back what it lost).
 
     The database picks the rows that may be in scope (sync_tables.changes_in_scope) within a window
-    of PULL_WINDOW rows, so a page costs what it sends, not the whole province's traffic since the
+    of PULL_WINDOW rows (an index range scan with a probe or two per row), so a page costs what it sends, not the whole province's traffic since the
     node's cursor; Scope.filter then judges each of those exactly."""
     limit = max(1, min(limit, 2000))
     versions: list[Version] = []
