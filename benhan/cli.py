@@ -86,37 +86,25 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
                                           help="Load the packaged code lists (ICD-10…) that the database lacks."),
           workers: int = typer.Option(1, help="Worker processes (PostgreSQL only; SQLite runs one).")) -> None:
     """Start the server (migrating the database first, with a backup)."""
-    import uvicorn
-
-    from benhan.store.store import Store
-    from benhan.web import log_redaction
-    from benhan.web.app import create_app
-
     from benhan.cli_listen import browser_urls, check_port_free
     cfg = _config(data_dir, database_url, host=host, port=port)
     check_port_free(cfg.host, cfg.port)   # before any work: a taken port fails at once, saying which
     tls_args = _tls_args(cfg)   # before migrating: a wrong certificate path fails at once, in one line
-    logging.basicConfig(level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    log_redaction.install()     # no password, token or cookie in any log line
-    if cfg.log_level != "debug":
-        logging.getLogger("alembic").setLevel(logging.WARNING)   # six lines per start otherwise
-    encryption_at_first_start(cfg)   # database_encryption: a new database's key, its recovery key printed once
-    store = Store.open(cfg)
+    _serve_logging(cfg)
+    # The start-up work (migration, the search index, the demo, the code lists, the accounts) runs in
+    # a child process: what it took (the demo loader's objects, the migration tool, the code lists)
+    # is given back to the system when it ends, not kept by the serving process for its lifetime.
+    # The server's own modules are imported meanwhile, on the other core.
+    prepare = _start_prepare(data_dir, database_url, host, port, demo=demo, code_lists=code_lists)
     try:
-        _index_current(store)    # before serving: an index built with other search definitions misses matches
-        if demo:
-            from benhan.clinical.load_demo import load_demo_if_empty
-            if store.is_empty():
-                _echo("đang tạo cơ sở y tế mẫu (khoảng 1 phút) | loading the demo facility (about a minute)…")
-            loaded = load_demo_if_empty(store, progress=_echo)
-            if loaded:
-                _echo(f"demo facility loaded: {loaded} resources")
-        if code_lists:      # a new install, or a release with a new list: diagnoses need ICD-10 from the start
-            from benhan.terminology.load import ensure as ensure_code_lists
-            ensure_code_lists(store, progress=_echo)
-        _accounts_at_start(store, demo)
-    finally:
-        store.close()
+        import uvicorn
+
+        from benhan.web import log_redaction
+        from benhan.web.app import create_app
+    except BaseException:     # Ctrl-C (or a broken install) meanwhile: the child stops too
+        _stop_prepare(prepare)
+        raise
+    _wait_prepare(prepare)
     # The access log costs a third of a read's CPU and writes query strings (patient identifiers)
     # to the log; it is on only at log level debug.
     access_log = cfg.log_level == "debug"
@@ -136,6 +124,101 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
         uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=server_log, proxy_headers=False,
                     access_log=access_log, log_config=log_redaction.uvicorn_log_config(), **tls_args)
 
+
+def _serve_logging(cfg: config_mod.Config) -> None:
+    from benhan.web import log_redaction
+    logging.basicConfig(level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_redaction.install()     # no password, token or cookie in any log line
+    if cfg.log_level != "debug":
+        logging.getLogger("alembic").setLevel(logging.WARNING)   # six lines per start otherwise
+        logging.getLogger("pikepdf._core").setLevel(logging.WARNING)   # "logger bridge initialized"
+
+
+def _start_prepare(data_dir: Optional[Path], database_url: Optional[str], host: Optional[str],
+                   port: Optional[int], *, demo: bool, code_lists: bool) -> Optional[int]:
+    """`serve`'s start-up work in a forked child (its output on ours); its pid. Where there is no
+    fork (Windows) the work is done here, and None returned."""
+    work = lambda: _prepare(data_dir, database_url, host, port, demo=demo, code_lists=code_lists)  # noqa: E731
+    if not hasattr(os, "fork"):
+        work()
+        return None
+    import benhan.store.store  # noqa: F401 - both need it: imported once, before the fork
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:        # the child: errors as main() prints them (one line), its exit code ours
+        _guarded(work)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)    # nothing of the parent's (atexit, open files' buffers) runs twice
+
+
+def _exit_code(pid: int, block: bool = True) -> Optional[int]:
+    done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+    return os.waitstatus_to_exitcode(status) if done else None
+
+
+def _wait_prepare(child: Optional[int]) -> None:
+    """Wait for the start-up child; its failure (already told in one line) is this command's exit code."""
+    import signal
+    if child is None:
+        return
+    try:
+        code = _exit_code(child)
+    except KeyboardInterrupt:
+        _stop_prepare(child)
+        raise
+    if code is not None and code < 0 and code != -signal.SIGINT:     # killed (the OOM killer …): say so
+        typer.echo(f"benhan: the start-up work (migration, demo, code lists) was ended by signal {-code}", err=True)
+    if code:
+        sys.exit(130 if code == -signal.SIGINT else code if code > 0 else 1)
+
+
+def _stop_prepare(child: Optional[int]) -> None:
+    """We were interrupted: so is the start-up child (Ctrl-C in a terminal reached it already), which
+    stops cleanly (its transaction rolled back, the database closed)."""
+    import signal
+    import time
+    if child is None:
+        return
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if _exit_code(child, block=False) is not None:
+            return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGINT)
+    _exit_code(child)
+
+
+def _prepare(data_dir: Optional[Path], database_url: Optional[str], host: Optional[str], port: Optional[int],
+             *, demo: bool, code_lists: bool) -> None:
+    from benhan.store.store import Store
+    cfg = _config(data_dir, database_url, host=host, port=port)
+    _serve_logging(cfg)
+    encryption_at_first_start(cfg)   # database_encryption: a new database's key, its recovery key printed once
+    store = Store.open(cfg)
+    try:
+        _index_current(store)    # before serving: an index built with other search definitions misses matches
+        if demo:
+            from benhan.clinical.load_demo import load_demo_if_empty
+            if store.is_empty():
+                _echo("đang tạo cơ sở y tế mẫu (khoảng 1 phút) | loading the demo facility (about a minute)…")
+            loaded = load_demo_if_empty(store, progress=_echo)
+            if loaded:
+                _echo(f"demo facility loaded: {loaded} resources")
+        if code_lists:      # a new install, or a release with a new list: diagnoses need ICD-10 from the start
+            from benhan.terminology.load import ensure as ensure_code_lists
+            ensure_code_lists(store, progress=_echo)
+        _accounts_at_start(store, demo)
+    finally:
+        store.close()
 
 def _index_current(store) -> None:  # noqa: ANN001
     from benhan.store import index_version
@@ -457,8 +540,13 @@ def _database_failed(exc: Exception) -> bool:
 
 
 def main() -> None:
+    _guarded(app)
+
+
+def _guarded(run) -> None:  # noqa: ANN001
+    """Run a command: a failure is one line on stderr and a non-zero exit, never a traceback."""
     try:
-        app()
+        run()
     except errors.BenhanError as exc:
         typer.echo(f"benhan: {exc.code}: {exc.message}", err=True)
         sys.exit(1)

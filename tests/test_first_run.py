@@ -3,14 +3,16 @@ scripts that install once."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 from benhan.cli_listen import browser_urls, lan_addresses
-from tests.server_process import run_benhan
+from tests.server_process import _environment, benhan_command, end, free_port, run_benhan, spawn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,6 +30,50 @@ def test_a_taken_port_is_named_at_once_in_vietnamese_and_english(tmp_path):
     assert "--port " in message
     # Nothing was done before the check: no database made, no demo loaded.
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+
+
+def test_the_first_start_with_the_demo_loads_it_and_serves_without_the_loader(tmp_path):
+    """./scripts/start's first run: the demo is loaded (by a child process, so that what the loader
+    took goes back to the system), the accounts and the banner are printed, the server answers; the
+    serving process keeps no child and has not loaded the PDF stack (pikepdf's library) before a
+    page asks for a PDF."""
+    import httpx
+
+    from benhan import config as config_mod
+    from benhan.store.store import Store
+
+    data, port, log = tmp_path / "data", free_port(), tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        process = spawn(benhan_command("serve", "--demo", "--data-dir", str(data), "--port", str(port)),
+                        stdout=out, stderr=subprocess.STDOUT, env=_environment())
+    try:
+        deadline = time.monotonic() + 600
+        while True:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/fhir/metadata", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        if children.exists():
+            assert children.read_text().split() == []
+        maps = Path(f"/proc/{process.pid}/maps")
+        if maps.exists():
+            assert "pikepdf" not in maps.read_text()
+    finally:
+        end(process)
+    said = log.read_text()
+    assert re.search(r"demo facility loaded: \d+ resources", said), said
+    assert said.index("demo accounts") < said.index("is running")       # the banner comes last
+    assert "Traceback" not in said
+    store = Store.open(config_mod.load(env={}, data_dir=data), upgrade=False)
+    try:
+        assert not store.is_empty()
+    finally:
+        store.close()
 
 
 def test_serving_on_every_interface_prints_the_lan_addresses():
