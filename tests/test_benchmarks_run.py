@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ("bench_claims.py", ["--episodes", "20"], "episodes 20"),
     ("bench_billing.py", ["--visits", "5"], "visits 5"),
     ("bench_bulk_export.py", ["--resources", "2000"], "2,000 resources in"),
+    ("bench_startup.py", ["--no-server", "--rounds", "1"], "doctor --help"),
     ("bench_encryption.py", ["--prefill", "20", "--creates", "8", "--reads", "40", "--units", "4"], "encrypted/plain"),
 ])
 def test_a_quick_benchmark_runs_to_the_end(script: str, args: list[str], says: str, tmp_path: Path):
