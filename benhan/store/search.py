@@ -8,8 +8,10 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
-from sqlalchemy import (ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select,
+from sqlalchemy import (Boolean, ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select,
                         true)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from benhan import errors
 from benhan.fhir.datetimes import parse_range
@@ -53,8 +55,46 @@ def _string(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001
         pattern = f"%{_like_escape(folded)}%"
         return or_(t.c.value.like(pattern, escape="\\"), t.c.value_long.like(pattern, escape="\\"))
     if len(folded) <= MAX_STRING:
-        return t.c.value.like(f"{_like_escape(folded)}%", escape="\\")
+        return _Prefix(t.c.value, folded)
     return t.c.value_long.like(f"{_like_escape(folded)}%", escape="\\")
+
+
+class _Prefix(ColumnElement):
+    """`column LIKE 'text%'` (the column holds folded text). On SQLite also as the range
+    `column >= 'text' AND column < 'texu'`: its LIKE is case-insensitive, so it cannot walk a
+    BINARY index for a prefix, and a folded name drove by reading every name of the parameter
+    (13 ms on a million resources; the range, 0.3 ms). The folded values are lower-case, so the
+    range holds exactly the LIKE's matches; the LIKE stays, as the rule. PostgreSQL keeps the LIKE
+    alone: a range there would follow the database's collation, which need not be bytewise."""
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True       # a condition as it is (no "= 1" on SQLite)
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("pattern", InternalTraversal.dp_clauseelement),
+                           ("low", InternalTraversal.dp_clauseelement),
+                           ("high", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column, text: str) -> None:  # noqa: ANN001
+        self.column = column
+        self.pattern = literal(f"{_like_escape(text)}%")
+        self.low = literal(text)
+        # The least string above every string that starts with text (code-point order = UTF-8
+        # byte order); none when its last character is the highest one.
+        last = ord(text[-1]) if text else None
+        self.high = literal(text[:-1] + chr(last + 1)) if last is not None and last < 0x10FFFF else None
+
+
+@compiles(_Prefix)
+def _prefix_like(element: _Prefix, compiler, **kw) -> str:  # noqa: ANN001
+    return compiler.process(element.column.like(element.pattern, escape="\\"), **kw)
+
+
+@compiles(_Prefix, "sqlite")
+def _prefix_range(element: _Prefix, compiler, **kw) -> str:  # noqa: ANN001
+    if element.high is None:
+        return _prefix_like(element, compiler, **kw)
+    return "(" + compiler.process(and_(element.column >= element.low, element.column < element.high,
+                                       element.column.like(element.pattern, escape="\\")), **kw) + ")"
 
 
 def _token(c: Criterion, t, value: str) -> ColumnElement:  # noqa: ANN001

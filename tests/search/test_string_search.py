@@ -119,3 +119,17 @@ def test_strings_longer_than_the_index_column_are_matched_whole(client):
     assert found(client, "Patient?family:exact=" + long_family) == {long_one}
     assert found(client, "Patient?family:exact=" + long_family[:-1]) == set()
     assert found(client, "Patient?family:contains=xtail") == {long_one}
+
+
+def test_a_prefix_finds_what_like_finds_at_the_edges_of_the_range(client, store):
+    """On SQLite a prefix is also an index range (value >= p AND value < p'): the matches are the
+    LIKE's, whatever the prefix's last character (the range's upper bound) or a wildcard in it."""
+    from benhan.fhir.text import fold
+    families = ["Ab", "Abz", "Ab z", "Ab~", "Ab\u00ff", "Ab\u4e00x", "Ac", "Aa\U0010ffff", "Ab%c", "Ab_c", "Ab\\c",
+                "Abc", "AB", "A"]
+    made = {f: create(client, patient(family=f)) for f in families}
+    from urllib.parse import quote
+    for prefix in ("ab", "a", "ab ", "ab~", "ab\u00ff", "ab\u4e00", "aa\U0010ffff", "ab%", "ab_", "ab\\\\", "abc"):
+        term = prefix.replace("\\\\", "\\")
+        expected = {made[f] for f in families if fold(f).startswith(fold(term))}
+        assert found(client, f"Patient?family={quote(prefix)}") == expected, (prefix, store.db.is_sqlite)
