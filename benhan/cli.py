@@ -34,6 +34,7 @@ app = typer.Typer(help="benhan — electronic medical record on HL7 FHIR R4.", n
                   add_completion=False, pretty_exceptions_enable=False)
 config_app = typer.Typer(help="Show the configuration or write its documentation.", no_args_is_help=True)
 errors_app = typer.Typer(help="The error codes.", no_args_is_help=True)
+WORKER_HEALTHCHECK_S = 30   # see serve: how long a busy worker may miss its health ping
 app.add_typer(config_app, name="config")
 app.add_typer(errors_app, name="errors")
 app.add_typer(user_app, name="user")
@@ -117,8 +118,12 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     if workers > 1:
         import os
         os.environ.update({f"BENHAN_{k.upper()}": str(v) for k, v in cfg.values.items() if str(v) not in ("", ".")})
+        # uvicorn's supervisor kills a worker that misses its health ping for 5 s; a busy hub on two
+        # cores (200 nodes pushing) missed it and lost the pushes in flight (they were re-sent, but
+        # the work was wasted). 30 s still replaces a hung worker.
         uvicorn.run("benhan.web.app:app_from_environment", factory=True, host=cfg.host, port=cfg.port,
                     workers=workers, log_level=server_log, proxy_headers=False, access_log=access_log,
+                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
                     log_config=log_redaction.uvicorn_log_config(), **tls_args)
     else:
         uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=server_log, proxy_headers=False,
