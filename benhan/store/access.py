@@ -192,7 +192,10 @@ def patients_of(conn, pks: list[int]) -> dict[int, set[str]]:  # noqa: ANN001
         if r.res_type == PATIENT:
             out[r.pk].add(r.res_id)
     ref = idx_reference
-    pairs = [and_(ref.c.res_type == t, ref.c.param.in_(member_params(t))) for t in types if member_params(t)]
+    # `res_type || ''` keeps the given pks driving (ix_idx_reference_resource): with two or more,
+    # SQLite otherwise takes the (res_type, param) index and walks every row of the type (as in
+    # store/release.py's statement).
+    pairs = [and_((ref.c.res_type + "") == t, ref.c.param.in_(member_params(t))) for t in types if member_params(t)]
     if pairs:
         q = select(ref.c.resource_pk, ref.c.target_id).where(and_(
             ref.c.resource_pk.in_(pks), ref.c.target_type == PATIENT, or_(*pairs)))
