@@ -2,6 +2,7 @@
 authenticated first (web/authn.py)."""
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -73,6 +74,13 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         owned = store is None
         app.state.store = store or Store.open(config)
+        if owned:
+            # The serving process: what start-up built (modules, definitions, code tables) lives
+            # as long as the process. Frozen out of the collector, the full collections a busy
+            # server runs stop walking it (measured 36–96 → 22–50 µs of GC per ingested resource),
+            # and forked workers keep sharing its pages. Not for an app a test builds around its own
+            # store: tests build hundreds in one process.
+            gc.freeze()
         try:
             yield
         finally:
