@@ -195,7 +195,7 @@ class ServerProcess:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}/fhir"
 
-    def start(self, timeout: float = 30) -> "ServerProcess":
+    def start(self, timeout: float = 120) -> "ServerProcess":
         """Start the server and wait until /fhir/metadata answers; fail with its log if it dies."""
         for _ in range(3):
             try:

@@ -46,9 +46,7 @@ def test_database_wal_and_backups_are_created_owner_only(tmp_path):
         os.umask(old)
 
 
-def test_a_pg_backup_is_owner_only(store):
-    if store.db.is_sqlite:
-        pytest.skip("PostgreSQL dump")
+def test_a_backup_is_owner_only(store):
     made = backup.backup(store.db, store.config.backups)
     assert mode(made) == 0o600 and mode(store.config.backups) == 0o700
 
