@@ -9,7 +9,7 @@
 
     .venv/bin/python bench/bench_ui.py [--runs 60]
 
-It prints the machine and the figures (docs/benchmarks.md "Clinician pages").
+It prints the machine and the figures (docs/benchmarks-history.md "Clinician pages").
 """
 from __future__ import annotations
 

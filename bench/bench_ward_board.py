@@ -11,7 +11,7 @@ alone (clinical.ward_board.board) in-process.
     .venv/bin/python bench/bench_ward_board.py [--runs 40] [--database-url URL]
 
 It prints the machine (with the load average: the machine is shared) and the figures
-(docs/benchmarks.md "Ward board").
+(docs/benchmarks-history.md "Ward board").
 """
 from __future__ import annotations
 

@@ -180,7 +180,7 @@ _INSERT_PATIENTS = (f"INSERT INTO {audit_patient.name} (seq, patient_id) "
 # PostgreSQL: after the head's SELECT … FOR UPDATE, everything else is one statement — one round
 # trip instead of three, so the head row stays locked for less time: the events' INSERT …
 # RETURNING seq, chain_pos feeds audit_patient's insert, and the head moves in the same statement.
-# Two shapes of it, measured (bench/bench_audit.py, docs/benchmarks.md "Audit trail"):
+# Two shapes of it, measured (bench/bench_audit.py, docs/benchmarks-history.md "Audit trail"):
 # - a few events (a single write): a VALUES list, one text per shape (psycopg prepares the common
 #   ones); for one event 0.25–0.28 ms against 0.55 ms for the three statements it replaces;
 # - more (a Bundle, a flush of buffered reads): one array per column through unnest(), one text
