@@ -26,7 +26,6 @@ from benhan.sync import apply, wire
 from benhan.sync.transport import KEY_FILE, HubClient, SyncFailed, generate_key, load_key
 
 BATCH_VERSIONS = 500
-BATCH_RAW_BYTES = 1_500_000        # ≈ 200–250 KB compressed
 AUDIT_PER_BATCH = 1000
 PULL_PAGE = 500
 _AUDIT_WIRE = ("recorded", "interaction", "outcome", "agent", "source_address", "res_type", "res_id", "version",
@@ -116,13 +115,7 @@ class NodeSync:
             cursor = int(st.get_setting(conn, "sync.push_seq") or 0)
             audit_cursor = int(st.get_setting(conn, "sync.audit_seq") or 0)
             changes = st.own_changes(conn, own, cursor, BATCH_VERSIONS)
-            size, cut = 0, len(changes)
-            for i, c in enumerate(changes):
-                size += len(c.body or b"") + 100
-                if size > BATCH_RAW_BYTES and i > 0:
-                    cut = i
-                    break
-            changes = changes[:cut]
+            changes = wire.within_batch_size(changes)
             events = st.audit_after(conn, audit_cursor, AUDIT_PER_BATCH)
             backlog = st.count_own_changes(conn, own, cursor)
             # Edits made from this node's own version (which the hub may have set aside): said so.

@@ -31,7 +31,6 @@ from benhan.sync.transport import HubClient, SyncFailed, generate_key, load_key
 
 KEY_FILE = "upstream-node-key.pem"
 BATCH_VERSIONS = 500
-BATCH_RAW_BYTES = 1_500_000
 WINDOW = 50_000
 
 
@@ -73,13 +72,7 @@ def next_batch(store: Store) -> wire.Message | None:
         changes = [c for c in st.changes_after(conn, cursor, BATCH_VERSIONS) if c.seq <= upper]
         epoch = st.get_setting(conn, st.EPOCH)
         backlog = st.last_seq(conn) - cursor
-    size, cut = 0, len(changes)
-    for i, c in enumerate(changes):
-        size += len(c.body or b"") + 100
-        if size > BATCH_RAW_BYTES and i > 0:
-            cut = i
-            break
-    changes = changes[:cut]
+    changes = wire.within_batch_size(changes)
     if not changes:
         return None
     if epoch is None:

@@ -23,6 +23,7 @@ from benhan import errors
 MEDIA_TYPE = "application/zstd"     # a zstd frame holding NDJSON (no Content-Encoding: see transport)
 LEVEL = 12              # measured: ~10 % smaller than gzip -9 on a day's resources, fast enough on a node PC
 MAX_DECOMPRESSED = 64 * 1024 * 1024
+BATCH_RAW_BYTES = 1_500_000        # ≈ 200–250 KB compressed: one push batch's JSON at most
 
 
 @dataclass
@@ -126,3 +127,14 @@ def batch_id(node_id: str, first: int, last: int) -> str:
 def chunks(items: list, size: int) -> Iterable[list]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def within_batch_size(changes: list) -> list:
+    """The leading changes whose bodies fit in one batch (BATCH_RAW_BYTES, ~100 bytes of header
+    each); always at least one, so a single large resource still goes."""
+    size = 0
+    for i, c in enumerate(changes):
+        size += len(c.body or b"") + 100
+        if size > BATCH_RAW_BYTES and i > 0:
+            return changes[:i]
+    return changes
