@@ -44,6 +44,7 @@ class Entry:
     if_none_exist: str | None
     target_id: str | None = None          # the id this entry writes, once resolved
     matched: Stored | None = None         # conditional create that found its match
+    same_as: "Entry | None" = None        # conditional create whose criteria an earlier entry already creates
     pending: PendingWrite | None = None
     extra: dict = field(default_factory=dict)
     operation: str | None = None          # "$lookup" …: an operation entry, answered like a read
@@ -184,7 +185,7 @@ def transaction(repo: Repository, bundle: dict, base: str, operation: Operation 
     pending: list[PendingWrite] = []
     writers: list[Entry] = []
     for e in ordered:
-        if _is_read(e) or e.matched is not None or e.target_id is None:
+        if _is_read(e) or e.matched is not None or e.same_as is not None or e.target_id is None:
             continue
         key = (e.res_type, e.target_id)
         if key in seen:
@@ -205,6 +206,8 @@ def transaction(repo: Repository, bundle: dict, base: str, operation: Operation 
             continue
         if e.matched is not None:
             responses[e.index] = _response_for(e.matched, base, "200 OK")
+        elif e.same_as is not None:
+            responses[e.index] = _response_for(by_entry[e.same_as.index], base, "200 OK")
         elif e.index in by_entry:
             r = by_entry[e.index]
             status = "204 No Content" if r.deleted else ("201 Created" if r.created else "200 OK")
@@ -237,13 +240,22 @@ def _read_entry(repo: Repository, e: Entry, base: str, operation: Operation | No
 
 
 def _resolve_targets(repo: Repository, ordered: list[Entry], mapping: dict[str, str], base: str) -> None:
+    creating: dict[tuple, Entry] = {}     # criteria → the entry of this Bundle that creates it
     for e in ordered:
         if e.operation is not None:
             continue
         if e.method == "POST":
             if e.if_none_exist:
                 e.matched = repo.match(e.res_type, _own_query(e.res_type, e.if_none_exist))
-            e.target_id = e.matched.res_id if e.matched else str(uuid.uuid4())
+                key = condition_key(e.res_type, e.if_none_exist) if e.matched is None else None
+                if key is not None:
+                    # Two conditional creates with the same criteria (one Practitioner named by
+                    # several encounters): the second finds what the first makes, as it would had
+                    # they been sent one after the other — one resource, not two.
+                    e.same_as = creating.get(key)
+                    creating.setdefault(key, e)
+            e.target_id = (e.matched.res_id if e.matched else
+                           e.same_as.target_id if e.same_as else str(uuid.uuid4()))
         elif e.method in ("PUT", "PATCH", "DELETE"):
             if e.res_id:
                 if not ID_RE.match(e.res_id):

@@ -99,3 +99,37 @@ def test_a_conditional_reference_to_a_conditional_create_of_the_same_bundle_reso
     loc2_at, org2_at = (e["response"]["location"].split("/_history/")[0] for e in r.json()["entry"])
     assert org2_at == org_at
     assert client.get(f"/fhir/{loc2_at}").json()["managingOrganization"]["reference"] == org_at
+
+
+def test_two_conditional_creates_with_the_same_criteria_in_one_bundle_make_one_resource(client):
+    # Two entries both creating "the Practitioner with this NPI if none exists" (an exporter that
+    # writes the shared resource once per encounter): one Practitioner, both entries answer with it,
+    # and references to either fullUrl point at it.
+    npi = "9999999991"
+
+    def practitioner(n: int) -> dict:
+        return {"fullUrl": f"urn:uuid:00000000-0000-4000-8000-00000000000{n}",
+                "resource": {"resourceType": "Practitioner",
+                             "identifier": [{"system": NPI, "value": npi}], "name": [{"family": "Trần"}]},
+                "request": {"method": "POST", "url": "Practitioner", "ifNoneExist": f"identifier={NPI}|{npi}"}}
+
+    def encounter(n: int) -> dict:
+        return {"fullUrl": f"urn:uuid:00000000-0000-4000-8000-0000000001{n}",
+                "resource": {"resourceType": "Encounter", "status": "finished",
+                             "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+                             "participant": [{"individual": {
+                                 "reference": f"urn:uuid:00000000-0000-4000-8000-00000000000{n}"}}]},
+                "request": {"method": "POST", "url": "Encounter"}}
+
+    bundle = {"resourceType": "Bundle", "type": "transaction",
+              "entry": [practitioner(1), encounter(1), practitioner(2), encounter(2)]}
+    r = post(client, bundle)
+    assert r.status_code == 200, r.text[:2000]
+    out = [o["response"] for o in r.json()["entry"]]
+    assert [o["status"] for o in out] == ["201 Created", "201 Created", "200 OK", "201 Created"]
+    one = out[0]["location"].split("/_history/")[0]
+    assert out[2]["location"].split("/_history/")[0] == one
+    assert ids(client, f"Practitioner?identifier={NPI}|{npi}") == [one.split("/")[1]]
+    for o in (out[1], out[3]):
+        enc = client.get(f"/fhir/{o['location'].split('/_history/')[0]}").json()
+        assert enc["participant"][0]["individual"]["reference"] == one
