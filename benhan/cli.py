@@ -85,7 +85,7 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
           demo: bool = typer.Option(False, "--demo", help="Load the demo facility if the database is empty."),
           code_lists: bool = typer.Option(True, "--code-lists/--no-code-lists",
                                           help="Load the packaged code lists (ICD-10…) that the database lacks."),
-          workers: int = typer.Option(1, help="Worker processes (PostgreSQL only; SQLite runs one).")) -> None:
+          workers: int = typer.Option(1, help="Worker processes: reads run in parallel; on SQLite writes still take turns. Background work runs in one of them.")) -> None:
     """Start the server (migrating the database first, with a backup)."""
     from benhan.cli_listen import browser_urls, check_port_free
     cfg = _config(data_dir, database_url, host=host, port=port)
@@ -112,8 +112,9 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     # uvicorn's four start-up lines would follow the block above and bury it; at the default level
     # only its warnings and errors are shown (log_level = debug shows everything).
     server_log = "warning" if cfg.log_level == "info" else cfg.log_level
-    if workers > 1 and cfg.sqlalchemy_url.startswith("sqlite"):
-        raise errors.ConfigError("SQLite has one writer: run one worker (use PostgreSQL for several)")
+    # Several workers on SQLite: reads in parallel (WAL); writes still one at a time, across the
+    # processes by SQLite's own lock (BEGIN IMMEDIATE, busy timeout) — every rule that relies on the
+    # single writer holds. The background workers run in one of them (web/background.py).
     _serving_banner(cfg, browser_urls(cfg.host, cfg.port, "https" if tls_args else "http"), bool(tls_args))
     if workers > 1:
         import os

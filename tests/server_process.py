@@ -184,9 +184,10 @@ class PortTaken(Exception):
 class ServerProcess:
     """`benhan serve --data-dir DIR [--database-url URL] --port N`, started and stopped on demand."""
 
-    def __init__(self, data_dir: Path, database_url: str | None = None):
+    def __init__(self, data_dir: Path, database_url: str | None = None, extra_args: tuple[str, ...] = ()):
         self.data_dir = Path(data_dir)
         self.database_url = database_url
+        self.extra_args = tuple(extra_args)     # e.g. ("--workers", "2")
         self.port = 0
         self.process: subprocess.Popen | None = None
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
@@ -212,6 +213,7 @@ class ServerProcess:
         args = ["serve", "--data-dir", str(self.data_dir), "--port", str(self.port), "--no-code-lists"]
         if self.database_url:
             args += ["--database-url", self.database_url]
+        args += list(self.extra_args)
         log = open(self.log_path, "ab")
         try:
             self.process = spawn(benhan_command(*args), stdout=log, stderr=subprocess.STDOUT, env=_environment())

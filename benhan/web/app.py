@@ -124,6 +124,11 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
 
 
 def app_from_environment() -> Starlette:
-    """Factory for multi-worker uvicorn: each worker builds its app from BENHAN_* settings."""
+    """Factory for multi-worker uvicorn: each worker builds its app from BENHAN_* settings; one of
+    them runs the background workers (web/background.py)."""
     from benhan.config import load
-    return create_app(load())
+    from benhan.web.background import take_background_lock
+    config = load()
+    app = create_app(config)
+    app.state.background_leader = take_background_lock(config.data_dir)
+    return app

@@ -1,6 +1,11 @@
 """A background worker that lives as long as the app (the node's sync, the claims and e-invoice
 outboxes, the later certificate check): started after the app's own start-up, in a worker thread
-(starting may read the database), kept on ``app.state.<name>``, stopped before the app's shutdown."""
+(starting may read the database), kept on ``app.state.<name>``, stopped before the app's shutdown.
+
+With `serve --workers N` the background workers run in one of the N processes only, the one holding
+the data folder's `background.lock` (take_background_lock): two node syncs pushing and pulling the
+same cursors, two lab listeners on one port or two outbox workers would do the work twice or fail.
+When that process ends, uvicorn starts a replacement, which takes the lock the kernel released."""
 from __future__ import annotations
 
 import abc
@@ -8,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -21,7 +27,8 @@ def run_with_app(app: Starlette, name: str, start: Callable[[Any], Any]) -> None
     @asynccontextmanager
     async def lifespan(a: Starlette):  # noqa: ANN202
         async with inner(a) as state:
-            runner = await run_in_threadpool(start, a.state.store)
+            runs = getattr(a.state, "background_leader", True)
+            runner = await run_in_threadpool(start, a.state.store) if runs else None
             setattr(a.state, name, runner)
             try:
                 yield state
@@ -29,6 +36,25 @@ def run_with_app(app: Starlette, name: str, start: Callable[[Any], Any]) -> None
                 if runner is not None:
                     await run_in_threadpool(runner.stop)
     app.router.lifespan_context = lifespan
+
+
+_LOCK_FILE = "background.lock"
+_held: list[int] = []          # the lock's file descriptor, open for the life of the process
+
+
+def take_background_lock(data_dir: Path) -> bool:
+    """True when this process now holds the data folder's background lock (it runs the background
+    workers); False when another process of the same server holds it."""
+    import fcntl
+    import os
+    fd = os.open(Path(data_dir) / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    _held.append(fd)
+    return True
 
 
 class PeriodicRunner(abc.ABC):
