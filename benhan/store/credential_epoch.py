@@ -48,4 +48,8 @@ def _after_commit(conn: Connection) -> None:
 
 @event.listens_for(Engine, "rollback")
 def _after_rollback(conn: Connection) -> None:
+    # A rollback after the database server dropped the connection: `conn.info` would try to
+    # reconnect and raise, hiding the error that caused the rollback. Nothing was committed.
+    if conn.invalidated:
+        return
     conn.info.pop(_PENDING, None)

@@ -41,6 +41,18 @@ def _end_sessions(database_url: str, only: set[int] | None = None) -> set[int]:
     return pids
 
 
+def _wait_until_pooled_connections_see_the_end(db, timeout: float = 10) -> None:  # noqa: ANN001
+    """The backend leaves pg_stat_activity a moment before its goodbye reaches our socket; a real
+    restart is long over by the next request. Wait until every idle pooled connection can see it."""
+    from benhan.store.database import server_closed
+    deadline = time.monotonic() + timeout
+    records = list(db.engine.pool._pool.queue)      # the idle connections (QueuePool internals)
+    while time.monotonic() < deadline:
+        if all(r.dbapi_connection is None or server_closed(r.dbapi_connection) for r in records):
+            return
+        time.sleep(0.02)
+
+
 def _backend_pid(db) -> int:  # noqa: ANN001
     with db.read() as conn:
         return conn.execute(text("SELECT pg_backend_pid()")).scalar()
@@ -53,6 +65,7 @@ def test_a_terminated_connection_is_replaced_at_the_next_checkout(pg_store) -> N
     made = repo.create("Patient", {"resourceType": "Patient", "name": [{"family": "Lê"}]})
     pid = _backend_pid(pg_store.db)
     assert _end_sessions(pg_store.config.sqlalchemy_url, {pid}) == {pid}
+    _wait_until_pooled_connections_see_the_end(pg_store.db)
     # The pooled connection is dead; the next read and write still succeed, on a new session.
     assert json.loads(repo.read("Patient", made.res_id).body)["name"][0]["family"] == "Lê"
     assert _backend_pid(pg_store.db) != pid
@@ -67,6 +80,7 @@ def test_every_pooled_connection_ended_at_once_like_a_restart(pg_store) -> None:
         conn.close()
     ended = _end_sessions(pg_store.config.sqlalchemy_url)
     assert len(ended) >= 4
+    _wait_until_pooled_connections_see_the_end(db)
     for _ in range(8):
         with db.write() as conn:
             assert conn.execute(text("SELECT pg_backend_pid()")).scalar() not in ended
