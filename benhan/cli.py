@@ -307,7 +307,10 @@ def migrate(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = Db
     from benhan.store.upgrade import safe_upgrade
     db = Database(cfg.sqlalchemy_url)
     try:       # a failed migration is rolled back to the backup it took first (store/upgrade.py)
-        done = safe_upgrade(db, cfg.backups, keep=cfg.backup_keep, label="pre-migrate", by=_operator())
+        done = safe_upgrade(db, cfg.backups, keep=cfg.backup_keep, label="pre-migrate", by=_operator(),
+                            data_dir=cfg.data_dir)
+        for note in done.notes:
+            _echo(note)
         before = done.state if done.state != "behind" else done.before
         _echo(f"schema {m.head_revision()} ({'already current' if before == 'current' else 'from ' + before})")
     finally:

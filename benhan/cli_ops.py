@@ -44,9 +44,12 @@ def upgrade(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = Db
         private_dir(cfg.data_dir)
     db = Database(cfg.sqlalchemy_url)
     try:
-        done = up.safe_upgrade(db, cfg.backups, keep=cfg.backup_keep, by=f"cli:{getpass.getuser()}")
+        done = up.safe_upgrade(db, cfg.backups, keep=cfg.backup_keep, by=f"cli:{getpass.getuser()}",
+                               data_dir=cfg.data_dir)
     finally:
         db.dispose()
+    for note in done.notes:
+        typer.echo(note)
     if done.state == "current":
         typer.echo(f"cơ sở dữ liệu đã ở phiên bản mới nhất | already current: schema {migrate.head_revision()}")
         return

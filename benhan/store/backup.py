@@ -288,7 +288,7 @@ def _restore_sqlite(target: Path, file: Path, *, key=None, recovery: str | None 
         if encrypted:       # the staged copy is the scratch database: owner-only, removed on failure
             backup_crypto.decrypt_file(file, staged, key=key, recovery=recovery)
             info = check_sqlite_copy(file, staged)
-            _encrypt_at_rest_like(db_url, staged)
+            encrypt_at_rest_like(db_url, staged)
         else:
             info = inspect_sqlite_backup(file, staged)
         _fsync_file(staged)
@@ -541,7 +541,7 @@ def _keep_pg_encrypted(db_url: str, directory: Path, key: backup_crypto.BackupKe
         db.dispose()
 
 
-def _encrypt_at_rest_like(db_url: str | None, staged: Path) -> None:
+def encrypt_at_rest_like(db_url: str | None, staged: Path) -> None:
     """A node whose database is encrypted at rest (a key file beside it) gets the restored copy
     encrypted with that same key, so it opens as before (the plain staged copy is then removed)."""
     from benhan.store import encryption

@@ -52,7 +52,8 @@ class Store:
             if upgrade:
                 # Backed up first; a failed migration rolled back to that backup (store/upgrade.py).
                 from benhan.store.upgrade import safe_upgrade
-                safe_upgrade(db, config.backups, keep=config.backup_keep, label="pre-migrate")
+                safe_upgrade(db, config.backups, keep=config.backup_keep, label="pre-migrate",
+                             data_dir=config.data_dir)
             migrate.check(db)
             if upgrade:       # not in a bulk load's own workers, nor a read-only inspection
                 bulk_load.ensure_indexes(db)

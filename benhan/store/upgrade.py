@@ -6,7 +6,11 @@ benhan (which they can reinstall) must find its database intact.
 
 1. Note a fingerprint of the database: schema revision, the tables, the row count of each table,
    and a SHA-256 over every resource's (type, id, version, deleted, content hash).
-2. Back up (store/backup.py, `benhan-pre-upgrade-<rev>-<time>`), when the database holds data.
+2. Back up (store/backup.py, `benhan-pre-upgrade-<rev>-<time>`), when the database holds data:
+   encrypted with the data folder's backup key (store/backup_crypto.py; created, its recovery key
+   left for the admin page, when there is none yet), like every other backup — an upgrade must not
+   leave the whole record in plain text beside the database. A database encrypted at rest
+   (SQLCipher) can only be backed up this way.
 3. Migrate (Alembic, in one transaction: on SQLite and PostgreSQL a failing DDL statement normally
    takes the whole migration back with it).
 4. On failure: fingerprint again. When it equals the one before, the transaction did undo
@@ -34,6 +38,7 @@ from sqlalchemy import inspect, select, text
 
 from benhan import errors
 from benhan.store import backup as backup_mod
+from benhan.store import backup_crypto
 from benhan.store import migrate
 from benhan.store.database import Database
 from benhan.store.health_probes import sqlite_file
@@ -80,9 +85,10 @@ class Upgraded:
 
 
 def safe_upgrade(db: Database, backup_dir: Path | None, *, keep: int = 10, label: str = "pre-upgrade",
-                 by: str | None = None) -> Upgraded:
+                 by: str | None = None, data_dir: Path | None = None) -> Upgraded:
     """Bring the schema to head; see the module's text. Raises UpgradeFailed (after the rollback)
-    or SchemaUnknown (a schema this version does not know: nothing is touched)."""
+    or SchemaUnknown (a schema this version does not know: nothing is touched). `data_dir`: where
+    the backup key lives; without it (a caller with no data folder) the backup is the plain format."""
     state = migrate.status(db)
     if state == "unknown":
         migrate.check(db)
@@ -90,9 +96,18 @@ def safe_upgrade(db: Database, backup_dir: Path | None, *, keep: int = 10, label
     if state == "current":      # every start and command comes here: nothing counted, nothing read
         return Upgraded(state, before_rev, before_rev)
     before = fingerprint(db) if state == "behind" else None
-    copy = None
+    copy = key = None
+    notes: list[str] = []
     if before is not None and backup_dir is not None:
-        copy = backup_mod.backup(db, backup_dir, label=f"{label}-{before_rev}", by=by)
+        if data_dir is not None:
+            if backup_crypto.init_key(data_dir, pending=True) is not None:
+                notes.append("a backup key was made for this backup; its recovery key waits on the admin page "
+                             "(Sao lưu / Backups) until someone saves it")
+            key = backup_crypto.load_key(data_dir)
+        if key is not None:
+            copy = backup_mod.encrypted_backup(db, backup_dir, key, label=f"{label}-{before_rev}", by=by).path
+        else:
+            copy = backup_mod.backup(db, backup_dir, label=f"{label}-{before_rev}", by=by)
         backup_mod.prune(backup_dir, f"{label}-", keep)
         log.info("backup before the upgrade: %s", copy)
     try:
@@ -104,15 +119,15 @@ def safe_upgrade(db: Database, backup_dir: Path | None, *, keep: int = 10, label
         if before is None:
             raise errors.UpgradeFailed(f"nâng cấp cơ sở dữ liệu mới thất bại | setting up the new database "
                                        f"failed: {why}") from None
-        where = _roll_back(db, before, copy)
+        where = _roll_back(db, before, copy, key)
         raise errors.UpgradeFailed(
             f"nâng cấp thất bại, đã trả cơ sở dữ liệu về như trước (phiên bản lược đồ {before_rev}) | the upgrade "
             f"failed and the database was rolled back to schema {before_rev} ({where}): {why}") from None
     after = migrate.current_revision(db)
-    done = Upgraded(state, before_rev, after, copy, _resources(db))
+    done = Upgraded(state, before_rev, after, copy, _resources(db), notes)
     if before is not None and done.resources < before.resources:
         # A migration that loses resources is a failed one, whatever it said.
-        where = _roll_back(db, before, copy, force=True)
+        where = _roll_back(db, before, copy, key, force=True)
         raise errors.UpgradeFailed(f"nâng cấp làm mất tài nguyên, đã trả về như trước | the upgrade lost resources "
                                    f"({before.resources} → {done.resources}); rolled back to {before_rev} ({where})")
     return done
@@ -146,7 +161,8 @@ def _same(db: Database, before: Fingerprint) -> bool:
         return False
 
 
-def _roll_back(db: Database, before: Fingerprint, copy: Path | None, force: bool = False) -> str:
+def _roll_back(db: Database, before: Fingerprint, copy: Path | None, key: backup_crypto.BackupKey | None,
+               force: bool = False) -> str:
     """Make the database equal `before` again; a few words on how, for the message."""
     if not force and _same(db, before):
         return "the migration's transaction undid itself" + (f"; backup kept: {copy.name}" if copy else "")
@@ -154,7 +170,12 @@ def _roll_back(db: Database, before: Fingerprint, copy: Path | None, force: bool
         raise errors.UpgradeFailed("the upgrade failed part-way and there is no backup to roll back to; "
                                    "restore the last backup with `benhan restore`")
     if db.is_sqlite:
-        _put_back_sqlite(db, copy)
+        _put_back_sqlite(db, copy, key)
+    elif copy.name.endswith(backup_mod.ENC_SUFFIX):
+        with backup_mod.scratch_dir(copy.parent) as tmp:      # decrypted only there, removed after
+            plain = tmp / copy.name.removesuffix(backup_mod.ENC_SUFFIX)
+            backup_crypto.decrypt_file(copy, plain, key=key)
+            _put_back_pg(db, plain, set(before.tables))
     else:
         _put_back_pg(db, copy, set(before.tables))
     if not _same(db, before):
@@ -167,13 +188,22 @@ def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _put_back_sqlite(db: Database, copy: Path) -> None:
+def _put_back_sqlite(db: Database, copy: Path, key: backup_crypto.BackupKey | None) -> None:
     target = sqlite_file(db.url)
     if target is None:
         raise errors.UpgradeFailed("an in-memory database cannot be rolled back")
     db.dispose()     # every pooled connection closed: SQLite folds the WAL into the file
     staged = target.with_name(target.name + ".rollback")
-    backup_mod.inspect_sqlite_backup(copy, staged)          # decompressed and integrity-checked first
+    if copy.name.endswith(backup_mod.ENC_SUFFIX):
+        try:
+            backup_crypto.decrypt_file(copy, staged, key=key)
+            backup_mod.check_sqlite_copy(copy, staged)      # integrity-checked first
+            backup_mod.encrypt_at_rest_like(db.url, staged)  # a SQLCipher node's file stays encrypted
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+    else:
+        backup_mod.inspect_sqlite_backup(copy, staged)      # decompressed and integrity-checked first
     failed = target.with_name(f"{target.name}.failed-upgrade-{_stamp()}")
     for suffix in ("", "-wal", "-shm"):
         old = Path(str(target) + suffix)

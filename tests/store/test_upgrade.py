@@ -1,7 +1,8 @@
 """`benhan upgrade` from the previous release's database (schema 0006) holding real records: every
 resource kept (counts and content hashes equal); a migration that fails — inside its transaction, or
 after committing part of its work — leaves the database exactly as it was, says so in one line and
-exits non-zero. Real `benhan` processes, SQLite and PostgreSQL."""
+exits non-zero. The backup taken first is encrypted with the data folder's backup key (made when there
+is none), never plain. Real `benhan` processes, SQLite (plain and encrypted at rest) and PostgreSQL."""
 from __future__ import annotations
 
 import shutil
@@ -17,22 +18,28 @@ from sqlalchemy import text
 
 from benhan import config as config_mod
 from benhan.auth.actor import Actor
-from benhan.store import migrate
+from benhan.store import encryption, migrate
 from benhan.store.database import Database
 from benhan.store.repository import Repository
 from benhan.store.store import Store
 from benhan.store.upgrade import fingerprint
 from tests import factories
-from tests.server_process import _environment, end, fresh_postgres_database, spawn
+from tests.server_process import _environment, end, fresh_postgres_database, run_benhan, spawn
 
 PREVIOUS_RELEASE_HEAD = "0006"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "sqlite-encrypted", "postgresql"])
 def place(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, str | None]]:
     data = tmp_path / "data"
     data.mkdir(mode=0o700)
-    if request.param == "sqlite":
+    if request.param == "sqlite-encrypted":
+        if not encryption.available():
+            pytest.skip("SQLCipher (sqlcipher3-binary) is not installed on this platform")
+        # The database key first: the database is then encrypted from its first page.
+        done = run_benhan("key", "init", "--data-dir", str(data))
+        assert done.returncode == 0, done.stderr
+    if request.param.startswith("sqlite"):
         yield data, None
         return
     with fresh_postgres_database(request.getfixturevalue("pg_database")) as url:
@@ -112,16 +119,31 @@ def test_upgrade_from_the_previous_release_keeps_every_resource(place) -> None: 
     data, url = place
     before = _previous_release_database(data, url)
     db_url = url or f"sqlite:///{data / 'benhan.sqlite'}"
+    at_rest = encryption.is_plain_file(data / "benhan.sqlite")      # True plain, False encrypted, None PG
     done = run([sys.executable, "-m", "benhan.cli", "upgrade", *_cli(data, url)])
     assert done.returncode == 0, done.stderr
+    assert "recovery key" in done.stdout        # a backup key was made for the backup: said, and where
     assert f"{PREVIOUS_RELEASE_HEAD} → {migrate.head_revision()}" in done.stdout
     assert f"{len(before)} resources kept" in done.stdout
     assert migrate_revision(db_url) == migrate.head_revision()
     assert _resources(db_url) == before and len(before) == 12
     backups = sorted(p.name for p in (data / "backups").iterdir() if not p.name.endswith(".json"))
     assert len(backups) == 1 and backups[0].startswith(f"benhan-pre-upgrade-{PREVIOUS_RELEASE_HEAD}-")
+    _assert_encrypted_backup(data / "backups" / backups[0])
+    assert encryption.is_plain_file(data / "benhan.sqlite") is at_rest
     again = run([sys.executable, "-m", "benhan.cli", "upgrade", *_cli(data, url)])
     assert again.returncode == 0 and "already current" in again.stdout
+
+
+def _assert_encrypted_backup(path: Path) -> None:
+    """The backup file is backup_crypto's format: no SQLite, gzip or pg_dump header and no patient's
+    name anywhere in its bytes; no plain copy or scratch folder is left beside it."""
+    assert path.name.endswith((".sqlite.enc", ".pgdump.enc")), path.name
+    raw = path.read_bytes()
+    assert not raw.startswith((b"SQLite format 3", b"\x1f\x8b", b"PGDMP"))
+    assert "Nguyễn".encode() not in raw and b"Nguy" not in raw
+    left = [p.name for p in path.parent.iterdir() if p.name.startswith(".benhan-scratch-") or p.name.endswith(".part")]
+    assert left == []
 
 
 FAILING = {
@@ -170,6 +192,7 @@ def test_a_failing_migration_leaves_the_previous_database_intact(place, how: str
     before_resources = _previous_release_database(data, url)
     db_url = url or f"sqlite:///{data / 'benhan.sqlite'}"
     before = _fingerprint(db_url)
+    at_rest = encryption.is_plain_file(data / "benhan.sqlite")
     folder = _failing_migrations(tmp_path, FAILING[how])
     # The real command in a process whose migrations folder is the copy with 0099.
     code = ("import sys, pathlib; import benhan.store.migrate as m; m.MIGRATIONS = pathlib.Path(sys.argv[1]); "
@@ -182,10 +205,14 @@ def test_a_failing_migration_leaves_the_previous_database_intact(place, how: str
     assert "test migration 0099 fails on purpose" in lines[0]
     if how == "after-a-commit":
         assert "restored from benhan-pre-upgrade-0006-" in lines[0]
+    (copy,) = [p for p in (data / "backups").iterdir() if not p.name.endswith(".json")]
+    _assert_encrypted_backup(copy)
     after = _fingerprint(db_url)
     assert after == before and after.revision == PREVIOUS_RELEASE_HEAD
     assert _resources(db_url) == before_resources
     assert "doomed" not in after.tables and after.tables["change_log"] > 0
+    # A node encrypted at rest gets its database back encrypted with its own key, not in plain text.
+    assert encryption.is_plain_file(data / "benhan.sqlite") is at_rest
     # The previous version's server would start on it; this version upgrades it normally.
     fine = run([sys.executable, "-m", "benhan.cli", "upgrade", *_cli(data, url)])
     assert fine.returncode == 0, fine.stderr
