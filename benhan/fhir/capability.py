@@ -20,16 +20,24 @@ AUDIT_TRAIL_PARAMETERS = ("_id", "patient", "agent", "agent-name", "altid", "dat
                           "action", "outcome", "subtype", "type", "address", "purpose")
 # FHIR Bulk Data Access IG v2 ($export: web/bulk_export_api.py).
 BULK_DATA = "http://hl7.org/fhir/uv/bulkdata"
+# benhan's own operations ($hosobenhan: the MoH record export, docs/hosobenhan.md; $import:
+# NDJSON in, web/import_api.py) have no published definition: benhan's canonical names them.
+OWN_OPERATION = "https://benhan.vn/fhir/OperationDefinition/"
+HOSOBENHAN = ("hosobenhan", OWN_OPERATION + "hosobenhan")
 # Operations the server answers, per resource type (definitions from the R4 spec).
 OPERATIONS = {
     "Patient": [("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
-                ("export", f"{BULK_DATA}/OperationDefinition/patient-export")],
+                ("export", f"{BULK_DATA}/OperationDefinition/patient-export"), HOSOBENHAN],
+    "Encounter": [HOSOBENHAN],
     "Group": [("export", f"{BULK_DATA}/OperationDefinition/group-export")],
     "CodeSystem": [("lookup", "http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup"),
-                   ("subsumes", "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes")],
+                   ("subsumes", "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes"),
+                   ("validate-code", "http://hl7.org/fhir/OperationDefinition/CodeSystem-validate-code")],
     "ValueSet": [("expand", "http://hl7.org/fhir/OperationDefinition/ValueSet-expand"),
                  ("validate-code", "http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code")],
 }
+SYSTEM_OPERATIONS = [("export", f"{BULK_DATA}/OperationDefinition/export"), ("import", OWN_OPERATION + "import"),
+                     HOSOBENHAN]
 SEARCH_RESULT_PARAMS = [("_count", "number"), ("_sort", "string"), ("_total", "token"),
                         ("_summary", "token"), ("_elements", "string")]
 
@@ -94,7 +102,7 @@ def capability_statement(base_url: str, resource_types: frozenset[str], software
             "interaction": [{"code": "transaction"}, {"code": "batch"}, {"code": "history-system"},
                             {"code": "search-system"}],
             "searchParam": [{"name": n, "type": t} for n, t in SEARCH_RESULT_PARAMS],
-            "operation": [{"name": "export", "definition": f"{BULK_DATA}/OperationDefinition/export"}],
+            "operation": [{"name": n, "definition": d} for n, d in SYSTEM_OPERATIONS],
             "security": _security(base_url),
         }],
     }
