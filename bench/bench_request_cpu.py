@@ -7,9 +7,12 @@ flush included) moves much less, so two revisions can be compared on a busy mach
 are counted in the driver: on PostgreSQL every psycopg execute, executemany (pipelined: one) and
 internal command (BEGIN, COMMIT, ROLLBACK); on SQLite every cursor execute.
 
+Phases: read by id; single create of a Patient and of an Observation; transaction Bundles shaped
+like Synthea's (bench/synthea_like.py, --bundles N of them, 100 to 4,000 entries), CPU per resource.
+
 Usage:
     .venv/bin/python bench/bench_request_cpu.py --backend postgresql [--n 2000] [--concurrency 1 8 32]
-        [--cprofile FILE] [--pg-url URL]
+        [--cprofile FILE] [--profile-phase read|create|observation|bundle] [--bundles 3] [--pg-url URL]
 """
 from __future__ import annotations
 
@@ -105,12 +108,26 @@ async def run(app, requests: list[tuple[str, str, bytes]], concurrency: int) -> 
                     print(f"    first error {status}: {out[:300]!r}")
 
     TRIPS.clear()
-    cpu, wall = time.process_time(), time.perf_counter()
+    before, wall = os.times(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    after, wall = os.times(), time.perf_counter() - wall
     n = len(requests)
-    return {"n": n, "per_s": n / wall, "cpu_us": cpu / n * 1e6, "errors": dict(bad),
+    user, system = after.user - before.user, after.system - before.system
+    return {"n": n, "per_s": n / wall, "cpu_us": (user + system) / n * 1e6, "sys_us": system / n * 1e6,
+            "errors": dict(bad),
             "trips": {k: v / n for k, v in TRIPS.items()}}
+
+
+def observation(patient: str, i: int) -> dict:
+    """A vital-sign Observation (heart rate) of the patient, as a device or a nurse would post it."""
+    return {"resourceType": "Observation", "status": "final",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                      "code": "vital-signs", "display": "Vital Signs"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}],
+                     "text": "Heart rate"},
+            "subject": {"reference": patient}, "effectiveDateTime": f"2026-11-{1 + i % 28:02d}T08:{i % 60:02d}:00+07:00",
+            "valueQuantity": {"value": 60 + i % 40, "unit": "beats/minute", "system": "http://unitsofmeasure.org",
+                              "code": "/min"}}
 
 
 def main() -> None:
@@ -120,7 +137,12 @@ def main() -> None:
     parser.add_argument("--creates", type=int, default=300)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--pg-url", default=DEFAULT_PG)
-    parser.add_argument("--cprofile", type=Path, help="cProfile the reads at the first concurrency into FILE")
+    parser.add_argument("--cprofile", type=Path, help="cProfile one phase (--profile-phase) at the first "
+                        "concurrency into FILE")
+    parser.add_argument("--profile-phase", choices=("read", "create", "observation", "bundle"), default="read")
+    parser.add_argument("--bundles", type=int, default=3, help="Synthea-shaped transaction Bundles (0: none)")
+    parser.add_argument("--skip", nargs="*", default=[], choices=("read", "create", "observation"),
+                        help="phases to leave out")
     args = parser.parse_args()
     print_machine(f"{args.pg_url}/postgres" if args.backend == "postgresql" else None)
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -152,32 +174,65 @@ def main() -> None:
                 assert status == 200, out[:500]
                 made = [e["response"]["location"].split("/_history/")[0] for e in orjson.loads(out)["entry"]]
                 reads = [("GET", f"/fhir/{made[(i * 7919) % len(made)]}", b"") for i in range(args.n)]
+                patient_ref = made[0] if made[0].startswith("Patient/") else next(
+                    m for m in made if m.startswith("Patient/"))
                 await run(app, reads[:200], 1)          # warm: caches, prepared statements
-                for c in args.concurrency:
-                    prof = None
-                    if args.cprofile and c == args.concurrency[0]:
+
+                def profiled(phase: str, c: int):  # noqa: ANN202
+                    if args.cprofile and args.profile_phase == phase and c == args.concurrency[0]:
                         import cProfile
                         prof = cProfile.Profile()
                         prof.enable()
-                    r = await run(app, reads, c)
+                        return prof
+                    return None
+
+                def done(prof) -> None:  # noqa: ANN001
                     if prof:
                         prof.disable()
                         prof.dump_stats(args.cprofile)
+
+                def show(label: str, c: int, r: dict, unit: str = "req") -> None:
                     trips = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["trips"].items()))
-                    print(f"  read   c={c:<3} {r['per_s']:7.0f}/s  CPU {r['cpu_us']:6.0f} µs/req  "
+                    print(f"  {label:<11} c={c:<3} {r['per_s']:7.0f}/s  CPU {r['cpu_us']:6.0f} µs/{unit} (sys {r['sys_us']:4.0f})  "
                           f"round trips {sum(r['trips'].values()):.2f} ({trips})  errors {r['errors']}")
-                    await asyncio.sleep(1.5)     # the read-audit flush, outside the next run
+
+                if "read" not in args.skip:
+                    for c in args.concurrency:
+                        prof = profiled("read", c)
+                        r = await run(app, reads, c)
+                        done(prof)
+                        show("read", c, r)
+                        await asyncio.sleep(1.5)     # the read-audit flush, outside the next run
                 creates = []
                 for i in range(args.creates):
                     p = patients_bundle(1, seed=10_000 + i)["entry"][0]["resource"]
                     creates.append(("POST", "/fhir/Patient", orjson.dumps(p)))
-                for c in args.concurrency:
-                    part = creates[:len(creates) // len(args.concurrency)]
-                    del creates[:len(part)]
-                    r = await run(app, part, c)
-                    trips = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["trips"].items()))
-                    print(f"  create c={c:<3} {r['per_s']:7.0f}/s  CPU {r['cpu_us']:6.0f} µs/req  "
-                          f"round trips {sum(r['trips'].values()):.2f} ({trips})  errors {r['errors']}")
+                observations = [("POST", "/fhir/Observation", orjson.dumps(observation(patient_ref, i)))
+                                for i in range(args.creates)]
+                for phase, todo in (("create", creates), ("observation", observations)):
+                    if phase in args.skip:
+                        continue
+                    for c in args.concurrency:
+                        part = todo[:len(todo) // len(args.concurrency)]
+                        del todo[:len(part)]
+                        prof = profiled(phase, c)
+                        r = await run(app, part, c)
+                        done(prof)
+                        show(phase, c, r)
+                if args.bundles:
+                    from synthea_like import World, bundle_sizes, patient_bundle
+                    world = World(seed=1)
+                    bodies = [orjson.dumps(patient_bundle(world, n, seed=1000 + i))
+                              for i, n in enumerate(bundle_sizes(args.bundles, seed=1000))]
+                    resources = sum(len(orjson.loads(b)["entry"]) for b in bodies)
+                    prof = profiled("bundle", args.concurrency[0])
+                    r = await run(app, [("POST", "/fhir", b) for b in bodies], 1)
+                    done(prof)
+                    r["per_s"] *= resources / len(bodies)
+                    r["cpu_us"] *= len(bodies) / resources
+                    r["sys_us"] *= len(bodies) / resources
+                    r["trips"] = {k: v * len(bodies) / resources for k, v in r["trips"].items()}
+                    show(f"bundle({resources})", 1, r, "resource")
             asyncio.run(scenario())
         finally:
             store.close()
