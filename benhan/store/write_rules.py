@@ -19,14 +19,13 @@ import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection
 
 from benhan import errors
 from benhan.errors import Detail
 from benhan.fhir.references import replaced_by
 from benhan.fhir.resource_json import loads
-from benhan.store.schema import idx_token, resource, resource_version
-from benhan.store.writer import decode_body
+from benhan.store.writer import decode_body, fetch_all
 
 PATIENT = "Patient"
 
@@ -108,18 +107,20 @@ def check_unique(conn: Connection, writes: list[tuple[str, str, dict | None]], *
             _refuse(system, value, holder, i)
 
 
+# On the DBAPI cursor: built with SQLAlchemy per call this cost ~0.5 ms of CPU per Patient create
+# (two identifiers), most of the create's own work; a prebuilt select still ~0.2 ms.
+_HOLDERS = ("SELECT r.res_id, v.encoding, v.body FROM idx_token t "
+            "JOIN resource r ON r.pk = t.resource_pk "
+            "JOIN resource_version v ON v.resource_pk = r.pk AND v.version = r.version "
+            "WHERE t.res_type = ? AND t.param = ? AND t.system = ? AND t.code = ? AND r.deleted = ?")
+
+
 def _stored_holders(conn: Connection, system: str, value: str) -> list[str]:
     """Current, active, not-replaced Patients whose stored version holds system|value."""
-    r, v = resource, resource_version
-    q = (select(r.c.res_id, v.c.encoding, v.c.body)
-         .select_from(idx_token.join(r, r.c.pk == idx_token.c.resource_pk)
-                      .join(v, and_(v.c.resource_pk == r.c.pk, v.c.version == r.c.version)))
-         .where(and_(idx_token.c.res_type == PATIENT, idx_token.c.param == "identifier",
-                     idx_token.c.system == system, idx_token.c.code == value, r.c.deleted.is_(False))))
     out = []
-    for row in conn.execute(q):
-        if claims(PATIENT, loads(decode_body(row.encoding, row.body))):
-            out.append(row.res_id)
+    for res_id, encoding, body in fetch_all(conn, _HOLDERS, (PATIENT, "identifier", system, value, False)):
+        if claims(PATIENT, loads(decode_body(encoding, body))):
+            out.append(res_id)
     return out
 
 

@@ -204,6 +204,27 @@ def executemany(conn: Connection, table: str, columns: tuple[str, ...], rows: li
         cur.close()
 
 
+def fetch_all(conn: Connection, sql: str, params: tuple) -> list[tuple]:
+    """The rows of one query (written with ? placeholders) run on the DBAPI cursor of the caller's
+    transaction: a statement on the write path that SQLAlchemy would cost more CPU to execute than
+    the database to answer. A driver error is raised as SQLAlchemy's."""
+    if conn.dialect.paramstyle != "qmark":
+        sql = _percent_sql(sql)
+    cur = conn.connection.cursor()
+    try:
+        cur.execute(sql, params)
+        return cur.fetchall()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cur.close()
+
+
+@cache
+def _percent_sql(sql: str) -> str:
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
 def insert_index_rows(conn: Connection, index_rows: dict[str, list[tuple]]) -> None:
     """Insert the per-table index tuples that index_tuples gathered."""
     for name, rows in index_rows.items():
