@@ -24,6 +24,7 @@ from benhan.fhir.datetimes import format_instant, from_us
 from benhan.fhir.outcome import from_error
 from benhan.fhir.references import ID_RE, walk_references
 from benhan.fhir.resource_json import loads
+from benhan.store.bulk_gc import fewer_collections
 from benhan.store.repository import Repository
 from benhan.store.writer import PendingWrite, Stored
 
@@ -171,7 +172,17 @@ def process_bundle(repo: Repository, bundle: Any, base: str, operation: Operatio
 
 # --- transaction -------------------------------------------------------------------------------
 
+# A transaction of this many entries or more runs with fewer garbage collections (store.bulk_gc).
+BULK_ENTRIES = 100
+
+
 def transaction(repo: Repository, bundle: dict, base: str, operation: Operation | None = None) -> dict:
+    raw = bundle.get("entry")
+    with fewer_collections(isinstance(raw, list) and len(raw) >= BULK_ENTRIES):
+        return _transaction(repo, bundle, base, operation)
+
+
+def _transaction(repo: Repository, bundle: dict, base: str, operation: Operation | None) -> dict:
     entries = _parse_entries(bundle, repo, base)
     for e in entries:
         if e.res_type not in repo.store.resource_types:
