@@ -29,6 +29,9 @@ _MISSING = object()
 # tab, CR and LF (datatypes.html#string, XML 1.0). Checked for every primitive type here, before
 # its own format: a NUL passed the string regex (\S) and reached PostgreSQL, which refuses it (500).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Short strings found valid, per primitive checker (see Validator._good).
+GOOD_MAX_LENGTH = 128
+GOOD_MAX_VALUES = 4096
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,13 @@ class Validator:
     def __init__(self, structure: StructureDefinitions | None = None) -> None:
         self._shapes = Shapes(structure or load_structure())
         self._resources = self._shapes.resources
+        # Values already found valid, per primitive checker: a write repeats its systems, codes,
+        # dates and references (a Synthea Bundle holds a few hundred distinct ones in thousands of
+        # places), and a set lookup costs less than the control-character search and the type's
+        # regex. Only for slots without a required binding (that is checked each time), only short
+        # strings, at most GOOD_MAX_VALUES per type (then it starts again). Keyed by the checker
+        # (one per primitive type, held by self._shapes), so no two types share an entry.
+        self._good: dict = {check: set() for check in self._shapes.checkers.values()}
 
     def validate(self, resource: dict) -> list[Issue]:
         """Every problem found in ``resource``; an empty list means valid. Never raises."""
@@ -102,8 +112,11 @@ class Validator:
             if slot.group is not None and (type(key) is not str or "_" + key not in obj):
                 present = self._choice(shape, slot, present, path, issues)
             if slot.kind == PRIMITIVE:
-                self._primitive(slot, value, obj.get("_" + key, _MISSING) if slot.extensible else _MISSING,
-                                path, issues, depth)
+                ext = obj.get("_" + key, _MISSING) if slot.extensible else _MISSING
+                if (ext is _MISSING and type(value) is str and not slot.array and slot.binding is None
+                        and value in self._good[slot.check]):
+                    continue        # this value was found valid for this type before
+                self._primitive(slot, value, ext, path, issues, depth)
             elif slot.array:
                 if type(value) is not list:
                     issues.append(Issue("error", "structure", f"{path}.{slot.segment}", f"'{slot.element}' must be a JSON array"))
@@ -203,6 +216,11 @@ class Validator:
                 problem = slot.check(value)
                 if problem is not None:
                     issues.append(Issue(problem.severity, problem.code, where, problem.message))
+                elif slot.binding is None and type(value) is str and len(value) <= GOOD_MAX_LENGTH:
+                    good = self._good[slot.check]
+                    if len(good) >= GOOD_MAX_VALUES:
+                        good.clear()
+                    good.add(value)
                 elif slot.binding is not None and type(value) is str and not slot.binding.contains(None, value):
                     issues.append(Issue("error", "code-invalid", where,
                                         f"Code '{shorten(value)}' is not in the required value set {slot.binding.url}"))
