@@ -354,6 +354,47 @@ def postgres_backends(database: str) -> list[int]:
     return out
 
 
+def statement_log_start(admin) -> dict:  # noqa: ANN001
+    """Where the server writes its log (Debian: /var/log/postgresql/postgresql-15-main.log)."""
+    from sqlalchemy import text
+    with admin.connect() as c:
+        version = c.execute(text("SHOW server_version_num")).scalar()
+        collector = c.execute(text("SHOW logging_collector")).scalar()
+        if collector == "on":
+            data = c.execute(text("SHOW data_directory")).scalar()
+            current = c.execute(text("SELECT pg_current_logfile()")).scalar()
+            path = str(Path(data) / current)
+        else:
+            path = f"/var/log/postgresql/postgresql-{int(version) // 10000}-main.log"
+    return {"path": path, "offset": os.path.getsize(path)}
+
+
+def print_statement_log(pg_log: dict, database: str) -> None:
+    """Sum the logged durations per statement shape (numbers and lists folded) and print the top."""
+    import re
+    totals: dict[str, list] = {}
+    pat = re.compile(r"@" + re.escape(database) + r" LOG:  duration: ([0-9.]+) ms  (?:statement|execute [^:]*): (.*)")
+    current = None
+    with open(pg_log["path"], errors="replace") as f:
+        f.seek(pg_log["offset"])
+        for line in f:
+            m = pat.search(line)
+            if m:
+                current = [float(m.group(1)), m.group(2)]
+                sql = re.sub(r"\$\d+", "$", current[1])
+                sql = re.sub(r"\b\d+\b", "N", sql)
+                sql = re.sub(r"(\(\$(, \$)+\))", "($…)", sql)
+                sql = re.sub(r"(\(\$, \$\)(, )?)+", "(…)", sql)
+                t = totals.setdefault(sql[:400], [0.0, 0])
+                t[0] += current[0]
+                t[1] += 1
+    total = sum(t[0] for t in totals.values())
+    print(f"\nPostgreSQL statements (log durations, wall time in the backend): {total / 1000:.1f} s in "
+          f"{sum(t[1] for t in totals.values())} statements")
+    for sql, (ms, n) in sorted(totals.items(), key=lambda kv: -kv[1][0])[:25]:
+        print(f"  {ms / 1000:7.1f} s {100 * ms / max(total, 1e-9):4.0f} % {n:7d}×  {sql[:300]}")
+
+
 class Hub:
     def __init__(self, tmp: Path, url: str, workers: int):
         import httpx
@@ -648,6 +689,9 @@ def main() -> None:  # noqa: C901, PLR0915
     ap.add_argument("--json", type=Path)
     ap.add_argument("--profile", type=Path, help="py-spy of each hub worker during the run, into this folder")
     ap.add_argument("--gen-workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--pg-statements", action="store_true",
+                    help="log every statement of the run's database (log_min_duration_statement = 0) and print "
+                         "the statements that took the most time, from the server's log")
     args = ap.parse_args()
     if args.proxy:
         lp, tp, d, k, loss, seed = args.proxy
@@ -687,6 +731,11 @@ def main() -> None:  # noqa: C901, PLR0915
     admin = create_engine(f"{args.pg_url}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{database}"'))
+        if args.pg_statements:
+            # Bodies are bound parameters: never logged (log_parameter_max_length = 0).
+            c.execute(text(f'ALTER DATABASE "{database}" SET log_parameter_max_length = 0'))
+            c.execute(text(f'ALTER DATABASE "{database}" SET log_min_duration_statement = 0'))
+    pg_log = statement_log_start(admin) if args.pg_statements else None
     tmp = Path(tempfile.mkdtemp(prefix="hubbench-"))
     hub = proxy = None
     stop = threading.Event()
@@ -727,6 +776,8 @@ def main() -> None:  # noqa: C901, PLR0915
             th = threading.Thread(target=node_thread, args=(run, start + random.random() * args.stagger, args.gap,
                                                             args.replay, stop, final), daemon=True)
             threads.append(th)
+        if pg_log is not None:
+            pg_log["offset"] = os.path.getsize(pg_log["path"])     # the run's statements only
         pg_pids = postgres_backends(database)
         cpu0, pg0, wall0 = hub.cpu(), sum(cpu_seconds(p) for p in pg_pids), time.monotonic()
         client0, proxy0 = time.process_time(), cpu_seconds(proxy.pid)
@@ -800,6 +851,8 @@ def main() -> None:  # noqa: C901, PLR0915
               f"{figures['retries']} retries")
         for p in problems[:10]:
             print("  problem:", p)
+        if pg_log is not None:
+            print_statement_log(pg_log, database)
         print("\nverifying at the hub's database …", flush=True)
         t = time.perf_counter()
         proof = verify(url, runs)
