@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from benhan.fhir.datetimes import MAX_US, MIN_US, parse_range
@@ -145,8 +145,15 @@ def _precision_range(number: Any) -> tuple[float, float, float] | None:
     """value, low, high: a number is a range at its own precision (spec: 100 means [99.5, 100.5))."""
     if isinstance(number, bool) or not isinstance(number, (int, float, str)):
         return None
+    return _text_range(str(number))
+
+
+# Cached: a Bundle repeats its values (a vital sign's 120, a claim's 0.00), and Decimal's
+# arithmetic costs more than the rest of a quantity's row.
+@lru_cache(maxsize=4096)
+def _text_range(text: str) -> tuple[float, float, float] | None:
     try:
-        d = Decimal(str(number))
+        d = Decimal(text)
     except InvalidOperation:
         return None
     if not d.is_finite():
@@ -270,18 +277,37 @@ def _extractors(resource_type: str) -> tuple[tuple[str, Callable | None, Callabl
     return tuple(out)
 
 
+@cache
+def _plan(resource_type: str) -> tuple[tuple[int, ...], dict[str, tuple[int, ...]]]:
+    """Which of the type's extractors (by position) run always (their keys are not known), and
+    which run for each top-level key of a resource."""
+    always: list[int] = []
+    by_key: dict[str, list[int]] = {}
+    for i, (_, _, _, needs) in enumerate(_extractors(resource_type)):
+        if needs is None:
+            always.append(i)
+        else:
+            for key in needs:
+                by_key.setdefault(key, []).append(i)
+    return tuple(always), {k: tuple(v) for k, v in by_key.items()}
+
+
 def extract(resource: dict) -> IndexRows:
     """The index rows of one resource (whose resourceType is known and whose JSON is valid)."""
     rows = IndexRows()
-    for code, evaluate, to_rows, needs in _extractors(resource["resourceType"]):
-        if needs is not None:
-            # A resource has a dozen of the fifty-odd elements its parameters look at: a
-            # parameter none of whose elements is there has no rows (paths.top_keys).
-            for key in needs:
-                if key in resource:
-                    break
-            else:
-                continue
+    res_type = resource["resourceType"]
+    extractors = _extractors(res_type)
+    always, by_key = _plan(res_type)
+    # A resource has a dozen of the fifty-odd elements its parameters look at: a parameter none of
+    # whose elements is there has no rows (paths.top_keys), so only the parameters of the keys it
+    # has run — in the extractors' order, so the rows come out as they always did.
+    chosen = set(always)
+    for key in resource:
+        found = by_key.get(key)
+        if found is not None:
+            chosen.update(found)
+    for i in sorted(chosen):
+        code, evaluate, to_rows, _ = extractors[i]
         if evaluate is None:            # composite: works on the resource itself
             to_rows(code, resource, rows)
             continue
