@@ -11,6 +11,7 @@ A batch runs each entry on its own, through the ordinary interactions, each with
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from dataclasses import dataclass, field
 from collections.abc import Callable
 from http import HTTPStatus
@@ -389,11 +390,17 @@ def _prepare(repo: Repository, e: Entry) -> PendingWrite:
 def _response_for(r: Stored, base: str, status: str) -> dict:
     if r.deleted and r.version == 0:     # deleting what never existed: nothing to version
         return {"response": {"status": status}}
-    response = {"status": status, "etag": f'W/"{r.version}"',
-                "lastModified": format_instant(from_us(r.last_updated))}
+    response = {"status": status, "etag": f'W/"{r.version}"', "lastModified": _instant(r.last_updated)}
     if not r.deleted:
         response["location"] = f"{r.res_type}/{r.res_id}/_history/{r.version}"
     return {"fullUrl": f"{base}/{r.res_type}/{r.res_id}", "response": response}
+
+
+@lru_cache(maxsize=16)
+def _instant(us: int) -> str:
+    """lastModified of a response entry: every entry of a transaction has the same one, and the
+    formatting (a timezone conversion and strftime) cost more than the rest of the entry."""
+    return format_instant(from_us(us))
 
 
 def _get_entry(repo: Repository, e: Entry, base: str) -> dict:
