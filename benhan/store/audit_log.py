@@ -364,6 +364,11 @@ class ReadAuditBuffer:
     database refuses even that (it is down, the disk is full), the rows wait, up to `capacity`;
     beyond that `add` raises AuditUnavailable (503): a read that cannot be audited is not served
     (docs/audit.md "When the trail cannot be written"). close() (server shutdown) writes what waits.
+
+    The thread lives as long as its store: close() ends it, after writing what waits; so does
+    stop() (a store dropped without close: Store's finalizer), and a closed buffer writes a late row
+    at once instead of starting another thread. Before this, a test's store left open kept its
+    thread retrying into a database the test had dropped, to the end of the run.
     """
 
     def __init__(self, db, flush_seconds: float = 1.0, max_pending: int = 500,  # noqa: ANN001
@@ -374,6 +379,7 @@ class ReadAuditBuffer:
         self._flushing = threading.Lock()   # one flush at a time: the thread, a full add, close
         self._wake = threading.Event()
         self._stop = False
+        self._closed = False
         self._flush_seconds = flush_seconds
         self._max_pending = max_pending
         self._capacity = capacity
@@ -394,6 +400,9 @@ class ReadAuditBuffer:
                     raise errors.AuditUnavailable("the audit trail cannot be written (the database refuses "
                                                   "it); reads are refused until it can")
                 self._pending.append(record)
+        if self._closed:
+            self.flush()            # no thread after close: a late read is written by its caller
+            return
         if self._thread is None:
             self._start()
         if n >= self._max_pending:
@@ -406,7 +415,7 @@ class ReadAuditBuffer:
 
     def _start(self) -> None:
         with self._lock:
-            if self._thread is None:
+            if self._thread is None and not self._stop:
                 self._thread = threading.Thread(target=self._run, name="audit-flush", daemon=True)
                 self._thread.start()
 
@@ -415,6 +424,15 @@ class ReadAuditBuffer:
             self._wake.wait(self._flush_seconds)
             self._wake.clear()
             self.flush()
+        self.flush()        # what came while it wrote: before the thread ends
+        if not self._closed:
+            self._report_lost()     # close() reports after its own last try
+
+    def stop(self) -> None:
+        """Let the thread write what waits and end, without waiting for it: for a finalizer, which
+        may run on any thread (the flush thread's own included) and must not block or do I/O."""
+        self._stop = True
+        self._wake.set()
 
     def flush(self) -> None:
         with self._flushing:
@@ -464,12 +482,23 @@ class ReadAuditBuffer:
         return [record]
 
     def close(self) -> None:
-        """Stop the thread and write what waits (server shutdown); say so loudly if that fails."""
-        self._stop = True
+        """Stop the thread and write what waits (server shutdown); say so loudly if that fails.
+        Called again (or after stop()) it writes what came since, once."""
+        with self._lock:
+            self._closed = True
+            self._stop = True
+            thread = self._thread
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if thread is not None and thread is not threading.current_thread():
+            # Its last flush (it writes what waits before ending) is waited for; a database that
+            # hangs past the timeout leaves it to end on its own (it is a daemon, and stopped).
+            thread.join(timeout=5)
+            if thread.is_alive():
+                log.warning("the audit flush thread is still writing after 5 s; closing without it")
         self.flush()
+        self._report_lost()
+
+    def _report_lost(self) -> None:
         with self._lock:
             lost = len(self._pending)
         if lost:

@@ -76,6 +76,9 @@ class GroupCommit:
                     break
                 jobs.append(more)
             self._commit(jobs)
+            # Not held while waiting for the next write: a job keeps its work's closure (a Bundle's
+            # parsed entries, its Repository and so its Store) and its result alive.
+            first = jobs = more = None
             if stop:
                 return
 
@@ -98,6 +101,11 @@ class GroupCommit:
         finally:
             for job in jobs:
                 job.done.set()
+
+    def stop(self) -> None:
+        """End the thread after the writes queued before, without waiting (for a finalizer)."""
+        if self._thread is not None:
+            self._queue.put(None)
 
     def close(self) -> None:
         if self._thread is not None:

@@ -3,6 +3,7 @@ buffer. One per server process."""
 from __future__ import annotations
 
 import logging
+import weakref
 from functools import cached_property
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from benhan.store.private_files import private_dir, tighten
 log = logging.getLogger(__name__)
 
 
+def _stop_threads(read_audit: ReadAuditBuffer, group_commit: GroupCommit) -> None:
+    read_audit.stop()
+    group_commit.stop()
+
+
 class Store:
     def __init__(self, config: Config, db: Database):
         try:
@@ -30,6 +36,12 @@ class Store:
         self.db = db
         self.read_audit = ReadAuditBuffer(db)
         self.group_commit = GroupCommit(db)
+        # A store dropped without close() (a test's, a command's) must not leave its threads behind,
+        # the read audit's writing forever into a database that may be gone: when the store is
+        # collected they write what waits and end. A finalizer may run on any thread (theirs too),
+        # so it only tells them to; at exit the daemon threads just end.
+        self._stopped_when_dropped = weakref.finalize(self, _stop_threads, self.read_audit, self.group_commit)
+        self._stopped_when_dropped.atexit = False
         self.node_id = config.node_id or db.node_id()
         from benhan.fhir.validation import default_validator
         self._validator = default_validator()
@@ -78,6 +90,11 @@ class Store:
             return conn.execute(select(resource.c.pk).limit(1)).first() is None
 
     def close(self) -> None:
-        self.group_commit.close()
-        self.read_audit.close()
-        self.db.dispose()
+        """The writers' threads ended (the read audit's after writing what waits), then the
+        connections closed: nothing of this store runs after it returns."""
+        self._stopped_when_dropped.detach()
+        try:
+            self.group_commit.close()
+            self.read_audit.close()
+        finally:
+            self.db.dispose()
