@@ -323,6 +323,17 @@ sync_scope = Table(
     Column("added_at", BigInteger, nullable=False),
 )
 
+# Hub: the change log classified once for the pull (0010; store/sync_tables.build_feed): one row
+# per change-log row and key — "*" shared data (outside the Patient compartment), a patient id for
+# a row about that patient, "~" a row judged by its own body at the pull (a deletion, a version no
+# longer current when classified). A pull reads the keys of its scope, not every node's traffic.
+sync_feed = Table(
+    "sync_feed", metadata,
+    Column("scope_key", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("origin_node", String(64), nullable=False),
+)
+
 # Both ends: edits set aside because another version took their place (review queue).
 sync_conflict = Table(
     "sync_conflict", metadata,

@@ -20,7 +20,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from benhan.fhir.indexing import IndexRows
 from benhan.store.schema import (INDEX_COLUMNS, INDEX_TABLES, audit_event, change_log, idx_reference, idx_token,
                                  node_setting, resource, resource_version, sync_batch, sync_conflict,
-                                 sync_duplicate, sync_node, sync_resolution, sync_scope, sync_traffic)
+                                 sync_duplicate, sync_feed, sync_node, sync_resolution, sync_scope,
+                                 sync_traffic)
 from benhan.store.writer import decode_body, encode_body, index_tuples, insert_index_rows
 
 # --- node settings (cursors, enrolment) -----------------------------------------------------------
@@ -140,34 +141,90 @@ def _one_of(conn: Connection, column: Any, values: list[str]) -> Any:
     return column.in_(select(listed.c.value))
 
 
-def changes_in_scope(conn: Connection, after: int, upper: int, limit: int, *, exclude_origin: str | None,
-                     patients: Iterable[str], compartment_types: Iterable[str]) -> list[Change]:
-    """The changes in (after, upper] that may be in a node's scope, in sequence order, at most
-    `limit`: a superset the caller judges row by row (sync.scope.Scope.filter), found by the
-    database so that a pull reads only rows it may send, not the whole province's traffic.
-    Kept: rows not made by `exclude_origin`, and of those every resource outside the Patient
-    compartment, the Patients listed, any resource referencing one of them, and — judged by their
-    own body later — deletions and versions that are no longer current.
+FEED_BUILT = "sync.feed_built"      # node_setting: the change log is classified into sync_feed up to this seq
+SHARED_KEY, JUDGE_KEY = "*", "~"
 
-    Each row of the range is judged by index probes of its own resource (correlated subqueries,
-    which the planner cannot turn into a scan of the whole reference index), and the bodies are
-    read only for the rows chosen: the cost follows the range, never the size of the tables."""
-    patients = list(patients)
-    cl, ref = change_log, idx_reference
-    stale = (select(or_(resource.c.deleted.is_(True), resource.c.version != cl.c.version))
-             .where(resource.c.pk == cl.c.resource_pk).scalar_subquery())
-    parts = [cl.c.res_type.notin_(sorted(compartment_types)), stale]
-    if patients:
-        parts.append(and_(cl.c.res_type == "Patient", _one_of(conn, cl.c.res_id, patients)))
-        parts.append(select(func.count()).select_from(ref).where(and_(
-            ref.c.resource_pk == cl.c.resource_pk, ref.c.target_type == "Patient",
-            _one_of(conn, ref.c.target_id, patients))).scalar_subquery() > 0)
-    where = [cl.c.seq > after, cl.c.seq <= upper, or_(*parts)]
+
+def feed_built(conn: Connection, *, lock: bool = False) -> int:
+    """The seq up to which the change log is classified into sync_feed; `lock`: held until the
+    transaction ends (one builder at a time — the others wait, then find it built)."""
+    q = select(node_setting.c.value).where(node_setting.c.key == FEED_BUILT)
+    if lock:
+        q = q.with_for_update()
+    found = conn.execute(q).scalar()
+    if found is None and lock:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(node_setting).values(key=FEED_BUILT, value="0"))
+        except IntegrityError:      # another worker made it first: wait for its lock
+            pass
+        found = conn.execute(q).scalar()
+    return int(found or 0)
+
+
+def build_feed(conn: Connection, upper: int, fresh_after_us: int | None, compartment_types: Iterable[str],
+               *, chunk: int = 20_000, chunks: int = 5) -> int:
+    """Classify the change log into sync_feed up to `upper` (a seq the caller's gap rule let it
+    read), at most `chunks` × `chunk` rows in this call; returns the seq it is built to. Each
+    row is classified once for the whole province, instead of once per node at every pull.
+
+    Keys: "*" for a row outside the Patient compartment; a Patient's row under its own id; a
+    current version in the compartment under each patient its reference index names (any
+    reference to a Patient: a superset of its compartment, which the pull's Scope.filter judges);
+    "~" for a row whose resource is deleted or at another version when classified — judged by its
+    own body at each pull, as before. A row about nobody gets no key: no node receives it.
+    Each chunk stops before a gap a transaction still in flight may fill (pull_upper's rule from
+    the feed's own watermark), so a late commit is never passed over."""
+    built = feed_built(conn, lock=True)
+    comp = sorted(compartment_types)
+    cl, r, ref = change_log, resource, idx_reference
+    for _ in range(chunks):
+        if built >= upper:
+            break
+        top = min(pull_upper(conn, built, chunk, fresh_after_us), upper)
+        if top <= built:
+            break
+        rng = and_(cl.c.seq > built, cl.c.seq <= top)
+        current = and_(r.c.pk == cl.c.resource_pk, r.c.version == cl.c.version, r.c.deleted.is_(False))
+        parts = [
+            select(literal(SHARED_KEY, String).label("k"), cl.c.seq, cl.c.origin_node)
+            .where(and_(rng, cl.c.res_type.notin_(comp))),
+            select(cl.c.res_id, cl.c.seq, cl.c.origin_node).where(and_(rng, cl.c.res_type == "Patient")),
+            select(literal(JUDGE_KEY, String), cl.c.seq, cl.c.origin_node)
+            .select_from(cl.outerjoin(r, current))
+            .where(and_(rng, cl.c.res_type.in_(comp), cl.c.res_type != "Patient", r.c.pk.is_(None))),
+            select(ref.c.target_id, cl.c.seq, cl.c.origin_node)
+            .select_from(cl.join(r, current).join(ref, and_(ref.c.resource_pk == cl.c.resource_pk,
+                                                            ref.c.target_type == "Patient")))
+            .where(and_(rng, cl.c.res_type.in_(comp), cl.c.res_type != "Patient")),
+        ]
+        from sqlalchemy import union
+        conn.execute(insert(sync_feed).from_select(["scope_key", "seq", "origin_node"], union(*parts)))
+        built = top
+    conn.execute(update(node_setting).where(node_setting.c.key == FEED_BUILT).values(value=str(built)))
+    return built
+
+
+def changes_in_scope(conn: Connection, after: int, upper: int, limit: int, *, exclude_origin: str | None,
+                     patients: Iterable[str], compartment_types: Iterable[str] = ()) -> list[Change]:
+    """The changes in (after, upper] that may be in a node's scope, in sequence order, at most
+    `limit`: a superset the caller judges row by row (sync.scope.Scope.filter). `upper` must not
+    pass feed_built (build_feed first).
+
+    Read from sync_feed by key — shared data, the node's patients, the rows judged by body — so a
+    pull reads the rows of its own scope (an index range per key), not the whole province's
+    traffic since its cursor; not those made by `exclude_origin`. The bodies are read only for
+    the rows chosen."""
+    f = sync_feed
+    keys = [SHARED_KEY, JUDGE_KEY, *patients]
+    where = [f.c.seq > after, f.c.seq <= upper, _one_of(conn, f.c.scope_key, keys)]
     if exclude_origin is not None:
-        where.append(cl.c.origin_node != exclude_origin)
-    seqs = list(conn.execute(select(cl.c.seq).where(and_(*where)).order_by(cl.c.seq).limit(limit)).scalars())
+        where.append(f.c.origin_node != exclude_origin)
+    seqs = list(conn.execute(select(f.c.seq).where(and_(*where)).distinct().order_by(f.c.seq).limit(limit))
+                .scalars())
     if not seqs:
         return []
+    cl = change_log
     q = _changes_query().where(cl.c.seq.in_(seqs)).order_by(cl.c.seq)
     return [_change(r) for r in conn.execute(q)]
 

@@ -193,21 +193,31 @@ def serve_pull(store: Store, node, since: int, limit: int = PULL_LIMIT, *, own: 
     cursor to ask from next (past out-of-scope rows too), header.more whether to ask at once.
     `own`: the node's own changes too (a node restored from a backup pulls back what it lost).
 
-    The database picks the rows that may be in scope (sync_tables.changes_in_scope) within a window
-    of PULL_WINDOW rows (an index range scan with a probe or two per row), so a page costs what it sends, not the whole province's traffic since the
-    node's cursor; Scope.filter then judges each of those exactly."""
+    The change log is classified once by scope key (sync_tables.build_feed: shared data, each
+    patient, rows judged by their body) and a page reads the keys of the node's scope within a
+    window of PULL_WINDOW change-log rows (sync_tables.changes_in_scope), so a page costs what it
+    sends, not the whole province's traffic since the node's cursor; Scope.filter then judges
+    each of those exactly."""
     limit = max(1, min(limit, 2000))
     versions: list[Version] = []
     cursor = since
     now = now_us()
+    fresh = None if store.db.is_sqlite else now - GAP_GRACE_US
+    with store.db.read() as conn:
+        upper = st.pull_upper(conn, since, PULL_WINDOW, fresh)
+        built = st.feed_built(conn)
+    if built < upper:
+        # Classified once for every node (sync_tables.build_feed), by whichever pull gets there first.
+        with store.db.write() as conn:
+            built = st.build_feed(conn, upper, fresh, _compartment_types(store))
+    upper = max(since, min(upper, built))
     with store.db.read() as conn:
         allowed = scope.Scope(store, conn, node, own=own)
-        upper = st.pull_upper(conn, since, PULL_WINDOW, None if store.db.is_sqlite else now - GAP_GRACE_US)
         patients = sorted(allowed.patients)
         while len(versions) < limit and cursor < upper:
             want = limit - len(versions)
             rows = st.changes_in_scope(conn, cursor, upper, want, exclude_origin=allowed.node_id,
-                                       patients=patients, compartment_types=_compartment_types(store))
+                                       patients=patients)
             for r in allowed.filter(rows):
                 versions.append(Version(r.seq, r.res_type, r.res_id, r.version, r.base, r.deleted, r.method,
                                         r.last_updated, r.body, origin=r.origin, resolves=r.resolves))
