@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from functools import cache
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,12 +130,13 @@ def pull_upper(conn: Connection, after: int, window: int, fresh_after_us: int | 
     return first_gap if first_gap is not None else (top or after)
 
 
-def _one_of(conn: Connection, column: Any, values: list[str]) -> Any:
+def _one_of(conn: Connection, column: Any, values: list, item_type: Any = String) -> Any:
     """`column IN values` as one parameter whatever the list's length: an array on PostgreSQL, a
-    JSON list read by json_each on SQLite (no statement with thousands of placeholders)."""
+    JSON list read by json_each on SQLite (no statement with thousands of placeholders, which
+    psycopg parsed anew for each length)."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import ARRAY
-        return column == func.any(bindparam(None, list(values), type_=ARRAY(String)))
+        return column == func.any(bindparam(None, list(values), type_=ARRAY(item_type)))
     listed = func.json_each(bindparam(None, json.dumps(list(values)))).table_valued("value")
     return column.in_(select(listed.c.value))
 
@@ -225,7 +225,7 @@ def changes_in_scope(conn: Connection, after: int, upper: int, limit: int, *, ex
     if not seqs:
         return []
     cl = change_log
-    q = _changes_query().where(cl.c.seq.in_(seqs)).order_by(cl.c.seq)
+    q = _changes_query().where(_one_of(conn, cl.c.seq, seqs, BigInteger)).order_by(cl.c.seq)
     return [_change(r) for r in conn.execute(q)]
 
 
@@ -353,9 +353,9 @@ def write_remote(conn: Connection, writes: list[RemoteWrite], slots: dict[tuple[
             marks.append({"resource_pk": pk, "version": w.version})
         slots[(w.res_type, w.res_id)] = Slot(pk, w.version, w.deleted)
     if conn.dialect.name == "postgresql":
-        # One statement per table for the whole batch (arrays through unnest): a push of 500
-        # versions has ~7,500 index rows, and one INSERT per row (executemany) cost PostgreSQL
-        # a parse-bind-execute each — the biggest share of its CPU per synced resource.
+        # One COPY per table for the whole batch: a push of 500 versions has ~7,500 index rows,
+        # and one INSERT per row (executemany) cost PostgreSQL a parse-bind-execute each — the
+        # biggest share of its CPU per synced resource.
         _pg_insert(conn, resource_version, _VERSION_COLUMNS, versions)
         for name, rows in index_rows.items():
             _pg_insert(conn, INDEX_TABLES[name], _INDEX_COLUMNS[name], rows)
@@ -376,28 +376,22 @@ _INDEX_COLUMNS = {name: ("resource_pk", "res_type", *cols, "grp") for name, cols
 
 
 def _pg_insert(conn: Connection, table: Any, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    """INSERT … SELECT FROM unnest(one array per column): any number of rows in one statement,
-    one SQL text per table (prepared once by psycopg). A driver error is raised as SQLAlchemy's
-    (IntegrityError …), as the callers expect."""
+    """COPY … FROM STDIN on the caller's transaction: any number of rows in one statement, the rows
+    formatted by psycopg's C code (INSERT … unnest of arrays spent most of its hub CPU dumping the
+    arrays element by element in Python). A driver error is raised as SQLAlchemy's (IntegrityError
+    …), as the callers expect."""
     if not rows:
         return
-    sql = _pg_insert_sql(table.name, columns, tuple(table.c[c].type.compile(dialect=conn.dialect) for c in columns))
-    arrays = [list(col) for col in zip(*rows)]
+    sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     cur = conn.connection.cursor()
     try:
-        cur.execute(sql, arrays)
+        with cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect) from exc
     finally:
         cur.close()
-
-
-@cache
-def _pg_insert_sql(table: str, columns: tuple[str, ...], types: tuple[str, ...]) -> str:
-    # Casts without a length (VARCHAR, not VARCHAR(64)): an explicit cast to a length cuts a
-    # longer value silently, where the column's own check raises as the row-by-row insert did.
-    arrays = ", ".join(f"%s::{t.split('(')[0]}[]" for t in types)
-    return f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
 
 
 def _bp(name: str):  # noqa: ANN202
