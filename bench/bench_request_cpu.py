@@ -138,7 +138,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     parser.add_argument("--pg-url", default=DEFAULT_PG)
     parser.add_argument("--cprofile", type=Path, help="cProfile one phase (--profile-phase) at the first "
-                        "concurrency into FILE")
+                        "concurrency into FILE (the event loop's thread only: a write runs on worker "
+                        "threads and the group-commit thread; py-spy sees those)")
     parser.add_argument("--profile-phase", choices=("read", "create", "observation", "bundle"), default="read")
     parser.add_argument("--bundles", type=int, default=3, help="Synthea-shaped transaction Bundles (0: none)")
     parser.add_argument("--skip", nargs="*", default=[], choices=("read", "create", "observation"),
