@@ -58,14 +58,16 @@ _CURRENT_VERSIONS = (select(resource.c.pk, resource.c.version)
 
 
 @cache
-def _indexed_statement(types: tuple[str, ...]):  # noqa: ANN202
+def _indexed_statement(types: tuple[str, ...], one: bool = False):  # noqa: ANN202
     ref = idx_reference
     # `res_type || ''`: the pks drive (ix_idx_reference_resource). Given two or more, SQLite took
     # the (res_type, param) lookup index instead and walked every Observation.subject row of the
     # store for a search page's twenty Observations.
     pairs = or_(*(and_((ref.c.res_type + "") == t, ref.c.param.in_(access_sql.member_params(t))) for t in types))
-    return select(ref.c.resource_pk, ref.c.target_id).where(and_(
-        ref.c.resource_pk.in_(bindparam("pks", expanding=True)), ref.c.target_type == PATIENT, pairs))
+    # One pk (a read by id): `= :pk`, not an expanding IN, which SQLAlchemy re-renders on every
+    # execution — that rendering cost more than the query.
+    which = ref.c.resource_pk == bindparam("pk") if one else ref.c.resource_pk.in_(bindparam("pks", expanding=True))
+    return select(ref.c.resource_pk, ref.c.target_id).where(and_(which, ref.c.target_type == PATIENT, pairs))
 
 
 def _current_versions(conn: Connection, pks: list[int]) -> dict[int, int]:
@@ -77,8 +79,12 @@ def _current_versions(conn: Connection, pks: list[int]) -> dict[int, int]:
 
 def _indexed_patients(conn: Connection, pks: list[int], types: set[str]) -> dict[int, set[str]]:
     """pk → the patients its current version's index names through a compartment parameter."""
-    statement = _indexed_statement(tuple(sorted(types)))
     named: dict[int, set[str]] = {}
+    if len(pks) == 1:
+        for pk, target in conn.execute(_indexed_statement(tuple(sorted(types)), True), {"pk": pks[0]}):
+            named.setdefault(pk, set()).add(target)
+        return named
+    statement = _indexed_statement(tuple(sorted(types)))
     for part in _chunks(pks):
         for pk, target in conn.execute(statement, {"pks": part}):
             named.setdefault(pk, set()).add(target)
@@ -88,7 +94,8 @@ def _indexed_patients(conn: Connection, pks: list[int], types: set[str]) -> dict
 def patients_of_versions(conn: Connection, items: Sequence[Outgoing], *, current: bool = False) -> list[set[str]]:
     """For each version, the ids of the patients whose record it is (a Patient: itself).
     `current`: the caller read them as their resources' current versions (a search page)."""
-    members = [b for b in items if b.pk and access_sql.member_params(b.res_type)]
+    # A Patient is its own record (below): looking up whom its index names would be wasted.
+    members = [b for b in items if b.pk and b.res_type != PATIENT and access_sql.member_params(b.res_type)]
     pks = sorted({b.pk for b in members})
     versions = {} if current or not pks else _current_versions(conn, pks)
     named = _indexed_patients(conn, pks, {b.res_type for b in members}) if pks else {}
