@@ -601,13 +601,19 @@ def holders(conn: Connection, patient_ids: Iterable[str]) -> dict[str, set[str]]
     return out
 
 
-def referred_patients(conn: Connection, organization_id: str) -> set[str]:
-    """Patients of ServiceRequests (referrals) whose performer is this organization."""
+def referred_patients(conn: Connection, organization_id: str, *, not_in_scope_of: str | None = None) -> set[str]:
+    """Patients of ServiceRequests (referrals) whose performer is this organization;
+    `not_in_scope_of`: leaving out the patients already in that node's scope (a facility's orders
+    to its own laboratory name it as performer: without this, every pull read them all)."""
     perf, subj = idx_reference.alias("perf"), idx_reference.alias("subj")
-    q = (select(subj.c.target_id).select_from(perf.join(subj, subj.c.resource_pk == perf.c.resource_pk))
-         .where(and_(perf.c.res_type == "ServiceRequest", perf.c.param == "performer",
-                     perf.c.target_type == "Organization", perf.c.target_id == organization_id,
-                     subj.c.param == "subject", subj.c.target_type == "Patient")))
+    cond = [perf.c.res_type == "ServiceRequest", perf.c.param == "performer",
+            perf.c.target_type == "Organization", perf.c.target_id == organization_id,
+            subj.c.param == "subject", subj.c.target_type == "Patient"]
+    if not_in_scope_of is not None:
+        cond.append(~select(sync_scope.c.patient_id).where(and_(
+            sync_scope.c.node_name == not_in_scope_of, sync_scope.c.patient_id == subj.c.target_id)).exists())
+    q = (select(subj.c.target_id).distinct().select_from(perf.join(subj, subj.c.resource_pk == perf.c.resource_pk))
+         .where(and_(*cond)))
     return set(conn.execute(q).scalars())
 
 

@@ -39,7 +39,7 @@ def held_patients(store: Store, conn, node) -> set[str]:  # noqa: ANN001
     own = st.scope_patients(conn, node.name)
     shared = {p for p, reason in own.items() if reason != "home"}
     if node.organization_id:
-        shared |= st.referred_patients(conn, node.organization_id) - set(own)
+        shared |= st.referred_patients(conn, node.organization_id, not_in_scope_of=node.name) - set(own)
     # Consent is checked for every patient whose record would leave the facility holding it.
     return {p for p, reason in own.items() if reason == "home"} | {p for p in shared if may_leave_facility(store, p)}
 
