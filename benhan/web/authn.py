@@ -93,7 +93,7 @@ class Authentication:
         path = scope["path"]
         store = scope["app"].state.store
         scope.setdefault("state", {})
-        auth = _header(scope, b"authorization")
+        auth = header(scope, b"authorization")
         # The OAuth endpoints authenticate clients themselves (client_secret_basic sends Basic).
         if auth is not None and not is_public(path):
             kind, _, raw = auth.partition(" ")
@@ -173,7 +173,7 @@ def _token_actor_until(store, raw: str, source: str | None) -> tuple[Actor, int]
                                   patient_id=info.patient_id, source=source, grants=grants), until
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
     """The first value of a request header (name in lower case), as Starlette's Headers decodes it."""
     for key, value in scope["headers"]:
         if key == name:

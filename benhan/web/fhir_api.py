@@ -10,7 +10,8 @@ from urllib.parse import parse_qsl
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from benhan import errors
 from benhan.fhir import bundle as fhir_bundle
@@ -236,6 +237,42 @@ async def instance_endpoint(request: Request) -> Response:
     raise errors.MethodNotAllowed(f"{request.method} is not allowed on /{res_type}/{res_id}")
 
 
+_FHIR_JSON_UTF8 = f"{http.FHIR_JSON}; charset=utf-8".encode()
+
+
+class InstanceRoute:
+    """The ASGI app of /{type}/{id}. A plain read by id (GET, no query string: the API's most
+    frequent request) is answered here straight from the ASGI scope: no Request object, no
+    query parsing, no Response object — per read those cost as much as SQLite's part. Anything
+    else (a query, another method) goes to instance_endpoint as before. Errors are raised as
+    they are there: the exception handlers answer both alike."""
+
+    def __init__(self) -> None:
+        self.endpoint = request_response(instance_endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] != "GET" or scope["query_string"]:
+            await self.endpoint(scope, receive, send)
+            return
+        http.check_accept(authn.header(scope, b"accept") or "")
+        params = scope["path_params"]
+        res_type, res_id = params["type"], params["id"]
+        actor = scope["state"].get("actor")
+        if actor is None:
+            raise errors.Unauthenticated("log in, or send an OAuth access token")
+        store = scope["app"].state.store
+        repo = Repository(store, actor)
+        v = repo.read(res_type, res_id) if _inline(store) else await run_in_threadpool(repo.read, res_type, res_id)
+        body = v.body
+        if not isinstance(body, bytes):
+            await _resource_response(Request(scope, receive), v)(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"etag", b'W/"%d"' % v.version), (b"last-modified", http.http_date(v.last_updated).encode()),
+            (b"content-length", b"%d" % len(body)), (b"content-type", _FHIR_JSON_UTF8)]})
+        await send({"type": "http.response.body", "body": body})
+
+
 def _delete_response(stored: Stored | None) -> Response:
     if stored is None or stored.noop:
         return http.json_response(information("nothing to delete"), 200)
@@ -315,7 +352,7 @@ routes = [
     Route("/{type}/_history", history, methods=["GET"]),
     Route("/Patient/{id}/$everything", compartment_api.everything, methods=["GET"]),
     *terminology_api.routes,    # before /{type}/{id}, which would read "$expand" as an id
-    Route("/{type}/{id}", instance_endpoint, methods=["GET", "PUT", "PATCH", "DELETE"]),
+    Route("/{type}/{id}", InstanceRoute(), methods=["GET", "PUT", "PATCH", "DELETE"], name="instance_endpoint"),
     Route("/{type}/{id}/_history", history, methods=["GET"]),
     # After /{type}/{id}/_history, which would otherwise read as a search of type "_history".
     Route("/Patient/{id}/{type}", compartment_api.compartment_search, methods=["GET"]),
