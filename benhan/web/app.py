@@ -33,7 +33,6 @@ from benhan.web.authn import Authentication
 from benhan.web.cors import add_cors
 from benhan.web.crash_guard import CrashGuard
 from benhan.web.routing import IndexedRouter
-from benhan.web.security_headers import SecurityHeaders
 
 log = logging.getLogger(__name__)
 WORKER_THREADS = 16
@@ -118,8 +117,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     app.add_middleware(Authentication, tokens=app.state.token_cache)
     # Transport (added last, so outermost): CORS and security headers also on 401s and preflights.
     add_cors(app, config.cors_origins)
-    app.add_middleware(CrashGuard)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(CrashGuard)      # and the security headers (web/security_headers.py)
     return app
 
 

@@ -1,5 +1,6 @@
 """Security headers on every response (a pure ASGI middleware: it touches only the header list,
-so streamed bodies stay streamed).
+so streamed bodies stay streamed). The application adds them in its outermost layer,
+web/crash_guard.py, with `added` and `secured`; SecurityHeaders is the same as a middleware alone.
 
 The pages are rendered on the server and load nothing from elsewhere, so the policy can be
 strict: scripts, styles and images from this origin only, no framing (clickjacking on a chart
@@ -30,6 +31,36 @@ ALWAYS: tuple[tuple[bytes, bytes], ...] = (
 UNCACHED_EXCEPT = "/static/"
 
 
+ALWAYS_HTTPS = (*ALWAYS, (b"strict-transport-security", STRICT_TRANSPORT_SECURITY.encode()))
+_ALWAYS_NAMES = frozenset(name for name, _ in ALWAYS_HTTPS)
+
+
+def added(scope: Scope) -> tuple[tuple[tuple[bytes, bytes], ...], bool]:
+    """The headers every response to this request carries, and whether it must be no-store."""
+    # HSTS only over TLS: a browser ignores it received over plain HTTP anyway, and sending it
+    # from a plain-HTTP LAN server would promise something the server cannot keep.
+    return (ALWAYS_HTTPS if scope.get("scheme") == "https" else ALWAYS,
+            not scope["path"].startswith(UNCACHED_EXCEPT))
+
+
+def secured(headers: list[tuple[bytes, bytes]], add: tuple[tuple[bytes, bytes], ...],
+            no_store: bool) -> list[tuple[bytes, bytes]]:
+    """A response's headers with the security headers: a handler's own value wins (e.g. a page
+    that must relax the policy), except Cache-Control: no handler may let patient data be cached."""
+    out = []
+    present = set()
+    for name, value in headers:
+        low = name.lower()
+        if low in _ALWAYS_NAMES:
+            present.add(low)
+        if not (no_store and low == b"cache-control"):
+            out.append((name, value))
+    out += [(name, value) for name, value in add if name not in present] if present else add
+    if no_store:
+        out.append((b"cache-control", b"no-store"))
+    return out
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -38,24 +69,11 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        add = list(ALWAYS)
-        if scope.get("scheme") == "https":
-            # Only over TLS: a browser ignores HSTS received over plain HTTP anyway, and sending
-            # it from a plain-HTTP LAN server would promise something the server cannot keep.
-            add.append((b"strict-transport-security", STRICT_TRANSPORT_SECURITY.encode()))
-        no_store = not scope["path"].startswith(UNCACHED_EXCEPT)
+        add, no_store = added(scope)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                # A handler's own value wins (e.g. a page that must relax the policy), except
-                # Cache-Control: no handler may let patient data be cached.
-                headers += [(name, value) for name, value in add if name not in present]
-                if no_store:
-                    headers = [(n, v) for n, v in headers if n.lower() != b"cache-control"]
-                    headers.append((b"cache-control", b"no-store"))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": secured(message.get("headers", []), add, no_store)}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
