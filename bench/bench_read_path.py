@@ -168,13 +168,18 @@ def versus(args: argparse.Namespace) -> None:
             out.unlink()
     print(f"{args.rounds} rounds, alternating; load average (1 min) during the runs: "
           f"min {min(loads):.2f}, median {statistics.median(loads):.2f}, max {max(loads):.2f}")
-    print(f"  {'case':<12} {'this µs CPU/read':>17} {'versus':>8} {'ratio':>6}   {'this reads/s':>12} {'versus':>8}")
+    # The spread of the rounds' own ratios (round k of this tree over round k of the other, run
+    # back to back): on a loaded machine a median ratio is only worth as much as this range.
+    print(f"  {'case':<12} {'this µs CPU/read':>17} {'versus':>8} {'ratio':>6} {'rounds':>11}   "
+          f"{'this reads/s':>12} {'versus':>8}")
     for case in runs["this"][0]:
         a = statistics.median(r[case]["cpu_us"] for r in runs["this"])
         b = statistics.median(r[case]["cpu_us"] for r in runs["versus"])
+        ratios = [x[case]["cpu_us"] / y[case]["cpu_us"] for x, y in zip(runs["this"], runs["versus"])]
         ra = statistics.median(r[case]["per_s"] for r in runs["this"])
         rb = statistics.median(r[case]["per_s"] for r in runs["versus"])
-        print(f"  {case:<12} {a:17.0f} {b:8.0f} {a / b:6.2f}   {ra:12.0f} {rb:8.0f}")
+        print(f"  {case:<12} {a:17.0f} {b:8.0f} {a / b:6.2f} {min(ratios):5.2f}-{max(ratios):<5.2f}   "
+              f"{ra:12.0f} {rb:8.0f}")
 
 
 if __name__ == "__main__":
