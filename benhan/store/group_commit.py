@@ -83,16 +83,21 @@ class GroupCommit:
                 return
 
     def _commit(self, jobs: list[_Job]) -> None:
+        if len(jobs) == 1:
+            self._commit_one(jobs[0])
+            return
         try:
             with self._db.write() as conn:
                 for job in jobs:
-                    savepoint = conn.begin_nested()
+                    # The savepoint's three statements straight to the driver: through SQLAlchemy's
+                    # begin_nested they cost ~150 µs of CPU per write (an empty write 86 → 240 µs).
+                    _savepoint(conn, "SAVEPOINT group_write")
                     try:
                         job.result = job.work(conn)
-                        savepoint.commit()
                     except BaseException as exc:  # noqa: BLE001 - handed to the caller of this job
-                        savepoint.rollback()
+                        _savepoint(conn, "ROLLBACK TO SAVEPOINT group_write")
                         job.error = exc
+                    _savepoint(conn, "RELEASE SAVEPOINT group_write")
         except BaseException as exc:  # noqa: BLE001 - the commit itself failed: nobody's write stands
             for job in jobs:
                 if job.error is None:
@@ -101,6 +106,18 @@ class GroupCommit:
         finally:
             for job in jobs:
                 job.done.set()
+
+    def _commit_one(self, job: _Job) -> None:
+        """A write alone in its group (a quiet server, most of the time) needs no savepoint: its
+        error rolls back the transaction, which holds nothing else."""
+        try:
+            with self._db.write() as conn:
+                job.result = job.work(conn)
+        except BaseException as exc:  # noqa: BLE001 - its own error, or the commit's: the caller's either way
+            job.error = exc
+            job.result = None
+        finally:
+            job.done.set()
 
     def stop(self) -> None:
         """End the thread after the writes queued before, without waiting (for a finalizer)."""
@@ -111,3 +128,11 @@ class GroupCommit:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=30)
+
+
+def _savepoint(conn: Connection, sql: str) -> None:
+    cur = conn.connection.cursor()
+    try:
+        cur.execute(sql)
+    finally:
+        cur.close()
