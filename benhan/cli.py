@@ -87,6 +87,7 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
                                           help="Load the packaged code lists (ICD-10…) that the database lacks."),
           workers: int = typer.Option(1, help="Worker processes: reads run in parallel; on SQLite writes still take turns. Background work runs in one of them.")) -> None:
     """Start the server (migrating the database first, with a backup)."""
+    from benhan import cli_memory
     from benhan.cli_listen import browser_urls, check_port_free
     cfg = _config(data_dir, database_url, host=host, port=port)
     check_port_free(cfg.host, cfg.port)   # before any work: a taken port fails at once, saying which
@@ -122,11 +123,14 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
         # uvicorn's supervisor kills a worker that misses its health ping for 5 s; a busy hub on two
         # cores (200 nodes pushing) missed it and lost the pushes in flight (they were re-sent, but
         # the work was wasted). 30 s still replaces a hung worker.
-        uvicorn.run("benhan.web.app:app_from_environment", factory=True, host=cfg.host, port=cfg.port,
+        # Each worker builds web.app's app_from_environment, with the memory trimmer (cli_memory.py).
+        uvicorn.run("benhan.cli_memory:worker_app", factory=True, host=cfg.host, port=cfg.port,
                     workers=workers, log_level=server_log, proxy_headers=False, access_log=access_log,
                     timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
                     log_config=log_redaction.uvicorn_log_config(), **tls_args)
     else:
+        # Freed memory back to the system after a large request (a Bundle of thousands of entries).
+        cli_memory.Trimmer().start()
         uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=server_log, proxy_headers=False,
                     access_log=access_log, log_config=log_redaction.uvicorn_log_config(), **tls_args)
 
