@@ -32,7 +32,8 @@ Usage:
     .venv/bin/python bench/bench_hub.py                              # 200 nodes × ~4,500 resources
     .venv/bin/python bench/bench_hub.py --nodes 50 --resources-per-node 2000 --profile /tmp/hubprof
 Options: --workers, --bursts, --commune-share, --commune-delay-ms, --commune-kbit, --commune-loss,
---gap, --stagger, --replay, --pg-url, --json FILE, --profile DIR (py-spy of the hub workers).
+--gap, --stagger, --replay, --pg-url, --json FILE, --profile DIR (py-spy of the hub workers),
+--pg-statements (the run's statements by time, from the PostgreSQL server's log).
 """
 from __future__ import annotations
 
