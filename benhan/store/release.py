@@ -32,6 +32,7 @@ from benhan.fhir.indexing import extract
 from benhan.store import access as access_sql
 from benhan.store.access import PATIENT, Access
 from benhan.store.schema import idx_reference, resource
+from benhan.store.writer import fetch_all
 
 CHUNK = 2000    # ids per IN list: well under SQLite's and PostgreSQL's bound-parameter limits
 
@@ -58,16 +59,14 @@ _CURRENT_VERSIONS = (select(resource.c.pk, resource.c.version)
 
 
 @cache
-def _indexed_statement(types: tuple[str, ...], one: bool = False):  # noqa: ANN202
+def _indexed_statement(types: tuple[str, ...]):  # noqa: ANN202
     ref = idx_reference
     # `res_type || ''`: the pks drive (ix_idx_reference_resource). Given two or more, SQLite took
     # the (res_type, param) lookup index instead and walked every Observation.subject row of the
     # store for a search page's twenty Observations.
     pairs = or_(*(and_((ref.c.res_type + "") == t, ref.c.param.in_(access_sql.member_params(t))) for t in types))
-    # One pk (a read by id): `= :pk`, not an expanding IN, which SQLAlchemy re-renders on every
-    # execution — that rendering cost more than the query.
-    which = ref.c.resource_pk == bindparam("pk") if one else ref.c.resource_pk.in_(bindparam("pks", expanding=True))
-    return select(ref.c.resource_pk, ref.c.target_id).where(and_(which, ref.c.target_type == PATIENT, pairs))
+    return select(ref.c.resource_pk, ref.c.target_id).where(and_(
+        ref.c.resource_pk.in_(bindparam("pks", expanding=True)), ref.c.target_type == PATIENT, pairs))
 
 
 def _current_versions(conn: Connection, pks: list[int]) -> dict[int, int]:
@@ -77,11 +76,26 @@ def _current_versions(conn: Connection, pks: list[int]) -> dict[int, int]:
     return out
 
 
+@cache
+def _indexed_one_sql(types: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """_indexed_statement for one pk as driver SQL (writer.fetch_all) and its parameters after the
+    pk: the read by id's second statement, which through SQLAlchemy cost more than SQLite's work."""
+    pairs, params = [], []
+    for t in types:
+        names = access_sql.member_params(t)
+        pairs.append(f"(res_type || '' = ? AND param IN ({', '.join('?' for _ in names)}))")
+        params += [t, *names]
+    sql = (f"SELECT resource_pk, target_id FROM {idx_reference.name} "
+           f"WHERE resource_pk = ? AND target_type = ? AND ({' OR '.join(pairs)})")
+    return sql, (PATIENT, *params)
+
+
 def _indexed_patients(conn: Connection, pks: list[int], types: set[str]) -> dict[int, set[str]]:
     """pk → the patients its current version's index names through a compartment parameter."""
     named: dict[int, set[str]] = {}
     if len(pks) == 1:
-        for pk, target in conn.execute(_indexed_statement(tuple(sorted(types)), True), {"pk": pks[0]}):
+        sql, params = _indexed_one_sql(tuple(sorted(types)))
+        for pk, target in fetch_all(conn, sql, (pks[0], *params)):
             named.setdefault(pk, set()).add(target)
         return named
     statement = _indexed_statement(tuple(sorted(types)))
