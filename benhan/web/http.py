@@ -16,6 +16,7 @@ from benhan.fhir.datetimes import from_us
 from benhan.fhir.outcome import from_error
 from benhan.fhir.search import check_query
 from benhan.fhir.resource_json import dumps, loads
+from benhan.store.bulk_gc import fewer_collections
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "text/json"}
@@ -23,6 +24,8 @@ PATCH_TYPES = {"application/json-patch+json", "application/merge-patch+json"}   
 _FORMAT_JSON = {"json", "application/json", "application/fhir+json", "application/json+fhir", "text/json"}
 _FORMAT_XML = {"xml", "application/xml", "application/fhir+xml", "text/xml", "application/xml+fhir"}
 _ETAG = re.compile(r'^\s*(?:W/)?"?([^"\s]+)"?\s*$')
+# A body this large (about a hundred Synthea-shaped entries) is parsed with fewer collections.
+BULK_BODY_BYTES = 128 * 1024
 
 
 def check_format(request: Request) -> None:
@@ -62,7 +65,10 @@ async def read_body(request: Request, max_bytes: int, allowed: set[str] = JSON_T
     if not raw.strip():
         raise errors.MalformedJson("the body is empty")
     try:
-        return loads(raw)          # decimals kept exactly as sent (R4 datatypes.html#decimal)
+        # A large body (a transaction Bundle) parses into one long-lived graph the collector can
+        # only walk, not free: parsed with fewer collections (store.bulk_gc; ~23 µs/resource).
+        with fewer_collections(len(raw) >= BULK_BODY_BYTES):
+            return loads(raw)      # decimals kept exactly as sent (R4 datatypes.html#decimal)
     except orjson.JSONDecodeError as exc:
         raise errors.MalformedJson(f"the body is not valid JSON: {exc}") from None
 
