@@ -2,7 +2,6 @@
 the new table is usable. SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,21 +11,11 @@ from sqlalchemy import select, text
 from benhan.store import migrate
 from benhan.store.database import Database
 from benhan.store.schema import bulk_export_job
-from tests.server_process import Database as DataPlace, fresh_postgres_database
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        (tmp_path / "data").mkdir()
-        database = Database(DataPlace(tmp_path / "data").url)
-        yield database
-        database.dispose()
-        return
-    with fresh_postgres_database(request.getfixturevalue("pg_database")) as url:
-        database = Database(url)
-        yield database
-        database.dispose()
+@pytest.fixture
+def db(migration_db: Database) -> Database:     # tests/store/conftest.py: SQLite and PostgreSQL
+    return migration_db
 
 
 def test_0007_keeps_every_row_of_a_0006_database_and_adds_the_export_jobs(db: Database, tmp_path: Path) -> None:

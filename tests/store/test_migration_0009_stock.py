@@ -3,7 +3,6 @@ the stock tables, empty; the ledger itself refuses a negative balance even from 
 not check (the CHECK constraint). SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,11 @@ from sqlalchemy.exc import IntegrityError
 
 from benhan.store import migrate
 from benhan.store.database import Database
-from tests.server_process import Database as DataPlace, fresh_postgres_database
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        (tmp_path / "data").mkdir()
-        database = Database(DataPlace(tmp_path / "data").url)
-        yield database
-        database.dispose()
-        return
-    with fresh_postgres_database(request.getfixturevalue("pg_database")) as url:
-        database = Database(url)
-        yield database
-        database.dispose()
+@pytest.fixture
+def db(migration_db: Database) -> Database:     # tests/store/conftest.py: SQLite and PostgreSQL
+    return migration_db
 
 
 def test_0009_keeps_every_row_and_adds_the_empty_stock_tables(db: Database, tmp_path: Path) -> None:

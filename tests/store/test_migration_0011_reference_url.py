@@ -3,7 +3,6 @@ the revision before it keeps every index row, gains the partial index, and its p
 a search by URL. SQLite and PostgreSQL."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,23 +13,13 @@ from sqlalchemy import text
 from benhan.fhir.search import parse
 from benhan.store import migrate, search
 from benhan.store.database import Database
-from tests.server_process import Database as DataPlace, fresh_postgres_database
 
 CANONICAL = "http://benhan.vn/fhir/Questionnaire/kham-benh"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        (tmp_path / "data").mkdir()
-        database = Database(DataPlace(tmp_path / "data").url)
-        yield database
-        database.dispose()
-        return
-    with fresh_postgres_database(request.getfixturevalue("pg_database")) as url:
-        database = Database(url)
-        yield database
-        database.dispose()
+@pytest.fixture
+def db(migration_db: Database) -> Database:     # tests/store/conftest.py: SQLite and PostgreSQL
+    return migration_db
 
 
 def _index_sql(conn, sqlite: bool) -> str:  # noqa: ANN001

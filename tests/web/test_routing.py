@@ -16,26 +16,24 @@ from benhan.web.routing import IndexedRouter
 VALUES = ("Patient", "p1", "123", "_history", "$everything", "metadata", "_search", "x.y")
 
 
-def _linear(router: Router, scope: dict) -> tuple[object, Match]:
+def _first_match(routes, scope: dict) -> tuple[object, Match]:  # noqa: ANN001
+    """What Starlette's Router loop picks among `routes`: the first full match, else the first partial."""
     partial = None
-    for route in router.routes:
+    for route in routes:
         match, _ = route.matches(scope)
         if match is Match.FULL:
             return route, match
         if match is Match.PARTIAL and partial is None:
             partial = route
     return partial, Match.PARTIAL if partial else Match.NONE
+
+
+def _linear(router: Router, scope: dict) -> tuple[object, Match]:
+    return _first_match(router.routes, scope)
 
 
 def _indexed(router: IndexedRouter, scope: dict) -> tuple[object, Match]:
-    partial = None
-    for route in router.candidates(scope):
-        match, _ = route.matches(scope)
-        if match is Match.FULL:
-            return route, match
-        if match is Match.PARTIAL and partial is None:
-            partial = route
-    return partial, Match.PARTIAL if partial else Match.NONE
+    return _first_match(router.candidates(scope), scope)
 
 
 def _paths(route_path: str) -> set[str]:
