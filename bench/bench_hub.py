@@ -694,6 +694,9 @@ def main() -> None:  # noqa: C901, PLR0915
                     help="log every statement of the run's database (log_min_duration_statement = 0) and print "
                          "the statements that took the most time, from the server's log")
     args = ap.parse_args()
+    # Ended by `timeout` or kill: unwind as on an error, so the finally blocks end the hub's process
+    # group and the link proxy (SIGTERM's default left them running).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.proxy:
         lp, tp, d, k, loss, seed = args.proxy
         run_proxy(int(lp), int(tp), float(d), float(k), float(loss), int(seed))
