@@ -53,7 +53,7 @@ def _chunks(items: Sequence, size: int = CHUNK):  # noqa: ANN202
 
 
 # Built once per shape, with the pks as an expanding parameter: building a select per call cost
-# more than SQLite's work for a read (see repository._READ_CURRENT).
+# more than SQLite's work for a read (see repository._READ_VERSION).
 _CURRENT_VERSIONS = (select(resource.c.pk, resource.c.version)
                      .where(resource.c.pk.in_(bindparam("pks", expanding=True))))
 

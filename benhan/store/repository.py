@@ -83,10 +83,9 @@ def _read_statement(version_clause):  # noqa: ANN001, ANN202
 
 
 # Built once: constructing a select per call cost more CPU than SQLite's own work for a read.
-_READ_CURRENT = _read_statement(resource_version.c.version == resource.c.version)
 _READ_VERSION = _read_statement(resource_version.c.version == bindparam("v"))
 # The current version, the read by id's statement, as driver SQL (writer.fetch_all): executed
-# through SQLAlchemy it cost more CPU than SQLite's part of the read (same columns as _READ_CURRENT).
+# through SQLAlchemy it cost more CPU than SQLite's part of the read (same columns as _READ_VERSION).
 _READ_CURRENT_SQL = (f"SELECT v.version, v.last_updated, v.deleted, v.encoding, v.body, v.method, r.pk, r.version "
                      f"FROM {resource.name} AS r JOIN {resource_version.name} AS v ON v.resource_pk = r.pk "
                      f"WHERE r.res_type = ? AND r.res_id = ? AND v.version = r.version")
