@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from alembic import command
 from sqlalchemy import inspect, select, text
 
 from benhan import errors
@@ -142,10 +141,7 @@ def _resources(db: Database) -> int:
 
 
 def _migrate(db: Database) -> None:
-    cfg = migrate._alembic_config()
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    migrate.run_upgrade(db)     # Alembic is imported there, only when there is something to migrate
 
 
 def _reason(exc: BaseException) -> str:

@@ -5,7 +5,9 @@ the newest few. SQLite and PostgreSQL.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,6 +76,68 @@ def test_migration_files_are_numbered_and_each_names_its_number_as_its_revision(
     assert numbers == [f"{i:04d}" for i in range(1, len(files) + 1)]
     assert migrate.known_revisions() == set(numbers)
     assert migrate.head_revision() == numbers[-1]
+
+
+def alembics_answer() -> tuple[str, set[str]]:
+    from alembic.script import ScriptDirectory
+    script = ScriptDirectory.from_config(migrate._alembic_config())
+    return script.get_current_head(), {rev.revision for rev in script.walk_revisions()}
+
+
+def test_the_head_read_from_the_scripts_is_alembics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert (migrate.head_revision(), migrate.known_revisions()) == alembics_answer()
+    # A script whose revision is not a plain literal: the static reading gives up, Alembic answers.
+    folder = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrate, "MIGRATIONS", folder)
+    head = migrate.head_revision()
+    (folder / "versions" / "9999_next.py").write_text(
+        f'revision = "99" + "99"\ndown_revision = "{head}"\nbranch_labels = None\ndepends_on = None\n'
+        "def upgrade() -> None:\n    pass\n")
+    assert migrate._chain() is None
+    assert (migrate.head_revision(), migrate.known_revisions()) == alembics_answer()
+    assert migrate.head_revision() == "9999"
+    # Written plainly, it is read from the file again, and still agrees.
+    (folder / "versions" / "9999_next.py").write_text(
+        f'revision = "9999"\ndown_revision = "{head}"\nbranch_labels = None\ndepends_on = None\n'
+        "def upgrade() -> None:\n    pass\n")
+    assert migrate._chain() is not None
+    assert (migrate.head_revision(), migrate.known_revisions()) == alembics_answer()
+    assert migrate.head_revision() == "9999"
+
+
+def test_the_revision_read_from_the_database_is_alembics(db: Database) -> None:
+    from alembic import command
+
+    def alembics() -> str | None:
+        with db.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    assert migrate.current_revision(db) is None is alembics()
+    cfg = migrate._alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    assert migrate.current_revision(db) == "0001" == alembics()
+    assert migrate.status(db) == "behind"
+    migrate.upgrade(db)
+    assert migrate.current_revision(db) == migrate.head_revision() == alembics()
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+    assert migrate.current_revision(db) is None is alembics()
+
+
+def test_opening_a_current_database_does_not_load_alembic(tmp_path: Path) -> None:
+    """The server keeps what its start-up imported: a schema already current is checked without
+    Alembic; one that needs migrating is migrated with it."""
+    code = ("import sys; from benhan import config; from benhan.store.store import Store\n"
+            "Store.open(config.load(data_dir=sys.argv[1])).close()\n"
+            "print('alembic' in sys.modules)")
+    data = tmp_path / "data"
+    first = subprocess.run([sys.executable, "-c", code, str(data)], capture_output=True, text=True, timeout=120)
+    again = subprocess.run([sys.executable, "-c", code, str(data)], capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert (first.stdout.split()[-1], again.stdout.split()[-1]) == ("True", "False")
 
 
 def test_a_current_database_is_left_alone_and_an_empty_one_is_migrated_without_a_backup(
