@@ -6,7 +6,9 @@ from typing import Optional
 
 import typer
 
-from benhan import config as config_mod
+from benhan import cli_coercion, config as config_mod
+
+cli_coercion.install()    # option values without pydantic where that changes nothing (cli_coercion.py)
 
 DataDir = typer.Option(None, "--data-dir", help="Data folder (default: BENHAN_DATA_DIR or ./data).")
 DbUrl = typer.Option(None, "--database-url", help="Database URL (default: SQLite in the data folder).")
