@@ -1,9 +1,11 @@
 """What an old PC pays to start benhan: the CLI's wall time and peak memory per command, and the
 server's resident memory after `benhan serve --demo` (what ./scripts/start runs), idle and under load.
 
-- CLI: `benhan --help`, `benhan version`, `benhan doctor --help` (and --cli-command for more), each
-  run as `python -m benhan.cli …` to completion: wall time (median of the rounds) and peak RSS
-  (ru_maxrss of the child, the largest of the rounds).
+- CLI: `benhan --help`, `benhan version`, `benhan doctor --help`, `benhan backup --help`, and what a
+  clerk or IT person runs on a database — `benhan user list`, `benhan doctor` (on a data folder
+  migrated once beforehand, `{data}` in a command) — and --cli-command for more, each run as
+  `python -m benhan.cli …` to completion: wall time (median of the rounds) and peak RSS (ru_maxrss
+  of the child, the largest of the rounds).
 - Server: a new data folder, `serve --demo` (the first start loads the demo facility and the code
   lists), VmRSS/VmHWM of the serving process once it answers and has been idle a few seconds; then
   stopped and started again on the same folder (the second start); with --load SECONDS, reads by
@@ -41,7 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 from _common import AUTH_HEADERS, install_bench_token, print_machine, rss_kib  # noqa: E402
 
-COMMANDS = [["--help"], ["version"], ["doctor", "--help"]]
+COMMANDS = [["--help"], ["version"], ["doctor", "--help"], ["backup", "--help"],
+            ["user", "list", "--data-dir", "{data}"], ["doctor", "--data-dir", "{data}"]]
 
 
 def _env(pythonpath: str | None) -> dict[str, str]:
@@ -51,8 +54,12 @@ def _env(pythonpath: str | None) -> dict[str, str]:
     return env
 
 
+DATA = Path(tempfile.gettempdir())     # set in main: the data folder `{data}` stands for
+
+
 def run_cli(args: list[str], pythonpath: str | None) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one `python -m benhan.cli ARGS` run."""
+    args = [str(DATA) if a == "{data}" else a for a in args]
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "benhan.cli", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=_env(pythonpath), cwd=tempfile.gettempdir())
@@ -206,7 +213,9 @@ def main() -> None:
                         help="another command to time (repeatable), e.g. 'config show'")
     args = parser.parse_args()
     print_machine()
+    global DATA
     work = Path(tempfile.mkdtemp(prefix="benhan-bench-startup-"))
+    DATA = work / "cli-data"
     revs: dict[str, str | None] = {"this": str(ROOT)}
     try:
         if args.versus:
@@ -217,6 +226,9 @@ def main() -> None:
         for path in revs.values():      # no revision pays for compiling its .pyc files in the measured runs
             subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(path) / "benhan")],
                            capture_output=True)
+        # The commands' database: migrated by this tree, once, before any command is timed.
+        subprocess.run([sys.executable, "-m", "benhan.cli", "migrate", "--data-dir", str(DATA)], check=True,
+                       capture_output=True, cwd=work)
         for cmd in COMMANDS:
             for name in names:
                 run_cli(cmd, revs[name])
@@ -231,12 +243,12 @@ def main() -> None:
                     cli.setdefault((name, " ".join(cmd)), []).append(run_cli(cmd, revs[name]))
         print(f"\nCLI: `python -m benhan.cli ARGS`, {args.rounds} runs each, interleaved "
               "(wall: median, min; peak RSS: max)")
-        print(f"{'command':<16} {'revision':<14} {'wall median':>12} {'wall min':>9} {'peak RSS':>9}")
+        print(f"{'command':<28} {'revision':<14} {'wall median':>12} {'wall min':>9} {'peak RSS':>9}")
         for cmd in commands:
             for name in names:
                 runs = cli[(name, " ".join(cmd))]
                 walls = [w for w, _ in runs]
-                print(f"{' '.join(cmd):<16} {name:<14} {statistics.median(walls) * 1000:>9.0f} ms "
+                print(f"{' '.join(cmd):<28} {name:<14} {statistics.median(walls) * 1000:>9.0f} ms "
                       f"{min(walls) * 1000:>6.0f} ms {max(m for _, m in runs):>5.1f} MiB")
         if not args.no_server:
             results: dict[str, list[dict[str, float]]] = {n: [] for n in names}
