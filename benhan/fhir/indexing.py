@@ -116,14 +116,21 @@ def _reference_rows(code: str, values: list, rows: IndexRows) -> None:
                 ident = value["identifier"]
                 rows.token.append((code + ":identifier", ident.get("system"), _cut(ident.get("value")), None))
             continue
-        ref = parse_reference(text)
-        if ref is not None and not ref.absolute:
-            rows.reference.append((code, ref.type, ref.id, None))
-        else:
-            # Absolute URL or canonical: another server's resource (or a definition), matched on
-            # the whole URL only — never taken for a local Patient/p1 that happens to share the id.
-            # A canonical keeps its |version, so that questionnaire=url|1.0 finds 1.0 only.
-            rows.reference.append((code, None, None, text[:MAX_STRING]))
+        rows.reference.append((code, *_reference_target(text)))
+
+
+# Cached: a Bundle names its Patient and Encounter in nearly every entry, and the reference's
+# regex and Ref object cost more than the rest of its row.
+@lru_cache(maxsize=8192)
+def _reference_target(text: str) -> tuple[str | None, str | None, str | None]:
+    """(target_type, target_id, url) of a reference's row."""
+    ref = parse_reference(text)
+    if ref is not None and not ref.absolute:
+        return ref.type, ref.id, None
+    # Absolute URL or canonical: another server's resource (or a definition), matched on
+    # the whole URL only — never taken for a local Patient/p1 that happens to share the id.
+    # A canonical keeps its |version, so that questionnaire=url|1.0 finds 1.0 only.
+    return None, None, text[:MAX_STRING]
 
 
 def _date_rows(code: str, values: list, rows: IndexRows) -> None:
@@ -227,6 +234,7 @@ def _composite(resource_type: str, code: str, p) -> Callable | None:  # noqa: AN
 
     def rows(code_: str, resource: dict, out: IndexRows) -> None:
         group = 0
+        scratch = None
         for walk in base_walkers:
             for element in walk(resource):
                 if not isinstance(element, dict):
@@ -243,13 +251,21 @@ def _composite(resource_type: str, code: str, p) -> Callable | None:  # noqa: AN
                         break
                     values.append(found)
                 else:
-                    scratch = IndexRows()
+                    # Each component's rows go to the table's list in component order, as
+                    # they always did; one scratch for all the elements (emptied after each).
+                    if scratch is None:
+                        scratch = IndexRows()
                     for (c, to_rows), found in zip(converters, values):
                         to_rows(c, found, scratch)
-                    for name, table_rows in scratch.tables():
+                    for name in _TABLES:
+                        table_rows = getattr(scratch, name)
                         if table_rows:
                             getattr(out, name).extend([row + (group,) for row in table_rows])
+                            table_rows.clear()
     return rows
+
+
+_TABLES = ("string", "token", "reference", "date", "number", "quantity", "uri")
 
 
 def _split(expression: str) -> list[str]:
@@ -292,22 +308,39 @@ def _plan(resource_type: str) -> tuple[tuple[int, ...], dict[str, tuple[int, ...
     return tuple(always), {k: tuple(v) for k, v in by_key.items()}
 
 
-def extract(resource: dict) -> IndexRows:
-    """The index rows of one resource (whose resourceType is known and whose JSON is valid)."""
-    rows = IndexRows()
-    res_type = resource["resourceType"]
+# The extractors to run for a resource type and the keys a resource has, in the extractors' order:
+# the resources of one kind in a Bundle mostly have the same keys, so this is worked out once for them.
+_CHOSEN: dict[tuple, tuple] = {}
+_CHOSEN_MAX = 4096
+
+
+def _chosen(res_type: str, keys: tuple) -> tuple:
     extractors = _extractors(res_type)
     always, by_key = _plan(res_type)
     # A resource has a dozen of the fifty-odd elements its parameters look at: a parameter none of
     # whose elements is there has no rows (paths.top_keys), so only the parameters of the keys it
     # has run — in the extractors' order, so the rows come out as they always did.
     chosen = set(always)
-    for key in resource:
+    for key in keys:
         found = by_key.get(key)
         if found is not None:
             chosen.update(found)
-    for i in sorted(chosen):
-        code, evaluate, to_rows, _ = extractors[i]
+    out = tuple(extractors[i][:3] for i in sorted(chosen))
+    if len(_CHOSEN) >= _CHOSEN_MAX:
+        _CHOSEN.clear()
+    _CHOSEN[(res_type, keys)] = out
+    return out
+
+
+def extract(resource: dict) -> IndexRows:
+    """The index rows of one resource (whose resourceType is known and whose JSON is valid)."""
+    rows = IndexRows()
+    res_type = resource["resourceType"]
+    keys = tuple(resource)
+    chosen = _CHOSEN.get((res_type, keys))
+    if chosen is None:
+        chosen = _chosen(res_type, keys)
+    for code, evaluate, to_rows in chosen:
         if evaluate is None:            # composite: works on the resource itself
             to_rows(code, resource, rows)
             continue

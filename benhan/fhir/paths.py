@@ -55,31 +55,28 @@ def split_union(expression: str) -> list[str]:
 
 
 @cache
+def _choice_keys() -> dict[str, frozenset[str]]:
+    """Each choice element's name in R4 (value, effective, onset, deceased …) → the JSON keys it is
+    stored under (valueQuantity, valueString …, for every type any element of that name takes)."""
+    from benhan.fhir.definitions import load_structure
+    out: dict[str, set[str]] = {}
+    for t in load_structure().types.values():
+        for e in t.elements.values():
+            if e.is_choice:
+                name = e.name[:-3]
+                out.setdefault(name, set()).update(
+                    name + code[0].upper() + code[1:] for code in (getattr(x, "code", x) for x in e.types))
+    return {name: frozenset(keys) for name, keys in out.items()}
+
+
 def _choice_names() -> frozenset[str]:
     """Names of every choice element in R4 (value, effective, onset, deceased …)."""
-    from benhan.fhir.definitions import load_structure
-    return frozenset(e.name[:-3] for t in load_structure().types.values()
-                     for e in t.elements.values() if e.is_choice)
+    return _choice_name_set()
 
 
-def _child(node: Any, name: str, out: list) -> None:
-    if not isinstance(node, dict):
-        return
-    value = node.get(name)
-    if value is None:
-        if name not in _choice_names():
-            return
-        # A choice element (value[x]) is stored as valueQuantity, valueString…
-        for key, v in node.items():
-            if key.startswith(name) and len(key) > len(name) and key[len(name)].isupper():
-                value = v
-                break
-        else:
-            return
-    if isinstance(value, list):
-        out.extend(v for v in value if v is not None)
-    else:
-        out.append(value)
+@cache
+def _choice_name_set() -> frozenset[str]:
+    return frozenset(_choice_keys())
 
 
 def _compile_step(step: str) -> Callable[[Any, list], None]:
@@ -98,7 +95,24 @@ def _compile_step(step: str) -> Callable[[Any, list], None]:
                 out.extend(e for e in node.get("extension") or () if isinstance(e, dict) and e.get("url") == url)
         return extension
     if step in _choice_names():
-        return lambda node, out: _child(node, step, out)
+        typed = _choice_keys()[step]
+
+        def choice(node: Any, out: list) -> None:
+            if isinstance(node, dict):
+                value = node.get(step)
+                if value is None:
+                    # A choice element (value[x]) is stored as valueQuantity, valueString…
+                    for key in node:
+                        if key in typed:
+                            value = node[key]
+                            break
+                    else:
+                        return
+                if value.__class__ is list:
+                    out.extend(v for v in value if v is not None)
+                else:
+                    out.append(value)
+        return choice
     name = step
 
     def child(node: Any, out: list) -> None:
