@@ -56,6 +56,11 @@ class Validator:
 
     def validate(self, resource: dict) -> list[Issue]:
         """Every problem found in ``resource``; an empty list means valid. Never raises."""
+        try:
+            if self._fast_resource(resource, 0, False):
+                return []
+        except RecursionError:
+            pass
         issues: list[Issue] = []
         try:
             self._resource(resource, "", issues, 0, False)
@@ -65,6 +70,103 @@ class Validator:
         # characters written out, so the outcome (and what is logged of it) holds none.
         return [i if not (_CONTROL.search(i.message) or _CONTROL.search(i.expression))
                 else replace(i, message=_visible(i.message), expression=_visible(i.expression)) for i in issues]
+
+    # -- the fast pass ---------------------------------------------------------------------------
+    # The same rules as below, answering only "valid or not", with no paths built: most writes are
+    # valid, and for them the walk below spent much of its time writing the FHIRPath of every
+    # element in case it had to report one. Anything this pass is not sure of (an issue, a warning,
+    # a "_x" extension sibling) makes it answer False, and the full walk then finds what to report.
+    # So it must never answer True where the full walk would report anything.
+
+    def _fast_resource(self, value: object, depth: int, contained: bool) -> bool:
+        if type(value) is not dict:
+            return False
+        rtype = value.get("resourceType")
+        shape = self._resources.get(rtype) if type(rtype) is str else None
+        if shape is None or (contained and "contained" in value):
+            return False
+        return self._fast_object(value, shape, depth + 1)
+
+    def _fast_object(self, obj: dict, shape: Shape, depth: int) -> bool:
+        if depth > MAX_DEPTH:
+            return False
+        slots = shape.slots
+        groups = None
+        good_sets = self._good
+        for key, value in obj.items():
+            slot = slots.get(key)
+            if slot is None:
+                if key == "resourceType" and shape.is_resource:
+                    continue
+                return False                    # unknown, or a "_x" sibling: the full walk decides
+            if slot.group is not None:
+                if groups is None:
+                    groups = {slot.group}
+                elif slot.group in groups:
+                    return False                # two of one choice
+                else:
+                    groups.add(slot.group)
+            kind = slot.kind
+            if kind == PRIMITIVE:
+                if slot.array:
+                    if type(value) is not list or not value or (slot.max is not None and len(value) > slot.max):
+                        return False
+                    for item in value:
+                        if not self._fast_primitive(slot, item, good_sets):
+                            return False
+                elif type(value) is str and slot.binding is None and value in good_sets[slot.check]:
+                    continue
+                elif type(value) is list or not self._fast_primitive(slot, value, good_sets):
+                    return False
+            elif slot.array:
+                if type(value) is not list or not value or (slot.max is not None and len(value) > slot.max):
+                    return False
+                for item in value:
+                    if not self._fast_complex(slot, item, depth):
+                        return False
+            elif type(value) is list or not self._fast_complex(slot, value, depth):
+                return False
+        for _, keys in shape.required:
+            for k in keys:
+                if k in obj:
+                    break
+            else:
+                return False
+        if shape.is_extension:
+            has_value = any(type(k) is str and k.startswith(("value", "_value")) for k in obj)
+            if has_value == ("extension" in obj):
+                return False
+        return True
+
+    def _fast_complex(self, slot: Slot, value: object, depth: int) -> bool:
+        if slot.kind == RESOURCE:
+            return self._fast_resource(value, depth, slot.contained)
+        if type(value) is not dict or not value or not self._fast_object(value, slot.shape, depth + 1):
+            return False
+        if slot.binding is not None:
+            found: list[Issue] = []
+            _check_coded(slot, value, "", found)
+            return not found
+        return True
+
+    @staticmethod
+    def _fast_primitive(slot: Slot, value: object, good_sets: dict) -> bool:
+        """_one_primitive with no "_" sibling: True when it would report nothing."""
+        if type(value) is str:
+            binding = slot.binding
+            if binding is None and value in good_sets[slot.check]:
+                return True
+            if _CONTROL.search(value) is not None or slot.check(value) is not None:
+                return False
+            if binding is None:
+                if len(value) <= GOOD_MAX_LENGTH:
+                    good = good_sets[slot.check]
+                    if len(good) >= GOOD_MAX_VALUES:
+                        good.clear()
+                    good.add(value)
+                return True
+            return binding.contains(None, value)
+        return value is not None and slot.check(value) is None
 
     # -- resources -----------------------------------------------------------------------------
 
