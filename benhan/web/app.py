@@ -24,6 +24,7 @@ from benhan.web import backup_page, backup_runner
 from benhan.web import einvoice_runner
 from benhan.web import reminder_runner
 from benhan.web import orm_runner
+from benhan.web import statistics_runner
 from benhan.web import import_api
 from benhan.web import bulk_export_api
 from benhan.web.ui import doses as doses_page   # the nurse's doses of the day (clinical.administration)
@@ -112,6 +113,7 @@ def create_app(config: Config, store: Store | None = None) -> Starlette:
     orm_runner.install(app)        # lab orders (ORM^O01) to the LIS, when lab_orm_address is set
     bulk_export_api.install(app)   # Bulk Data $export: the export worker and the cleanup of expired exports
     backup_runner.install(app)   # the scheduled, encrypted, restore-tested backups (store/backup_schedule.py)
+    statistics_runner.install(app)   # PostgreSQL: the planner statistics of fast-growing tables (store/planner_statistics.py)
     # Every request is authenticated before any route runs (web/authn.py).
     app.state.token_cache = TokenActorCache()      # resolved bearer tokens (auth/token_cache.py)
     app.add_middleware(Authentication, tokens=app.state.token_cache)
