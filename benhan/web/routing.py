@@ -16,6 +16,8 @@ Within a group, a Route whose parameters each match one segment (str, int, float
 matches "/") matches only paths with as many "/" as its own path; so the candidates are narrowed by
 that count too. Inside /fhir, "/Patient/p1" tried the thirteen routes before "/{type}/{id}" that may
 start with any segment; those of another length are now skipped without running their expressions.
+And by their literal segments: "/{type}/_history" cannot match "/Patient/p1", whose second segment
+is not "_history", so a read by id tries one route inside /fhir, not three (and one outside, not four).
 """
 from __future__ import annotations
 
@@ -46,6 +48,14 @@ _ONE_SEGMENT = (StringConvertor, IntegerConvertor, FloatConvertor, UUIDConvertor
 _MAX_SLASHES = 16       # longer paths are not cached by length (a client chooses the path)
 
 
+def _literals(route: BaseRoute) -> tuple[tuple[int, str], ...] | None:
+    """(position, text) of each segment of a route's path that is plain text, for a route that
+    _slashes counts (None otherwise): a path matches the route only if it has that text there."""
+    if _slashes(route) is _ANY:
+        return None
+    return tuple((i, seg) for i, seg in enumerate(route.path[1:].split("/")) if "{" not in seg)
+
+
 def _slashes(route: BaseRoute) -> Any:
     """How many "/" every path the route matches has, or _ANY (a Mount, a path parameter, a Host)."""
     if type(route) is Route and route.path.startswith("/") and all(
@@ -71,7 +81,8 @@ class IndexedRouter(Router):
                     group.append(route)
         self._groups = groups
         self._any = [r for r, s in zip(self.routes, segments) if s is _ANY]
-        self._sized: dict[tuple[Any, int], list[BaseRoute]] = {}
+        self._sized: dict[tuple[Any, int], tuple[list[BaseRoute], tuple[int, ...], list]] = {}
+        self._narrowed: dict[tuple, list[BaseRoute]] = {}
         # Routes appended later (app.add_route, an install() after start-up) rebuild the index.
         self._index_key = (id(self.routes), len(self.routes))
 
@@ -87,10 +98,35 @@ class IndexedRouter(Router):
         if n > _MAX_SLASHES:
             return group
         key = (first if group is not self._any else _ANY, n)
-        found = self._sized.get(key)
-        if found is None:
-            found = self._sized[key] = [r for r in group if (k := _slashes(r)) is _ANY or k == n]
-        return found
+        sized = self._sized.get(key)
+        if sized is None:
+            sized = self._sized[key] = self._size(group, n)
+        found, positions, texts = sized
+        if not positions:
+            return found
+        # Each position where some route has plain text: the path's segment there if some route
+        # has it, else None (no route with text there can match). Few keys: only routes' texts.
+        segments = path[1:].split("/")
+        shape = (key, *(seg if seg in known else None for seg, known in zip(
+            (segments[i] for i in positions), texts)))
+        narrowed = self._narrowed.get(shape)
+        if narrowed is None:
+            narrowed = self._narrowed[shape] = [
+                r for r in found if (lits := _literals(r)) is None
+                or all(shape[1 + positions.index(i)] == text for i, text in lits)]
+        return narrowed
+
+    @staticmethod
+    def _size(group: list[BaseRoute], n: int) -> tuple[list[BaseRoute], tuple[int, ...], list]:
+        """The routes of `group` that may match a path with n "/", the positions where one of them
+        has a plain-text segment, and the texts found at each of those positions."""
+        found = [r for r in group if (k := _slashes(r)) is _ANY or k == n]
+        texts: dict[int, set[str]] = {}
+        for r in found:
+            for i, text in _literals(r) or ():
+                texts.setdefault(i, set()).add(text)
+        positions = tuple(sorted(texts))
+        return found, positions, [frozenset(texts[i]) for i in positions]
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
