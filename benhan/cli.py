@@ -101,7 +101,7 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     try:
         import uvicorn
 
-        from benhan.web import log_redaction
+        from benhan.web import log_redaction, server_protocol
         from benhan.web.app import create_app
     except BaseException:     # Ctrl-C (or a broken install) meanwhile: the child stops too
         _stop_prepare(prepare)
@@ -117,6 +117,11 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
     # processes by SQLite's own lock (BEGIN IMMEDIATE, busy timeout) — every rule that relies on the
     # single writer holds. The background workers run in one of them (web/background.py).
     _serving_banner(cfg, browser_urls(cfg.host, cfg.port, "https" if tls_args else "http"), bool(tls_args))
+    # uvloop and httptools named, not left to uvicorn's "auto" (which takes them silently when
+    # installed, and silently not): a response's head and body in one write (web/server_protocol.py).
+    server_args = {"loop": server_protocol.loop_name(), "http": server_protocol.http_protocol(),
+                   "log_level": server_log, "proxy_headers": False, "access_log": access_log,
+                   "log_config": log_redaction.uvicorn_log_config(), **tls_args}
     if workers > 1:
         import os
         os.environ.update({f"BENHAN_{k.upper()}": str(v) for k, v in cfg.values.items() if str(v) not in ("", ".")})
@@ -125,14 +130,11 @@ def serve(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = DbUr
         # the work was wasted). 30 s still replaces a hung worker.
         # Each worker builds web.app's app_from_environment, with the memory trimmer (cli_memory.py).
         uvicorn.run("benhan.cli_memory:worker_app", factory=True, host=cfg.host, port=cfg.port,
-                    workers=workers, log_level=server_log, proxy_headers=False, access_log=access_log,
-                    timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
-                    log_config=log_redaction.uvicorn_log_config(), **tls_args)
+                    workers=workers, timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, **server_args)
     else:
         # Freed memory back to the system after a large request (a Bundle of thousands of entries).
         cli_memory.Trimmer().start()
-        uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level=server_log, proxy_headers=False,
-                    access_log=access_log, log_config=log_redaction.uvicorn_log_config(), **tls_args)
+        uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, **server_args)
 
 
 def _serve_logging(cfg: config_mod.Config) -> None:
