@@ -8,8 +8,10 @@ being written.
 """
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -127,6 +129,9 @@ class Database:
             self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2,
                                         pool_recycle=3600)
             event.listen(self.engine, "checkout", _replace_closed)
+        # PostgreSQL: one-statement reads answered on the event loop (a read by id); None on SQLite,
+        # whose reads are library calls and are answered on the loop through the engine itself.
+        self.loop_reads: LoopReads | None = None if self.is_sqlite else LoopReads(self.engine)
 
     @staticmethod
     def _sqlite_engine(url: str, busy_timeout_ms: int, synchronous: str, key: bytes | None = None) -> Engine:
@@ -234,4 +239,159 @@ class Database:
         return value
 
     def dispose(self) -> None:
+        if self.loop_reads is not None:
+            self.loop_reads.close()
         self.engine.dispose()
+
+
+# Connections per event loop (per server process) for LoopReads. A read by id is one short statement;
+# more connections than this would only queue on the same two cores in PostgreSQL's backends.
+LOOP_READ_CONNECTIONS = 4
+
+
+def _finish(conn) -> None:  # noqa: ANN001
+    """Close a psycopg connection without awaiting anything (from any thread, any loop's state)."""
+    try:
+        conn.pgconn.finish()
+    except Exception:  # noqa: BLE001 - already gone is what was wanted
+        pass
+
+
+class _LoopPool:
+    """Up to `size` psycopg AsyncConnections of one event loop, in autocommit, each with one cursor
+    kept for it (binary results: a body's bytea is not hex-encoded by the server and decoded here,
+    which cost more CPU than the rest of the statement). Only that loop's thread touches it. A
+    connection is given to one request at a time; one whose statement was interrupted (a
+    cancelled request, a broken link) is closed rather than reused."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, connect_args: dict, size: int):
+        self.loop = loop
+        self._connect_args = connect_args
+        self._size = size
+        self._idle: list = []
+        self._open = 0
+        self._waiters: deque[asyncio.Future] = deque()
+        self.closed = False
+
+    async def _take(self):  # noqa: ANN202
+        from psycopg import AsyncConnection
+        while True:
+            while self._idle:
+                cur = self._idle.pop()
+                if not server_closed(cur.connection):
+                    return cur
+                self._discard(cur)
+            if self._open < self._size:
+                self._open += 1
+                try:
+                    conn = await AsyncConnection.connect(autocommit=True, **self._connect_args)
+                    return conn.cursor(binary=True)
+                except BaseException:
+                    self._open -= 1
+                    self._give(None)
+                    raise
+            waiter = self.loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                cur = await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._give(waiter.result())     # handed over just as this request was cancelled
+                raise
+            if cur is not None:
+                return cur
+            # None: a connection was closed, so one may be opened: try again.
+
+    def _give(self, cur) -> None:  # noqa: ANN001
+        """A connection's cursor back (None: a place freed for a new one), to the first waiting request."""
+        if cur is not None and self.closed:
+            self._open -= 1
+            _finish(cur.connection)
+            cur = None
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(cur)
+                return
+        if cur is not None:
+            self._idle.append(cur)
+
+    def _discard(self, cur) -> None:  # noqa: ANN001
+        self._open -= 1
+        _finish(cur.connection)
+        self._give(None)
+
+    async def fetch_all(self, sql: str, params: tuple) -> list[tuple]:
+        from psycopg.pq import TransactionStatus
+        cur = await self._take()
+        try:
+            await cur.execute(sql, params, prepare=True)
+            rows = await cur.fetchall()
+        except BaseException:
+            # An error of the statement leaves an autocommit session idle and usable; anything
+            # else (a cancellation mid-statement, a broken link) does not: close it.
+            conn = cur.connection
+            if conn.closed or conn.pgconn.transaction_status != TransactionStatus.IDLE:
+                self._discard(cur)
+            else:
+                self._give(cur)
+            raise
+        self._give(cur)
+        return rows
+
+    def close(self) -> None:
+        self.closed = True
+        for cur in self._idle:
+            self._open -= 1
+            _finish(cur.connection)
+        self._idle.clear()
+
+
+class LoopReads:
+    """PostgreSQL reads of ONE statement answered on the event loop, through a few psycopg
+    AsyncConnections of that loop in autocommit, instead of on a worker thread through the engine:
+    no thread hop, no BEGIN/COMMIT (one statement is its own snapshot), the statement prepared
+    once per connection. Only for what the hot path needs (the read by id with its gate lookup);
+    everything else keeps the engine. Connections are opened at first use; a loop that has ended
+    (a test client's) has its connections closed when another loop comes."""
+
+    def __init__(self, engine: Engine):
+        self._engine = engine
+        self._pools: dict[int, _LoopPool] = {}
+        self._connect_args: dict | None = None
+
+    def _pool(self) -> _LoopPool:
+        loop = asyncio.get_running_loop()
+        pool = self._pools.get(id(loop))
+        if pool is not None and pool.loop is loop and not pool.closed:
+            return pool
+        for key, other in list(self._pools.items()):
+            if other.loop.is_closed() or other.loop is loop or other.closed:
+                other.close()
+                self._pools.pop(key, None)
+        if self._connect_args is None:
+            # The engine's own: the same server, credentials, TLS settings and type adapters.
+            _, self._connect_args = self._engine.dialect.create_connect_args(self._engine.url)
+        pool = self._pools[id(loop)] = _LoopPool(loop, self._connect_args, LOOP_READ_CONNECTIONS)
+        return pool
+
+    @staticmethod
+    def usable() -> bool:
+        """Whether the running event loop can serve psycopg's async connections: not Windows'
+        default ProactorEventLoop, which psycopg refuses (the read then goes to a worker thread)."""
+        proactor = getattr(asyncio, "ProactorEventLoop", None)
+        return proactor is None or not isinstance(asyncio.get_running_loop(), proactor)
+
+    async def fetch_all(self, sql: str, params: tuple) -> list[tuple]:
+        """The rows of one query (`%s` placeholders). A driver error is raised as SQLAlchemy's, as
+        the engine's would be."""
+        from psycopg import Error
+        try:
+            return await self._pool().fetch_all(sql, params)
+        except Error as exc:
+            raise DBAPIError.instance(sql, params, exc, Error, dialect=self._engine.dialect) from exc
+
+    def close(self) -> None:
+        for pool in list(self._pools.values()):
+            pool.close()
+        self._pools.clear()

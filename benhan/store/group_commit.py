@@ -9,6 +9,7 @@ acknowledged that a crash could lose. PostgreSQL needs none of this: writes run 
 """
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from collections.abc import Callable
@@ -23,13 +24,31 @@ MAX_GROUP = 64
 
 
 class _Job:
-    __slots__ = ("work", "result", "error", "done")
+    __slots__ = ("work", "result", "error", "done", "loop", "future")
 
-    def __init__(self, work: Callable[[Connection], Any]):
+    def __init__(self, work: Callable[[Connection], Any], loop: asyncio.AbstractEventLoop | None = None):
         self.work = work
         self.result: Any = None
         self.error: BaseException | None = None
-        self.done = threading.Event()
+        # A thread waits on an Event; a coroutine (run_async) on a future of its loop.
+        self.done = threading.Event() if loop is None else None
+        self.loop = loop
+        self.future: asyncio.Future | None = loop.create_future() if loop is not None else None
+
+    def finish(self) -> None:
+        """Wake whoever waits for this job (called by the writer thread once it is committed)."""
+        if self.done is not None:
+            self.done.set()
+            return
+        try:
+            self.loop.call_soon_threadsafe(_wake, self.future)
+        except RuntimeError:        # the loop is closed: nobody is waiting any more
+            pass
+
+
+def _wake(future: asyncio.Future) -> None:
+    if not future.done():           # cancelled: the caller went away (the write stands all the same)
+        future.set_result(None)
 
 
 class GroupCommit:
@@ -48,6 +67,21 @@ class GroupCommit:
         self._ensure_thread()
         self._queue.put(job)
         job.done.wait()
+        if job.error is not None:
+            raise job.error
+        return job.result
+
+    async def run_async(self, work: Callable[[Connection], T]) -> T:
+        """run() awaited on the event loop, SQLite only: the loop hands the work straight to the
+        writer thread and is woken through its own wake-up pipe once the work is committed — no
+        worker thread blocked on an Event in between (the hop to it and back: a queue, two wake-ups
+        and GIL hand-overs per write)."""
+        if not self._db.is_sqlite:
+            raise RuntimeError("run_async is for SQLite's writer thread; PostgreSQL writes run in the caller")
+        job = _Job(work, asyncio.get_running_loop())
+        self._ensure_thread()
+        self._queue.put(job)
+        await job.future
         if job.error is not None:
             raise job.error
         return job.result
@@ -105,7 +139,7 @@ class GroupCommit:
                     job.result = None
         finally:
             for job in jobs:
-                job.done.set()
+                job.finish()
 
     def _commit_one(self, job: _Job) -> None:
         """A write alone in its group (a quiet server, most of the time) needs no savepoint: its
@@ -117,7 +151,7 @@ class GroupCommit:
             job.error = exc
             job.result = None
         finally:
-            job.done.set()
+            job.finish()
 
     def stop(self) -> None:
         """End the thread after the writes queued before, without waiting (for a finalizer)."""

@@ -27,7 +27,7 @@ from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
 from benhan.store import includes
 from benhan.store import act_rules, retention_guard, signed_versions, write_rules
-from benhan.store.release import Gate
+from benhan.store.release import Gate, current_with_patients_sql
 from benhan.store.search import SYSTEM, count_query, page_query
 from benhan.store.store import Store
 from benhan.store.writer import PendingWrite, Stored, decode_body, fetch_all, write_all
@@ -281,7 +281,17 @@ class Repository:
         that describe the whole change (a patient link), recorded in the same transaction. `before`:
         a function of the connection run first in the same transaction (the pharmacy's stock ledger
         rows for a dispense: both stand or neither does)."""
+        return self.store.group_commit.run(self._commit_work(pending, interaction, also_audit, before))
+
+    async def commit_async(self, pending: list[PendingWrite], interaction: str) -> list[Stored]:
+        """commit() awaited on the event loop (SQLite: store.group_commit.run_async)."""
+        return await self.store.group_commit.run_async(self._commit_work(pending, interaction, (), None))
+
+    def _commit_work(self, pending: list[PendingWrite], interaction: str, also_audit: tuple[AuditRecord, ...],
+                     before: Any):  # noqa: ANN202
+        """The transaction's work for commit(), a function of the connection."""
         released = retention_guard.released()
+
         def work(conn) -> list[Stored]:  # noqa: ANN001
             if before is not None:
                 before(conn)
@@ -299,7 +309,7 @@ class Repository:
                                                patients=deleted.get(p.res_id) or _write_patients(p))
                                    for p, r in zip(pending, results)] + list(also_audit))
             return results
-        return self.store.group_commit.run(work)
+        return work
 
     # --- read ----------------------------------------------------------------------------------
     def _load(self, conn, res_type: str, res_id: str, version: int | None = None) -> VersionBody | None:  # noqa: ANN001
@@ -347,7 +357,62 @@ class Repository:
     def read(self, res_type: str, res_id: str) -> VersionBody:
         self._check_type(res_type)
         check_id(res_id)
-        found, patients, _ = self._load_visible("read", res_type, res_id)
+        if self.store.db.is_sqlite:
+            found, patients, _ = self._load_visible("read", res_type, res_id)
+        else:
+            found, patients = self._read_pg(res_type, res_id)
+        return self._read_answer(res_type, res_id, found, patients)
+
+    async def read_on_loop(self, res_type: str, res_id: str) -> VersionBody | None:
+        """read() on PostgreSQL answered on the event loop (Database.loop_reads): the version and the
+        gate's lookup in one statement, one round trip, no worker thread. None when this read needs
+        more than that statement — an actor limited to the patients in their scope (the scope check
+        reads the database in the same snapshot): the caller then runs read() on a worker thread."""
+        self._check_type(res_type)
+        check_id(res_id)
+        if self._limited("r", res_type, "read", res_id=res_id):
+            return None
+        rows = await self.store.db.loop_reads.fetch_all(current_with_patients_sql(res_type, "%s"),
+                                                       (res_type, res_id))
+        found, patients = self._released_pg(res_type, res_id, rows, None, limited=False)
+        return self._read_answer(res_type, res_id, found, patients)
+
+    def _read_pg(self, res_type: str, res_id: str) -> tuple[VersionBody | None, set[str]]:
+        """The read by id on PostgreSQL: the version and whose record it is in one statement; alone
+        (autocommit: one round trip) unless the actor is limited to the patients in their scope,
+        whose check then reads in the same snapshot."""
+        limited = self._limited("r", res_type, "read", res_id=res_id)
+        sql = current_with_patients_sql(res_type)
+        if not limited:
+            with self.store.db.read_single() as conn:
+                rows = fetch_all(conn, sql, (res_type, res_id))
+            return self._released_pg(res_type, res_id, rows, None, limited=False)
+        with self.store.db.read() as conn:
+            return self._released_pg(res_type, res_id, fetch_all(conn, sql, (res_type, res_id)), conn, limited=True)
+
+    def _released_pg(self, res_type: str, res_id: str, rows: list[tuple], conn,  # noqa: ANN001
+                     *, limited: bool) -> tuple[VersionBody | None, set[str]]:
+        """_load_visible for the rows of current_with_patients_sql (`conn`: the read's transaction,
+        needed only when `limited`)."""
+        gate = self.gate(conn)
+        if not rows:
+            return None, gate.patients
+        v, last_updated, deleted, encoding, body, method, pk, _, indexed = rows[0]
+        deleted = bool(deleted)
+        found = VersionBody(res_type, res_id, v, last_updated, deleted,
+                            decode_body(encoding, body) if not deleted else None, method, pk, current=True)
+        if not deleted:
+            if not gate.release_current(found, indexed or ()):
+                self._refuse_outside_scope("read", res_type, res_id, patients=gate.withheld)
+        elif limited:
+            assert self.actor.access is not None
+            if not access_sql.is_visible(conn, self.actor.access, "r", res_type, pk):
+                self._refuse_outside_scope("read", res_type, res_id, conn=conn, pk=pk)
+        return found, gate.patients
+
+    def _read_answer(self, res_type: str, res_id: str, found: VersionBody | None,
+                     patients: set[str]) -> VersionBody:
+        """The read's audit (buffered) and its answer: the version, 404 or 410."""
         self._audit_read("read", res_type=res_type, res_id=res_id, version=found.version if found else None,
                          outcome="0" if found and not found.deleted else "4", patients=patients)
         if found is None:
@@ -381,15 +446,26 @@ class Repository:
                 f"the body is a {body['resourceType']!r} but the URL says {res_type}", expression="resourceType")
 
     def create(self, res_type: str, body: Any, *, if_none_exist: str | None = None) -> Stored:
-        self._check_type(res_type)
-        self._limited("c", res_type, "create")      # before looking at the body: 403 first
-        self._body_type(res_type, body)
+        self._check_create(res_type, body)
         if if_none_exist is not None:
             existing = self.match(res_type, if_none_exist)
             if existing:
                 return existing
         pending = self.prepare("POST", res_type, str(uuid.uuid4()), body, create_only=True)
         return self.commit([pending], "create")[0]
+
+    async def create_on_loop(self, res_type: str, body: Any) -> Stored:
+        """create() without If-None-Exist on SQLite, run on the event loop: the checks and
+        validation are CPU work that a worker thread would do under the same GIL, and the
+        transaction is handed straight to the group-commit thread (store.group_commit.run_async)."""
+        self._check_create(res_type, body)
+        pending = self.prepare("POST", res_type, str(uuid.uuid4()), body, create_only=True)
+        return (await self.commit_async([pending], "create"))[0]
+
+    def _check_create(self, res_type: str, body: Any) -> None:
+        self._check_type(res_type)
+        self._limited("c", res_type, "create")      # before looking at the body: 403 first
+        self._body_type(res_type, body)
 
     def match(self, res_type: str, query: str) -> Stored | None:
         """Conditional create: the one resource matching the query, or None; 412 for several."""

@@ -28,20 +28,30 @@ from benhan.web import hosobenhan_api
 
 MAX_VERSION = 2**31 - 1     # resource_version.version is a 32-bit INTEGER on PostgreSQL
 STARTED = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+# A create of a body up to this size is validated on the event loop (SQLite; see type_endpoint).
+INLINE_CREATE_BYTES = 32 * 1024
 
 
 def _repo(request: Request) -> Repository:
     return Repository(request.app.state.store, authn.actor(request))
 
 
-def _inline(store) -> bool:  # noqa: ANN001
-    """Whether a read by id runs on the event loop rather than on a worker thread. On SQLite it is
-    ~25 µs in the library, less than the hop to a worker thread and back costs (queue, wake-up,
-    GIL hand-over; dearer the more requests are in flight), and it does not wait: WAL readers take
-    no lock a writer holds, the pool has more connections than the worker threads use
-    (store/database.py) and the read audit only appends to its buffer. PostgreSQL's read is a
-    network round trip: that stays on a worker thread."""
-    return store.db.is_sqlite
+async def _read(store, repo: Repository, res_type: str, res_id: str) -> VersionBody:  # noqa: ANN001
+    """A read by id, answered on the event loop rather than on a worker thread where it can be.
+    On SQLite it is ~25 µs in the library, less than the hop to a worker thread and back costs
+    (queue, wake-up, GIL hand-over; dearer the more requests are in flight), and it does not wait:
+    WAL readers take no lock a writer holds, the pool has more connections than the worker threads
+    use (store/database.py) and the read audit only appends to its buffer. On PostgreSQL the read
+    is a network round trip, which must not block the loop: it is awaited on an async connection
+    (store.database.LoopReads, one statement); a read that needs a transaction (an actor limited to
+    the patients in their scope) goes to a worker thread."""
+    if store.db.is_sqlite:
+        return repo.read(res_type, res_id)
+    if store.db.loop_reads is not None and store.db.loop_reads.usable():
+        v = await repo.read_on_loop(res_type, res_id)
+        if v is not None:
+            return v
+    return await run_in_threadpool(repo.read, res_type, res_id)
 
 
 def _base(request: Request) -> str:
@@ -112,9 +122,16 @@ async def type_endpoint(request: Request) -> Response:
             raise errors.InvalidSearchParameter(
                 f"POST /{res_type} takes no search parameters ({', '.join(criteria)}); "
                 "send a conditional create's criteria in the If-None-Exist header", expression=criteria[0])
-        body = await http.read_body(request, _max_body(request))
+        body, size = await http.read_body_sized(request, _max_body(request))
         if_none_exist = request.headers.get("if-none-exist")
-        stored = await run_in_threadpool(repo.create, res_type, body, if_none_exist=if_none_exist)
+        if if_none_exist is None and size <= INLINE_CREATE_BYTES and request.app.state.store.db.is_sqlite:
+            # On the event loop: validation is CPU under the same GIL in a worker thread too, and the
+            # transaction goes straight to SQLite's group-commit thread (store.group_commit.run_async).
+            # A conditional create searches first, and a large resource takes long to validate:
+            # those stay on a worker thread, which lets the loop in every switch interval.
+            stored = await repo.create_on_loop(res_type, body)
+        else:
+            stored = await run_in_threadpool(repo.create, res_type, body, if_none_exist=if_none_exist)
         if stored.extra.get("matched"):
             return _write_response(request, stored, 200)
         return _write_response(request, stored)
@@ -219,8 +236,7 @@ async def instance_endpoint(request: Request) -> Response:
     res_type, res_id = request.path_params["type"], request.path_params["id"]
     repo = _repo(request)
     if request.method == "GET":
-        v = repo.read(res_type, res_id) if _inline(request.app.state.store) else \
-            await run_in_threadpool(repo.read, res_type, res_id)
+        v = await _read(request.app.state.store, repo, res_type, res_id)
         return _resource_response(request, v)
     if request.method == "PUT":
         body = await http.read_body(request, _max_body(request))
@@ -262,7 +278,7 @@ class InstanceRoute:
             raise errors.Unauthenticated("log in, or send an OAuth access token")
         store = scope["app"].state.store
         repo = Repository(store, actor)
-        v = repo.read(res_type, res_id) if _inline(store) else await run_in_threadpool(repo.read, res_type, res_id)
+        v = await _read(store, repo, res_type, res_id)
         body = v.body
         if not isinstance(body, bytes):
             await _resource_response(Request(scope, receive), v)(scope, receive, send)

@@ -106,3 +106,32 @@ def test_read_single_runs_without_a_transaction_and_read_keeps_its_snapshot(pg_s
         assert conn.connection.dbapi_connection.info.transaction_status == TransactionStatus.INTRANS
     with db.write() as conn:
         assert conn.execute(text("SHOW transaction_isolation")).scalar() == "read committed"
+
+
+def test_a_read_by_id_on_the_event_loop_after_its_session_was_ended(pg_store) -> None:  # noqa: ANN001
+    """The read by id is answered on the event loop through its own async connections
+    (store.database.LoopReads): one the server has ended is replaced too, and the read succeeds."""
+    from starlette.testclient import TestClient
+
+    from benhan.auth.actor import Actor
+    from benhan.store.database import server_closed
+    from benhan.store.repository import Repository
+    from benhan.web.app import create_app
+    from tests.auth_helpers import install_in_store
+    made = Repository(pg_store, Actor.system("test")).create("Patient", {"resourceType": "Patient",
+                                                                         "name": [{"family": "Lê"}]})
+    with TestClient(create_app(pg_store.config, pg_store), raise_server_exceptions=False) as client:
+        client.headers.update(install_in_store(pg_store))
+        assert client.get(f"/fhir/Patient/{made.res_id}").status_code == 200
+        idle = [cur.connection for pool in pg_store.db.loop_reads._pools.values() for cur in pool._idle]
+        pids = {conn.info.backend_pid for conn in idle}
+        assert pids, "the read went through the event loop's connections"
+        assert _end_sessions(pg_store.config.sqlalchemy_url, pids) == pids
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(server_closed(conn) for conn in idle):
+            time.sleep(0.02)
+        r = client.get(f"/fhir/Patient/{made.res_id}")
+        assert r.status_code == 200, r.text
+        assert r.json()["name"][0]["family"] == "Lê"
+        assert {cur.connection.info.backend_pid for pool in pg_store.db.loop_reads._pools.values()
+                for cur in pool._idle}.isdisjoint(pids)
