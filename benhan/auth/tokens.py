@@ -27,7 +27,12 @@ def token_hash(raw: str) -> str:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    # Never starting with "-": a token is pasted on a command line (`benhan node enroll URL TOKEN`),
+    # where one that starts with "-" is read as an option and refused (1 in 64 did).
+    while True:
+        raw = secrets.token_urlsafe(32)
+        if not raw.startswith("-"):
+            return raw
 
 
 @dataclass(frozen=True)

@@ -272,7 +272,11 @@ def enter_results(repo: Repository, actor: Actor, order: dict, female: bool, val
     description of the findings (`description`: the report's presentedForm, text/plain, printed "Mô tả")."""
     p = Problems()
     clock = clock or now(tz)
-    when = clock.isoformat()
+    # To the millisecond, always: a specimen time the technician typed (to the minute, no fraction) then
+    # never equals the entry's own moment, which is how the result sheet tells the two apart
+    # (documents/forms/results.specimen_taken). At hh:mm:00 they were equal and the sheet left
+    # "Lấy mẫu lúc" blank.
+    when = clock.isoformat(timespec="milliseconds")
     kind = kind_of(order)
     specimen_at = validator = None
     description = (values.get("description") or "").strip()

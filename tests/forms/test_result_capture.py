@@ -125,3 +125,22 @@ def test_the_imaging_description_is_printed_under_mo_ta(store):  # noqa: ANN001
     described = " ".join(text_in(p.pdf, p.rendered.regions["description"]).split())
     assert "Gan bờ đều, nhu mô đồng nhất." in described and "12 mm kèm bóng cản" in described
     assert CONCLUSION not in described and CONCLUSION in text_in(p.pdf, p.rendered.regions["conclusion"])
+
+
+def test_a_specimen_time_equal_to_the_minute_of_entry_is_printed(store):  # noqa: ANN001
+    """The technician enters the results at hh:mm:00 and types hh:mm as the specimen time: the sheet
+    prints it (it told the two apart by comparing them, and left "Lấy mẫu lúc" blank)."""
+    ids = results_seed.build(store)
+    repo = Repository(store, Actor.system())
+    encounter = repo.read("Encounter", ids["encounter"]).json()
+    order_id = orders.place(repo, seed.DOCTOR, encounter, "lab", {"order_lab": "panel:cbc"})
+    order = repo.read("ServiceRequest", order_id).json()
+    entry = (datetime.fromisoformat(order["authoredOn"]) + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    report_id = orders.enter_results(
+        repo, Actor(name="ktv", display=results_seed.LAB_TECH), order, True,
+        {orders.result_field("718-7"): "131", "specimen_at": entry.strftime("%d/%m/%Y %H:%M")}, clock=entry)
+    report = repo.read("DiagnosticReport", report_id).json()
+    assert datetime.fromisoformat(report["effectiveDateTime"]) == datetime.fromisoformat(report["issued"]) == entry
+    ctx = printouts.gather(repo, ids["encounter"], seed.TODAY, head_title=seed.V["head-title"])
+    p = printing.print_form(repo, ctx, f"labresult:{report_id}", seed.DOCTOR, seed.PRINTED, "http://benhan.test")
+    assert vn_datetime(entry.isoformat()) in text_in(p.pdf, p.rendered.regions["specimen-at"])

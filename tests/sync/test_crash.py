@@ -80,14 +80,17 @@ def test_killing_node_and_hub_at_random_moments_loses_and_duplicates_nothing(tmp
                                           f'hub_url = "http://127.0.0.1:{hub.port}"\n')
     node = Server(node_dir)
     from tests.server_process import run_benhan
-    hub.start()
-    db_args = ["--data-dir", str(hub_dir)] + (["--database-url", hub_url] if hub_url else [])
-    token = run_benhan("node", "invite", "tyt-crash", *db_args).stdout.strip()
-    enrolled = run_benhan("node", "enroll", f"http://127.0.0.1:{hub.port}", token, "--data-dir", str(node_dir))
-    assert enrolled.returncode == 0, enrolled.stderr
-    node_store = Store.open(config_mod.load(env={}, data_dir=node_dir), upgrade=False)
-    hub_store = Store.open(config_mod.load(env={}, data_dir=hub_dir, database_url=hub_url), upgrade=False)
-    try:
+    stores: list[Store] = []
+    try:        # from the hub's start: a failed enrolment too ends the hub (and its process group)
+        hub.start()
+        db_args = ["--data-dir", str(hub_dir)] + (["--database-url", hub_url] if hub_url else [])
+        token = run_benhan("node", "invite", "tyt-crash", *db_args).stdout.strip()
+        enrolled = run_benhan("node", "enroll", f"http://127.0.0.1:{hub.port}", token, "--data-dir", str(node_dir))
+        assert enrolled.returncode == 0, enrolled.stderr
+        node_store = Store.open(config_mod.load(env={}, data_dir=node_dir), upgrade=False)
+        stores.append(node_store)
+        hub_store = Store.open(config_mod.load(env={}, data_dir=hub_dir, database_url=hub_url), upgrade=False)
+        stores.append(hub_store)
         node.start()
         from tests.sync.test_bad_network import _generate
         made = _generate(node_store, 0, 10, seed=99)
@@ -123,5 +126,5 @@ def test_killing_node_and_hub_at_random_moments_loses_and_duplicates_nothing(tmp
     finally:
         node.kill()
         hub.kill()
-        node_store.close()
-        hub_store.close()
+        for store in stores:
+            store.close()
