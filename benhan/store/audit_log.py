@@ -14,7 +14,8 @@ short transaction of its own (`link_pending`, run about every second by the read
 linking inside every write held the head row's lock across each commit's WAL flush, and all
 writers queued behind it (123-191 commits/s against 1,502-1,580 without, docs/audit.md "Writing").
 A shared advisory lock held by the writers from their audit insert to their commit, and taken
-exclusively by the linker, keeps the chain's order the order of `seq`.
+exclusively by the linker for a moment (to learn up to which seq every row is committed), keeps
+the chain's order the order of `seq`.
 """
 from __future__ import annotations
 
@@ -48,9 +49,9 @@ GENESIS = "0" * 64               # the "previous hash" of chain position 1
 HEAD_ID = 1
 PENDING = "pending"              # the hash of a row written but not linked yet (PostgreSQL)
 # pg_advisory lock key ("benhanAL"): writers hold it shared from their audit insert to their
-# commit; link_pending takes it exclusively, so that when it reads the pending rows, no row with a
-# smaller seq is still uncommitted. PostgreSQL queues lock requests fairly: a linker waiting for
-# it holds back new writers (for the few ms the writers in flight take), it is never starved.
+# commit; link_pending holds it exclusively just long enough to read the largest pending seq, below
+# which no row is then still uncommitted. PostgreSQL queues lock requests fairly: a linker waiting
+# for it holds back new writers (for the few ms the writers in flight take), it is never starved.
 LINK_LOCK = 0x62656E68616E414C
 # Every stored field of a row, in hashing order. seq is not among them: it is known only after the
 # insert, and chain_pos orders the chain. audit_patient rows are bound through `patients`.
@@ -208,8 +209,11 @@ _PG_LINK = (f"WITH linked AS (UPDATE {audit_event.name} SET chain_pos = l.pos, h
 _LINK_SQLITE = (f"UPDATE {audit_event.name} SET chain_pos = ?, hash = ? WHERE seq = ? AND hash = '{PENDING}'")
 # The pending rows, oldest first; the literal matches the partial index ix_audit_event_pending.
 _PENDING_ROWS = (f"SELECT seq, {', '.join(c for c in CHAIN_FIELDS if c != 'chain_pos')} FROM {audit_event.name} "
-                 f"WHERE hash = '{PENDING}' ORDER BY seq LIMIT :n")
-_PG_TAKE_LINK = f"SELECT pg_advisory_xact_lock({LINK_LOCK})"
+                 f"WHERE hash = '{PENDING}' AND seq <= :upto ORDER BY seq LIMIT :n")
+_LAST_PENDING = f"SELECT max(seq) FROM {audit_event.name} WHERE hash = '{PENDING}'"
+# Session-level, in an autocommit connection: held for two statements only (_settled).
+_PG_TAKE_LINK = f"SELECT pg_advisory_lock({LINK_LOCK})"
+_PG_GIVE_LINK = f"SELECT pg_advisory_unlock({LINK_LOCK})"
 _ANY_PENDING = f"SELECT 1 FROM {audit_event.name} WHERE hash = '{PENDING}' LIMIT 1"
 
 
@@ -316,23 +320,19 @@ LINK_BATCH = 2000
 def link_pending(db, batch: int = LINK_BATCH) -> int:  # noqa: ANN001
     """Give the pending rows their chain positions and hashes, in seq order, a batch per short
     transaction; returns how many were linked. Only PostgreSQL writes pending rows; elsewhere this
-    finds none. Run about every second by the read-audit thread, when a store closes, and before
-    `benhan audit verify` and a sync push read the chain."""
+    finds none. Run about every second by the read-audit thread, when a store closes, and before a
+    sync push reads the chain."""
+    with db.read_single() as conn:
+        if conn.execute(text(_ANY_PENDING)).first() is None:
+            return 0                            # most seconds: nothing to do, no lock taken
+        upto = _settled(conn)
     linked = 0
     while True:
-        with db.read_single() as conn:          # most seconds there is nothing: no lock taken then
-            if conn.execute(text(_ANY_PENDING)).first() is None:
-                return linked
         with db.write() as conn:
-            postgresql = conn.dialect.name == "postgresql"
-            if postgresql:
-                # Exclusive: waits for the writers in flight, so every pending row with a smaller seq
-                # than those read next is committed and read too (READ COMMITTED: a new snapshot).
-                _driver(conn, _PG_TAKE_LINK)
-            rows = conn.execute(text(_PENDING_ROWS), {"n": batch}).mappings().all()
+            pos, prev = _take_head(conn)        # the head row's lock: one linker at a time
+            rows = conn.execute(text(_PENDING_ROWS), {"upto": upto, "n": batch}).mappings().all()
             if not rows:
                 return linked
-            pos, prev = _take_head(conn)
             seqs, positions, hashes = [], [], []
             for found in rows:
                 pos += 1
@@ -342,18 +342,37 @@ def link_pending(db, batch: int = LINK_BATCH) -> int:  # noqa: ANN001
                 seqs.append(row["seq"])
                 positions.append(pos)
                 hashes.append(prev)
-            if postgresql:
+            if conn.dialect.name == "postgresql":
                 done = _driver(conn, _PG_LINK, (seqs, positions, hashes, pos, prev), fetch=True)[0]
             else:
                 _driver(conn, _LINK_SQLITE, list(zip(positions, hashes, seqs)), many=True)
                 _driver(conn, _MOVE_HEAD_SQL, (pos, prev))
                 done = len(rows)
-            if done != len(rows):       # cannot happen under the lock; never move the head past a row
+            if done != len(rows):       # cannot happen under the head's lock; never move it past a row
                 raise RuntimeError(f"audit link: {done} of {len(rows)} pending rows updated; rolled back")
             note_head(conn, (pos, prev), time.time_ns() // 1000)
         linked += len(rows)
         if len(rows) < batch:
             return linked
+
+
+def _settled(conn: Connection) -> int:
+    """The largest pending seq below which every row that will ever exist is committed (the
+    connection in autocommit). PostgreSQL: taken while holding the link lock exclusively — which
+    waits for the writers between their audit insert and their commit, and keeps new ones from
+    starting — then let go at once: the writers wait for two short statements, not for the
+    linking (its hashing and its commit)."""
+    if conn.dialect.name != "postgresql":
+        return conn.execute(text(_LAST_PENDING)).scalar() or 0
+    _driver(conn, _PG_TAKE_LINK)
+    try:
+        return conn.execute(text(_LAST_PENDING)).scalar() or 0
+    finally:
+        try:
+            _driver(conn, _PG_GIVE_LINK)
+        except Exception:
+            conn.invalidate()       # a session lock must never go back to the pool: end the session
+            raise
 
 
 # --- the head noted outside the chain (docs/audit.md "Anchors") ----------------------------------
