@@ -5,9 +5,7 @@ snapshot: writers appending meanwhile cannot make the tail look cut). For each r
 its position follows the previous one, that its hash is SHA-256 of the previous hash and its own
 fields (store.audit_log.link_hash), and that its audit_patient rows name exactly the patients the
 hashed `patients` column names. Then the tail against audit_chain_head, and the rows that have no
-position at all: older than the chain → legacy (counted, not tampering); written pending after the
-last linked row (PostgreSQL links them about a second after their commit) → counted as waiting;
-any other → inserted.
+position at all: older than the chain → legacy (counted, not tampering); newer → inserted.
 
 What it cannot see: someone able to write the database who rewrites every hash from the change
 to the end, head included (the hash has no secret). Keep the head printed by `benhan audit verify`
@@ -40,7 +38,6 @@ class Problem:
 class Report:
     events: int = 0                       # chained events read
     legacy: int = 0                       # unchained rows from before the chain began
-    pending: int = 0                      # written, to be linked in a moment (PostgreSQL)
     head: tuple[int, str] | None = None
     first_pos: int | None = None
     last_pos: int | None = None
@@ -68,8 +65,6 @@ class Report:
             parts.append("no chained events yet")
         if self.legacy:
             parts.append(f"unchained legacy rows: {self.legacy}")
-        if self.pending:
-            parts.append(f"waiting to be linked: {self.pending}")
         return f"audit chain intact: {self.events} events ({'; '.join(parts)})"
 
     def _add(self, problem: Problem) -> None:
@@ -194,7 +189,6 @@ def _tail(report: Report) -> None:
 
 def _unchained(report: Report, found: audit_query.Unchained) -> None:
     report.legacy = found.legacy
-    report.pending = found.pending
     after_all = (report.last_pos or 0) + 1
     for seq, _recorded, following in found.inserted:
         report._add(Problem(following or after_all, "inserted", seq, "the row has no chain position but was "

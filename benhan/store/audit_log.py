@@ -6,16 +6,9 @@ most ~1 s later, and at shutdown).
 
 Every row gets the next position in one chain and a hash over the previous row's hash and all of
 its own stored fields (`link_hash`), so that a row altered, removed or inserted afterwards shows
-(`benhan audit verify`). The chain's last link lives in `audit_chain_head`.
-
-SQLite (one writer at a time anyway) links the rows inside the writing transaction. PostgreSQL
-writes them *pending* (hash `pending`, no position) and links them a moment later, in order, in a
-short transaction of its own (`link_pending`, run about every second by the read-audit thread):
-linking inside every write held the head row's lock across each commit's WAL flush, and all
-writers queued behind it (123-191 commits/s against 1,502-1,580 without, docs/audit.md "Writing").
-A shared advisory lock held by the writers from their audit insert to their commit, and taken
-exclusively by the linker for a moment (to learn up to which seq every row is committed), keeps
-the chain's order the order of `seq`.
+(`benhan audit verify`). The chain's last link lives in `audit_chain_head`; appending locks that
+row, which serialises appenders on PostgreSQL — so `write` takes it last, just before its
+inserts, and callers call `write` at the end of their transaction.
 """
 from __future__ import annotations
 
@@ -29,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import DBAPIError
 
 from benhan import errors
@@ -47,12 +40,6 @@ ACTIONS = {"create": "C", "update": "U", "patch": "U", "delete": "D", "read": "R
 CHAIN_VERSION = b"benhan-audit-1"
 GENESIS = "0" * 64               # the "previous hash" of chain position 1
 HEAD_ID = 1
-PENDING = "pending"              # the hash of a row written but not linked yet (PostgreSQL)
-# pg_advisory lock key ("benhanAL"): writers hold it shared from their audit insert to their
-# commit; link_pending holds it exclusively just long enough to read the largest pending seq, below
-# which no row is then still uncommitted. PostgreSQL queues lock requests fairly: a linker waiting
-# for it holds back new writers (for the few ms the writers in flight take), it is never starved.
-LINK_LOCK = 0x62656E68616E414C
 # Every stored field of a row, in hashing order. seq is not among them: it is known only after the
 # insert, and chain_pos orders the chain. audit_patient rows are bound through `patients`.
 CHAIN_FIELDS = ("chain_pos", "recorded", "action", "interaction", "outcome", "agent", "source_address",
@@ -190,31 +177,47 @@ _INSERT_EVENTS = (f"INSERT INTO {audit_event.name} ({', '.join(_EVENT_COLUMNS)})
 _INSERT_PATIENTS = (f"INSERT INTO {audit_patient.name} (seq, patient_id) "
                     f"SELECT seq, CAST(? AS VARCHAR(64)) FROM {audit_event.name} WHERE chain_pos = ?")
 
-# PostgreSQL writes rows pending (see the module's docstring), in one statement with their
-# audit_patient rows. Two shapes, measured (bench/bench_audit.py, docs/benchmarks-history.md
-# "Audit trail"):
-# - a few events (a single write): a VALUES list, one text per shape (psycopg prepares the common ones);
+# PostgreSQL: after the head's SELECT … FOR UPDATE, everything else is one statement — one round
+# trip instead of three, so the head row stays locked for less time: the events' INSERT …
+# RETURNING seq, chain_pos feeds audit_patient's insert, and the head moves in the same statement.
+# Two shapes of it, measured (bench/bench_audit.py, docs/benchmarks-history.md "Audit trail"):
+# - a few events (a single write): a VALUES list, one text per shape (psycopg prepares the common
+#   ones); for one event 0.25–0.28 ms against 0.55 ms for the three statements it replaces;
 # - more (a Bundle, a flush of buffered reads): one array per column through unnest(), one text
 #   for any size — a VALUES list of a hundred events spent ~10 ms in psycopg parsing its
-#   placeholders alone.
-_PG_VALUES_MAX = 4              # events up to which the VALUES shape is used
+#   placeholders alone and made an ingest slower than the three statements had.
+_PG_VALUES_MAX = (4, 64)        # (events, patients) up to which the VALUES shape is used
 _PG_TYPES = {"recorded": "bigint", "version": "integer", "chain_pos": "bigint", "query": "text",
-             "patients": "text", "detail": "text", "seq": "bigint"}
-# link_pending: each pending row's position and hash, set in one statement, and the head moved.
-_PG_LINK = (f"WITH linked AS (UPDATE {audit_event.name} SET chain_pos = l.pos, hash = l.hash "
-            f"FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[]) AS l(seq, pos, hash) "
-            f"WHERE {audit_event.name}.seq = l.seq AND {audit_event.name}.hash = '{PENDING}' RETURNING 1) "
-            f"UPDATE {audit_chain_head.name} SET chain_pos = %s, hash = %s WHERE id = {HEAD_ID} "
-            f"RETURNING (SELECT count(*) FROM linked)")
-_LINK_SQLITE = (f"UPDATE {audit_event.name} SET chain_pos = ?, hash = ? WHERE seq = ? AND hash = '{PENDING}'")
-# The pending rows, oldest first; the literal matches the partial index ix_audit_event_pending.
-_PENDING_ROWS = (f"SELECT seq, {', '.join(c for c in CHAIN_FIELDS if c != 'chain_pos')} FROM {audit_event.name} "
-                 f"WHERE hash = '{PENDING}' AND seq <= :upto ORDER BY seq LIMIT :n")
-_LAST_PENDING = f"SELECT max(seq) FROM {audit_event.name} WHERE hash = '{PENDING}'"
-# Session-level, in an autocommit connection: held for two statements only (_settled).
-_PG_TAKE_LINK = f"SELECT pg_advisory_lock({LINK_LOCK})"
-_PG_GIVE_LINK = f"SELECT pg_advisory_unlock({LINK_LOCK})"
-_ANY_PENDING = f"SELECT 1 FROM {audit_event.name} WHERE hash = '{PENDING}' LIMIT 1"
+             "patients": "text", "detail": "text"}
+_PG_EVENTS = f"INSERT INTO {audit_event.name} ({', '.join(_EVENT_COLUMNS)})"
+_PG_PATIENTS = f"INSERT INTO {audit_patient.name} (seq, patient_id) SELECT ev.seq, p.patient_id FROM ev JOIN"
+_PG_MOVE = f" UPDATE {audit_chain_head.name} SET chain_pos = %s, hash = %s WHERE id = {HEAD_ID}"
+_PG_ARRAYS = ", ".join(f"%s::{_PG_TYPES.get(c, 'varchar')}[]" for c in _EVENT_COLUMNS)
+_PG_UNNEST = (f"WITH ev AS ({_PG_EVENTS} SELECT * FROM unnest({_PG_ARRAYS}) RETURNING seq, chain_pos), "
+              f"pa AS ({_PG_PATIENTS} unnest(%s::bigint[], %s::varchar[]) AS p(chain_pos, patient_id) "
+              f"ON p.chain_pos = ev.chain_pos)" + _PG_MOVE)
+
+
+@lru_cache(maxsize=32)
+def _pg_values(events: int, patients: int) -> str:
+    row = f"({', '.join('%s' for _ in _EVENT_COLUMNS)})"
+    sql = f"WITH ev AS ({_PG_EVENTS} VALUES {', '.join(row for _ in range(events))} RETURNING seq, chain_pos)"
+    if patients:
+        pairs = ", ".join("(%s::bigint, %s::varchar)" for _ in range(patients))
+        sql += f", pa AS ({_PG_PATIENTS} (VALUES {pairs}) AS p(chain_pos, patient_id) ON p.chain_pos = ev.chain_pos)"
+    return sql + _PG_MOVE
+
+
+def _pg_write(conn: Connection, rows: list[dict]) -> None:
+    """The rows (already chained) and the head's move to the last of them, in one statement."""
+    linked = [(row["chain_pos"], p) for row in rows if row["patients"] for p in row["patients"].split(" ")]
+    head = (rows[-1]["chain_pos"], rows[-1]["hash"])
+    if len(rows) <= _PG_VALUES_MAX[0] and len(linked) <= _PG_VALUES_MAX[1]:
+        _driver(conn, _pg_values(len(rows), len(linked)),
+                (*(row[c] for row in rows for c in _EVENT_COLUMNS), *(v for pair in linked for v in pair), *head))
+    else:
+        _driver(conn, _PG_UNNEST, (*([row[c] for row in rows] for c in _EVENT_COLUMNS),
+                                   [pos for pos, _ in linked], [p for _, p in linked], *head))
 
 
 def _driver(conn: Connection, sql: str, params=None, *, many: bool = False, fetch: bool = False):  # noqa: ANN001, ANN202
@@ -263,116 +266,26 @@ def _create_head(conn: Connection) -> None:
     conn.execute(dialect_insert(audit_chain_head).values(**values).on_conflict_do_nothing())
 
 
-# PostgreSQL, pending rows: the events and their audit_patient rows in one statement. The
-# patient rows are the split of each event's own `patients` column (what verify checks they are),
-# so no correlation between input and RETURNING order is needed.
-_PG_PENDING_COLUMNS = tuple(c for c in _EVENT_COLUMNS if c not in ("chain_pos", "hash"))
-_PG_PENDING_PATIENTS = (f"INSERT INTO {audit_patient.name} (seq, patient_id) "
-                        "SELECT seq, unnest(string_to_array(patients, ' ')) FROM ev WHERE patients IS NOT NULL")
-_PG_PENDING_ARRAYS = ", ".join(f"%s::{_PG_TYPES.get(c, 'varchar')}[]" for c in _PG_PENDING_COLUMNS)
-_PG_PENDING_UNNEST = (f"WITH ev AS (INSERT INTO {audit_event.name} ({', '.join(_PG_PENDING_COLUMNS)}, hash) "
-                      f"SELECT *, '{PENDING}' FROM unnest({_PG_PENDING_ARRAYS}) RETURNING seq, patients) "
-                      + _PG_PENDING_PATIENTS)
-_PG_SHARE_LINK = f"SELECT pg_advisory_xact_lock_shared({LINK_LOCK})"
-
-
-@lru_cache(maxsize=8)
-def _pg_pending_values(events: int) -> str:
-    row = f"({', '.join('%s' for _ in _PG_PENDING_COLUMNS)}, '{PENDING}')"
-    return (f"WITH ev AS (INSERT INTO {audit_event.name} ({', '.join(_PG_PENDING_COLUMNS)}, hash) "
-            f"VALUES {', '.join(row for _ in range(events))} RETURNING seq, patients) " + _PG_PENDING_PATIENTS)
-
-
-def _pg_write_pending(conn: Connection, rows: list[dict]) -> None:
-    _driver(conn, _PG_SHARE_LINK)
-    if len(rows) <= _PG_VALUES_MAX:
-        _driver(conn, _pg_pending_values(len(rows)), tuple(row[c] for row in rows for c in _PG_PENDING_COLUMNS))
-    else:
-        _driver(conn, _PG_PENDING_UNNEST, tuple([row[c] for row in rows] for c in _PG_PENDING_COLUMNS))
-
-
 def write(conn: Connection, records: list[AuditRecord]) -> tuple[int, str] | None:
-    """Append the records to the trail inside the caller's transaction (call it last in it).
-    SQLite: linked at once; returns the new head (chain_pos, hash). PostgreSQL: written pending,
-    linked by `link_pending` after the commit; returns None."""
+    """Append the records to the chain inside the caller's transaction (call it last in it);
+    returns the new head (chain_pos, hash)."""
     if not records:
         return None
     rows = [r.row() for r in records]       # before the lock: nothing here needs it
-    if conn.dialect.name == "postgresql":
-        _pg_write_pending(conn, rows)
-        return None
     pos, prev = _take_head(conn)
     for row in rows:
         pos += 1
         row["chain_pos"] = pos
         prev = row["hash"] = link_hash(prev, row)
+    if conn.dialect.name == "postgresql":
+        _pg_write(conn, rows)
+        return pos, prev
     linked = [(p, row["chain_pos"]) for row in rows if row["patients"] for p in row["patients"].split(" ")]
     _driver(conn, _INSERT_EVENTS, [tuple(row[c] for c in _EVENT_COLUMNS) for row in rows], many=True)
     if linked:
         _driver(conn, _INSERT_PATIENTS, linked, many=True)
     _driver(conn, _MOVE_HEAD_SQL, (pos, prev))
     return pos, prev
-
-
-LINK_BATCH = 2000
-
-
-def link_pending(db, batch: int = LINK_BATCH) -> int:  # noqa: ANN001
-    """Give the pending rows their chain positions and hashes, in seq order, a batch per short
-    transaction; returns how many were linked. Only PostgreSQL writes pending rows; elsewhere this
-    finds none. Run about every second by the read-audit thread, when a store closes, and before a
-    sync push reads the chain."""
-    with db.read_single() as conn:
-        if conn.execute(text(_ANY_PENDING)).first() is None:
-            return 0                            # most seconds: nothing to do, no lock taken
-        upto = _settled(conn)
-    linked = 0
-    while True:
-        with db.write() as conn:
-            pos, prev = _take_head(conn)        # the head row's lock: one linker at a time
-            rows = conn.execute(text(_PENDING_ROWS), {"upto": upto, "n": batch}).mappings().all()
-            if not rows:
-                return linked
-            seqs, positions, hashes = [], [], []
-            for found in rows:
-                pos += 1
-                row = dict(found)
-                row["chain_pos"] = pos
-                prev = link_hash(prev, row)
-                seqs.append(row["seq"])
-                positions.append(pos)
-                hashes.append(prev)
-            if conn.dialect.name == "postgresql":
-                done = _driver(conn, _PG_LINK, (seqs, positions, hashes, pos, prev), fetch=True)[0]
-            else:
-                _driver(conn, _LINK_SQLITE, list(zip(positions, hashes, seqs)), many=True)
-                _driver(conn, _MOVE_HEAD_SQL, (pos, prev))
-                done = len(rows)
-            if done != len(rows):       # cannot happen under the head's lock; never move it past a row
-                raise RuntimeError(f"audit link: {done} of {len(rows)} pending rows updated; rolled back")
-            note_head(conn, (pos, prev), time.time_ns() // 1000)
-        linked += len(rows)
-        if len(rows) < batch:
-            return linked
-
-
-def _settled(conn: Connection) -> int:
-    """The largest pending seq below which every row that will ever exist is committed (the
-    connection in autocommit). PostgreSQL: taken while holding the link lock exclusively — which
-    waits for the writers between their audit insert and their commit, and keeps new ones from
-    starting — then let go at once: the writers wait for two short statements, not for the
-    linking (its hashing and its commit)."""
-    if conn.dialect.name != "postgresql":
-        return conn.execute(text(_LAST_PENDING)).scalar() or 0
-    _driver(conn, _PG_TAKE_LINK)
-    try:
-        return conn.execute(text(_LAST_PENDING)).scalar() or 0
-    finally:
-        try:
-            _driver(conn, _PG_GIVE_LINK)
-        except Exception:
-            conn.invalidate()       # a session lock must never go back to the pool: end the session
-            raise
 
 
 # --- the head noted outside the chain (docs/audit.md "Anchors") ----------------------------------
@@ -387,10 +300,7 @@ def head_note(pos: int, digest: str, recorded: int) -> str:
     return f"{pos}:{digest}:{recorded}"
 
 
-def note_head(conn: Connection, head: tuple[int, str] | None, recorded: int) -> None:
-    """Note the head (None: rows written pending, noted when linked)."""
-    if head is None:
-        return
+def note_head(conn: Connection, head: tuple[int, str], recorded: int) -> None:
     from benhan.store.sync_tables import set_setting
     set_setting(conn, HEAD_SETTING, head_note(head[0], head[1], recorded))
 
@@ -462,7 +372,7 @@ class ReadAuditBuffer:
     """
 
     def __init__(self, db, flush_seconds: float = 1.0, max_pending: int = 500,  # noqa: ANN001
-                 capacity: int = 20_000, *, links: bool = False):
+                 capacity: int = 20_000):
         self._db = db
         self._pending: list[AuditRecord] = []
         self._lock = threading.Lock()
@@ -476,9 +386,6 @@ class ReadAuditBuffer:
         self._thread: threading.Thread | None = None
         self._failing_since: float | None = None
         self._last_error: str | None = None
-        # PostgreSQL: the thread also links the rows writes left pending (link_pending).
-        self._links = links
-        self._link_failing: tuple[float, str] | None = None     # (since, error)
 
     def add(self, record: AuditRecord) -> None:
         with self._lock:
@@ -504,14 +411,7 @@ class ReadAuditBuffer:
     def health(self) -> AuditHealth:
         with self._lock:
             pending = len(self._pending)
-        if self._link_failing is not None and self._failing_since is None:
-            return AuditHealth(False, pending, self._link_failing[0], self._link_failing[1])
         return AuditHealth(self._failing_since is None, pending, self._failing_since, self._last_error)
-
-    def start(self) -> None:
-        """Start the thread now rather than at the first read (PostgreSQL: it links the writes' rows)."""
-        if not self._closed:
-            self._start()
 
     def _start(self) -> None:
         with self._lock:
@@ -538,38 +438,20 @@ class ReadAuditBuffer:
         with self._flushing:
             with self._lock:
                 batch, self._pending = self._pending, []
-            if batch:
-                self._write(batch)
-            if self._links:
-                self._link()
-
-    def _link(self) -> None:
-        try:
-            link_pending(self._db)
-        except Exception as exc:  # noqa: BLE001 — the database down or refusing: the rows wait, pending
-            error = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
-            if self._link_failing is None:
-                self._link_failing = (time.time(), error)
-                log.error("the audit trail's pending rows cannot be linked into its chain (%s)", error)
-            return
-        if self._link_failing is not None:
-            log.warning("the audit trail's pending rows are linked again (it failed since %s)",
-                        time.strftime("%H:%M:%S UTC", time.gmtime(self._link_failing[0])))
-            self._link_failing = None
-
-    def _write(self, batch: list[AuditRecord]) -> None:
-        left = self._store(batch)
-        if left:
-            with self._lock:
-                self._pending[:0] = left
-            if self._failing_since is None:
-                self._failing_since = time.time()
-            log.error("the audit trail cannot be written: %d read events wait (%s)", len(left), self._last_error)
-        elif self._failing_since is not None:
-            log.warning("the audit trail is written again (it failed since %s)",
-                        time.strftime("%H:%M:%S UTC", time.gmtime(self._failing_since)))
-            self._failing_since = None
-            self._last_error = None
+            if not batch:
+                return
+            left = self._store(batch)
+            if left:
+                with self._lock:
+                    self._pending[:0] = left
+                if self._failing_since is None:
+                    self._failing_since = time.time()
+                log.error("the audit trail cannot be written: %d read events wait (%s)", len(left), self._last_error)
+            elif self._failing_since is not None:
+                log.warning("the audit trail is written again (it failed since %s)",
+                            time.strftime("%H:%M:%S UTC", time.gmtime(self._failing_since)))
+                self._failing_since = None
+                self._last_error = None
 
     def _store(self, batch: list[AuditRecord]) -> list[AuditRecord]:
         """Write the batch, halving around refused rows; returns the rows left unwritten because

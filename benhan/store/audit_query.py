@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, and_, func, not_, or_, select
 
-from benhan.store.audit_log import CHAIN_FIELDS, HEAD_ID, PENDING
+from benhan.store.audit_log import CHAIN_FIELDS, HEAD_ID
 from benhan.store.schema import audit_chain_head, audit_event, audit_patient, user_account
 
 ae, ap = audit_event, audit_patient
@@ -59,28 +59,20 @@ class Unchained:
     legacy: int                    # rows from before the chain began
     inserted: list[tuple[int, int, int | None]]   # (seq, recorded, chain_pos of the next chained row)
     patient_rows: list[int]        # seqs of unchained rows that have audit_patient rows
-    pending: int = 0               # written pending, after the last linked row: to be linked
 
 
 def unchained(conn: Connection, limit: int = 10) -> Unchained:
-    """Rows without a chain position. Pending rows (PostgreSQL) after the last linked one wait to
-    be linked (the linker takes them in seq order, so one before it was not written so). Those
-    older than the first chained row (by seq and by time) predate the chain (migration 0002); any
-    other is an insertion."""
+    """Rows without a chain position. Those older than the first chained row (by seq and by time)
+    predate the chain (migration 0002); any other is an insertion."""
     first = conn.execute(select(ae.c.seq, ae.c.recorded).where(ae.c.chain_pos.is_not(None))
                          .order_by(ae.c.seq).limit(1)).first()
-    last_seq = conn.execute(select(func.max(ae.c.seq)).where(ae.c.chain_pos.is_not(None))).scalar()
     null = ae.c.chain_pos.is_(None)
-    waiting = and_(null, ae.c.hash.is_not(None), ae.c.hash == PENDING)    # never NULL: NOT(waiting) is exact
-    if last_seq is not None:
-        waiting = and_(waiting, ae.c.seq > last_seq)
-    pending = conn.execute(select(func.count()).select_from(ae).where(waiting)).scalar()
     if first is None:
-        old = and_(null, not_(waiting))
+        old = null
     else:
         old = and_(null, ae.c.seq < first.seq, ae.c.recorded <= first.recorded)
     legacy = conn.execute(select(func.count()).select_from(ae).where(old)).scalar()
-    odd = conn.execute(select(ae.c.seq, ae.c.recorded).where(and_(null, not_(old), not_(waiting)))
+    odd = conn.execute(select(ae.c.seq, ae.c.recorded).where(and_(null, not_(old)))
                        .order_by(ae.c.seq).limit(limit)).all()
     inserted = []
     for seq, recorded in odd:
@@ -88,8 +80,8 @@ def unchained(conn: Connection, limit: int = 10) -> Unchained:
             and_(ae.c.chain_pos.is_not(None), ae.c.seq > seq))).scalar()
         inserted.append((seq, recorded, following))
     patient_rows = list(conn.execute(select(ap.c.seq).distinct().select_from(ap.join(ae, ae.c.seq == ap.c.seq))
-                                     .where(null, not_(waiting)).order_by(ap.c.seq).limit(limit)).scalars())
-    return Unchained(legacy, inserted, patient_rows, pending)
+                                     .where(null).order_by(ap.c.seq).limit(limit)).scalars())
+    return Unchained(legacy, inserted, patient_rows)
 
 
 # --- searching the trail -------------------------------------------------------------------------

@@ -6,7 +6,7 @@ PostgreSQL compare and order them identically.
 from __future__ import annotations
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Column, Float, ForeignKey, Index, Integer, LargeBinary,
-                        MetaData, SmallInteger, String, Table, Text, UniqueConstraint, text)
+                        MetaData, SmallInteger, String, Table, Text, UniqueConstraint)
 
 metadata = MetaData()
 
@@ -73,18 +73,14 @@ audit_event = Table(
     Column("purpose", String(16), nullable=True),       # BTG while break-the-glass covered the access
     Column("patients", Text, nullable=True),            # patient ids concerned, space-separated
     Column("detail", Text, nullable=True),              # JSON: what else the event needs to be read alone
-    # Chain position and hash are assigned under one lock (audit_chain_head), in seq order, so that
-    # a row altered, removed or inserted afterwards breaks the chain at that position. On
-    # PostgreSQL a row is first written without them (hash 'pending') and linked a moment later.
+    # Chain position and hash are assigned under one lock (audit_chain_head), in commit order, so
+    # that a row altered, removed or inserted afterwards breaks the chain at that position.
     Column("chain_pos", BigInteger, nullable=True),
     Column("hash", String(64), nullable=True),
     Index("ux_audit_event_chain_pos", "chain_pos", unique=True),
     # --- 0003: the auditor's searches by date and by user
     Index("ix_audit_event_recorded", "recorded"),
     Index("ix_audit_event_agent", "agent", "seq"),
-    # --- 0012: rows written but not linked yet (PostgreSQL writes them so; audit_log.link_pending)
-    Index("ix_audit_event_pending", "seq", sqlite_where=text("hash = 'pending'"),
-          postgresql_where=text("hash = 'pending'")),
 )
 
 # "Who looked at this patient's record": one row per (event, patient), indexed by patient.

@@ -27,16 +27,14 @@ def _stop_threads(read_audit: ReadAuditBuffer, group_commit: GroupCommit) -> Non
 
 
 class Store:
-    def __init__(self, config: Config, db: Database, *, links_audit: bool = True):
-        """`links_audit`: on PostgreSQL, link the audit rows writes leave pending (audit_log.
-        link_pending), about every second and at close — not in a read-only inspection."""
+    def __init__(self, config: Config, db: Database):
         try:
             set_local_zone(config.timezone)
         except ValueError as exc:
             raise ConfigError(f"timezone: {exc}") from None
         self.config = config
         self.db = db
-        self.read_audit = ReadAuditBuffer(db, links=links_audit and not db.is_sqlite)
+        self.read_audit = ReadAuditBuffer(db)
         self.group_commit = GroupCommit(db)
         # A store dropped without close() (a test's, a command's) must not leave its threads behind,
         # the read audit's writing forever into a database that may be gone: when the store is
@@ -47,8 +45,6 @@ class Store:
         self.node_id = config.node_id or db.node_id()
         from benhan.fhir.validation import default_validator
         self._validator = default_validator()
-        if links_audit and not db.is_sqlite:
-            self.read_audit.start()
 
     @classmethod
     def open(cls, config: Config, *, upgrade: bool = True) -> "Store":
@@ -76,7 +72,7 @@ class Store:
         except Exception:
             db.dispose()
             raise
-        return cls(config, db, links_audit=upgrade)
+        return cls(config, db)
 
     @cached_property
     def resource_types(self) -> frozenset[str]:

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (BigInteger, Connection, String, and_, bindparam, case, delete, func, insert, literal,
-                        literal_column, or_, select, tuple_, update)
+                        or_, select, tuple_, update)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from benhan.fhir.indexing import IndexRows
-from benhan.store.audit_log import PENDING
 from benhan.store.schema import (INDEX_COLUMNS, INDEX_TABLES, audit_event, change_log, idx_reference, idx_token,
                                  node_setting, resource, resource_version, sync_batch, sync_conflict,
                                  sync_duplicate, sync_feed, sync_node, sync_resolution, sync_scope,
@@ -253,15 +252,9 @@ def version_body(conn: Connection, resource_pk: int, version: int) -> bytes | No
 
 
 def audit_after(conn: Connection, after: int, limit: int) -> list[dict]:
-    """Audit rows after seq `after` (what push sends with the changes), up to the first one not
-    linked into the chain yet: PostgreSQL links them in seq order a moment after their commit
-    (audit_log.link_pending), and the cursor must not pass one that is still to come."""
-    q = select(audit_event).where(audit_event.c.seq > after)
-    waiting = conn.execute(select(func.min(audit_event.c.seq)).where(
-        audit_event.c.hash == literal_column(f"'{PENDING}'"))).scalar()    # the literal: the partial index
-    if waiting is not None:
-        q = q.where(audit_event.c.seq < waiting)
-    return [dict(r._mapping) for r in conn.execute(q.order_by(audit_event.c.seq).limit(limit))]
+    """Audit rows after seq `after` (what push sends with the changes)."""
+    q = select(audit_event).where(audit_event.c.seq > after).order_by(audit_event.c.seq).limit(limit)
+    return [dict(r._mapping) for r in conn.execute(q)]
 
 
 def count_audit_after(conn: Connection, after: int) -> int:

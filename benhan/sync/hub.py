@@ -136,7 +136,7 @@ def receive_push(store: Store, node, message: Message, size: int) -> dict:  # no
                                                       "conflicts": len(result.conflicts),
                                                       "refused": len(refusals), "skipped": len(known),
                                                       "audit_head": header.get("audit_head")})))
-        audit_log.write(conn, records)      # last: on PostgreSQL it holds the audit link's shared lock to the commit
+        audit_log.write(conn, records)      # last: it takes the audit chain's lock
     return response
 
 

@@ -141,9 +141,6 @@ class NodeSync:
         return wire.Message(header, versions, audit)
 
     def push_all(self, result: RoundResult) -> None:
-        # PostgreSQL: the audit rows written a moment ago, linked now rather than at the next tick,
-        # so that this round sends them (a push sends linked rows only: store.sync_tables.audit_after).
-        audit_log.link_pending(self.store.db)
         while True:
             message = self.next_batch()
             if message is None:

@@ -55,14 +55,13 @@ def test_every_event_of_a_patient_has_its_audit_patient_rows(store):
 
 
 def test_small_and_large_batches_continue_one_chain(store):
-    # On PostgreSQL a few events go as a VALUES list and many as arrays (audit_log._pg_write_pending);
+    # On PostgreSQL a few events go as a VALUES list and many as arrays (audit_log._pg_write);
     # 2,000 events of up to three patients each would be beyond one statement's parameters as VALUES.
     patients = [f"p{i}" for i in range(7)]
     records = [AuditRecord(recorded=i, interaction="read", agent="bs.lan", res_type="Patient", res_id=f"p{i % 7}",
                            patients=tuple(patients[i % 7: i % 7 + i % 4])) for i in range(2000)]
     audit_log.append(store.db, records[:3])
     audit_log.append(store.db, records[3:])
-    store.read_audit.flush()            # PostgreSQL: links what the two appends left pending
     report = verify(store)
     assert report.intact and report.events == 2000, report.line()
     expected = sum(len(set(r.patients)) for r in records)
@@ -209,7 +208,6 @@ def test_a_removed_head_is_named_and_the_next_write_continues_the_chain(store):
     sql(store, "DELETE FROM audit_chain_head")
     assert first(store).kind == "head"
     Repository(store, DOCTOR).create("Patient", factories.patient())
-    store.read_audit.flush()            # PostgreSQL: the create's row is linked here, the head made again
     assert verify(store).intact
 
 
@@ -305,7 +303,6 @@ def test_the_first_events_ever_written_at_once_create_one_chain_head(store):
     def work(i: int) -> None:
         start.wait()
         audit_log.append(store.db, [AuditRecord(recorded=i, interaction="login", agent=f"u{i}", subtype="login")])
-        audit_log.link_pending(store.db)    # PostgreSQL: eight linkers at once, the first to find no head
 
     pool = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
     for t in pool:
