@@ -130,7 +130,24 @@ def test_messages_follow_the_chosen_language(anonymous_client, doctor):
 
 # --- access hours, inactivity --------------------------------------------------------------------
 
-def test_access_hours_allow_login_only_inside_the_window(anonymous_client, store, doctor):
+WEEK_US = 7 * 86_400 * 10**6
+SATURDAY_NOON_US = 1795237200 * 10**6       # 2026-11-21 12:00 +07:00, a Saturday
+
+
+@pytest.fixture
+def saturday_noon(monkeypatch):  # noqa: ANN001, ANN201
+    """The login and session clock moved forward (less than a week) to the next Saturday 12:00 in
+    Vietnam, so that a window such as Mon-Fri is closed whatever day and hour the test runs."""
+    real = users.now_us()
+    shift = (SATURDAY_NOON_US - real) % WEEK_US
+    clock = lambda: time.time_ns() // 1000 + shift  # noqa: E731
+    from benhan.auth import sessions
+    from benhan.web import authn
+    for module in (users, sessions, authn):
+        monkeypatch.setattr(module, "now_us", clock)
+    return real + shift
+
+def test_access_hours_allow_login_only_inside_the_window(anonymous_client, store, doctor, saturday_noon):
     from benhan.auth import access_hours
     now = time.time_ns() // 1000
     assert access_hours.allows("Mon-Sun 00:00-24:00", now, "+07:00")
@@ -140,19 +157,19 @@ def test_access_hours_allow_login_only_inside_the_window(anonymous_client, store
     assert not access_hours.allows("Mon-Sat 13:00-17:30", saturday_noon, "+07:00")
     with pytest.raises(errors.InvalidUserSetting):
         access_hours.parse("Mon-Xyz 07:00-17:30")
-    # An account whose window is closed now: refused with its own message.
-    local_hour = int(time.strftime("%H", time.gmtime(time.time() + 7 * 3600)))
-    closed = f"Mon-Sun {(local_hour + 2) % 24:02d}:00-{(local_hour + 3) % 24 or 24:02d}:00"
-    users.set_access(store, doctor, by="admin", access_hours_text=closed)
+    # An account whose window is closed now (a Saturday noon): refused with its own message.
+    assert not access_hours.allows("Mon-Fri 07:00-17:30", saturday_noon, "+07:00")
+    users.set_access(store, doctor, by="admin", access_hours_text="Mon-Fri 07:00-17:30")
     r = login(anonymous_client, "bs.hung", PASSWORD)
     assert r.status_code == 401 and "khung giờ" in r.text
-
-
-def test_a_session_ends_when_the_window_closes(anonymous_client, store, doctor):
+    # Open on Saturdays too: let in.
+    users.set_access(store, doctor, by="admin", access_hours_text="Mon-Sat 07:00-17:30")
     assert login(anonymous_client, "bs.hung", PASSWORD).status_code == 303
-    local_hour = int(time.strftime("%H", time.gmtime(time.time() + 7 * 3600)))
-    closed = f"Mon-Sun {(local_hour + 2) % 24:02d}:00-{(local_hour + 3) % 24 or 24:02d}:00"
-    users.set_access(store, doctor, by="admin", access_hours_text=closed)
+
+
+def test_a_session_ends_when_the_window_closes(anonymous_client, store, doctor, saturday_noon):
+    assert login(anonymous_client, "bs.hung", PASSWORD).status_code == 303
+    users.set_access(store, doctor, by="admin", access_hours_text="Mon-Fri 07:00-17:30")
     assert not logged_in(anonymous_client)
 
 
