@@ -208,6 +208,9 @@ def run_phases(store: Store, sizes: Sizes, seed: int, units: int) -> dict[str, d
     out["ingest (resources)"] = clock.rates()
 
     one = patients_bundle(1, seed=seed)["entry"][0]["resource"]
+    # A hospital record number, not the demo's CCCD and BHYT card: one current Patient only may
+    # hold those, and every create after the first would be refused.
+    one["identifier"] = [{"system": "urn:oid:1.2.3.4.5.6", "value": "MR-0000001"}]
     clock = Clock()
     per = max(1, sizes.creates // units)
     for mode in modes:
