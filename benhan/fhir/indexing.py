@@ -12,6 +12,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from benhan.fhir.datetimes import MAX_US, MIN_US, parse_range
+from benhan.fhir.derived_params import derivations
 from benhan.fhir.paths import compile_expression, top_keys
 from benhan.fhir.references import parse_reference
 from benhan.fhir.searchparams import parameters_for
@@ -277,8 +278,9 @@ def _split(expression: str) -> list[str]:
 def _extractors(resource_type: str) -> tuple[tuple[str, Callable | None, Callable, tuple[str, ...] | None], ...]:
     """(code, evaluate or None for a composite, rows, the top-level keys it needs or None)."""
     out = []
+    derived = derivations(resource_type)      # answered from other parameters' rows (derived_params)
     for code, p in sorted(parameters_for(resource_type).items()):
-        if code in COLUMN_PARAMETERS or not p.expression:
+        if code in COLUMN_PARAMETERS or not p.expression or code in derived:
             continue
         if p.type == "composite" and p.component:
             rows = _composite(resource_type, code, p)

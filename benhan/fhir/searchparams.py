@@ -31,7 +31,8 @@ RESULT_PARAMETERS = frozenset({
 # Bump when the index rows extracted for the same definitions change (fhir/indexing.py): with the
 # compiled table's digest it is the index version a server compares at start (store.index_version),
 # and a database indexed under another version is reindexed.
-INDEX_REVISION = 1
+# 2: Observation's combo-* and code-value-* parameters answered from other rows (fhir/derived_params.py).
+INDEX_REVISION = 2
 
 
 def _blob() -> bytes:

@@ -15,6 +15,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from benhan import errors
 from benhan.fhir.datetimes import parse_range
+from benhan.fhir.derived_params import derivation, stored_codes
 from benhan.fhir.indexing import MAX_STRING, composite_code
 from benhan.fhir.references import parse_reference
 from benhan.fhir.search import Criterion, SearchRequest, split_prefix, split_unescaped, unescape
@@ -297,11 +298,21 @@ def _composite_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: 
     the same group of index rows (the same Observation, or the same component of it)."""
     params = parameters_for(res_type)
     components = [params[code] for code, _ in c.param.component]
+    derived = derivation(res_type, c.code)
+    if derived is not None and derived.kind == "composite-union":
+        # The resource itself or one of its elements: either composite's match (derived_params).
+        return or_(*(_composite_sql(res_type, Criterion(code, "composite", None, c.values, params[code], key=c.key),
+                                    res) for code in derived.codes))
     alternatives = []
     for value in c.values:
         parts = split_unescaped(value, "$")
         if len(parts) != len(components):
             raise _bad(c, value, f"a value of {c.code} has {len(components)} parts separated by $")
+        if derived is not None:
+            # The group is the resource itself: each component's own parameter matches on it.
+            alternatives.append(and_(*(criterion_sql(res_type, Criterion(p.code, p.type, None, (part,), p), res)
+                                       for p, part in zip(components, parts))))
+            continue
         tables = [INDEX_TABLES[p.type].alias() for p in components]
         conds = []
         for i, (p, t, part) in enumerate(zip(components, tables, parts)):
@@ -344,7 +355,7 @@ def criterion_sql(res_type: str, c: Criterion, res=resource, driving: bool = Fal
     # A correlated check of one resource: `param || ''` keeps the planner on the resource_pk index
     # (a handful of rows per resource) rather than the value index, which for a common value
     # (a LOINC code, a date bound) means walking a hundred thousand rows per resource checked.
-    base = and_(t.c.resource_pk == res.c.pk, (t.c.param + "") == code)
+    base = and_(t.c.resource_pk == res.c.pk, _param_is(t.c.param + "", res_type, code))
     if res_type != SYSTEM:
         base = and_(base, (t.c.res_type + "") == res_type)
     if c.modifier == "missing":
@@ -358,11 +369,18 @@ def criterion_sql(res_type: str, c: Criterion, res=resource, driving: bool = Fal
     if driving:
         # The search starts here: the pks this criterion's index rows name (uncorrelated), so the
         # database walks the index for the value instead of every resource of the type.
-        rows = and_(t.c.param == code, values)
+        rows = and_(_param_is(t.c.param, res_type, code), values)
         if res_type != SYSTEM:
             rows = and_(rows, t.c.res_type == res_type)
         return res.c.pk.in_(select(t.c.resource_pk).where(rows))
     return exists().where(and_(base, values))
+
+
+def _param_is(column, res_type: str, code: str) -> ColumnElement:  # noqa: ANN001
+    """The index rows of a parameter: its own, or those of the parameters a union of them is
+    answered from (fhir/derived_params: combo-code is code | component-code)."""
+    codes = stored_codes(res_type, code)
+    return column == codes[0] if len(codes) == 1 else column.in_(codes)
 
 
 def _can_drive(c: Criterion) -> bool:
@@ -415,7 +433,7 @@ def _sort_key(req: SearchRequest, code: str, desc: bool, slot: int):  # noqa: AN
             "number": "value", "uri": "uri", "quantity": "value", "reference": "target_id"}[ptype]
     col = t.c[name]
     agg = func.max(col) if desc else func.min(col)
-    return (select(agg).where(and_(t.c.resource_pk == resource.c.pk, t.c.param == code))
+    return (select(agg).where(and_(t.c.resource_pk == resource.c.pk, _param_is(t.c.param, req.resource_type, code)))
             .scalar_subquery())
 
 
