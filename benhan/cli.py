@@ -238,7 +238,7 @@ def _index_current(store) -> None:  # noqa: ANN001
         _echo("đang xây lại chỉ mục tìm kiếm (định nghĩa mới) | rebuilding the search index for new definitions…")
     rebuilt = index_version.reindex_if_stale(store)
     if rebuilt is not None:
-        _echo(f"search index rebuilt: {rebuilt} resources")
+        _echo(f"search index rebuilt: {rebuilt} resources" if rebuilt else "search index updated")
 
 
 def _serving_banner(cfg: config_mod.Config, urls: list[str], https: bool) -> None:

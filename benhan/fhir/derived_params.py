@@ -141,3 +141,23 @@ def stored_codes(res_type: str, code: str) -> tuple[str, ...]:
     """The `param` values of the index rows that answer this parameter (itself, or those of a union)."""
     d = derivations(res_type).get(code)
     return d.codes if d is not None and d.kind == "union" else (code,)
+
+
+@cache
+def derived_row_params() -> dict[str, tuple[str, ...]]:
+    """By resource type, the `param` values of the rows an index of revision 1 held for the
+    parameters now derived (a composite's rows are code#0, code#1 …): what an upgrade deletes."""
+    from benhan.fhir.indexing import composite_code     # (indexing imports this module)
+    from benhan.fhir.searchparams import resource_types
+    out = {}
+    for res_type in resource_types():
+        params = parameters_for(res_type)
+        names = []
+        for code, d in sorted(derivations(res_type).items()):
+            if d.kind == "union":
+                names.append(code)
+            else:
+                names.extend(composite_code(code, i) for i in range(len(params[code].component)))
+        if names:
+            out[res_type] = tuple(names)
+    return out

@@ -68,6 +68,11 @@ def parameters_for(resource_type: str) -> dict[str, SearchParam]:
     return merged
 
 
+def resource_types() -> tuple[str, ...]:
+    """The resource types the table has parameters for (not the Resource and DomainResource bases)."""
+    return tuple(sorted(t for t in _data()["parameters"] if t not in ("Resource", "DomainResource")))
+
+
 @cache
 def compartment_params(compartment: str, resource_type: str) -> tuple[str, ...]:
     """The parameters that put a resource of this type in a compartment (e.g. Patient)."""

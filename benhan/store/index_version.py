@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
-from benhan.fhir.searchparams import index_version
-from benhan.store.schema import node_setting
+from benhan.fhir.derived_params import derived_row_params
+from benhan.fhir.searchparams import INDEX_REVISION, index_version
+from benhan.store.schema import INDEX_TABLES, node_setting, resource
 from benhan.store.store import Store
 
 KEY = "search.index_version"
@@ -36,14 +37,53 @@ def is_stale(store: Store) -> bool:
     return stored(store) != index_version()
 
 
+# Revisions that only stopped writing some parameters' rows: from the one before, with the same
+# definitions, the index is brought up to date by deleting those rows instead of re-reading every
+# resource (revision 2: fhir/derived_params). Resources per delete transaction: a short write lock
+# at a time, and a WAL that stays small on an old PC's disk.
+_DROP_ONLY = {2: 1}
+DROP_WINDOW = 20_000
+
+
+def _drops_only(old: str | None) -> bool:
+    if old is None:
+        return False
+    old_revision, _, old_digest = old.partition(":")
+    return (_DROP_ONLY.get(INDEX_REVISION) == (int(old_revision) if old_revision.isdigit() else None)
+            and old_digest == index_version().partition(":")[2])
+
+
+def drop_derived_rows(store: Store) -> int:
+    """Delete the index rows of parameters now answered from others' rows; how many went."""
+    by_type = derived_row_params()
+    with store.db.read() as conn:
+        top = conn.execute(select(func.max(resource.c.pk))).scalar() or 0
+    gone = 0
+    for low in range(0, top, DROP_WINDOW):
+        with store.db.write() as conn:
+            for table in INDEX_TABLES.values():
+                for res_type, params in by_type.items():
+                    # `|| ''`: the resource_pk index drives (a window of resources), not the
+                    # (res_type, param) one, which would walk every such row for each window.
+                    gone += conn.execute(delete(table).where(
+                        table.c.resource_pk > low, table.c.resource_pk <= low + DROP_WINDOW,
+                        (table.c.res_type + "") == res_type, (table.c.param + "").in_(params))).rowcount
+    return gone
+
+
 def reindex_if_stale(store: Store, progress: Callable[[int, int], None] | None = None) -> int | None:
     """Reindex when the index was built under another version (or none recorded, with data);
-    returns how many resources were reindexed, None when nothing was to do."""
+    returns how many resources were reindexed (0 when deleting rows was enough), None when
+    nothing was to do."""
     if not is_stale(store):
         return None
     if stored(store) is None and store.is_empty():
         mark_current(store)
         return None
+    if _drops_only(stored(store)):
+        drop_derived_rows(store)
+        mark_current(store)
+        return 0
     from benhan.store.reindex import reindex
     done = reindex(store, progress=progress)
     mark_current(store)         # only once every resource is done: an interrupted run starts again

@@ -238,3 +238,57 @@ def test_code_value_string_keeps_its_own_rows_and_meaning(client):
         return {e["resource"]["id"] for e in r.json().get("entry", [])}
     assert ids("value-string=Detected") == {a, b}
     assert ids("code-value-string=94500-6$Detected") == {b}
+
+
+def _all_index_rows(repo: Repository) -> list[tuple]:
+    out = []
+    with repo.store.db.read() as conn:
+        for name, table in sorted(INDEX_TABLES.items()):
+            out += sorted((name, *(str(v) for v in row)) for row in conn.execute(select(table)))
+    return out
+
+
+def test_an_index_of_the_revision_before_is_brought_up_to_date_by_deleting_rows(both, monkeypatch):
+    """An upgraded server does not re-read every resource for this revision: it deletes the
+    derived parameters' rows, window by window, and the index is then what a full rebuild gives."""
+    from benhan.fhir.searchparams import index_version
+    from benhan.store import index_version as iv
+    from benhan.store.reindex import reindex
+    from benhan.store.schema import node_setting
+    from sqlalchemy import delete, insert
+
+    old, _ = both
+    with full_rows():
+        _load(old, observations(60, seed=11))
+    revision, _, digest = index_version().partition(":")
+    assert revision == "2"
+    with old.store.db.write() as conn:
+        conn.execute(delete(node_setting).where(node_setting.c.key == iv.KEY))
+        conn.execute(insert(node_setting).values(key=iv.KEY, value=f"1:{digest}"))
+    monkeypatch.setattr(iv, "DROP_WINDOW", 7)          # several windows, one ending mid-way
+    before = _index_rows(old)
+    assert any(p.startswith("combo-code") for p in before)
+
+    assert iv.reindex_if_stale(old.store) == 0            # no resource re-read
+    assert iv.stored(old.store) == index_version() and not iv.is_stale(old.store)
+    upgraded = _all_index_rows(old)
+    assert not {r[3] for r in upgraded if r[3].split("#")[0] in DERIVED}
+    assert reindex(old.store) == 60
+    assert _all_index_rows(old) == upgraded               # exactly what a rebuild writes
+
+
+def test_another_revision_or_other_definitions_are_rebuilt_in_full(both):
+    from benhan.fhir.searchparams import index_version
+    from benhan.store import index_version as iv
+    from benhan.store.schema import node_setting
+    from sqlalchemy import delete, insert
+
+    _, new = both
+    _load(new, observations(5, seed=3))
+    digest = index_version().partition(":")[2]
+    for older in ("1:0000000000000000", f"0:{digest}", None):
+        with new.store.db.write() as conn:
+            conn.execute(delete(node_setting).where(node_setting.c.key == iv.KEY))
+            if older:
+                conn.execute(insert(node_setting).values(key=iv.KEY, value=older))
+        assert iv.reindex_if_stale(new.store) == 5, older
