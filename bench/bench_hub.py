@@ -60,6 +60,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, os.environ.get("BENHAN_SRC") or str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _common import NO_SCHEDULED_BACKUP  # noqa: E402
+
 BENHAN = str(Path(sys.executable).with_name("benhan"))
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 BATCH_VERSIONS, BATCH_RAW_BYTES, PULL_PAGE = 500, 1_500_000, 500     # as benhan.sync.node
@@ -407,7 +409,7 @@ class Hub:
         self.log = open(self.log_path, "wb")  # noqa: SIM115
         cmd = [BENHAN, "serve", "--data-dir", str(self.data_dir), "--database-url", url, "--port", str(self.port),
                "--workers", str(workers), "--no-code-lists"]
-        env = {**os.environ, "BENHAN_ROLE": "hub", "BENHAN_NODE_ID": "hub-province"}
+        env = {**os.environ, **NO_SCHEDULED_BACKUP, "BENHAN_ROLE": "hub", "BENHAN_NODE_ID": "hub-province"}
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=tmp, env=env,
                                      start_new_session=True)
         deadline = time.monotonic() + 180

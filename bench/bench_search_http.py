@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import httpx  # noqa: E402
 
-from _common import AUTH_HEADERS, install_bench_token, percentile, print_machine  # noqa: E402
+from _common import AUTH_HEADERS, NO_SCHEDULED_BACKUP, install_bench_token, percentile, print_machine  # noqa: E402
 from bench_search import EVERYTHING, EVERYTHING_GOAL_MS, QUERIES, Query, Sample, free_port, samples  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -91,7 +91,7 @@ class Server:
             cmd += ["--database-url", database_url]
         if workers > 1:
             cmd += ["--workers", str(workers)]
-        env = {**os.environ, "PYTHONPATH": str(src)}
+        env = {**os.environ, **NO_SCHEDULED_BACKUP, "PYTHONPATH": str(src)}
         self.log = open(log_dir / f"search-http-{label}-{self.port}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=log_dir, env=env,
                                      start_new_session=True)

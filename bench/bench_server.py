@@ -50,7 +50,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import AUTH_HEADERS, install_bench_token, percentile, print_machine, rss_kib  # noqa: E402
+from _common import (AUTH_HEADERS, NO_SCHEDULED_BACKUP, install_bench_token, percentile, print_machine,  # noqa: E402
+                     rss_kib)
 from benhan.clinical.demo import patients_bundle  # noqa: E402
 
 BENHAN = str(Path(sys.executable).with_name("benhan"))
@@ -98,7 +99,7 @@ class Server:
         self.log = open(data_dir.parent / f"server-{self.port}.log", "wb")  # noqa: SIM115
         started = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=data_dir.parent,
-                                     env={**os.environ, **(env or {})})
+                                     env={**os.environ, **NO_SCHEDULED_BACKUP, **(env or {})})
         self._wait_ready(240)
         install_bench_token(database_url or f"sqlite:///{data_dir / 'benhan.sqlite'}")
         self.startup_s = time.perf_counter() - started
