@@ -406,8 +406,9 @@ def where_clause(req: SearchRequest, res=resource, visible: Visibility | None = 
     ~112,000 Observations of one LOINC code on a million resources — drove, and its whole list was
     built for a patient's ten.)"""
     conds = [res.c.deleted == false()]
-    drivers = sorted((i for i, c in enumerate(req.criteria) if _can_drive(c)),
-                     key=lambda i: _DRIVE_ORDER.get(req.criteria[i].type, 9))
+    criteria = _on_their_own(req.resource_type, req.criteria)
+    drivers = sorted((i for i, c in enumerate(criteria) if _can_drive(c)),
+                     key=lambda i: _DRIVE_ORDER.get(criteria[i].type, 9))
     driver = drivers[0] if drivers and not driven else None
     if req.resource_type != SYSTEM and driver is None and not driven:
         # (With a driving criterion its index rows already carry the type; naming it here too
@@ -416,8 +417,27 @@ def where_clause(req: SearchRequest, res=resource, visible: Visibility | None = 
     if req.types:
         conds.append(res.c.res_type.in_(req.types))
     conds.extend(criterion_sql(req.resource_type, c, res, driving=i == driver, visible=visible, slot=i)
-                 for i, c in enumerate(req.criteria))
+                 for i, c in enumerate(criteria))
     return and_(*conds)
+
+
+def _on_their_own(res_type: str, criteria) -> list[Criterion]:  # noqa: ANN001
+    """The criteria, a composite on the resource itself with one value (code-value-quantity=
+    8867-4$gt100) written as its components' criteria: the same condition (derived_params), and
+    its code can then start the search instead of every Observation being checked."""
+    out = []
+    for c in criteria:
+        derived = derivation(res_type, c.code) if c.type == "composite" and len(c.values) == 1 else None
+        if derived is None or derived.kind != "same-resource":
+            out.append(c)
+            continue
+        params = parameters_for(res_type)
+        components = [params[code] for code in derived.codes]
+        parts = split_unescaped(c.values[0], "$")
+        if len(parts) != len(components):
+            raise _bad(c, c.values[0], f"a value of {c.code} has {len(components)} parts separated by $")
+        out.extend(Criterion(p.code, p.type, None, (part,), p, key=c.key) for p, part in zip(components, parts))
+    return out
 
 
 def _sort_key(req: SearchRequest, code: str, desc: bool, slot: int):  # noqa: ANN202
