@@ -28,24 +28,12 @@ from sqlalchemy import func, select  # noqa: E402
 from _common import print_machine  # noqa: E402
 from benhan import config as config_mod  # noqa: E402
 from benhan.auth.actor import Actor  # noqa: E402
-from benhan.fhir import derived_params, indexing  # noqa: E402
+from benhan.fhir.derived_params import derivations_off  # noqa: E402
 from benhan.store import bundles, index_version  # noqa: E402
 from benhan.store.reindex import reindex  # noqa: E402
 from benhan.store.repository import Repository  # noqa: E402
 from benhan.store.schema import INDEX_TABLES, resource  # noqa: E402
 from benhan.store.store import Store  # noqa: E402
-
-
-def _revision_1_indexing(on: bool) -> None:
-    """Index as revision 1 did (every parameter its own rows), or as now."""
-    real = derived_params.__dict__.get("_real_derivations") or derived_params.derivations
-    derived_params._real_derivations = real
-    chosen = (lambda res_type: {}) if on else real
-    derived_params.derivations = chosen
-    indexing.derivations = chosen
-    indexing._extractors.cache_clear()
-    indexing._plan.cache_clear()
-    indexing._CHOSEN.clear()
 
 
 def _open(data_dir: Path) -> Store:
@@ -59,6 +47,21 @@ def _counts(store: Store) -> tuple[int, int]:
     return resources, rows
 
 
+def _load(data_dir: Path, count: int) -> tuple[int, int, float]:
+    """The Synthea-shaped Bundles into a new database; (resources, index rows, seconds)."""
+    from synthea_like import World, bundle_sizes, patient_bundle
+    store = _open(data_dir)
+    try:
+        repo = Repository(store, Actor.system("bench"))
+        world = World(seed=1)
+        start = time.perf_counter()
+        for i, n in enumerate(bundle_sizes(count, seed=1000)):
+            bundles.process_bundle(repo, patient_bundle(world, n, seed=1000 + i), "http://localhost/fhir")
+        return (*_counts(store), time.perf_counter() - start)
+    finally:
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bundles", type=int, default=40, help="Synthea-shaped Bundles (100 to 4,000 entries)")
@@ -66,20 +69,10 @@ def main() -> None:
     args = parser.parse_args()
     print_machine()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-index-upgrade-"))
-    from synthea_like import World, bundle_sizes, patient_bundle
 
-    _revision_1_indexing(True)
-    store = _open(work / "upgrade")
-    repo = Repository(store, Actor.system("bench"))
-    world = World(seed=1)
-    start = time.perf_counter()
-    for i, n in enumerate(bundle_sizes(args.bundles, seed=1000)):
-        bundles.process_bundle(repo, patient_bundle(world, n, seed=1000 + i), "http://localhost/fhir")
-    resources, rows_before = _counts(store)
-    print(f"loaded {resources} resources with revision 1's {rows_before} index rows in "
-          f"{time.perf_counter() - start:.0f} s")
-    store.close()
-    _revision_1_indexing(False)
+    with derivations_off():         # every parameter with rows of its own, as revision 1 indexed
+        resources, rows_before, seconds = _load(work / "upgrade", args.bundles)
+    print(f"loaded {resources} resources with revision 1's {rows_before} index rows in {seconds:.0f} s")
     shutil.copytree(work / "upgrade", work / "rebuild")
 
     store = _open(work / "upgrade")

@@ -19,9 +19,12 @@ parameters are never derived: access, compartments, _include and sync name them 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
+from benhan.fhir.paths import split_union
 from benhan.fhir.searchparams import SearchParam, parameters_for
 
 # The types a union may be of: those whose rows only search reads (not reference: see above).
@@ -43,7 +46,7 @@ class Derived:
 
 
 def _parts(expression: str) -> frozenset[str]:
-    from benhan.fhir.paths import split_union
+    """The union's parts, stripped; for a composite's expression, its base elements."""
     return frozenset(split_union(expression))
 
 
@@ -90,9 +93,31 @@ def _components(p: SearchParam, params: dict[str, SearchParam]) -> tuple[tuple[s
     return tuple(out)
 
 
-@cache
+_off = False        # derivations_off(): every parameter with rows of its own, as index revision 1
+
+
 def derivations(res_type: str) -> dict[str, Derived]:
     """The type's parameters answered from others' rows, by code."""
+    return {} if _off else _derivations(res_type)
+
+
+@contextmanager
+def derivations_off() -> Iterator[None]:
+    """Index and search as revision 1 did, every parameter with rows of its own: what the tests
+    compare against and what bench_index_upgrade builds its old index with. Not for a server."""
+    global _off
+    from benhan.fhir import indexing        # (indexing imports this module)
+    _off = True
+    indexing.forget_extractors()
+    try:
+        yield
+    finally:
+        _off = False
+        indexing.forget_extractors()
+
+
+@cache
+def _derivations(res_type: str) -> dict[str, Derived]:
     params = parameters_for(res_type)
     out: dict[str, Derived] = {}
     # Unions: a parameter whose parts are exactly those of two or more others of its type, each
@@ -109,7 +134,7 @@ def derivations(res_type: str) -> dict[str, Derived]:
     for code, p in params.items():
         if p.type != "composite" or not p.component or not p.expression:
             continue
-        if [b.strip() for b in _parts(p.expression)] != [res_type]:
+        if _parts(p.expression) != {res_type}:
             continue
         names = tuple(c for c, _ in p.component)
         if all(c in params and c not in out and _same_rows(e, params[c], res_type) for c, e in p.component):
@@ -118,17 +143,16 @@ def derivations(res_type: str) -> dict[str, Derived]:
     for code, p in params.items():
         if p.type != "composite" or not p.component or not p.expression or code in out:
             continue
-        bases = sorted(b.strip() for b in _parts(p.expression))
-        if len(bases) != 2 or res_type not in bases:
-            continue
-        element = next(b for b in bases if b != res_type)
+        bases = _parts(p.expression)
         shape = _components(p, params)
+        if len(bases) != 2 or res_type not in bases or shape is None:
+            continue
+        elements = bases - {res_type}
         root = next((c for c, d in out.items() if d.kind == "same-resource"
                      and _components(params[c], params) == shape), None)
         stored = next((c for c, q in params.items() if q.type == "composite" and c not in out and q.expression
-                       and [b.strip() for b in _parts(q.expression)] == [element]
-                       and _components(q, params) == shape), None)
-        if shape is not None and root and stored:
+                       and _parts(q.expression) == elements and _components(q, params) == shape), None)
+        if root and stored:
             out[code] = Derived("composite-union", (root, stored))
     return out
 

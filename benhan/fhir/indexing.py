@@ -352,6 +352,13 @@ def extract(resource: dict) -> IndexRows:
     return rows
 
 
+def forget_extractors() -> None:
+    """Drop the compiled extractors (derived_params.derivations_off changed what they extract)."""
+    _extractors.cache_clear()
+    _plan.cache_clear()
+    _CHOSEN.clear()
+
+
 def warm(resource_types: Iterable[str]) -> None:
     """Compile the extractors of these types now rather than on their first write."""
     for t in resource_types:

@@ -75,12 +75,13 @@ def reindex_if_stale(store: Store, progress: Callable[[int, int], None] | None =
     """Reindex when the index was built under another version (or none recorded, with data);
     returns how many resources were reindexed (0 when deleting rows was enough), None when
     nothing was to do."""
-    if not is_stale(store):
+    old = stored(store)
+    if old == index_version():
         return None
-    if stored(store) is None and store.is_empty():
+    if old is None and store.is_empty():
         mark_current(store)
         return None
-    if _drops_only(stored(store)):
+    if _drops_only(old):
         drop_derived_rows(store)
         mark_current(store)
         return 0

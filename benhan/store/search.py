@@ -293,32 +293,37 @@ def _has_sql(res_type: str, c: Criterion, res, visible: Visibility | None) -> Co
         *_seen(visible, has.source_type, r2)))
 
 
+def _component_criteria(res_type: str, c: Criterion, value: str) -> list[Criterion]:
+    """One value of a composite as a criterion per component (its own parameter, one part each)."""
+    params = parameters_for(res_type)
+    components = [params[code] for code, _ in c.param.component]
+    parts = split_unescaped(value, "$")
+    if len(parts) != len(components):
+        raise _bad(c, value, f"a value of {c.code} has {len(components)} parts separated by $")
+    return [Criterion(p.code, p.type, None, (part,), p, key=c.key) for p, part in zip(components, parts)]
+
+
 def _composite_sql(res_type: str, c: Criterion, res) -> ColumnElement:  # noqa: ANN001
     """code-value-quantity=http://loinc.org|8480-6$gt100: every component's condition must hold in
     the same group of index rows (the same Observation, or the same component of it)."""
-    params = parameters_for(res_type)
-    components = [params[code] for code, _ in c.param.component]
     derived = derivation(res_type, c.code)
     if derived is not None and derived.kind == "composite-union":
         # The resource itself or one of its elements: either composite's match (derived_params).
+        params = parameters_for(res_type)
         return or_(*(_composite_sql(res_type, Criterion(code, "composite", None, c.values, params[code], key=c.key),
                                     res) for code in derived.codes))
     alternatives = []
     for value in c.values:
-        parts = split_unescaped(value, "$")
-        if len(parts) != len(components):
-            raise _bad(c, value, f"a value of {c.code} has {len(components)} parts separated by $")
+        subs = _component_criteria(res_type, c, value)
         if derived is not None:
             # The group is the resource itself: each component's own parameter matches on it.
-            alternatives.append(and_(*(criterion_sql(res_type, Criterion(p.code, p.type, None, (part,), p), res)
-                                       for p, part in zip(components, parts))))
+            alternatives.append(and_(*(criterion_sql(res_type, sub, res) for sub in subs)))
             continue
-        tables = [INDEX_TABLES[p.type].alias() for p in components]
+        tables = [INDEX_TABLES[sub.type].alias() for sub in subs]
         conds = []
-        for i, (p, t, part) in enumerate(zip(components, tables, parts)):
-            sub = Criterion(p.code, p.type, None, (part,), p)
+        for i, (sub, t) in enumerate(zip(subs, tables)):
             conds.append(and_(t.c.res_type == res_type, t.c.param == composite_code(c.code, i),
-                              _CONDITIONS[p.type](sub, t, part)))
+                              _CONDITIONS[sub.type](sub, t, sub.values[0])))
         first, *rest = tables
         inner = and_(conds[0], first.c.resource_pk == res.c.pk, *(
             exists().where(and_(t.c.resource_pk == first.c.resource_pk, t.c.grp == first.c.grp, cond))
@@ -430,13 +435,8 @@ def _on_their_own(res_type: str, criteria) -> list[Criterion]:  # noqa: ANN001
         derived = derivation(res_type, c.code) if c.type == "composite" and len(c.values) == 1 else None
         if derived is None or derived.kind != "same-resource":
             out.append(c)
-            continue
-        params = parameters_for(res_type)
-        components = [params[code] for code in derived.codes]
-        parts = split_unescaped(c.values[0], "$")
-        if len(parts) != len(components):
-            raise _bad(c, c.values[0], f"a value of {c.code} has {len(components)} parts separated by $")
-        out.extend(Criterion(p.code, p.type, None, (part,), p, key=c.key) for p, part in zip(components, parts))
+        else:
+            out.extend(_component_criteria(res_type, c, c.values[0]))
     return out
 
 

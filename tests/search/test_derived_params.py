@@ -6,15 +6,13 @@ the same few hundred generated searches asked of both."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select
 
 from benhan import config
 from benhan.auth.actor import Actor
-from benhan.fhir import derived_params, indexing
+from benhan.fhir import derived_params
 from benhan.store.repository import Repository
 from benhan.store.schema import INDEX_TABLES
 from benhan.store.store import Store
@@ -32,25 +30,9 @@ CODES = ["8867-4", "8310-5", "85354-9", "8480-6", "8462-4", "2339-0", "718-7", "
 CONCEPTS = [(SNOMED, "260373001", "Detected"), (SNOMED, "260415000", "Not detected"), (SNOMED, "8517006", "Ex-smoker")]
 
 
-@contextmanager
-def full_rows() -> Iterator[None]:
+def full_rows():  # noqa: ANN201
     """Index and search as before derivation: every parameter with rows of its own."""
-    saved = derived_params.derivations
-    derived_params.derivations = lambda res_type: {}
-    indexing.derivations = derived_params.derivations
-    _forget_extractors()
-    try:
-        yield
-    finally:
-        derived_params.derivations = saved
-        indexing.derivations = saved
-        _forget_extractors()
-
-
-def _forget_extractors() -> None:
-    indexing._extractors.cache_clear()
-    indexing._plan.cache_clear()
-    indexing._CHOSEN.clear()
+    return derived_params.derivations_off()
 
 
 def _coding(rng: random.Random) -> dict:
