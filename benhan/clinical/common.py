@@ -89,6 +89,37 @@ def author(actor: Actor) -> dict:
     return {"display": who(actor)}
 
 
+# A user account's name: unique at the facility, unlike a person's name (two doctors called
+# Nguyễn Văn Hùng are common), so it is what tells who placed an order.
+ACCOUNT = f"{BENHAN}/sid/user-account"
+
+
+def requester(actor: Actor) -> dict:
+    """The person placing an order or prescription: their name as paper shows it, their account
+    and, when the account names one, their Practitioner — so that what comes back for the order
+    (a critical result) reaches this person and not a namesake."""
+    out: dict = {}
+    practitioner = actor.access.scope.practitioner_id if actor.access else None
+    if practitioner:
+        out["reference"] = f"Practitioner/{practitioner}"
+    if actor.kind == "user":
+        out["identifier"] = {"system": ACCOUNT, "value": actor.name}
+    out["display"] = actor.display or actor.name
+    return out
+
+
+def is_actor(reference: dict | None, actor: Actor) -> bool:
+    """Whether a reference written by `requester` names this actor: by account or Practitioner;
+    a reference holding neither (written before either was recorded) by the name shown."""
+    reference = reference or {}
+    identifier = reference.get("identifier") or {}
+    practitioner = actor.access.scope.practitioner_id if actor.access else None
+    if identifier.get("system") == ACCOUNT or reference.get("reference"):
+        return ((identifier.get("system") == ACCOUNT and identifier.get("value") == actor.name)
+                or (practitioner is not None and reference.get("reference") == f"Practitioner/{practitioner}"))
+    return bool(reference.get("display")) and reference.get("display") == (actor.display or actor.name)
+
+
 def stamp(body: dict, actor: Actor) -> dict:
     """The entry with its author (replacing an earlier author's stamp on a new version)."""
     ext = [e for e in body.get("extension", []) if e.get("url") not in (RECORDED_BY, CORRECTION_REASON)]

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from benhan.auth.actor import Actor
 from benhan.clinical.catalogue import lookup, resources
 from benhan.clinical.common import (BENHAN, INTERPRETATION, LOINC, OBS_CATEGORY, UCUM, Problems, age_on, entered_at,
-                                    now, parse_number, ref, stamp)
+                                    now, parse_number, ref, requester, stamp)
 from benhan.fhir.text import fold
 from benhan.store.repository import Repository
 from benhan.terminology.labs import ADULT_AGE, BY_CODE, LABS, PANELS, LabTest
@@ -202,7 +202,7 @@ def place(repo: Repository, actor: Actor, encounter: dict, kind: str, values: di
     body = {"resourceType": "ServiceRequest", **extra, "status": "active", "intent": "order",
             "category": category, "code": code, "subject": encounter["subject"],
             "encounter": ref("Encounter", encounter["id"]),
-            "authoredOn": entered_at(tz), "requester": {"display": actor.display or actor.name}}
+            "authoredOn": entered_at(tz), "requester": requester(actor)}
     note = (values.get("order_note") or "").strip()
     if note:
         body["note"] = [{"text": note}]

@@ -26,7 +26,7 @@ from benhan.clinical import dose_limits, overrides
 from benhan.clinical.allergies import DrugFacts
 from benhan.clinical.atc import ATC
 from benhan.clinical.catalogue.resources import CODE_SYSTEM
-from benhan.clinical.common import BENHAN, UCUM, Problems, entered_at, now, ref, ref_id, stamp
+from benhan.clinical.common import BENHAN, UCUM, Problems, entered_at, now, ref, ref_id, requester, stamp
 from benhan.clinical.vitals import readings
 from benhan.fhir.text import fold
 from benhan.store.repository import Repository
@@ -202,7 +202,7 @@ def prescribe(repo: Repository, actor: Actor, encounter: dict, values: dict[str,
         "groupIdentifier": {"system": PRESCRIPTION_SYSTEM, "value": group},
         "medicationReference": ref("Medication", drug.medication_id, drug.name),
         "subject": encounter["subject"], "encounter": ref("Encounter", encounter["id"]),
-        "authoredOn": entered_at(tz), "requester": {"display": actor.display or actor.name},
+        "authoredOn": entered_at(tz), "requester": requester(actor),
         "dosageInstruction": [{
             "text": text, "patientInstruction": instructions or None, "route": {"text": values["rx_route"]},
             "timing": {"repeat": {"frequency": int(per_day) if per_day == int(per_day) else 1, "period": 1,

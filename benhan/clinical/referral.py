@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from benhan.auth.actor import Actor
 from benhan.clinical.admission import MA_CSKCB_SYSTEM, parse_datetime
-from benhan.clinical.common import BENHAN, Problems, now, ref, stamp
+from benhan.clinical.common import BENHAN, Problems, now, ref, requester, stamp
 from benhan.store.repository import Repository
 
 SNOMED = "http://snomed.info/sct"
@@ -86,7 +86,7 @@ def record(repo: Repository, actor: Actor, encounter: dict, values: dict[str, st
             "code": {"coding": [{"system": SNOMED, "code": REFERRAL, "display": "Patient referral"}],
                      "text": "Chuyển cơ sở khám bệnh, chữa bệnh"},
             "subject": encounter["subject"], "encounter": ref("Encounter", encounter["id"]),
-            "authoredOn": clock.isoformat(), "requester": {"display": actor.display or actor.name}, "performer": [performer],
+            "authoredOn": clock.isoformat(), "requester": requester(actor), "performer": [performer],
             "reasonCode": [{"coding": [{"system": REASON_SYSTEM, "code": v["ref_reason"],
                                         "display": REASONS[v["ref_reason"]]}]}],
             "extension": [{"url": f"{SD}/referral-{name}", "valueString": v[field]}

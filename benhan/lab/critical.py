@@ -7,11 +7,12 @@ one table per LOINC code, e.g. `["2823-3"]` `low = 2.8` `high = 6.2` (docs/lab.m
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from benhan.clinical.common import BENHAN, ref
+from benhan.clinical.common import BENHAN, LOINC, UCUM, ref
 
 FILE = "lab_critical.toml"
 OBSERVATION = f"{BENHAN}/StructureDefinition/critical-observation"
@@ -19,6 +20,10 @@ ACKNOWLEDGED = f"{BENHAN}/StructureDefinition/acknowledged-by"
 FOR = f"{BENHAN}/StructureDefinition/flag-for"        # whom the flag is for: the ordering doctor
 FLAG_CATEGORY = {"system": "http://terminology.hl7.org/CodeSystem/flag-category", "code": "lab",
                  "display": "Laboratory"}
+# On each critical-value Flag until it is acknowledged: what the doctor's home page searches for
+# (R4 has no Flag search by status), however many flags were written or closed since.
+AWAITING = {"system": f"{BENHAN}/CodeSystem/flag-state", "code": "awaiting-acknowledgement",
+            "display": "Chờ bác sĩ xác nhận"}
 CRITICAL = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": "AA",
             "display": "Critical abnormal"}
 
@@ -66,13 +71,69 @@ def table(data_dir: Path | None) -> dict[str, Limits]:
     return out
 
 
+# The units an analyser may write for what the table states, each as a multiple of its dimension's
+# first unit, after spelling is evened out (_spelled). An analyser from elsewhere sends g/dL for
+# haemoglobin, mg/dL for glucose, K/µL for platelets, mmol/l in lower case: before, such a value was
+# not compared at all, and a haemoglobin of 5 g/dL (50 g/L) raised no flag.
+_DIMENSIONS = (
+    {"mmol/L": 1.0, "umol/L": 0.001, "mol/L": 1000.0, "mmol/dL": 10.0},                      # substance
+    {"g/L": 1.0, "g/dL": 10.0, "g/100mL": 10.0, "mg/dL": 0.01, "mg/L": 0.001, "mg/mL": 1.0},  # mass
+    {"10*9/L": 1.0, "G/L": 1.0, "10*3/uL": 1.0, "K/uL": 1.0, "k/uL": 1.0, "10*3/mm3": 1.0,   # number
+     "/nL": 1.0, "10*12/L": 1000.0, "T/L": 1000.0, "10*6/uL": 1000.0, "/uL": 0.001, "/mm3": 0.001},
+)
+_SUBSTANCE, _MASS = _DIMENSIONS[0], _DIMENSIONS[1]
+_MOLAR_MASS = {"14749-6": 180.156, "14743-9": 180.156, "2345-7": 180.156, "2339-0": 180.156}   # glucose, g/mol
+_MONOVALENT = frozenset({"2823-3", "2951-2", "2075-0", "1963-8"})    # K, Na, Cl, HCO3: 1 mEq = 1 mmol
+_LITRE = re.compile(r"(/(?:100)?[dmun]?)l\b")
+
+
+def _spelled(unit: str) -> str:
+    """UCUM's litre is l or L and micro u where people write µ: one spelling of each."""
+    unit = unit.strip().replace(" ", "").replace("µ", "u").replace("μ", "u").replace("^", "*")
+    return _LITRE.sub(lambda m: m.group(1) + "L", unit)
+
+
+def in_unit(value: float, unit: str, wanted: str, code: str) -> float | None:
+    """The value, written in `unit`, in the table's unit; None when they cannot be compared."""
+    unit, wanted = _spelled(unit), _spelled(wanted)
+    if unit == wanted:
+        return value
+    if code in _MONOVALENT and unit in ("mEq/L", "meq/L"):
+        unit = "mmol/L"
+    for dimension in _DIMENSIONS:
+        if unit in dimension and wanted in dimension:
+            return value * dimension[unit] / dimension[wanted]
+    molar_mass = _MOLAR_MASS.get(code)
+    if molar_mass and unit in _MASS and wanted in _SUBSTANCE:          # g/L → mmol/L
+        return value * _MASS[unit] / molar_mass * 1000 / _SUBSTANCE[wanted]
+    if molar_mass and unit in _SUBSTANCE and wanted in _MASS:
+        return value * _SUBSTANCE[unit] * molar_mass / 1000 / _MASS[wanted]
+    return None
+
+
+def _coded(observation: dict, limits: dict[str, Limits]) -> str | None:
+    """The LOINC code of the observation that the table lists (a local code may come first)."""
+    for coding in (observation.get("code") or {}).get("coding") or []:
+        if coding.get("system") in (None, LOINC) and coding.get("code") in limits:
+            return coding["code"]
+    return None
+
+
 def beyond(observation: dict, limits: dict[str, Limits]) -> bool:
-    code = ((observation.get("code") or {}).get("coding") or [{}])[0].get("code", "")
+    code = _coded(observation, limits)
     q = observation.get("valueQuantity") or {}
-    lim = limits.get(code)
-    if lim is None or q.get("value") is None or (lim.unit and q.get("unit") and lim.unit != q.get("unit")):
-        return False    # another unit: not compared (a wrong alarm or a missed one are both worse than none)
-    value = float(q["value"])
+    try:
+        value = float(q["value"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    if code is None:
+        return False
+    lim = limits[code]
+    unit = (q.get("code") if q.get("system") == UCUM and q.get("code") else q.get("unit")) or ""
+    if lim.unit and unit:
+        value = in_unit(value, unit, lim.unit, code)
+    if value is None:
+        return False    # a unit not known to be convertible: a wrong alarm or a missed one are both worse than none
     return (lim.low is not None and value < lim.low) or (lim.high is not None and value > lim.high)
 
 
@@ -84,7 +145,8 @@ def flag_for(observation: dict, observation_id: str, order: dict, when: str) -> 
     """The Flag telling the ordering doctor (order.requester) of one critical result."""
     q = observation["valueQuantity"]
     name = observation["code"].get("text") or observation["code"]["coding"][0]["code"]
-    body = {"resourceType": "Flag", "status": "active", "category": [{"coding": [FLAG_CATEGORY]}],
+    body = {"resourceType": "Flag", "meta": {"tag": [AWAITING]}, "status": "active",
+            "category": [{"coding": [FLAG_CATEGORY]}],
             "code": {"coding": [CRITICAL], "text": f"Giá trị nguy hiểm: {name} {_vn(q['value'])} {q.get('unit', '')}".strip()},
             "subject": order["subject"], "period": {"start": when}, "author": {"display": "Khoa Xét nghiệm"},
             "extension": [{"url": OBSERVATION, "valueReference": ref("Observation", observation_id)}]}

@@ -13,7 +13,7 @@ Critical-value Flags are acknowledged by the doctor here too (an audited update 
 from __future__ import annotations
 
 from benhan.auth.actor import Actor
-from benhan.clinical.common import BENHAN, now, ref_id, stamp
+from benhan.clinical.common import BENHAN, is_actor, now, ref_id, stamp
 from benhan.lab import critical
 from benhan.store.repository import Repository
 
@@ -101,13 +101,26 @@ def open_flags(repo: Repository, encounter_id: str) -> list[dict]:
     return sorted(flags, key=lambda f: f.get("period", {}).get("start", ""))
 
 
-def flags_for(repo: Repository, doctor: str, limit: int = 200) -> list[dict]:
-    """The active critical-value Flags for a doctor (the order's requester, by name), oldest first:
-    the doctor's home page lists them until they are acknowledged."""
-    found = repo.search_type("Flag", [("_sort", "-_lastUpdated"), ("_count", str(limit))])
-    flags = [m.json() for m in found.matches if m.json().get("status") == "active"
-             and any(e.get("url") == critical.FOR and (e.get("valueReference") or {}).get("display") == doctor
-                     for e in m.json().get("extension", []))]
+def flags_for(repo: Repository, actor: Actor, legacy_scan: int = 200) -> list[dict]:
+    """The active critical-value Flags for a doctor, oldest first: the doctor's home page lists
+    them until they are acknowledged. The flag is for the order's requester, matched by account
+    or Practitioner (common.is_actor), so a namesake does not see it. Every flag still awaiting
+    acknowledgement is found by its tag; flags written before the tag existed are looked for
+    among the `legacy_scan` most recently updated, as they were then."""
+    seen: dict[str, dict] = {}
+    cursor = None
+    while True:
+        found = repo.search_type("Flag", [("_tag", f"{critical.AWAITING['system']}|{critical.AWAITING['code']}"),
+                                          ("_count", "500")] + ([("_cursor", cursor)] if cursor else []))
+        seen.update((m.res_id, m.json()) for m in found.matches)
+        if not found.has_next or not found.next_cursor:
+            break
+        cursor = found.next_cursor
+    for m in repo.search_type("Flag", [("_sort", "-_lastUpdated"), ("_count", str(legacy_scan))]).matches:
+        seen.setdefault(m.res_id, m.json())
+    flags = [f for f in seen.values() if f.get("status") == "active"
+             and any(e.get("url") == critical.FOR and is_actor(e.get("valueReference"), actor)
+                     for e in f.get("extension", []))]
     return sorted(flags, key=lambda f: f.get("period", {}).get("start", ""))
 
 

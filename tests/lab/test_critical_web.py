@@ -1,6 +1,6 @@
 """A critical potassium from the analyser, seen by the doctor: the visit page shows it at the top in
 Vietnamese until the doctor acknowledges it; the acknowledgement is the doctor's audited update and
-the banner is gone (and from the doctor's home page, where it was listed too); a flag id that is not this visit's is refused without a 500. Both databases."""
+the banner is gone (and from the ordering doctor's home page, where it was listed too, and not on a namesake's); a flag id that is not this visit's is refused without a 500. Both databases."""
 from __future__ import annotations
 
 import re
@@ -31,9 +31,15 @@ def test_critical_potassium_on_the_visit_page_until_acknowledged(store):  # noqa
         assert simulator.ack_code(ack)[0] == "AA"
     finally:
         listener.stop()
+    # The order's requester is the account bstrang; a namesake's account (same display name, a
+    # common thing) sees the visit's banner, but the home page's list is not theirs.
+    users.create_user(store, "bstrang", seed.V["doctor"], ["doctor"], password=PASSWORD)
     users.create_user(store, "bs.xem", seed.V["doctor"], ["doctor"], practitioner_id=ids["doctor"], password=PASSWORD)
+    with TestClient(create_app(store.config, store), raise_server_exceptions=False) as other:
+        _login(other, "bs.xem")
+        assert "Kali (K⁺) 7,1" not in other.get("/").text
     with TestClient(create_app(store.config, store), raise_server_exceptions=False) as ui:
-        _login(ui, "bs.xem")
+        _login(ui, "bstrang")
         home = ui.get("/")
         assert "Kali (K⁺) 7,1 mmol/L" in home.text and f"/ui/encounters/{ids['encounter']}#lab-flags" in home.text
         page = ui.get(f"/ui/encounters/{ids['encounter']}")
@@ -51,7 +57,7 @@ def test_critical_potassium_on_the_visit_page_until_acknowledged(store):  # noqa
         assert "Kali (K⁺) 7,1" not in ui.get("/").text      # gone from the doctor's home too
     assert repo.read("Flag", flag).json()["status"] == "inactive"
     assert ("update",) in [tuple(r) for r in sql(
-        store, "SELECT interaction FROM audit_event WHERE agent = 'bs.xem' AND res_type = 'Flag' AND res_id = :f", f=flag)]
+        store, "SELECT interaction FROM audit_event WHERE agent = 'bstrang' AND res_type = 'Flag' AND res_id = :f", f=flag)]
 
 
 def test_the_technician_validates_the_analysers_results_on_the_worklist(store):  # noqa: ANN001

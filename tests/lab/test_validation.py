@@ -8,6 +8,7 @@ import pytest
 
 from benhan.auth.actor import Actor
 from benhan.clinical import orders
+from benhan.clinical.common import ACCOUNT
 from benhan.lab import critical, simulator, validation
 from benhan.lab.mllp import Listener
 from benhan.lab.simulator import Result
@@ -46,7 +47,8 @@ def test_critical_potassium_flags_the_ordering_doctor_until_acknowledged(store, 
                                   Result("2951-2", "138", "mmol/L", "135-145", "N")])
     (flag,) = validation.open_flags(repo, encounter)
     assert "Kali" in flag["code"]["text"] and "6,9 mmol/L" in flag["code"]["text"]
-    assert {"url": critical.FOR, "valueReference": {"display": seed.DOCTOR.display}} in flag["extension"]
+    assert {"url": critical.FOR, "valueReference": {"identifier": {"system": ACCOUNT, "value": seed.DOCTOR.name},
+                                                    "display": seed.DOCTOR.display}} in flag["extension"]
     repo2, _, _, _ = sent([Result("2823-3", "4.1", "mmol/L", "3.5-5.0", "N")])      # normal: no new flag
     assert len(validation.open_flags(repo2, encounter)) == 1
     validation.acknowledge(Repository(store, DOCTOR), DOCTOR, flag["id"])

@@ -39,7 +39,7 @@ def worklist_context(request: Request) -> dict:
     if out["q"] and may(r, "s", "Patient"):
         out["found"] = registration.search(r, out["q"])
     # The critical lab values waiting for this doctor's acknowledgement (benhan/lab/critical.py).
-    out["lab_flags"] = lab_validation.flags_for(r, r.actor.display or r.actor.name) if may(r, "s", "Flag") else []
+    out["lab_flags"] = lab_validation.flags_for(r, r.actor) if may(r, "s", "Flag") else []
     return out
 
 
