@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
     ("bench_encryption.py", ["--prefill", "20", "--creates", "8", "--reads", "40", "--units", "4"], "encrypted/plain"),
     ("bench_audit.py", ["--backend", "sqlite", "--quick", "--units", "2"], "audit chain intact"),
     ("bench_index_upgrade.py", ["--bundles", "1"], "full reindex"),
+    ("bench_canonical_search.py", ["--responses", "600", "--rounds", "3"], "matches each"),
 ])
 def test_a_quick_benchmark_runs_to_the_end(script: str, args: list[str], says: str, tmp_path: Path):
     done = subprocess.run([sys.executable, str(ROOT / "bench" / script), *(a.format(tmp=tmp_path) for a in args)],

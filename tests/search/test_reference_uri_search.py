@@ -106,6 +106,8 @@ def test_a_canonical_reference_matches_with_or_without_its_version(client):
     v2 = create(client, answers(f"{CANONICAL}|2.0"))
     unversioned = create(client, answers(CANONICAL))
     create(client, answers(CANONICAL + "-nhi"))
+    create(client, answers(CANONICAL.upper() + "|1.0"))        # another URL: canonicals are case-sensitive
+    create(client, answers(CANONICAL + "}"))                   # just past the versions in byte order
     assert found(client, "QuestionnaireResponse?questionnaire=" + quote(CANONICAL)) == {v1, v2, unversioned}
     assert found(client, "QuestionnaireResponse?questionnaire=" + quote(f"{CANONICAL}|1.0")) == {v1}
     assert found(client, "QuestionnaireResponse?questionnaire=" + quote(f"{CANONICAL}|3.0")) == set()
