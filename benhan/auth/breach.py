@@ -116,5 +116,5 @@ def from_composition(body: dict) -> Breach:
 
 
 def all_breaches(repo: Repository) -> list[Breach]:
-    found = repo.search_type("Composition", [("type", f"{TYPE['system']}|{TYPE['code']}"), ("_count", "500")])
-    return sorted((from_composition(v.json()) for v in found.matches), key=lambda b: b.discovered, reverse=True)
+    found = repo.search_all("Composition", [("type", f"{TYPE['system']}|{TYPE['code']}")])
+    return sorted((from_composition(v.json()) for v in found), key=lambda b: b.discovered, reverse=True)

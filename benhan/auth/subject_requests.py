@@ -138,6 +138,5 @@ def answer(repo: Repository, task_id: str, *, status: str, answer_text: str = ""
 
 def register(repo: Repository) -> list[Request]:
     """Every request, open ones first, soonest deadline first."""
-    found = repo.search_type("Task", [("code", f"{SYSTEM}|"), ("_count", "1000")])
-    out = [from_task(v.json()) for v in found.matches]
+    out = [from_task(v.json()) for v in repo.search_all("Task", [("code", f"{SYSTEM}|")])]
     return sorted(out, key=lambda r: (r.status not in OPEN, r.due, r.id))

@@ -141,8 +141,7 @@ def bill_for_encounter(repo: Repository, encounter_id: str, *, now: datetime) ->
     pid = patient.get("id", "")
     aid, iid = account_id(encounter_id), invoice_id(encounter_id)
     number = bill_number(encounter)
-    existing = {m.res_id: m.json() for m in repo.search_type(
-        "ChargeItem", [("context", f"Encounter/{encounter_id}"), ("_count", "5000")]).matches}
+    existing = {m.res_id: m.json() for m in repo.search_all("ChargeItem", [("context", f"Encounter/{encounter_id}")])}
     prepared = []
     current = {ln.charge_item_id for ln in c.lines}
     for line in c.lines:
@@ -200,7 +199,7 @@ def _items_by_account(repo: Repository, account_ids: list[str]) -> dict[str, lis
     out: dict[str, list[dict]] = {a: [] for a in account_ids}
     for i in range(0, len(account_ids), 20):
         chunk = ",".join(f"Account/{a}" for a in account_ids[i:i + 20])
-        for m in repo.search_type("ChargeItem", [("account", chunk), ("_count", "5000")]).matches:
+        for m in repo.search_all("ChargeItem", [("account", chunk)]):
             item = m.json()
             for a in item.get("account", []):
                 if ref_id(a) in out:
@@ -233,10 +232,8 @@ def paid_for(repo: Repository, invoice_id: str) -> Decimal:
 
 def open_bills(repo: Repository, *, on: date) -> list[Bill]:
     """The bills issued up to `on` with something still due from the patient, oldest first."""
-    found = repo.search_type("Invoice", [("status", "issued"), ("date", f"le{on.isoformat()}"),
-                                         ("_sort", "date"), ("_count", "1000")])
     owing = []
-    for m in found.matches:
+    for m in repo.search_all("Invoice", [("status", "issued"), ("date", f"le{on.isoformat()}"), ("_sort", "date")]):
         invoice = m.json()
         # The cashier collects whole đồng (half up), as the printed statement shows them.
         due = Decimal(str((invoice.get("totalNet") or {}).get("value", 0))).quantize(Decimal(1), ROUND_HALF_UP)

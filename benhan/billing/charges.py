@@ -104,8 +104,7 @@ class _Prices:
             chunk = wanted[i:i + _CHUNK]
             for u in chunk:
                 self.by_url.setdefault(u, [])
-            found = self.repo.search_type("ChargeItemDefinition", [("url", ",".join(chunk)), ("_count", "1000")])
-            for m in found.matches:
+            for m in self.repo.search_all("ChargeItemDefinition", [("url", ",".join(chunk))]):
                 body = m.json()
                 self.by_url.setdefault(body.get("url", ""), []).append(body)
 
@@ -136,7 +135,7 @@ def _group(body: dict) -> str:
 
 
 def _search_all(repo: Repository, res_type: str, params: list[tuple[str, str]]) -> list[dict]:
-    return [m.json() for m in repo.search_type(res_type, params + [("_count", "1000")]).matches]
+    return [m.json() for m in repo.search_all(res_type, params)]
 
 
 class _Items:

@@ -137,14 +137,7 @@ def _amount(money: dict | None) -> Decimal:
 # --- reading -----------------------------------------------------------------------------------
 
 def _all(repo: Repository, items: list[tuple[str, str]]) -> list[dict]:
-    out, cursor = [], None
-    while True:
-        page = repo.search_type("PaymentReconciliation", items + [("_count", "500")]
-                                + ([("_cursor", cursor)] if cursor else []))
-        out += [m.json() for m in page.matches]
-        if not page.has_next or not page.next_cursor:
-            return out
-        cursor = page.next_cursor
+    return [m.json() for m in repo.search_all("PaymentReconciliation", items)]
 
 
 def _ident(body: dict, system: str) -> str:

@@ -166,16 +166,13 @@ def state(slot: Slot, record: dict | None, clock: datetime, late_after: timedelt
 
 
 def orders_of(repo: Repository, encounter_id: str) -> list[dict]:
-    found = repo.search_type("MedicationRequest", [("encounter", f"Encounter/{encounter_id}"), ("_count", "500")])
-    return [m.json() for m in found.matches]
+    return [m.json() for m in repo.search_all("MedicationRequest", [("encounter", f"Encounter/{encounter_id}")])]
 
 
 def records_of(repo: Repository, encounter_id: str) -> dict[str, dict]:
     """The stay's recorded doses by their slot (infusions, which have no slot, left out)."""
-    found = repo.search_type("MedicationAdministration", [("context", f"Encounter/{encounter_id}"),
-                                                          ("_count", "2000")])
     out = {}
-    for m in found.matches:
+    for m in repo.search_all("MedicationAdministration", [("context", f"Encounter/{encounter_id}")]):
         body = m.json()
         key = slot_key(body)
         if key and body.get("status") != "entered-in-error":
@@ -320,14 +317,12 @@ def pending(repo: Repository, clock: datetime, tz: str, late_after: timedelta = 
     patients = {m.res_id: m.json() for m in stays.included if m.res_type == "Patient"}
     refs = ",".join(f"Encounter/{m.res_id}" for m in stays.matches)
     orders: dict[str, list[dict]] = {}
-    for m in repo.search_type("MedicationRequest", [("encounter", refs), ("status", "active"),
-                                                    ("_count", "5000")]).matches:
+    for m in repo.search_all("MedicationRequest", [("encounter", refs), ("status", "active")]):
         body = m.json()
         orders.setdefault(ref_id(body.get("encounter")) or "", []).append(body)
     since = (clock - timedelta(days=2)).date().isoformat()
     records: dict[str, dict] = {}
-    for m in repo.search_type("MedicationAdministration", [("context", refs), ("effective-time", f"ge{since}"),
-                                                           ("_count", "5000")]).matches:
+    for m in repo.search_all("MedicationAdministration", [("context", refs), ("effective-time", f"ge{since}")]):
         key = slot_key(m.json())
         if key and m.json().get("status") != "entered-in-error":
             records[key] = m.json()

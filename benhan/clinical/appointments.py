@@ -85,8 +85,8 @@ def _start(appt: dict) -> datetime | None:
 def _around(repo: Repository, day: date) -> list:
     # A day's appointments in any time zone: search a day wider each side, keep the local day after.
     items = [("date", f"ge{(day - timedelta(days=1)).isoformat()}"),
-             ("date", f"le{(day + timedelta(days=1)).isoformat()}"), ("_count", "2000")]
-    return repo.search_type("Appointment", items).matches
+             ("date", f"le{(day + timedelta(days=1)).isoformat()}")]
+    return repo.search_all("Appointment", items)
 
 
 def _taken(repo: Repository, location_id: str, start: datetime, skip: str | None = None) -> int:
@@ -219,7 +219,7 @@ def day_list(repo: Repository, day: date, tz: str = "+07:00") -> list[DayEntry]:
     linked: dict[str, str] = {}
     if rows:
         ids = ",".join(f"Appointment/{r[0]}" for r in rows)
-        for m in repo.search_type("Encounter", [("appointment", ids), ("_count", "2000")]).matches:
+        for m in repo.search_all("Encounter", [("appointment", ids)]):
             for r in m.json().get("appointment") or []:
                 if ref_id(r):
                     linked[ref_id(r) or ""] = m.res_id

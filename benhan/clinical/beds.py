@@ -132,13 +132,12 @@ class Bed:
 
 def layout(repo: Repository, department_id: str) -> list[Bed]:
     """The department's beds, by room then bed name (two searches: rooms, then their beds)."""
-    rooms = {m.res_id: m.json().get("name", "") for m in repo.search_type(
-        "Location", [("partof", f"Location/{department_id}"), ("_count", "500")]).matches
+    rooms = {m.res_id: m.json().get("name", "") for m in repo.search_all(
+        "Location", [("partof", f"Location/{department_id}")])
         if physical_type(m.json()) == "ro"}
     if not rooms:
         return []
-    found = repo.search_type("Location", [("partof", ",".join(f"Location/{r}" for r in rooms)),
-                                          ("_count", "1000")]).matches
+    found = repo.search_all("Location", [("partof", ",".join(f"Location/{r}" for r in rooms))])
     out = []
     for m in found:
         b = m.json()
@@ -157,7 +156,7 @@ def _natural(text: str) -> tuple:
 
 def departments_with_beds(repo: Repository) -> list[tuple[str, str]]:
     """(id, name) of the departments that have ward rooms."""
-    rooms = [m.json() for m in repo.search_type("Location", [("status", "active"), ("_count", "1000")]).matches]
+    rooms = [m.json() for m in repo.search_all("Location", [("status", "active")])]
     ids = {ref_id(r.get("partOf")) for r in rooms if physical_type(r) == "ro" and r.get("partOf")}
     return sorted(((r["id"], r.get("name", "")) for r in rooms if r["id"] in ids), key=lambda x: x[1])
 
@@ -414,8 +413,7 @@ DEMO_WARDS = {"Khoa Nội": (3, 4), "Khoa Ngoại": (2, 4), "Khoa Nhi": (2, 3)}
 def load_demo_beds(repo: Repository, actor: Actor) -> int:
     """Rooms and beds for the demo's inpatient departments, with ids derived from the department's so
     loading again writes nothing new (each write a no-op). The number of beds written."""
-    deps = {m.json().get("name"): m for m in repo.search_type("Location", [("status", "active"),
-                                                                           ("_count", "2000")]).matches}
+    deps = {m.json().get("name"): m for m in repo.search_all("Location", [("status", "active")])}
     count = 0
     for name, (rooms, per_room) in DEMO_WARDS.items():
         dept = deps.get(name)

@@ -32,7 +32,7 @@ def may_read(repo: Repository, res_type: str) -> bool:
 def _search(repo: Repository, res_type: str, items: list[tuple[str, str]]) -> list[dict]:
     if not may_read(repo, res_type):
         return []
-    return [m.json() for m in repo.search_type(res_type, items + [("_count", "500")]).matches]
+    return [m.json() for m in repo.search_all(res_type, items)]
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,7 @@ class Signer:
 def _targets(repo: Repository, encounter_id: str) -> dict[str, str]:
     """'Procedure/id' or 'ServiceRequest/id' → its name: what a consent can be for."""
     out = {f"Procedure/{p['id']}": p.get("code", {}).get("text", "") for p in procedures.of_visit(repo, encounter_id)}
-    found = repo.search_type("ServiceRequest", [("encounter", f"Encounter/{encounter_id}"), ("_count", "200")])
-    for m in found.matches:
+    for m in repo.search_all("ServiceRequest", [("encounter", f"Encounter/{encounter_id}")]):
         sr = m.json()
         if sr.get("status") in ("active", "completed", "draft") and _is_procedure_order(sr):
             out[f"ServiceRequest/{sr['id']}"] = sr.get("code", {}).get("text", "")
@@ -253,9 +252,9 @@ def _representative(p: Problems, v: dict[str, str]) -> dict | None:
 def of_visit(repo: Repository, encounter: dict) -> list[dict]:
     """The visit's treatment consents (01/BV2), oldest first."""
     encounter_id = encounter["id"]
-    found = repo.search_type("Consent", [("patient", f"Patient/{ref_id(encounter.get('subject'))}"),
-                                         ("scope", f"{SCOPE['system']}|{SCOPE['code']}"), ("_count", "200")])
-    mine = [m.json() for m in found.matches
+    found = repo.search_all("Consent", [("patient", f"Patient/{ref_id(encounter.get('subject'))}"),
+                                        ("scope", f"{SCOPE['system']}|{SCOPE['code']}")])
+    mine = [m.json() for m in found
             if any(e.get("url") == ENCOUNTER_EXT and ref_id(e.get("valueReference")) == encounter_id
                    for e in m.json().get("extension", []))
             and m.json().get("status") != "entered-in-error"]

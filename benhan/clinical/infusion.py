@@ -84,8 +84,8 @@ def record(repo: Repository, actor: Actor, encounter: dict, values: dict[str, st
 
 def of_visit(repo: Repository, encounter_id: str) -> list[dict]:
     """The stay's infusions (not those entered in error), in the order they started."""
-    found = repo.search_type("MedicationAdministration", [("context", f"Encounter/{encounter_id}"), ("_count", "500")])
-    items = [m.json() for m in found.matches if m.json().get("status") != "entered-in-error"
+    found = repo.search_all("MedicationAdministration", [("context", f"Encounter/{encounter_id}")])
+    items = [m.json() for m in found if m.json().get("status") != "entered-in-error"
              and (m.json().get("medicationReference") or {}).get("reference") == "#fluid"]
     return sorted(items, key=lambda x: (x.get("effectivePeriod") or {}).get("start", ""))
 

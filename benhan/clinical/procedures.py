@@ -47,9 +47,8 @@ CLASSES = {"dac-biet": ("Loại đặc biệt", "Special class"), "loai-1": ("Lo
 
 def practitioners(repo: Repository) -> list[tuple[str, str]]:
     """(id, full name) of the facility's active staff, by name: whom a procedure names."""
-    found = repo.search_type("Practitioner", [("active", "true"), ("_count", "500")])
     out = []
-    for m in found.matches:
+    for m in repo.search_all("Practitioner", [("active", "true")]):
         n = (m.json().get("name") or [{}])[0]
         out.append((m.res_id, n.get("text") or " ".join([n.get("family", ""), *n.get("given", [])]).strip()))
     return sorted(out, key=lambda x: x[1])
@@ -174,8 +173,8 @@ def add_complication(repo: Repository, actor: Actor, encounter: dict, values: di
 def of_visit(repo: Repository, encounter_id: str) -> list[dict]:
     """The visit's procedures (not those entered in error), in the order they were done. A blood
     transfusion (clinical.transfusion) is a Procedure too, but has its own sheet, not 06/BV2."""
-    found = repo.search_type("Procedure", [("encounter", f"Encounter/{encounter_id}"), ("_count", "200")])
-    items = [m.json() for m in found.matches if m.json().get("status") != "entered-in-error"
+    found = repo.search_all("Procedure", [("encounter", f"Encounter/{encounter_id}")])
+    items = [m.json() for m in found if m.json().get("status") != "entered-in-error"
              and not _is_transfusion(m.json())]
     return sorted(items, key=lambda x: x.get("performedDateTime", ""))
 

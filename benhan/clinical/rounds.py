@@ -93,13 +93,12 @@ def due_rounds(repo: Repository, clock: datetime, hours: dict[str, int] | None =
     patients = {m.res_id: m.json() for m in stays.included if m.res_type == "Patient"}
     refs = ",".join(f"Encounter/{m.res_id}" for m in stays.matches)
     impressions: dict[str, list[dict]] = {}
-    for m in repo.search_type("ClinicalImpression", [("encounter", refs), ("_count", "5000")]).matches:
+    for m in repo.search_all("ClinicalImpression", [("encounter", refs)]):
         impressions.setdefault(ref_id(m.json().get("encounter")) or "", []).append(m.json())
     window = clock - max(interval(k, hours) for k in HOURS) - timedelta(days=1)
     vitals: dict[str, list[dict]] = {}
-    for m in repo.search_type("Observation", [("encounter", refs), ("category", "vital-signs"),
-                                              ("date", f"ge{window.isoformat(timespec='seconds')}"),
-                                              ("_count", "5000")]).matches:
+    for m in repo.search_all("Observation", [("encounter", refs), ("category", "vital-signs"),
+                                             ("date", f"ge{window.isoformat(timespec='seconds')}")]):
         vitals.setdefault(ref_id(m.json().get("encounter")) or "", []).append(m.json())
     out = []
     for m in stays.matches:

@@ -259,9 +259,9 @@ def is_transfusion(proc: dict) -> bool:
 
 def of_visit(repo: Repository, encounter_id: str) -> list[dict]:
     """The visit's transfusions (not those entered in error), in the order they started."""
-    found = repo.search_type("Procedure", [("encounter", f"Encounter/{encounter_id}"),
-                                           ("code", f"{SNOMED}|{TRANSFUSION['code']}"), ("_count", "200")])
-    items = [m.json() for m in found.matches if m.json().get("status") != "entered-in-error"]
+    found = repo.search_all("Procedure", [("encounter", f"Encounter/{encounter_id}"),
+                                          ("code", f"{SNOMED}|{TRANSFUSION['code']}")])
+    items = [m.json() for m in found if m.json().get("status") != "entered-in-error"]
     return sorted(items, key=lambda x: (x.get("performedPeriod") or {}).get("start", ""))
 
 
@@ -324,15 +324,6 @@ def checks_of(proc: dict, observations: list[dict]) -> list[vitals.Reading]:
     mine = [o for o in observations if any(ref_id(x) == proc.get("id") and (x.get("reference") or "").startswith(
         "Procedure/") for x in o.get("partOf", []))]
     return vitals.readings(mine)
-
-
-def signable(repo: Repository, encounter: dict) -> dict[str, str]:
-    """"transfusion:<id>" → the unit and when it started, for the documents page."""
-    from benhan.clinical.common import vn_datetime
-    return {f"transfusion:{p['id']}": " — ".join(x for x in (f"{product(p)} {bag(p)}".strip(),
-                                                             vn_datetime((p.get("performedPeriod") or {}).get("start")))
-                                                 if x)
-            for p in of_visit(repo, encounter["id"])}
 
 
 def signable(repo: Repository, encounter: dict) -> dict[str, str]:

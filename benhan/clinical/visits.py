@@ -50,7 +50,7 @@ def facility(repo: Repository, configured_name: str | None = None) -> Facility:
 
 def _active_locations(repo: Repository) -> list[dict]:
     """Where a visit is opened or transferred to: not a ward's rooms and beds (clinical.beds)."""
-    found = repo.search_type("Location", [("status", "active"), ("_count", "2000")]).matches
+    found = repo.search_all("Location", [("status", "active")])
     return [loc for loc in (m.json() for m in found) if not _ward_place(loc)]
 
 

@@ -78,15 +78,13 @@ def board(repo: Repository, department_id: str, at: datetime, tz: str = "+07:00"
     allergic: set[str] = set()
     if ids:
         refs = _ids("encounter", ids, "Encounter")
-        for m in repo.search_type("Condition", [("encounter", refs), ("_count", "2000")]).matches:
+        for m in repo.search_all("Condition", [("encounter", refs)]):
             conditions[m.res_id] = m.json()
-        for m in repo.search_type("ServiceRequest", [("encounter", refs), ("status", "active"),
-                                                     ("_count", "2000")]).matches:
+        for m in repo.search_all("ServiceRequest", [("encounter", refs), ("status", "active")]):
             eid = ref_id(m.json().get("encounter")) or ""
             orders[eid] = orders.get(eid, 0) + 1
         since = (at - timedelta(hours=vitals_hours)).isoformat()
-        for m in repo.search_type("Observation", [("encounter", refs), ("date", f"ge{since}"),
-                                                  ("_count", "5000")]).matches:
+        for m in repo.search_all("Observation", [("encounter", refs), ("date", f"ge{since}")]):
             o = m.json()
             eid = ref_id(o.get("encounter")) or ""
             cats = {c.get("code") for cat in o.get("category", []) for c in cat.get("coding", [])}
@@ -96,8 +94,7 @@ def board(repo: Repository, department_id: str, at: datetime, tz: str = "+07:00"
             if codes & CRITICAL:
                 critical[eid] = critical.get(eid, 0) + 1
         pids = sorted({ref_id(e.get("subject")) or "" for e in encounters.values()})
-        for m in repo.search_type("AllergyIntolerance", [("patient", ",".join(f"Patient/{p}" for p in pids)),
-                                                         ("_count", "2000")]).matches:
+        for m in repo.search_all("AllergyIntolerance", [("patient", ",".join(f"Patient/{p}" for p in pids))]):
             a = m.json()
             status = ((a.get("verificationStatus") or {}).get("coding") or [{}])[0].get("code")
             if status not in ("entered-in-error", "refuted"):

@@ -95,8 +95,8 @@ def medical(repo: Repository, actor: Actor, report_id: str, interpreter: dict | 
 
 def open_flags(repo: Repository, encounter_id: str) -> list[dict]:
     """The active critical-value Flags of a visit, oldest first."""
-    found = repo.search_type("Flag", [("encounter", f"Encounter/{encounter_id}"), ("_count", "500")])
-    flags = [m.json() for m in found.matches if m.json().get("status") == "active"      # R4 Flag: no status search
+    found = repo.search_all("Flag", [("encounter", f"Encounter/{encounter_id}")])
+    flags = [m.json() for m in found if m.json().get("status") == "active"      # R4 Flag: no status search
              and any(e.get("url") == critical.OBSERVATION for e in m.json().get("extension", []))]
     return sorted(flags, key=lambda f: f.get("period", {}).get("start", ""))
 
@@ -107,15 +107,8 @@ def flags_for(repo: Repository, actor: Actor, legacy_scan: int = 200) -> list[di
     or Practitioner (common.is_actor), so a namesake does not see it. Every flag still awaiting
     acknowledgement is found by its tag; flags written before the tag existed are looked for
     among the `legacy_scan` most recently updated, as they were then."""
-    seen: dict[str, dict] = {}
-    cursor = None
-    while True:
-        found = repo.search_type("Flag", [("_tag", f"{critical.AWAITING['system']}|{critical.AWAITING['code']}"),
-                                          ("_count", "500")] + ([("_cursor", cursor)] if cursor else []))
-        seen.update((m.res_id, m.json()) for m in found.matches)
-        if not found.has_next or not found.next_cursor:
-            break
-        cursor = found.next_cursor
+    awaiting = f"{critical.AWAITING['system']}|{critical.AWAITING['code']}"
+    seen = {m.res_id: m.json() for m in repo.search_all("Flag", [("_tag", awaiting)])}
     for m in repo.search_type("Flag", [("_sort", "-_lastUpdated"), ("_count", str(legacy_scan))]).matches:
         seen.setdefault(m.res_id, m.json())
     flags = [f for f in seen.values() if f.get("status") == "active"

@@ -574,6 +574,21 @@ class Repository:
                          query="&".join(f"{k}={v}" for k, v in req.applied_query()))
         return result
 
+    def search_all(self, res_type: str, items: list[tuple[str, str]]) -> list[VersionBody]:
+        """Every match of the search, page after page (the largest page the server allows): what a
+        workflow needs whole — a stay's doses, a bill's charges, the record it exports — where one
+        page with a large _count silently stopped at the page-size cap or at its own number."""
+        size = str(self.store.config.max_page_size)
+        items = [(k, v) for k, v in items if k not in ("_count", "_cursor")]
+        out: list[VersionBody] = []
+        cursor = None
+        while True:
+            page = self.search_type(res_type, items + [("_count", size)] + ([("_cursor", cursor)] if cursor else []))
+            out += page.matches
+            if not page.has_next or not page.next_cursor:
+                return out
+            cursor = page.next_cursor
+
     def search_system(self, items: list[tuple[str, str]], *, lenient: bool = False) -> SearchResult:
         """GET [base]?_type=…: the parameters common to all resources, over the given types."""
         req = fhir_search.parse(SYSTEM, items, lenient=lenient,

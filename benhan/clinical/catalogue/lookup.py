@@ -56,8 +56,7 @@ def _prices(repo: Repository, urls: list[str], on: date) -> dict[str, dict]:
     out: dict[str, dict] = {}
     for i in range(0, len(urls), _CHUNK):
         chunk = urls[i:i + _CHUNK]
-        found = repo.search_type("ChargeItemDefinition", [("url", ",".join(chunk)), ("_count", "1000")])
-        for m in found.matches:
+        for m in repo.search_all("ChargeItemDefinition", [("url", ",".join(chunk))]):
             body = m.json()
             if body.get("status") == "active" and _holds(body.get("effectivePeriod") or {}, on):
                 out[body.get("url", "")] = body
@@ -94,13 +93,13 @@ def services_on(repo: Repository, on: date, query: str = "", groups: frozenset[s
     """The services valid on `on` whose name holds every typed word (accents and case ignored) or
     whose code starts with the query; only those of the cost `groups` when given; by name."""
     query = query.strip()
-    params = [("status", "active"), ("_count", "5000")]
+    params = [("status", "active")]
     if query and _CODE_LIKE.match(query):
         params.append(("name", query.replace(".", "_")))       # the name is the code with '_'
     elif query:
         params.append(("title:contains", max(fold(query).split(), key=len)))
     candidates = []
-    for m in repo.search_type("ActivityDefinition", params).matches:
+    for m in repo.search_all("ActivityDefinition", params):
         body = m.json()
         coding = _coding(body)
         if coding is None:

@@ -160,7 +160,7 @@ def gather(repo: Repository, encounter_id: str, today, configured_name: str | No
     appt = chart.follow_up(repo, encounter)
     fac = visits.facility(repo, configured_name)
     proc_list = procs.of_visit(repo, encounter["id"]) if chart.may_read(repo, "Procedure") else []
-    names = {m.res_id: m.json().get("name", "") for m in repo.search_type("Location", [("_count", "200")]).matches}
+    names = {m.res_id: m.json().get("name", "") for m in repo.search_all("Location", [])}
     authors = [*((rec.record or {}).get("author") or []), *((rec.summary or {}).get("author") or []),
                *(x.get("actor") for p in proc_list for x in p.get("performer", []))]
     if head_title is None:

@@ -137,13 +137,7 @@ def _name_record(problem: str, trees: list[dict], many: bool) -> str:
 # --- what is exported ------------------------------------------------------------------------------
 
 def _episodes(repo: Repository, items: list[tuple[str, str]]) -> list[dict]:
-    out, cursor = [], None
-    while True:
-        page = repo.search_type("Encounter", items + [("_count", "200")] + ([("_cursor", cursor)] if cursor else []))
-        out += [m.json() for m in page.matches]
-        if not page.has_next or not page.next_cursor:
-            return out
-        cursor = page.next_cursor
+    return [m.json() for m in repo.search_all("Encounter", items)]
 
 
 def _start(e: dict) -> str:

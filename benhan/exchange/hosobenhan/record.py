@@ -341,7 +341,7 @@ def _procedure_rows(found: list[dict], kind: str, complications: dict[str, str],
 # --- one episode -----------------------------------------------------------------------------------
 
 def _search(repo: Repository, res_type: str, items: list[tuple[str, str]]) -> list[dict]:
-    return [m.json() for m in repo.search_type(res_type, items + [("_count", "1000")]).matches]
+    return [m.json() for m in repo.search_all(res_type, items)]
 
 
 @dataclass
@@ -360,7 +360,7 @@ def require_reads(repo: Repository) -> None:
 def shared(repo: Repository) -> Shared:
     require_reads(repo)
     rooms = {}
-    for m in repo.search_type("Location", [("_count", "500")]).matches:
+    for m in repo.search_all("Location", []):
         code = next((i.get("value", "") for i in m.json().get("identifier", []) if i.get("value")), "")
         rooms[m.res_id] = code or m.res_id
     return Shared(_practitioners(repo), rooms)

@@ -20,9 +20,8 @@ def card(r: Repository, encounter: dict, offset: str) -> dict:
         return {"days": [], "may_add": False, "shown": False}
     codes = [f"{fluids.SYSTEM}|{k}" for k in fluids.KINDS] + [f"{fluids.LOINC}|{c}" for c in (fluids.INTAKE_24H,
                                                                                            fluids.URINE_24H)]
-    found = r.search_type("Observation", [("encounter", f"Encounter/{encounter['id']}"), ("code", ",".join(codes)),
-                                          ("_count", "5000")])
-    days = fluids.days([m.json() for m in found.matches], zone(offset))[-SHOWN_DAYS:]
+    found = r.search_all("Observation", [("encounter", f"Encounter/{encounter['id']}"), ("code", ",".join(codes))])
+    days = fluids.days([m.json() for m in found], zone(offset))[-SHOWN_DAYS:]
     rows = [(f"{d.day:%d/%m/%Y}", number(d.intake), number(d.amounts.get("urine", 0.0)),
              number(d.amounts.get("other-output", 0.0)), number(d.balance)) for d in reversed(days)]
     may_add = may(r, "c", "Observation") and encounter.get("status") != "entered-in-error"

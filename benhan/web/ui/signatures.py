@@ -72,9 +72,9 @@ def _result_reports(r, eid: str) -> dict[str, str]:  # noqa: ANN001
     if not may(r, "s", "DiagnosticReport"):
         return {}
     from benhan.clinical.common import vn_datetime
-    found = r.search_type("DiagnosticReport", [("encounter", f"Encounter/{eid}"), ("_count", "100")])
+    found = r.search_all("DiagnosticReport", [("encounter", f"Encounter/{eid}")])
     out = {}
-    for report in sorted((m.json() for m in found.matches), key=lambda x: x.get("issued", "")):
+    for report in sorted((m.json() for m in found), key=lambda x: x.get("issued", "")):
         lab = any(c.get("code") == "LAB" for cat in report.get("category", []) for c in cat.get("coding", []))
         out[f"{RESULT_SHEETS[0 if lab else 1]}:{report['id']}"] = " ".join(
             x for x in ((report.get("code") or {}).get("text", ""), vn_datetime(report.get("issued"))) if x)

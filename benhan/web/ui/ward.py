@@ -127,8 +127,8 @@ def _admin_page(request: Request, r: Repository, status: int = 200, **extra) -> 
 
 
 def _rooms(r: Repository, did: str) -> list[tuple[str, str]]:
-    return sorted(((m.res_id, m.json().get("name", "")) for m in r.search_type(
-        "Location", [("partof", f"Location/{did}"), ("_count", "500")]).matches
+    return sorted(((m.res_id, m.json().get("name", "")) for m in r.search_all(
+        "Location", [("partof", f"Location/{did}")])
         if beds.physical_type(m.json()) == "ro"), key=lambda x: beds._natural(x[1]))
 
 

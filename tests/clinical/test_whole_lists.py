@@ -1,0 +1,65 @@
+"""What a workflow needs whole is read whole, page after page: a stay's drug orders and doses, its
+procedures, its critical flags, a bill's charge items. Each used to be one search page with a large
+_count, silently cut at the server's page-size cap (1,000) or at its own number (500 drug orders,
+100 reports …): a long stay's doses past the cut showed as not given. Here the cap is 7 and each
+list holds more. Both databases."""
+from __future__ import annotations
+
+import pytest
+
+from benhan import config as config_mod
+from benhan.auth.actor import Actor
+from benhan.clinical import administration, infusion
+from benhan.lab import critical, validation
+from benhan.store.repository import Repository
+from benhan.store.store import Store
+from tests.forms import seed
+
+CAP = 7
+
+
+@pytest.fixture
+def small_pages(db_config: config_mod.Config):  # noqa: ANN201
+    s = Store.open(config_mod.Config({**db_config.values, "max_page_size": CAP}))
+    yield s
+    s.close()
+
+
+def _drug_order(patient: str, encounter: str, i: int) -> dict:
+    return {"resourceType": "MedicationRequest", "status": "active", "intent": "order",
+            "medicationCodeableConcept": {"text": f"Thuốc {i}"},
+            "subject": {"reference": f"Patient/{patient}"}, "encounter": {"reference": f"Encounter/{encounter}"}}
+
+
+def test_every_page_of_a_search_is_read(small_pages):  # noqa: ANN001
+    ids = seed.build(small_pages)
+    repo = Repository(small_pages, Actor.system())
+    made = {repo.create("MedicationRequest", _drug_order(ids["patient"], ids["encounter"], i)).res_id
+            for i in range(3 * CAP + 2)}
+    assert len(repo.search_type("MedicationRequest", [("encounter", f"Encounter/{ids['encounter']}"),
+                                                      ("_count", "500")]).matches) == CAP   # one page: cut
+    assert {o["id"] for o in administration.orders_of(repo, ids["encounter"])} >= made
+    got = repo.search_all("MedicationRequest", [("encounter", f"Encounter/{ids['encounter']}"), ("_sort", "-_id"),
+                                                ("_count", "3")])
+    assert [m.res_id for m in got] == sorted({m.res_id for m in got}, reverse=True) and {m.res_id for m in got} >= made
+
+
+def test_a_long_stays_infusions_and_critical_flags_are_all_listed(small_pages):  # noqa: ANN001
+    ids = seed.build(small_pages)
+    repo = Repository(small_pages, Actor.system())
+    enc = {"reference": f"Encounter/{ids['encounter']}"}
+    pat = {"reference": f"Patient/{ids['patient']}"}
+    for i in range(CAP + 3):
+        repo.create("MedicationAdministration", {
+            "resourceType": "MedicationAdministration", "status": "in-progress", "subject": pat, "context": enc,
+            "contained": [{"resourceType": "Medication", "id": "fluid", "code": {"text": f"NaCl 0,9% {i}"}}],
+            "medicationReference": {"reference": "#fluid"},
+            "effectivePeriod": {"start": f"2026-12-14T{i:02d}:00:00+07:00"}})
+    assert len(infusion.of_visit(repo, ids["encounter"])) == CAP + 3
+    for i in range(CAP + 2):
+        flag = critical.flag_for({"code": {"text": "Kali"}, "valueQuantity": {"value": 7 + i / 10, "unit": "mmol/L"}},
+                                 f"o{i}", {"subject": pat, "encounter": enc, "requester": {"display": "BS"}},
+                                 f"2026-12-14T{i:02d}:30:00+07:00")
+        repo.create("Flag", flag)
+    assert len(validation.open_flags(repo, ids["encounter"])) == CAP + 2
+    assert len(validation.flags_for(repo, Actor(name="bs", display="BS"))) == CAP + 2
