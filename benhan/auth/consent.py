@@ -75,7 +75,10 @@ def may_leave_facility(store: Store, patient_id: str) -> bool:
     """False while an active Consent of this patient denies disclosure outside the facility. The most
     recent active privacy Consent decides, so a later "permit" one lifts an earlier refusal."""
     repo = Repository(store, Actor.system("consent-check"))
+    # Privacy consents only: among a patient's many consents to procedures, a refusal older than the
+    # first page of them had not been seen, and the record left the facility.
     found = repo.search_type("Consent", [("patient", f"Patient/{patient_id}"), ("status", "active"),
+                                         ("scope", f"{SCOPE['system']}|{SCOPE['code']}"),
                                          ("_sort", "-date"), ("_count", "50")])
     for v in found.matches:
         consent = v.json()

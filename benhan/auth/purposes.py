@@ -109,10 +109,9 @@ def decide(store: Store, patient_id: str, purpose: str) -> Decision:
     if purpose not in CONSENT_PURPOSES:
         return Decision(True, "law")
     repo = Repository(store, Actor.system("consent-check"))
-    found = repo.search_type("Consent", [("patient", f"Patient/{patient_id}"), ("_sort", "-date"),
-                                         ("_count", "100")])
     withdrawn = False
-    for v in found.matches:
+    for v in repo.search_all("Consent", [("patient", f"Patient/{patient_id}"),
+                                         ("scope", f"{SCOPE['system']}|{SCOPE['code']}"), ("_sort", "-date")]):
         c = v.json()
         if not _privacy(c):
             continue
@@ -147,5 +146,6 @@ def refusal_text(decision: Decision) -> str:
 def of_patient(store: Store, repo: Repository, patient_id: str) -> list[dict]:
     """The patient's privacy consents, newest first (for the consent screen; read through `repo`,
     so access-checked and audited)."""
-    found = repo.search_type("Consent", [("patient", f"Patient/{patient_id}"), ("_sort", "-date"), ("_count", "100")])
-    return [v.json() for v in found.matches if _privacy(v.json())]
+    found = repo.search_all("Consent", [("patient", f"Patient/{patient_id}"),
+                                        ("scope", f"{SCOPE['system']}|{SCOPE['code']}"), ("_sort", "-date")])
+    return [v.json() for v in found if _privacy(v.json())]

@@ -44,3 +44,24 @@ def test_an_unknown_method_is_refused(store):
     from benhan import errors
     with pytest.raises(errors.InvalidUserSetting):
         consent.do_not_share("p1", method="telepathy")
+
+
+def test_a_refusal_is_honoured_behind_many_later_consents_to_treatment(store):
+    """A patient treated often signs many consents to procedures after refusing to share: the
+    refusal is what decides, not the first page of whatever consents are newest."""
+    from datetime import datetime, timedelta, timezone
+
+    repo = Repository(store, Actor.system())
+    p = repo.create("Patient", patient()).res_id
+    start = datetime(2026, 1, 5, tzinfo=timezone.utc)
+    consent.record_do_not_share(repo, p, method="written", when=start)
+    for i in range(60):
+        repo.create("Consent", {
+            "resourceType": "Consent", "status": "active",
+            "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "treatment"}]},
+            "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+            "patient": {"reference": f"Patient/{p}"},
+            "dateTime": (start + timedelta(days=i + 1)).isoformat(timespec="seconds"),
+            "policyRule": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "OPTIN"}]},
+            "provision": {"type": "permit"}})
+    assert not consent.may_leave_facility(store, p)
