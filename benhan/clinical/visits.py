@@ -144,15 +144,16 @@ class QueueEntry:
 
 def queue(repo: Repository, location_id: str | None, day: date) -> list[QueueEntry]:
     """Today's open visits in a room (all rooms when None), oldest first, with the patients' names."""
-    items = [("status", ",".join(OPEN_STATUSES)), ("date", f"ge{day.isoformat()}"), ("_count", "200"),
+    items = [("status", ",".join(OPEN_STATUSES)), ("date", f"ge{day.isoformat()}"),
              ("_include", "Encounter:subject"), ("_sort", "date")]
     if location_id:
         items.append(("location", f"Location/{location_id}"))
-    found = repo.search_type("Encounter", items)
-    names = {m.res_id: (m.json().get("name") or [{}])[0].get("text", "") for m in found.included
+    included: list = []
+    found = repo.search_all("Encounter", items, included=included)
+    names = {m.res_id: (m.json().get("name") or [{}])[0].get("text", "") for m in included
              if m.res_type == "Patient"}
     out = []
-    for m in found.matches:
+    for m in found:
         e = m.json()
         places = [x for x in e.get("location") or [] if (x.get("physicalType") or {}).get("coding", [{}])[0]
                   .get("code") not in ("bd", "ro")] or [{}]

@@ -421,7 +421,7 @@ def convert(repo: Repository, actor: Actor, patient_id: str, data: bytes | Uploa
 
 def paper_documents(repo: Repository, patient_id: str) -> list[dict]:
     """The patient's documents converted from paper, newest conversion first."""
-    found = repo.search_type("DocumentReference", [("patient", f"Patient/{patient_id}"),
-                                                   ("category", f"{ORIGIN_SYSTEM}|{SCANNED['code']}"),
-                                                   ("_sort", "-date"), ("_count", "100")])
-    return [m.json() for m in found.matches]
+    found = repo.search_all("DocumentReference", [("patient", f"Patient/{patient_id}"),
+                                                  ("category", f"{ORIGIN_SYSTEM}|{SCANNED['code']}"),
+                                                  ("_sort", "-date")])
+    return [m.json() for m in found]

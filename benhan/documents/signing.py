@@ -280,10 +280,10 @@ def record_signed(repo: Repository, draft: Draft, cert: asn1_x509.Certificate, s
 
 def signed_documents(repo: Repository, encounter_id: str) -> list[dict]:
     """The signed documents of an encounter (DocumentReferences with the signed tag), newest first."""
-    found = repo.search_type("DocumentReference", [("encounter", f"Encounter/{encounter_id}"),
-                                                   ("_tag", f"{SIGNED_TAG['system']}|{SIGNED_TAG['code']}"),
-                                                   ("_sort", "-date"), ("_count", "100")])
-    return [m.json() for m in found.matches]
+    found = repo.search_all("DocumentReference", [("encounter", f"Encounter/{encounter_id}"),
+                                                  ("_tag", f"{SIGNED_TAG['system']}|{SIGNED_TAG['code']}"),
+                                                  ("_sort", "-date")])
+    return [m.json() for m in found]
 
 
 def certificate_check_extension(check: certcheck.CertCheck, cert, pending: bool) -> dict:  # noqa: ANN001

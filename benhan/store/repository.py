@@ -574,10 +574,12 @@ class Repository:
                          query="&".join(f"{k}={v}" for k, v in req.applied_query()))
         return result
 
-    def search_all(self, res_type: str, items: list[tuple[str, str]]) -> list[VersionBody]:
+    def search_all(self, res_type: str, items: list[tuple[str, str]], *,
+                   included: list[VersionBody] | None = None) -> list[VersionBody]:
         """Every match of the search, page after page (the largest page the server allows): what a
         workflow needs whole — a stay's doses, a bill's charges, the record it exports — where one
-        page with a large _count silently stopped at the page-size cap or at its own number."""
+        page with a large _count silently stopped at the page-size cap or at its own number.
+        `included`: a list that receives each page's _include/_revinclude resources."""
         size = str(self.store.config.max_page_size)
         items = [(k, v) for k, v in items if k not in ("_count", "_cursor")]
         out: list[VersionBody] = []
@@ -585,6 +587,8 @@ class Repository:
         while True:
             page = self.search_type(res_type, items + [("_count", size)] + ([("_cursor", cursor)] if cursor else []))
             out += page.matches
+            if included is not None:
+                included += page.included
             if not page.has_next or not page.next_cursor:
                 return out
             cursor = page.next_cursor

@@ -63,3 +63,22 @@ def test_a_long_stays_infusions_and_critical_flags_are_all_listed(small_pages): 
         repo.create("Flag", flag)
     assert len(validation.open_flags(repo, ids["encounter"])) == CAP + 2
     assert len(validation.flags_for(repo, Actor(name="bs", display="BS"))) == CAP + 2
+
+
+def test_the_days_queue_lists_every_open_visit_with_its_patients_name(small_pages):  # noqa: ANN001
+    from datetime import date
+
+    from benhan.clinical import visits
+    repo = Repository(small_pages, Actor.system())
+    made = set()
+    for i in range(2 * CAP + 1):
+        pid = repo.create("Patient", {"resourceType": "Patient", "name": [{"text": f"Bệnh nhân {i:02d}"}]}).res_id
+        made.add(repo.create("Encounter", {
+            "resourceType": "Encounter", "status": "arrived",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "subject": {"reference": f"Patient/{pid}"},
+            "period": {"start": f"2026-12-14T07:{i:02d}:00+07:00"}}).res_id)
+    queue = visits.queue(repo, None, date(2026, 12, 14))
+    assert {q.encounter_id for q in queue} == made
+    assert sorted(q.patient_name for q in queue) == [f"Bệnh nhân {i:02d}" for i in range(2 * CAP + 1)]
+    assert [q.start for q in queue] == sorted(q.start for q in queue)
