@@ -200,10 +200,12 @@ def visit(repo: Repository, encounter: dict, patient: dict, facts: PatientFacts 
 
 
 def patient_vitals(repo: Repository, patient_id: str, limit: int = 200) -> list[dict]:
-    """The patient's vital signs over all visits (for the trend chart), oldest first."""
-    found = _search(repo, "Observation", [("subject", f"Patient/{patient_id}"), ("category", "vital-signs"),
-                                           ("_sort", "-date")])
-    return sorted(found[:limit], key=lambda o: o.get("effectiveDateTime", ""))
+    """The patient's latest `limit` vital signs over all visits (for the trend chart), oldest first."""
+    if not may_read(repo, "Observation"):
+        return []
+    found = repo.search_type("Observation", [("subject", f"Patient/{patient_id}"), ("category", "vital-signs"),
+                                             ("_sort", "-date"), ("_count", str(limit))]).matches
+    return sorted((m.json() for m in found), key=lambda o: o.get("effectiveDateTime", ""))
 
 
 def report_for(order_id: str, reports: list[dict]) -> dict | None:

@@ -82,3 +82,28 @@ def test_the_days_queue_lists_every_open_visit_with_its_patients_name(small_page
     assert {q.encounter_id for q in queue} == made
     assert sorted(q.patient_name for q in queue) == [f"Bệnh nhân {i:02d}" for i in range(2 * CAP + 1)]
     assert [q.start for q in queue] == sorted(q.start for q in queue)
+
+
+def test_the_service_list_is_the_first_by_name_of_the_whole_catalogue(small_pages):  # noqa: ANN001
+    """More services than a page: the browse list is the first ones by name (accents ignored, so
+    "Điện tim" among the D's) of all of them, and a typed word finds every match."""
+    from datetime import date
+    from decimal import Decimal
+
+    from benhan.clinical.catalogue.importer import import_rows
+    from benhan.clinical.catalogue.layouts import SERVICE, Row
+    from benhan.clinical.catalogue.lookup import services_on
+    from benhan.fhir.text import fold
+    names = [f"Xét nghiệm số {i:02d}" for i in range(3 * CAP)] + ["Điện tim thường", "Chụp X-quang ngực",
+                                                                   "Đo chức năng hô hấp", "Siêu âm ổ bụng"]
+    rows = [Row(line=2 + i, kind=SERVICE, code=f"01.{i:04d}.0001", name=name, unit="lần", price=Decimal(10_000 + i),
+                start=date(2026, 1, 1), end=None, extra={"MA_NHOM": "2"})
+            for i, name in enumerate(reversed(names))]
+    import_rows(small_pages, rows)
+    repo = Repository(small_pages, Actor.system())
+    on = date(2026, 12, 14)
+    by_name = sorted(names, key=fold)
+    assert [s.name for s in services_on(repo, on, limit=5)] == by_name[:5]
+    assert [s.name for s in services_on(repo, on, limit=100)] == by_name
+    assert [s.name for s in services_on(repo, on, "xet nghiem", limit=100)] == by_name[by_name.index(names[0]):][:3 * CAP]
+    assert [s.name for s in services_on(repo, on, "dien tim")] == ["Điện tim thường"]

@@ -91,37 +91,48 @@ def _service(body: dict, coding: dict, price: dict) -> Service:
 def services_on(repo: Repository, on: date, query: str = "", groups: frozenset[str] | None = None,
                 limit: int = 200) -> list[Service]:
     """The services valid on `on` whose name holds every typed word (accents and case ignored) or
-    whose code starts with the query; only those of the cost `groups` when given; by name."""
+    whose code starts with the query; only those of the cost `groups` when given; by name, the
+    first `limit`. The catalogue is read in name order (`_sort=title`: the folded title, the order
+    of `fold(name)`; the importer titles every service) page after page until `limit` priced ones
+    are found — a provincial hospital's ten thousand services are not all read to show 150, and
+    none is skipped because it fell outside one page."""
     query = query.strip()
-    params = [("status", "active")]
+    params = [("status", "active"), ("_sort", "title")]
     if query and _CODE_LIKE.match(query):
         params.append(("name", query.replace(".", "_")))       # the name is the code with '_'
     elif query:
         params.append(("title:contains", max(fold(query).split(), key=len)))
-    candidates = []
-    for m in repo.search_all("ActivityDefinition", params):
-        body = m.json()
-        coding = _coding(body)
-        if coding is None:
-            continue
-        name = body.get("title") or coding.get("display") or coding["code"]
-        if groups is not None and _group(body, coding["code"]) not in groups:
-            continue
-        if query and not _matches(query, name, coding["code"]):
-            continue
-        candidates.append((fold(name), body, coding))
-    candidates.sort(key=lambda c: c[0])
+    size = str(repo.store.config.max_page_size)
     out: list[Service] = []
-    for i in range(0, len(candidates), _CHUNK):       # prices asked only for as many as are shown
-        chunk = candidates[i:i + _CHUNK]
-        prices = _prices(repo, [_price_url(c[1]) for c in chunk], on)
-        for _, body, coding in chunk:
-            price = prices.get(_price_url(body))
-            if price is not None:
-                out.append(_service(body, coding, price))
-            if len(out) >= limit:
-                return out
-    return out
+    cursor = None
+    while True:
+        page = repo.search_type("ActivityDefinition", params + [("_count", size)]
+                                + ([("_cursor", cursor)] if cursor else []))
+        candidates = []
+        for m in page.matches:
+            body = m.json()
+            coding = _coding(body)
+            if coding is None:
+                continue
+            name = body.get("title") or coding.get("display") or coding["code"]
+            if groups is not None and _group(body, coding["code"]) not in groups:
+                continue
+            if query and not _matches(query, name, coding["code"]):
+                continue
+            candidates.append((fold(name), body, coding))
+        candidates.sort(key=lambda c: c[0])
+        for i in range(0, len(candidates), _CHUNK):       # prices asked only for as many as are shown
+            chunk = candidates[i:i + _CHUNK]
+            prices = _prices(repo, [_price_url(c[1]) for c in chunk], on)
+            for _, body, coding in chunk:
+                price = prices.get(_price_url(body))
+                if price is not None:
+                    out.append(_service(body, coding, price))
+                if len(out) >= limit:
+                    return out
+        if not page.has_next or not page.next_cursor:
+            return out
+        cursor = page.next_cursor
 
 
 def service_on(repo: Repository, service_id: str, on: date) -> Service | None:
