@@ -78,9 +78,11 @@ def _drug(res_id: str, body: dict) -> Drug:
                 coding.get("code", "") if coding.get("system") == CODE_SYSTEM["drug"] else "")
 
 
-def catalogue(repo: Repository, limit: int = 1000) -> list[Drug]:
-    found = repo.search_type("Medication", [("status", "active"), ("_count", str(limit))])
-    return sorted((_drug(m.res_id, m.json()) for m in found.matches), key=lambda d: fold(d.name))
+def catalogue(repo: Repository) -> list[Drug]:
+    """Every active drug of the formulary, by name: what can be prescribed and what the checks know
+    of each (a larger formulary had been cut at its first 1,000, whose ingredients alone were checked)."""
+    return sorted((_drug(m.res_id, m.json()) for m in repo.search_all("Medication", [("status", "active")])),
+                  key=lambda d: fold(d.name))
 
 
 def ingredient_names(drugs: list[Drug]) -> list[str]:

@@ -107,3 +107,15 @@ def test_the_service_list_is_the_first_by_name_of_the_whole_catalogue(small_page
     assert [s.name for s in services_on(repo, on, limit=100)] == by_name
     assert [s.name for s in services_on(repo, on, "xet nghiem", limit=100)] == by_name[by_name.index(names[0]):][:3 * CAP]
     assert [s.name for s in services_on(repo, on, "dien tim")] == ["Điện tim thường"]
+
+
+def test_the_whole_formulary_is_offered_and_known_to_the_checks(small_pages):  # noqa: ANN001
+    from benhan.clinical import prescriptions
+    repo = Repository(small_pages, Actor.system())
+    for i in range(2 * CAP + 3):
+        repo.create("Medication", {"resourceType": "Medication", "status": "active",
+                                   "code": {"text": f"Thuốc {i:02d}"},
+                                   "ingredient": [{"itemCodeableConcept": {"text": f"Hoạt chất {i:02d}"}}]})
+    drugs = prescriptions.catalogue(repo)
+    assert [d.name for d in drugs] == [f"Thuốc {i:02d}" for i in range(2 * CAP + 3)]
+    assert len(prescriptions.ingredient_names(drugs)) == 2 * CAP + 3
