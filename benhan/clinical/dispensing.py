@@ -7,6 +7,7 @@ layer), which writes the MedicationDispense per line and the stock ledger rows i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from benhan.clinical.common import age_on, name_of, now, ref_id
 from benhan.store.repository import Repository
@@ -28,28 +29,47 @@ def _number(line: dict) -> str:
     return (line.get("groupIdentifier") or {}).get("value") or line["id"]
 
 
-def to_dispense(repo: Repository, tz: str = "+07:00", limit: int = 300) -> list[Prescription]:
-    """Active prescription lines with no dispense yet, grouped per prescription, oldest first."""
-    result = repo.search_type("MedicationRequest", [
-        ("status", "active"), ("intent", "order"), ("_sort", "authoredon"), ("_count", str(limit)),
-        ("_include", "MedicationRequest:subject"), ("_revinclude", "MedicationDispense:prescription")])
-    dispensed = {ref_id(p) for v in result.included if v.res_type == "MedicationDispense"
-                 for p in v.json().get("authorizingPrescription", [])}
-    patients = {v.res_id: v.json() for v in result.included if v.res_type == "Patient"}
-    today = now(tz).date()
+# How far back the queue looks: a prescription may be collected for 5 days after it is written
+# (TT 26/2025 Đ12 k9 b), so a week holds every one still to hand over, and the queue does not
+# re-read every line ever dispensed (a dispensed line stays active: its order is not over).
+QUEUE_DAYS = 7
+
+
+def to_dispense(repo: Repository, tz: str = "+07:00", limit: int = 300, *, number: str | None = None,
+                today: date | None = None) -> list[Prescription]:
+    """Active prescription lines of the last QUEUE_DAYS with no dispense yet, grouped per
+    prescription, oldest first: the first `limit` prescriptions (`number`: that one only). Read
+    page after page until they are found — a dispensed line stays active, and taking one page of
+    the oldest active lines had shown an empty queue once that page was all dispensed."""
+    today = today or now(tz).date()
+    items = [("status", "active"), ("intent", "order"), ("authoredon", f"ge{(today - timedelta(days=QUEUE_DAYS)).isoformat()}"),
+             ("_sort", "authoredon"), ("_include", "MedicationRequest:subject"),
+             ("_revinclude", "MedicationDispense:prescription"), ("_count", str(repo.store.config.max_page_size))]
     groups: dict[str, Prescription] = {}
-    for match in result.matches:
-        line = match.json()
-        if line["id"] in dispensed:
-            continue
-        pid = ref_id(line.get("subject")) or ""
-        patient = patients.get(pid, {})
-        number = _number(line)
-        if number not in groups:
-            groups[number] = Prescription(number, pid, name_of(patient) if patient else "",
-                                          age_on(patient.get("birthDate"), today), line.get("authoredOn", ""),
-                                          (line.get("requester") or {}).get("display", ""))
-        groups[number].lines.append(line)
+    cursor = None
+    while True:
+        page = repo.search_type("MedicationRequest", items + ([("_cursor", cursor)] if cursor else []))
+        dispensed = {ref_id(p) for v in page.included if v.res_type == "MedicationDispense"
+                     for p in v.json().get("authorizingPrescription", [])}
+        patients = {v.res_id: v.json() for v in page.included if v.res_type == "Patient"}
+        for match in page.matches:
+            line = match.json()
+            key = _number(line)
+            if line["id"] in dispensed or (number is not None and key != number):
+                continue
+            if key not in groups:
+                if len(groups) >= limit:        # the lines of one prescription are written together: the rest are whole
+                    _add_allergies(repo, list(groups.values()))
+                    return list(groups.values())
+                pid = ref_id(line.get("subject")) or ""
+                patient = patients.get(pid, {})
+                groups[key] = Prescription(key, pid, name_of(patient) if patient else "",
+                                           age_on(patient.get("birthDate"), today), line.get("authoredOn", ""),
+                                           (line.get("requester") or {}).get("display", ""))
+            groups[key].lines.append(line)
+        if not page.has_next or not page.next_cursor:
+            break
+        cursor = page.next_cursor
     _add_allergies(repo, list(groups.values()))
     return list(groups.values())
 

@@ -79,7 +79,7 @@ def dispense(repo: Repository, actor: Actor, number: str, *, store: str = stock.
              tz: str = "+07:00", at_us: int | None = None) -> list[str]:
     """Hand over every undispensed line of prescription `number` from `store`; the MedicationDispense
     ids. FormInvalid when there is nothing to hand over or not enough stock (nothing written)."""
-    pending = [p for p in dispensing.to_dispense(repo, tz) if p.number == number]
+    pending = dispensing.to_dispense(repo, tz, limit=1, number=number, today=today)
     if not pending:
         problems = Problems()
         problems.add("number", "ui.pharmacy.nothing")

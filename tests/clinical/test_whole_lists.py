@@ -119,3 +119,32 @@ def test_the_whole_formulary_is_offered_and_known_to_the_checks(small_pages):  #
     drugs = prescriptions.catalogue(repo)
     assert [d.name for d in drugs] == [f"Thuốc {i:02d}" for i in range(2 * CAP + 3)]
     assert len(prescriptions.ingredient_names(drugs)) == 2 * CAP + 3
+
+
+def test_the_dispensing_queue_is_not_emptied_by_lines_already_dispensed(small_pages):  # noqa: ANN001
+    """A dispensed line stays active (its order goes on): more of them than a page, oldest first,
+    had left the queue empty and the next prescription impossible to hand over."""
+    from datetime import date
+
+    from benhan.clinical import dispensing
+    ids = seed.build(small_pages)
+    repo = Repository(small_pages, Actor.system())
+    today = date(2026, 12, 14)
+
+    def line(i: int, day: int) -> str:
+        body = _drug_order(ids["patient"], ids["encounter"], i)
+        body |= {"groupIdentifier": {"value": f"DON-{i:02d}"}, "authoredOn": f"2026-12-{day:02d}T08:{i:02d}:00+07:00"}
+        return repo.create("MedicationRequest", body).res_id
+
+    for i in range(2 * CAP):
+        rid = line(i, 13)
+        repo.create("MedicationDispense", {"resourceType": "MedicationDispense", "status": "completed",
+                                           "medicationCodeableConcept": {"text": f"Thuốc {i}"},
+                                           "subject": {"reference": f"Patient/{ids['patient']}"},
+                                           "authorizingPrescription": [{"reference": f"MedicationRequest/{rid}"}]})
+    waiting = line(50, 14)
+    line(51, 1)                                 # written two weeks ago: past the 5 days it may be collected
+    queue = dispensing.to_dispense(repo, today=today)
+    assert [(p.number, [x["id"] for x in p.lines]) for p in queue if p.number.startswith("DON-")] == [("DON-50", [waiting])]
+    assert [p.number for p in dispensing.to_dispense(repo, today=today, number="DON-50")] == ["DON-50"]
+    assert dispensing.to_dispense(repo, today=today, number="DON-51") == []
