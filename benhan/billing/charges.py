@@ -32,6 +32,7 @@ from benhan.billing.lines import ChargeLine
 from benhan.clinical.catalogue import resources
 from benhan.clinical.common import now, ref_id, zone
 from benhan.clinical.visits import Facility, facility
+from benhan.store.includes import MAX_INCLUDED
 from benhan.store.repository import Repository
 
 NAMESPACE = uuid.UUID("6f1d3c52-9a1e-4f7b-8c51-1b0d7e2f6a10")
@@ -200,7 +201,10 @@ def _records(repo: Repository, eids: list[str]) -> dict[str, dict[str, list[dict
             encounter = m.json()
             out[m.res_id] = {"Encounter": [encounter]}
             by_patient.setdefault(coverage.patient_ref_id(encounter), {"Patient": [], "Coverage": []})
-        for m in found.included:
+        included = found.included
+        if len(included) >= MAX_INCLUDED:
+            included = _included_whole(repo, chunk, list(by_patient))
+        for m in included:
             body = m.json()
             if m.res_type in ("Patient", "Coverage"):
                 owner = body["id"] if m.res_type == "Patient" else ref_id(body.get("beneficiary")) or ""
@@ -215,6 +219,20 @@ def _records(repo: Repository, eids: list[str]) -> dict[str, dict[str, list[dict
     missing = [e for e in eids if e not in out]
     if missing:
         raise errors.NotFound(f"Encounter/{missing[0]} not found")
+    return out
+
+
+def _included_whole(repo: Repository, eids: list[str], patient_ids: list[str]) -> list:
+    """What the search's _include/_revinclude bring in, read kind by kind and page after page: a
+    long stay's orders, prescriptions and dispenses can pass what one search brings in (5,000), and
+    the ones left out would have been left off the bill."""
+    refs = ",".join(f"Encounter/{e}" for e in eids)
+    pids = ",".join(p for p in patient_ids if p)
+    out = list(repo.search_all("Patient", [("_id", pids)])) if pids else []
+    out += repo.search_all("Coverage", [("beneficiary", ",".join(f"Patient/{p}" for p in patient_ids if p))]) if pids else []
+    for rev in _REVINCLUDES:
+        res_type, param = rev.split(":")
+        out += repo.search_all(res_type, [(param, refs)])
     return out
 
 

@@ -17,6 +17,7 @@ from benhan.clinical import allergies as allergy_rules
 from benhan.clinical.common import age_on, identifier, name_of, ref_id
 from benhan.clinical.discharge import SUMMARY_TYPE
 from benhan.clinical.record import RECORD_TYPE
+from benhan.store.includes import MAX_INCLUDED
 from benhan.store.repository import Repository
 from benhan.vn.identifiers import BHYT_SYSTEM, CCCD_SYSTEM
 
@@ -181,8 +182,13 @@ def visit(repo: Repository, encounter: dict, patient: dict, facts: PatientFacts 
     readable = [t for t in PER_VISIT if t != "AllergyIntolerance" and t not in out.hidden]
     found = repo.search_type("Encounter", [("_id", eid), ("_count", "1")]
                              + [("_revinclude", f"{t}:encounter") for t in readable])
+    included = found.included
+    if len(included) >= MAX_INCLUDED:
+        # A long stay holds more than one search brings in (hourly vital signs for weeks): read
+        # each kind whole, so that no entry is missing from the chart, the forms or the claim.
+        included = [m for t in readable for m in repo.search_all(t, [("encounter", f"Encounter/{eid}")])]
     by_type: dict[str, list[dict]] = {}
-    for m in found.included:
+    for m in included:
         by_type.setdefault(m.res_type, []).append(m.json())
     out.observations = sorted(by_type.get("Observation", []), key=lambda o: o.get("effectiveDateTime", ""))
     out.conditions = {c["id"]: c for c in by_type.get("Condition", [])}

@@ -17,8 +17,9 @@ from benhan import errors
 from benhan.fhir import bundle as fhir_bundle
 from benhan.fhir.capability import capability_statement
 from benhan.fhir.datetimes import parse_range
-from benhan.fhir.outcome import information
+from benhan.fhir.outcome import information, issue
 from benhan.store.bundles import process_bundle
+from benhan.store.includes import MAX_INCLUDED
 from benhan.store.repository import Repository, VersionBody
 from benhan.store.writer import Stored
 from benhan.web import authn, compartment_api, http, terminology_api
@@ -211,6 +212,12 @@ async def _search(request: Request, repo: Repository, res_type: str, items: list
     if req.ignored:
         bundle.setdefault("entry", []).append({"resource": information(
             "ignored search parameters: " + ", ".join(req.ignored), "not-supported"),
+            "search": {"mode": "outcome"}})
+    if len(result.included) >= MAX_INCLUDED:
+        # The page brought in as many as a page may: there may be more, and the client must know.
+        bundle.setdefault("entry", []).append({"resource": {"resourceType": "OperationOutcome", "issue": [issue(
+            "warning", "too-costly", f"_include/_revinclude brought in the most a page may ({MAX_INCLUDED}); "
+            "there may be more: search them directly, or ask for fewer matches per page (_count)")]},
             "search": {"mode": "outcome"}})
     return http.json_response(bundle, indent=http.pretty(request))
 

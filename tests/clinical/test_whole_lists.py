@@ -148,3 +148,59 @@ def test_the_dispensing_queue_is_not_emptied_by_lines_already_dispensed(small_pa
     assert [(p.number, [x["id"] for x in p.lines]) for p in queue if p.number.startswith("DON-")] == [("DON-50", [waiting])]
     assert [p.number for p in dispensing.to_dispense(repo, today=today, number="DON-50")] == ["DON-50"]
     assert dispensing.to_dispense(repo, today=today, number="DON-51") == []
+
+
+def test_a_long_stays_record_holds_every_entry_past_what_one_search_brings_in(store, client):  # noqa: ANN001
+    """Hourly vital signs for weeks: more entries than one search's _revinclude brings in (5,000).
+    Over the FHIR API, such a page says that there may be more."""
+    from benhan.clinical import chart
+    from benhan.store import bundles
+    from benhan.store.includes import MAX_INCLUDED
+    ids = seed.build(store)
+    repo = Repository(store, Actor.system())
+    before = len(chart.visit(repo, repo.read("Encounter", ids["encounter"]).json(),
+                             repo.read("Patient", ids["patient"]).json()).observations)
+    extra = MAX_INCLUDED + 10
+    for start in range(0, extra, 1000):
+        bundles.process_bundle(repo, {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": {"resourceType": "Observation", "status": "final",
+                          "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                                    "code": "vital-signs"}]}],
+                          "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                          "subject": {"reference": f"Patient/{ids['patient']}"},
+                          "encounter": {"reference": f"Encounter/{ids['encounter']}"},
+                          "effectiveDateTime": f"2026-12-{1 + i // 1440:02d}T{i // 60 % 24:02d}:{i % 60:02d}:00+07:00",
+                          "valueQuantity": {"value": 60 + i % 40, "unit": "/min"}},
+             "request": {"method": "POST", "url": "Observation"}} for i in range(start, min(extra, start + 1000))]},
+            "http://localhost/fhir")
+    record = chart.visit(repo, repo.read("Encounter", ids["encounter"]).json(), repo.read("Patient", ids["patient"]).json())
+    assert len(record.observations) == before + extra
+    assert record.conditions and record.prescriptions          # the other kinds are all there too
+
+    def outcomes(query: str) -> list[dict]:
+        r = client.get(f"/fhir/Encounter?_id={ids['encounter']}&{query}")
+        assert r.status_code == 200, r.text
+        return [e["resource"] for e in r.json().get("entry", []) if e["search"]["mode"] == "outcome"]
+    (said,) = outcomes("_revinclude=Observation:encounter")
+    assert said["issue"][0]["severity"] == "warning" and "5000" in said["issue"][0]["details"]["text"]
+    assert outcomes("_revinclude=Condition:encounter") == []
+
+
+def test_the_bill_is_made_from_every_order_of_a_long_stay(store):  # noqa: ANN001
+    """A stay with more orders than one search brings in: the record the charges are computed
+    from (billing.charges) holds every one, and the patient and their coverage."""
+    from benhan.billing import charges
+    from benhan.store import bundles
+    from benhan.store.includes import MAX_INCLUDED
+    ids = seed.build(store)
+    repo = Repository(store, Actor.system())
+    before = charges._records(repo, [ids["encounter"]])[ids["encounter"]]
+    extra = MAX_INCLUDED + 5
+    for start in range(0, extra, 1000):
+        bundles.process_bundle(repo, {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": _drug_order(ids["patient"], ids["encounter"], i), "request": {"method": "POST", "url": "MedicationRequest"}}
+            for i in range(start, min(extra, start + 1000))]}, "http://localhost/fhir")
+    record = charges._records(repo, [ids["encounter"]])[ids["encounter"]]
+    assert len(record["MedicationRequest"]) == len(before.get("MedicationRequest", [])) + extra
+    assert record["Patient"] == before["Patient"] and len(record.get("Coverage", [])) == len(before.get("Coverage", []))
+    assert len(record.get("ServiceRequest", [])) == len(before.get("ServiceRequest", []))
