@@ -28,6 +28,16 @@ def _critical(repo: Repository, order_id: str, value: str) -> str:
     return repo.create("Flag", critical.flag_for(obs, oid, order, "2026-12-14T08:00:00+07:00")).res_id
 
 
+def _visit(store) -> tuple[Repository, dict, dict]:  # noqa: ANN001
+    ids = seed.build(store)
+    repo = Repository(store, Actor.system())
+    return repo, repo.read("Encounter", ids["encounter"]).json(), ids
+
+
+def _order(repo: Repository, doctor: Actor, encounter: dict) -> str:
+    return orders.place(repo, doctor, encounter, "lab", {"order_lab": "panel:electrolytes"})
+
+
 def test_the_requester_names_the_account_and_the_practitioner():
     linked = requester(_doctor("bs.hung", "P1"))
     assert linked == {"reference": "Practitioner/P1", "identifier": {"system": ACCOUNT, "value": "bs.hung"},
@@ -41,12 +51,10 @@ def test_the_requester_names_the_account_and_the_practitioner():
 
 
 def test_the_flag_reaches_the_ordering_doctor_and_not_a_namesake(store):  # noqa: ANN001
-    ids = seed.build(store)
-    repo = Repository(store, Actor.system())
-    encounter = repo.read("Encounter", ids["encounter"]).json()
+    repo, encounter, ids = _visit(store)
     hung, namesake = _doctor("bs.hung", ids["doctor"]), _doctor("bs.hung2")
-    mine = _critical(repo, orders.place(repo, hung, encounter, "lab", {"order_lab": "panel:electrolytes"}), "7.1")
-    theirs = _critical(repo, orders.place(repo, namesake, encounter, "lab", {"order_lab": "panel:electrolytes"}), "2.1")
+    mine = _critical(repo, _order(repo, hung, encounter), "7.1")
+    theirs = _critical(repo, _order(repo, namesake, encounter), "2.1")
     assert [f["id"] for f in validation.flags_for(repo, hung)] == [mine]
     assert [f["id"] for f in validation.flags_for(repo, namesake)] == [theirs]
     # The same doctor through a new account linked to the same Practitioner still sees theirs.
@@ -56,13 +64,11 @@ def test_the_flag_reaches_the_ordering_doctor_and_not_a_namesake(store):  # noqa
     assert "tag" not in repo.read("Flag", mine).json().get("meta", {})       # no longer awaiting
 
 
-def test_an_old_unacknowledged_flag_stays_listed_behind_hundreds_of_newer_flags(store):  # noqa: ANN001
-    ids = seed.build(store)
-    repo = Repository(store, Actor.system())
-    encounter = repo.read("Encounter", ids["encounter"]).json()
+def test_an_old_unacknowledged_flag_stays_listed_behind_many_newer_flags(store):  # noqa: ANN001
+    repo, encounter, ids = _visit(store)
     hung, other = _doctor("bs.hung", ids["doctor"]), _doctor("bs.khac")
-    waiting = _critical(repo, orders.place(repo, hung, encounter, "lab", {"order_lab": "panel:electrolytes"}), "7.4")
-    busy = orders.place(repo, other, encounter, "lab", {"order_lab": "panel:electrolytes"})
+    waiting = _critical(repo, _order(repo, hung, encounter), "7.4")
+    busy = _order(repo, other, encounter)
     for i in range(12):                       # other doctors' flags, acknowledged or not, written since
         flag = _critical(repo, busy, f"{7 + i / 10}")
         if i % 2:
@@ -74,10 +80,8 @@ def test_an_old_unacknowledged_flag_stays_listed_behind_hundreds_of_newer_flags(
 
 
 def test_a_flag_written_before_the_tag_is_still_found_among_the_recent_ones(store):  # noqa: ANN001
-    ids = seed.build(store)
-    repo = Repository(store, Actor.system())
-    encounter = repo.read("Encounter", ids["encounter"]).json()
-    order_id = orders.place(repo, Actor(name="bstrang", display=NAME), encounter, "lab", {"order_lab": "panel:electrolytes"})
+    repo, encounter, _ = _visit(store)
+    order_id = _order(repo, Actor(name="bstrang", display=NAME), encounter)
     order = repo.read("ServiceRequest", order_id).json()
     order["requester"] = {"display": NAME}            # as an order of an earlier version recorded it
     flag = critical.flag_for({"code": {"text": "Kali"}, "valueQuantity": {"value": 7.0, "unit": "mmol/L"}}, "o1", order,
