@@ -32,7 +32,6 @@ from benhan.billing.lines import ChargeLine
 from benhan.clinical.catalogue import resources
 from benhan.clinical.common import now, ref_id, zone
 from benhan.clinical.visits import Facility, facility
-from benhan.store.includes import MAX_INCLUDED
 from benhan.store.repository import Repository
 
 NAMESPACE = uuid.UUID("6f1d3c52-9a1e-4f7b-8c51-1b0d7e2f6a10")
@@ -202,7 +201,7 @@ def _records(repo: Repository, eids: list[str]) -> dict[str, dict[str, list[dict
             out[m.res_id] = {"Encounter": [encounter]}
             by_patient.setdefault(coverage.patient_ref_id(encounter), {"Patient": [], "Coverage": []})
         included = found.included
-        if len(included) >= MAX_INCLUDED:
+        if found.included_cut:
             included = _included_whole(repo, chunk, list(by_patient))
         for m in included:
             body = m.json()

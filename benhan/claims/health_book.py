@@ -197,15 +197,8 @@ class Scan:
 
 def finished_since(repo, since: str) -> Iterable[str]:  # noqa: ANN001 - a Repository
     """The ids of the encounters finished (the search's date overlaps ``since`` or later)."""
-    cursor = None
-    while True:
-        page = repo.search_type("Encounter", [("status", "finished"), ("date", f"ge{since}"), ("_count", "200")]
-                                + ([("_cursor", cursor)] if cursor else []))
-        for match in page.matches:
-            yield match.res_id
-        if not page.has_next or not page.next_cursor:
-            return
-        cursor = page.next_cursor
+    for page in repo.search_pages("Encounter", [("status", "finished"), ("date", f"ge{since}")]):
+        yield from (match.res_id for match in page.matches)
 
 
 def from_record(repo, encounter_id: str, withheld: Withheld = Withheld()) -> Book:  # noqa: ANN001

@@ -17,7 +17,6 @@ from benhan.clinical import allergies as allergy_rules
 from benhan.clinical.common import age_on, identifier, name_of, ref_id
 from benhan.clinical.discharge import SUMMARY_TYPE
 from benhan.clinical.record import RECORD_TYPE
-from benhan.store.includes import MAX_INCLUDED
 from benhan.store.repository import Repository
 from benhan.vn.identifiers import BHYT_SYSTEM, CCCD_SYSTEM
 
@@ -183,7 +182,7 @@ def visit(repo: Repository, encounter: dict, patient: dict, facts: PatientFacts 
     found = repo.search_type("Encounter", [("_id", eid), ("_count", "1")]
                              + [("_revinclude", f"{t}:encounter") for t in readable])
     included = found.included
-    if len(included) >= MAX_INCLUDED:
+    if found.included_cut:
         # A long stay holds more than one search brings in (hourly vital signs for weeks): read
         # each kind whole, so that no entry is missing from the chart, the forms or the claim.
         included = [m for t in readable for m in repo.search_all(t, [("encounter", f"Encounter/{eid}")])]

@@ -6,6 +6,7 @@ layer), which writes the MedicationDispense per line and the stock ledger rows i
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -44,34 +45,33 @@ def to_dispense(repo: Repository, tz: str = "+07:00", limit: int = 300, *, numbe
     today = today or now(tz).date()
     items = [("status", "active"), ("intent", "order"), ("authoredon", f"ge{(today - timedelta(days=QUEUE_DAYS)).isoformat()}"),
              ("_sort", "authoredon"), ("_include", "MedicationRequest:subject"),
-             ("_revinclude", "MedicationDispense:prescription"), ("_count", str(repo.store.config.max_page_size))]
+             ("_revinclude", "MedicationDispense:prescription")]
     groups: dict[str, Prescription] = {}
-    cursor = None
-    while True:
-        page = repo.search_type("MedicationRequest", items + ([("_cursor", cursor)] if cursor else []))
+    for line, patient in _undispensed(repo, items):
+        key = _number(line)
+        if number is not None and key != number:
+            continue
+        if key not in groups:
+            if len(groups) >= limit:        # the lines of one prescription are written together: the rest are whole
+                break
+            groups[key] = Prescription(key, ref_id(line.get("subject")) or "", name_of(patient) if patient else "",
+                                       age_on(patient.get("birthDate"), today), line.get("authoredOn", ""),
+                                       (line.get("requester") or {}).get("display", ""))
+        groups[key].lines.append(line)
+    _add_allergies(repo, list(groups.values()))
+    return list(groups.values())
+
+
+def _undispensed(repo: Repository, items: list[tuple[str, str]]) -> Iterator[tuple[dict, dict]]:
+    """(line, its patient) of each line the search finds with no dispense yet, page after page."""
+    for page in repo.search_pages("MedicationRequest", items):
         dispensed = {ref_id(p) for v in page.included if v.res_type == "MedicationDispense"
                      for p in v.json().get("authorizingPrescription", [])}
         patients = {v.res_id: v.json() for v in page.included if v.res_type == "Patient"}
         for match in page.matches:
             line = match.json()
-            key = _number(line)
-            if line["id"] in dispensed or (number is not None and key != number):
-                continue
-            if key not in groups:
-                if len(groups) >= limit:        # the lines of one prescription are written together: the rest are whole
-                    _add_allergies(repo, list(groups.values()))
-                    return list(groups.values())
-                pid = ref_id(line.get("subject")) or ""
-                patient = patients.get(pid, {})
-                groups[key] = Prescription(key, pid, name_of(patient) if patient else "",
-                                           age_on(patient.get("birthDate"), today), line.get("authoredOn", ""),
-                                           (line.get("requester") or {}).get("display", ""))
-            groups[key].lines.append(line)
-        if not page.has_next or not page.next_cursor:
-            break
-        cursor = page.next_cursor
-    _add_allergies(repo, list(groups.values()))
-    return list(groups.values())
+            if line["id"] not in dispensed:
+                yield line, patients.get(ref_id(line.get("subject")) or "", {})
 
 
 def _add_allergies(repo: Repository, prescriptions: list[Prescription]) -> None:

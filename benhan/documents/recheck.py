@@ -106,13 +106,8 @@ def _document_id(provenance: dict) -> str:
 
 
 def _search_all(repo: Repository, items: list[tuple[str, str]]) -> Iterator[dict]:
-    cursor = None
-    while True:
-        page = repo.search_type("Provenance", items + [("_count", "200")] + ([("_cursor", cursor)] if cursor else []))
+    for page in repo.search_pages("Provenance", items):
         yield from (m.json() for m in page.matches)
-        cursor = page.next_cursor
-        if not cursor:
-            return
 
 
 def _tag(tag: dict) -> tuple[str, str]:

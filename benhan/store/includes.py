@@ -70,12 +70,14 @@ def _reverse(conn: Connection, inc, targets: list) -> set[tuple[str, str]]:  # n
 
 
 def resolve(conn: Connection, req: SearchRequest, page: list,
-            visible: Callable[[list], list] | None = None) -> list:
-    """The resources the page's _include/_revinclude bring in (not those already on the page).
-    `visible` keeps those the actor may see; it is applied each round, so :iterate never follows
-    a reference out of a resource the actor may not see (an invisible patient's practitioner)."""
+            visible: Callable[[list], list] | None = None) -> tuple[list, bool]:
+    """The resources the page's _include/_revinclude bring in (not those already on the page),
+    and whether MAX_INCLUDED left some out. `visible` keeps those the actor may see; it is applied
+    each round, so :iterate never follows a reference out of a resource the actor may not see
+    (an invisible patient's practitioner)."""
     seen = {(b.res_type, b.res_id) for b in page}
     frontier, included = page, []
+    iterating = any(i.iterate for i in (*req.includes, *req.revincludes))
     for round_ in range(MAX_ROUNDS):
         wanted: set[tuple[str, str]] = set()
         for inc in req.includes:
@@ -86,11 +88,16 @@ def resolve(conn: Connection, req: SearchRequest, page: list,
                 wanted |= _reverse(conn, inc, frontier)
         loaded = _load(conn, wanted, seen)
         seen |= {(b.res_type, b.res_id) for b in loaded}
-        new = (visible(loaded) if visible is not None else loaded)[: MAX_INCLUDED - len(included)]
+        shown = visible(loaded) if visible is not None else loaded
+        new = shown[: MAX_INCLUDED - len(included)]
+        if len(new) < len(shown):
+            return included + new, True
         if not new:
             break
         included += new
         frontier = new
-        if not any(i.iterate for i in (*req.includes, *req.revincludes)) or len(included) >= MAX_INCLUDED:
+        if not iterating:
             break
-    return included
+        if len(included) >= MAX_INCLUDED:
+            return included, True           # a further round was not followed
+    return included, False

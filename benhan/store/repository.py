@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +66,7 @@ class SearchResult:
     next_cursor: str | None = None
     included: list[VersionBody] = field(default_factory=list)
     patients: set[str] = field(default_factory=set)   # whose records the page shows (audit)
+    included_cut: bool = False      # _include/_revinclude brought in the most a page may (includes.MAX_INCLUDED)
 
 
 @dataclass
@@ -574,24 +576,31 @@ class Repository:
                          query="&".join(f"{k}={v}" for k, v in req.applied_query()))
         return result
 
-    def search_all(self, res_type: str, items: list[tuple[str, str]], *,
-                   included: list[VersionBody] | None = None) -> list[VersionBody]:
-        """Every match of the search, page after page (the largest page the server allows): what a
-        workflow needs whole — a stay's doses, a bill's charges, the record it exports — where one
-        page with a large _count silently stopped at the page-size cap or at its own number.
-        `included`: a list that receives each page's _include/_revinclude resources."""
+    def search_pages(self, res_type: str, items: list[tuple[str, str]]) -> Iterator[SearchResult]:
+        """The search's pages one after another (the largest page the server allows), for a
+        caller that reads until it has what it needs."""
         size = str(self.store.config.max_page_size)
-        items = [(k, v) for k, v in items if k not in ("_count", "_cursor")]
-        out: list[VersionBody] = []
+        items = [(k, v) for k, v in items if k not in ("_count", "_cursor")] + [("_count", size)]
         cursor = None
         while True:
-            page = self.search_type(res_type, items + [("_count", size)] + ([("_cursor", cursor)] if cursor else []))
+            page = self.search_type(res_type, items + ([("_cursor", cursor)] if cursor else []))
+            yield page
+            if not page.has_next or not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    def search_all(self, res_type: str, items: list[tuple[str, str]], *,
+                   included: list[VersionBody] | None = None) -> list[VersionBody]:
+        """Every match of the search, page after page: what a workflow needs whole — a stay's
+        doses, a bill's charges, the record it exports — where one page with a large _count
+        silently stopped at the page-size cap or at its own number. `included`: a list that
+        receives each page's _include/_revinclude resources."""
+        out: list[VersionBody] = []
+        for page in self.search_pages(res_type, items):
             out += page.matches
             if included is not None:
                 included += page.included
-            if not page.has_next or not page.next_cursor:
-                return out
-            cursor = page.next_cursor
+        return out
 
     def search_system(self, items: list[tuple[str, str]], *, lenient: bool = False) -> SearchResult:
         """GET [base]?_type=…: the parameters common to all resources, over the given types."""
@@ -643,9 +652,9 @@ class Repository:
         # same rule) and collects whose records they are, the included ones too, round by round.
         gate = self.gate(conn)
         bodies = gate.release(self._bodies(conn, [row[-1] for row in rows]), "s", current=True)
-        included = (includes.resolve(conn, req, bodies, lambda found: gate.release(found, "r", current=True))
-                    if req.includes or req.revincludes else [])
-        return SearchResult(req, bodies, has_next, total, next_cursor, included, gate.patients)
+        included, cut = (includes.resolve(conn, req, bodies, lambda found: gate.release(found, "r", current=True))
+                         if req.includes or req.revincludes else ([], False))
+        return SearchResult(req, bodies, has_next, total, next_cursor, included, gate.patients, cut)
 
     def _bodies(self, conn, pks: list[int]) -> list[VersionBody]:  # noqa: ANN001
         if not pks:

@@ -213,7 +213,7 @@ async def _search(request: Request, repo: Repository, res_type: str, items: list
         bundle.setdefault("entry", []).append({"resource": information(
             "ignored search parameters: " + ", ".join(req.ignored), "not-supported"),
             "search": {"mode": "outcome"}})
-    if len(result.included) >= MAX_INCLUDED:
+    if result.included_cut:
         # The page brought in as many as a page may: there may be more, and the client must know.
         bundle.setdefault("entry", []).append({"resource": {"resourceType": "OperationOutcome", "issue": [issue(
             "warning", "too-costly", f"_include/_revinclude brought in the most a page may ({MAX_INCLUDED}); "

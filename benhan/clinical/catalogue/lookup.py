@@ -102,12 +102,8 @@ def services_on(repo: Repository, on: date, query: str = "", groups: frozenset[s
         params.append(("name", query.replace(".", "_")))       # the name is the code with '_'
     elif query:
         params.append(("title:contains", max(fold(query).split(), key=len)))
-    size = str(repo.store.config.max_page_size)
     out: list[Service] = []
-    cursor = None
-    while True:
-        page = repo.search_type("ActivityDefinition", params + [("_count", size)]
-                                + ([("_cursor", cursor)] if cursor else []))
+    for page in repo.search_pages("ActivityDefinition", params):
         candidates = []
         for m in page.matches:
             body = m.json()
@@ -130,9 +126,7 @@ def services_on(repo: Repository, on: date, query: str = "", groups: frozenset[s
                     out.append(_service(body, coding, price))
                 if len(out) >= limit:
                     return out
-        if not page.has_next or not page.next_cursor:
-            return out
-        cursor = page.next_cursor
+    return out
 
 
 def service_on(repo: Repository, service_id: str, on: date) -> Service | None:
