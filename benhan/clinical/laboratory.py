@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from benhan.clinical import orders
+from benhan import errors
+from benhan.clinical import orders, registration
 from benhan.clinical.common import age_on, name_of, now, ref_id
 from benhan.store.repository import Repository
 from benhan.terminology.labs import LabTest
@@ -36,21 +37,58 @@ def _patients(result) -> dict[str, dict]:  # noqa: ANN001
     return {v.res_id: v.json() for v in result.included if v.res_type == "Patient"}
 
 
-def worklist(repo: Repository, tz: str = "+07:00", limit: int = 200) -> list[WorkItem]:
-    """Active laboratory orders, oldest first (the one waiting longest is done first)."""
-    result = repo.search_type("ServiceRequest", [
-        ("status", "active"), ("category", LAB_CATEGORY), ("_sort", "authored"), ("_count", str(limit)),
-        ("_include", "ServiceRequest:subject")])
+@dataclass
+class WorkList:
+    """One page of the worklist: its orders, how many are waiting in all (with the patient search,
+    how many of theirs), and where the next page starts (None on the last)."""
+    items: list[WorkItem]
+    total: int
+    next_cursor: str | None
+
+
+# Orders shown at once: each is a result form, and the page must stay light on an old PC.
+PAGE = 50
+# Patients a search on the worklist may match (by name, CCCD, BHYT number or phone).
+PATIENTS_SOUGHT = 50
+
+
+def worklist(repo: Repository, tz: str = "+07:00", limit: int = PAGE, *, cursor: str | None = None,
+             patient_text: str = "") -> WorkList:
+    """Active laboratory orders, oldest first (the one waiting longest is done first), a page at a
+    time: orders nobody resulted or cancelled stay active and would otherwise hide today's behind
+    them. `cursor`: the next_cursor of the page before; `patient_text`: only the orders of the
+    patients found by it (registration.search). A cursor this server did not give starts over."""
+    items = [("status", "active"), ("category", LAB_CATEGORY), ("_sort", "authored"), ("_count", str(limit)),
+             ("_include", "ServiceRequest:subject"), ("_total", "accurate")]
+    if patient_text.strip():
+        found = registration.search(repo, patient_text, limit=PATIENTS_SOUGHT)
+        if not found:
+            return WorkList([], 0, None)
+        items.append(("subject", ",".join(f"Patient/{p['id']}" for p in found)))
+    try:
+        result = repo.search_type("ServiceRequest", items + ([("_cursor", cursor)] if cursor else []))
+    except errors.InvalidSearchParameter:
+        if not cursor:
+            raise
+        result = repo.search_type("ServiceRequest", items)
     patients = _patients(result)
     today = now(tz).date()
-    items = []
+    page = []
     for match in result.matches:
         order = match.json()
         pid = ref_id(order.get("subject")) or ""
         patient = patients.get(pid, {})
-        items.append(WorkItem(order, pid, name_of(patient) if patient else "", patient.get("gender", "unknown"),
-                              age_on(patient.get("birthDate"), today), orders.tests_of(order)))
-    return items
+        page.append(WorkItem(order, pid, name_of(patient) if patient else "", patient.get("gender", "unknown"),
+                             age_on(patient.get("birthDate"), today), orders.tests_of(order)))
+    return WorkList(page, result.total or 0, result.next_cursor if result.has_next else None)
+
+
+def work_item(repo: Repository, order_id: str, tz: str = "+07:00") -> WorkItem:
+    """One order of the worklist by its id (a result form sent back with an error shows it again,
+    whichever page it was on)."""
+    order, patient = order_for_results(repo, order_id)
+    return WorkItem(order, ref_id(order.get("subject")) or "", name_of(patient), patient.get("gender", "unknown"),
+                    age_on(patient.get("birthDate"), now(tz).date()), orders.tests_of(order))
 
 
 def order_for_results(repo: Repository, order_id: str) -> tuple[dict, dict]:

@@ -19,16 +19,31 @@ from benhan.web.ui.base import back, form, messages, page, repo, require, today,
 def _lab_page(request: Request, r, status: int = 200, **extra) -> Response:  # noqa: ANN001
     done = request.query_params.get("done", "")
     done_rows = laboratory.results_of(r, done) if done else []
-    items = laboratory.worklist(r, tz(request))
+    q = request.query_params.get("q", "").strip()
+    after = request.query_params.get("after", "")
+    shown_from = _int(request.query_params.get("from", ""))
+    listed = laboratory.worklist(r, tz(request), cursor=after or None, patient_text=q)
+    items = listed.items
+    failed = extra.get("failed")
+    if failed and all(item.order["id"] != failed for item in items):
+        items = [laboratory.work_item(r, failed, tz(request)), *items]    # keep what was typed in view
+    if not after:
+        shown_from = 0
     # The analyser's results not yet validated technically (benhan/lab): shown under their order.
     analysed = {}
     for item in items:
         report = _report_of(r, item.order["id"])
         if report and report.get("status") == "preliminary" and not lab_validation.technical_by(report):
             analysed[item.order["id"]] = (report, laboratory.results_of(r, item.order["id"]))
-    return page(request, "ui/lab.html", status, items=items, done=done, analysed=analysed,
+    return page(request, "ui/lab.html", status, items=items, done=done, analysed=analysed, q=q,
+                total=listed.total, shown_from=shown_from, next_cursor=listed.next_cursor,
                 done_rows=done_rows, done_report=_report_of(r, done) if done else None,
                 result_field=orders.result_field, staff=procedures.practitioners(r), **extra)
+
+
+def _int(text: str) -> int:
+    """A page's position from the query (shown only: a wrong one is 0)."""
+    return int(text) if text.isdigit() and len(text) < 9 else 0
 
 
 def _report_of(r, order_id: str) -> dict | None:  # noqa: ANN001
