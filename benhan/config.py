@@ -90,7 +90,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Empty: none."),
     Setting("pool_size", int, 20, "Database connections kept open per server process (PostgreSQL; up to twice as many more under load). "
             "Enough for the server's 16 request threads and its background work, so that no connection is opened per request; "
-            "with --workers N the server holds N times as many, and each process up to 4 more for reads by id "
+            "with --workers N the server holds N times as many, and each process up to 2 more for reads by id "
             "(PostgreSQL's max_connections must allow them)."),
     # --- digital signatures (docs/signatures.md) ---
     Setting("signing_trust_dir", Path, Path(""),

@@ -34,3 +34,12 @@ def test_a_quick_benchmark_runs_to_the_end(script: str, args: list[str], says: s
                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     assert says in done.stdout and "machine" in done.stdout
+
+
+def test_the_loop_reads_benchmark_runs_to_the_end(pg_database) -> None:  # noqa: ANN001 - PostgreSQL, or skipped
+    from tests.conftest import PG_ADMIN_URL
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_loop_reads.py"), "--reads", "60",
+                           "--patients", "10", "--rounds", "1", "--pg-url", PG_ADMIN_URL.rsplit("/", 1)[0]],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "batched, 1 conn" in done.stdout and "machine" in done.stdout

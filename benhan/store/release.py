@@ -206,6 +206,20 @@ def current_with_patients_sql(res_type: str, mark: str = "?") -> str:
     repository._READ_CURRENT_SQL) and, last, the patients its reference index names through a
     compartment parameter (_indexed_one_sql's rows as an array; empty for a Patient or a type
     outside the compartment) — the read by id's two statements as one, which is its own snapshot."""
+    return f"SELECT {_current_columns(res_type)} WHERE r.res_type = {mark} AND r.res_id = {mark} AND v.version = r.version"
+
+
+@cache
+def currents_with_patients_sql(res_type: str) -> str:
+    """current_with_patients_sql for several ids of one type at once, parameters (res_type, an array
+    of ids) as `%s`: the same columns after the id of each row found. Reads by id that arrived together
+    while every connection was busy share it (database.LoopReads.fetch_batched)."""
+    return (f"SELECT r.res_id, {_current_columns(res_type)} "
+            f"WHERE r.res_type = %s AND r.res_id = ANY(%s) AND v.version = r.version")
+
+
+def _current_columns(res_type: str) -> str:
+    """The select list and FROM of the read by id's statement (see current_with_patients_sql)."""
     names = access_sql.member_params(res_type) if res_type != PATIENT else ()
     if names:
         quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in names)
@@ -216,6 +230,5 @@ def current_with_patients_sql(res_type: str, mark: str = "?") -> str:
                   f"AND x.target_type = '{PATIENT}' AND x.res_type || '' = r.res_type AND x.param IN ({quoted}))")
     else:
         owners = "NULL"
-    return (f"SELECT v.version, v.last_updated, v.deleted, v.encoding, v.body, v.method, r.pk, r.version, {owners} "
-            f"FROM {resource.name} AS r JOIN {resource_version.name} AS v ON v.resource_pk = r.pk "
-            f"WHERE r.res_type = {mark} AND r.res_id = {mark} AND v.version = r.version")
+    return (f"v.version, v.last_updated, v.deleted, v.encoding, v.body, v.method, r.pk, r.version, {owners} "
+            f"FROM {resource.name} AS r JOIN {resource_version.name} AS v ON v.resource_pk = r.pk")

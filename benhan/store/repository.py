@@ -28,7 +28,7 @@ from benhan.store import audit_log
 from benhan.store.audit_log import AuditRecord
 from benhan.store import includes
 from benhan.store import act_rules, retention_guard, signed_versions, write_rules
-from benhan.store.release import Gate, current_with_patients_sql
+from benhan.store.release import Gate, current_with_patients_sql, currents_with_patients_sql
 from benhan.store.search import SYSTEM, count_query, page_query
 from benhan.store.store import Store
 from benhan.store.writer import PendingWrite, Stored, decode_body, fetch_all, write_all
@@ -374,8 +374,8 @@ class Repository:
         check_id(res_id)
         if self._limited("r", res_type, "read", res_id=res_id):
             return None
-        rows = await self.store.db.loop_reads.fetch_all(current_with_patients_sql(res_type, "%s"),
-                                                       (res_type, res_id))
+        rows = await self.store.db.loop_reads.fetch_batched(current_with_patients_sql(res_type, "%s"),
+                                                           currents_with_patients_sql(res_type), res_type, res_id)
         found, patients = self._released_pg(res_type, res_id, rows, None, limited=False)
         return self._read_answer(res_type, res_id, found, patients)
 

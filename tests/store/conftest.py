@@ -24,3 +24,14 @@ def migration_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dat
         database = Database(url)
         yield database
         database.dispose()
+
+
+@pytest.fixture
+def pg_store(pg_database, tmp_path):  # noqa: ANN001, ANN201
+    """A store on an empty PostgreSQL database (the session's, emptied)."""
+    from benhan import config as config_mod
+    from benhan.store.store import Store
+    from tests.conftest import empty_pg
+    store = Store.open(config_mod.load(env={}, data_dir=tmp_path / "data", database_url=empty_pg(pg_database)))
+    yield store
+    store.close()

@@ -6,19 +6,9 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from sqlalchemy import create_engine, text
 
-from benhan import config as config_mod
-from tests.conftest import PG_ADMIN_URL, empty_pg
-
-
-@pytest.fixture
-def pg_store(pg_database, tmp_path):  # noqa: ANN001, ANN201
-    from benhan.store.store import Store
-    store = Store.open(config_mod.load(env={}, data_dir=tmp_path / "data", database_url=empty_pg(pg_database)))
-    yield store
-    store.close()
+from tests.conftest import PG_ADMIN_URL
 
 
 def _end_sessions(database_url: str, only: set[int] | None = None) -> set[int]:
