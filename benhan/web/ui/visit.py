@@ -293,10 +293,12 @@ async def encounter_page(request: Request) -> Response:
 
 
 def _post(section: str, needs: tuple[str, str], action: Callable[[Request, Repository, dict, dict, dict], None],
-          acts: tuple[str, ...] = ()):  # noqa: ANN202
+          acts: tuple[str, ...] = (), *, open_only: bool = False):  # noqa: ANN202
     """A form handler: gate (the type permission `needs`, and one of `acts` when given), CSRF, run
     `action(request, repo, encounter, patient, values)`; on FormInvalid re-render with the
-    messages; on success back to the page at the section."""
+    messages; on success back to the page at the section. `open_only`: the page offers this form
+    only while the visit is open (vital signs, orders, prescriptions, progress notes); sent for a
+    visit that has ended (a page left open since, a second tab), it is refused, nothing written."""
     async def handler(request: Request) -> Response:
         eid = request.path_params["id"]
         r = repo(request)
@@ -310,6 +312,8 @@ def _post(section: str, needs: tuple[str, str], action: Callable[[Request, Repos
         def work() -> Response:
             encounter, patient = _load(r, eid)
             try:
+                if open_only and encounter.get("status") == "finished":
+                    raise FormInvalid({"form": ("ui.err.visit_finished", {})})
                 action(request, r, encounter, patient, values)
             except FormInvalid as exc:
                 return _render(request, r, eid, 400, section, values, messages(request, exc), warnings(request, exc))
@@ -469,7 +473,7 @@ def _complication(request: Request, r: Repository, encounter: dict, patient: dic
     procedures.add_complication(r, r.actor, encounter, v, procedures.of_visit(r, encounter["id"]), tz(request))
 
 
-vitals_post = _post("vitals", ("c", "Observation"), _vitals)
+vitals_post = _post("vitals", ("c", "Observation"), _vitals, open_only=True)
 admission_post = _post("admission", ("u", "Encounter"), _admission)
 transfer_post = _post("admission", ("u", "Encounter"), _transfer)
 procedure_post = _post("procedures", ("c", "Procedure"), _procedure)
@@ -511,9 +515,9 @@ def _lab_medical(request: Request, r: Repository, encounter: dict, patient: dict
 
 lab_medical_post = _post("orders", ("u", "DiagnosticReport"), _lab_medical)
 allergy_post = _post("allergies", ("c", "AllergyIntolerance"), _allergy)
-order_post = _post("orders", ("c", "ServiceRequest"), _order)
+order_post = _post("orders", ("c", "ServiceRequest"), _order, open_only=True)
 results_post = _post("orders", ("c", "DiagnosticReport"), _results)
-prescription_post = _post("prescriptions", ("c", "MedicationRequest"), _prescription)
-note_post = _post("notes", ("c", "ClinicalImpression"), _note)
+prescription_post = _post("prescriptions", ("c", "MedicationRequest"), _prescription, open_only=True)
+note_post = _post("notes", ("c", "ClinicalImpression"), _note, open_only=True)
 discharge_post = _post("discharge", ("u", "Encounter"), _discharge, (roles.DISCHARGE, roles.CLOSE_VISIT))
 closing_summary_post = _post("closing-summary", ("c", "Composition"), _closing_summary, (roles.DISCHARGE,))
