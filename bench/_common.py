@@ -9,7 +9,10 @@ import platform
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def cpu_model() -> str:
@@ -99,6 +102,23 @@ def rss_kib(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             found[key] = int(line.split()[1])
     return found
+
+
+@contextmanager
+def scratch_pg_database(pg_url: str, prefix: str) -> Iterator[tuple[str, Any]]:
+    """A new PostgreSQL database for one benchmark run: (its URL, an AUTOCOMMIT engine on the
+    server's `postgres` database); dropped at the end, on failure too."""
+    from sqlalchemy import create_engine, text
+    name = f"{prefix}_{os.getpid()}"
+    admin = create_engine(f"{pg_url}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{pg_url}/{name}", admin
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 # --- credentials: every API request is authenticated ---------------------------------------------

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _common import print_machine  # noqa: E402
+from _common import print_machine, scratch_pg_database  # noqa: E402
 from benhan import config as config_mod  # noqa: E402
 from benhan.auth.actor import Actor  # noqa: E402
 from benhan.store import database  # noqa: E402
@@ -65,18 +65,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pg-url", default=DEFAULT_PG, help="PostgreSQL server URL, without the database")
     args = parser.parse_args()
-    from sqlalchemy import create_engine, text
     print_machine(f"{args.pg_url}/postgres")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    name = f"benhan_bench_lr_{os.getpid()}"
-    admin = create_engine(f"{args.pg_url}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    store = None
-    try:
-        with tempfile.TemporaryDirectory() as work:
-            store = Store.open(config_mod.load(env={}, data_dir=Path(work) / "data",
-                                               database_url=f"{args.pg_url}/{name}"))
+    with scratch_pg_database(args.pg_url, "benhan_bench_lr") as (url, admin), tempfile.TemporaryDirectory() as work:
+        name = url.rsplit("/", 1)[1]
+        store = Store.open(config_mod.load(env={}, data_dir=Path(work) / "data", database_url=url))
+        try:
             writer = Repository(store, Actor.system("bench"))
             ids = [writer.create("Patient", {"resourceType": "Patient", "name": [{"family": f"Nguyễn {i}"}]}).res_id
                    for i in range(args.patients)]
@@ -110,13 +104,9 @@ def main() -> None:
                         wall, own, pg = asyncio.run(measured(in_flight))
                         print(f"{rnd:>5} {f'{how}, {connections} conn':<16} {in_flight:>9} {args.reads / wall:>8.0f} "
                               f"{own / args.reads * 1e6:>10.0f} {pg / args.reads * 1e6:>14.0f}", flush=True)
-    finally:
-        database._LoopPool.fetch_batched = BATCHED
-        if store is not None:
+        finally:
+            database._LoopPool.fetch_batched = BATCHED
             store.close()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
     print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
