@@ -122,8 +122,17 @@ def accepted_claims(outbox: Outbox, within: Period) -> list[Claim]:
     return sorted(out, key=lambda c: c.ma_lk)
 
 
-def built_claims(repo, within: Period) -> list[Claim]:  # noqa: ANN001 - a benhan Repository
-    """The claims built from the record for the BHYT visits finished in the period (before sending)."""
+@dataclass(frozen=True)
+class LeftOut:
+    """A visit of the period whose claim could not be built from the record, and why."""
+    encounter_id: str
+    reason: str
+
+
+def built_claims(repo, within: Period, left_out: list[LeftOut] | None = None) -> list[Claim]:  # noqa: ANN001
+    """The claims built from the record for the BHYT visits finished in the period (before sending).
+    A visit whose record cannot give a claim (its patient unreadable …) is not summed; it is added to
+    `left_out` when given, so that the report says so instead of coming out short in silence."""
     from benhan.claims import tables
     from benhan.claims.record import episode_from_record
     out: list[Claim] = []
@@ -136,7 +145,9 @@ def built_claims(repo, within: Period) -> list[Claim]:  # noqa: ANN001 - a benha
         for match in page.matches:
             try:
                 ep, lines = episode_from_record(repo, match.res_id)
-            except errors.BenhanError:
+            except errors.BenhanError as exc:
+                if left_out is not None:
+                    left_out.append(LeftOut(match.res_id, str(exc)))
                 continue
             if not ep.insured:
                 continue
@@ -247,8 +258,10 @@ def _route_names() -> dict[str, str]:
 
 # --- the workbook -----------------------------------------------------------------------------------
 
-def workbook(claims: list[Claim], within: Period, facility: str, source: str, made: datetime) -> bytes:
-    """The spreadsheet: 01/BH (or 02/BH), then the breakdowns and the list of claims."""
+def workbook(claims: list[Claim], within: Period, facility: str, source: str, made: datetime,
+             left_out: list[LeftOut] = ()) -> bytes:
+    """The spreadsheet: 01/BH (or 02/BH), then the breakdowns and the list of claims; with
+    `left_out`, a warning under the total and a sheet of the visits not summed and why."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     wb = Workbook()
@@ -282,6 +295,13 @@ def workbook(claims: list[Claim], within: Period, facility: str, source: str, ma
         for r in routes:
             put(main, "", r)
     put(main, "", total(claims), strong=True)
+    if left_out:
+        main.append([])
+        main.append(["", f"CHƯA TÍNH {len(left_out)} lượt khám không lập được hồ sơ từ bệnh án "
+                         f"(xem trang \"Khong lap duoc\") | {len(left_out)} visits left out: their claim "
+                         f"could not be built from the record"])
+        for cell in main[main.max_row]:
+            cell.font = bold
 
     for name, caption, rows in (("Theo nhom chi phi", "Theo nhóm chi phí (MA_NHOM, dòng XML2/XML3)",
                                  by_cost_group(claims)),
@@ -302,6 +322,12 @@ def workbook(claims: list[Claim], within: Period, facility: str, source: str, ma
         listing.append([c.ma_lk, s.get("HO_TEN", ""), s.get("MA_THE_BHYT", ""), s.get("MA_LOAI_KCB", ""),
                         s.get("MA_DOITUONG_KCB", ""), s.get("NGAY_VAO", ""), s.get("NGAY_RA", ""),
                         *(_dec(s.get(n)) for n, _ in MONEY)])
+    if left_out:
+        missing = sheet("Khong lap duoc", "Lượt khám không lập được hồ sơ (chưa tính ở các trang trên)",
+                        ["STT", "Encounter", "Lý do"])
+        missing.column_dimensions["C"].width = 80
+        for n, item in enumerate(left_out, 1):
+            missing.append([n, item.encounter_id, item.reason])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -323,10 +349,11 @@ def report(store, within: Period, *, source: str = "accepted", made: datetime | 
     from benhan.clinical.visits import facility
     from benhan.store.repository import Repository
     repo = Repository(store, actor or Actor.system("claims-report"))
+    left_out: list[LeftOut] = []
     if source == "accepted":
         claims = accepted_claims(Outbox(store.db), within)
     elif source == "built":
-        claims = built_claims(repo, within)
+        claims = built_claims(repo, within, left_out)
     else:
         raise errors.ClaimNotPossible(f"nguồn '{source}' không hợp lệ (accepted, built) | unknown source '{source}'")
     try:
@@ -334,4 +361,4 @@ def report(store, within: Period, *, source: str = "accepted", made: datetime | 
     except Exception:  # noqa: BLE001 - a database without the facility still gets its report
         code = ""
     return workbook(claims, within, code, {"accepted": "hồ sơ đã được tiếp nhận", "built": "hồ sơ lập từ bệnh án"}
-                    [source], made or datetime.now())
+                    [source], made or datetime.now(), left_out)

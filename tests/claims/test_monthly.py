@@ -129,3 +129,30 @@ def test_claims_built_from_the_record_fall_in_their_sections(store, tmp_path) ->
     ward_claim = next(c for c in claims if c.ma_lk == ma_lk(world, ward))
     assert sections["IV"].money[0] == Decimal(ward_claim.summary["T_TONGCHI_BV"]) > 0
     assert monthly.total(claims).money[0] == sum(Decimal(c.summary["T_TONGCHI_BV"]) for c in claims)
+
+
+def test_a_visit_whose_claim_cannot_be_built_is_named_in_the_report_not_left_out_in_silence(store) -> None:  # noqa: ANN001
+    """A finished visit the record cannot make a claim of (here its patient is not in the record: an
+    Encounter a HIS import brought without its Patient) was skipped without a word, so the month's
+    totals came out short; the report now says how many were left out and lists them with the reason."""
+    from tests.billing.charges_world import make_world
+    world = make_world(store)
+    exam = _visit(world, "001090123401", "Nguyễn Văn An", "DN4790123456701", 8, [XRAY])
+    orphan = world.system.read("Encounter", world.visit(world.patient("001090123409", "Đỗ Văn Hải",
+                                                                      bhyt="DN4790123456709"), at(DAY, 9))).json()
+    orphan = {k: v for k, v in orphan.items() if k not in ("id", "meta", "identifier")}
+    orphan["subject"] = {"reference": "Patient/khong-co-trong-ho-so"}
+    lost = world.system.create("Encounter", orphan).res_id
+    world.end(lost, at(DAY, 9, 30))
+    left_out: list[monthly.LeftOut] = []
+    claims = monthly.built_claims(world.system, monthly.period("2026-11"), left_out)
+    assert [c.ma_lk for c in claims] == [ma_lk(world, exam)]
+    assert [x.encounter_id for x in left_out] == [lost] and "khong-co-trong-ho-so" in left_out[0].reason
+
+    book = load_workbook(io.BytesIO(monthly.report(store, monthly.period("2026-11"), source="built", made=MADE)))
+    rows = _rows(book["01-BH"])
+    assert next(r for r in rows if r[1] == "Tổng cộng")[2] == 1
+    assert any(str(r[1]).startswith("CHƯA TÍNH 1 lượt khám") for r in rows)
+    assert [r[1] for r in _rows(book["Khong lap duoc"])] == [lost]
+    accepted = load_workbook(io.BytesIO(monthly.report(store, monthly.period("2026-11"), made=MADE)))
+    assert "Khong lap duoc" not in accepted.sheetnames
