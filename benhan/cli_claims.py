@@ -84,9 +84,11 @@ def queue(encounter_id: Optional[str] = typer.Argument(None, help="The visit: it
             store.close()
         for report in batch.invalid:
             typer.echo(report.text())
+        for encounter_id, why in batch.unreadable:
+            typer.echo(f"Encounter/{encounter_id}: no claim can be built: {why}")
         typer.echo(f"queued {len(batch.queued)}, already queued {len(batch.already)}, to fix {len(batch.invalid)}, "
-                   f"without BHYT {len(batch.not_bhyt)}")
-        if batch.invalid:
+                   f"without BHYT {len(batch.not_bhyt)}, unreadable {len(batch.unreadable)}")
+        if batch.invalid or batch.unreadable:
             raise typer.Exit(1)
         return
     try:

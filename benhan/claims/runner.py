@@ -112,6 +112,8 @@ class ClaimsRunner:
         if batch.queued or batch.invalid:
             log.info("claims: %d finished visit(s) queued, %d to fix on the BHYT desk", len(batch.queued),
                      len(batch.invalid))
+        for encounter_id, why in batch.unreadable:
+            log.warning("claims: no claim for Encounter/%s: %s", encounter_id, why)
         return batch
 
     def queue_health_books(self, moment: datetime | None = None) -> "health_book.Scan | None":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -148,13 +148,15 @@ class Batch:
     already: list[str]                        # MA_LK whose same claim was already queued
     not_bhyt: list[str]                       # visits without BHYT: no claim
     invalid: list[validation.Report]          # to fix, with the clerk's report
+    unreadable: list[tuple[str, str]] = field(default_factory=list)   # (Encounter id, why): no claim could be built
 
 
 def queue_finished(repo, outbox: Outbox, key: xmldsig.XmlKey, since: str, now: datetime,  # noqa: ANN001
                    within_hours: int = 24) -> Batch:
     """Queue the check-in and the claim of every visit finished since ``since`` (an ISO date or
     instant): the day's claims in one step. A visit whose tables do not validate is left out and
-    its report returned; queueing again later skips what is already queued (same idempotency key)."""
+    its report returned, one whose record cannot be read is named in `unreadable`; queueing again
+    later skips what is already queued (same idempotency key)."""
     from benhan.claims.record import episode_from_record
     batch = Batch([], [], [], [])
     cursor = None
@@ -162,7 +164,13 @@ def queue_finished(repo, outbox: Outbox, key: xmldsig.XmlKey, since: str, now: d
         page = repo.search_type("Encounter", [("status", "finished"), ("date", f"ge{since}"), ("_count", "200")]
                                 + ([("_cursor", cursor)] if cursor else []))
         for match in page.matches:
-            ep, lines = episode_from_record(repo, match.res_id)
+            try:
+                ep, lines = episode_from_record(repo, match.res_id)
+            except errors.BenhanError as exc:
+                # One visit's record that cannot give a claim (its patient not in the record …)
+                # never stops the others' claims; the desk lists it as unreadable.
+                batch.unreadable.append((match.res_id, exc.message))
+                continue
             if not ep.insured:
                 batch.not_bhyt.append(ep.ma_lk)
                 continue

@@ -41,3 +41,22 @@ def test_without_a_seal_the_worker_queues_nothing_and_keeps_running(db_config, t
         runner = ClaimsRunner(world.store, interval=3600)
         assert runner.queue_finished_visits(at(DAY, 16)) is None
         assert runner.outbox.items() == []
+
+
+def test_a_visit_whose_record_cannot_be_read_does_not_stop_the_others_claims(db_config, tmp_path, seal_p12,
+                                                                            seal) -> None:  # noqa: ANN001
+    """An Encounter whose patient is not in the record (a HIS import that brought the visit without its
+    Patient) made the whole round fail, so no claim of the day was queued, round after round. It is now
+    named as unreadable (the desk lists it so too) and the others are queued."""
+    with standin_for(seal.cert_pem) as gateway, desk(claims_config(db_config, tmp_path, gateway=gateway.url,
+                                                                   seal=seal_p12)) as (world, app):
+        good = bhyt_visit(world)
+        orphan = world.system.read("Encounter", good).json()
+        orphan = {k: v for k, v in orphan.items() if k not in ("id", "meta", "identifier")}
+        orphan["subject"] = {"reference": "Patient/khong-co-trong-ho-so"}
+        lost = world.system.create("Encounter", orphan).res_id
+        batch = ClaimsRunner(world.store, interval=3600).queue_finished_visits(at(DAY, 16))
+        assert ma_lk(world, good) in batch.queued
+        assert [e for e, _ in batch.unreadable] == [lost] and "khong-co-trong-ho-so" in batch.unreadable[0][1]
+        day = Staff(app, "thungan").get(f"/ui/claims?day={DAY.isoformat()}")
+        assert day.status_code == 200 and "Traceback" not in day.text
