@@ -147,7 +147,15 @@ def _start(e: dict) -> str:
 def _make(repo: Repository, encounters: list[dict], fmt: str, many: bool, name: str, what: str) -> Export:
     fmt = check_format(fmt)
     common = shared(repo)
-    trees = [episode_tree(repo, e["id"], common) for e in encounters]
+    trees = []
+    for e in encounters:
+        try:
+            trees.append(episode_tree(repo, e["id"], common))
+        except (errors.NotFound, errors.Gone) as exc:
+            # A part the episode names is not in the record (its patient: an Encounter imported
+            # alone): the episode to fix is named, as for a value the schema refuses — not a 404
+            # about a resource the caller never asked for.
+            raise errors.RecordExportInvalid(f"Encounter/{e['id']}: {exc.message}") from None
     content = render(trees, fmt, many=many)
     patients = sorted({ref_id(e.get("subject")) or "" for e in encounters} - {""})
     return Export(content, FORMATS[fmt], f"{name}.{fmt}", fmt, [e["id"] for e in encounters], patients, what)
