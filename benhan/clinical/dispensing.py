@@ -37,15 +37,20 @@ QUEUE_DAYS = 7
 
 
 def to_dispense(repo: Repository, tz: str = "+07:00", limit: int = 300, *, number: str | None = None,
-                today: date | None = None) -> list[Prescription]:
+                today: date | None = None, patients: list[str] | None = None) -> list[Prescription]:
     """Active prescription lines of the last QUEUE_DAYS with no dispense yet, grouped per
-    prescription, oldest first: the first `limit` prescriptions (`number`: that one only). Read
-    page after page until they are found — a dispensed line stays active, and taking one page of
-    the oldest active lines had shown an empty queue once that page was all dispensed."""
+    prescription, oldest first: the first `limit` prescriptions (`number`: that one only;
+    `patients`: those of these Patient ids only). Read page after page until they are found — a
+    dispensed line stays active, and taking one page of the oldest active lines had shown an empty
+    queue once that page was all dispensed."""
     today = today or now(tz).date()
+    if patients is not None and not patients:
+        return []
     items = [("status", "active"), ("intent", "order"), ("authoredon", f"ge{(today - timedelta(days=QUEUE_DAYS)).isoformat()}"),
              ("_sort", "authoredon"), ("_include", "MedicationRequest:subject"),
              ("_revinclude", "MedicationDispense:prescription")]
+    if patients:
+        items.append(("subject", ",".join(f"Patient/{p}" for p in patients)))
     groups: dict[str, Prescription] = {}
     for line, patient in _undispensed(repo, items):
         key = _number(line)

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from benhan import errors
-from benhan.clinical import dispensing, laboratory, orders, procedures
+from benhan.clinical import dispensing, laboratory, orders, procedures, registration
 from benhan.clinical.common import FormInvalid
 from benhan.lab import validation as lab_validation
 from benhan.pharmacy import dispense as pharmacy_dispensing
@@ -104,9 +104,22 @@ async def lab_technical(request: Request) -> Response:
     return await run_in_threadpool(work)
 
 
+# Prescriptions the pharmacy page lists at once, oldest first; past that it says so, and the
+# search finds the patient at the window (or the prescription by its number).
+PHARMACY_PAGE = 100
+
+
 def _pharmacy_page(request: Request, r, status: int = 200, **extra) -> Response:  # noqa: ANN001
-    return page(request, "ui/pharmacy.html", status, prescriptions=dispensing.to_dispense(r, tz(request)),
-                done=request.query_params.get("done", ""), **extra)
+    q = request.query_params.get("q", "").strip()
+    if q:
+        found = dispensing.to_dispense(r, tz(request), PHARMACY_PAGE, number=q)
+        if not found:
+            ids = [p["id"] for p in registration.search(r, q, limit=laboratory.PATIENTS_SOUGHT)]
+            found = dispensing.to_dispense(r, tz(request), PHARMACY_PAGE + 1, patients=ids)
+    else:
+        found = dispensing.to_dispense(r, tz(request), PHARMACY_PAGE + 1)
+    return page(request, "ui/pharmacy.html", status, prescriptions=found[:PHARMACY_PAGE], q=q,
+                more=len(found) > PHARMACY_PAGE, done=request.query_params.get("done", ""), **extra)
 
 
 async def pharmacy(request: Request) -> Response:
