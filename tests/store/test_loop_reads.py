@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -13,6 +16,13 @@ from benhan import errors
 from benhan.auth.actor import Actor
 from benhan.store import database
 from benhan.store.repository import Repository
+
+
+def _on_its_own_loop(make: Callable[[], Coroutine]) -> Any:
+    """asyncio.run(make()) on a thread of its own: this worker's main thread may hold a running loop
+    (a browser test's Playwright ran before), where asyncio.run refuses to start."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def _sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
@@ -52,7 +62,7 @@ def test_reads_arriving_while_the_connection_is_busy_share_one_statement_and_eac
             return await asyncio.gather(*(reader.read_on_loop(t, i) for t, i in asked), return_exceptions=True)
         finally:
             pg_store.db.loop_reads.close()
-    answers = asyncio.run(all_at_once())
+    answers = _on_its_own_loop(all_at_once)
 
     # The first read took the one connection; the others waited and went as one statement per type.
     assert len(sent) == 3, sent
@@ -93,6 +103,6 @@ def test_a_read_with_a_connection_free_goes_alone_at_once(pg_store, monkeypatch)
             return [await system.read_on_loop("Patient", m.res_id) for m in made]
         finally:
             pg_store.db.loop_reads.close()
-    answers = asyncio.run(one_by_one())
+    answers = _on_its_own_loop(one_by_one)
     assert [json.loads(a.body)["name"][0]["family"] for a in answers] == ["Lê 0", "Lê 1", "Lê 2"]
     assert sent == [("Patient", m.res_id) for m in made]
