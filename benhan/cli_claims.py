@@ -188,8 +188,9 @@ def _monthly(month: Optional[str], xlsx: Optional[Path], source: str, data_dir: 
     if not month or not xlsx:
         _fail("cần cả --month (2026-11 hoặc 2026-Q4) và --xlsx TỆP | both --month and --xlsx FILE are needed")
     store = open_store(data_dir, database_url)
+    left_out: list = []
     try:
-        data = monthly.report(store, monthly.period(month), source=source)
+        data = monthly.report(store, monthly.period(month), source=source, left_out=left_out)
     except errors.BenhanError as exc:
         _fail(f"{exc.code}: {exc.message}")
     finally:
@@ -198,6 +199,9 @@ def _monthly(month: Optional[str], xlsx: Optional[Path], source: str, data_dir: 
         xlsx.write_bytes(data)
     except OSError as exc:
         _fail(f"không ghi được {xlsx}: {exc.strerror}")
+    if left_out:
+        typer.echo(f"chưa tính {len(left_out)} lượt khám không lập được hồ sơ (trang \"Khong lap duoc\") | "
+                   f"{len(left_out)} visits left out: their claim could not be built from the record", err=True)
     typer.echo(f"{xlsx}")
 
 

@@ -342,14 +342,15 @@ def filename(within: Period) -> str:
 
 
 def report(store, within: Period, *, source: str = "accepted", made: datetime | None = None,  # noqa: ANN001
-           actor=None) -> bytes:  # noqa: ANN001 - a benhan Actor
+           actor=None, left_out: list[LeftOut] | None = None) -> bytes:  # noqa: ANN001 - a benhan Actor
     """The workbook of the period for the BHYT desk (the CLI and a desk link call this). ``actor``: whom
-    the record is read as for ``built`` (the desk passes its own, e.g. the system on the clerk's behalf)."""
+    the record is read as for ``built`` (the desk passes its own, e.g. the system on the clerk's behalf).
+    ``left_out``: receives the visits ``built`` could not make a claim of (the workbook lists them too)."""
     from benhan.auth.actor import Actor
     from benhan.clinical.visits import facility
     from benhan.store.repository import Repository
     repo = Repository(store, actor or Actor.system("claims-report"))
-    left_out: list[LeftOut] = []
+    left_out = left_out if left_out is not None else []
     if source == "accepted":
         claims = accepted_claims(Outbox(store.db), within)
     elif source == "built":

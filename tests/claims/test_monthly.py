@@ -131,7 +131,7 @@ def test_claims_built_from_the_record_fall_in_their_sections(store, tmp_path) ->
     assert monthly.total(claims).money[0] == sum(Decimal(c.summary["T_TONGCHI_BV"]) for c in claims)
 
 
-def test_a_visit_whose_claim_cannot_be_built_is_named_in_the_report_not_left_out_in_silence(store) -> None:  # noqa: ANN001
+def test_a_visit_whose_claim_cannot_be_built_is_named_in_the_report_not_left_out_in_silence(store, tmp_path) -> None:  # noqa: ANN001
     """A finished visit the record cannot make a claim of (here its patient is not in the record: an
     Encounter a HIS import brought without its Patient) was skipped without a word, so the month's
     totals came out short; the report now says how many were left out and lists them with the reason."""
@@ -156,3 +156,10 @@ def test_a_visit_whose_claim_cannot_be_built_is_named_in_the_report_not_left_out
     assert [r[1] for r in _rows(book["Khong lap duoc"])] == [lost]
     accepted = load_workbook(io.BytesIO(monthly.report(store, monthly.period("2026-11"), made=MADE)))
     assert "Khong lap duoc" not in accepted.sheetnames
+
+    # The clerk's command says so too, beside the file it wrote.
+    out = tmp_path / "thang-11.xlsx"
+    done = run(store, "report", "--month", "2026-11", "--source", "built", "--xlsx", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "chưa tính 1 lượt khám" in done.stderr and str(out) in done.stdout
+    assert [r[1] for r in _rows(load_workbook(out)["Khong lap duoc"])] == [lost]
