@@ -136,27 +136,22 @@ def built_claims(repo, within: Period, left_out: list[LeftOut] | None = None) ->
     from benhan.claims import tables
     from benhan.claims.record import episode_from_record
     out: list[Claim] = []
-    cursor = None
     since, until = within.first_day - timedelta(days=1), within.end_day + timedelta(days=1)
-    while True:
-        page = repo.search_type("Encounter", [("status", "finished"), ("date", f"ge{since.isoformat()}"),
-                                              ("date", f"lt{until.isoformat()}"), ("_count", "200")]
-                                + ([("_cursor", cursor)] if cursor else []))
+    for page in repo.search_pages("Encounter", [("status", "finished"), ("date", f"ge{since.isoformat()}"),
+                                                ("date", f"lt{until.isoformat()}")]):
         for match in page.matches:
             try:
                 ep, lines = episode_from_record(repo, match.res_id)
             except errors.BenhanError as exc:
                 if left_out is not None:
-                    left_out.append(LeftOut(match.res_id, str(exc)))
+                    left_out.append(LeftOut(match.res_id, exc.message))
                 continue
             if not ep.insured:
                 continue
             claim = _claim(tables.claim_tables(ep, lines))
             if claim is not None and claim.month() in within.months:
                 out.append(claim)
-        if not page.has_next or not page.next_cursor:
-            return sorted(out, key=lambda c: c.ma_lk)
-        cursor = page.next_cursor
+    return sorted(out, key=lambda c: c.ma_lk)
 
 
 # --- the sums ---------------------------------------------------------------------------------------

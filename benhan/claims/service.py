@@ -159,10 +159,7 @@ def queue_finished(repo, outbox: Outbox, key: xmldsig.XmlKey, since: str, now: d
     later skips what is already queued (same idempotency key)."""
     from benhan.claims.record import episode_from_record
     batch = Batch([], [], [], [])
-    cursor = None
-    while True:
-        page = repo.search_type("Encounter", [("status", "finished"), ("date", f"ge{since}"), ("_count", "200")]
-                                + ([("_cursor", cursor)] if cursor else []))
+    for page in repo.search_pages("Encounter", [("status", "finished"), ("date", f"ge{since}")]):
         for match in page.matches:
             try:
                 ep, lines = episode_from_record(repo, match.res_id)
@@ -182,6 +179,4 @@ def queue_finished(repo, outbox: Outbox, key: xmldsig.XmlKey, since: str, now: d
             _, new = _queue(outbox, CLAIM, prepared, ep,
                             ep.discharged + timedelta(hours=within_hours) if ep.discharged else None)
             (batch.queued if new else batch.already).append(ep.ma_lk)
-        if not page.has_next or not page.next_cursor:
-            return batch
-        cursor = page.next_cursor
+    return batch

@@ -48,8 +48,6 @@ class WorkList:
 
 # Orders shown at once: each is a result form, and the page must stay light on an old PC.
 PAGE = 50
-# Patients a search on the worklist may match (by name, CCCD, BHYT number or phone).
-PATIENTS_SOUGHT = 50
 
 
 def worklist(repo: Repository, tz: str = "+07:00", limit: int = PAGE, *, cursor: str | None = None,
@@ -61,10 +59,10 @@ def worklist(repo: Repository, tz: str = "+07:00", limit: int = PAGE, *, cursor:
     items = [("status", "active"), ("category", LAB_CATEGORY), ("_sort", "authored"), ("_count", str(limit)),
              ("_include", "ServiceRequest:subject"), ("_total", "accurate")]
     if patient_text.strip():
-        found = registration.search(repo, patient_text, limit=PATIENTS_SOUGHT)
+        found = registration.matching_ids(repo, patient_text)
         if not found:
             return WorkList([], 0, None)
-        items.append(("subject", ",".join(f"Patient/{p['id']}" for p in found)))
+        items.append(("subject", ",".join(f"Patient/{p}" for p in found)))
     try:
         result = repo.search_type("ServiceRequest", items + ([("_cursor", cursor)] if cursor else []))
     except errors.InvalidSearchParameter:

@@ -245,6 +245,15 @@ def search(repo: Repository, text: str, limit: int = 20) -> list[dict]:
     return [p for p in found if is_current(p)]
 
 
+# Patients a work list's search (the lab bench, the pharmacy window) may match.
+MATCHES_SOUGHT = 50
+
+
+def matching_ids(repo: Repository, text: str, limit: int = MATCHES_SOUGHT) -> list[str]:
+    """The ids of the patients `search` finds by `text`: a work list then shows only theirs."""
+    return [p["id"] for p in search(repo, text, limit=limit)]
+
+
 def duplicates(repo: Repository, form: PatientForm, birth: date | None) -> tuple[str | None, list[Duplicate]]:
     """(the patient with the same CCCD, patients with a similar name born the same day)."""
     same = find_by_cccd(repo, form["cccd"]) if form["cccd"] else None

@@ -272,7 +272,7 @@ def _settle(batch: dict[str, list[asyncio.Future]], *, found: dict[str, list[tup
             elif error is not None:
                 waiter.cancel()                         # the batch was cancelled: the loop is ending
             else:
-                waiter.set_result(found.get(key, []) if found is not None else [])
+                waiter.set_result((found or {}).get(key, []))
 
 
 class _LoopPool:
@@ -377,17 +377,11 @@ class _LoopPool:
     async def _run_batch(self, sql_many: str, group: str, batch: dict[str, list[asyncio.Future]]) -> None:
         try:
             cur = await self._take()
-        except BaseException as exc:
-            self._batches.pop(group, None)
-            _settle(batch, error=exc)
-            if not isinstance(exc, Exception):
-                raise
-            return
-        # Those arriving from now on make the next batch: this one's ids are sent as they are.
-        self._batches.pop(group, None)
-        try:
+            # Those arriving from now on make the next batch: this one's ids are sent as they are.
+            self._unlist(group, batch)
             rows = await self._run(cur, sql_many, (group, list(batch)))
         except BaseException as exc:
+            self._unlist(group, batch)
             _settle(batch, error=exc)
             if not isinstance(exc, Exception):
                 raise
@@ -396,6 +390,11 @@ class _LoopPool:
         for row in rows:
             found.setdefault(row[0], []).append(row[1:])
         _settle(batch, found=found)
+
+    def _unlist(self, group: str, batch: dict) -> None:
+        """No longer the batch that reads of `group` join (unless a later one already is)."""
+        if self._batches.get(group) is batch:
+            del self._batches[group]
 
     async def fetch_all(self, sql: str, params: tuple) -> list[tuple]:
         return await self._run(await self._take(), sql, params)

@@ -114,8 +114,8 @@ def _pharmacy_page(request: Request, r, status: int = 200, **extra) -> Response:
     if q:
         found = dispensing.to_dispense(r, tz(request), PHARMACY_PAGE, number=q)
         if not found:
-            ids = [p["id"] for p in registration.search(r, q, limit=laboratory.PATIENTS_SOUGHT)]
-            found = dispensing.to_dispense(r, tz(request), PHARMACY_PAGE + 1, patients=ids)
+            found = dispensing.to_dispense(r, tz(request), PHARMACY_PAGE + 1,
+                                           patients=registration.matching_ids(r, q))
     else:
         found = dispensing.to_dispense(r, tz(request), PHARMACY_PAGE + 1)
     return page(request, "ui/pharmacy.html", status, prescriptions=found[:PHARMACY_PAGE], q=q,
