@@ -308,27 +308,29 @@ class Pending:
 def pending(repo: Repository, clock: datetime, tz: str, late_after: timedelta = LATE_AFTER,
             missed_after: timedelta = MISSED_AFTER) -> list[Pending]:
     """The doses due now, late or missed in the last 24 hours on the open inpatient stays the reader may
-    see (a nurse: her departments' — the repository's scope decides): three searches, whatever the ward's size."""
+    see (a nurse: her departments' — the repository's scope decides): three searches for a ward, read page
+    after page and a hundred stays at a time for a whole hospital."""
     from benhan.clinical.common import name_of
-    stays = repo.search_type("Encounter", [("class", "IMP"), ("status", OPEN),
-                                           ("_include", "Encounter:subject"), ("_count", "1000")])
-    if not stays.matches:
+    included: list = []
+    stays = repo.search_all("Encounter", [("class", "IMP"), ("status", OPEN), ("_include", "Encounter:subject")],
+                            included=included)
+    if not stays:
         return []
-    patients = {m.res_id: m.json() for m in stays.included if m.res_type == "Patient"}
-    refs = ",".join(f"Encounter/{m.res_id}" for m in stays.matches)
+    patients = {m.res_id: m.json() for m in included if m.res_type == "Patient"}
+    refs = [f"Encounter/{m.res_id}" for m in stays]
     orders: dict[str, list[dict]] = {}
-    for m in repo.search_all("MedicationRequest", [("encounter", refs), ("status", "active")]):
+    for m in repo.search_all_among("MedicationRequest", "encounter", refs, [("status", "active")]):
         body = m.json()
         orders.setdefault(ref_id(body.get("encounter")) or "", []).append(body)
     since = (clock - timedelta(days=2)).date().isoformat()
     records: dict[str, dict] = {}
-    for m in repo.search_all("MedicationAdministration", [("context", refs), ("effective-time", f"ge{since}")]):
+    for m in repo.search_all_among("MedicationAdministration", "context", refs, [("effective-time", f"ge{since}")]):
         key = slot_key(m.json())
         if key and m.json().get("status") != "entered-in-error":
             records[key] = m.json()
     local = clock.astimezone(zone(tz))
     out = []
-    for m in stays.matches:
+    for m in stays:
         if m.res_id not in orders:
             continue
         patient = name_of(patients.get(ref_id(m.json().get("subject")) or "", {}))

@@ -218,8 +218,7 @@ def day_list(repo: Repository, day: date, tz: str = "+07:00") -> list[DayEntry]:
     places = dict(visits.locations(repo))
     linked: dict[str, str] = {}
     if rows:
-        ids = ",".join(f"Appointment/{r[0]}" for r in rows)
-        for m in repo.search_all("Encounter", [("appointment", ids)]):
+        for m in repo.search_all_among("Encounter", "appointment", (f"Appointment/{r[0]}" for r in rows)):
             for r in m.json().get("appointment") or []:
                 if ref_id(r):
                     linked[ref_id(r) or ""] = m.res_id

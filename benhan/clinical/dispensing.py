@@ -82,14 +82,12 @@ def _undispensed(repo: Repository, items: list[tuple[str, str]]) -> Iterator[tup
 def _add_allergies(repo: Repository, prescriptions: list[Prescription]) -> None:
     ids = sorted({p.patient_id for p in prescriptions if p.patient_id})
     by_patient: dict[str, list[str]] = {}
-    for start in range(0, len(ids), 50):
-        found = repo.search_type("AllergyIntolerance", [
-            ("patient", ",".join(f"Patient/{i}" for i in ids[start:start + 50])),
-            ("clinical-status:not", "resolved"), ("verification-status:not", "entered-in-error"), ("_count", "500")])
-        for match in found.matches:
-            allergy = match.json()
-            text = (allergy.get("code") or {}).get("text") or next(
-                (c.get("display") or c.get("code", "") for c in (allergy.get("code") or {}).get("coding", [])), "")
-            by_patient.setdefault(ref_id(allergy.get("patient")) or "", []).append(text)
+    # Every one of them, page after page: the allergy left off a page is the one dispensed against.
+    for match in repo.search_all_among("AllergyIntolerance", "patient", (f"Patient/{i}" for i in ids), [
+            ("clinical-status:not", "resolved"), ("verification-status:not", "entered-in-error")]):
+        allergy = match.json()
+        text = (allergy.get("code") or {}).get("text") or next(
+            (c.get("display") or c.get("code", "") for c in (allergy.get("code") or {}).get("coding", [])), "")
+        by_patient.setdefault(ref_id(allergy.get("patient")) or "", []).append(text)
     for p in prescriptions:
         p.allergies = by_patient.get(p.patient_id, [])

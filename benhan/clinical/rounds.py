@@ -86,22 +86,23 @@ def due_rounds(repo: Repository, clock: datetime, hours: dict[str, int] | None =
     """The rounds due or overdue now on the open inpatient stays the reader may see (the repository's scope
     decides: a nurse, her departments'), oldest first. Vital signs older than the longest interval plus a
     day are not read: a stay whose last ones are older is overdue anyway (shown due from the window's start)."""
-    stays = repo.search_type("Encounter", [("class", "IMP"), ("status", OPEN),
-                                           ("_include", "Encounter:subject"), ("_count", "1000")])
-    if not stays.matches:
+    included: list = []
+    stays = repo.search_all("Encounter", [("class", "IMP"), ("status", OPEN), ("_include", "Encounter:subject")],
+                            included=included)
+    if not stays:
         return []
-    patients = {m.res_id: m.json() for m in stays.included if m.res_type == "Patient"}
-    refs = ",".join(f"Encounter/{m.res_id}" for m in stays.matches)
+    patients = {m.res_id: m.json() for m in included if m.res_type == "Patient"}
+    refs = [f"Encounter/{m.res_id}" for m in stays]
     impressions: dict[str, list[dict]] = {}
-    for m in repo.search_all("ClinicalImpression", [("encounter", refs)]):
+    for m in repo.search_all_among("ClinicalImpression", "encounter", refs):
         impressions.setdefault(ref_id(m.json().get("encounter")) or "", []).append(m.json())
     window = clock - max(interval(k, hours) for k in HOURS) - timedelta(days=1)
     vitals: dict[str, list[dict]] = {}
-    for m in repo.search_all("Observation", [("encounter", refs), ("category", "vital-signs"),
-                                             ("date", f"ge{window.isoformat(timespec='seconds')}")]):
+    for m in repo.search_all_among("Observation", "encounter", refs, [
+            ("category", "vital-signs"), ("date", f"ge{window.isoformat(timespec='seconds')}")]):
         vitals.setdefault(ref_id(m.json().get("encounter")) or "", []).append(m.json())
     out = []
-    for m in stays.matches:
+    for m in stays:
         body = m.json()
         level = level_of(impressions.get(m.res_id, []))
         last = last_vitals(vitals.get(m.res_id, []))

@@ -31,10 +31,11 @@ MAX_TEXT = 2_000
 
 
 def of_visit(repo: Repository, encounter: dict) -> list[dict]:
-    """The visit's certificates, newest first."""
-    found = repo.search_type("Basic", [("subject", encounter["subject"]["reference"]),
-                                       ("code", f"{DOCUMENT_KIND}|{SICK_LEAVE}"), ("_count", "50")])
-    mine = [m.json() for m in found.matches
+    """The visit's certificates, newest first. Read among all the patient's (a patient off work month
+    after month has more than a page of them, and the visit's is the newest)."""
+    found = repo.search_all("Basic", [("subject", encounter["subject"]["reference"]),
+                                      ("code", f"{DOCUMENT_KIND}|{SICK_LEAVE}")])
+    mine = [m.json() for m in found
             if any(e.get("url") == ENCOUNTER_EXT and ref_id(e.get("valueReference")) == encounter["id"]
                    for e in m.json().get("extension", []))]
     return sorted(mine, key=lambda b: (b.get("created", ""), b.get("meta", {}).get("lastUpdated", "")), reverse=True)

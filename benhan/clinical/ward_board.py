@@ -54,19 +54,16 @@ class Board:
         return [r for r in self.rows if r.bed is None]
 
 
-def _ids(param: str, ids: list[str], res_type: str) -> str:
-    return ",".join(f"{res_type}/{i}" for i in ids)
-
-
 def board(repo: Repository, department_id: str, at: datetime, tz: str = "+07:00", vitals_hours: int = 24) -> Board:
     found = repo.search_type("Location", [("_id", department_id or "x")]).matches
     dept_name = found[0].json().get("name", "") if found else ""
     layout = beds.layout(repo, department_id)
-    stays = repo.search_type("Encounter", [("location", f"Location/{department_id}"), ("status", OPEN),
-                                           ("_include", "Encounter:subject"), ("_count", "1000")])
-    patients = {m.res_id: m.json() for m in stays.included if m.res_type == "Patient"}
+    included: list = []
+    stays = repo.search_all("Encounter", [("location", f"Location/{department_id}"), ("status", OPEN),
+                                          ("_include", "Encounter:subject")], included=included)
+    patients = {m.res_id: m.json() for m in included if m.res_type == "Patient"}
     encounters = {}
-    for m in stays.matches:
+    for m in stays:
         e = m.json()
         if beds.current_department(e) == department_id:     # not those since transferred elsewhere
             encounters[m.res_id] = e
@@ -77,14 +74,14 @@ def board(repo: Repository, department_id: str, at: datetime, tz: str = "+07:00"
     critical: dict[str, int] = {}
     allergic: set[str] = set()
     if ids:
-        refs = _ids("encounter", ids, "Encounter")
-        for m in repo.search_all("Condition", [("encounter", refs)]):
+        refs = [f"Encounter/{i}" for i in ids]
+        for m in repo.search_all_among("Condition", "encounter", refs):
             conditions[m.res_id] = m.json()
-        for m in repo.search_all("ServiceRequest", [("encounter", refs), ("status", "active")]):
+        for m in repo.search_all_among("ServiceRequest", "encounter", refs, [("status", "active")]):
             eid = ref_id(m.json().get("encounter")) or ""
             orders[eid] = orders.get(eid, 0) + 1
         since = (at - timedelta(hours=vitals_hours)).isoformat()
-        for m in repo.search_all("Observation", [("encounter", refs), ("date", f"ge{since}")]):
+        for m in repo.search_all_among("Observation", "encounter", refs, [("date", f"ge{since}")]):
             o = m.json()
             eid = ref_id(o.get("encounter")) or ""
             cats = {c.get("code") for cat in o.get("category", []) for c in cat.get("coding", [])}
@@ -94,7 +91,7 @@ def board(repo: Repository, department_id: str, at: datetime, tz: str = "+07:00"
             if codes & CRITICAL:
                 critical[eid] = critical.get(eid, 0) + 1
         pids = sorted({ref_id(e.get("subject")) or "" for e in encounters.values()})
-        for m in repo.search_all("AllergyIntolerance", [("patient", ",".join(f"Patient/{p}" for p in pids))]):
+        for m in repo.search_all_among("AllergyIntolerance", "patient", (f"Patient/{p}" for p in pids)):
             a = m.json()
             status = ((a.get("verificationStatus") or {}).get("coding") or [{}])[0].get("code")
             if status not in ("entered-in-error", "refuted"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,8 @@ APPEND_ONLY_TYPE = "AuditEvent"
 _INTERACTION = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 _LETTER = {"POST": "c", "PUT": "u", "PATCH": "u", "DELETE": "d"}
 _VERB = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
+# search_all_among: values per search, well inside fhir.search.MAX_VALUES with the caller's other items.
+VALUES_PER_SEARCH = 100
 
 
 @dataclass
@@ -600,6 +602,19 @@ class Repository:
             out += page.matches
             if included is not None:
                 included += page.included
+        return out
+
+    def search_all_among(self, res_type: str, param: str, values: Iterable[str],
+                         items: list[tuple[str, str]] | None = None, *,
+                         included: list[VersionBody] | None = None) -> list[VersionBody]:
+        """Every match whose `param` is one of `values` (and the other `items`), a hundred values
+        to a search: one search takes at most fhir.search.MAX_VALUES values, and a hospital's open
+        stays or a day's appointments pass that. Values that repeat are asked once."""
+        wanted = list(dict.fromkeys(v for v in values if v))
+        out: list[VersionBody] = []
+        for start in range(0, len(wanted), VALUES_PER_SEARCH):
+            out += self.search_all(res_type, [(param, ",".join(wanted[start:start + VALUES_PER_SEARCH])),
+                                              *(items or [])], included=included)
         return out
 
     def search_system(self, items: list[tuple[str, str]], *, lenient: bool = False) -> SearchResult:

@@ -132,3 +132,23 @@ def test_a_follow_up_is_rescheduled_into_a_clinic_and_a_deleted_patient_is_still
     repo.delete("Patient", pats[1])
     assert [(x.appointment_id, x.patient_name) for x in ap.day_list(repo, NOW.date() + timedelta(days=2), TZ)] == [
         (fu, "")]
+
+
+def test_a_busy_days_list_holds_every_appointment_and_its_visit(world):  # noqa: ANN001
+    """More appointments in a day than one search takes values (200): the visit each led to is
+    found for all of them (the day's list had been refused with "more than 200 search values")."""
+    from benhan.store import bundles
+    repo, pats, room, _ = world
+    many = 205
+    bundles.process_bundle(repo, {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Appointment", "status": "booked", "description": f"Tái khám {i:03d}",
+                      "start": f"2026-12-10T{7 + i // 60:02d}:{i % 60:02d}:00+07:00",
+                      "participant": [{"actor": {"reference": f"Patient/{pats[i % 3]}"}, "status": "accepted"}]},
+         "request": {"method": "POST", "url": "Appointment"}} for i in range(many)]}, "http://localhost/fhir")
+    day = ap.day_list(repo, NOW.date() + timedelta(days=1), TZ)
+    assert [e.reason for e in day] == [f"Tái khám {i:03d}" for i in range(many)]
+    last = day[-1].appointment_id
+    eid = ap.check_in(repo, Actor.system(), last, visits.facility(repo),
+                      when=datetime(2026, 12, 10, 11, 30, tzinfo=zone(TZ)), location_id=room)
+    linked = {e.appointment_id: e.encounter_id for e in ap.day_list(repo, NOW.date() + timedelta(days=1), TZ)}
+    assert linked[last] == eid and sum(1 for v in linked.values() if v) == 1

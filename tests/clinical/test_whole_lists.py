@@ -204,3 +204,112 @@ def test_the_bill_is_made_from_every_order_of_a_long_stay(store):  # noqa: ANN00
     assert len(record["MedicationRequest"]) == len(before.get("MedicationRequest", [])) + extra
     assert record["Patient"] == before["Patient"] and len(record.get("Coverage", [])) == len(before.get("Coverage", []))
     assert len(record.get("ServiceRequest", [])) == len(before.get("ServiceRequest", []))
+
+
+def _open_stays(repo: Repository, n: int, department: str | None = None) -> dict[str, str]:
+    """n patients each in an open inpatient stay since the day before (one transaction): {encounter: patient}."""
+    from benhan.store import bundles
+    entries = []
+    for i in range(n):
+        p, e = f"urn:uuid:00000000-0000-4000-8000-{2 * i:012d}", f"urn:uuid:00000000-0000-4000-8000-{2 * i + 1:012d}"
+        entries.append({"fullUrl": p, "resource": {"resourceType": "Patient", "name": [{"text": f"Nội trú {i:03d}"}]},
+                        "request": {"method": "POST", "url": "Patient"}})
+        stay = {"resourceType": "Encounter", "status": "in-progress",
+                "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+                "subject": {"reference": p}, "period": {"start": "2026-12-13T08:00:00+07:00"}}
+        if department:
+            stay["location"] = [{"location": {"reference": f"Location/{department}"}, "status": "active"}]
+        entries.append({"fullUrl": e, "resource": stay, "request": {"method": "POST", "url": "Encounter"}})
+    out = bundles.process_bundle(repo, {"resourceType": "Bundle", "type": "transaction", "entry": entries},
+                                 "http://localhost/fhir")
+    made = [x["response"]["location"].split("/")[1] for x in out["entry"]]
+    return dict(zip(made[1::2], made[0::2]))
+
+
+# More open stays than one search takes values (fhir.search.MAX_VALUES, 200) and than a page (CAP): the
+# rounds, the doses and the ward board of a whole hospital had been refused ("more than 200 search
+# values") or cut at the first page of stays.
+MANY_STAYS = 205
+
+
+def test_the_rounds_and_doses_of_every_open_stay_are_listed(small_pages):  # noqa: ANN001
+    from datetime import datetime
+
+    from benhan.clinical import rounds
+    from benhan.clinical.common import zone
+    repo = Repository(small_pages, Actor.system())
+    stays = _open_stays(repo, MANY_STAYS)
+    last = sorted(stays)[-1]
+    repo.create("MedicationRequest", {
+        **_drug_order(stays[last], last, 1), "authoredOn": "2026-12-13T08:00:00+07:00",
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d"}},
+                               "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "viên"}}]}]})
+    clock = datetime(2026, 12, 14, 20, 0, tzinfo=zone("+07:00"))
+    due = rounds.due_rounds(repo, clock)
+    assert {r.encounter_id for r in due} == set(stays)
+    assert {r.patient for r in due} == {f"Nội trú {i:03d}" for i in range(MANY_STAYS)}
+    doses = administration.pending(repo, clock, "+07:00")
+    assert doses and {d.encounter_id for d in doses} == {last}
+    assert {d.patient for d in doses} == {repo.read("Patient", stays[last]).json()["name"][0]["text"]}
+
+
+def test_the_ward_board_lists_every_open_stay_of_the_department(small_pages):  # noqa: ANN001
+    from datetime import datetime
+
+    from benhan.clinical import ward_board
+    from benhan.clinical.common import zone
+    repo = Repository(small_pages, Actor.system())
+    dept = repo.create("Location", {"resourceType": "Location", "name": "Khoa Nội", "status": "active"}).res_id
+    stays = _open_stays(repo, MANY_STAYS, dept)
+    allergic = stays[sorted(stays)[-1]]
+    repo.create("AllergyIntolerance", {"resourceType": "AllergyIntolerance", "code": {"text": "Penicilin"},
+                                       "patient": {"reference": f"Patient/{allergic}"}})
+    board = ward_board.board(repo, dept, datetime(2026, 12, 14, 20, 0, tzinfo=zone("+07:00")))
+    assert {r.encounter_id for r in board.rows} == set(stays)
+    assert [r.patient_id for r in board.rows if r.allergy] == [allergic]
+    assert all(r.vitals_overdue for r in board.rows)
+
+
+def test_the_pharmacist_sees_every_allergy_of_the_patient_at_the_window(small_pages):  # noqa: ANN001
+    from datetime import date
+
+    from benhan.clinical import dispensing
+    ids = seed.build(small_pages)
+    repo = Repository(small_pages, Actor.system())
+    before = {a.get("code", {}).get("text") for a in (m.json() for m in repo.search_all(
+        "AllergyIntolerance", [("patient", f"Patient/{ids['patient']}")]))}
+    for i in range(CAP + 2):
+        repo.create("AllergyIntolerance", {"resourceType": "AllergyIntolerance", "code": {"text": f"Dị ứng {i:02d}"},
+                                           "patient": {"reference": f"Patient/{ids['patient']}"}})
+    repo.create("MedicationRequest", {**_drug_order(ids["patient"], ids["encounter"], 1),
+                                      "groupIdentifier": {"value": "DON-ALLERGY"},
+                                      "authoredOn": "2026-12-14T08:00:00+07:00"})
+    (rx,) = dispensing.to_dispense(repo, today=date(2026, 12, 14), number="DON-ALLERGY")
+    assert set(rx.allergies) == {f"Dị ứng {i:02d}" for i in range(CAP + 2)} | (before - {None})
+
+
+def test_a_chronic_patients_sick_leave_of_this_visit_is_found_among_many(small_pages):  # noqa: ANN001
+    """A patient off work month after month: this visit's certificate comes after more of the earlier
+    visits' than a page holds, and the visit page and the printed form still find it."""
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from benhan.clinical import sick_leave
+    from benhan.clinical.common import zone
+    from benhan.documents.forms import data as form_data
+    ids = seed.build(small_pages)
+    repo = Repository(small_pages, Actor.system())
+    doctor = Actor(name="bs", display="BS")
+    subject = {"reference": f"Patient/{ids['patient']}"}
+    for i in range(CAP + 3):
+        sick_leave.record(repo, doctor, {"id": f"earlier-{i}", "subject": subject,
+                                         "period": {"start": f"2025-{1 + i % 12:02d}-01"}},
+                          {"leave_from": f"2025-{1 + i % 12:02d}-02", "leave_to": f"2025-{1 + i % 12:02d}-05"})
+    encounter = repo.read("Encounter", ids["encounter"]).json()
+    start = encounter["period"]["start"][:10]
+    seeded = [b["id"] for b in sick_leave.of_visit(repo, encounter)]        # the seed's own certificate
+    mine = sick_leave.record(repo, doctor, encounter, {"leave_from": start, "leave_to": start},
+                             clock=datetime(2026, 12, 21, 9, 0, tzinfo=zone("+07:00")))
+    assert [b["id"] for b in sick_leave.of_visit(repo, encounter)] == [mine, *seeded]
+    ctx = SimpleNamespace(patient=repo.read("Patient", ids["patient"]).json(), encounter=encounter)
+    assert (form_data.sick_leave_of(repo, ctx) or {}).get("id") == mine

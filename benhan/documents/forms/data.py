@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from benhan.clinical import administration, care_plan, chart, consent, infusion, specialty_record, transfusion
-from benhan.clinical.common import ref_id
+from benhan.clinical import (administration, care_plan, chart, consent, infusion, sick_leave, specialty_record,
+                             transfusion)
 from benhan.clinical.printouts.forms import Context
 from benhan.store.repository import Repository
 
@@ -56,9 +56,7 @@ def referral_of(repo: Repository, ctx: Context) -> dict | None:
     return max(live, key=lambda r: r.get("authoredOn", ""), default=None)
 
 
-DOCUMENT_KIND = "https://benhan.vn/fhir/CodeSystem/document-kind"
-SICK_LEAVE = "sick-leave"
-ENCOUNTER_EXT = "https://benhan.vn/fhir/StructureDefinition/encounter"
+DOCUMENT_KIND, SICK_LEAVE, ENCOUNTER_EXT = sick_leave.DOCUMENT_KIND, sick_leave.SICK_LEAVE, sick_leave.ENCOUNTER_EXT
 
 
 def sick_leave_of(repo: Repository, ctx: Context) -> dict | None:
@@ -66,12 +64,8 @@ def sick_leave_of(repo: Repository, ctx: Context) -> dict | None:
     patient, naming the visit in an extension; issued on the visit page (benhan.clinical.sick_leave)."""
     if not chart.may_read(repo, "Basic"):
         return None
-    found = repo.search_type("Basic", [("subject", f"Patient/{ctx.patient['id']}"),
-                                       ("code", f"{DOCUMENT_KIND}|{SICK_LEAVE}"), ("_count", "50")])
-    mine = [m.json() for m in found.matches
-            if any(e.get("url") == ENCOUNTER_EXT and ref_id(e.get("valueReference")) == ctx.encounter["id"]
-                   for e in m.json().get("extension", []))]
-    return max(mine, key=lambda b: b.get("created", ""), default=None)
+    return next(iter(sick_leave.of_visit(repo, {**ctx.encounter, "subject": {"reference": f"Patient/{ctx.patient['id']}"}})),
+                None)
 
 
 def gather_extra(repo: Repository, ctx: Context, printed: dt.datetime, configured_authority: str | None = None,
