@@ -8,7 +8,7 @@ changed.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from benhan.billing import charges as billing_charges
 from benhan.billing.lines import ChargeLine
@@ -33,6 +33,21 @@ def _dt(text: str | None) -> datetime | None:
         return datetime.fromisoformat(text) if text and len(text) > 10 else None
     except ValueError:
         return None
+
+
+def _follow_up(repo: Repository, patient_id: str, end: datetime) -> Appointment | None:
+    """The first appointment booked after the visit ended (XML1's NGAY_TAI_KHAM), read in date order
+    from the day before it ended (a day's bounds differ between time zones; the times decide): the
+    patient's older appointments left "booked" (never marked fulfilled) had hidden it once they
+    filled the one page read."""
+    since = (end.date() - timedelta(days=1)).isoformat()
+    items = [("patient", f"Patient/{patient_id}"), ("status", "booked"), ("date", f"ge{since}"), ("_sort", "date")]
+    for page in repo.search_pages("Appointment", items):
+        for m in page.matches:
+            when = _dt(m.json().get("start"))
+            if when is not None and when > end:
+                return Appointment(number=m.res_id[:50], day=when.date())
+    return None
 
 
 def _code_in(body: dict, system: str) -> str:
@@ -97,16 +112,7 @@ def episode_from_record(repo: Repository, encounter_id: str, *, on: date | None 
                               value=value[:50], unit=unit, time=_dt(obs.get("issued") or obs.get("effectiveDateTime"))))
     progress = [Progress(text=n.get("summary") or n.get("description") or "", time=_dt(n.get("date")) or start)
                 for n in visit.notes if (n.get("summary") or n.get("description")) and (_dt(n.get("date")) or start)]
-    appointment = None
-    if end is not None:
-        booked = repo.search_type("Appointment", [("patient", f"Patient/{patient.get('id', '')}"),
-                                                  ("status", "booked"), ("_count", "5")])
-        for m in booked.matches:
-            appt = m.json()
-            when = _dt(appt.get("start"))
-            if when and when > end:
-                appointment = Appointment(number=appt["id"][:50], day=when.date())
-                break
+    appointment = _follow_up(repo, patient.get("id", ""), end) if end is not None else None
     departments = tuple(dict.fromkeys(line.department for line in computed.lines if line.department))
     ma_lk = next((i.get("value", "") for i in encounter.get("identifier", []) if i.get("system") == MA_LK_SYSTEM),
                  "") or encounter_id

@@ -74,6 +74,29 @@ def test_a_bhyt_visit_on_the_record_becomes_valid_claim_tables(world) -> None:  
     assert {r["MA_DICH_VU"] for r in content[2].rows} >= {XRAY, CT}
 
 
+def test_the_follow_up_is_found_behind_older_appointments_never_marked_fulfilled(world) -> None:  # noqa: ANN001
+    """The patient's earlier appointments stay "booked" when nobody marked them fulfilled; the
+    follow-up booked at this visit's end is the claim's NGAY_TAI_KHAM however many there are, and
+    an appointment earlier the same day is not it."""
+    from datetime import timedelta
+    eid = bhyt_visit(world)
+    pid = world.system.read("Encounter", eid).json()["subject"]["reference"]
+
+    def book(start: datetime) -> str:
+        return world.system.create("Appointment", {
+            "resourceType": "Appointment", "status": "booked", "start": start.isoformat(),
+            "participant": [{"actor": {"reference": pid}, "status": "accepted"}]}).res_id
+
+    for i in range(8):
+        book(at(DAY - timedelta(days=30 * (i + 1))))
+    book(at(DAY, 7))                                    # the morning of the visit, before it ended at 11:00
+    book(at(DAY + timedelta(days=28), 8))              # booked before the follow-up, for a later day
+    follow_up = book(at(DAY + timedelta(days=14), 9))
+    ep, _ = episode_from_record(world.system, eid)
+    assert ep.appointment is not None
+    assert (ep.appointment.number, ep.appointment.day) == (follow_up, DAY + timedelta(days=14))
+
+
 def test_a_recorded_visit_is_queued_sent_and_accepted(world, seal) -> None:  # noqa: ANN001
     code = world.fac.code                                  # the demo facility's MA_CSKCB
     standin = StandIn(State(f"{code}_BV", PASSWORD, code, cert_pem=seal.cert_pem)).start()
