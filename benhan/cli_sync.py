@@ -12,6 +12,7 @@ from benhan import errors
 from benhan.cli_common import DataDir, DbUrl, open_store
 
 node_app = typer.Typer(help="Facility nodes and the hub: invite, enroll, revoke, list.", no_args_is_help=True)
+REFUSED_SHOWN = 20          # refusals printed one per line by `sync now`; a count for the rest
 sync_app = typer.Typer(help="Sync with the hub: run a round now, status, fetch a patient.", no_args_is_help=True)
 
 
@@ -107,10 +108,20 @@ def sync_now(data_dir: Optional[Path] = DataDir, database_url: Optional[str] = D
         store.close()
     typer.echo(f"pushed {result.pushed}, pulled {result.pulled}, conflicts {len(result.conflicts)}, "
                f"refused {len(result.refused)}, {result.seconds:.1f} s")
-    for r in result.refused[:20]:
-        typer.echo(f"refused by the hub: {r['type']}/{r['id']} version {r['version']} ({r['reason']})")
+    for line in refusal_lines(result.refused):
+        typer.echo(line)
     if result.recovered:
         typer.echo("after the restore, this node's own changes held by the hub have been pulled back")
+
+
+def refusal_lines(refused: list[dict]) -> list[str]:
+    """A line for each of the first REFUSED_SHOWN refusals, then how many more there were."""
+    lines = [f"refused by the hub: {r['type']}/{r['id']} version {r['version']} ({r['reason']})"
+             for r in refused[:REFUSED_SHOWN]]
+    if len(refused) > REFUSED_SHOWN:
+        lines.append(f"… and {len(refused) - REFUSED_SHOWN} more refused by the hub (the hub's audit trail names "
+                     f"each one; /admin/sync counts them)")
+    return lines
 
 
 @sync_app.command("status")

@@ -38,3 +38,15 @@ def test_the_demo_facility_loads_into_an_empty_database(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     loaded = int(re.search(r"demo facility loaded: (\d+) resources", done.stdout).group(1))
     assert loaded > 1000
+
+
+def test_sync_now_says_how_many_refusals_it_did_not_print():
+    """`benhan sync now` prints the hub's first refusals one per line; past those it says how many more
+    there were instead of stopping in silence."""
+    from benhan.cli_sync import REFUSED_SHOWN, refusal_lines
+    refused = [{"type": "Patient", "id": f"p{i}", "version": 2, "reason": "out-of-scope"} for i in range(REFUSED_SHOWN + 3)]
+    lines = refusal_lines(refused)
+    assert lines[0] == "refused by the hub: Patient/p0 version 2 (out-of-scope)"
+    assert len(lines) == REFUSED_SHOWN + 1 and lines[-1].startswith("… and 3 more refused by the hub")
+    assert refusal_lines(refused[:REFUSED_SHOWN])[-1] == f"refused by the hub: Patient/p{REFUSED_SHOWN - 1} version 2 (out-of-scope)"
+    assert refusal_lines([]) == []
