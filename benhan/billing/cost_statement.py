@@ -21,7 +21,7 @@ from benhan import errors
 from benhan.billing import accounts, coverage
 from benhan.billing.lines import Bill, ChargeLine
 from benhan.clinical import diagnoses
-from benhan.clinical.common import age_on, identifier, name_of, ref_id, vn_date, vn_datetime
+from benhan.clinical.common import age_on, day_of, identifier, name_of, ref_id, vn_date, vn_datetime
 from benhan.clinical.printouts.pdf import FAMILY, FONTS
 from benhan.clinical.visits import facility
 from benhan.store.repository import Repository
@@ -166,14 +166,14 @@ def _admin_rows(repo: Repository, bill: Bill, encounter: dict, patient: dict, ca
                 object_code: str, benefit: str) -> list[tuple[str, str]]:
     period = encounter.get("period") or {}
     start, end = period.get("start", ""), period.get("end", "")
-    days = ""
-    if start and end:
-        days = str(max(1, (datetime.fromisoformat(end).date() - datetime.fromisoformat(start).date()).days + 1))
+    first, last = day_of(start), day_of(end)
+    # A visit of another system's record may give only its month: no day, so no count of days.
+    days = str(max(1, (last - first).days + 1)) if first and last else ""
     address = ((patient.get("address") or [{}])[0]).get("text", "")
     gender = {"male": "1. Nam", "female": "2. Nữ"}.get(patient.get("gender", ""), "3. Chưa xác định")
     main, code, others = _main_diagnosis(repo, encounter)
     birth = patient.get("birthDate", "")
-    age = age_on(birth, datetime.fromisoformat(start).date()) if start and birth else None
+    age = age_on(birth, first) if first and birth else None
     route = {"2": "Cấp cứu", "1.3": "Chuyển tuyến", "9": "Không sử dụng BHYT"}.get(object_code, "")
     rows = [("(1) Họ tên người bệnh", name_of(patient)),
             ("(2) Ngày sinh", vn_date(birth) + (f" ({age} tuổi)" if age is not None else "")),

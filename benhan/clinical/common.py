@@ -175,6 +175,15 @@ def parse_date(text: str) -> date | None:
     return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
 
 
+def day_of(iso: str | None) -> date | None:
+    """The calendar day an ISO date or dateTime names, as written (its own offset); None for a year or
+    a month alone, which FHIR allows (another system's record) and which names no day."""
+    try:
+        return date.fromisoformat(iso[:10]) if iso and len(iso) >= 10 else None
+    except ValueError:
+        return None
+
+
 def age_on(birth: str | None, on: date) -> int | None:
     if not birth or len(birth) < 4:
         return None
@@ -183,7 +192,10 @@ def age_on(birth: str | None, on: date) -> int | None:
 
 
 def vn_date(iso: str | None) -> str:
-    """'2026-11-01…' → '01/11/2026' (the date as written on Vietnamese forms)."""
+    """'2026-11-01…' → '01/11/2026' (the date as written on Vietnamese forms); a month alone
+    (another system's record) '2026-11' → '11/2026'."""
+    if iso and len(iso) == 7 and iso[4] == "-":
+        return f"{iso[5:7]}/{iso[:4]}"
     if not iso or len(iso) < 10:
         return iso or ""
     return f"{iso[8:10]}/{iso[5:7]}/{iso[:4]}"

@@ -62,3 +62,21 @@ def test_the_statement_of_a_visit(store):  # noqa: ANN001
     assert "Một trăm bốn mươi sáu nghìn ba trăm hai mươi đồng" in text
     assert "Bảy trăm ba mươi mốt nghìn sáu trăm đồng" in text
     assert "XÁC NHẬN CỦA NGƯỜI BỆNH" in text
+
+
+def test_the_statement_of_a_visit_whose_record_gives_only_its_month(store):  # noqa: ANN001
+    """Another system's record may date a visit by its month alone (valid FHIR): the statement prints
+    with the dates as given and no count of days, where it had failed (500 at the cashier's)."""
+    world = make_world(store)
+    pid = world.patient("001090123432", "Trần Thị Bích", bhyt="DN4790123456732")
+    eid = world.visit(pid, at(DAY))
+    world.order(eid, CT, at(DAY, 9))
+    world.end(eid, at(DAY, 11))
+    bill_for_encounter(world.repo, eid, now=at(DAY, 11))
+    enc = world.system.read("Encounter", eid).json()
+    enc["period"] = {"start": "2026-11", "end": "2026-11"}
+    world.system.update("Encounter", eid, enc)
+    text = _text(cost_statement.for_encounter(world.repo, eid, now=at(DAY, 11, 30)))
+    assert "Trần Thị Bích" in text and "536.000" in text
+    assert "(11) Đến khám / vào viện: 11/2026 (12) Kết thúc / ra viện: 11/2026" in text
+    assert "(13) Số ngày điều trị: …" in text
