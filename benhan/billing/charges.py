@@ -73,6 +73,12 @@ class Charges:
     uncharged: list[str]
 
 
+# A date without its time (another system's record: "2026-11-20", or the day of a longer value) is the
+# start of that day where the facility is. Every time is then zone-aware, so the items of a visit sort
+# and compare whichever way each was written (mixed, they had stopped the bill with a TypeError).
+FACILITY_ZONE = zone("+07:00")
+
+
 def _dt(text: str | None) -> datetime | None:
     if not text:
         return None
@@ -83,7 +89,7 @@ def _dt(text: str | None) -> datetime | None:
             value = datetime.fromisoformat(text[:10])
         except ValueError:
             return None
-    return value
+    return value if value.tzinfo is not None else value.replace(tzinfo=FACILITY_ZONE)
 
 
 def _dec(value: object) -> Decimal:

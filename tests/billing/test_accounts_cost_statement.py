@@ -64,19 +64,26 @@ def test_the_statement_of_a_visit(store):  # noqa: ANN001
     assert "XÁC NHẬN CỦA NGƯỜI BỆNH" in text
 
 
-def test_the_statement_of_a_visit_whose_record_gives_only_its_month(store):  # noqa: ANN001
-    """Another system's record may date a visit by its month alone (valid FHIR): the statement prints
-    with the dates as given and no count of days, where it had failed (500 at the cashier's)."""
+@pytest.mark.parametrize("start,end,printed,days", [
+    ("2026-11", "2026-11", "11/2026 (12) Kết thúc / ra viện: 11/2026", "…"),
+    ("2026-11-20", "2026-11-21", "20/11/2026 (12) Kết thúc / ra viện: 21/11/2026", "2"),
+])
+def test_the_statement_of_a_visit_dated_without_its_times(store, start, end, printed, days):  # noqa: ANN001
+    """Another system's record may date a visit by its day or its month alone (valid FHIR). The bill is
+    made and the statement prints the dates as given, the count of days when there are days, where
+    the cashier's had answered 500 (a day without its time beside the orders' times stopped the
+    bill; a month alone stopped the statement)."""
     world = make_world(store)
     pid = world.patient("001090123432", "Trần Thị Bích", bhyt="DN4790123456732")
     eid = world.visit(pid, at(DAY))
     world.order(eid, CT, at(DAY, 9))
     world.end(eid, at(DAY, 11))
-    bill_for_encounter(world.repo, eid, now=at(DAY, 11))
     enc = world.system.read("Encounter", eid).json()
-    enc["period"] = {"start": "2026-11", "end": "2026-11"}
+    enc["period"] = {"start": start, "end": end}
     world.system.update("Encounter", eid, enc)
+    bill = bill_for_encounter(world.repo, eid, now=at(DAY, 11))
+    assert Decimal(536_000) in {line.amount for line in bill.lines}
     text = _text(cost_statement.for_encounter(world.repo, eid, now=at(DAY, 11, 30)))
     assert "Trần Thị Bích" in text and "536.000" in text
-    assert "(11) Đến khám / vào viện: 11/2026 (12) Kết thúc / ra viện: 11/2026" in text
-    assert "(13) Số ngày điều trị: …" in text
+    assert f"(11) Đến khám / vào viện: {printed}" in text
+    assert f"(13) Số ngày điều trị: {days}" in text
