@@ -23,7 +23,7 @@ from benhan import errors
 from benhan.billing.lines import ChargeLine
 from benhan.claims import service
 from benhan.claims.episode import Episode
-from benhan.claims.record import VISIT_TYPES, episode_from_record
+from benhan.claims.record import VISIT_TYPES, episode_or_why
 from benhan.clinical.visits import is_inpatient, kind_of
 from benhan.outbox.queue import Outbox
 from benhan.signing import xmldsig
@@ -88,10 +88,14 @@ def scan(repo, outbox: Outbox, key: xmldsig.XmlKey, since: date, now: datetime) 
                 continue
             if outbox.by_key(key_for(_ma_lk(match.res_id, encounter), _visit_type(encounter))) is not None:
                 continue
+            made = episode_or_why(repo, match.res_id)
+            if isinstance(made, str):             # one visit's problem never stops the round
+                log.warning("claims: no check-in for %s: %s", match.res_id, made)
+                continue
+            ep, lines = made
+            if not lines:
+                continue                          # no cost yet: the next round looks again
             try:
-                ep, lines = episode_from_record(repo, match.res_id)
-                if not lines:
-                    continue                      # no cost yet: the next round looks again
                 queued = queue(outbox, ep, lines, key, now)
             except errors.ClaimInvalid:
                 result.invalid.append(_ma_lk(match.res_id, encounter))

@@ -216,11 +216,11 @@ def scan(repo, outbox: Outbox, key: xmldsig.XmlKey | None, since: str, now: date
          within_hours: int = 24, withheld: Withheld = Withheld()) -> Scan:
     """Every episode finished since ``since``: queue its health book when it is ready (``key``
     None: only classify, as the desk does), else say why not. Queueing again skips what is queued."""
+    from benhan.claims.record import made_or_why
     out = Scan()
     for eid in finished_since(repo, since):
-        try:
-            book = from_record(repo, eid, withheld)
-        except errors.BenhanError:
+        book = made_or_why(lambda: from_record(repo, eid, withheld), eid)
+        if isinstance(book, str):
             continue                    # a record the claims cannot read is reported by the claims desk
         state = book.state
         if state == READY:

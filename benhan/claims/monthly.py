@@ -134,18 +134,18 @@ def built_claims(repo, within: Period, left_out: list[LeftOut] | None = None) ->
     A visit whose record cannot give a claim (its patient unreadable …) is not summed; it is added to
     `left_out` when given, so that the report says so instead of coming out short in silence."""
     from benhan.claims import tables
-    from benhan.claims.record import episode_from_record
+    from benhan.claims.record import episode_or_why
     out: list[Claim] = []
     since, until = within.first_day - timedelta(days=1), within.end_day + timedelta(days=1)
     for page in repo.search_pages("Encounter", [("status", "finished"), ("date", f"ge{since.isoformat()}"),
                                                 ("date", f"lt{until.isoformat()}")]):
         for match in page.matches:
-            try:
-                ep, lines = episode_from_record(repo, match.res_id)
-            except errors.BenhanError as exc:
+            made = episode_or_why(repo, match.res_id)
+            if isinstance(made, str):
                 if left_out is not None:
-                    left_out.append(LeftOut(match.res_id, exc.message))
+                    left_out.append(LeftOut(match.res_id, made))
                 continue
+            ep, lines = made
             if not ep.insured:
                 continue
             claim = _claim(tables.claim_tables(ep, lines))

@@ -8,8 +8,12 @@ changed.
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
+from benhan import errors
 from benhan.billing import charges as billing_charges
 from benhan.billing.lines import ChargeLine
 from benhan.claims.episode import Appointment, Episode, Progress, Referral, Result
@@ -25,6 +29,9 @@ from benhan.vn.identifiers import CCCD_SYSTEM, MA_LK_SYSTEM
 # object code, 2, says emergency); the kinds the desk opens today.
 VISIT_TYPES = {"kham-benh": "01", "cap-cuu": "01", "noi-tru": "03", "dieu-tri-ngoai-tru": "02",
                "dieu-tri-ban-ngay": "04"}
+log = logging.getLogger("benhan.claims")
+T = TypeVar("T")
+
 DISCHARGE_TYPES = {"home": 1, "exp": 1, "other-hcf": 2, "oth": 3, "aadvice": 4}
 
 
@@ -68,6 +75,26 @@ def _value(obs: dict) -> tuple[str, str]:
         c = obs["valueCodeableConcept"]
         return c.get("text") or (c.get("coding") or [{}])[0].get("display", ""), ""
     return "", ""
+
+
+def made_or_why(make: Callable[[], T], encounter_id: str) -> T | str:
+    """What `make` makes of one visit, or why it could not, for the batches over many visits (the day's
+    claims, check-ins and health books, the month's report, the desks' lists): a record that cannot
+    give it (its patient not in the record …) or a fault of ours on one visit's data (logged with its
+    traceback) names that visit and never stops the others."""
+    try:
+        return make()
+    except errors.BenhanError as exc:
+        return exc.message
+    except Exception as exc:     # as the outbox does for a sender's bug
+        log.exception("claims: Encounter/%s could not be made into a claim", encounter_id)
+        return (f"benhan không lập được hồ sơ của lượt khám này (lỗi {type(exc).__name__}, đã ghi vào nhật ký máy "
+                f"chủ) | benhan could not make this visit's claim ({type(exc).__name__}, in the server log)")
+
+
+def episode_or_why(repo: Repository, encounter_id: str) -> tuple[Episode, list[ChargeLine]] | str:
+    """The visit's claim, or why it cannot be made (made_or_why)."""
+    return made_or_why(lambda: episode_from_record(repo, encounter_id), encounter_id)
 
 
 def episode_from_record(repo: Repository, encounter_id: str, *, on: date | None = None

@@ -157,17 +157,15 @@ def queue_finished(repo, outbox: Outbox, key: xmldsig.XmlKey, since: str, now: d
     instant): the day's claims in one step. A visit whose tables do not validate is left out and
     its report returned, one whose record cannot be read is named in `unreadable`; queueing again
     later skips what is already queued (same idempotency key)."""
-    from benhan.claims.record import episode_from_record
+    from benhan.claims.record import episode_or_why
     batch = Batch([], [], [], [])
     for page in repo.search_pages("Encounter", [("status", "finished"), ("date", f"ge{since}")]):
         for match in page.matches:
-            try:
-                ep, lines = episode_from_record(repo, match.res_id)
-            except errors.BenhanError as exc:
-                # One visit's record that cannot give a claim (its patient not in the record …)
-                # never stops the others' claims; the desk lists it as unreadable.
-                batch.unreadable.append((match.res_id, exc.message))
+            made = episode_or_why(repo, match.res_id)
+            if isinstance(made, str):       # the desk lists it as unreadable
+                batch.unreadable.append((match.res_id, made))
                 continue
+            ep, lines = made
             if not ep.insured:
                 batch.not_bhyt.append(ep.ma_lk)
                 continue

@@ -60,3 +60,42 @@ def test_a_visit_whose_record_cannot_be_read_does_not_stop_the_others_claims(db_
         assert [e for e, _ in batch.unreadable] == [lost] and "khong-co-trong-ho-so" in batch.unreadable[0][1]
         day = Staff(app, "thungan").get(f"/ui/claims?day={DAY.isoformat()}")
         assert day.status_code == 200 and "Traceback" not in day.text
+
+
+def test_a_fault_of_ours_on_one_visit_names_it_and_the_others_are_queued(db_config, tmp_path, seal_p12, seal,
+                                                                          monkeypatch, caplog) -> None:  # noqa: ANN001
+    """A bug of benhan's on one visit's data (a TypeError in the bill had done it) must not stop the day's
+    claims either: the visit is named, the fault logged with its traceback, the others queued; the
+    BHYT desk and the health-book desk list it as unreadable and the month's report among those it left
+    out. The fault is injected into the bill of one visit."""
+    import logging
+
+    from benhan.billing import charges
+    from benhan.claims import monthly
+    with standin_for(seal.cert_pem) as gateway, desk(claims_config(db_config, tmp_path, gateway=gateway.url,
+                                                                   seal=seal_p12)) as (world, app):
+        good, broken = bhyt_visit(world), undiagnosed_visit(world)
+        real = charges.compute_many
+
+        def compute_many(repo, encounter_ids, **kw):  # noqa: ANN001, ANN003, ANN202
+            if broken in encounter_ids:
+                raise TypeError("can't compare offset-naive and offset-aware datetimes")
+            return real(repo, encounter_ids, **kw)
+        monkeypatch.setattr(charges, "compute_many", compute_many)
+        with caplog.at_level(logging.ERROR, logger="benhan.claims"):
+            batch = ClaimsRunner(world.store, interval=3600).queue_finished_visits(at(DAY, 16))
+        assert batch.queued == [ma_lk(world, good)]
+        ((named, why),) = batch.unreadable
+        assert named == broken and "TypeError" in why
+        assert any(r.exc_info and broken in r.getMessage() for r in caplog.records)
+        cashier = Staff(app, "thungan")
+        day = cashier.get(f"/ui/claims?day={DAY.isoformat()}")
+        assert day.status_code == 200 and f'data-ma-lk="{broken}" class="state-unreadable"' in day.text
+        assert f'data-ma-lk="{ma_lk(world, good)}"' in day.text
+        books = cashier.get(f"/ui/claims/health-book?day={DAY.isoformat()}")
+        assert books.status_code == 200 and f'data-encounter="{broken}" class="hb-unreadable"' in books.text
+        assert f'data-encounter="{good}"' in books.text
+        left_out: list = []
+        claims = monthly.built_claims(world.system, monthly.period(f"{DAY:%Y-%m}"), left_out)
+        assert [c.ma_lk for c in claims] == [ma_lk(world, good)]
+        assert [x.encounter_id for x in left_out] == [broken]

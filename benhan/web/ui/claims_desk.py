@@ -24,7 +24,7 @@ from benhan import errors
 from benhan.auth import roles
 from benhan.auth.actor import Actor
 from benhan.claims import reports, service, tables, validation
-from benhan.claims.record import episode_from_record
+from benhan.claims.record import episode_from_record, episode_or_why
 from benhan.clinical.common import now
 from benhan.outbox.queue import Outbox, from_us
 from benhan.store.repository import Repository
@@ -110,12 +110,13 @@ def _day_rows(request: Request, r: Repository, day: date) -> list[Row]:
             try:
                 if datetime.fromisoformat(end).astimezone(zone).date() != day:
                     continue
-                ep, lines = episode_from_record(system, match.res_id)
             except ValueError:
                 continue                       # no end time written: not a finished visit of this day
-            except errors.BenhanError:
+            made = episode_or_why(system, match.res_id)
+            if isinstance(made, str):          # listed, to be looked at: never dropped from the day
                 rows.append(Row(match.res_id, "", "", "unreadable"))
                 continue
+            ep, lines = made
             if ep.insured:
                 rows.append(_row(request, outbox, ep, lines))
         if not found.has_next or not found.next_cursor:

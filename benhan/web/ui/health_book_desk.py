@@ -22,6 +22,7 @@ from starlette.routing import Route
 from benhan import errors
 from benhan.auth import roles
 from benhan.claims import health_book, service
+from benhan.claims.record import made_or_why
 from benhan.outbox.queue import Outbox, from_us
 from benhan.store.repository import Repository
 from benhan.web.ui import claims_desk
@@ -82,11 +83,15 @@ def _day_rows(request: Request, r: Repository, day: date) -> list[Row]:
             end = (system.read("Encounter", eid).json().get("period") or {}).get("end") or ""
             if datetime.fromisoformat(end).astimezone(zone).date() != day:
                 continue
-            rows.append(_row(request, outbox, eid, health_book.from_record(system, eid, withheld)))
         except ValueError:
             continue                        # no end time written: not a visit closed this day
         except errors.BenhanError:
             rows.append(Row(eid, eid, "", "", False, "unreadable"))
+            continue
+        book = made_or_why(lambda: health_book.from_record(system, eid, withheld), eid)
+        # Listed, to be looked at, whatever went wrong with it: never dropped from the day.
+        rows.append(Row(eid, eid, "", "", False, "unreadable") if isinstance(book, str)
+                    else _row(request, outbox, eid, book))
     return rows
 
 
