@@ -63,6 +63,9 @@ class Episode:
     birth: datetime | date            # a date when the hour is unknown
     sex: int                          # 1 male, 2 female, 3 undetermined
     cccd: str = ""
+    # False when the record gives the year of birth alone (many elderly patients know no more; their card
+    # shows the year): NGAY_SINH then has 0000 for the month and day, not 1 January.
+    birth_day_known: bool = True
     nationality: str = "000"          # MA_QUOCTICH (TT 07/2016 PL2; 000 = Việt Nam)
     ethnicity: str = "01"             # MA_DANTOC
     occupation: str = "00000"

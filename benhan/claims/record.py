@@ -145,6 +145,7 @@ def episode_from_record(repo: Repository, encounter_id: str, *, on: date | None 
                  "") or encounter_id
     ep = Episode(
         ma_lk=ma_lk, patient_code=patient.get("id", ""), name=name_of(patient), birth=born,
+        birth_day_known=len(birth_text) >= 10,
         sex={"male": 1, "female": 2}.get(patient.get("gender", ""), 3),
         cccd=next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == CCCD_SYSTEM), ""),
         ethnicity=_code_in(patient, ETHNICITY_URL) or "01", occupation=_code_in(patient, OCCUPATION_URL) or "00000",

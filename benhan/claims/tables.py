@@ -52,8 +52,11 @@ def day(value: date | datetime | None) -> str:
     return value.strftime("%Y%m%d")
 
 
-def birth(value: date | datetime) -> str:
-    """NGAY_SINH: yyyyMMddHHmm, with 0000 when the hour is not known."""
+def birth(value: date | datetime, day_known: bool = True) -> str:
+    """NGAY_SINH: yyyyMMddHHmm, with 0000 when the hour is not known and 0000 for the month and day
+    when only the year is known (QĐ 130 XML1 field list: vietnam-billing.md §3.1)."""
+    if not day_known:
+        return f"{value.year:04d}00000000"
     if isinstance(value, datetime):
         return stamp(value)
     return value.strftime("%Y%m%d") + "0000"
@@ -87,7 +90,7 @@ def xml0(ep: Episode, lines: list[ChargeLine]) -> Table:
     """The check-in, sent at the first cost; its object code is provisional (XML1 has the final)."""
     first = min((line for line in lines if line.service_time), key=lambda line: line.service_time, default=None)
     row = {"MA_LK": ep.ma_lk, "STT": "1", "MA_BN": ep.patient_code, "HO_TEN": ep.name, "SO_CCCD": ep.cccd,
-           "NGAY_SINH": birth(ep.birth), "GIOI_TINH": str(ep.sex), **_card_fields(ep),
+           "NGAY_SINH": birth(ep.birth, ep.birth_day_known), "GIOI_TINH": str(ep.sex), **_card_fields(ep),
            "MA_DOITUONG_KCB": ep.object_code, "NGAY_VAO": stamp(ep.admitted),
            "NGAY_VAO_NOI_TRU": stamp(ep.admitted_inpatient), "MA_LOAI_KCB": ep.visit_type, "MA_CSKCB": ep.facility}
     if first is not None:
@@ -115,7 +118,7 @@ def xml1(ep: Episode, lines: list[ChargeLine]) -> Table:
     settle = ep.discharged or ep.admitted
     fee_for_service = [line for line in lines if line.extra.get("MA_PTTT", "1") == "1"]
     row = {"MA_LK": ep.ma_lk, "STT": "1", "MA_BN": ep.patient_code, "HO_TEN": ep.name, "SO_CCCD": ep.cccd,
-           "NGAY_SINH": birth(ep.birth), "GIOI_TINH": str(ep.sex), "NHOM_MAU": ep.blood_group,
+           "NGAY_SINH": birth(ep.birth, ep.birth_day_known), "GIOI_TINH": str(ep.sex), "NHOM_MAU": ep.blood_group,
            "MA_QUOCTICH": ep.nationality, "MA_DANTOC": ep.ethnicity, "MA_NGHE_NGHIEP": ep.occupation,
            "DIA_CHI": ep.address, "MATINH_CU_TRU": ep.province, "MAHUYEN_CU_TRU": ep.district,
            "MAXA_CU_TRU": ep.commune, "DIEN_THOAI": ep.phone, **_card_fields(ep),
@@ -236,7 +239,7 @@ def xml13(ep: Episode) -> Table:
     return Table("XML13", [{"MA_LK": ep.ma_lk, "SO_HOSO": ep.record_number or ep.ma_lk, "SO_CHUYENTUYEN": ref.number,
                             "GIAY_CHUYEN_TUYEN": ep.transfer_paper, "MA_CSKCB": ep.facility,
                             "MA_NOI_DI": ep.from_facility, "MA_NOI_DEN": ref.to_facility, "HO_TEN": ep.name,
-                            "NGAY_SINH": birth(ep.birth), "GIOI_TINH": str(ep.sex), "MA_QUOCTICH": ep.nationality,
+                            "NGAY_SINH": birth(ep.birth, ep.birth_day_known), "GIOI_TINH": str(ep.sex), "MA_QUOCTICH": ep.nationality,
                             "MA_DANTOC": ep.ethnicity, "MA_NGHE_NGHIEP": ep.occupation, "DIA_CHI": ep.address,
                             "MA_THE_BHYT": ep.card, "GT_THE_DEN": day(ep.card_to), "NGAY_VAO": stamp(ep.admitted),
                             "NGAY_VAO_NOI_TRU": stamp(ep.admitted_inpatient), "NGAY_RA": stamp(ep.discharged),
@@ -254,7 +257,7 @@ def xml14(ep: Episode) -> Table:
     appt = ep.appointment
     assert appt is not None
     return Table("XML14", [{"MA_LK": ep.ma_lk, "SO_GIAYHEN_KL": appt.number, "MA_CSKCB": ep.facility,
-                            "HO_TEN": ep.name, "NGAY_SINH": birth(ep.birth), "GIOI_TINH": str(ep.sex),
+                            "HO_TEN": ep.name, "NGAY_SINH": birth(ep.birth, ep.birth_day_known), "GIOI_TINH": str(ep.sex),
                             "DIA_CHI": ep.address, "MA_THE_BHYT": ep.card, "GT_THE_DEN": day(ep.card_to),
                             "NGAY_VAO": stamp(ep.admitted), "NGAY_VAO_NOI_TRU": stamp(ep.admitted_inpatient),
                             "NGAY_RA": stamp(ep.discharged), "NGAY_HEN_KL": day(appt.day),

@@ -147,3 +147,23 @@ def test_the_days_finished_visits_are_queued_at_once_and_those_to_fix_reported(w
     assert sorted(i.kind for i in outbox.items()) == ["bhyt-checkin", "bhyt-claim"]
     again = service.queue_finished(world.system, outbox, seal, DAY.isoformat(), datetime.now(timezone.utc))
     assert (again.queued, again.already) == ([], [ma_lk(world, good)])
+
+
+def test_a_patient_who_knows_only_the_year_of_birth_is_claimed_with_0000_for_month_and_day(world) -> None:  # noqa: ANN001
+    """Many elderly patients know only their year of birth, and so does their card: NGAY_SINH has 0000
+    for the month and day (QĐ 130), not 1 January, in every table that carries it and in the record
+    export's ngaysinh; the claim still validates."""
+    eid = bhyt_visit(world)
+    pid = world.system.read("Encounter", eid).json()["subject"]["reference"].split("/")[1]
+    patient = world.system.read("Patient", pid).json()
+    patient["birthDate"] = "1948"
+    world.system.update("Patient", pid, patient)
+    ep, lines = episode_from_record(world.system, eid)
+    content = tables.claim_tables(ep, lines)
+    assert validation.validate(content).ok, validation.validate(content).text()
+    births = {row["NGAY_SINH"] for t in content for row in t.rows if "NGAY_SINH" in row}
+    assert births == {"194800000000"}
+    patient["birthDate"] = "1948-07-15"
+    world.system.update("Patient", pid, patient)
+    ep, lines = episode_from_record(world.system, eid)
+    assert tables.claim_tables(ep, lines)[0].rows[0]["NGAY_SINH"] == "194807150000"

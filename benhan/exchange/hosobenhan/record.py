@@ -105,7 +105,7 @@ def _patient(ep: Episode, patient: dict, observations: list[dict]) -> dict:
                 first[c["code"]] = _text(o.get("valueCodeableConcept")) or o.get("valueString", "")
     address = (patient.get("address") or [{}])[0]
     return {"macskcb": ep.facility, "loaiba": ep.visit_type, "sovaovien": ep.ma_lk, "mabenhnhan": ep.patient_code,
-            "hoten": ep.name, "cccd_so": ep.cccd, "ngaysinh": tables.birth(ep.birth), "gioitinh": ep.sex,
+            "hoten": ep.name, "cccd_so": ep.cccd, "ngaysinh": tables.birth(ep.birth, ep.birth_day_known), "gioitinh": ep.sex,
             "nhommau": first.get(BLOOD_GROUP, ""), "yeutorh": first.get(RH, ""), "quoctich_ma": ep.nationality,
             "dantoc_ma": ep.ethnicity, "dantoc": _ethnicity_names().get(ep.ethnicity, ""),
             "nghenghiep_ma": ep.occupation,
