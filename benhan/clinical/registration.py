@@ -7,6 +7,7 @@ Field → FHIR: docs/ui.md "Registration".
 """
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -164,8 +165,16 @@ def _bhyt_key(problem: str) -> str:
     return "ui.err.bhyt_format"
 
 
+def year_only(text: str) -> bool:
+    """The birth date typed as the year alone: many elderly patients know no more, and their BHYT card
+    shows only the year. The record then holds the year (FHIR birthDate "1948"), never an invented
+    1 January."""
+    return bool(re.fullmatch(r"\d{4}", (text or "").strip()))
+
+
 def check(form: PatientForm, today: date) -> tuple[Problems, date | None]:
-    """The form's problems by field, and the birth date when it could be read."""
+    """The form's problems by field, and the birth date when it could be read (1 January of the year
+    when only the year was given: what the CCCD and the future-date checks need)."""
     p = Problems()
     no_id = form["no_id_reason"]
     if no_id and no_id not in NO_ID_REASONS:
@@ -174,8 +183,11 @@ def check(form: PatientForm, today: date) -> tuple[Problems, date | None]:
         p.add("name", "ui.err.required")
     birth = None
     try:
-        birth = parse_date(form["birth_date"])
+        birth = date(int(form["birth_date"].strip()), 1, 1) if year_only(form["birth_date"]) \
+            else parse_date(form["birth_date"])
     except ValueError:
+        p.add("birth_date", "ui.err.date")
+    if birth and birth.year < 1880:
         p.add("birth_date", "ui.err.date")
     if birth is None and "birth_date" not in p.errors and no_id != "unknown":
         p.add("birth_date", "ui.err.required")
@@ -260,7 +272,8 @@ def duplicates(repo: Repository, form: PatientForm, birth: date | None) -> tuple
     similar: list[Duplicate] = []
     if birth and form["name"]:
         wanted = fold(form["name"]).split()
-        for m in repo.search_type("Patient", [("birthdate", birth.isoformat()), ("_count", "50")]).matches:
+        born = str(birth.year) if year_only(form["birth_date"]) else birth.isoformat()
+        for m in repo.search_type("Patient", [("birthdate", born), ("_count", "50")]).matches:
             body = m.json()
             name = (body.get("name") or [{}])[0].get("text", "")
             words = fold(name).split()
@@ -320,7 +333,7 @@ def patient_resource(form: PatientForm, birth: date | None, organization_id: str
         body["telecom"] = [{"system": "phone", "value": normalize_phone(f["phone"]), "use": "mobile"}]
     body["gender"] = f["gender"]
     if birth:
-        body["birthDate"] = birth.isoformat()
+        body["birthDate"] = str(birth.year) if year_only(f["birth_date"]) else birth.isoformat()
     if f["province"] or f["address_line"]:
         province, commune = _province_name(f["province"]), _commune_name(f["province"], f["commune"])
         address: dict = {"use": "home", "type": "physical",
