@@ -172,6 +172,24 @@ def year_only(text: str) -> bool:
     return bool(re.fullmatch(r"\d{4}", (text or "").strip()))
 
 
+def card_problems(p: Problems, form: PatientForm) -> None:
+    """The BHYT card's fields (number, valid from, to): at registration and when a card is renewed."""
+    if form["bhyt"]:
+        problems = bhyt_problems(form["bhyt"])
+        if problems:
+            p.add("bhyt", _bhyt_key(problems[0]))
+    dates = {}
+    for name in ("bhyt_from", "bhyt_to"):
+        try:
+            dates[name] = parse_date(form[name])
+        except ValueError:
+            p.add(name, "ui.err.date")
+    if form["bhyt"] and not dates.get("bhyt_to") and "bhyt_to" not in p.errors:
+        p.add("bhyt_to", "ui.err.required")
+    if dates.get("bhyt_from") and dates.get("bhyt_to") and dates["bhyt_to"] < dates["bhyt_from"]:
+        p.add("bhyt_to", "ui.err.date_order")
+
+
 def check(form: PatientForm, today: date) -> tuple[Problems, date | None]:
     """The form's problems by field, and the birth date when it could be read (1 January of the year
     when only the year was given: what the CCCD and the future-date checks need)."""
@@ -206,20 +224,7 @@ def check(form: PatientForm, today: date) -> tuple[Problems, date | None]:
         p.add("no_id_note", "ui.err.no_id_note")
     if form["old_id"] and not (form["old_id"].isdigit() and len(form["old_id"]) in (9, 12)):
         p.add("old_id", "ui.err.old_id")
-    if form["bhyt"]:
-        problems = bhyt_problems(form["bhyt"])
-        if problems:
-            p.add("bhyt", _bhyt_key(problems[0]))
-    dates = {}
-    for name in ("bhyt_from", "bhyt_to"):
-        try:
-            dates[name] = parse_date(form[name])
-        except ValueError:
-            p.add(name, "ui.err.date")
-    if form["bhyt"] and not dates.get("bhyt_to") and "bhyt_to" not in p.errors:
-        p.add("bhyt_to", "ui.err.required")
-    if dates.get("bhyt_from") and dates.get("bhyt_to") and dates["bhyt_to"] < dates["bhyt_from"]:
-        p.add("bhyt_to", "ui.err.date_order")
+    card_problems(p, form)
     for name in ("phone", "contact_phone"):
         if form[name] and phone_problems(form[name]):
             p.add(name, "ui.err.phone")

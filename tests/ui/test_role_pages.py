@@ -55,6 +55,7 @@ FORM_POSTS = {
     "/ui/appointments/{id}": (lambda r: has(r, "u", "Appointment"), {"action": "noshow"}),
     "/ui/register/patient": (lambda r: has(r, "c", "Patient"), {}),
     "/ui/patients/{id}/visits": (lambda r: has(r, "c", "Encounter"), {"visit_type": "x"}),
+    "/ui/patients/{id}/card": (lambda r: has(r, "c", "Coverage"), {"bhyt": "không phải số thẻ"}),
     "/ui/patients/{id}/link": (links, {}),
     "/ui/encounters/{id}/vitals": (lambda r: has(r, "c", "Observation"), {"temperature": "405"}),
     "/ui/encounters/{id}/record": (lambda r: has(r, "c", "Composition"), {"s_ly_do_vao_vien": "x" * 20_001}),

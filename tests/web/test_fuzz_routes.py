@@ -62,6 +62,10 @@ def route_table(app) -> list[tuple[str, tuple[str, ...]]]:  # noqa: ANN001
 class World:
     def __init__(self, store: Store, app) -> None:  # noqa: ANN001
         self.store, self.app = store, app
+        # ICD-10 loaded, as `benhan serve` does at start: without it the diagnosis search answers 503
+        # ("the code list is not loaded"), the server's state and not anything a client sent.
+        from benhan.terminology.load import load
+        load(store, ["icd10-tt06"])
         self.api = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
         self.api.__enter__()
         self.api.headers.update(install_in_store(store))

@@ -33,6 +33,7 @@ routes = [
     Route("/ui/communes", desk.communes),
     Route("/ui/patients/{id}", desk.patient_page),
     Route("/ui/patients/{id}/visits", desk.open_visit, methods=_FORM),
+    Route("/ui/patients/{id}/card", desk.renew_card, methods=_FORM),
     Route("/ui/patients/{id}/link", linking.link_page, methods=_FORM),
     Route("/ui/patients/{id}/paper", paper.paper_page, methods=["GET", "POST"]),
     Route("/ui/encounters/{id}", visit.encounter_page),

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from benhan import errors
-from benhan.clinical import chart, patient_link, registration, visits
+from benhan.clinical import card_renewal, chart, patient_link, registration, visits
 from benhan.clinical.common import FormInvalid, Problems, name_of
 from benhan.claims.gateway import CARD_CODES
 from benhan.vn.cccd_qr import QrProblem, parse_cccd_qr
@@ -168,7 +168,7 @@ async def communes(request: Request) -> Response:
 
 
 def _patient_page(request: Request, r, patient_id: str, status: int = 200, v: dict | None = None,  # noqa: ANN001
-                  errs: dict | None = None) -> Response:
+                  errs: dict | None = None, card_v: dict | None = None, card_errors: dict | None = None) -> Response:
     patient = r.read("Patient", patient_id).json()
     replaced_by = patient_link.replaced_by(patient)
     if replaced_by:
@@ -186,7 +186,12 @@ def _patient_page(request: Request, r, patient_id: str, status: int = 200, v: di
                 errors=errs or {}, can_link=patient_link.has_no_id(patient) and patient_link.may_link(r),
                 linked=_linked_notice(request, r), moved=bool(request.query_params.get("moved")),
                 replaces=patient_link.replaces(patient), paper=paper_ui.listing(r, patient_id),
-                can_convert=paper_ui.may_convert(r))
+                can_convert=paper_ui.may_convert(r),
+                card_permitted=may(r, "s", "Coverage"),
+                card=card_renewal.current(r, patient_id) if may(r, "s", "Coverage") else None,
+                can_renew=may(r, "c", "Coverage") and may(r, "u", "Patient"),
+                card_v=card_v or {}, card_errors=card_errors or {}, renewed=request.query_params.get("card") == "1",
+                today_iso=today(request).isoformat())
 
 
 def _visit_kind(request: Request):  # noqa: ANN202
@@ -216,6 +221,25 @@ async def patient_page(request: Request) -> Response:
         r = repo(request)
         chart_gate(r)
         return _patient_page(request, r, request.path_params["id"])
+    return await run_in_threadpool(work)
+
+
+async def renew_card(request: Request) -> Response:
+    """The patient's new BHYT card (renewed for the year, or a new number), from the patient page."""
+    r = repo(request)
+    await run_in_threadpool(require, r, ("c", "Coverage"))
+    if request.method == "GET":
+        return back(f"/ui/patients/{request.path_params['id']}")
+    data = await form(request)
+
+    def work() -> Response:
+        pid = request.path_params["id"]
+        v = {k: (data.get(k) or "").strip() for k in card_renewal.CARD_FIELDS}
+        try:
+            card_renewal.record(r, r.actor, pid, v)
+        except FormInvalid as exc:
+            return _patient_page(request, r, pid, 400, card_v=v, card_errors=messages(request, exc))
+        return back(f"/ui/patients/{pid}?card=1")
     return await run_in_threadpool(work)
 
 
