@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from benhan import errors
+from benhan.clinical import card_renewal
 from benhan.clinical.common import BENHAN, ref_id
 from benhan.clinical.visits import BHYT_ROUTE_EXT, BHYT_ROUTES
 from benhan.store.repository import Repository
@@ -216,13 +217,9 @@ def card_of(repo: Repository, patient: dict, rules: Rules, coverages: list[dict]
     on the Patient (records made by other systems or the synthetic demo); None when uninsured.
     `coverages`: the patient's Coverages when the caller has them already."""
     if coverages is None:
-        found = repo.search_type("Coverage", [("beneficiary", f"Patient/{patient['id']}"), ("_count", "50")])
-        coverages = [m.json() for m in found.matches]
-    covers = [c for c in coverages if c.get("status") == "active"
-              and any(i.get("system") == BHYT_SYSTEM for i in c.get("identifier", []))]
-    if covers:
-        covers.sort(key=lambda c: (c.get("period") or {}).get("start", ""), reverse=True)
-        c = covers[0]
+        coverages = [m.json() for m in repo.search_all("Coverage", [("beneficiary", f"Patient/{patient['id']}")])]
+    c = card_renewal.in_use(coverages)
+    if c is not None:
         number = next(i.get("value", "") for i in c["identifier"] if i.get("system") == BHYT_SYSTEM)
         rate_ext = _ext(c, CARD_RATE_EXT)
         rate, known = _card_rate(number, rate_ext.get("valueDecimal") if rate_ext else None, rules)

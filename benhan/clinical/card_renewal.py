@@ -43,14 +43,20 @@ def _card(coverage: dict) -> CurrentCard:
     return CurrentCard(coverage["id"], _number(coverage), period.get("start", ""), period.get("end", ""), place)
 
 
+def in_use(coverages: list[dict]) -> dict | None:
+    """Of a patient's Coverages, the BHYT card the bill and the claim use (billing.coverage.card_of)
+    and the patient page shows: the active one whose validity starts latest, and of two starting the
+    same day the one recorded last (a card whose end date was corrected)."""
+    cards = [c for c in coverages if c.get("status") == "active" and _number(c)]
+    return max(cards, key=lambda c: ((c.get("period") or {}).get("start", ""),
+                                     (c.get("meta") or {}).get("lastUpdated", "")), default=None)
+
+
 def current(repo: Repository, patient_id: str) -> CurrentCard | None:
-    """The card the bill and the claim use: the active BHYT Coverage whose validity starts latest."""
-    cards = [m.json() for m in repo.search_all("Coverage", [("beneficiary", f"Patient/{patient_id}"),
-                                                            ("status", "active")]) if _number(m.json())]
-    if not cards:
-        return None
-    return _card(max(cards, key=lambda c: ((c.get("period") or {}).get("start", ""), c.get("meta", {})
-                                           .get("lastUpdated", ""))))
+    """The card in use (in_use), as the patient page shows it."""
+    card = in_use([m.json() for m in repo.search_all("Coverage", [("beneficiary", f"Patient/{patient_id}"),
+                                                                  ("status", "active")])])
+    return _card(card) if card is not None else None
 
 
 def record(repo: Repository, actor: Actor, patient_id: str, values: dict[str, str]) -> str:

@@ -60,16 +60,20 @@ def test_the_desk_records_the_new_card_and_the_bill_uses_it(store):  # noqa: ANN
         assert _post(desk, pid, bhyt=NEW, bhyt_from="01/01/2026", bhyt_to="31/12/2099",
                      bhyt_place="01002").status_code == 303
         assert _coverages(repo, pid) == 2                          # the same card again: written once
+        # Its end date corrected (the same start): the corrected one is the card in use, for the page and the bill.
+        assert _post(desk, pid, bhyt=NEW, bhyt_from="01/01/2026", bhyt_to="30/06/2099",
+                     bhyt_place="01002").status_code == 303
+        assert "30/06/2099" in desk.get(f"/ui/patients/{pid}").text and _coverages(repo, pid) == 3
 
         _login(cashier, "thungan.ha")                              # reads cards (for the bill), records none
         csrf = re.search(r'name="csrf" value="([^"]+)"', cashier.get("/ui/cashier").text).group(1)
         assert cashier.post(f"/ui/patients/{pid}/card", data={"csrf": csrf, "bhyt": OLD, "bhyt_to": "31/12/2099"},
                             follow_redirects=False).status_code == 403
-        assert _coverages(repo, pid) == 2
+        assert _coverages(repo, pid) == 3
 
     patient = repo.read("Patient", pid).json()
     card = coverage.card_of(repo, patient, coverage.rules_for(repo))
-    assert card is not None and (card.number, card.valid_to, card.registered_facility) == (NEW, date(2099, 12, 31), "01002")
+    assert card is not None and (card.number, card.valid_to, card.registered_facility) == (NEW, date(2099, 6, 30), "01002")
     assert [i["value"] for i in patient["identifier"] if i["system"].endswith("bhyt")] == [NEW]
     assert [p["id"] for p in registration.search(repo, NEW)] == [pid]
     assert registration.search(repo, OLD) == []
